@@ -1,0 +1,313 @@
+//! `bind ADDRESS[,ADDRESS…] [options]`.
+
+use std::time::Duration;
+
+use crate::ast::address::{parse_address_list, Address, AddressUse};
+use crate::ast::value::{parse_time, parse_uint};
+use crate::diagnostic::Diagnostic;
+use crate::suggest::did_you_mean;
+use crate::word::Word;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindOptions {
+    pub ssl: bool,
+    /// `crt FILE|DIR`, repeatable; the first certificate is the default.
+    pub certificates: Vec<Word>,
+    pub crt_list: Vec<Word>,
+    /// `alpn h2,http/1.1`.
+    pub alpn: Vec<String>,
+    pub ssl_min_ver: Option<TlsVersion>,
+    pub ssl_max_ver: Option<TlsVersion>,
+    pub strict_sni: bool,
+    pub ca_file: Option<Word>,
+    /// `verify none|optional|required` (client certificates).
+    pub verify: Option<Word>,
+    pub accept_proxy: bool,
+    pub name: Option<String>,
+    pub id: Option<u64>,
+    pub maxconn: Option<u64>,
+    pub backlog: Option<u64>,
+    pub v4v6: bool,
+    pub v6only: bool,
+    pub tfo: bool,
+    pub defer_accept: bool,
+    /// `proto h2`: speak HTTP/2 only.
+    pub proto: Option<String>,
+    /// `expose-fd listeners` (stats sockets).
+    pub expose_fd_listeners: bool,
+    /// Unix socket permissions: `mode 600`, `user`, `group`, `uid`, `gid`.
+    pub unix_mode: Option<u32>,
+    pub unix_user: Option<String>,
+    pub unix_group: Option<String>,
+    /// `level user|operator|admin` (stats sockets).
+    pub level: Option<Word>,
+    /// `accept-netscaler-cip` and the like are refused; `tcp-ut` kept.
+    pub tcp_user_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    pub addresses: Vec<Address>,
+    pub options: BindOptions,
+    pub keyword: Word,
+}
+
+/// Options HAProxy's `bind` has that Switchyard does not implement yet.
+const UNSUPPORTED: &[&str] = &[
+    "allow-0rtt",
+    "ca-ignore-err",
+    "ca-sign-file",
+    "ca-sign-pass",
+    "ca-verify-file",
+    "ciphers",
+    "ciphersuites",
+    "crl-file",
+    "crt-ignore-err",
+    "curves",
+    "ecdhe",
+    "force-sslv3",
+    "force-tlsv10",
+    "force-tlsv11",
+    "force-tlsv12",
+    "force-tlsv13",
+    "generate-certificates",
+    "gid",
+    "group",
+    "interface",
+    "namespace",
+    "nice",
+    "no-ca-names",
+    "no-sslv3",
+    "no-tls-tickets",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "npn",
+    "prefer-client-ciphers",
+    "process",
+    "quic-cc-algo",
+    "quic-force-retry",
+    "severity-output",
+    "ssl_fc",
+    "thread",
+    "transparent",
+    "accept-netscaler-cip",
+    "no-alpn",
+    "ocsp-update",
+    "sigalgs",
+    "client-sigalgs",
+];
+
+const SUPPORTED: &[&str] = &[
+    "ssl",
+    "crt",
+    "crt-list",
+    "alpn",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "strict-sni",
+    "ca-file",
+    "verify",
+    "accept-proxy",
+    "name",
+    "id",
+    "maxconn",
+    "backlog",
+    "v4v6",
+    "v6only",
+    "tfo",
+    "defer-accept",
+    "proto",
+    "expose-fd",
+    "mode",
+    "user",
+    "uid",
+    "level",
+    "tcp-ut",
+];
+
+impl Bind {
+    /// Parses the words after `bind` (`keyword`).
+    pub fn parse(keyword: &Word, args: &[Word], usage: AddressUse) -> Result<Bind, Diagnostic> {
+        let Some((address, options)) = args.split_first() else {
+            return Err(Diagnostic::error(
+                keyword.span,
+                format!("'{}' expects an address (missing argument)", keyword.text),
+            )
+            .with_help("e.g. 'bind 127.0.0.1:8080' or 'bind :443 ssl crt site.pem'"));
+        };
+        let addresses = parse_address_list(address, usage)?;
+        let options = parse_options(options)?;
+        Ok(Bind {
+            addresses,
+            options,
+            keyword: keyword.clone(),
+        })
+    }
+}
+
+fn parse_tls_version(w: &Word) -> Result<TlsVersion, Diagnostic> {
+    match w.text.as_str() {
+        "TLSv1.2" => Ok(TlsVersion::Tls12),
+        "TLSv1.3" => Ok(TlsVersion::Tls13),
+        "SSLv3" | "TLSv1.0" | "TLSv1.1" => Err(Diagnostic::error(
+            w.span,
+            format!("'{}' is not supported by switchyard", w.text),
+        )
+        .with_help("rustls speaks TLSv1.2 and TLSv1.3 only")),
+        _ => Err(
+            Diagnostic::error(w.span, format!("unknown TLS version '{}'", w.text))
+                .with_help("use TLSv1.2 or TLSv1.3"),
+        ),
+    }
+}
+
+/// Parses `bind`/`stats socket` options.
+pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
+    let mut o = BindOptions::default();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let value = |i: usize| -> Result<&Word, Diagnostic> {
+            words.get(i + 1).ok_or_else(|| {
+                Diagnostic::error(
+                    w.span,
+                    format!(
+                        "bind option '{}' expects a value (missing argument)",
+                        w.text
+                    ),
+                )
+            })
+        };
+        let mut takes_value = true;
+        match w.text.as_str() {
+            "ssl" => {
+                o.ssl = true;
+                takes_value = false;
+            }
+            "strict-sni" => {
+                o.strict_sni = true;
+                takes_value = false;
+            }
+            "accept-proxy" => {
+                o.accept_proxy = true;
+                takes_value = false;
+            }
+            "v4v6" => {
+                o.v4v6 = true;
+                takes_value = false;
+            }
+            "v6only" => {
+                o.v6only = true;
+                takes_value = false;
+            }
+            "tfo" => {
+                o.tfo = true;
+                takes_value = false;
+            }
+            "defer-accept" => {
+                o.defer_accept = true;
+                takes_value = false;
+            }
+            "crt" => o.certificates.push(value(i)?.clone()),
+            "crt-list" => o.crt_list.push(value(i)?.clone()),
+            "alpn" => o.alpn = value(i)?.text.split(',').map(str::to_owned).collect(),
+            "ssl-min-ver" => o.ssl_min_ver = Some(parse_tls_version(value(i)?)?),
+            "ssl-max-ver" => o.ssl_max_ver = Some(parse_tls_version(value(i)?)?),
+            "ca-file" => o.ca_file = Some(value(i)?.clone()),
+            "verify" => {
+                let v = value(i)?;
+                if !["none", "optional", "required"].contains(&v.text.as_str()) {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("unknown verify mode '{}'", v.text),
+                    )
+                    .with_help("use none, optional or required"));
+                }
+                o.verify = Some(v.clone());
+            }
+            "name" => o.name = Some(value(i)?.text.clone()),
+            "id" => o.id = Some(parse_uint(value(i)?, "bind id", u32::MAX as u64)?),
+            "maxconn" => o.maxconn = Some(parse_uint(value(i)?, "maxconn", i32::MAX as u64)?),
+            "backlog" => o.backlog = Some(parse_uint(value(i)?, "backlog", i32::MAX as u64)?),
+            "proto" => {
+                let v = value(i)?;
+                if v.text != "h2" {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("protocol '{}' is not supported by switchyard yet", v.text),
+                    )
+                    .with_help("switchyard knows 'proto h2'"));
+                }
+                o.proto = Some(v.text.clone());
+            }
+            "expose-fd" => {
+                let v = value(i)?;
+                if v.text != "listeners" {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("unknown expose-fd value '{}'", v.text),
+                    )
+                    .with_help("write 'expose-fd listeners'"));
+                }
+                o.expose_fd_listeners = true;
+            }
+            "mode" => {
+                let v = value(i)?;
+                o.unix_mode = Some(u32::from_str_radix(&v.text, 8).map_err(|_| {
+                    Diagnostic::error(v.span, format!("invalid socket mode '{}'", v.text))
+                        .with_help("write an octal mode such as 600 or 660")
+                })?);
+            }
+            "user" | "uid" => o.unix_user = Some(value(i)?.text.clone()),
+            "level" => {
+                let v = value(i)?;
+                if !["user", "operator", "admin"].contains(&v.text.as_str()) {
+                    return Err(
+                        Diagnostic::error(v.span, format!("unknown level '{}'", v.text))
+                            .with_help("use user, operator or admin"),
+                    );
+                }
+                o.level = Some(v.clone());
+            }
+            "tcp-ut" => o.tcp_user_timeout = Some(parse_time(value(i)?)?),
+            other if UNSUPPORTED.contains(&other) => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("bind option '{other}' is not supported by switchyard yet"),
+                )
+                .with_help("remove it, or run this configuration with HAProxy"));
+            }
+            other => {
+                let diag = Diagnostic::error(w.span, format!("unknown bind option '{other}'"));
+                return Err(match did_you_mean(other, SUPPORTED) {
+                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                    None => {
+                        diag.with_help(format!("the bind options are: {}", SUPPORTED.join(", ")))
+                    }
+                });
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    if !o.certificates.is_empty() && !o.ssl {
+        let w = &o.certificates[0];
+        return Err(Diagnostic::error(w.span, "'crt' is given without 'ssl'")
+            .with_help("add 'ssl' to the bind line to terminate TLS"));
+    }
+    if o.ssl && o.certificates.is_empty() && o.crt_list.is_empty() {
+        return Err(
+            Diagnostic::global_error("'ssl' on a bind line needs a certificate").with_help(
+                "add 'crt /path/to/cert.pem' (certificate chain and key in one PEM file)",
+            ),
+        );
+    }
+    Ok(o)
+}

@@ -1,0 +1,640 @@
+//! `http-request`, `http-response` and legacy `redirect` rules: an action
+//! and an optional condition, kept in the order they were written.
+
+use crate::ast::condition::{split_condition, Condition};
+use crate::ast::log_format::LogFormat;
+use crate::ast::value::parse_uint;
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use crate::word::Word;
+
+/// What a `redirect` builds its location from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    Location,
+    Prefix,
+    Scheme,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub target: LogFormat,
+    /// 301, 302 (the default), 303, 307 or 308.
+    pub code: u16,
+    pub drop_query: bool,
+    pub append_slash: bool,
+    pub set_cookie: Option<String>,
+    pub clear_cookie: Option<String>,
+}
+
+/// The body of a `return` or a `deny` with a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnBody {
+    None,
+    String(String),
+    LfString(LogFormat),
+    File(Word),
+    LfFile(Word),
+    Errorfile(Word),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnSpec {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: ReturnBody,
+    pub headers: Vec<(String, LogFormat)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAction {
+    Allow,
+    /// `deny [deny_status N]` or `deny status N [content-type T] [string S…]`.
+    Deny(ReturnSpec),
+    Return(ReturnSpec),
+    Redirect(Redirect),
+    SetHeader {
+        name: String,
+        value: LogFormat,
+    },
+    AddHeader {
+        name: String,
+        value: LogFormat,
+    },
+    /// `del-header NAME [-m str|beg|end|sub|reg]`.
+    DelHeader {
+        name: String,
+        method: Option<Word>,
+    },
+    ReplaceHeader {
+        name: String,
+        regex: Word,
+        replacement: LogFormat,
+    },
+    ReplaceValue {
+        name: String,
+        regex: Word,
+        replacement: LogFormat,
+    },
+    SetPath(LogFormat),
+    ReplacePath {
+        regex: Word,
+        replacement: LogFormat,
+    },
+    SetQuery(LogFormat),
+    SetUri(LogFormat),
+    SetMethod(LogFormat),
+    SetStatus {
+        status: u16,
+        reason: Option<String>,
+    },
+    Auth {
+        realm: Option<String>,
+    },
+    /// `use-service prometheus-exporter`.
+    UseService(Word),
+}
+
+/// Where a rule applies: to requests or to responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRule {
+    pub action: HttpAction,
+    pub condition: Option<Condition>,
+    /// The whole directive, keyword included.
+    pub span: Span,
+}
+
+const REQUEST_ACTIONS: &[&str] = &[
+    "allow",
+    "deny",
+    "return",
+    "redirect",
+    "set-header",
+    "add-header",
+    "del-header",
+    "replace-header",
+    "replace-value",
+    "set-path",
+    "replace-path",
+    "set-query",
+    "set-uri",
+    "set-method",
+    "auth",
+    "use-service",
+];
+const RESPONSE_ACTIONS: &[&str] = &[
+    "allow",
+    "deny",
+    "return",
+    "redirect",
+    "set-header",
+    "add-header",
+    "del-header",
+    "replace-header",
+    "replace-value",
+    "set-status",
+];
+
+/// HAProxy 2.6 actions that Switchyard does not implement yet.
+const KNOWN_UNSUPPORTED: &[&str] = &[
+    "add-acl",
+    "add-map",
+    "cache-store",
+    "cache-use",
+    "capture",
+    "del-acl",
+    "del-map",
+    "disable-l7-retry",
+    "do-resolve",
+    "early-hint",
+    "lua",
+    "normalize-uri",
+    "reject",
+    "replace-uri",
+    "sc-inc-gpc",
+    "sc-inc-gpc0",
+    "sc-inc-gpc1",
+    "sc-set-gpt0",
+    "send-spoe-group",
+    "set-dst",
+    "set-dst-port",
+    "set-log-level",
+    "set-map",
+    "set-mark",
+    "set-nice",
+    "set-pathq",
+    "set-priority-class",
+    "set-priority-offset",
+    "set-src",
+    "set-src-port",
+    "set-timeout",
+    "set-tos",
+    "set-var",
+    "set-var-fmt",
+    "silent-drop",
+    "strict-mode",
+    "tarpit",
+    "track-sc0",
+    "track-sc1",
+    "track-sc2",
+    "unset-var",
+    "wait-for-body",
+    "wait-for-handshake",
+    "set-bandwidth-limit",
+];
+
+impl HttpRule {
+    /// Parses the words after `http-request`/`http-response` (`keyword`).
+    pub fn parse(
+        keyword: &Word,
+        words: &[Word],
+        direction: Direction,
+    ) -> Result<HttpRule, Diagnostic> {
+        let (action_words, condition) = split_condition(words)?;
+        let Some((name, args)) = action_words.split_first() else {
+            return Err(Diagnostic::error(
+                keyword.span,
+                format!("'{}' expects an action (missing argument)", keyword.text),
+            )
+            .with_help("e.g. 'http-request deny if is_blocked'"));
+        };
+        let allowed = match direction {
+            Direction::Request => REQUEST_ACTIONS,
+            Direction::Response => RESPONSE_ACTIONS,
+        };
+        if !allowed.contains(&name.text.as_str()) {
+            return Err(unknown_action(keyword, name, allowed));
+        }
+        let action = parse_action(name, args)?;
+        let end = words.last().map(|w| w.span).unwrap_or(name.span);
+        Ok(HttpRule {
+            action,
+            condition,
+            span: keyword.span.to(end),
+        })
+    }
+
+    /// Parses a legacy `redirect …` directive (the words after `redirect`).
+    pub fn parse_legacy_redirect(keyword: &Word, words: &[Word]) -> Result<HttpRule, Diagnostic> {
+        let (action_words, condition) = split_condition(words)?;
+        let redirect = parse_redirect(keyword, action_words)?;
+        let end = words.last().map(|w| w.span).unwrap_or(keyword.span);
+        Ok(HttpRule {
+            action: HttpAction::Redirect(redirect),
+            condition,
+            span: keyword.span.to(end),
+        })
+    }
+}
+
+fn unknown_action(keyword: &Word, name: &Word, allowed: &[&str]) -> Diagnostic {
+    if KNOWN_UNSUPPORTED.contains(&name.text.as_str()) {
+        return Diagnostic::error(
+            name.span,
+            format!(
+                "'{} {}' is not supported by switchyard yet",
+                keyword.text, name.text
+            ),
+        )
+        .with_help(format!("the supported actions are: {}", allowed.join(", ")));
+    }
+    let mut diag = Diagnostic::error(
+        name.span,
+        format!("unknown {} action '{}'", keyword.text, name.text),
+    );
+    diag = match crate::suggest::did_you_mean(&name.text, allowed) {
+        Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+        None => diag.with_help(format!("the supported actions are: {}", allowed.join(", "))),
+    };
+    diag
+}
+
+fn need<'a>(
+    name: &Word,
+    args: &'a [Word],
+    count: usize,
+    usage: &str,
+) -> Result<&'a [Word], Diagnostic> {
+    if args.len() < count {
+        return Err(Diagnostic::error(
+            name.span,
+            format!("'{}' expects {usage} (missing argument)", name.text),
+        ));
+    }
+    if args.len() > count {
+        return Err(Diagnostic::error(
+            args[count].span,
+            format!(
+                "unexpected word '{}' after '{}'",
+                args[count].text, name.text
+            ),
+        )
+        .with_help(format!(
+            "'{}' takes {usage}; a condition starts with 'if' or 'unless'",
+            name.text
+        )));
+    }
+    Ok(args)
+}
+
+fn parse_action(name: &Word, args: &[Word]) -> Result<HttpAction, Diagnostic> {
+    let header_value = |usage| -> Result<(String, LogFormat), Diagnostic> {
+        let a = need(name, args, 2, usage)?;
+        Ok((a[0].text.clone(), LogFormat::parse(&a[1])?))
+    };
+    Ok(match name.text.as_str() {
+        "allow" => {
+            need(name, args, 0, "no argument")?;
+            HttpAction::Allow
+        }
+        "deny" => HttpAction::Deny(parse_return(name, args, 403, true)?),
+        "return" => HttpAction::Return(parse_return(name, args, 200, false)?),
+        "redirect" => HttpAction::Redirect(parse_redirect(name, args)?),
+        "set-header" => {
+            let (name, value) = header_value("a header name and a value")?;
+            HttpAction::SetHeader { name, value }
+        }
+        "add-header" => {
+            let (name, value) = header_value("a header name and a value")?;
+            HttpAction::AddHeader { name, value }
+        }
+        "del-header" => {
+            let method = match args {
+                [_, m, v] if m.is("-m") => Some(v.clone()),
+                _ => {
+                    need(name, args, 1, "a header name and optionally '-m METHOD'")?;
+                    None
+                }
+            };
+            HttpAction::DelHeader {
+                name: args[0].text.clone(),
+                method,
+            }
+        }
+        "replace-header" | "replace-value" => {
+            let a = need(name, args, 3, "a header name, a regex and a replacement")?;
+            let (header, regex, replacement) =
+                (a[0].text.clone(), a[1].clone(), LogFormat::parse(&a[2])?);
+            if name.text == "replace-header" {
+                HttpAction::ReplaceHeader {
+                    name: header,
+                    regex,
+                    replacement,
+                }
+            } else {
+                HttpAction::ReplaceValue {
+                    name: header,
+                    regex,
+                    replacement,
+                }
+            }
+        }
+        "set-path" => {
+            HttpAction::SetPath(LogFormat::parse(&need(name, args, 1, "a path format")?[0])?)
+        }
+        "set-query" => HttpAction::SetQuery(LogFormat::parse(
+            &need(name, args, 1, "a query format")?[0],
+        )?),
+        "set-uri" => {
+            HttpAction::SetUri(LogFormat::parse(&need(name, args, 1, "a URI format")?[0])?)
+        }
+        "set-method" => HttpAction::SetMethod(LogFormat::parse(
+            &need(name, args, 1, "a method format")?[0],
+        )?),
+        "replace-path" => {
+            let a = need(name, args, 2, "a regex and a replacement")?;
+            HttpAction::ReplacePath {
+                regex: a[0].clone(),
+                replacement: LogFormat::parse(&a[1])?,
+            }
+        }
+        "set-status" => {
+            let (code, reason) = match args {
+                [code] => (code, None),
+                [code, r, text] if r.is("reason") => (code, Some(text.text.clone())),
+                _ => return Err(Diagnostic::error(name.span, "'set-status' expects a status code and optionally 'reason TEXT' (missing argument)")),
+            };
+            HttpAction::SetStatus {
+                status: parse_status(code, 100, 999)?,
+                reason,
+            }
+        }
+        "auth" => match args {
+            [] => HttpAction::Auth { realm: None },
+            [r, realm] if r.is("realm") => HttpAction::Auth {
+                realm: Some(realm.text.clone()),
+            },
+            _ => {
+                return Err(Diagnostic::error(
+                    args[0].span,
+                    format!("unexpected word '{}' after 'auth'", args[0].text),
+                )
+                .with_help("write 'auth' or 'auth realm NAME'"))
+            }
+        },
+        "use-service" => {
+            let a = need(name, args, 1, "a service name")?;
+            if a[0].text != "prometheus-exporter" {
+                return Err(Diagnostic::error(
+                    a[0].span,
+                    format!("unknown service '{}'", a[0].text),
+                )
+                .with_help("switchyard provides the service 'prometheus-exporter'"));
+            }
+            HttpAction::UseService(a[0].clone())
+        }
+        other => unreachable!("action {other} is checked against the list before"),
+    })
+}
+
+fn parse_status(word: &Word, min: u64, max: u64) -> Result<u16, Diagnostic> {
+    let n = parse_uint(word, "status code", 999)?;
+    if n < min || n > max {
+        return Err(
+            Diagnostic::error(word.span, format!("invalid status code '{}'", word.text))
+                .with_help(format!("use a status code from {min} to {max}")),
+        );
+    }
+    Ok(n as u16)
+}
+
+/// `deny`/`return` options: `[deny_status N] [status N] [content-type T]
+/// [string S | lf-string F | file F | lf-file F | errorfile F] [hdr N F]…`.
+fn parse_return(
+    name: &Word,
+    args: &[Word],
+    default_status: u16,
+    is_deny: bool,
+) -> Result<ReturnSpec, Diagnostic> {
+    let mut spec = ReturnSpec {
+        status: default_status,
+        content_type: None,
+        body: ReturnBody::None,
+        headers: Vec::new(),
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let key = &args[i];
+        let value = args.get(i + 1).ok_or_else(|| {
+            Diagnostic::error(
+                key.span,
+                format!("'{}' expects a value (missing argument)", key.text),
+            )
+        })?;
+        match key.text.as_str() {
+            "deny_status" if is_deny => spec.status = parse_status(value, 200, 599)?,
+            "status" => spec.status = parse_status(value, 200, 599)?,
+            "content-type" => spec.content_type = Some(value.text.clone()),
+            "string" => spec.body = ReturnBody::String(value.text.clone()),
+            "lf-string" => spec.body = ReturnBody::LfString(LogFormat::parse(value)?),
+            "file" => spec.body = ReturnBody::File(value.clone()),
+            "lf-file" => spec.body = ReturnBody::LfFile(value.clone()),
+            "errorfile" => spec.body = ReturnBody::Errorfile(value.clone()),
+            "hdr" => {
+                let fmt = args.get(i + 2).ok_or_else(|| {
+                    Diagnostic::error(key.span, "'hdr' expects a name and a value (missing argument)")
+                })?;
+                spec.headers.push((value.text.clone(), LogFormat::parse(fmt)?));
+                i += 1;
+            }
+            _ => {
+                return Err(Diagnostic::error(key.span, format!("unknown '{}' option '{}'", name.text, key.text)).with_help(
+                    "the options are status, content-type, string, lf-string, file, lf-file, errorfile and hdr",
+                ))
+            }
+        }
+        i += 2;
+    }
+    let has_body = !matches!(spec.body, ReturnBody::None);
+    if has_body && spec.content_type.is_none() && !matches!(spec.body, ReturnBody::Errorfile(_)) {
+        return Err(Diagnostic::error(
+            name.span,
+            format!("'{}' with a body needs 'content-type'", name.text),
+        )
+        .with_help("add e.g. 'content-type text/plain' before the body"));
+    }
+    Ok(spec)
+}
+
+fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
+    let (kind_word, target) = match args {
+        [k, t, ..] => (k, t),
+        _ => return Err(Diagnostic::error(
+            name.span,
+            "'redirect' expects 'location', 'prefix' or 'scheme' and a target (missing argument)",
+        )
+        .with_help("e.g. 'redirect scheme https code 301'")),
+    };
+    let kind = match kind_word.text.as_str() {
+        "location" => RedirectKind::Location,
+        "prefix" => RedirectKind::Prefix,
+        "scheme" => RedirectKind::Scheme,
+        _ => {
+            return Err(Diagnostic::error(
+                kind_word.span,
+                format!("unknown redirect type '{}'", kind_word.text),
+            )
+            .with_help("use 'location', 'prefix' or 'scheme'"))
+        }
+    };
+    let mut r = Redirect {
+        kind,
+        target: LogFormat::parse(target)?,
+        code: 302,
+        drop_query: false,
+        append_slash: false,
+        set_cookie: None,
+        clear_cookie: None,
+    };
+    let mut i = 2;
+    while i < args.len() {
+        let w = &args[i];
+        let mut value = || {
+            i += 1;
+            args.get(i).ok_or_else(|| {
+                Diagnostic::error(
+                    w.span,
+                    format!("'{}' expects a value (missing argument)", w.text),
+                )
+            })
+        };
+        match w.text.as_str() {
+            "code" => {
+                let v = value()?;
+                let code = parse_uint(v, "redirect code", 999)? as u16;
+                if ![301, 302, 303, 307, 308].contains(&code) {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("invalid status code '{}' for a redirect", v.text),
+                    )
+                    .with_help("use 301, 302, 303, 307 or 308"));
+                }
+                r.code = code;
+            }
+            "drop-query" => r.drop_query = true,
+            "append-slash" => r.append_slash = true,
+            "set-cookie" => r.set_cookie = Some(value()?.text.clone()),
+            "clear-cookie" => r.clear_cookie = Some(value()?.text.clone()),
+            _ => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("unknown redirect option '{}'", w.text),
+                )
+                .with_help(
+                    "the options are code, drop-query, append-slash, set-cookie and clear-cookie",
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Environment;
+    use crate::lexer::lex_line;
+    use crate::span::FileId;
+
+    fn rule(text: &str) -> Result<HttpRule, Diagnostic> {
+        let w = lex_line(text, FileId(0), 1, &Environment::new()).unwrap();
+        let dir = if w[0].text == "http-response" {
+            Direction::Response
+        } else {
+            Direction::Request
+        };
+        if w[0].text == "redirect" {
+            return HttpRule::parse_legacy_redirect(&w[0], &w[1..]);
+        }
+        HttpRule::parse(&w[0], &w[1..], dir)
+    }
+
+    #[test]
+    fn parses_the_common_actions() {
+        assert!(matches!(
+            rule("http-request deny deny_status 429 if abuse")
+                .unwrap()
+                .action,
+            HttpAction::Deny(ReturnSpec { status: 429, .. })
+        ));
+        let r = rule("http-request redirect scheme https code 301 unless { ssl_fc }").unwrap();
+        assert!(matches!(
+            &r.action,
+            HttpAction::Redirect(Redirect {
+                kind: RedirectKind::Scheme,
+                code: 301,
+                ..
+            })
+        ));
+        assert!(r.condition.is_some());
+        assert!(matches!(
+            rule("http-request set-header X-Host %[req.hdr(host)]")
+                .unwrap()
+                .action,
+            HttpAction::SetHeader { .. }
+        ));
+        assert!(matches!(
+            rule("http-request return status 200 content-type text/plain string ok")
+                .unwrap()
+                .action,
+            HttpAction::Return(_)
+        ));
+        assert!(matches!(
+            rule("http-request auth realm Admins if !ok")
+                .unwrap()
+                .action,
+            HttpAction::Auth { realm: Some(_) }
+        ));
+        assert!(matches!(
+            rule("redirect prefix https://x.example code 308 drop-query")
+                .unwrap()
+                .action,
+            HttpAction::Redirect(Redirect {
+                drop_query: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            rule("http-response del-header Server").unwrap().action,
+            HttpAction::DelHeader { .. }
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_actions_clearly() {
+        assert!(rule("http-request dney")
+            .unwrap_err()
+            .help
+            .unwrap()
+            .contains("deny"));
+        assert!(rule("http-request tarpit")
+            .unwrap_err()
+            .message
+            .contains("not supported by switchyard yet"));
+        assert!(rule("http-request set-header X")
+            .unwrap_err()
+            .message
+            .contains("missing argument"));
+        assert!(rule("http-request deny deny_status 99")
+            .unwrap_err()
+            .message
+            .contains("invalid status code"));
+        assert!(rule("http-request redirect location /x code 200")
+            .unwrap_err()
+            .message
+            .contains("invalid status code"));
+        assert!(rule("http-request return status 200 string hi")
+            .unwrap_err()
+            .message
+            .contains("content-type"));
+        assert!(rule("http-response auth").is_err());
+    }
+}

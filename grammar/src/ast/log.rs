@@ -1,0 +1,183 @@
+//! `log` targets and `log-format`.
+
+use crate::ast::address::Address;
+use crate::ast::log_format::LogFormat;
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use crate::suggest::did_you_mean;
+use crate::word::Word;
+
+pub const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+pub const LEVELS: &[&str] = &[
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDestination {
+    /// An IP address (UDP syslog, port 514 by default).
+    Udp(Address),
+    /// A unix datagram socket path (e.g. `/dev/log`).
+    Unix(Address),
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogWireFormat {
+    #[default]
+    Rfc3164,
+    Rfc5424,
+    Raw,
+    Short,
+    Timed,
+    Iso,
+    Priority,
+}
+
+/// `log ADDR [len N] [format F] FACILITY [LEVEL [MINLEVEL]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub destination: LogDestination,
+    pub facility: String,
+    pub level: Option<String>,
+    pub minlevel: Option<String>,
+    pub format: LogWireFormat,
+    pub max_len: Option<u64>,
+    pub span: Span,
+}
+
+/// The `log` lines of a proxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSetting {
+    pub targets: Vec<LogTarget>,
+    /// `log global`: also use the global section's targets.
+    pub global: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFormatSetting {
+    pub format: LogFormat,
+    pub span: Span,
+}
+
+impl LogTarget {
+    /// Parses the words after `log` (not `log global`).
+    pub fn parse(keyword: &Word, args: &[Word]) -> Result<LogTarget, Diagnostic> {
+        use crate::ast::address::AddressUse;
+        let Some((dest, mut rest)) = args.split_first() else {
+            return Err(Diagnostic::error(
+                keyword.span,
+                "'log' expects an address and a facility (missing argument)",
+            )
+            .with_help("e.g. 'log 127.0.0.1 local2 info' or 'log stdout format raw local0'"));
+        };
+        let destination = match dest.text.as_str() {
+            "stdout" => LogDestination::Stdout,
+            "stderr" => LogDestination::Stderr,
+            t if t.starts_with("ring@") => {
+                return Err(Diagnostic::error(
+                    dest.span,
+                    "'ring@' log targets are not supported by switchyard yet",
+                ))
+            }
+            t => {
+                let address = Address::parse(dest, t, AddressUse::Log)?;
+                if matches!(address.host, crate::ast::address::Host::Path(_)) {
+                    LogDestination::Unix(address)
+                } else {
+                    LogDestination::Udp(address)
+                }
+            }
+        };
+        let mut format = LogWireFormat::default();
+        let mut max_len = None;
+        loop {
+            match rest {
+                [k, v, tail @ ..] if k.is("format") => {
+                    format = match v.text.as_str() {
+                        "rfc3164" => LogWireFormat::Rfc3164,
+                        "rfc5424" => LogWireFormat::Rfc5424,
+                        "raw" => LogWireFormat::Raw,
+                        "short" => LogWireFormat::Short,
+                        "timed" => LogWireFormat::Timed,
+                        "iso" => LogWireFormat::Iso,
+                        "priority" => LogWireFormat::Priority,
+                        _ => {
+                            return Err(Diagnostic::error(
+                                v.span,
+                                format!("unknown log format '{}'", v.text),
+                            )
+                            .with_help("use rfc3164, rfc5424, raw, short, timed, iso or priority"))
+                        }
+                    };
+                    rest = tail;
+                }
+                [k, v, tail @ ..] if k.is("len") => {
+                    max_len = Some(crate::ast::value::parse_uint(v, "log length", 65535)?);
+                    rest = tail;
+                }
+                [k, ..] if k.is("sample") || k.is("profile") => {
+                    return Err(Diagnostic::error(
+                        k.span,
+                        format!("log option '{}' is not supported by switchyard yet", k.text),
+                    ))
+                }
+                _ => break,
+            }
+        }
+        let Some((facility, levels)) = rest.split_first() else {
+            return Err(Diagnostic::error(
+                dest.span,
+                "'log' expects a facility after the address (missing argument)",
+            )
+            .with_help("e.g. 'local0'"));
+        };
+        if !FACILITIES.contains(&facility.text.as_str()) {
+            let diag = Diagnostic::error(
+                facility.span,
+                format!("unknown log facility '{}'", facility.text),
+            );
+            return Err(match did_you_mean(&facility.text, FACILITIES) {
+                Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                None => diag.with_help(
+                    "use one of kern, user, mail, daemon, auth, syslog, local0 … local7",
+                ),
+            });
+        }
+        let level = |w: &Word| -> Result<String, Diagnostic> {
+            if LEVELS.contains(&w.text.as_str()) {
+                Ok(w.text.clone())
+            } else {
+                Err(
+                    Diagnostic::error(w.span, format!("unknown log level '{}'", w.text))
+                        .with_help("use emerg, alert, crit, err, warning, notice, info or debug"),
+                )
+            }
+        };
+        let (level_v, minlevel) = match levels {
+            [] => (None, None),
+            [l] => (Some(level(l)?), None),
+            [l, m] => (Some(level(l)?), Some(level(m)?)),
+            [_, _, extra, ..] => {
+                return Err(Diagnostic::error(
+                    extra.span,
+                    format!("unexpected word '{}' in 'log'", extra.text),
+                ))
+            }
+        };
+        let end = args.last().map(|w| w.span).unwrap_or(keyword.span);
+        Ok(LogTarget {
+            destination,
+            facility: facility.text.clone(),
+            level: level_v,
+            minlevel,
+            format,
+            max_len,
+            span: keyword.span.to(end),
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! The typed, span-carrying configuration: what every later stage reads.
+
+pub mod acl;
+pub mod address;
+pub mod bind;
+pub mod condition;
+pub mod global;
+pub mod http_rule;
+pub mod log;
+pub mod log_format;
+pub mod proxy;
+pub mod sample;
+pub mod server;
+pub mod stats;
+pub mod userlist;
+pub mod value;

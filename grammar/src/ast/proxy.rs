@@ -1,0 +1,344 @@
+//! The settings of a proxy section (`defaults`, `frontend`, `backend`,
+//! `listen`). A proxy starts as a copy of its defaults section and its own
+//! directives are applied on top, which is how HAProxy inherits settings.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::ast::acl::AclDef;
+use crate::ast::bind::Bind;
+use crate::ast::condition::Condition;
+use crate::ast::http_rule::HttpRule;
+use crate::ast::log::{LogFormatSetting, LogSetting};
+use crate::ast::server::{Server, ServerOptions};
+use crate::ast::stats::StatsSettings;
+use crate::span::Span;
+use crate::word::Word;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl ProxyKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ProxyKind::Defaults => "defaults",
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            ProxyKind::Listen => "listen",
+        }
+    }
+
+    /// Accepts connections (has `bind` lines and routing rules).
+    pub fn is_frontend(self) -> bool {
+        matches!(self, ProxyKind::Frontend | ProxyKind::Listen)
+    }
+
+    /// Has servers and can be the target of `use_backend`.
+    pub fn is_backend(self) -> bool {
+        matches!(self, ProxyKind::Backend | ProxyKind::Listen)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    Http,
+    /// HAProxy's default when nothing says otherwise.
+    #[default]
+    Tcp,
+}
+
+/// A value and the place that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// `timeout …`: every kind HAProxy 2.6 knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Option<Spanned<Duration>>,
+    pub client: Option<Spanned<Duration>>,
+    pub server: Option<Spanned<Duration>>,
+    pub http_request: Option<Spanned<Duration>>,
+    pub http_keep_alive: Option<Spanned<Duration>>,
+    pub queue: Option<Spanned<Duration>>,
+    pub tunnel: Option<Spanned<Duration>>,
+    pub check: Option<Spanned<Duration>>,
+    pub client_fin: Option<Spanned<Duration>>,
+    pub server_fin: Option<Spanned<Duration>>,
+    pub tarpit: Option<Spanned<Duration>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BalanceAlgorithm {
+    RoundRobin,
+    StaticRr,
+    LeastConn,
+    First,
+    Source,
+    /// `uri [whole] [len N] [depth N]`.
+    Uri {
+        whole: bool,
+        len: Option<u64>,
+        depth: Option<u64>,
+        path_only: bool,
+    },
+    /// `url_param NAME`.
+    UrlParam {
+        name: String,
+    },
+    /// `hdr(NAME) [use_domain_only]`.
+    Hdr {
+        name: String,
+        use_domain_only: bool,
+    },
+    /// `random [DRAWS]`.
+    Random {
+        draws: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashMethod {
+    #[default]
+    MapBased,
+    Consistent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashFunction {
+    #[default]
+    Sdbm,
+    Djb2,
+    Wt6,
+    Crc32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashType {
+    pub method: HashMethod,
+    pub function: HashFunction,
+    pub avalanche: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieMode {
+    Insert,
+    Rewrite,
+    Prefix,
+}
+
+/// `cookie NAME insert|rewrite|prefix [options]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSettings {
+    pub name: String,
+    pub mode: CookieMode,
+    pub indirect: bool,
+    pub nocache: bool,
+    pub postonly: bool,
+    pub preserve: bool,
+    pub httponly: bool,
+    pub secure: bool,
+    pub domains: Vec<String>,
+    pub maxidle: Option<Duration>,
+    pub maxlife: Option<Duration>,
+    pub attrs: Vec<String>,
+    pub span: Span,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardFor {
+    pub except: Option<Word>,
+    pub header: String,
+    pub if_none: bool,
+    pub span: Span,
+}
+
+/// `option httpchk [METHOD] [URI] [VERSION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheckRequest {
+    pub method: String,
+    pub uri: String,
+    pub version: String,
+    pub host: Option<String>,
+    pub span: Span,
+}
+
+/// `http-check expect [!] status|rstatus|string|rstring PATTERN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheckExpect {
+    pub negated: bool,
+    pub kind: String,
+    pub pattern: Word,
+    pub span: Span,
+}
+
+/// `errorfile CODE FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorFile {
+    pub status: u16,
+    pub path: Word,
+}
+
+/// `use_backend NAME [if|unless COND]`; the name may be a log-format
+/// expression (`%[req.hdr(host),lower,map(hosts.map,be_default)]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseBackend {
+    pub target: BackendTarget,
+    pub condition: Option<Condition>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendTarget {
+    Named(Word),
+    Dynamic(crate::ast::log_format::LogFormat),
+}
+
+/// `option NAME` / `no option NAME` for options that are on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSetting {
+    pub enabled: bool,
+    pub span: Span,
+}
+
+/// Everything a proxy section can say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    pub kind: ProxyKind,
+    /// Empty for an anonymous `defaults`.
+    pub name: String,
+    /// The header line's name word (or keyword, when anonymous).
+    pub name_span: Span,
+    pub mode: Option<Spanned<Mode>>,
+    pub binds: Vec<Bind>,
+    pub acls: Vec<AclDef>,
+    pub http_request: Vec<HttpRule>,
+    pub http_response: Vec<HttpRule>,
+    /// Legacy `redirect` rules, evaluated after `http-request` rules.
+    pub redirects: Vec<HttpRule>,
+    pub use_backends: Vec<UseBackend>,
+    pub default_backend: Option<Word>,
+    pub servers: Vec<Server>,
+    pub default_server: ServerOptions,
+    pub balance: Option<Spanned<BalanceAlgorithm>>,
+    pub hash_type: Option<Spanned<HashType>>,
+    pub cookie: Option<CookieSettings>,
+    /// On/off options (`dontlognull`, `redispatch`, `httplog`…).
+    pub options: BTreeMap<&'static str, OptionSetting>,
+    pub forwardfor: Option<ForwardFor>,
+    pub httpchk: Option<HttpCheckRequest>,
+    pub http_check_expect: Option<HttpCheckExpect>,
+    pub timeouts: Timeouts,
+    pub retries: Option<Spanned<u64>>,
+    pub retry_on: Option<Spanned<Vec<String>>>,
+    pub maxconn: Option<Spanned<u64>>,
+    pub fullconn: Option<Spanned<u64>>,
+    pub stats: StatsSettings,
+    pub logs: LogSetting,
+    pub log_format: Option<LogFormatSetting>,
+    pub errorfiles: Vec<ErrorFile>,
+    pub force_persist: Vec<Condition>,
+    pub ignore_persist: Vec<Condition>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub id: Option<u64>,
+}
+
+impl Proxy {
+    /// A proxy with HAProxy's built-in defaults.
+    pub fn new(kind: ProxyKind, name: String, name_span: Span) -> Proxy {
+        Proxy {
+            kind,
+            name,
+            name_span,
+            mode: None,
+            binds: Vec::new(),
+            acls: Vec::new(),
+            http_request: Vec::new(),
+            http_response: Vec::new(),
+            redirects: Vec::new(),
+            use_backends: Vec::new(),
+            default_backend: None,
+            servers: Vec::new(),
+            default_server: ServerOptions::default(),
+            balance: None,
+            hash_type: None,
+            cookie: None,
+            options: BTreeMap::new(),
+            forwardfor: None,
+            httpchk: None,
+            http_check_expect: None,
+            timeouts: Timeouts::default(),
+            retries: None,
+            retry_on: None,
+            maxconn: None,
+            fullconn: None,
+            stats: StatsSettings::default(),
+            logs: LogSetting::default(),
+            log_format: None,
+            errorfiles: Vec::new(),
+            force_persist: Vec::new(),
+            ignore_persist: Vec::new(),
+            description: None,
+            disabled: false,
+            id: None,
+        }
+    }
+
+    /// A new proxy that inherits what HAProxy copies from a defaults
+    /// section: everything but the name and the per-proxy lists.
+    pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: String, name_span: Span) -> Proxy {
+        Proxy {
+            kind,
+            name,
+            name_span,
+            binds: Vec::new(),
+            acls: Vec::new(),
+            http_request: Vec::new(),
+            http_response: Vec::new(),
+            redirects: Vec::new(),
+            use_backends: Vec::new(),
+            servers: Vec::new(),
+            force_persist: Vec::new(),
+            ignore_persist: Vec::new(),
+            description: None,
+            disabled: false,
+            id: None,
+            ..defaults.clone()
+        }
+    }
+
+    /// The effective mode (HAProxy defaults to TCP).
+    pub fn mode(&self) -> Mode {
+        self.mode.as_ref().map(|m| m.value).unwrap_or_default()
+    }
+
+    /// Whether an on/off option is enabled.
+    pub fn option(&self, name: &str) -> bool {
+        self.options.get(name).is_some_and(|o| o.enabled)
+    }
+
+    /// A server's options with `default-server` applied.
+    pub fn server_options(&self, server: &Server) -> ServerOptions {
+        server.options.over(&self.default_server)
+    }
+
+    /// The effective retry count (HAProxy's default is 3).
+    pub fn retries(&self) -> u64 {
+        self.retries.as_ref().map(|r| r.value).unwrap_or(3)
+    }
+}

@@ -1,0 +1,390 @@
+//! `server NAME ADDRESS [options]` and `default-server [options]`.
+
+use std::time::Duration;
+
+use crate::ast::address::{Address, AddressUse};
+use crate::ast::value::{parse_time, parse_uint};
+use crate::diagnostic::Diagnostic;
+use crate::suggest::did_you_mean;
+use crate::word::Word;
+
+/// Server options; `None`/`false` means "not written here", so that a
+/// `server` line can be laid over its proxy's `default-server`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    pub check: Option<bool>,
+    pub inter: Option<Duration>,
+    pub fastinter: Option<Duration>,
+    pub downinter: Option<Duration>,
+    pub fall: Option<u64>,
+    pub rise: Option<u64>,
+    pub check_port: Option<u16>,
+    pub check_addr: Option<Word>,
+    pub check_ssl: Option<bool>,
+    pub weight: Option<u64>,
+    pub backup: Option<bool>,
+    pub disabled: Option<bool>,
+    pub maxconn: Option<u64>,
+    pub maxqueue: Option<u64>,
+    pub cookie: Option<String>,
+    pub ssl: Option<bool>,
+    /// `verify none|required`.
+    pub verify: Option<Word>,
+    pub ca_file: Option<Word>,
+    pub sni: Option<Word>,
+    pub alpn: Option<Vec<String>>,
+    pub send_proxy: Option<bool>,
+    pub send_proxy_v2: Option<bool>,
+    /// `proto h2`.
+    pub proto: Option<String>,
+    pub id: Option<u64>,
+    pub slowstart: Option<Duration>,
+}
+
+impl ServerOptions {
+    /// The options of `self` with the gaps filled from `defaults`.
+    pub fn over(&self, defaults: &ServerOptions) -> ServerOptions {
+        macro_rules! pick {
+            ($($f:ident),*) => { ServerOptions { $($f: self.$f.clone().or_else(|| defaults.$f.clone()),)* } };
+        }
+        pick!(
+            check,
+            inter,
+            fastinter,
+            downinter,
+            fall,
+            rise,
+            check_port,
+            check_addr,
+            check_ssl,
+            weight,
+            backup,
+            disabled,
+            maxconn,
+            maxqueue,
+            cookie,
+            ssl,
+            verify,
+            ca_file,
+            sni,
+            alpn,
+            send_proxy,
+            send_proxy_v2,
+            proto,
+            id,
+            slowstart
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub name: Word,
+    pub address: Address,
+    /// Only what the `server` line itself says; see [`ServerOptions::over`].
+    pub options: ServerOptions,
+    pub keyword: Word,
+}
+
+const UNSUPPORTED: &[&str] = &[
+    "agent-check",
+    "agent-port",
+    "agent-inter",
+    "agent-addr",
+    "agent-send",
+    "resolvers",
+    "resolve-prefer",
+    "resolve-net",
+    "resolve-opts",
+    "init-addr",
+    "track",
+    "redir",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "error-limit",
+    "namespace",
+    "source",
+    "usesrc",
+    "tfo",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "pool-low-conn",
+    "max-reuse",
+    "ciphers",
+    "ciphersuites",
+    "crt",
+    "crl-file",
+    "no-check-ssl",
+    "check-send-proxy",
+    "check-sni",
+    "check-alpn",
+    "check-proto",
+    "check-via-socks4",
+    "socks4",
+    "ws",
+    "log-proto",
+    "tcp-ut",
+    "minconn",
+    "non-stick",
+    "stick",
+    "allow-0rtt",
+    "no-send-proxy",
+    "no-ssl",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-tls-tickets",
+    "set-proxy-v2-tlv-fmt",
+    "proxy-v2-options",
+    "shard",
+    "curves",
+    "sigalgs",
+    "client-sigalgs",
+];
+
+const SUPPORTED: &[&str] = &[
+    "check",
+    "no-check",
+    "inter",
+    "fastinter",
+    "downinter",
+    "fall",
+    "rise",
+    "port",
+    "addr",
+    "check-ssl",
+    "weight",
+    "backup",
+    "no-backup",
+    "disabled",
+    "enabled",
+    "maxconn",
+    "maxqueue",
+    "cookie",
+    "ssl",
+    "verify",
+    "ca-file",
+    "sni",
+    "alpn",
+    "send-proxy",
+    "send-proxy-v2",
+    "proto",
+    "id",
+    "slowstart",
+];
+
+impl Server {
+    /// Parses the words after `server` (`keyword`).
+    pub fn parse(keyword: &Word, args: &[Word]) -> Result<Server, Diagnostic> {
+        let (name, address, options) = match args {
+            [name, address, options @ ..] => (name, address, options),
+            _ => {
+                return Err(Diagnostic::error(
+                    keyword.span,
+                    "'server' expects a name and an address (missing argument)",
+                )
+                .with_help("e.g. 'server web1 127.0.0.1:8080 check'"))
+            }
+        };
+        let address = Address::parse(address, &address.text, AddressUse::Server)?;
+        Ok(Server {
+            name: name.clone(),
+            address,
+            options: parse_options(options)?,
+            keyword: keyword.clone(),
+        })
+    }
+}
+
+/// Parses `server`/`default-server` options.
+pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
+    let mut o = ServerOptions::default();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let value = || -> Result<&Word, Diagnostic> {
+            words.get(i + 1).ok_or_else(|| {
+                Diagnostic::error(
+                    w.span,
+                    format!(
+                        "server option '{}' expects a value (missing argument)",
+                        w.text
+                    ),
+                )
+            })
+        };
+        let mut takes_value = true;
+        let mut flag = |slot: &mut Option<bool>, v: bool| {
+            *slot = Some(v);
+            takes_value = false;
+        };
+        match w.text.as_str() {
+            "check" => flag(&mut o.check, true),
+            "no-check" => flag(&mut o.check, false),
+            "check-ssl" => flag(&mut o.check_ssl, true),
+            "backup" => flag(&mut o.backup, true),
+            "no-backup" => flag(&mut o.backup, false),
+            "disabled" => flag(&mut o.disabled, true),
+            "enabled" => flag(&mut o.disabled, false),
+            "ssl" => flag(&mut o.ssl, true),
+            "send-proxy" => flag(&mut o.send_proxy, true),
+            "send-proxy-v2" => flag(&mut o.send_proxy_v2, true),
+            "inter" => o.inter = Some(positive_time(value()?)?),
+            "fastinter" => o.fastinter = Some(positive_time(value()?)?),
+            "downinter" => o.downinter = Some(positive_time(value()?)?),
+            "slowstart" => o.slowstart = Some(parse_time(value()?)?),
+            "fall" => o.fall = Some(at_least_one(value()?, "fall")?),
+            "rise" => o.rise = Some(at_least_one(value()?, "rise")?),
+            "port" => o.check_port = Some(parse_port(value()?)?),
+            "addr" => o.check_addr = Some(value()?.clone()),
+            "weight" => {
+                let v = value()?;
+                let n = parse_uint(v, "weight", u64::MAX)
+                    .ok()
+                    .filter(|n| *n <= 256)
+                    .ok_or_else(|| {
+                        Diagnostic::error(v.span, format!("invalid weight '{}'", v.text))
+                            .with_help("a server weight is from 0 to 256")
+                    })?;
+                o.weight = Some(n);
+            }
+            "maxconn" => o.maxconn = Some(parse_uint(value()?, "maxconn", i32::MAX as u64)?),
+            "maxqueue" => o.maxqueue = Some(parse_uint(value()?, "maxqueue", i32::MAX as u64)?),
+            "id" => o.id = Some(parse_uint(value()?, "server id", i32::MAX as u64)?),
+            "cookie" => o.cookie = Some(value()?.text.clone()),
+            "verify" => {
+                let v = value()?;
+                if !["none", "required"].contains(&v.text.as_str()) {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("unknown verify mode '{}'", v.text),
+                    )
+                    .with_help("use 'verify none' or 'verify required'"));
+                }
+                o.verify = Some(v.clone());
+            }
+            "ca-file" => o.ca_file = Some(value()?.clone()),
+            "sni" => o.sni = Some(value()?.clone()),
+            "alpn" => o.alpn = Some(value()?.text.split(',').map(str::to_owned).collect()),
+            "proto" => {
+                let v = value()?;
+                if v.text != "h2" {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("protocol '{}' is not supported by switchyard yet", v.text),
+                    )
+                    .with_help("switchyard knows 'proto h2'"));
+                }
+                o.proto = Some(v.text.clone());
+            }
+            other if UNSUPPORTED.contains(&other) => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("server option '{other}' is not supported by switchyard yet"),
+                )
+                .with_help("remove it, or run this configuration with HAProxy"));
+            }
+            other => {
+                let diag = Diagnostic::error(w.span, format!("unknown server option '{other}'"));
+                return Err(match did_you_mean(other, SUPPORTED) {
+                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                    None => {
+                        diag.with_help(format!("the server options are: {}", SUPPORTED.join(", ")))
+                    }
+                });
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    Ok(o)
+}
+
+fn positive_time(w: &Word) -> Result<Duration, Diagnostic> {
+    let t = parse_time(w)?;
+    if t.is_zero() {
+        return Err(Diagnostic::error(
+            w.span,
+            format!("'{}' must be greater than zero", w.text),
+        ));
+    }
+    Ok(t)
+}
+
+fn at_least_one(w: &Word, what: &str) -> Result<u64, Diagnostic> {
+    let n = parse_uint(w, what, i32::MAX as u64)?;
+    if n == 0 {
+        return Err(Diagnostic::error(
+            w.span,
+            format!("'{what}' must be at least 1"),
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_port(w: &Word) -> Result<u16, Diagnostic> {
+    match w.text.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(
+            Diagnostic::error(w.span, format!("invalid port '{}'", w.text))
+                .with_help("a port is a number from 1 to 65535"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Environment;
+    use crate::lexer::lex_line;
+    use crate::span::FileId;
+
+    fn server(text: &str) -> Result<Server, Diagnostic> {
+        let w = lex_line(text, FileId(0), 1, &Environment::new()).unwrap();
+        Server::parse(&w[0], &w[1..])
+    }
+
+    #[test]
+    fn tutorial_server_line() {
+        let s = server("server web1 127.0.0.11:80 check inter 3s fall 3 rise 5").unwrap();
+        assert_eq!(s.options.check, Some(true));
+        assert_eq!(s.options.inter, Some(Duration::from_secs(3)));
+        assert_eq!((s.options.fall, s.options.rise), (Some(3), Some(5)));
+    }
+
+    #[test]
+    fn defaults_fill_gaps_only() {
+        let d = parse_options(
+            &lex_line("inter 2s weight 10", FileId(0), 1, &Environment::new()).unwrap(),
+        )
+        .unwrap();
+        let s = server("server a 127.0.0.1:1 weight 20").unwrap();
+        let merged = s.options.over(&d);
+        assert_eq!(
+            (merged.weight, merged.inter),
+            (Some(20), Some(Duration::from_secs(2)))
+        );
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        assert!(server("server a 127.0.0.1:1 chekc")
+            .unwrap_err()
+            .help
+            .unwrap()
+            .contains("check"));
+        assert!(server("server a 127.0.0.1:1 weight 300")
+            .unwrap_err()
+            .message
+            .contains("invalid weight"));
+        assert!(server("server a 127.0.0.1:1 agent-check")
+            .unwrap_err()
+            .message
+            .contains("not supported"));
+        assert!(server("server a 127.0.0.1:1 inter")
+            .unwrap_err()
+            .message
+            .contains("missing argument"));
+        assert!(server("server a").is_err());
+    }
+}

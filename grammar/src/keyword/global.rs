@@ -1,0 +1,258 @@
+//! Directives of the `global` section.
+
+use crate::ast::address::AddressUse;
+use crate::ast::bind::Bind;
+use crate::ast::global::{CpuMap, Global};
+use crate::ast::log::LogTarget;
+use crate::ast::proxy::Spanned;
+use crate::ast::value::{parse_time, parse_uint};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::keyword::haproxy_keywords::GLOBAL_KEYWORDS;
+use crate::keyword::{missing, no_extra, unknown_keyword};
+use crate::reader::RawDirective;
+use crate::word::Word;
+
+pub fn apply_all(directives: &[RawDirective], global: &mut Global, diags: &mut Diagnostics) {
+    for directive in directives {
+        if let Err(diag) = apply(directive, global, diags) {
+            diags.push(diag);
+        }
+    }
+}
+
+fn one<'a>(directive: &'a RawDirective, usage: &str) -> Result<&'a Word, Diagnostic> {
+    let w = directive
+        .args()
+        .first()
+        .ok_or_else(|| missing(directive, usage))?;
+    no_extra(directive, 1)?;
+    Ok(w)
+}
+
+fn apply(
+    directive: &RawDirective,
+    global: &mut Global,
+    diags: &mut Diagnostics,
+) -> Result<(), Diagnostic> {
+    let kw = directive.keyword();
+    let args = directive.args();
+    let span = directive.span();
+    let count = |what: &str, max: u64| -> Result<Spanned<u64>, Diagnostic> {
+        Ok(Spanned::new(
+            parse_uint(one(directive, "a number")?, what, max)?,
+            span,
+        ))
+    };
+    match kw.text.as_str() {
+        "chroot" => global.chroot = Some(one(directive, "a directory")?.clone()),
+        "daemon" => {
+            no_extra(directive, 0)?;
+            global.daemon = Some(span)
+        }
+        "master-worker" => global.master_worker = Some(span),
+        "user" => global.user = Some(one(directive, "a user name")?.clone()),
+        "group" => global.group = Some(one(directive, "a group name")?.clone()),
+        "uid" => global.uid = Some(count("uid", u32::MAX as u64)?),
+        "gid" => global.gid = Some(count("gid", u32::MAX as u64)?),
+        "nbproc" => {
+            global.nbproc = Some(count("nbproc", 64)?);
+            diags.push(
+                Diagnostic::warning(
+                    kw.span,
+                    "'nbproc' is ignored: threads replace processes (HAProxy 2.5 removed it)",
+                )
+                .with_help("remove 'nbproc' and use 'nbthread N' to run N worker threads"),
+            );
+        }
+        "nbthread" => {
+            let n = count("nbthread", 4096)?;
+            if n.value == 0 {
+                return Err(Diagnostic::error(kw.span, "'nbthread' must be at least 1"));
+            }
+            global.nbthread = Some(n);
+        }
+        "cpu-map" => {
+            let map = parse_cpu_map(directive)?;
+            if map
+                .process
+                .as_deref()
+                .is_some_and(|p| p != "1" && p != "all" && p != "odd")
+            {
+                diags.push(Diagnostic::warning(kw.span, format!(
+                    "'cpu-map' for process {} is ignored: there is only process 1 since threads replaced processes",
+                    map.process.as_deref().unwrap_or_default())).with_help("write 'cpu-map 1/THREAD CPU' to pin a thread, e.g. 'cpu-map 1/1 0'"));
+            }
+            global.cpu_maps.push(map);
+        }
+        "maxconn" => global.maxconn = Some(count("maxconn", i32::MAX as u64)?),
+        "pidfile" => global.pidfile = Some(one(directive, "a file name")?.clone()),
+        "log" => global.logs.push(LogTarget::parse(kw, args)?),
+        "log-send-hostname" => {
+            global.log_send_hostname =
+                Some(args.first().map(|w| w.text.clone()).unwrap_or_default())
+        }
+        "log-tag" => global.log_tag = Some(one(directive, "a tag")?.text.clone()),
+        "ulimit-n" => global.ulimit_n = Some(count("ulimit-n", u32::MAX as u64)?.value),
+        "spread-checks" => global.spread_checks = Some(count("spread-checks", 50)?.value),
+        "hard-stop-after" => global.hard_stop_after = Some(parse_time(one(directive, "a time")?)?),
+        "node" => global.node = Some(one(directive, "a name")?.text.clone()),
+        "description" => {
+            global.description = Some(args.iter().map(Word::as_str).collect::<Vec<_>>().join(" "))
+        }
+        "ca-base" => global.ca_base = Some(one(directive, "a directory")?.clone()),
+        "crt-base" => global.crt_base = Some(one(directive, "a directory")?.clone()),
+        "default-path" => {
+            let (kind, path) = match args {
+                [k] => (k, None),
+                [k, p] if k.is("origin") => (k, Some(p.clone())),
+                _ => {
+                    return Err(missing(
+                        directive,
+                        "current, config, parent or 'origin PATH'",
+                    ))
+                }
+            };
+            if !["current", "config", "parent", "origin"].contains(&kind.text.as_str())
+                || (kind.is("origin") && path.is_none())
+            {
+                return Err(Diagnostic::error(
+                    kind.span,
+                    format!("invalid default-path '{}'", kind.text),
+                )
+                .with_help("use current, config, parent or 'origin PATH'"));
+            }
+            global.default_path = Some((kind.text.clone(), path));
+        }
+        "quiet" => global.quiet = true,
+        "debug" => global.debug = true,
+        // Already applied in reading order by the reader; nothing more here.
+        "setenv" | "presetenv" | "unsetenv" | "resetenv" => {}
+        "stats" => apply_stats(directive, global)?,
+        other if GLOBAL_KEYWORDS.contains(&other) => {
+            return Err(Diagnostic::error(
+                kw.span,
+                format!("global keyword '{other}' is not supported by switchyard yet"),
+            )
+            .with_help("remove it, or run this configuration with HAProxy"));
+        }
+        _ => return Err(unknown_keyword(directive, "global", GLOBAL_KEYWORDS)),
+    }
+    Ok(())
+}
+
+fn apply_stats(directive: &RawDirective, global: &mut Global) -> Result<(), Diagnostic> {
+    let args = directive.args();
+    let Some(sub) = args.first() else {
+        return Err(missing(directive, "'socket', 'timeout' or 'maxconn'"));
+    };
+    match sub.text.as_str() {
+        "socket" => {
+            global
+                .stats_sockets
+                .push(Bind::parse(sub, &args[1..], AddressUse::StatsSocket)?)
+        }
+        "timeout" => {
+            let v = args
+                .get(1)
+                .ok_or_else(|| missing(directive, "'timeout' and a time"))?;
+            no_extra(directive, 2)?;
+            global.stats_timeout = Some(parse_time(v)?);
+        }
+        "maxconn" => {
+            let v = args
+                .get(1)
+                .ok_or_else(|| missing(directive, "'maxconn' and a number"))?;
+            no_extra(directive, 2)?;
+            global.stats_maxconn = Some(parse_uint(v, "stats maxconn", i32::MAX as u64)?);
+        }
+        "bind-process" => {
+            return Err(Diagnostic::error(
+                sub.span,
+                "'stats bind-process' was removed from HAProxy 2.5",
+            )
+            .with_help("remove the line"))
+        }
+        other => return Err(Diagnostic::error(
+            sub.span,
+            format!("unknown global 'stats {other}'"),
+        )
+        .with_help(
+            "the global stats keywords are 'stats socket', 'stats timeout' and 'stats maxconn'",
+        )),
+    }
+    Ok(())
+}
+
+/// `all`, `odd`, `even`, `N`, `N-M` or `N-` (up to 64).
+fn parse_set(text: &str) -> Option<Vec<u32>> {
+    let all: Vec<u32> = (1..=64).collect();
+    Some(match text {
+        "all" => all,
+        "odd" => all.into_iter().filter(|n| n % 2 == 1).collect(),
+        "even" => all.into_iter().filter(|n| n % 2 == 0).collect(),
+        _ => match text.split_once('-') {
+            Some((a, "")) => (a.parse().ok()?..=64).collect(),
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                if a > b {
+                    return None;
+                }
+                (a..=b).collect()
+            }
+            None => vec![text.parse().ok()?],
+        },
+    })
+}
+
+fn parse_cpu_map(directive: &RawDirective) -> Result<CpuMap, Diagnostic> {
+    let args = directive.args();
+    let Some((first, cpus)) = args.split_first().filter(|(_, c)| !c.is_empty()) else {
+        return Err(missing(
+            directive,
+            "a thread set and a CPU set, e.g. 'cpu-map 1/all 0-1'",
+        ));
+    };
+    let (auto, spec) = match first.text.strip_prefix("auto:") {
+        Some(rest) => (true, rest),
+        None => (false, first.text.as_str()),
+    };
+    let bad_set = |w: &Word, what: &str| {
+        Diagnostic::error(w.span, format!("invalid {what} in 'cpu-map': '{}'", w.text)).with_help(
+            "write all, odd, even, N or N-M; e.g. 'cpu-map 1/all 0-1' or 'cpu-map 1/1 0'",
+        )
+    };
+    let (process, threads) = match spec.split_once('/') {
+        Some((p, t)) => {
+            parse_set(p).ok_or_else(|| bad_set(first, "process set"))?;
+            let threads = parse_set(t).ok_or_else(|| bad_set(first, "thread set"))?;
+            (
+                Some(p.to_owned()),
+                if t == "all" { None } else { Some(threads) },
+            )
+        }
+        None => {
+            parse_set(spec).ok_or_else(|| bad_set(first, "process set"))?;
+            (Some(spec.to_owned()), None)
+        }
+    };
+    let mut cpu_list = Vec::new();
+    for w in cpus {
+        let set = match w.text.split_once('-') {
+            Some((a, b)) => a
+                .parse::<u32>()
+                .ok()
+                .zip(b.parse::<u32>().ok())
+                .filter(|(a, b)| a <= b)
+                .map(|(a, b)| (a..=b).collect::<Vec<_>>()),
+            None => w.text.parse::<u32>().ok().map(|n| vec![n]),
+        };
+        cpu_list.extend(set.ok_or_else(|| bad_set(w, "CPU set"))?);
+    }
+    Ok(CpuMap {
+        auto,
+        process,
+        threads,
+        cpus: cpu_list,
+        span: directive.span(),
+    })
+}

@@ -1,0 +1,284 @@
+//! `option NAME …` and `no option NAME` in proxy sections.
+
+use crate::ast::proxy::{ForwardFor, HttpCheckRequest, OptionSetting, Proxy};
+use crate::diagnostic::Diagnostic;
+use crate::reader::RawDirective;
+use crate::suggest::did_you_mean;
+
+/// On/off options Switchyard implements, with the sections HAProxy allows
+/// them in: frontend-side, backend-side, or both.
+const SWITCHES: &[(&str, Side)] = &[
+    ("dontlognull", Side::Frontend),
+    ("httplog", Side::Frontend),
+    ("tcplog", Side::Frontend),
+    ("redispatch", Side::Backend),
+    ("persist", Side::Backend),
+    ("allbackups", Side::Backend),
+    ("log-health-checks", Side::Backend),
+    ("http-keep-alive", Side::Both),
+    ("http-server-close", Side::Both),
+    ("httpclose", Side::Both),
+    ("abortonclose", Side::Backend),
+    ("tcpka", Side::Both),
+    ("clitcpka", Side::Frontend),
+    ("srvtcpka", Side::Backend),
+    ("http-ignore-probes", Side::Frontend),
+    ("log-separate-errors", Side::Frontend),
+    ("prefer-last-server", Side::Backend),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Frontend,
+    Backend,
+    Both,
+}
+
+/// Options HAProxy 2.6 has that Switchyard does not implement yet.
+const UNSUPPORTED: &[&str] = &[
+    "accept-invalid-http-request",
+    "accept-invalid-http-response",
+    "checkcache",
+    "contstats",
+    "disable-h2-upgrade",
+    "external-check",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "http-buffer-request",
+    "http-no-delay",
+    "http-pretend-keepalive",
+    "http-restrict-req-hdr-names",
+    "http-use-proxy-header",
+    "http_proxy",
+    "idle-close-on-response",
+    "independent-streams",
+    "ldap-check",
+    "logasap",
+    "mysql-check",
+    "nolinger",
+    "originalto",
+    "pgsql-check",
+    "redis-check",
+    "smtpchk",
+    "socket-stats",
+    "splice-auto",
+    "splice-request",
+    "splice-response",
+    "spop-check",
+    "ssl-hello-chk",
+    "tcp-check",
+    "tcp-smart-accept",
+    "tcp-smart-connect",
+    "transparent",
+    "log-tag",
+];
+
+/// Applies `option …` (or `no option …` when `negated`) to `proxy`.
+pub fn apply(
+    directive: &RawDirective,
+    args: &[crate::word::Word],
+    negated: bool,
+    proxy: &mut Proxy,
+) -> Result<(), Diagnostic> {
+    let Some((name, rest)) = args.split_first() else {
+        return Err(super::missing(directive, "an option name"));
+    };
+    let span = directive.span();
+    let kind = proxy.kind;
+    let side_ok = |side: Side| match side {
+        Side::Frontend => kind.is_frontend() || kind == crate::ast::proxy::ProxyKind::Defaults,
+        Side::Backend => kind.is_backend() || kind == crate::ast::proxy::ProxyKind::Defaults,
+        Side::Both => true,
+    };
+    let extra = |n: usize| -> Result<(), Diagnostic> {
+        match rest.get(n) {
+            Some(w) => Err(Diagnostic::error(
+                w.span,
+                format!("unexpected word '{}' after 'option {}'", w.text, name.text),
+            )),
+            None => Ok(()),
+        }
+    };
+    match name.text.as_str() {
+        "forwardfor" => {
+            if negated {
+                extra(0)?;
+                proxy.forwardfor = None;
+                return Ok(());
+            }
+            proxy.forwardfor = Some(parse_forwardfor(rest, span)?);
+        }
+        "httpchk" => {
+            if negated {
+                extra(0)?;
+                proxy.httpchk = None;
+                return Ok(());
+            }
+            proxy.httpchk = Some(parse_httpchk(rest, span)?);
+        }
+        "httplog" if rest.first().is_some_and(|w| w.is("clf")) => {
+            extra(1)?;
+            proxy.options.insert(
+                "httplog",
+                OptionSetting {
+                    enabled: !negated,
+                    span,
+                },
+            );
+            proxy.options.insert(
+                "httplog-clf",
+                OptionSetting {
+                    enabled: !negated,
+                    span,
+                },
+            );
+        }
+        other => {
+            if let Some((key, side)) = SWITCHES.iter().find(|(k, _)| *k == other) {
+                extra(0)?;
+                if !side_ok(*side) {
+                    return Err(Diagnostic::warning(
+                        name.span,
+                        format!(
+                            "'option {other}' is ignored in {} '{}', which has no {} side",
+                            kind.keyword(),
+                            proxy.name,
+                            if *side == Side::Frontend {
+                                "frontend"
+                            } else {
+                                "backend"
+                            },
+                        ),
+                    ));
+                }
+                if matches!(*key, "httplog" | "tcplog") && !negated {
+                    // The two log formats replace each other, as in HAProxy.
+                    proxy.options.remove(if *key == "httplog" {
+                        "tcplog"
+                    } else {
+                        "httplog"
+                    });
+                }
+                proxy.options.insert(
+                    key,
+                    OptionSetting {
+                        enabled: !negated,
+                        span,
+                    },
+                );
+            } else if UNSUPPORTED.contains(&other) {
+                return Err(Diagnostic::error(
+                    name.span,
+                    format!("'option {other}' is not supported by switchyard yet"),
+                )
+                .with_help("remove it, or run this configuration with HAProxy"));
+            } else {
+                let mut known: Vec<&str> = SWITCHES.iter().map(|(k, _)| *k).collect();
+                known.extend(["forwardfor", "httpchk"]);
+                let diag = Diagnostic::error(name.span, format!("unknown option '{other}'"));
+                return Err(match did_you_mean(other, &known) {
+                    Some(s) => diag.with_help(format!("did you mean 'option {s}'?")),
+                    None => diag.with_help(format!("the options are: {}", known.join(", "))),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_forwardfor(
+    rest: &[crate::word::Word],
+    span: crate::span::Span,
+) -> Result<ForwardFor, Diagnostic> {
+    let mut ff = ForwardFor {
+        except: None,
+        header: "X-Forwarded-For".into(),
+        if_none: false,
+        span,
+    };
+    let mut i = 0;
+    while i < rest.len() {
+        let w = &rest[i];
+        match w.text.as_str() {
+            "except" | "header" => {
+                let v = rest.get(i + 1).ok_or_else(|| {
+                    Diagnostic::error(
+                        w.span,
+                        format!("'{}' expects a value (missing argument)", w.text),
+                    )
+                })?;
+                if w.text == "except" {
+                    crate::ast::value::parse_network(v)?;
+                    ff.except = Some(v.clone());
+                } else {
+                    ff.header = v.text.clone();
+                }
+                i += 2;
+            }
+            "if-none" => {
+                ff.if_none = true;
+                i += 1;
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("unknown 'option forwardfor' argument '{}'", w.text),
+                )
+                .with_help("the arguments are 'except NETWORK', 'header NAME' and 'if-none'"))
+            }
+        }
+    }
+    Ok(ff)
+}
+
+fn parse_httpchk(
+    rest: &[crate::word::Word],
+    span: crate::span::Span,
+) -> Result<HttpCheckRequest, Diagnostic> {
+    let mut check = HttpCheckRequest {
+        method: "OPTIONS".into(),
+        uri: "/".into(),
+        version: "HTTP/1.0".into(),
+        host: None,
+        span,
+    };
+    match rest {
+        [] => {}
+        [uri] => check.uri = uri.text.clone(),
+        [method, uri] => {
+            check.method = method.text.clone();
+            check.uri = uri.text.clone();
+        }
+        [method, uri, version, ..] => {
+            check.method = method.text.clone();
+            check.uri = uri.text.clone();
+            // The legacy form smuggles headers after the version:
+            // "HTTP/1.1\r\nHost:\ www.example.com".
+            let mut lines = version.text.split("\r\n");
+            check.version = lines.next().unwrap_or_default().to_owned();
+            for header in lines {
+                if let Some(host) = header
+                    .strip_prefix("Host:")
+                    .or_else(|| header.strip_prefix("host:"))
+                {
+                    check.host = Some(host.trim().to_owned());
+                }
+            }
+            if let Some(extra) = rest.get(3) {
+                return Err(Diagnostic::error(
+                    extra.span,
+                    format!("unexpected word '{}' after 'option httpchk'", extra.text),
+                )
+                .with_help("use 'http-check send hdr NAME VALUE' to add headers"));
+            }
+        }
+    }
+    if !check.version.starts_with("HTTP/") {
+        let w = &rest[2];
+        return Err(
+            Diagnostic::error(w.span, format!("invalid HTTP version '{}'", w.text))
+                .with_help("write HTTP/1.0 or HTTP/1.1"),
+        );
+    }
+    Ok(check)
+}

@@ -1,0 +1,660 @@
+//! Directives of `defaults`, `frontend`, `backend` and `listen` sections.
+
+use crate::ast::acl::{AclDef, AclExpr};
+use crate::ast::address::AddressUse;
+use crate::ast::bind::Bind;
+use crate::ast::condition::split_condition;
+use crate::ast::http_rule::{Direction, HttpRule};
+use crate::ast::log::{LogFormatSetting, LogTarget};
+use crate::ast::log_format::LogFormat;
+use crate::ast::proxy::*;
+use crate::ast::server::{self, Server};
+use crate::ast::value::{parse_time, parse_uint};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::keyword::haproxy_keywords::{Allowed, PROXY_KEYWORDS};
+use crate::keyword::{missing, no_extra, options, unknown_keyword};
+use crate::reader::RawDirective;
+use crate::word::Word;
+
+/// Applies every directive of a proxy section to `proxy`.
+pub fn apply_all(directives: &[RawDirective], proxy: &mut Proxy, diags: &mut Diagnostics) {
+    for directive in directives {
+        if let Err(diag) = apply(directive, proxy) {
+            diags.push(diag);
+        }
+    }
+}
+
+/// The HAProxy keyword a directive is an instance of: two words for
+/// families such as `timeout client` or `stats uri`, else one.
+fn haproxy_keyword(words: &[Word]) -> Option<(&'static str, Allowed)> {
+    let one = words[0].text.as_str();
+    let two = words.get(1).map(|w| format!("{one} {}", w.text));
+    PROXY_KEYWORDS
+        .iter()
+        .find(|(k, _)| Some(*k) == two.as_deref())
+        .or_else(|| PROXY_KEYWORDS.iter().find(|(k, _)| *k == one))
+        .copied()
+}
+
+fn allowed_in(allowed: Allowed, kind: ProxyKind) -> bool {
+    match kind {
+        ProxyKind::Defaults => allowed.defaults,
+        ProxyKind::Frontend => allowed.frontend,
+        ProxyKind::Backend => allowed.backend,
+        ProxyKind::Listen => allowed.listen,
+    }
+}
+
+fn where_allowed(allowed: Allowed) -> String {
+    let mut places = Vec::new();
+    for (ok, name) in [
+        (allowed.defaults, "defaults"),
+        (allowed.frontend, "frontend"),
+        (allowed.listen, "listen"),
+        (allowed.backend, "backend"),
+    ] {
+        if ok {
+            places.push(name);
+        }
+    }
+    places.join(", ")
+}
+
+fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> {
+    let words = &directive.words;
+    let kw = &words[0];
+    // `no option X` / `default option X`.
+    if (kw.is("no") || kw.is("default")) && words.get(1).is_some_and(|w| w.is("option")) {
+        if kw.is("default") {
+            return Err(Diagnostic::error(
+                kw.span,
+                "'default option' is not supported by switchyard yet",
+            )
+            .with_help("write the option's value explicitly"));
+        }
+        return options::apply(directive, &words[2..], true, proxy);
+    }
+    let section = proxy.kind.keyword();
+    let Some((name, allowed)) = haproxy_keyword(words) else {
+        let firsts: Vec<&str> = PROXY_KEYWORDS
+            .iter()
+            .map(|(k, _)| k.split(' ').next().unwrap_or(k))
+            .collect();
+        return Err(unknown_keyword(directive, section, &firsts));
+    };
+    if !allowed_in(allowed, proxy.kind) {
+        let message = format!("'{name}' is not allowed in '{section}' sections");
+        let help = format!("'{name}' belongs in: {}", where_allowed(allowed));
+        // HAProxy ignores side-specific timeouts and options with a warning.
+        if name.starts_with("timeout ") || name.starts_with("option ") {
+            return Err(
+                Diagnostic::warning(kw.span, format!("{message}; it is ignored")).with_help(help),
+            );
+        }
+        return Err(Diagnostic::error(kw.span, message).with_help(help));
+    }
+    let args = directive.args();
+    match name {
+        "mode" => proxy.mode = Some(Spanned::new(parse_mode(directive)?, directive.span())),
+        "bind" => proxy.binds.push(Bind::parse(kw, args, AddressUse::Bind)?),
+        "acl" => proxy.acls.push(parse_acl(directive)?),
+        "http-request" => proxy
+            .http_request
+            .push(HttpRule::parse(kw, args, Direction::Request)?),
+        "http-response" => {
+            proxy
+                .http_response
+                .push(HttpRule::parse(kw, args, Direction::Response)?)
+        }
+        "redirect" => proxy
+            .redirects
+            .push(HttpRule::parse_legacy_redirect(kw, args)?),
+        "use_backend" => proxy.use_backends.push(parse_use_backend(directive)?),
+        "default_backend" => {
+            let target = args
+                .first()
+                .ok_or_else(|| missing(directive, "a backend name"))?;
+            no_extra(directive, 1)?;
+            proxy.default_backend = Some(target.clone());
+        }
+        "server" => proxy.servers.push(Server::parse(kw, args)?),
+        "default-server" => {
+            let parsed = server::parse_options(args)?;
+            proxy.default_server = parsed.over(&proxy.default_server);
+        }
+        "balance" => {
+            proxy.balance = Some(Spanned::new(parse_balance(directive)?, directive.span()))
+        }
+        "hash-type" => {
+            proxy.hash_type = Some(Spanned::new(parse_hash_type(directive)?, directive.span()))
+        }
+        "cookie" => proxy.cookie = Some(parse_cookie(directive)?),
+        "option" => options::apply(directive, args, false, proxy)?,
+        "retries" => {
+            let n = args
+                .first()
+                .ok_or_else(|| missing(directive, "a number of retries"))?;
+            no_extra(directive, 1)?;
+            proxy.retries = Some(Spanned::new(
+                parse_uint(n, "retries", 1000)?,
+                directive.span(),
+            ));
+        }
+        "retry-on" => {
+            proxy.retry_on = Some(Spanned::new(parse_retry_on(directive)?, directive.span()))
+        }
+        "maxconn" | "fullconn" => {
+            let n = args
+                .first()
+                .ok_or_else(|| missing(directive, "a number of connections"))?;
+            no_extra(directive, 1)?;
+            let value = Some(Spanned::new(
+                parse_uint(n, name, i32::MAX as u64)?,
+                directive.span(),
+            ));
+            if name == "maxconn" {
+                proxy.maxconn = value
+            } else {
+                proxy.fullconn = value
+            }
+        }
+        "errorfile" => proxy.errorfiles.push(parse_errorfile(directive)?),
+        "force-persist" | "ignore-persist" => {
+            let (before, condition) = split_condition(args)?;
+            let condition = condition
+                .ok_or_else(|| missing(directive, "a condition ('if …' or 'unless …')"))?;
+            if let Some(w) = before.first() {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("unexpected word '{}' before the condition", w.text),
+                ));
+            }
+            if name == "force-persist" {
+                proxy.force_persist.push(condition)
+            } else {
+                proxy.ignore_persist.push(condition)
+            }
+        }
+        "log" => parse_log(directive, proxy)?,
+        "log-format" => {
+            let f = args
+                .first()
+                .ok_or_else(|| missing(directive, "a format string"))?;
+            no_extra(directive, 1)?;
+            proxy.log_format = Some(LogFormatSetting {
+                format: LogFormat::parse(f)?,
+                span: directive.span(),
+            });
+        }
+        "description" => {
+            proxy.description = Some(args.iter().map(Word::as_str).collect::<Vec<_>>().join(" "))
+        }
+        "disabled" => proxy.disabled = true,
+        "enabled" => proxy.disabled = false,
+        "id" => {
+            let n = args
+                .first()
+                .ok_or_else(|| missing(directive, "a numeric id"))?;
+            proxy.id = Some(parse_uint(n, "proxy id", i32::MAX as u64)?);
+        }
+        "http-check expect" => proxy.http_check_expect = Some(parse_http_check_expect(directive)?),
+        _ if name.starts_with("timeout ") => parse_timeout(directive, &name[8..], proxy)?,
+        _ if name.starts_with("stats ") => {
+            crate::keyword::proxy_stats::apply(directive, &name[6..], proxy)?
+        }
+        _ => {
+            return Err(Diagnostic::error(
+                kw.span.to(words
+                    .get(1)
+                    .filter(|_| name.contains(' '))
+                    .map(|w| w.span)
+                    .unwrap_or(kw.span)),
+                format!("'{name}' is not supported by switchyard yet"),
+            )
+            .with_help("remove it, or run this configuration with HAProxy"));
+        }
+    }
+    Ok(())
+}
+
+fn parse_mode(directive: &RawDirective) -> Result<Mode, Diagnostic> {
+    let w = directive
+        .args()
+        .first()
+        .ok_or_else(|| missing(directive, "'http' or 'tcp'"))?;
+    no_extra(directive, 1)?;
+    match w.text.as_str() {
+        "http" => Ok(Mode::Http),
+        "tcp" => Ok(Mode::Tcp),
+        "forwardfor" => Err(Diagnostic::error(w.span, "unknown proxy mode 'forwardfor'")
+            .with_help("the modes are 'http' and 'tcp'; to add X-Forwarded-For, write 'mode http' and 'option forwardfor'")),
+        "health" => Err(Diagnostic::error(w.span, "unknown proxy mode 'health' (removed from HAProxy 2.4)")
+            .with_help("use 'monitor-uri' in an HTTP frontend instead")),
+        "log" => Err(Diagnostic::error(w.span, "proxy mode 'log' is not supported by switchyard yet")),
+        other => Err(Diagnostic::error(w.span, format!("unknown proxy mode '{other}'")).with_help("the modes are 'http' and 'tcp'")),
+    }
+}
+
+fn parse_acl(directive: &RawDirective) -> Result<AclDef, Diagnostic> {
+    let args = directive.args();
+    let name = args
+        .first()
+        .ok_or_else(|| missing(directive, "a name, a fetch and patterns"))?;
+    if name.text.is_empty()
+        || !name
+            .text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        return Err(
+            Diagnostic::error(name.span, format!("invalid ACL name '{}'", name.text))
+                .with_help("ACL names use letters, digits, '-', '_', '.' and ':'"),
+        );
+    }
+    if args.len() < 2 {
+        return Err(missing(directive, "a fetch after the ACL name"));
+    }
+    Ok(AclDef {
+        name: name.clone(),
+        expr: AclExpr::parse(&args[1..])?,
+    })
+}
+
+fn parse_use_backend(directive: &RawDirective) -> Result<UseBackend, Diagnostic> {
+    let (target_words, condition) = split_condition(directive.args())?;
+    let target = match target_words {
+        [t] => t,
+        [] => return Err(missing(directive, "a backend name")),
+        [_, extra, ..] => {
+            return Err(Diagnostic::error(
+                extra.span,
+                format!("unexpected word '{}' after the backend name", extra.text),
+            )
+            .with_help("a condition starts with 'if' or 'unless'"))
+        }
+    };
+    let target = if target.text.contains('%') {
+        BackendTarget::Dynamic(LogFormat::parse(target)?)
+    } else {
+        BackendTarget::Named(target.clone())
+    };
+    Ok(UseBackend {
+        target,
+        condition,
+        span: directive.span(),
+    })
+}
+
+fn parse_balance(directive: &RawDirective) -> Result<BalanceAlgorithm, Diagnostic> {
+    let args = directive.args();
+    let w = args
+        .first()
+        .ok_or_else(|| missing(directive, "an algorithm"))?;
+    let rest = &args[1..];
+    let none_after = |n: usize| match rest.get(n) {
+        Some(x) => Err(Diagnostic::error(
+            x.span,
+            format!("unexpected word '{}' after 'balance {}'", x.text, w.text),
+        )),
+        None => Ok(()),
+    };
+    let algo = match w.text.as_str() {
+        "roundrobin" => BalanceAlgorithm::RoundRobin,
+        "static-rr" => BalanceAlgorithm::StaticRr,
+        "leastconn" => BalanceAlgorithm::LeastConn,
+        "first" => BalanceAlgorithm::First,
+        "source" => BalanceAlgorithm::Source,
+        "uri" => {
+            let (mut whole, mut len, mut depth, mut path_only) = (false, None, None, false);
+            let mut i = 0;
+            while i < rest.len() {
+                match rest[i].text.as_str() {
+                    "whole" => whole = true,
+                    "path-only" => path_only = true,
+                    "len" | "depth" => {
+                        let v = rest.get(i + 1).ok_or_else(|| Diagnostic::error(rest[i].span, format!("'{}' expects a number (missing argument)", rest[i].text)))?;
+                        let n = Some(parse_uint(v, &rest[i].text, u32::MAX as u64)?);
+                        if rest[i].text == "len" { len = n } else { depth = n }
+                        i += 1;
+                    }
+                    _ => return Err(Diagnostic::error(rest[i].span, format!("unknown 'balance uri' option '{}'", rest[i].text))
+                        .with_help("the options are whole, len N, depth N and path-only")),
+                }
+                i += 1;
+            }
+            BalanceAlgorithm::Uri { whole, len, depth, path_only }
+        }
+        "url_param" => {
+            let name = rest.first().ok_or_else(|| missing(directive, "a parameter name after 'url_param'"))?;
+            if let Some(x) = rest.get(1) {
+                return Err(Diagnostic::error(x.span, format!("'balance url_param' option '{}' is not supported by switchyard yet", x.text)));
+            }
+            BalanceAlgorithm::UrlParam { name: name.text.clone() }
+        }
+        t if t.starts_with("hdr(") && t.ends_with(')') && t.len() > 5 => {
+            let use_domain_only = match rest {
+                [] => false,
+                [x] if x.is("use_domain_only") => true,
+                [x, ..] => return Err(Diagnostic::error(x.span, format!("unknown 'balance hdr' option '{}'", x.text))
+                    .with_help("the option is 'use_domain_only'")),
+            };
+            BalanceAlgorithm::Hdr { name: t[4..t.len() - 1].to_owned(), use_domain_only }
+        }
+        t if t == "random" || (t.starts_with("random(") && t.ends_with(')')) => {
+            none_after(0)?;
+            let draws = if t == "random" { 2 } else {
+                t[7..t.len() - 1].parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    Diagnostic::error(w.span, format!("invalid draw count in '{t}'")).with_help("write random or random(N) with N ≥ 1")
+                })?
+            };
+            BalanceAlgorithm::Random { draws }
+        }
+        t if t.starts_with("rdp-cookie") || t == "hash" || t.starts_with("url_param(") => {
+            return Err(Diagnostic::error(w.span, format!("balance algorithm '{t}' is not supported by switchyard yet")))
+        }
+        other => return Err(Diagnostic::error(w.span, format!("unknown balance algorithm '{other}'")).with_help(
+            "the algorithms are roundrobin, static-rr, leastconn, first, source, uri, url_param NAME, hdr(NAME) and random",
+        )),
+    };
+    if !matches!(
+        algo,
+        BalanceAlgorithm::Uri { .. }
+            | BalanceAlgorithm::UrlParam { .. }
+            | BalanceAlgorithm::Hdr { .. }
+    ) {
+        none_after(0)?;
+    }
+    Ok(algo)
+}
+
+fn parse_hash_type(directive: &RawDirective) -> Result<HashType, Diagnostic> {
+    let args = directive.args();
+    let method = args
+        .first()
+        .ok_or_else(|| missing(directive, "'map-based' or 'consistent'"))?;
+    let mut ht = HashType {
+        method: match method.text.as_str() {
+            "map-based" => HashMethod::MapBased,
+            "consistent" => HashMethod::Consistent,
+            _ => {
+                return Err(Diagnostic::error(
+                    method.span,
+                    format!("unknown hash method '{}'", method.text),
+                )
+                .with_help("use map-based or consistent"))
+            }
+        },
+        ..HashType::default()
+    };
+    for (i, w) in args[1..].iter().enumerate() {
+        match (i, w.text.as_str()) {
+            (0, "sdbm") => ht.function = HashFunction::Sdbm,
+            (0, "djb2") => ht.function = HashFunction::Djb2,
+            (0, "wt6") => ht.function = HashFunction::Wt6,
+            (0, "crc32") => ht.function = HashFunction::Crc32,
+            (_, "avalanche") => ht.avalanche = true,
+            _ => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("unknown hash-type argument '{}'", w.text),
+                )
+                .with_help(
+                    "write 'hash-type map-based|consistent [sdbm|djb2|wt6|crc32] [avalanche]'",
+                ))
+            }
+        }
+    }
+    Ok(ht)
+}
+
+fn parse_cookie(directive: &RawDirective) -> Result<CookieSettings, Diagnostic> {
+    let args = directive.args();
+    let name = args
+        .first()
+        .ok_or_else(|| missing(directive, "a cookie name and a mode"))?;
+    let mut c = CookieSettings {
+        name: name.text.clone(),
+        mode: CookieMode::Insert,
+        indirect: false,
+        nocache: false,
+        postonly: false,
+        preserve: false,
+        httponly: false,
+        secure: false,
+        domains: Vec::new(),
+        maxidle: None,
+        maxlife: None,
+        attrs: Vec::new(),
+        span: directive.span(),
+    };
+    let mut mode_seen = None::<&Word>;
+    let mut i = 1;
+    while i < args.len() {
+        let w = &args[i];
+        let value = || {
+            args.get(i + 1).ok_or_else(|| {
+                Diagnostic::error(
+                    w.span,
+                    format!(
+                        "cookie option '{}' expects a value (missing argument)",
+                        w.text
+                    ),
+                )
+            })
+        };
+        let mut set_mode = |m: CookieMode| -> Result<(), Diagnostic> {
+            if let Some(prev) = mode_seen {
+                return Err(Diagnostic::error(
+                    w.span,
+                    format!("cookie mode '{}' conflicts with '{}'", w.text, prev.text),
+                )
+                .with_help("choose one of insert, rewrite and prefix"));
+            }
+            mode_seen = Some(w);
+            c.mode = m;
+            Ok(())
+        };
+        match w.text.as_str() {
+            "insert" => set_mode(CookieMode::Insert)?,
+            "rewrite" => set_mode(CookieMode::Rewrite)?,
+            "prefix" => set_mode(CookieMode::Prefix)?,
+            "indirect" => c.indirect = true,
+            "nocache" => c.nocache = true,
+            "postonly" => c.postonly = true,
+            "preserve" => c.preserve = true,
+            "httponly" => c.httponly = true,
+            "secure" => c.secure = true,
+            "domain" => {
+                c.domains.push(value()?.text.clone());
+                i += 1;
+            }
+            "attr" => {
+                c.attrs.push(value()?.text.clone());
+                i += 1;
+            }
+            "maxidle" => {
+                c.maxidle = Some(parse_time(value()?)?);
+                i += 1;
+            }
+            "maxlife" => {
+                c.maxlife = Some(parse_time(value()?)?);
+                i += 1;
+            }
+            "dynamic" => {
+                return Err(Diagnostic::error(
+                    w.span,
+                    "cookie option 'dynamic' is not supported by switchyard yet",
+                ))
+            }
+            other => {
+                let known = [
+                    "insert", "rewrite", "prefix", "indirect", "nocache", "postonly", "preserve",
+                    "httponly", "secure", "domain", "attr", "maxidle", "maxlife",
+                ];
+                let diag = Diagnostic::error(w.span, format!("unknown cookie option '{other}'"));
+                return Err(match crate::suggest::did_you_mean(other, &known) {
+                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                    None => diag.with_help(format!("the options are: {}", known.join(", "))),
+                });
+            }
+        }
+        i += 1;
+    }
+    if c.mode != CookieMode::Insert
+        && (c.nocache || c.postonly || c.preserve || c.maxidle.is_some() || c.maxlife.is_some())
+    {
+        return Err(Diagnostic::error(
+            directive.keyword().span,
+            "cookie options nocache, postonly, preserve, maxidle and maxlife need 'insert' mode",
+        )
+        .with_help("add 'insert', or remove those options"));
+    }
+    Ok(c)
+}
+
+const RETRY_ON: &[&str] = &[
+    "none",
+    "conn-failure",
+    "empty-response",
+    "junk-response",
+    "response-timeout",
+    "0rtt-rejected",
+    "all-retryable-errors",
+];
+const RETRY_STATUSES: &[&str] = &[
+    "401", "403", "404", "408", "425", "500", "501", "502", "503", "504",
+];
+
+fn parse_retry_on(directive: &RawDirective) -> Result<Vec<String>, Diagnostic> {
+    let args = directive.args();
+    if args.is_empty() {
+        return Err(missing(directive, "at least one event"));
+    }
+    args.iter()
+        .map(|w| {
+            if RETRY_ON.contains(&w.text.as_str()) || RETRY_STATUSES.contains(&w.text.as_str()) {
+                Ok(w.text.clone())
+            } else {
+                Err(
+                    Diagnostic::error(w.span, format!("unknown retry-on event '{}'", w.text))
+                        .with_help(format!(
+                            "the events are {} and the status codes {}",
+                            RETRY_ON.join(", "),
+                            RETRY_STATUSES.join(" ")
+                        )),
+                )
+            }
+        })
+        .collect()
+}
+
+const ERRORFILE_CODES: &[u16] = &[
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+];
+
+fn parse_errorfile(directive: &RawDirective) -> Result<ErrorFile, Diagnostic> {
+    let args = directive.args();
+    let (code, path) = match args {
+        [c, p] => (c, p),
+        [_] | [] => return Err(missing(directive, "a status code and a file")),
+        [_, _, extra, ..] => {
+            return Err(Diagnostic::error(
+                extra.span,
+                format!("unexpected word '{}' after 'errorfile'", extra.text),
+            ))
+        }
+    };
+    let status = parse_uint(code, "status code", 999)? as u16;
+    if !ERRORFILE_CODES.contains(&status) {
+        return Err(Diagnostic::error(code.span, format!("invalid status code '{}' for 'errorfile'", code.text))
+            .with_help("the codes are 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503 and 504"));
+    }
+    Ok(ErrorFile {
+        status,
+        path: path.clone(),
+    })
+}
+
+fn parse_log(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> {
+    let args = directive.args();
+    match args.first() {
+        Some(w) if w.is("global") => {
+            no_extra(directive, 1)?;
+            proxy.logs.global = Some(directive.span());
+        }
+        _ => {
+            let target = LogTarget::parse(directive.keyword(), args)?;
+            proxy.logs.targets.push(target);
+        }
+    }
+    Ok(())
+}
+
+fn parse_timeout(
+    directive: &RawDirective,
+    which: &str,
+    proxy: &mut Proxy,
+) -> Result<(), Diagnostic> {
+    let args = directive.args();
+    let value = args
+        .get(1)
+        .ok_or_else(|| missing(directive, "a kind and a time"))?;
+    no_extra(directive, 2)?;
+    let t = Some(Spanned::new(parse_time(value)?, directive.span()));
+    let slot = match which {
+        "connect" => &mut proxy.timeouts.connect,
+        "client" => &mut proxy.timeouts.client,
+        "server" => &mut proxy.timeouts.server,
+        "http-request" => &mut proxy.timeouts.http_request,
+        "http-keep-alive" => &mut proxy.timeouts.http_keep_alive,
+        "queue" => &mut proxy.timeouts.queue,
+        "tunnel" => &mut proxy.timeouts.tunnel,
+        "check" => &mut proxy.timeouts.check,
+        "client-fin" => &mut proxy.timeouts.client_fin,
+        "server-fin" => &mut proxy.timeouts.server_fin,
+        "tarpit" => &mut proxy.timeouts.tarpit,
+        other => {
+            return Err(Diagnostic::error(
+                args[0].span,
+                format!("unknown timeout '{other}'"),
+            ))
+        }
+    };
+    *slot = t;
+    Ok(())
+}
+
+fn parse_http_check_expect(directive: &RawDirective) -> Result<HttpCheckExpect, Diagnostic> {
+    let args = &directive.args()[1..];
+    let (negated, rest) = match args.first() {
+        Some(w) if w.is("!") => (true, &args[1..]),
+        _ => (false, args),
+    };
+    match rest {
+        [kind, pattern]
+            if ["status", "rstatus", "string", "rstring"].contains(&kind.text.as_str()) =>
+        {
+            Ok(HttpCheckExpect {
+                negated,
+                kind: kind.text.clone(),
+                pattern: pattern.clone(),
+                span: directive.span(),
+            })
+        }
+        [kind, ..] if !["status", "rstatus", "string", "rstring"].contains(&kind.text.as_str()) => {
+            Err(Diagnostic::error(
+                kind.span,
+                format!(
+                    "'http-check expect {}' is not supported by switchyard yet",
+                    kind.text
+                ),
+            )
+            .with_help("switchyard checks status, rstatus, string and rstring"))
+        }
+        _ => Err(missing(
+            directive,
+            "a match kind and a pattern, e.g. 'http-check expect status 200'",
+        )),
+    }
+}

@@ -1,0 +1,238 @@
+//! From raw sections to the validated [`Config`]: defaults inheritance,
+//! `listen` as frontend plus backend, references between sections and
+//! HAProxy's warnings.
+
+use std::collections::HashMap;
+
+use crate::ast::global::Global;
+use crate::ast::proxy::{Mode, Proxy, ProxyKind};
+use crate::ast::userlist::Userlist;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::env::Environment;
+use crate::keyword;
+use crate::reader::{read_files, RawSection, SectionKind};
+use crate::span::{SourceMap, Span};
+
+/// Reads the files a keyword names (`errorfile`, ACL `-f`, maps). The
+/// grammar crate does no I/O itself; the binary passes the file system and
+/// tests pass a map.
+pub trait FileAccess {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub global: Global,
+    /// `frontend`, `backend` and `listen` sections in file order.
+    pub proxies: Vec<Proxy>,
+    pub userlists: Vec<Userlist>,
+    /// The environment after every `setenv`/`unsetenv` of `global`.
+    pub env: Environment,
+    /// Contents of the files named by `errorfile`, by path as written.
+    pub files: HashMap<String, Vec<u8>>,
+}
+
+/// A configuration together with its sources and diagnostics; usable when
+/// `diagnostics.has_errors()` is false.
+#[derive(Debug)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+}
+
+impl Config {
+    pub fn proxy(&self, name: &str) -> Option<&Proxy> {
+        self.proxies.iter().find(|p| p.name == name)
+    }
+
+    /// The backend (or listen) section named `name`.
+    pub fn backend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.kind.is_backend() && p.name == name)
+    }
+
+    pub fn frontends(&self) -> impl Iterator<Item = &Proxy> {
+        self.proxies.iter().filter(|p| p.kind.is_frontend())
+    }
+
+    pub fn backends(&self) -> impl Iterator<Item = &Proxy> {
+        self.proxies.iter().filter(|p| p.kind.is_backend())
+    }
+
+    pub fn userlist(&self, name: &str) -> Option<&Userlist> {
+        self.userlists.iter().find(|u| u.name == name)
+    }
+}
+
+/// Reads, parses and validates configuration `files` (name, text) in order.
+pub fn load(files: &[(String, String)], env: Environment, fs: &dyn FileAccess) -> LoadedConfig {
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let read = read_files(files, env, &mut sources, &mut diags);
+    let mut config = Config {
+        global: Global::default(),
+        proxies: Vec::new(),
+        userlists: Vec::new(),
+        env: read.env,
+        files: HashMap::new(),
+    };
+    build_sections(&read.sections, &mut config, &mut diags);
+    crate::validate::validate(&mut config, fs, &mut diags);
+    LoadedConfig {
+        config,
+        sources,
+        diagnostics: diags,
+    }
+}
+
+fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diagnostics) {
+    let builtin = Proxy::new(ProxyKind::Defaults, String::new(), Span::default());
+    let mut last_defaults = builtin.clone();
+    let mut named_defaults: HashMap<String, Proxy> = HashMap::new();
+    for section in sections {
+        let header = &section.header;
+        let args = header.args();
+        match section.kind {
+            SectionKind::Global => {
+                if let Some(extra) = args.first() {
+                    diags.push(Diagnostic::error(
+                        extra.span,
+                        format!("unexpected word '{}' after 'global'", extra.text),
+                    ));
+                }
+                keyword::global::apply_all(&section.directives, &mut config.global, diags);
+            }
+            SectionKind::Userlist => {
+                if let Some(list) = keyword::userlist::build(section, diags) {
+                    config.userlists.push(list);
+                }
+            }
+            SectionKind::Defaults
+            | SectionKind::Frontend
+            | SectionKind::Backend
+            | SectionKind::Listen => {
+                let kind = match section.kind {
+                    SectionKind::Defaults => ProxyKind::Defaults,
+                    SectionKind::Frontend => ProxyKind::Frontend,
+                    SectionKind::Backend => ProxyKind::Backend,
+                    _ => ProxyKind::Listen,
+                };
+                let Some(header_info) = parse_header(section, kind, diags) else {
+                    continue;
+                };
+                let base = match &header_info.from {
+                    Some(from) => {
+                        match named_defaults.get(&from.text) {
+                            Some(d) => d,
+                            None => {
+                                diags.push(Diagnostic::error(from.span, format!("no defaults section named '{}'", from.text))
+                                .with_help("declare 'defaults NAME' above this section, or remove 'from'"));
+                                &last_defaults
+                            }
+                        }
+                    }
+                    None => &last_defaults,
+                };
+                let mut proxy =
+                    Proxy::inherit(base, kind, header_info.name.clone(), header_info.span);
+                keyword::proxy::apply_all(&section.directives, &mut proxy, diags);
+                if kind == ProxyKind::Defaults {
+                    if !header_info.name.is_empty() {
+                        named_defaults.insert(header_info.name.clone(), proxy.clone());
+                    }
+                    last_defaults = proxy;
+                } else {
+                    config.proxies.push(proxy);
+                }
+            }
+        }
+    }
+}
+
+struct Header {
+    name: String,
+    span: Span,
+    from: Option<crate::word::Word>,
+}
+
+/// `frontend NAME [from DEFAULTS]`, `defaults [NAME] [from DEFAULTS]`.
+fn parse_header(section: &RawSection, kind: ProxyKind, diags: &mut Diagnostics) -> Option<Header> {
+    let header = &section.header;
+    let args = header.args();
+    let (name, rest) = match args.split_first() {
+        Some((n, rest)) if !n.is("from") => (Some(n), rest),
+        _ => (None, args),
+    };
+    let from = match rest {
+        [] => None,
+        [f, d] if f.is("from") => Some(d.clone()),
+        [f] if f.is("from") => {
+            diags.push(Diagnostic::error(
+                f.span,
+                "'from' expects the name of a defaults section (missing argument)",
+            ));
+            None
+        }
+        [extra, ..] => {
+            diags.push(
+                Diagnostic::error(
+                    extra.span,
+                    format!("unexpected word '{}' in the section header", extra.text),
+                )
+                .with_help(format!("write '{} NAME [from DEFAULTS]'", kind.keyword())),
+            );
+            None
+        }
+    };
+    match name {
+        Some(n) => {
+            if let Some(bad) = n
+                .text
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || "-_.:".contains(*c)))
+            {
+                diags.push(
+                    Diagnostic::error(
+                        n.span,
+                        format!(
+                            "invalid character '{bad}' in {} name '{}'",
+                            kind.keyword(),
+                            n.text
+                        ),
+                    )
+                    .with_help("names use letters, digits, '-', '_', '.' and ':'"),
+                );
+            }
+            Some(Header {
+                name: n.text.clone(),
+                span: n.span,
+                from,
+            })
+        }
+        None if kind == ProxyKind::Defaults => Some(Header {
+            name: String::new(),
+            span: header.keyword().span,
+            from,
+        }),
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    header.keyword().span,
+                    format!("'{}' expects a name (missing argument)", kind.keyword()),
+                )
+                .with_help(format!("e.g. '{} web'", kind.keyword())),
+            );
+            None
+        }
+    }
+}
+
+impl Proxy {
+    /// Whether the proxy works on HTTP (rules, stats and cookies need it).
+    pub fn is_http(&self) -> bool {
+        self.mode() == Mode::Http
+    }
+}

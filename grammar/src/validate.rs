@@ -1,0 +1,341 @@
+//! Checks that span sections: names unique, references resolved, files
+//! readable, modes compatible, and HAProxy's warnings about missing timeouts.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ast::condition::Condition;
+use crate::ast::http_rule::{HttpAction, ReturnBody};
+use crate::ast::proxy::{BackendTarget, Mode, Proxy, ProxyKind};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::{Config, FileAccess};
+use crate::suggest::did_you_mean;
+
+/// ACL names HAProxy defines in every proxy.
+pub const PREDEFINED_ACLS: &[&str] = &[
+    "FALSE",
+    "HTTP",
+    "HTTP_1.0",
+    "HTTP_1.1",
+    "HTTP_2.0",
+    "HTTP_CONTENT",
+    "HTTP_URL_ABS",
+    "HTTP_URL_SLASH",
+    "HTTP_URL_STAR",
+    "LOCALHOST",
+    "METH_CONNECT",
+    "METH_DELETE",
+    "METH_GET",
+    "METH_HEAD",
+    "METH_OPTIONS",
+    "METH_POST",
+    "METH_PUT",
+    "METH_TRACE",
+    "RDP_COOKIE",
+    "REQ_CONTENT",
+    "TRUE",
+    "WAIT_END",
+];
+
+pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics) {
+    check_names(config, diags);
+    for proxy in &config.proxies {
+        check_backend_references(config, proxy, diags);
+        check_acl_references(proxy, diags);
+        check_servers(proxy, diags);
+        check_mode(proxy, diags);
+        check_timeouts(proxy, diags);
+        check_userlists(config, proxy, diags);
+    }
+    load_files(config, fs, diags);
+}
+
+fn check_names(config: &Config, diags: &mut Diagnostics) {
+    // A frontend and a backend may share a name; a listen conflicts with both.
+    let mut frontends: HashMap<&str, &Proxy> = HashMap::new();
+    let mut backends: HashMap<&str, &Proxy> = HashMap::new();
+    for p in &config.proxies {
+        let clash = (p
+            .kind
+            .is_frontend()
+            .then(|| frontends.get(p.name.as_str()))
+            .flatten())
+        .or_else(|| {
+            p.kind
+                .is_backend()
+                .then(|| backends.get(p.name.as_str()))
+                .flatten()
+        });
+        if let Some(first) = clash {
+            diags.push(
+                Diagnostic::error(p.name_span, format!("duplicate proxy name '{}'", p.name))
+                    .with_help(format!(
+                        "{} '{}' is already declared at line {}; rename one of them",
+                        first.kind.keyword(),
+                        first.name,
+                        first.name_span.line
+                    )),
+            );
+            continue;
+        }
+        if p.kind.is_frontend() {
+            frontends.insert(&p.name, p);
+        }
+        if p.kind.is_backend() {
+            backends.insert(&p.name, p);
+        }
+    }
+    let mut lists = HashSet::new();
+    for u in &config.userlists {
+        if !lists.insert(&u.name) {
+            diags.push(Diagnostic::error(
+                u.span,
+                format!("duplicate userlist name '{}'", u.name),
+            ));
+        }
+    }
+}
+
+fn check_backend_references(config: &Config, proxy: &Proxy, diags: &mut Diagnostics) {
+    let names: Vec<&str> = config.backends().map(|b| b.name.as_str()).collect();
+    let mut check = |word: &crate::word::Word| match config.backend(&word.text) {
+        Some(backend) => {
+            if proxy.mode() == Mode::Http && backend.mode() == Mode::Tcp {
+                diags.push(
+                    Diagnostic::error(
+                        word.span,
+                        format!(
+                            "HTTP {} '{}' cannot use TCP backend '{}'",
+                            proxy.kind.keyword(),
+                            proxy.name,
+                            backend.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "add 'mode http' to backend '{}' (or to the defaults section)",
+                        backend.name
+                    )),
+                );
+            }
+        }
+        None => {
+            let diag = Diagnostic::error(word.span, format!("no backend named '{}'", word.text));
+            diags.push(match did_you_mean(&word.text, &names) {
+                Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                None if config.proxy(&word.text).is_some() => diag.with_help(format!(
+                    "'{}' is a frontend; declare a backend or listen section",
+                    word.text
+                )),
+                None => diag.with_help("declare it with 'backend NAME' and its servers"),
+            });
+        }
+    };
+    if !proxy.kind.is_frontend() {
+        return;
+    }
+    for rule in &proxy.use_backends {
+        if let BackendTarget::Named(word) = &rule.target {
+            check(word);
+        }
+    }
+    if let Some(word) = &proxy.default_backend {
+        check(word);
+    }
+}
+
+fn conditions(proxy: &Proxy) -> impl Iterator<Item = &Condition> {
+    let rules = proxy
+        .http_request
+        .iter()
+        .chain(&proxy.http_response)
+        .chain(&proxy.redirects);
+    rules
+        .filter_map(|r| r.condition.as_ref())
+        .chain(
+            proxy
+                .use_backends
+                .iter()
+                .filter_map(|u| u.condition.as_ref()),
+        )
+        .chain(&proxy.force_persist)
+        .chain(&proxy.ignore_persist)
+        .chain(&proxy.stats.admin)
+}
+
+fn check_acl_references(proxy: &Proxy, diags: &mut Diagnostics) {
+    let declared: HashSet<&str> = proxy.acls.iter().map(|a| a.name.text.as_str()).collect();
+    let mut known: Vec<&str> = declared.iter().copied().collect();
+    known.extend(PREDEFINED_ACLS);
+    for condition in conditions(proxy) {
+        for name in condition.named_acls() {
+            if !declared.contains(name.text.as_str())
+                && !PREDEFINED_ACLS.contains(&name.text.as_str())
+            {
+                let diag = Diagnostic::error(
+                    name.span,
+                    format!(
+                        "no ACL named '{}' in {} '{}'",
+                        name.text,
+                        proxy.kind.keyword(),
+                        proxy.name
+                    ),
+                );
+                diags.push(match did_you_mean(&name.text, &known) {
+                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+                    None => diag.with_help(format!(
+                        "declare it with 'acl {} FETCH PATTERN' in this section",
+                        name.text
+                    )),
+                });
+            }
+        }
+    }
+}
+
+fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for s in &proxy.servers {
+        if let Some(line) = seen.insert(&s.name.text, s.name.span.line) {
+            diags.push(Diagnostic::error(s.name.span, format!("duplicate server name '{}' in backend '{}'", s.name.text, proxy.name))
+                .with_help(format!("another server has this name at line {line}; server names are unique within a backend")));
+        }
+    }
+    if proxy.cookie.is_some()
+        && proxy
+            .servers
+            .iter()
+            .any(|s| proxy.server_options(s).cookie.is_none())
+        && !proxy.servers.is_empty()
+    {
+        // HAProxy derives nothing here: a server without a cookie value is
+        // simply never selected by persistence. Say so once.
+        if proxy
+            .servers
+            .iter()
+            .all(|s| proxy.server_options(s).cookie.is_none())
+        {
+            diags.push(
+                Diagnostic::warning(
+                    proxy
+                        .cookie
+                        .as_ref()
+                        .map(|c| c.span)
+                        .unwrap_or(proxy.name_span),
+                    format!(
+                        "'cookie' in '{}' has no effect: no server has a 'cookie VALUE'",
+                        proxy.name
+                    ),
+                )
+                .with_help("add 'cookie VALUE' to each server line"),
+            );
+        }
+    }
+}
+
+fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
+    if proxy.mode() == Mode::Http {
+        return;
+    }
+    let what = proxy.kind.keyword();
+    let mut warn = |span, thing: &str| {
+        diags.push(
+            Diagnostic::warning(
+                span,
+                format!(
+                    "{thing} ignored for {what} '{}' as it requires HTTP mode",
+                    proxy.name
+                ),
+            )
+            .with_help("add 'mode http' to this section or its defaults"),
+        );
+    };
+    if let Some(r) = proxy.http_request.first() {
+        warn(r.span, "'http-request' rules");
+    }
+    if let Some(r) = proxy.http_response.first() {
+        warn(r.span, "'http-response' rules");
+    }
+    if let Some(r) = proxy.redirects.first() {
+        warn(r.span, "'redirect' rules");
+    }
+    if let Some(f) = &proxy.forwardfor {
+        warn(f.span, "'option forwardfor'");
+    }
+    if let Some(c) = &proxy.cookie {
+        warn(c.span, "'cookie'");
+    }
+    if let Some(span) = proxy.stats.enabled {
+        warn(span, "'stats'");
+    }
+}
+
+fn check_timeouts(proxy: &Proxy, diags: &mut Diagnostics) {
+    let t = &proxy.timeouts;
+    let mut missing = Vec::new();
+    if proxy.kind.is_frontend() && t.client.is_none() {
+        missing.push("'client'");
+    }
+    if proxy.kind.is_backend()
+        || (proxy.kind == ProxyKind::Frontend
+            && proxy.default_backend.is_none()
+            && proxy.use_backends.is_empty())
+    {
+        if t.connect.is_none() {
+            missing.push("'connect'");
+        }
+        if t.server.is_none() {
+            missing.push("'server'");
+        }
+    }
+    if !missing.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                proxy.name_span,
+                format!(
+                    "missing timeouts for {} '{}'",
+                    proxy.kind.keyword(),
+                    proxy.name
+                ),
+            )
+            .with_help(format!(
+                "set {} to non-zero values, e.g. in the defaults section ('timeout client 30s')",
+                missing.join(", ")
+            )),
+        );
+    }
+}
+
+fn check_userlists(config: &Config, proxy: &Proxy, diags: &mut Diagnostics) {
+    let _ = (config, proxy, diags);
+}
+
+fn load_files(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics) {
+    let mut wanted = Vec::new();
+    for proxy in &config.proxies {
+        wanted.extend(proxy.errorfiles.iter().map(|e| e.path.clone()));
+        for rule in proxy.http_request.iter().chain(&proxy.http_response) {
+            if let HttpAction::Return(spec) | HttpAction::Deny(spec) = &rule.action {
+                if let ReturnBody::File(w) | ReturnBody::LfFile(w) | ReturnBody::Errorfile(w) =
+                    &spec.body
+                {
+                    wanted.push(w.clone());
+                }
+            }
+        }
+    }
+    for word in wanted {
+        if config.files.contains_key(&word.text) {
+            continue;
+        }
+        match fs.read(&word.text) {
+            Ok(bytes) => {
+                config.files.insert(word.text.clone(), bytes);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(word.span, format!("cannot open file '{}': {e}", word.text))
+                    .with_help(
+                        "relative paths are read from the current directory, as HAProxy does",
+                    ),
+            ),
+        }
+    }
+}
