@@ -1,1 +1,52 @@
-fn main() {}
+//! The `switchyard` binary.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod command;
+mod config_files;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(cli::normalize_args(std::env::args_os()));
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("switchyard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Test(args)) => command::test::run(args),
+        Some(Command::Explain(args)) => command::explain::run(args),
+        None => run_haproxy_style(cli.run),
+    }
+}
+
+/// The HAProxy-compatible modes: version, condition, check, serve.
+fn run_haproxy_style(args: cli::RunArgs) -> anyhow::Result<ExitCode> {
+    if args.short_version || args.build_info {
+        println!(
+            "Switchyard version {} (reads HAProxy 2.6 configurations)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(condition) = &args.condition {
+        return command::condition::run(condition);
+    }
+    if args.check {
+        return command::check::run(&args.files, args.quiet);
+    }
+    if command::check::load_and_report(&args.files, args.quiet)?.is_none() {
+        return Ok(ExitCode::FAILURE);
+    }
+    anyhow::bail!("the configuration is valid, but serving traffic is not built yet; use -c to check configurations")
+}

@@ -134,6 +134,9 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                             }
                         }
                     }
+                    // A new defaults section starts from HAProxy's built-in
+                    // values; proxies start from the last defaults section.
+                    None if kind == ProxyKind::Defaults => &builtin,
                     None => &last_defaults,
                 };
                 let mut proxy =

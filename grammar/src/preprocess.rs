@@ -129,3 +129,16 @@ impl Conditionals {
         !(term.text.is_empty() || term.text == "0")
     }
 }
+
+/// Evaluates `condition` (the text after `.if`) as `switchyard -cc` does.
+pub fn evaluate_condition_text(condition: &str, env: &Environment) -> Result<bool, Diagnostic> {
+    let words = crate::lexer::lex_line(condition, crate::span::FileId(0), 1, env)?;
+    let mut line = vec![Word::new(".if", crate::span::Span::default())];
+    line.extend(words);
+    let mut diags = Diagnostics::new();
+    let value = Conditionals::new().condition(&line, env, &mut diags);
+    match diags.into_iter().find(|d| d.is_error()) {
+        Some(d) => Err(d),
+        None => Ok(value),
+    }
+}

@@ -270,37 +270,18 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
 
 fn check_timeouts(proxy: &Proxy, diags: &mut Diagnostics) {
     let t = &proxy.timeouts;
-    let mut missing = Vec::new();
-    if proxy.kind.is_frontend() && t.client.is_none() {
-        missing.push("'client'");
-    }
-    if proxy.kind.is_backend()
-        || (proxy.kind == ProxyKind::Frontend
-            && proxy.default_backend.is_none()
-            && proxy.use_backends.is_empty())
-    {
-        if t.connect.is_none() {
-            missing.push("'connect'");
-        }
-        if t.server.is_none() {
-            missing.push("'server'");
-        }
-    }
-    if !missing.is_empty() {
-        diags.push(
-            Diagnostic::warning(
-                proxy.name_span,
-                format!(
-                    "missing timeouts for {} '{}'",
-                    proxy.kind.keyword(),
-                    proxy.name
-                ),
-            )
-            .with_help(format!(
-                "set {} to non-zero values, e.g. in the defaults section ('timeout client 30s')",
-                missing.join(", ")
-            )),
-        );
+    let needs_client = proxy.kind.is_frontend() && t.client.is_none();
+    let needs_server = proxy.kind.is_backend() && (t.connect.is_none() || t.server.is_none());
+    if needs_client || needs_server {
+        // HAProxy's wording: "proxy" for listen sections.
+        let what = if proxy.kind == ProxyKind::Listen {
+            "proxy"
+        } else {
+            proxy.kind.keyword()
+        };
+        diags.push(Diagnostic::warning(proxy.name_span, format!("missing timeouts for {what} '{}'", proxy.name)).with_help(
+            "set 'timeout client', 'timeout connect' and 'timeout server' to non-zero values, e.g. in the defaults section",
+        ));
     }
 }
 

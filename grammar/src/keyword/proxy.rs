@@ -28,12 +28,14 @@ pub fn apply_all(directives: &[RawDirective], proxy: &mut Proxy, diags: &mut Dia
 /// The HAProxy keyword a directive is an instance of: two words for
 /// families such as `timeout client` or `stats uri`, else one.
 fn haproxy_keyword(words: &[Word]) -> Option<(&'static str, Allowed)> {
-    let one = words[0].text.as_str();
-    let two = words.get(1).map(|w| format!("{one} {}", w.text));
+    // Longest match first: `capture request header`, `timeout client`, `acl`.
     PROXY_KEYWORDS
         .iter()
-        .find(|(k, _)| Some(*k) == two.as_deref())
-        .or_else(|| PROXY_KEYWORDS.iter().find(|(k, _)| *k == one))
+        .filter(|(k, _)| {
+            let parts = k.split(' ');
+            parts.clone().count() <= words.len() && parts.zip(words).all(|(p, w)| p == w.text)
+        })
+        .max_by_key(|(k, _)| k.len())
         .copied()
 }
 
@@ -130,7 +132,9 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             proxy.hash_type = Some(Spanned::new(parse_hash_type(directive)?, directive.span()))
         }
         "cookie" => proxy.cookie = Some(parse_cookie(directive)?),
-        "option" => options::apply(directive, args, false, proxy)?,
+        _ if name == "option" || name.starts_with("option ") => {
+            options::apply(directive, args, false, proxy)?
+        }
         "retries" => {
             let n = args
                 .first()

@@ -1,0 +1,133 @@
+//! The command line, compatible with HAProxy's: `switchyard -f FILE -c`,
+//! `-D`, `-p PIDFILE`, `-db`, `-sf PID…`, plus Switchyard's own
+//! subcommands (`test`, `explain`).
+//!
+//! HAProxy spells some flags as one dash and two letters (`-db`, `-cc`,
+//! `-sf`, `-st`, `-vv`); clap wants those long, so [`normalize_args`] turns
+//! them into `--db` and friends before parsing.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "An HAProxy-compatible L7 gateway",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// HAProxy's own flags.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Configuration file or directory (its *.cfg in lexical order); repeatable.
+    #[arg(short = 'f', value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Check the configuration and exit (0 valid, 1 invalid).
+    #[arg(short = 'c')]
+    pub check: bool,
+    /// Quiet: no warnings, no "valid" message.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// Foreground with debug output.
+    #[arg(short = 'd')]
+    pub debug: bool,
+    /// Foreground without background mode (`-db`).
+    #[arg(long = "db")]
+    pub no_background: bool,
+    /// Run in the background (daemon).
+    #[arg(short = 'D')]
+    pub daemon: bool,
+    /// Write the process id to this file.
+    #[arg(short = 'p', value_name = "PIDFILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Evaluate a preprocessor condition and exit 0 (true) or 1 (false) (`-cc`).
+    #[arg(long = "cc", value_name = "CONDITION")]
+    pub condition: Option<String>,
+    /// Fetch listening sockets from this stats socket of the old process.
+    #[arg(short = 'x', value_name = "SOCKET")]
+    pub expose_socket: Option<PathBuf>,
+    /// Tell these old processes to finish and stop (`-sf`).
+    #[arg(long = "sf", value_name = "PID", num_args = 1..)]
+    pub soft_stop: Vec<u32>,
+    /// Tell these old processes to stop at once (`-st`).
+    #[arg(long = "st", value_name = "PID", num_args = 1..)]
+    pub hard_stop: Vec<u32>,
+    /// Print the version and build options (`-vv`).
+    #[arg(long = "vv")]
+    pub build_info: bool,
+    /// Print the version.
+    #[arg(short = 'v')]
+    pub short_version: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run fixture requests through a configuration and check each decision.
+    Test(crate::command::test::TestArgs),
+    /// Show how a configuration decides one request, rule by rule.
+    Explain(crate::command::explain::ExplainArgs),
+}
+
+/// Rewrites HAProxy's two-letter single-dash flags into long flags.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|a| match a.to_str() {
+            Some("-db") => "--db".into(),
+            Some("-cc") => "--cc".into(),
+            Some("-sf") => "--sf".into(),
+            Some("-st") => "--st".into(),
+            Some("-vv") => "--vv".into(),
+            _ => a,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(normalize_args(args.iter().map(OsString::from))).unwrap()
+    }
+
+    #[test]
+    fn haproxy_style_flags() {
+        let cli = parse(&[
+            "switchyard",
+            "-f",
+            "a.cfg",
+            "-f",
+            "conf.d",
+            "-c",
+            "-q",
+            "-db",
+            "-p",
+            "/run/x.pid",
+        ]);
+        assert_eq!(cli.run.files.len(), 2);
+        assert!(cli.run.check && cli.run.quiet && cli.run.no_background);
+        let cli = parse(&[
+            "switchyard",
+            "-f",
+            "a.cfg",
+            "-sf",
+            "12",
+            "13",
+            "-x",
+            "/run/s.sock",
+        ]);
+        assert_eq!(cli.run.soft_stop, [12, 13]);
+        assert!(cli.run.expose_socket.is_some());
+        let cli = parse(&["switchyard", "-cc", "defined(HOME)"]);
+        assert_eq!(cli.run.condition.as_deref(), Some("defined(HOME)"));
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand or mode of the binary.
+
+pub mod check;
+pub mod condition;
+pub mod explain;
+pub mod test;

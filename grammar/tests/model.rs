@@ -1,0 +1,229 @@
+//! The config model: inheritance, listen sections, references, diagnostics.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{errors, load_text, warnings};
+use switchyard_grammar::ast::proxy::{BalanceAlgorithm, CookieMode, Mode, ProxyKind};
+
+const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
+
+#[test]
+fn proxies_inherit_the_last_defaults_section() {
+    let text = format!(
+        "{DEFAULTS}    balance leastconn\n    option forwardfor\n\nfrontend fe\n    bind :8080\n    default_backend be\n\n\
+         defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\nbackend be\n    mode http\n    server s1 127.0.0.1:9000\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let fe = loaded.config.proxy("fe").unwrap();
+    assert_eq!(fe.mode(), Mode::Http);
+    assert!(fe.forwardfor.is_some());
+    assert_eq!(
+        fe.timeouts.client.as_ref().unwrap().value,
+        Duration::from_secs(30)
+    );
+    let be = loaded.config.backend("be").unwrap();
+    assert_eq!(
+        be.timeouts.server.as_ref().unwrap().value,
+        Duration::from_secs(1),
+        "second defaults applies"
+    );
+    assert!(
+        be.balance.is_none(),
+        "the second defaults section resets balance"
+    );
+    assert!(be.forwardfor.is_none());
+}
+
+#[test]
+fn named_defaults_with_from() {
+    let text = format!(
+        "defaults base\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    balance source\n\n\
+         defaults other\n    mode tcp\n\nbackend be from base\n    server s1 127.0.0.1:9000\n\nbackend be2\n    server s1 127.0.0.1:9000\n"
+    );
+    let loaded = load_text(&text);
+    let be = loaded.config.backend("be").unwrap();
+    assert_eq!(be.mode(), Mode::Http);
+    assert_eq!(be.balance.as_ref().unwrap().value, BalanceAlgorithm::Source);
+    assert_eq!(loaded.config.backend("be2").unwrap().mode(), Mode::Tcp);
+    let bad = load_text("defaults a\n    mode http\nbackend b from nope\n");
+    assert!(errors(&bad)[0].contains("no defaults section named 'nope'"));
+}
+
+#[test]
+fn listen_is_frontend_and_backend() {
+    let text = format!("{DEFAULTS}listen web\n    bind 127.0.0.1:8080\n    cookie SRV insert indirect nocache\n    server a 127.0.0.1:9001 cookie a check inter 3s fall 3 rise 5\n");
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let web = loaded.config.proxy("web").unwrap();
+    assert_eq!(web.kind, ProxyKind::Listen);
+    assert!(web.kind.is_frontend() && web.kind.is_backend());
+    let cookie = web.cookie.as_ref().unwrap();
+    assert_eq!(
+        (cookie.mode, cookie.indirect, cookie.nocache),
+        (CookieMode::Insert, true, true)
+    );
+    assert_eq!(web.servers[0].options.cookie.as_deref(), Some("a"));
+}
+
+#[test]
+fn references_are_resolved_with_suggestions() {
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n    acl is_api path_beg /api\n    use_backend apii if is_api\n    use_backend api if is_apj\n    default_backend fe\n\nbackend api\n    server s 127.0.0.1:1\n"
+    );
+    let loaded = load_text(&text);
+    let errs = errors(&loaded);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("9:17 no backend named 'apii'")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("10:24 no ACL named 'is_apj'")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("11:21 no backend named 'fe'")),
+        "{errs:?}"
+    );
+    let apii = loaded
+        .diagnostics
+        .errors()
+        .find(|d| d.message.contains("apii"))
+        .unwrap();
+    assert_eq!(apii.help.as_deref(), Some("did you mean 'api'?"));
+}
+
+#[test]
+fn names_must_be_unique_but_frontend_and_backend_may_share() {
+    let text = format!("{DEFAULTS}frontend app\n    bind :80\n    default_backend app\nbackend app\n    server s 127.0.0.1:1\nbackend app\n    server s 127.0.0.1:1\n    server s 127.0.0.1:2\n");
+    let errs = errors(&load_text(&text));
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs[0].contains("duplicate proxy name 'app'"));
+    assert!(errs[1].contains("duplicate server name 's'"));
+}
+
+#[test]
+fn every_error_of_a_file_is_reported() {
+    let loaded = load_text("global\n    nbthread x\n    maxconnn 10\nfrontend f\n    mode forwardfor\n    bind 127.0.0.1\n    timeout client 10x\n");
+    let errs = errors(&loaded);
+    assert_eq!(errs.len(), 5, "{errs:?}");
+    let typo = loaded
+        .diagnostics
+        .errors()
+        .find(|d| d.message.contains("maxconnn"))
+        .unwrap();
+    assert_eq!(typo.help.as_deref(), Some("did you mean 'maxconn'?"));
+}
+
+#[test]
+fn keywords_haproxy_has_but_switchyard_lacks_are_refused_by_name() {
+    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    capture request header Host len 20\n    tcp-request inspect-delay 5s\n    option splice-auto\n");
+    let errs = errors(&load_text(&text));
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert!(
+        errs.iter()
+            .all(|e| e.contains("not supported by switchyard yet")),
+        "{errs:?}"
+    );
+    let peers = errors(&load_text("peers mypeers\n    peer a 127.0.0.1:1024\n"));
+    assert_eq!(
+        peers,
+        ["1:1 'peers' sections are not supported by switchyard yet"]
+    );
+}
+
+#[test]
+fn keywords_in_the_wrong_section() {
+    let text = format!("{DEFAULTS}backend b\n    bind :80\n    server s 127.0.0.1:1\nfrontend f\n    bind :81\n    server s 127.0.0.1:1\n    default_backend b\n");
+    let errs = errors(&load_text(&text));
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("7:5 'bind' is not allowed in 'backend' sections")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("11:5 'server' is not allowed in 'frontend' sections")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn tcp_mode_warns_about_http_only_features() {
+    let loaded = load_text("defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nlisten l\n    bind :80\n    option forwardfor\n    server s 127.0.0.1:1\n");
+    assert!(errors(&loaded).is_empty());
+    assert!(
+        warnings(&loaded)
+            .iter()
+            .any(|w| w.contains("'option forwardfor' ignored")),
+        "{:?}",
+        warnings(&loaded)
+    );
+}
+
+#[test]
+fn missing_timeouts_warn_as_haproxy_does() {
+    let loaded = load_text("frontend f\n    mode http\n    bind :80\n    default_backend b\nbackend b\n    mode http\n    server s 127.0.0.1:1\n");
+    let w = warnings(&loaded);
+    assert_eq!(
+        w,
+        [
+            "missing timeouts for frontend 'f'",
+            "missing timeouts for backend 'b'"
+        ]
+    );
+}
+
+#[test]
+fn errorfiles_are_read_through_file_access() {
+    let mut files = common::MemFiles::default();
+    files.0.insert(
+        "503.http".into(),
+        b"HTTP/1.0 503 Service Unavailable\r\n\r\nbusy\n".to_vec(),
+    );
+    let text = format!("{DEFAULTS}    errorfile 503 503.http\n    errorfile 404 missing.http\nbackend b\n    server s 127.0.0.1:1\n");
+    let loaded = switchyard_grammar::load(
+        &[("t.cfg".into(), text)],
+        switchyard_grammar::Environment::new(),
+        &files,
+    );
+    let errs = errors(&loaded);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("7:19 cannot open file 'missing.http'"),
+        "{errs:?}"
+    );
+    assert!(loaded.config.files.contains_key("503.http"));
+}
+
+#[test]
+fn diagnostics_render_with_location_caret_and_help() {
+    let loaded = load_text("listen webserver_80\n    bind 127.0.0.1:8080\n    mode forwardfor\n");
+    let out = loaded.diagnostics.render(&loaded.sources);
+    assert!(
+        out.contains("test.cfg:3:10: error: unknown proxy mode 'forwardfor'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 |     mode forwardfor\n  |          ^^^^^^^^^^"),
+        "{out}"
+    );
+    assert!(out.contains("option forwardfor"), "{out}");
+}
+
+#[test]
+fn environment_keywords_apply_in_order() {
+    let text = "global\n    setenv PORT 8081\n    presetenv PORT 9999\n    setenv HOST 127.0.0.1\n    unsetenv HOST\n\
+                defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+                frontend f\n    bind \"127.0.0.1:${PORT}\"\n    bind \"${HOST-127.0.0.2}:${PORT}\"\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n";
+    let loaded = load_text(text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let f = loaded.config.proxy("f").unwrap();
+    assert_eq!(f.binds[0].addresses[0].word.text, "127.0.0.1:8081");
+    assert_eq!(f.binds[1].addresses[0].word.text, "127.0.0.2:8081");
+}
