@@ -1,0 +1,67 @@
+//! `switchyard -c` as operators use it: on the tutorial's configurations,
+//! on directories, and with HAProxy's exit codes and messages.
+
+use switchyard_e2e::{run, shared_dir, stderr, stdout};
+
+#[test]
+fn the_tutorial_configuration_as_fixed_is_valid() {
+    let seed = shared_dir().join("seed/configs/seed-fixed.cfg");
+    let out = run(&["-c", "-f", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Configuration file is valid\n");
+}
+
+#[test]
+fn the_tutorial_configuration_as_written_has_exactly_one_error() {
+    let seed = shared_dir().join("seed/configs/seed-as-written.cfg");
+    let out = run(&["-c", "-f", seed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches(": error: ").count(), 1, "{err}");
+    assert!(err.contains("seed-as-written.cfg:39:10: error: unknown proxy mode 'forwardfor'"), "{err}");
+    assert!(err.contains("'mode http' and 'option forwardfor'"), "{err}");
+    assert!(err.contains("seed-as-written.cfg:11:5: warning: 'nbproc' is ignored"), "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn quiet_check_prints_nothing_when_valid() {
+    let seed = shared_dir().join("seed/configs/seed-fixed.cfg");
+    let out = run(&["-c", "-q", "-f", seed.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(stdout(&out).is_empty() && stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_directory_loads_its_cfg_files_in_lexical_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // 20-backend.cfg must be read after 10-frontend.cfg's defaults.
+    std::fs::write(dir.path().join("10-defaults.cfg"), "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n").unwrap();
+    std::fs::write(dir.path().join("20-app.cfg"), "frontend fe\n    bind 127.0.0.1:8080\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a config\n").unwrap();
+    let out = run(&["-c", "-f", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "no missing-timeout warning: {}", stderr(&out));
+}
+
+#[test]
+fn several_files_in_one_check_report_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.cfg");
+    let b = dir.path().join("b.cfg");
+    std::fs::write(&a, "frontend fe\n    bnid 127.0.0.1:80\n").unwrap();
+    std::fs::write(&b, "backend be\n    balance roundrobbin\n").unwrap();
+    let out = run(&["-c", "-f", a.to_str().unwrap(), "-f", b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("a.cfg:2:5: error: unknown keyword 'bnid'"), "{err}");
+    assert!(err.contains("did you mean 'bind'?"), "{err}");
+    assert!(err.contains("b.cfg:2:13: error: unknown balance algorithm 'roundrobbin'"), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = run(&["-c", "-f", "/nonexistent/haproxy.cfg"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot open configuration file /nonexistent/haproxy.cfg"), "{}", stderr(&out));
+}
