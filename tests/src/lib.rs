@@ -1,6 +1,10 @@
 //! Helpers for the end-to-end tests: the real `switchyard` binary, run as
 //! an operator would run it.
 
+pub mod client;
+pub mod gateway;
+pub mod origin;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

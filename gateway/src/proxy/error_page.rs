@@ -1,0 +1,136 @@
+//! The responses the gateway writes itself when something fails, with
+//! HAProxy's status lines and bodies, and `errorfile CODE FILE` overrides.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+
+use crate::body::ProxyBody;
+
+/// HAProxy 2.6's built-in messages, word for word.
+fn builtin(status: u16) -> Option<(&'static str, &'static str)> {
+    Some(match status {
+        200 => ("200 OK", "Service ready."),
+        400 => ("400 Bad request", "Your browser sent an invalid request."),
+        401 => ("401 Unauthorized", "You need a valid user and password to access this content."),
+        403 => ("403 Forbidden", "Request forbidden by administrative rules."),
+        404 => ("404 Not Found", "The resource could not be found."),
+        405 => ("405 Method Not Allowed", "A request was made of a resource using a request method not supported by that resource"),
+        407 => ("407 Unauthorized", "You need a valid user and password to access this content."),
+        408 => ("408 Request Time-out", "Your browser didn't send a complete request in time."),
+        410 => ("410 Gone", "The resource is no longer available and will not be available again."),
+        413 => ("413 Payload Too Large", "The request entity exceeds the maximum allowed."),
+        425 => ("425 Too Early", "Your browser sent early data."),
+        429 => ("429 Too Many Requests", "You have sent too many requests in a given amount of time."),
+        500 => ("500 Internal Server Error", "An internal server error occurred."),
+        501 => ("501 Not Implemented", ".The server does not support the functionality required to fulfill the request."),
+        502 => ("502 Bad Gateway", "The server returned an invalid or incomplete response."),
+        503 => ("503 Service Unavailable", "No server is available to handle this request."),
+        504 => ("504 Gateway Time-out", "The server didn't respond in time."),
+        _ => return None,
+    })
+}
+
+/// A canned response: status, headers and body.
+#[derive(Debug, Clone)]
+pub struct CannedResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+}
+
+impl CannedResponse {
+    pub fn to_response(&self) -> Response<ProxyBody> {
+        let mut response = Response::new(ProxyBody::full(self.body.clone()));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        response
+    }
+
+    /// HAProxy's own page for `status` (a plain page for codes it has none for).
+    pub fn builtin(status: u16) -> CannedResponse {
+        let (title, text) = builtin(status).unwrap_or(("", ""));
+        let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let title = if title.is_empty() { status_code.to_string() } else { title.to_owned() };
+        let body = format!("<html><body><h1>{title}</h1>\n{text}\n</body></html>\n");
+        CannedResponse {
+            status: status_code,
+            headers: vec![
+                (http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (http::header::CONTENT_TYPE, HeaderValue::from_static("text/html")),
+            ],
+            body: Bytes::from(body),
+        }
+    }
+
+    /// Parses an `errorfile`: a complete HTTP/1.x response (status line,
+    /// headers, blank line, body), as HAProxy requires.
+    pub fn parse_http(raw: &[u8]) -> Result<CannedResponse, String> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let header_len = match parsed.parse(raw) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Err("the response headers are incomplete (no blank line after them)".into()),
+            Err(e) => return Err(format!("it is not an HTTP response: {e}")),
+        };
+        let status = StatusCode::from_u16(parsed.code.unwrap_or(0)).map_err(|_| "invalid status code".to_owned())?;
+        let mut out = Vec::new();
+        for h in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("invalid header name '{}'", h.name))?;
+            if name == http::header::CONTENT_LENGTH || name == http::header::CONNECTION {
+                continue; // recomputed for the real body and connection
+            }
+            let value = HeaderValue::from_bytes(h.value).map_err(|_| format!("invalid value for header '{}'", h.name))?;
+            out.push((name, value));
+        }
+        Ok(CannedResponse { status, headers: out, body: Bytes::copy_from_slice(&raw[header_len..]) })
+    }
+}
+
+/// A proxy's error responses: its `errorfile` overrides, else HAProxy's.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorPages {
+    overrides: HashMap<u16, CannedResponse>,
+}
+
+impl ErrorPages {
+    pub fn new(overrides: HashMap<u16, CannedResponse>) -> Self {
+        ErrorPages { overrides }
+    }
+
+    pub fn response(&self, status: u16) -> Response<ProxyBody> {
+        match self.overrides.get(&status) {
+            Some(canned) => canned.to_response(),
+            None => CannedResponse::builtin(status).to_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pages_match_haproxy_byte_for_byte() {
+        let page = CannedResponse::builtin(503);
+        assert_eq!(page.status, 503);
+        assert_eq!(&page.body[..], &b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"[..]);
+        assert_eq!(page.body.len(), 107, "HAProxy's content-length for its 503 page");
+        assert_eq!(CannedResponse::builtin(504).body.len(), 92);
+        assert_eq!(CannedResponse::builtin(502).body.len(), 107);
+    }
+
+    #[test]
+    fn errorfiles_are_full_http_responses() {
+        let page = CannedResponse::parse_http(b"HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nContent-Type: text/plain\r\nContent-Length: 99\r\n\r\nbusy\n").unwrap();
+        assert_eq!(page.status, 503);
+        assert_eq!(&page.body[..], b"busy\n");
+        assert!(page.headers.iter().all(|(n, _)| n != http::header::CONTENT_LENGTH));
+        assert!(CannedResponse::parse_http(b"<html>oops</html>").is_err());
+        assert!(CannedResponse::parse_http(b"HTTP/1.0 503 x\r\nA: b\r\n").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! The request path of an HTTP frontend: decide (rules), choose a server
+//! (persistence, balancing), forward with retries, and pass the response
+//! back. Policy lives in the `rules` crate and in `backend/`; this module
+//! only sequences it, in HAProxy's order.
+
+pub mod error_page;
+pub mod forwardfor;
+pub mod hop_by_hop;
+pub mod retry;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+use http::{HeaderValue, Request, Response, Uri};
+use hyper::body::Incoming;
+
+use crate::backend::{Backend, PickContext, ServerPermit};
+use crate::body::{BodyEnd, ProxyBody};
+use crate::listener::ClientTimeouts;
+use crate::pool::{ConnectionPool, PooledConn};
+use crate::routing::{Router, Verdict};
+use error_page::ErrorPages;
+use forwardfor::ForwardForPolicy;
+use retry::{is_idempotent, redispatch_now, RetryPolicy};
+
+/// One client connection, as the request path needs to know it.
+pub struct ClientConn {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    requests: AtomicU64,
+}
+
+impl ClientConn {
+    pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
+        ClientConn { peer, local, requests: AtomicU64::new(0) }
+    }
+
+    /// Counts a request; true for the first of the connection.
+    fn first_request(&self) -> bool {
+        self.requests.fetch_add(1, Ordering::Relaxed) == 0
+    }
+}
+
+/// What a backend needs on the request path besides its servers.
+pub struct BackendRoute {
+    pub backend: Arc<Backend>,
+    pub forwardfor: Option<ForwardForPolicy>,
+    pub errors: ErrorPages,
+    pub connect_timeout: Option<Duration>,
+    pub server_timeout: Option<Duration>,
+    pub queue_timeout: Option<Duration>,
+    pub retries: u64,
+    pub redispatch: bool,
+    pub retry_on: RetryPolicy,
+}
+
+/// An HTTP frontend (or the frontend half of a `listen`).
+pub struct HttpProxy {
+    pub name: String,
+    pub router: Arc<dyn Router>,
+    pub backends: Arc<HashMap<String, Arc<BackendRoute>>>,
+    pub pool: Arc<ConnectionPool>,
+    pub errors: ErrorPages,
+    pub forwardfor: Option<ForwardForPolicy>,
+    pub timeouts: ClientTimeouts,
+}
+
+/// Why one attempt to reach a server did not give a response.
+enum AttemptError {
+    /// Nothing was sent: try again, maybe elsewhere.
+    Connect,
+    /// The request was sent and no valid response came back.
+    Sent { timeout: bool, status: u16 },
+}
+
+impl HttpProxy {
+    pub fn client_timeouts(&self) -> ClientTimeouts {
+        self.timeouts
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, conn: &ClientConn) -> Response<ProxyBody> {
+        let first = conn.first_request();
+        let (mut parts, body) = req.into_parts();
+        ensure_host(&mut parts);
+        let backend_name = match self.router.route(&mut parts, conn) {
+            Verdict::Respond(response) => return response,
+            Verdict::NoBackend => return self.errors.response(503),
+            Verdict::Backend(name) => name,
+        };
+        let Some(route) = self.backends.get(&backend_name).cloned() else {
+            return self.errors.response(503);
+        };
+        match route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
+            Some(policy) => policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers),
+            None => {}
+        }
+        hop_by_hop::strip(&mut parts.headers);
+        let response = self.forward(&route, parts, body, conn, !first).await;
+        let (mut response_parts, response_body) = response.into_parts();
+        self.router.on_response(&backend_name, &mut response_parts);
+        Response::from_parts(response_parts, response_body)
+    }
+
+    /// Sends the request to a server of `route`, retrying as configured.
+    async fn forward(&self, route: &BackendRoute, mut parts: Parts, body: Incoming, conn: &ClientConn, reuse: bool) -> Response<ProxyBody> {
+        // Servers see HTTP/1.1 requests with origin-form targets, whatever
+        // the client spoke.
+        if let Some(pq) = parts.uri.path_and_query().cloned() {
+            parts.uri = Uri::from(pq);
+        }
+        parts.version = http::Version::HTTP_11;
+        // A bodiless request can be replayed after it was sent; one with a
+        // body only while nothing was sent (connection failures).
+        let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
+        let mut body = Some(body);
+        let ctx = PickContext::from_request(&parts, conn.peer.ip());
+        let mut avoid: Vec<usize> = Vec::new();
+        let mut last_error = 503;
+        let mut previous: Option<usize> = None;
+        for attempt in 0..=route.retries {
+            let server = match previous {
+                Some(index) if !redispatch_now(route.redispatch, attempt, route.retries) => route.backend.server(index),
+                _ => route.backend.pick(&ctx, &avoid),
+            };
+            let Some(server) = server else { break };
+            previous = Some(server.index);
+            let permit = match server.acquire(route.queue_timeout).await {
+                Ok(permit) => permit,
+                Err(_) => return route.errors.response(503),
+            };
+            let pooled = match self.pool.checkout(server.addr, reuse, route.connect_timeout).await {
+                Ok(pooled) => pooled,
+                Err(e) => {
+                    tracing::debug!(server = %server.name, error = %e, "connect failed");
+                    server.record_failure();
+                    avoid.push(server.index);
+                    last_error = 503;
+                    continue;
+                }
+            };
+            let request_body = if replayable {
+                ProxyBody::Empty
+            } else {
+                match body.take() {
+                    Some(b) => ProxyBody::streamed(b),
+                    None => break,
+                }
+            };
+            let request = Request::from_parts(clone_parts(&parts), request_body);
+            match self.exchange(route, pooled, permit, request).await {
+                Ok(response) => return response,
+                Err(AttemptError::Connect) => {
+                    avoid.push(server.index);
+                    last_error = 503;
+                }
+                Err(AttemptError::Sent { timeout, status }) => {
+                    server.record_failure();
+                    last_error = status;
+                    let retry = replayable
+                        && ((timeout && route.retry_on.response_timeout) || (!timeout && route.retry_on.empty_response));
+                    if !retry {
+                        break;
+                    }
+                    avoid.push(server.index);
+                }
+            }
+        }
+        route.errors.response(last_error)
+    }
+
+    /// One request/response exchange on `pooled`.
+    async fn exchange(&self, route: &BackendRoute, mut pooled: PooledConn, permit: ServerPermit, request: Request<ProxyBody>) -> Result<Response<ProxyBody>, AttemptError> {
+        let reused = pooled.reused;
+        let sent = pooled.sender.send_request(request);
+        let result = match route.server_timeout {
+            Some(limit) => match tokio::time::timeout(limit, sent).await {
+                Ok(result) => result,
+                Err(_) => return Err(AttemptError::Sent { timeout: true, status: 504 }),
+            },
+            None => sent.await,
+        };
+        let response = match result {
+            Ok(response) => response,
+            // A reused connection closed by the server between requests:
+            // nothing reached it, so this is a connection failure.
+            Err(e) if reused && e.is_canceled() => return Err(AttemptError::Connect),
+            Err(e) => {
+                tracing::debug!(error = %e, "server exchange failed");
+                return Err(AttemptError::Sent { timeout: false, status: 502 });
+            }
+        };
+        let (mut parts, body) = response.into_parts();
+        if parts.status != http::StatusCode::SWITCHING_PROTOCOLS {
+            hop_by_hop::strip(&mut parts.headers);
+        }
+        let end = ExchangeEnd { pool: self.pool.clone(), conn: Some(pooled), _permit: permit };
+        Ok(Response::from_parts(parts, ProxyBody::streamed(body).with_end(Box::new(end))))
+    }
+}
+
+/// Returns the server connection to the pool and frees the server slot when
+/// the response body has been passed on.
+struct ExchangeEnd {
+    pool: Arc<ConnectionPool>,
+    conn: Option<PooledConn>,
+    _permit: ServerPermit,
+}
+
+impl BodyEnd for ExchangeEnd {
+    fn finished(mut self: Box<Self>, clean: bool) {
+        if let (true, Some(conn)) = (clean, self.conn.take()) {
+            self.pool.checkin(conn);
+        }
+    }
+}
+
+fn body_is_empty(body: &Incoming) -> bool {
+    use hyper::body::Body;
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
+}
+
+fn clone_parts(parts: &Parts) -> Parts {
+    let mut builder = Request::builder().method(parts.method.clone()).uri(parts.uri.clone()).version(parts.version);
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers.clone();
+    }
+    builder.body(()).expect("parts from a valid request").into_parts().0
+}
+
+/// `Host` for HTTP/2 clients, who send `:authority` instead.
+pub fn ensure_host(parts: &mut Parts) {
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+                parts.headers.insert(http::header::HOST, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The seam between the request path and the rules engine: what the proxy
+//! asks of a frontend's rules, and what it gets back.
+
+use http::request::Parts;
+use http::response;
+use http::Response;
+
+use crate::body::ProxyBody;
+use crate::proxy::ClientConn;
+
+/// What the rules decided for a request.
+pub enum Verdict {
+    /// Forward to this backend (the request has been edited already).
+    Backend(String),
+    /// Answer directly: deny, return, redirect, auth challenge, stats…
+    Respond(Response<ProxyBody>),
+    /// No rule chose a backend and there is no `default_backend`.
+    NoBackend,
+}
+
+/// A frontend's compiled rules.
+pub trait Router: Send + Sync {
+    /// Runs `http-request` rules, the switching rules and the chosen
+    /// backend's `http-request` rules; may edit the request.
+    fn route(&self, request: &mut Parts, conn: &ClientConn) -> Verdict;
+
+    /// Runs `http-response` rules of the backend and the frontend.
+    fn on_response(&self, backend: &str, response: &mut response::Parts);
+}

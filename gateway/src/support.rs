@@ -1,0 +1,113 @@
+//! What this build of the gateway can run. The grammar accepts everything
+//! HAProxy's language has that Switchyard plans to support; anything a
+//! configuration uses that the running gateway does not do yet is listed
+//! here, so that `-c` warns about it and starting refuses it — it is never
+//! silently ignored.
+
+use switchyard_grammar::ast::address::{AddressFamily, Host};
+use switchyard_grammar::ast::http_rule::HttpAction;
+use switchyard_grammar::ast::proxy::Mode;
+use switchyard_grammar::{Config, Diagnostic, Span};
+
+/// Features used by `config` that the gateway cannot serve yet, as errors.
+pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut refuse = |span: Span, what: &str, issue: &str| {
+        out.push(
+            Diagnostic::error(span, format!("{what} is not built into the gateway yet"))
+                .with_help(format!("it comes with the {issue} work; until then remove it to run this configuration, or check it with -c")),
+        );
+    };
+    let g = &config.global;
+    for (span, what) in [
+        (g.daemon, "'daemon'"),
+        (g.master_worker, "'master-worker'"),
+    ] {
+        if let Some(span) = span {
+            refuse(span, what, "operations (process control)");
+        }
+    }
+    for (word, what) in [(&g.chroot, "'chroot'"), (&g.user, "'user'"), (&g.group, "'group'"), (&g.pidfile, "'pidfile'")] {
+        if let Some(w) = word {
+            refuse(w.span, what, "operations (process control)");
+        }
+    }
+    if let Some(uid) = &g.uid {
+        refuse(uid.span, "'uid'", "operations (process control)");
+    }
+    if let Some(gid) = &g.gid {
+        refuse(gid.span, "'gid'", "operations (process control)");
+    }
+    if let Some(map) = g.cpu_maps.first() {
+        refuse(map.span, "'cpu-map'", "operations (process control)");
+    }
+    for target in &g.logs {
+        refuse(target.span, "'log'", "operations (logging)");
+    }
+    for socket in &g.stats_sockets {
+        refuse(socket.keyword.span, "'stats socket'", "operations (runtime API)");
+    }
+    for proxy in &config.proxies {
+        if proxy.disabled {
+            continue;
+        }
+        if proxy.mode() == Mode::Tcp {
+            refuse(proxy.mode.as_ref().map(|m| m.span).unwrap_or(proxy.name_span), "'mode tcp' (the default mode when none is set)", "TCP mode");
+            continue;
+        }
+        for bind in &proxy.binds {
+            let o = &bind.options;
+            if o.ssl {
+                refuse(bind.keyword.span, "TLS on 'bind' ('ssl crt …')", "TLS");
+            }
+            if o.accept_proxy {
+                refuse(bind.keyword.span, "'accept-proxy'", "TCP mode (PROXY protocol)");
+            }
+            if o.proto.is_some() {
+                refuse(bind.keyword.span, "'proto h2' on 'bind'", "HTTP/2");
+            }
+            for address in &bind.addresses {
+                if !matches!(address.family, AddressFamily::Inet | AddressFamily::Ipv4 | AddressFamily::Ipv6) || matches!(address.host, Host::Name(_)) {
+                    refuse(address.word.span, "a 'bind' on a unix socket, inherited fd or host name", "inherited sockets");
+                }
+            }
+        }
+        for server in &proxy.servers {
+            let o = proxy.server_options(server);
+            if o.ssl == Some(true) || o.check_ssl == Some(true) {
+                refuse(server.keyword.span, "TLS to servers ('ssl')", "TLS");
+            }
+            if o.send_proxy == Some(true) || o.send_proxy_v2 == Some(true) {
+                refuse(server.keyword.span, "'send-proxy'", "TCP mode (PROXY protocol)");
+            }
+            if o.proto.is_some() {
+                refuse(server.keyword.span, "'proto h2' on servers", "HTTP/2");
+            }
+            if o.slowstart.is_some() {
+                refuse(server.keyword.span, "'slowstart'", "balancing");
+            }
+        }
+        if let Some(span) = proxy.stats.enabled {
+            refuse(span, "the statistics page ('stats …')", "operations (stats page)");
+        }
+        for target in &proxy.logs.targets {
+            refuse(target.span, "'log'", "operations (logging)");
+        }
+        if let Some(span) = proxy.logs.global {
+            if !config.global.logs.is_empty() {
+                refuse(span, "'log global'", "operations (logging)");
+            }
+        }
+        for name in ["http-server-close", "httpclose", "abortonclose", "tcpka", "clitcpka", "srvtcpka", "prefer-last-server", "http-ignore-probes", "log-separate-errors"] {
+            if let Some(setting) = proxy.options.get(name).filter(|o| o.enabled) {
+                refuse(setting.span, &format!("'option {name}'"), "the HTTP gateway");
+            }
+        }
+        for rule in &proxy.http_request {
+            if let HttpAction::UseService(_) = rule.action {
+                refuse(rule.span, "'http-request use-service prometheus-exporter'", "operations (stats page)");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! The real `switchyard` binary as a child process, with a configuration
+//! written to a temporary file; killed (by its own PID) when dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::switchyard_binary;
+
+/// A free loopback port (bound then released; good enough on loopback).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Gateway {
+    child: Child,
+    pub config_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts `switchyard -db -f CONFIG` and waits until `wait_for` accepts.
+    pub fn start(config: &str, wait_for: SocketAddr) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("switchyard.cfg");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(switchyard_binary())
+            .arg("-db")
+            .arg("-f")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("switchyard starts");
+        let mut gateway = Gateway { child, config_path, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect_timeout(&wait_for, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = gateway.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut stderr) = gateway.child.stderr.take() {
+                    use std::io::Read;
+                    let _ = stderr.read_to_string(&mut err);
+                }
+                panic!("switchyard exited ({status}) before listening on {wait_for}:\n{err}");
+            }
+            assert!(Instant::now() < deadline, "switchyard did not listen on {wait_for} within 15s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        gateway
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,135 @@
+//! Origin servers for end-to-end tests: real HTTP servers on loopback that
+//! answer with their name and remember what they saw, so tests can assert on
+//! what reached the origin and not only on what the client got.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What an origin saw of one request.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body_len: usize,
+    pub peer: SocketAddr,
+}
+
+impl SeenRequest {
+    /// All values of a header, in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    seen: Mutex<Vec<SeenRequest>>,
+    connections: AtomicU64,
+}
+
+/// A running origin; stops when dropped.
+pub struct Origin {
+    pub name: String,
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Origin {
+    /// Starts an origin on an ephemeral loopback port.
+    pub async fn start(name: &str) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        Origin::serve(name, listener)
+    }
+
+    /// Starts an origin on a given loopback address (to restart one).
+    pub async fn start_on(name: &str, addr: SocketAddr) -> Origin {
+        let listener = TcpListener::bind(addr).await.expect("bind loopback");
+        Origin::serve(name, listener)
+    }
+
+    fn serve(name: &str, listener: TcpListener) -> Origin {
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared::default());
+        let (task_shared, task_name) = (shared.clone(), name.to_owned());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else { continue };
+                task_shared.connections.fetch_add(1, Ordering::SeqCst);
+                let (shared, name) = (task_shared.clone(), task_name.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let (shared, name) = (shared.clone(), name.clone());
+                        async move { Ok::<_, Infallible>(answer(&name, peer, req, &shared).await) }
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Origin { name: name.to_owned(), addr, shared, task }
+    }
+
+    pub fn seen(&self) -> Vec<SeenRequest> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.shared.seen.lock().unwrap().len()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening (existing connections end with the task).
+    pub fn stop(self) -> SocketAddr {
+        self.task.abort();
+        self.addr
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn answer(name: &str, peer: SocketAddr, req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    // Count the body without keeping it: large uploads stay cheap.
+    let mut body_len = 0usize;
+    let mut body = body;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            body_len += data.len();
+        }
+    }
+    let seen = SeenRequest {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers: parts.headers.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+        body_len,
+        peer,
+    };
+    shared.seen.lock().unwrap().push(seen);
+    let mut response = Response::new(Full::new(Bytes::from(format!("{name}\n"))));
+    response.headers_mut().insert("x-served-by", http::HeaderValue::from_str(name).unwrap());
+    if let Some(cookie) = parts.uri.query().and_then(|q| q.strip_prefix("set-cookie=")) {
+        response.headers_mut().insert("set-cookie", http::HeaderValue::from_str(cookie).unwrap());
+    }
+    response
+}
