@@ -38,14 +38,12 @@ impl ProxyBody {
     }
 
     /// Attaches `on_end` to a streamed body; for other bodies it runs at once.
-    pub fn with_end(self, on_end: Box<dyn BodyEnd>) -> Self {
-        match self {
-            ProxyBody::Streamed { inner, on_end: None } => ProxyBody::Streamed { inner, on_end: Some(on_end) },
-            other => {
-                on_end.finished(true);
-                other
-            }
+    pub fn with_end(mut self, on_end: Box<dyn BodyEnd>) -> Self {
+        match &mut self {
+            ProxyBody::Streamed { on_end: slot @ None, .. } => *slot = Some(on_end),
+            _ => on_end.finished(true),
         }
+        self
     }
 }
 

@@ -1,0 +1,6 @@
+//! Logging as HAProxy does it: syslog over UDP or a unix socket, or lines
+//! on stdout/stderr, with HAProxy's formats (`option httplog`, `tcplog`,
+//! `log-format`).
+
+pub mod record;
+pub mod syslog;

@@ -1,0 +1,237 @@
+//! One request's log record and HAProxy's `%` variables over it, so that
+//! `option httplog`, `option tcplog`, `option httplog clf` and custom
+//! `log-format` strings all render through one function.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
+use switchyard_grammar::ast::sample::SampleExpr;
+
+use super::syslog::{utc_parts, MONTHS};
+
+/// HAProxy's definition of `option httplog`.
+pub const HTTPLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+/// HAProxy's definition of `option httplog clf`.
+pub const HTTPLOG_CLF: &str = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl";
+/// HAProxy's definition of `option tcplog`.
+pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
+
+/// What happened to one request, in HAProxy's terms. Times are in
+/// milliseconds; `None` is printed as HAProxy prints "never happened" (-1).
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub client: SocketAddr,
+    pub frontend_addr: SocketAddr,
+    pub accepted_at: SystemTime,
+    pub request_at: SystemTime,
+    pub frontend: String,
+    pub backend: String,
+    pub server: String,
+    pub server_addr: Option<SocketAddr>,
+    /// %TR, %Tw, %Tc, %Tr, %Ta, %Tt.
+    pub t_request: Option<u64>,
+    pub t_queue: Option<u64>,
+    pub t_connect: Option<u64>,
+    pub t_response: Option<u64>,
+    pub t_active: u64,
+    pub t_total: u64,
+    pub status: Option<u16>,
+    pub bytes_read: u64,
+    pub bytes_uploaded: u64,
+    /// The two termination-state letters (`--`, `sD`, `SC`, `CD`…).
+    pub termination: [char; 2],
+    pub retries: u32,
+    pub redispatched: bool,
+    pub conns_process: u64,
+    pub conns_frontend: u64,
+    pub conns_backend: u64,
+    pub conns_server: u64,
+    pub server_queue: u64,
+    pub backend_queue: u64,
+    pub method: String,
+    /// The request target as received.
+    pub uri: String,
+    pub version: String,
+    pub captured_request_cookie: Option<String>,
+    pub captured_response_cookie: Option<String>,
+    pub pid: u32,
+}
+
+/// Renders `format` for `record`; `sample` evaluates `%[…]` expressions.
+pub fn render(format: &LogFormat, record: &LogRecord, sample: &dyn Fn(&SampleExpr) -> Option<String>) -> String {
+    let mut out = String::with_capacity(160);
+    for part in &format.parts {
+        match part {
+            LogFormatPart::Literal(text) => out.push_str(text),
+            LogFormatPart::Sample { expr, flags } => {
+                let value = sample(expr);
+                push_value(&mut out, value.as_deref(), flags.as_deref());
+            }
+            LogFormatPart::Variable { name, flags, .. } => {
+                let value = variable(name, record);
+                if value.is_none() && matches!(name.as_str(), "hr" | "hs" | "hrl" | "hsl") {
+                    // No captured headers: HAProxy prints nothing, not even
+                    // the separator before the field.
+                    if out.ends_with(' ') {
+                        out.pop();
+                    }
+                    continue;
+                }
+                push_value(&mut out, value.as_deref(), flags.as_deref());
+            }
+        }
+    }
+    out
+}
+
+/// `%{+Q}` quotes the value; a missing value prints `-`.
+fn push_value(out: &mut String, value: Option<&str>, flags: Option<&str>) {
+    let quote = flags.is_some_and(|f| f.contains("+Q"));
+    if quote {
+        out.push('"');
+    }
+    match value {
+        Some(v) => out.push_str(v),
+        None if quote => {}
+        None => out.push('-'),
+    }
+    if quote {
+        out.push('"');
+    }
+}
+
+fn ms(value: Option<u64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_else(|| "-1".into())
+}
+
+/// `25/Nov/2026:07:34:24.123`
+fn date(time: SystemTime, millis: bool) -> String {
+    let (y, mo, d, h, mi, s, ms) = utc_parts(time);
+    let mut text = format!("{d:02}/{}/{y:04}:{h:02}:{mi:02}:{s:02}", MONTHS[(mo - 1) as usize]);
+    if millis {
+        let _ = write!(text, ".{ms:03}");
+    }
+    text
+}
+
+fn variable(name: &str, r: &LogRecord) -> Option<String> {
+    Some(match name {
+        "ci" => r.client.ip().to_string(),
+        "cp" => r.client.port().to_string(),
+        "fi" => r.frontend_addr.ip().to_string(),
+        "fp" => r.frontend_addr.port().to_string(),
+        "f" | "ft" => r.frontend.clone(),
+        "b" => r.backend.clone(),
+        "s" => r.server.clone(),
+        "si" => r.server_addr?.ip().to_string(),
+        "sp" => r.server_addr?.port().to_string(),
+        "t" => date(r.accepted_at, true),
+        "tr" => date(r.request_at, true),
+        "trg" => format!("{} +0000", date(r.request_at, false)),
+        "T" => format!("{} +0000", date(r.accepted_at, false)),
+        "ms" => format!("{:03}", utc_parts(r.accepted_at).6),
+        "TR" => ms(r.t_request),
+        "Tw" => ms(r.t_queue),
+        "Tc" => ms(r.t_connect),
+        "Tr" => ms(r.t_response),
+        "Ta" => r.t_active.to_string(),
+        "Tt" => r.t_total.to_string(),
+        "Th" | "Ti" => "0".into(),
+        "Tq" => ms(r.t_request),
+        "ST" => r.status.map(|s| s.to_string()).unwrap_or_else(|| "-1".into()),
+        "B" => r.bytes_read.to_string(),
+        "U" => r.bytes_uploaded.to_string(),
+        "CC" => r.captured_request_cookie.clone()?,
+        "CS" => r.captured_response_cookie.clone()?,
+        "ts" => r.termination.iter().collect(),
+        // Persistence letters are not tracked yet: "--" as HAProxy prints
+        // when no cookie is configured.
+        "tsc" => format!("{}{}--", r.termination[0], r.termination[1]),
+        "ac" => r.conns_process.to_string(),
+        "fc" => r.conns_frontend.to_string(),
+        "bc" => r.conns_backend.to_string(),
+        "sc" => r.conns_server.to_string(),
+        "rc" => if r.redispatched { format!("+{}", r.retries) } else { r.retries.to_string() },
+        "sq" => r.server_queue.to_string(),
+        "bq" => r.backend_queue.to_string(),
+        "hr" | "hs" | "hrl" | "hsl" => return None,
+        "r" => format!("{} {} {}", r.method, r.uri, r.version),
+        "HM" => r.method.clone(),
+        "HU" => r.uri.clone(),
+        "HP" => r.uri.split('?').next().unwrap_or_default().to_owned(),
+        "HQ" => r.uri.find('?').map(|i| r.uri[i..].to_owned()).unwrap_or_default(),
+        "HV" => r.version.clone(),
+        "pid" => r.pid.to_string(),
+        "o" => return None,
+        _ => return None,
+    })
+}
+
+/// The variables [`render`] knows, for configuration checks.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "ci", "cp", "fi", "fp", "f", "ft", "b", "s", "si", "sp", "t", "tr", "trg", "T", "ms", "TR", "Tw", "Tc", "Tr", "Ta",
+    "Tt", "Th", "Ti", "Tq", "ST", "B", "U", "CC", "CS", "ts", "tsc", "ac", "fc", "bc", "sc", "rc", "sq", "bq", "hr",
+    "hs", "hrl", "hsl", "r", "HM", "HU", "HP", "HQ", "HV", "pid", "o",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use switchyard_grammar::{Span, Word};
+
+    fn record() -> LogRecord {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_709_208_000_123);
+        LogRecord {
+            client: "127.0.0.1:41226".parse().unwrap(),
+            frontend_addr: "127.0.0.1:8080".parse().unwrap(),
+            accepted_at: t,
+            request_at: t,
+            frontend: "fe".into(),
+            backend: "be".into(),
+            server: "s1".into(),
+            server_addr: Some("127.0.0.11:80".parse().unwrap()),
+            t_request: Some(0),
+            t_queue: Some(0),
+            t_connect: Some(1),
+            t_response: Some(2),
+            t_active: 3,
+            t_total: 3,
+            status: Some(200),
+            bytes_read: 170,
+            bytes_uploaded: 0,
+            termination: ['-', '-'],
+            retries: 0,
+            redispatched: false,
+            conns_process: 1,
+            conns_frontend: 1,
+            conns_backend: 0,
+            conns_server: 0,
+            server_queue: 0,
+            backend_queue: 0,
+            method: "GET".into(),
+            uri: "/".into(),
+            version: "HTTP/1.1".into(),
+            captured_request_cookie: None,
+            captured_response_cookie: None,
+            pid: 7,
+        }
+    }
+
+    #[test]
+    fn httplog_matches_haproxys_layout() {
+        let format = LogFormat::parse(&Word::new(HTTPLOG, Span::default())).unwrap();
+        let line = render(&format, &record(), &|_| None);
+        assert_eq!(line, "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/0/1/2/3 200 170 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"");
+    }
+
+    #[test]
+    fn tcplog_and_samples() {
+        let format = LogFormat::parse(&Word::new(TCPLOG, Span::default())).unwrap();
+        assert_eq!(render(&format, &record(), &|_| None), "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/1/3 170 -- 1/1/0/0/0 0/0");
+        let format = LogFormat::parse(&Word::new("host=%[req.hdr(host)] %{+Q}HM", Span::default())).unwrap();
+        assert_eq!(render(&format, &record(), &|_| Some("a.example".into())), "host=a.example \"GET\"");
+    }
+}
