@@ -28,7 +28,11 @@ fn cfg_files(dir: &Path) -> Vec<PathBuf> {
 fn load_file(path: &Path) -> LoadedConfig {
     let text = std::fs::read_to_string(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    load(&[(name, text)], Environment::new(), &DiskFiles(corpus_dir()))
+    load(
+        &[(name, text)],
+        Environment::new(),
+        &DiskFiles(corpus_dir()),
+    )
 }
 
 /// `# expect: 12:5 unknown keyword` → (12, 5, "unknown keyword").
@@ -41,7 +45,11 @@ fn expectations(path: &Path) -> Vec<(u32, u32, String)> {
             let rest = rest.trim();
             let (place, fragment) = rest.split_once(' ').unwrap_or((rest, ""));
             let (line, col) = place.split_once(':').expect("LINE:COL");
-            (line.parse().unwrap(), col.parse().unwrap(), fragment.trim().to_owned())
+            (
+                line.parse().unwrap(),
+                col.parse().unwrap(),
+                fragment.trim().to_owned(),
+            )
         })
         .collect()
 }
@@ -49,7 +57,10 @@ fn expectations(path: &Path) -> Vec<(u32, u32, String)> {
 #[test]
 fn valid_corpus_has_no_error() {
     let files = cfg_files(&corpus_dir().join("valid"));
-    assert!(files.len() >= 30, "the corpus holds at least 30 valid configurations");
+    assert!(
+        files.len() >= 30,
+        "the corpus holds at least 30 valid configurations"
+    );
     let mut failures = Vec::new();
     for path in &files {
         let loaded = load_file(path);
@@ -57,21 +68,34 @@ fn valid_corpus_has_no_error() {
             failures.push(loaded.diagnostics.render(&loaded.sources));
         }
     }
-    assert!(failures.is_empty(), "{} valid configs rejected:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} valid configs rejected:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn invalid_corpus_fails_where_expected() {
     let files = cfg_files(&corpus_dir().join("invalid"));
-    assert!(files.len() >= 30, "the corpus holds at least 30 invalid configurations");
+    assert!(
+        files.len() >= 30,
+        "the corpus holds at least 30 invalid configurations"
+    );
     let mut failures = Vec::new();
     for path in &files {
         let expected = expectations(path);
-        assert!(!expected.is_empty(), "{} has no '# expect:' line", path.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no '# expect:' line",
+            path.display()
+        );
         let loaded = load_file(path);
         for (line, col, fragment) in &expected {
             let found = loaded.diagnostics.errors().any(|d| {
-                d.span.is_some_and(|s| s.line == *line && s.column == *col) && d.message.to_lowercase().contains(fragment.as_str())
+                d.span.is_some_and(|s| s.line == *line && s.column == *col)
+                    && d.message.to_lowercase().contains(fragment.as_str())
             });
             if !found {
                 failures.push(format!(
@@ -82,5 +106,10 @@ fn invalid_corpus_fails_where_expected() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} expectations not met:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} expectations not met:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

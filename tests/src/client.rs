@@ -15,7 +15,9 @@ pub fn client() -> TestClient {
 
 /// A client that opens a new connection for every request.
 pub fn client_without_keepalive() -> TestClient {
-    Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http()
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http()
 }
 
 /// A response read whole.
@@ -33,19 +35,38 @@ impl Reply {
 }
 
 /// Sends `method url` with `headers` and reads the whole response.
-pub async fn send(client: &TestClient, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Reply, String> {
+pub async fn send(
+    client: &TestClient,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, String> {
     let mut builder = http::Request::builder().method(method).uri(url);
     for (n, v) in headers {
         builder = builder.header(*n, *v);
     }
-    let request = builder.body(Full::new(Bytes::copy_from_slice(body))).map_err(|e| e.to_string())?;
-    let response = client.request(request).await.map_err(|e| format!("{e:?}"))?;
+    let request = builder
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Reply { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+    Ok(Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
-pub async fn get(client: &TestClient, url: &str, headers: &[(&str, &str)]) -> Result<Reply, String> {
+pub async fn get(
+    client: &TestClient,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
     send(client, "GET", url, headers, b"").await
 }
 

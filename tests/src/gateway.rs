@@ -10,7 +10,11 @@ use crate::switchyard_binary;
 
 /// A free loopback port (bound then released; good enough on loopback).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Gateway {
@@ -33,7 +37,11 @@ impl Gateway {
             .stderr(Stdio::piped())
             .spawn()
             .expect("switchyard starts");
-        let mut gateway = Gateway { child, config_path, _dir: dir };
+        let mut gateway = Gateway {
+            child,
+            config_path,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(15);
         while TcpStream::connect_timeout(&wait_for, Duration::from_millis(200)).is_err() {
             if let Ok(Some(status)) = gateway.child.try_wait() {
@@ -44,7 +52,10 @@ impl Gateway {
                 }
                 panic!("switchyard exited ({status}) before listening on {wait_for}:\n{err}");
             }
-            assert!(Instant::now() < deadline, "switchyard did not listen on {wait_for} within 15s");
+            assert!(
+                Instant::now() < deadline,
+                "switchyard did not listen on {wait_for} within 15s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         gateway

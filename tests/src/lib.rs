@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 
 /// The workspace root (the folder holding `fixtures/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// `../shared` beside the checkout, where the seed configurations live.
@@ -27,15 +30,31 @@ pub fn switchyard_binary() -> &'static Path {
     BINARY.get_or_init(|| {
         let test_exe = std::env::current_exe().expect("the test knows its own path");
         // target/<profile>/deps/<test> → target/<profile>
-        let profile_dir = test_exe.parent().and_then(Path::parent).expect("test binaries live in target/<profile>/deps");
+        let profile_dir = test_exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test binaries live in target/<profile>/deps");
         let target_dir = profile_dir.parent().expect("target/<profile> has a parent");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "switchyard", "--bin", "switchyard"]).arg("--target-dir").arg(target_dir);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "switchyard",
+                "--bin",
+                "switchyard",
+            ])
+            .arg("--target-dir")
+            .arg(target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        let status = build.current_dir(workspace_root()).status().expect("cargo runs");
+        let status = build
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
         assert!(status.success(), "building the switchyard binary failed");
         profile_dir.join("switchyard")
     })
@@ -43,7 +62,11 @@ pub fn switchyard_binary() -> &'static Path {
 
 /// Runs `switchyard ARGS` in `dir` and returns what it printed.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(switchyard_binary()).args(args).current_dir(dir).output().expect("switchyard starts")
+    Command::new(switchyard_binary())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("switchyard starts")
 }
 
 /// Runs `switchyard ARGS` from the workspace root.

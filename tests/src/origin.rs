@@ -30,7 +30,11 @@ pub struct SeenRequest {
 impl SeenRequest {
     /// All values of a header, in order.
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -51,7 +55,9 @@ pub struct Origin {
 impl Origin {
     /// Starts an origin on an ephemeral loopback port.
     pub async fn start(name: &str) -> Origin {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         Origin::serve(name, listener)
     }
 
@@ -67,7 +73,9 @@ impl Origin {
         let (task_shared, task_name) = (shared.clone(), name.to_owned());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, peer)) = listener.accept().await else { continue };
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
                 task_shared.connections.fetch_add(1, Ordering::SeqCst);
                 let (shared, name) = (task_shared.clone(), task_name.clone());
                 tokio::spawn(async move {
@@ -75,11 +83,18 @@ impl Origin {
                         let (shared, name) = (shared.clone(), name.clone());
                         async move { Ok::<_, Infallible>(answer(&name, peer, req, &shared).await) }
                     });
-                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Origin { name: name.to_owned(), addr, shared, task }
+        Origin {
+            name: name.to_owned(),
+            addr,
+            shared,
+            task,
+        }
     }
 
     pub fn seen(&self) -> Vec<SeenRequest> {
@@ -108,7 +123,12 @@ impl Drop for Origin {
     }
 }
 
-async fn answer(name: &str, peer: SocketAddr, req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+async fn answer(
+    name: &str,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     // Count the body without keeping it: large uploads stay cheap.
     let mut body_len = 0usize;
@@ -121,15 +141,32 @@ async fn answer(name: &str, peer: SocketAddr, req: Request<Incoming>, shared: &S
     let seen = SeenRequest {
         method: parts.method.to_string(),
         uri: parts.uri.to_string(),
-        headers: parts.headers.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
         body_len,
         peer,
     };
     shared.seen.lock().unwrap().push(seen);
     let mut response = Response::new(Full::new(Bytes::from(format!("{name}\n"))));
-    response.headers_mut().insert("x-served-by", http::HeaderValue::from_str(name).unwrap());
-    if let Some(cookie) = parts.uri.query().and_then(|q| q.strip_prefix("set-cookie=")) {
-        response.headers_mut().insert("set-cookie", http::HeaderValue::from_str(cookie).unwrap());
+    response
+        .headers_mut()
+        .insert("x-served-by", http::HeaderValue::from_str(name).unwrap());
+    if let Some(cookie) = parts
+        .uri
+        .query()
+        .and_then(|q| q.strip_prefix("set-cookie="))
+    {
+        response
+            .headers_mut()
+            .insert("set-cookie", http::HeaderValue::from_str(cookie).unwrap());
     }
     response
 }

@@ -18,9 +18,15 @@ fn the_tutorial_configuration_as_written_has_exactly_one_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.matches(": error: ").count(), 1, "{err}");
-    assert!(err.contains("seed-as-written.cfg:39:10: error: unknown proxy mode 'forwardfor'"), "{err}");
+    assert!(
+        err.contains("seed-as-written.cfg:39:10: error: unknown proxy mode 'forwardfor'"),
+        "{err}"
+    );
     assert!(err.contains("'mode http' and 'option forwardfor'"), "{err}");
-    assert!(err.contains("seed-as-written.cfg:11:5: warning: 'nbproc' is ignored"), "{err}");
+    assert!(
+        err.contains("seed-as-written.cfg:11:5: warning: 'nbproc' is ignored"),
+        "{err}"
+    );
     assert!(stdout(&out).is_empty());
 }
 
@@ -29,7 +35,11 @@ fn quiet_check_prints_nothing_when_valid() {
     let seed = shared_dir().join("seed/configs/seed-fixed.cfg");
     let out = run(&["-c", "-q", "-f", seed.to_str().unwrap()]);
     assert!(out.status.success());
-    assert!(stdout(&out).is_empty() && stderr(&out).is_empty(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).is_empty() && stderr(&out).is_empty(),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -41,7 +51,11 @@ fn a_directory_loads_its_cfg_files_in_lexical_order() {
     std::fs::write(dir.path().join("notes.txt"), "not a config\n").unwrap();
     let out = run(&["-c", "-f", dir.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).is_empty(), "no missing-timeout warning: {}", stderr(&out));
+    assert!(
+        stderr(&out).is_empty(),
+        "no missing-timeout warning: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -54,14 +68,24 @@ fn several_files_in_one_check_report_every_error() {
     let out = run(&["-c", "-f", a.to_str().unwrap(), "-f", b.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("a.cfg:2:5: error: unknown keyword 'bnid'"), "{err}");
+    assert!(
+        err.contains("a.cfg:2:5: error: unknown keyword 'bnid'"),
+        "{err}"
+    );
     assert!(err.contains("did you mean 'bind'?"), "{err}");
-    assert!(err.contains("b.cfg:2:13: error: unknown balance algorithm 'roundrobbin'"), "{err}");
+    assert!(
+        err.contains("b.cfg:2:13: error: unknown balance algorithm 'roundrobbin'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_missing_file_is_a_clear_error() {
     let out = run(&["-c", "-f", "/nonexistent/haproxy.cfg"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cannot open configuration file /nonexistent/haproxy.cfg"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot open configuration file /nonexistent/haproxy.cfg"),
+        "{}",
+        stderr(&out)
+    );
 }
