@@ -3,4 +3,5 @@
 //! `log-format`).
 
 pub mod record;
+pub mod sink;
 pub mod syslog;
