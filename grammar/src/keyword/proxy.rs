@@ -39,6 +39,39 @@ fn haproxy_keyword(words: &[Word]) -> Option<(&'static str, Allowed)> {
         .copied()
 }
 
+/// An unknown keyword, or an unknown member of a family such as
+/// `option X`, `timeout X` or `stats X`, with the nearest known name.
+fn unknown_in_family(directive: &RawDirective, section: &str) -> Diagnostic {
+    let words = &directive.words;
+    let family = format!("{} ", words[0].text);
+    let members: Vec<&str> = PROXY_KEYWORDS
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(family.as_str()))
+        .collect();
+    match words.get(1) {
+        Some(sub) if !members.is_empty() => {
+            let diag = Diagnostic::error(
+                sub.span,
+                format!("unknown {} '{}'", words[0].text, sub.text),
+            );
+            match crate::suggest::did_you_mean(&sub.text, &members) {
+                Some(s) => diag.with_help(format!("did you mean '{family}{s}'?")),
+                None => diag.with_help(format!("the known ones are: {}", members.join(", "))),
+            }
+        }
+        None if !members.is_empty() => {
+            missing(directive, &format!("one of: {}", members.join(", ")))
+        }
+        _ => {
+            let firsts: Vec<&str> = PROXY_KEYWORDS
+                .iter()
+                .map(|(k, _)| k.split(' ').next().unwrap_or(k))
+                .collect();
+            unknown_keyword(directive, section, &firsts)
+        }
+    }
+}
+
 fn allowed_in(allowed: Allowed, kind: ProxyKind) -> bool {
     match kind {
         ProxyKind::Defaults => allowed.defaults,
@@ -79,22 +112,33 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
     }
     let section = proxy.kind.keyword();
     let Some((name, allowed)) = haproxy_keyword(words) else {
-        let firsts: Vec<&str> = PROXY_KEYWORDS
-            .iter()
-            .map(|(k, _)| k.split(' ').next().unwrap_or(k))
-            .collect();
-        return Err(unknown_keyword(directive, section, &firsts));
+        return Err(unknown_in_family(directive, section));
     };
     if !allowed_in(allowed, proxy.kind) {
-        let message = format!("'{name}' is not allowed in '{section}' sections");
         let help = format!("'{name}' belongs in: {}", where_allowed(allowed));
-        // HAProxy ignores side-specific timeouts and options with a warning.
-        if name.starts_with("timeout ") || name.starts_with("option ") {
-            return Err(
-                Diagnostic::warning(kw.span, format!("{message}; it is ignored")).with_help(help),
-            );
+        // HAProxy refuses misplaced keywords in defaults sections and
+        // misplaced server lines; other keywords on the wrong side of a
+        // proxy are ignored with a warning, as here.
+        if proxy.kind == ProxyKind::Defaults || matches!(name, "server" | "default-server") {
+            return Err(Diagnostic::error(
+                kw.span,
+                format!("'{name}' is not allowed in '{section}' sections"),
+            )
+            .with_help(help));
         }
-        return Err(Diagnostic::error(kw.span, message).with_help(help));
+        let missing = if proxy.kind.is_frontend() {
+            "backend"
+        } else {
+            "frontend"
+        };
+        return Err(Diagnostic::warning(
+            kw.span,
+            format!(
+                "'{name}' ignored because {section} '{}' has no {missing} capability",
+                proxy.name
+            ),
+        )
+        .with_help(help));
     }
     let args = directive.args();
     match name {
@@ -505,14 +549,12 @@ fn parse_cookie(directive: &RawDirective) -> Result<CookieSettings, Diagnostic> 
         }
         i += 1;
     }
-    if c.mode != CookieMode::Insert
-        && (c.nocache || c.postonly || c.preserve || c.maxidle.is_some() || c.maxlife.is_some())
-    {
+    if c.preserve && c.mode != CookieMode::Insert && !c.indirect {
         return Err(Diagnostic::error(
             directive.keyword().span,
-            "cookie options nocache, postonly, preserve, maxidle and maxlife need 'insert' mode",
+            "cookie 'preserve' requires at least 'insert' or 'indirect'",
         )
-        .with_help("add 'insert', or remove those options"));
+        .with_help("add 'insert' or 'indirect', or remove 'preserve'"));
     }
     Ok(c)
 }
