@@ -140,16 +140,22 @@ fn keywords_haproxy_has_but_switchyard_lacks_are_refused_by_name() {
 #[test]
 fn keywords_in_the_wrong_section() {
     let text = format!("{DEFAULTS}backend b\n    bind :80\n    server s 127.0.0.1:1\nfrontend f\n    bind :81\n    server s 127.0.0.1:1\n    default_backend b\n");
-    let errs = errors(&load_text(&text));
-    assert!(
-        errs.iter()
-            .any(|e| e.starts_with("7:5 'bind' is not allowed in 'backend' sections")),
-        "{errs:?}"
+    let loaded = load_text(&text);
+    // As HAProxy: a bind in a backend is ignored with a warning, a server in
+    // a frontend is an error.
+    assert_eq!(
+        errors(&loaded),
+        ["11:5 'server' is not allowed in 'frontend' sections"]
     );
+    let w = warnings(&loaded);
     assert!(
-        errs.iter()
-            .any(|e| e.starts_with("11:5 'server' is not allowed in 'frontend' sections")),
-        "{errs:?}"
+        w.contains(&"'bind' ignored because backend 'b' has no frontend capability".to_owned()),
+        "{w:?}"
+    );
+    let defaults = errors(&load_text("defaults\n    bind :80\n"));
+    assert_eq!(
+        defaults,
+        ["2:5 'bind' is not allowed in 'defaults' sections"]
     );
 }
 
