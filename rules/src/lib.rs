@@ -1,1 +1,150 @@
+//! Switchyard's rules engine: `acl` lines and the rules that use them,
+//! compiled into a decision structure that gives HAProxy's first-match
+//! answer with a cost that stays flat as rules grow (see [`index`]).
+//! The gateway's request path, `switchyard test` and `switchyard explain`
+//! all call [`RuleSet::decide`] (or [`RuleSet::explain`], the same
+//! evaluation with a trace). No networking here.
+#![forbid(unsafe_code)]
 
+pub mod compile;
+pub mod converter;
+pub mod decision;
+mod eval;
+pub mod fetch;
+pub mod fixture;
+pub mod index;
+pub mod keyword;
+pub mod pattern;
+pub mod request;
+pub mod userlist;
+pub mod value;
+
+use std::collections::HashMap;
+
+use switchyard_grammar::{Config, Diagnostics, FileAccess};
+
+pub use decision::{Answer, AnswerKind, Decision, Outcome, Trace};
+pub use request::{OwnedRequest, RequestFacts, TlsFacts};
+
+use compile::{ProxyCompiler, ProxyRules};
+use userlist::CompiledUserlist;
+
+/// The compiled rules of a whole configuration.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    proxies: Vec<ProxyRules>,
+    by_name: HashMap<String, usize>,
+    userlists: Vec<CompiledUserlist>,
+}
+
+impl RuleSet {
+    /// Compiles every proxy's ACLs and rules; all errors are collected.
+    pub fn compile(config: &Config, fs: &dyn FileAccess) -> Result<RuleSet, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let userlists: Vec<CompiledUserlist> = config
+            .userlists
+            .iter()
+            .map(|u| CompiledUserlist::compile(u, &mut diags))
+            .collect();
+        let names: Vec<String> = userlists.iter().map(|u| u.name.clone()).collect();
+        let lookup = |name: &str| names.iter().position(|n| n == name);
+        let mut maps = HashMap::new();
+        let mut proxies = Vec::new();
+        let mut by_name = HashMap::new();
+        for proxy in &config.proxies {
+            let compiler = ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
+            let mut rules = compiler.compile(proxy);
+            rules.index = index::SwitchIndex::build(&rules);
+            // A frontend and a backend may share a name: the backend wins the
+            // name lookup (it is what use_backend names), frontends are
+            // found by position too.
+            if proxy.kind.is_backend() || !by_name.contains_key(&proxy.name) {
+                by_name.insert(proxy.name.clone(), proxies.len());
+            }
+            proxies.push(rules);
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(RuleSet {
+            proxies,
+            by_name,
+            userlists,
+        })
+    }
+
+    pub(crate) fn proxy(&self, name: &str) -> Option<&ProxyRules> {
+        self.by_name.get(name).map(|&i| &self.proxies[i])
+    }
+
+    /// The frontend (or listen) section named `name`.
+    fn frontend(&self, name: &str) -> Option<&ProxyRules> {
+        self.proxies
+            .iter()
+            .find(|p| p.is_frontend && p.name == name)
+    }
+
+    /// Names of the frontends, in file order.
+    pub fn frontends(&self) -> impl Iterator<Item = &str> {
+        self.proxies
+            .iter()
+            .filter(|p| p.is_frontend)
+            .map(|p| p.name.as_str())
+    }
+
+    /// Decides `req` arriving on `frontend`; `None` if there is no such frontend.
+    pub fn decide(&self, frontend: &str, req: &dyn RequestFacts) -> Option<Decision> {
+        Some(self.run(self.frontend(frontend)?, req, false, None))
+    }
+
+    /// The same decision, evaluated rule by rule with a trace of every ACL.
+    pub fn explain(&self, frontend: &str, req: &dyn RequestFacts) -> Option<(Decision, Trace)> {
+        let mut trace = Trace::default();
+        let decision = self.run(self.frontend(frontend)?, req, true, Some(&mut trace));
+        Some((decision, trace))
+    }
+
+    /// The plain in-order evaluation, kept as the reference the indexed
+    /// evaluation is tested against.
+    pub fn decide_linear(&self, frontend: &str, req: &dyn RequestFacts) -> Option<Decision> {
+        Some(self.run(self.frontend(frontend)?, req, true, None))
+    }
+
+    /// Header edits of `http-response` rules (the backend's, then the
+    /// frontend's): (name, value) to set, and names to delete, in order.
+    pub fn response_edits(
+        &self,
+        frontend: &str,
+        backend: &str,
+        req: &dyn RequestFacts,
+    ) -> Vec<ResponseEdit> {
+        let mut edits = Vec::new();
+        let mut proxies = Vec::new();
+        if let Some(b) = self.proxy(backend) {
+            proxies.push(b);
+        }
+        if let Some(f) = self.frontend(frontend) {
+            if f.name != backend {
+                proxies.push(f);
+            }
+        }
+        for proxy in proxies {
+            self.response_rules(proxy, req, &mut edits);
+        }
+        edits
+    }
+}
+
+/// One `http-response` header action, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseEdit {
+    Set(String, String),
+    Add(String, String),
+    Del(String),
+}
+
+/// "did you mean …?" help, shared by the compiler's messages.
+pub(crate) fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
+    switchyard_grammar::suggest::did_you_mean(word, candidates)
+        .map(|s| format!("did you mean '{s}'?"))
+}

@@ -1,0 +1,729 @@
+//! Compiling a proxy's ACLs and rules: every fetch resolved, every pattern
+//! compiled, every file read, every error located — once, at startup.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex::Regex;
+use switchyard_grammar::ast::acl::AclExpr;
+use switchyard_grammar::ast::condition::{AclRef, Condition, Polarity};
+use switchyard_grammar::ast::http_rule::{HttpAction, HttpRule, Redirect, ReturnBody, ReturnSpec};
+use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
+use switchyard_grammar::ast::proxy::{BackendTarget, Proxy};
+use switchyard_grammar::ast::sample::SampleExpr;
+use switchyard_grammar::validate::PREDEFINED_ACLS;
+use switchyard_grammar::{Diagnostic, Diagnostics, FileAccess, Span, Word};
+
+use crate::converter::{Converter, MapFile, CONVERTER_NAMES};
+use crate::fetch::Fetch;
+use crate::keyword::{default_method, resolve, FetchError, FETCH_NAMES};
+use crate::pattern::{MatchMethod, Matcher};
+
+/// A fetch and its converters.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub fetch: Fetch,
+    pub converters: Vec<Converter>,
+    pub text: String,
+}
+
+/// One `acl` line (or an anonymous ACL).
+#[derive(Debug, Clone)]
+pub struct AclLine {
+    pub expr: Expr,
+    pub method: MatchMethod,
+    pub icase: bool,
+    pub matcher: Matcher,
+    /// The patterns as written, for indexing and tracing.
+    pub patterns: Vec<String>,
+    pub span: Span,
+}
+
+/// All lines of one ACL name, ORed; anonymous ACLs have one line.
+#[derive(Debug, Clone)]
+pub struct Acl {
+    pub name: String,
+    pub lines: Vec<AclLine>,
+}
+
+pub type AclId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub negated: bool,
+    pub acl: AclId,
+}
+
+/// A compiled `if`/`unless` condition.
+#[derive(Debug, Clone)]
+pub struct Cond {
+    pub unless: bool,
+    pub alternatives: Vec<Vec<Term>>,
+    pub span: Span,
+}
+
+/// A compiled log-format string.
+#[derive(Debug, Clone)]
+pub enum FmtPart {
+    Lit(String),
+    Sample(Expr),
+    Var(String),
+}
+
+pub type Fmt = Vec<FmtPart>;
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    Text(String),
+    Format(Fmt),
+    Bytes(Arc<Vec<u8>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Body,
+    pub headers: Vec<(String, Fmt)>,
+    /// `errorfile` bodies are full HTTP responses.
+    pub raw_http: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedirectAction {
+    pub kind: switchyard_grammar::ast::http_rule::RedirectKind,
+    pub target: Fmt,
+    pub code: u16,
+    pub drop_query: bool,
+    pub append_slash: bool,
+    pub set_cookie: Option<String>,
+    pub clear_cookie: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Allow,
+    Deny(Reply),
+    Return(Reply),
+    Redirect(RedirectAction),
+    SetHeader(String, Fmt),
+    AddHeader(String, Fmt),
+    DelHeader(String, Option<MatchMethod>),
+    ReplaceHeader(String, Regex, Fmt),
+    ReplaceValue(String, Regex, Fmt),
+    SetPath(Fmt),
+    ReplacePath(Regex, Fmt),
+    SetQuery(Fmt),
+    SetUri(Fmt),
+    SetMethod(Fmt),
+    SetStatus(u16, Option<String>),
+    Auth(Option<String>),
+    UseService(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub action: Action,
+    pub cond: Option<Cond>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Named(String),
+    Dynamic(Fmt),
+}
+
+#[derive(Debug, Clone)]
+pub struct SwitchRule {
+    pub target: Target,
+    pub cond: Option<Cond>,
+    pub span: Span,
+}
+
+/// Everything one proxy decides with.
+#[derive(Debug, Clone)]
+pub struct ProxyRules {
+    pub name: String,
+    pub acls: Vec<Acl>,
+    pub http_request: Vec<Rule>,
+    pub redirects: Vec<Rule>,
+    pub http_response: Vec<Rule>,
+    pub switching: Vec<SwitchRule>,
+    pub default_backend: Option<(String, Span)>,
+    pub is_backend: bool,
+    pub is_frontend: bool,
+    /// The switching rules' hash tables, built after compilation.
+    pub index: crate::index::SwitchIndex,
+}
+
+/// Compiles `proxy`; errors go to `diags`.
+pub(crate) struct ProxyCompiler<'a> {
+    pub fs: &'a dyn FileAccess,
+    pub userlist: &'a dyn Fn(&str) -> Option<usize>,
+    pub maps: &'a mut HashMap<String, Arc<MapFile>>,
+    pub files: &'a HashMap<String, Vec<u8>>,
+    pub diags: &'a mut Diagnostics,
+    acls: Vec<Acl>,
+    names: HashMap<String, AclId>,
+}
+
+impl<'a> ProxyCompiler<'a> {
+    pub fn new(
+        fs: &'a dyn FileAccess,
+        userlist: &'a dyn Fn(&str) -> Option<usize>,
+        maps: &'a mut HashMap<String, Arc<MapFile>>,
+        files: &'a HashMap<String, Vec<u8>>,
+        diags: &'a mut Diagnostics,
+    ) -> Self {
+        ProxyCompiler {
+            fs,
+            userlist,
+            maps,
+            files,
+            diags,
+            acls: Vec::new(),
+            names: HashMap::new(),
+        }
+    }
+
+    pub fn compile(mut self, proxy: &Proxy) -> ProxyRules {
+        for def in &proxy.acls {
+            if let Some(line) = self.acl_line(&def.expr) {
+                match self.names.get(&def.name.text) {
+                    Some(&id) => self.acls[id].lines.push(line),
+                    None => {
+                        self.names.insert(def.name.text.clone(), self.acls.len());
+                        self.acls.push(Acl {
+                            name: def.name.text.clone(),
+                            lines: vec![line],
+                        });
+                    }
+                }
+            }
+        }
+        let http_request = proxy
+            .http_request
+            .iter()
+            .filter_map(|r| self.rule(r))
+            .collect();
+        let redirects = proxy
+            .redirects
+            .iter()
+            .filter_map(|r| self.rule(r))
+            .collect();
+        let mut http_response = Vec::new();
+        for r in &proxy.http_response {
+            if self.response_action_supported(r) {
+                if let Some(rule) = self.rule(r) {
+                    http_response.push(rule);
+                }
+            }
+        }
+        let mut switching = Vec::new();
+        for u in &proxy.use_backends {
+            let target = match &u.target {
+                BackendTarget::Named(w) => Target::Named(w.text.clone()),
+                BackendTarget::Dynamic(f) => match self.fmt(f) {
+                    Some(f) => Target::Dynamic(f),
+                    None => continue,
+                },
+            };
+            let cond = match &u.condition {
+                Some(c) => match self.cond(c) {
+                    Some(c) => Some(c),
+                    None => continue,
+                },
+                None => None,
+            };
+            switching.push(SwitchRule {
+                target,
+                cond,
+                span: u.span,
+            });
+        }
+        ProxyRules {
+            name: proxy.name.clone(),
+            acls: self.acls,
+            http_request,
+            redirects,
+            http_response,
+            switching,
+            default_backend: proxy
+                .default_backend
+                .as_ref()
+                .map(|w| (w.text.clone(), w.span)),
+            is_backend: proxy.kind.is_backend(),
+            is_frontend: proxy.kind.is_frontend(),
+            index: crate::index::SwitchIndex::default(),
+        }
+    }
+
+    /// `http-response` rules Switchyard runs: header actions and `allow`.
+    fn response_action_supported(&mut self, rule: &HttpRule) -> bool {
+        let supported = matches!(
+            rule.action,
+            HttpAction::Allow
+                | HttpAction::SetHeader { .. }
+                | HttpAction::AddHeader { .. }
+                | HttpAction::DelHeader { .. }
+        );
+        if !supported {
+            self.error(
+                rule.span,
+                "this 'http-response' action is not supported by switchyard yet".into(),
+                Some(
+                    "switchyard runs http-response allow, set-header, add-header and del-header"
+                        .into(),
+                ),
+            );
+        }
+        supported
+    }
+
+    fn error(&mut self, span: Span, message: String, help: Option<String>) {
+        let mut d = Diagnostic::error(span, message);
+        if let Some(h) = help {
+            d = d.with_help(h);
+        }
+        self.diags.push(d);
+    }
+
+    pub fn expr(
+        &mut self,
+        sample: &SampleExpr,
+        word: Option<&Word>,
+    ) -> Option<(Expr, Option<MatchMethod>)> {
+        let span = word.map(|w| w.span).unwrap_or(sample.fetch.span);
+        let resolved = match resolve(&sample.fetch, self.userlist) {
+            Ok(r) => r,
+            Err(FetchError::Unknown) => {
+                let help = crate::suggest(&sample.fetch.name, FETCH_NAMES);
+                self.error(
+                    Span {
+                        len: sample.fetch.name.chars().count() as u32,
+                        ..span
+                    },
+                    format!("unknown fetch method '{}'", sample.fetch.name),
+                    help,
+                );
+                return None;
+            }
+            Err(FetchError::MissingArgument(what)) => {
+                self.error(
+                    span,
+                    format!(
+                        "fetch '{}' expects {what} (missing argument)",
+                        sample.fetch.name
+                    ),
+                    Some(format!("e.g. '{}(host)'", sample.fetch.name)),
+                );
+                return None;
+            }
+            Err(FetchError::UnknownUserlist(name)) => {
+                self.error(
+                    span,
+                    format!("no userlist named '{name}'"),
+                    Some(format!("declare it with 'userlist {name}' and its users")),
+                );
+                return None;
+            }
+        };
+        let mut converters = Vec::new();
+        for call in &sample.converters {
+            if let Some(method) = Converter::map_method(&call.name) {
+                let Some(path) = call.args.first().filter(|p| !p.is_empty()) else {
+                    self.error(
+                        call.span,
+                        format!(
+                            "converter '{}' expects a map file (missing argument)",
+                            call.name
+                        ),
+                        None,
+                    );
+                    return None;
+                };
+                let map = match self.maps.get(path) {
+                    Some(m) => m.clone(),
+                    None => match self.fs.read(path) {
+                        Ok(bytes) => {
+                            let m =
+                                Arc::new(MapFile::parse(path, &String::from_utf8_lossy(&bytes)));
+                            self.maps.insert(path.clone(), m.clone());
+                            m
+                        }
+                        Err(e) => {
+                            self.error(call.span, format!("cannot open file '{path}': {e}"), Some("relative paths are read from the current directory, as HAProxy does".into()));
+                            return None;
+                        }
+                    },
+                };
+                match Converter::map(method, map, call.args.get(1).cloned()) {
+                    Ok(c) => converters.push(c),
+                    Err(e) => {
+                        self.error(call.span, e, None);
+                        return None;
+                    }
+                }
+            } else {
+                match call.name.as_str() {
+                    "lower" => converters.push(Converter::Lower),
+                    "upper" => converters.push(Converter::Upper),
+                    other => {
+                        let help = crate::suggest(other, CONVERTER_NAMES);
+                        self.error(call.span, format!("unknown converter '{other}'"), help);
+                        return None;
+                    }
+                }
+            }
+        }
+        let text = word
+            .map(|w| w.text.clone())
+            .unwrap_or_else(|| sample.fetch.name.clone());
+        Some((
+            Expr {
+                fetch: resolved.fetch,
+                converters,
+                text,
+            },
+            resolved.method,
+        ))
+    }
+
+    fn acl_line(&mut self, acl: &AclExpr) -> Option<AclLine> {
+        let (expr, keyword_method) = self.expr(&acl.fetch, Some(&acl.fetch_word))?;
+        let method = match &acl.flags.match_method {
+            Some(w) => {
+                match MatchMethod::parse(&w.text) {
+                    Some(m) => m,
+                    None => {
+                        self.error(w.span, format!("unknown match method '{}'", w.text), Some("use str, beg, end, sub, reg, dom, dir, len, found, int, ip or bool".into()));
+                        return None;
+                    }
+                }
+            }
+            None => keyword_method.unwrap_or_else(|| {
+                // A converter turns any sample into a string.
+                if expr.converters.is_empty() {
+                    default_method(expr.fetch.kind())
+                } else {
+                    MatchMethod::Str
+                }
+            }),
+        };
+        let mut patterns: Vec<String> = acl.patterns.iter().map(|w| w.text.clone()).collect();
+        for file in &acl.flags.files {
+            match self.fs.read(&file.text) {
+                Ok(bytes) => {
+                    for line in String::from_utf8_lossy(&bytes).lines() {
+                        let line = line.trim();
+                        if line.is_empty() || line.starts_with('#') {
+                            continue;
+                        }
+                        let pattern = if acl.flags.map_files {
+                            line.split_whitespace().next().unwrap_or(line)
+                        } else {
+                            line
+                        };
+                        patterns.push(pattern.to_owned());
+                    }
+                }
+                Err(e) => {
+                    self.error(
+                        file.span,
+                        format!("cannot open file '{}': {e}", file.text),
+                        Some(
+                            "relative paths are read from the current directory, as HAProxy does"
+                                .into(),
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        let matcher = match Matcher::compile(method, &patterns, acl.flags.ignore_case) {
+            Ok(m) => m,
+            Err(e) => {
+                let span = acl
+                    .patterns
+                    .iter()
+                    .find(|w| e.contains(&w.text))
+                    .map(|w| w.span)
+                    .unwrap_or(acl.span);
+                let help = if method == MatchMethod::Reg {
+                    Some(
+                        "write a regular expression the 'regex' crate accepts (RE2 syntax)"
+                            .to_owned(),
+                    )
+                } else {
+                    None
+                };
+                self.error(span, e, help);
+                return None;
+            }
+        };
+        Some(AclLine {
+            expr,
+            method,
+            icase: acl.flags.ignore_case,
+            matcher,
+            patterns,
+            span: acl.span,
+        })
+    }
+
+    fn acl_id(&mut self, acl: &AclRef) -> Option<AclId> {
+        match acl {
+            AclRef::Named(w) => {
+                if let Some(&id) = self.names.get(&w.text) {
+                    return Some(id);
+                }
+                let Some(line) = predefined(&w.text) else {
+                    if PREDEFINED_ACLS.contains(&w.text.as_str()) {
+                        self.error(
+                            w.span,
+                            format!(
+                                "predefined ACL '{}' is not supported by switchyard yet",
+                                w.text
+                            ),
+                            Some("it needs TCP content inspection".into()),
+                        );
+                    }
+                    return None;
+                };
+                let id = self.acls.len();
+                self.names.insert(w.text.clone(), id);
+                let line = self.acl_line_from_text(&line, w.span)?;
+                self.acls.push(Acl {
+                    name: w.text.clone(),
+                    lines: vec![line],
+                });
+                Some(id)
+            }
+            AclRef::Anonymous(expr) => {
+                let line = self.acl_line(expr)?;
+                self.acls.push(Acl {
+                    name: format!("{{ {} }}", expr.fetch_word.text),
+                    lines: vec![line],
+                });
+                Some(self.acls.len() - 1)
+            }
+        }
+    }
+
+    fn acl_line_from_text(&mut self, text: &str, span: Span) -> Option<AclLine> {
+        let words: Vec<Word> = text.split(' ').map(|t| Word::new(t, span)).collect();
+        let expr = AclExpr::parse(&words).ok()?;
+        self.acl_line(&expr)
+    }
+
+    pub fn cond(&mut self, c: &Condition) -> Option<Cond> {
+        let mut alternatives = Vec::new();
+        for alt in &c.alternatives {
+            let mut terms = Vec::new();
+            for t in alt {
+                // Unknown names were reported by the grammar's validation.
+                terms.push(Term {
+                    negated: t.negated,
+                    acl: self.acl_id(&t.acl)?,
+                });
+            }
+            alternatives.push(terms);
+        }
+        Some(Cond {
+            unless: c.polarity == Polarity::Unless,
+            alternatives,
+            span: c.span,
+        })
+    }
+
+    pub fn fmt(&mut self, f: &LogFormat) -> Option<Fmt> {
+        let mut out = Vec::new();
+        for part in &f.parts {
+            out.push(match part {
+                LogFormatPart::Literal(s) => FmtPart::Lit(s.clone()),
+                LogFormatPart::Sample { expr, .. } => FmtPart::Sample(self.expr(expr, None)?.0),
+                LogFormatPart::Variable { name, .. } => FmtPart::Var(name.clone()),
+            });
+        }
+        Some(out)
+    }
+
+    fn regex(&mut self, w: &Word) -> Option<Regex> {
+        match Regex::new(&w.text) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(
+                    w.span,
+                    format!(
+                        "invalid regex '{}': {}",
+                        w.text,
+                        e.to_string().lines().last().unwrap_or_default().trim()
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn reply(&mut self, spec: &ReturnSpec) -> Option<Reply> {
+        let (body, raw_http) = match &spec.body {
+            ReturnBody::None => (Body::None, false),
+            ReturnBody::String(s) => (Body::Text(s.clone()), false),
+            ReturnBody::LfString(f) => (Body::Format(self.fmt(f)?), false),
+            ReturnBody::File(w) | ReturnBody::LfFile(w) | ReturnBody::Errorfile(w) => {
+                let bytes = match self.files.get(&w.text) {
+                    Some(b) => b.clone(),
+                    None => match self.fs.read(&w.text) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.error(w.span, format!("cannot open file '{}': {e}", w.text), None);
+                            return None;
+                        }
+                    },
+                };
+                (
+                    Body::Bytes(Arc::new(bytes)),
+                    matches!(spec.body, ReturnBody::Errorfile(_)),
+                )
+            }
+        };
+        let mut headers = Vec::new();
+        for (name, value) in &spec.headers {
+            headers.push((name.clone(), self.fmt(value)?));
+        }
+        Some(Reply {
+            status: spec.status,
+            content_type: spec.content_type.clone(),
+            body,
+            headers,
+            raw_http,
+        })
+    }
+
+    fn redirect(&mut self, r: &Redirect) -> Option<RedirectAction> {
+        Some(RedirectAction {
+            kind: r.kind,
+            target: self.fmt(&r.target)?,
+            code: r.code,
+            drop_query: r.drop_query,
+            append_slash: r.append_slash,
+            set_cookie: r.set_cookie.clone(),
+            clear_cookie: r.clear_cookie.clone(),
+        })
+    }
+
+    fn rule(&mut self, rule: &HttpRule) -> Option<Rule> {
+        let action = match &rule.action {
+            HttpAction::Allow => Action::Allow,
+            HttpAction::Deny(spec) => Action::Deny(self.reply(spec)?),
+            HttpAction::Return(spec) => Action::Return(self.reply(spec)?),
+            HttpAction::Redirect(r) => Action::Redirect(self.redirect(r)?),
+            HttpAction::SetHeader { name, value } => {
+                Action::SetHeader(name.to_ascii_lowercase(), self.fmt(value)?)
+            }
+            HttpAction::AddHeader { name, value } => {
+                Action::AddHeader(name.to_ascii_lowercase(), self.fmt(value)?)
+            }
+            HttpAction::DelHeader { name, method } => {
+                let m = match method {
+                    Some(w) => match MatchMethod::parse(&w.text).filter(|m| {
+                        matches!(
+                            m,
+                            MatchMethod::Str
+                                | MatchMethod::Beg
+                                | MatchMethod::End
+                                | MatchMethod::Sub
+                                | MatchMethod::Reg
+                        )
+                    }) {
+                        Some(m) => Some(m),
+                        None => {
+                            self.error(
+                                w.span,
+                                format!("unsupported match method '{}' for del-header", w.text),
+                                Some("use str, beg, end, sub or reg".into()),
+                            );
+                            return None;
+                        }
+                    },
+                    None => None,
+                };
+                Action::DelHeader(name.to_ascii_lowercase(), m)
+            }
+            HttpAction::ReplaceHeader {
+                name,
+                regex,
+                replacement,
+            } => Action::ReplaceHeader(
+                name.to_ascii_lowercase(),
+                self.regex(regex)?,
+                self.fmt(replacement)?,
+            ),
+            HttpAction::ReplaceValue {
+                name,
+                regex,
+                replacement,
+            } => Action::ReplaceValue(
+                name.to_ascii_lowercase(),
+                self.regex(regex)?,
+                self.fmt(replacement)?,
+            ),
+            HttpAction::SetPath(f) => Action::SetPath(self.fmt(f)?),
+            HttpAction::ReplacePath { regex, replacement } => {
+                Action::ReplacePath(self.regex(regex)?, self.fmt(replacement)?)
+            }
+            HttpAction::SetQuery(f) => Action::SetQuery(self.fmt(f)?),
+            HttpAction::SetUri(f) => Action::SetUri(self.fmt(f)?),
+            HttpAction::SetMethod(f) => Action::SetMethod(self.fmt(f)?),
+            HttpAction::SetStatus { status, reason } => Action::SetStatus(*status, reason.clone()),
+            HttpAction::Auth { realm } => Action::Auth(realm.clone()),
+            HttpAction::UseService(w) => Action::UseService(w.text.clone()),
+        };
+        let cond = match &rule.condition {
+            Some(c) => Some(self.cond(c)?),
+            None => None,
+        };
+        Some(Rule {
+            action,
+            cond,
+            span: rule.span,
+        })
+    }
+}
+
+/// HAProxy's predefined ACLs, as ACL lines.
+fn predefined(name: &str) -> Option<String> {
+    if !PREDEFINED_ACLS.contains(&name) {
+        return None;
+    }
+    Some(
+        match name {
+            "TRUE" => "always_true",
+            "FALSE" => "always_false",
+            "HTTP" => "req.proto_http",
+            "HTTP_1.0" => "req.ver 1.0",
+            "HTTP_1.1" => "req.ver 1.1",
+            "HTTP_2.0" => "req.ver 2.0",
+            "HTTP_CONTENT" => "hdr_val(content-length) gt 0",
+            "HTTP_URL_ABS" => "url_reg ^[^/:]*://",
+            "HTTP_URL_SLASH" => "url_beg /",
+            "HTTP_URL_STAR" => "url *",
+            "LOCALHOST" => "src 127.0.0.1/8 ::1",
+            "METH_CONNECT" => "method CONNECT",
+            "METH_DELETE" => "method DELETE",
+            "METH_GET" => "method GET HEAD",
+            "METH_HEAD" => "method HEAD",
+            "METH_OPTIONS" => "method OPTIONS",
+            "METH_POST" => "method POST",
+            "METH_PUT" => "method PUT",
+            "METH_TRACE" => "method TRACE",
+            "REQ_CONTENT" => "req.len gt 0",
+            // RDP_COOKIE and WAIT_END need TCP content inspection.
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}

@@ -1,0 +1,615 @@
+//! Evaluation: HAProxy's order (`http-request` rules, `redirect` rules,
+//! `use_backend` first match, `default_backend`, then the backend's own
+//! `http-request` rules), each ACL evaluated at most once per request.
+
+use regex::{Captures, Regex};
+use switchyard_grammar::Span;
+
+use crate::compile::{
+    Action, Body, Cond, Expr, Fmt, FmtPart, ProxyRules, RedirectAction, Reply, Rule, Target,
+};
+use crate::decision::{AclTrace, Answer, AnswerKind, Decision, Outcome, RuleTrace, Trace};
+use crate::fetch::{last_value, AuthResult};
+use crate::pattern::Matcher;
+use crate::request::{path_of, query_of, OwnedRequest, RequestFacts};
+use crate::value::Value;
+use crate::RuleSet;
+
+/// Per-request state: ACL results so far, and the trace when explaining.
+pub(crate) struct Eval<'a> {
+    set: &'a RuleSet,
+    proxy: &'a ProxyRules,
+    memo: Vec<(usize, bool)>,
+    trace: Option<&'a mut Trace>,
+    acl_traces: Vec<AclTrace>,
+}
+
+impl<'a> Eval<'a> {
+    pub fn new(set: &'a RuleSet, proxy: &'a ProxyRules, trace: Option<&'a mut Trace>) -> Self {
+        Eval {
+            set,
+            proxy,
+            memo: Vec::new(),
+            trace,
+            acl_traces: Vec::new(),
+        }
+    }
+
+    fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Whether ACL `id` matches; computed once per request.
+    fn acl(&mut self, id: usize, req: &dyn RequestFacts) -> bool {
+        if let Some(&(_, r)) = self.memo.iter().find(|(i, _)| *i == id) {
+            return r;
+        }
+        let acl = &self.proxy.acls[id];
+        let mut fetched = Vec::new();
+        let mut result = false;
+        for line in &acl.lines {
+            let values = self.set.expr_values(&line.expr, req);
+            if self.tracing() {
+                fetched.extend(values.iter().map(Value::to_text));
+            }
+            // An ACL with no pattern on a string fetch never matches, as in
+            // HAProxy; `-m found` and booleans need none.
+            if line.matcher.matches(&values) {
+                result = true;
+                break;
+            }
+        }
+        self.memo.push((id, result));
+        if self.tracing() {
+            self.acl_traces.push(AclTrace {
+                name: acl.name.clone(),
+                fetched,
+                result,
+            });
+        }
+        result
+    }
+
+    fn cond(&mut self, cond: &Cond, req: &dyn RequestFacts) -> bool {
+        let mut any = false;
+        for alt in &cond.alternatives {
+            let mut all = true;
+            for term in alt {
+                if self.acl(term.acl, req) == term.negated {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                any = true;
+                break;
+            }
+        }
+        any != cond.unless
+    }
+
+    /// Evaluates an optional condition and records the rule in the trace.
+    fn check(
+        &mut self,
+        cond: Option<&Cond>,
+        req: &dyn RequestFacts,
+        span: Span,
+        kind: &'static str,
+    ) -> bool {
+        let matched = match cond {
+            Some(c) => self.cond(c, req),
+            None => true,
+        };
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.rules.push(RuleTrace {
+                proxy: self.proxy.name.clone(),
+                span,
+                kind,
+                matched,
+                acls: std::mem::take(&mut self.acl_traces),
+            });
+        }
+        matched
+    }
+
+    /// Runs a list of `http-request` (or legacy `redirect`) rules. Returns a
+    /// final outcome, or `None` to continue; `rewritten` receives edits.
+    fn run_rules(
+        &mut self,
+        rules: &[Rule],
+        kind: &'static str,
+        req: &mut Current<'_>,
+    ) -> Option<(Outcome, Span)> {
+        for rule in rules {
+            if !self.check(rule.cond.as_ref(), req.facts(), rule.span, kind) {
+                continue;
+            }
+            match &rule.action {
+                Action::Allow => return None,
+                Action::Deny(reply) => {
+                    return Some((
+                        Outcome::Answer(self.set.reply(reply, AnswerKind::Deny, req.facts())),
+                        rule.span,
+                    ))
+                }
+                Action::Return(reply) => {
+                    return Some((
+                        Outcome::Answer(self.set.reply(reply, AnswerKind::Return, req.facts())),
+                        rule.span,
+                    ))
+                }
+                Action::Redirect(r) => {
+                    return Some((
+                        Outcome::Answer(self.set.redirect(r, req.facts())),
+                        rule.span,
+                    ))
+                }
+                Action::Auth(realm) => {
+                    let realm = realm.clone().unwrap_or_else(|| self.proxy.name.clone());
+                    let answer = Answer {
+                        status: 401,
+                        headers: vec![(
+                            "www-authenticate".into(),
+                            format!("Basic realm=\"{realm}\""),
+                        )],
+                        body: None,
+                        raw_http: false,
+                        kind: AnswerKind::Auth,
+                    };
+                    return Some((Outcome::Answer(answer), rule.span));
+                }
+                Action::UseService(name) => {
+                    return Some((Outcome::Service(name.clone()), rule.span))
+                }
+                Action::SetStatus(..) => {}
+                edit => {
+                    let owned = req.own();
+                    self.set.apply_edit(edit, owned);
+                    // Later rules see the edited request: forget ACL results.
+                    self.memo.clear();
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The request being decided: the caller's view until an edit makes an
+/// owned copy.
+pub(crate) struct Current<'r> {
+    original: &'r dyn RequestFacts,
+    owned: Option<OwnedRequest>,
+}
+
+impl<'r> Current<'r> {
+    pub fn new(original: &'r dyn RequestFacts) -> Self {
+        Current {
+            original,
+            owned: None,
+        }
+    }
+
+    pub fn facts(&self) -> &dyn RequestFacts {
+        match &self.owned {
+            Some(o) => o,
+            None => self.original,
+        }
+    }
+
+    fn own(&mut self) -> &mut OwnedRequest {
+        let original = self.original;
+        self.owned.get_or_insert_with(|| owned_copy(original))
+    }
+}
+
+fn owned_copy(req: &dyn RequestFacts) -> OwnedRequest {
+    let mut headers = Vec::new();
+    req.for_each_header(&mut |n, v| {
+        headers.push((n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+    });
+    OwnedRequest {
+        method: req.method().to_owned(),
+        target: req.target().to_owned(),
+        version: req.version().to_owned(),
+        headers,
+        src: req.src(),
+        dst: req.dst(),
+        tls: req.tls().cloned(),
+        body: Vec::new(),
+    }
+}
+
+impl RuleSet {
+    /// Values of an expression: every fetched value through the converters.
+    pub(crate) fn expr_values(&self, expr: &Expr, req: &dyn RequestFacts) -> Vec<Value> {
+        let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
+        let mut values = Vec::new();
+        expr.fetch.values(req, &auth, &mut values);
+        if expr.converters.is_empty() {
+            return values;
+        }
+        values
+            .into_iter()
+            .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v)))
+            .collect()
+    }
+
+    /// The sample an expression yields in a log-format (its last value).
+    fn sample(&self, expr: &Expr, req: &dyn RequestFacts) -> Option<String> {
+        let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
+        let value = last_value(&expr.fetch, req, &auth)?;
+        expr.converters
+            .iter()
+            .try_fold(value, |v, c| c.apply(v))
+            .map(|v| v.to_text())
+    }
+
+    pub(crate) fn render(&self, fmt: &Fmt, req: &dyn RequestFacts) -> String {
+        let mut out = String::new();
+        for part in fmt {
+            match part {
+                FmtPart::Lit(s) => out.push_str(s),
+                FmtPart::Sample(expr) => out.push_str(&self.sample(expr, req).unwrap_or_default()),
+                FmtPart::Var(name) => out.push_str(&variable(name, req)),
+            }
+        }
+        out
+    }
+
+    fn reply(&self, reply: &Reply, kind: AnswerKind, req: &dyn RequestFacts) -> Answer {
+        let mut headers = Vec::new();
+        if let Some(ct) = &reply.content_type {
+            headers.push(("content-type".to_owned(), ct.clone()));
+        }
+        for (name, fmt) in &reply.headers {
+            headers.push((name.to_ascii_lowercase(), self.render(fmt, req)));
+        }
+        let body = match &reply.body {
+            Body::None => None,
+            Body::Text(s) => Some(s.clone().into_bytes()),
+            Body::Format(f) => Some(self.render(f, req).into_bytes()),
+            Body::Bytes(b) => Some(b.as_ref().clone()),
+        };
+        // `return` without a body sends an empty one; `deny` uses the error page.
+        let body = match (kind, body) {
+            (AnswerKind::Return, None) => Some(Vec::new()),
+            (_, b) => b,
+        };
+        Answer {
+            status: reply.status,
+            headers,
+            body,
+            raw_http: reply.raw_http,
+            kind,
+        }
+    }
+
+    fn redirect(&self, r: &RedirectAction, req: &dyn RequestFacts) -> Answer {
+        use switchyard_grammar::ast::http_rule::RedirectKind;
+        let target = self.render(&r.target, req);
+        let path = path_of(req.target());
+        let query = query_of(req.target());
+        let mut rest = path.to_owned();
+        if r.append_slash && !rest.ends_with('/') {
+            rest.push('/');
+        }
+        if let (false, Some(q)) = (r.drop_query, query) {
+            rest.push('?');
+            rest.push_str(q);
+        }
+        let location = match r.kind {
+            RedirectKind::Location => target,
+            RedirectKind::Prefix if target == "/" => rest,
+            RedirectKind::Prefix => format!("{}{rest}", target.trim_end_matches('/')),
+            RedirectKind::Scheme => {
+                let mut host = String::new();
+                crate::fetch::header_values(req, "host", false, &mut |v| {
+                    if host.is_empty() {
+                        host = v.to_owned();
+                    }
+                });
+                format!("{target}://{host}{rest}")
+            }
+        };
+        let mut headers = vec![("location".to_owned(), location)];
+        if let Some(c) = &r.set_cookie {
+            headers.push(("set-cookie".into(), format!("{c}; path=/")));
+        }
+        if let Some(c) = &r.clear_cookie {
+            headers.push((
+                "set-cookie".into(),
+                format!(
+                    "{}; path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT",
+                    c.trim_end_matches('=')
+                ),
+            ));
+        }
+        headers.push(("content-length".into(), "0".into()));
+        headers.push(("cache-control".into(), "no-cache".into()));
+        Answer {
+            status: r.code,
+            headers,
+            body: Some(Vec::new()),
+            raw_http: false,
+            kind: AnswerKind::Redirect,
+        }
+    }
+
+    fn apply_edit(&self, action: &Action, req: &mut OwnedRequest) {
+        match action {
+            Action::SetHeader(name, fmt) => {
+                let value = self.render(fmt, req);
+                req.headers.retain(|(n, _)| n != name);
+                req.headers.push((name.clone(), value));
+            }
+            Action::AddHeader(name, fmt) => {
+                let value = self.render(fmt, req);
+                req.headers.push((name.clone(), value));
+            }
+            Action::DelHeader(name, method) => {
+                let matcher = method.map(|m| Matcher::compile(m, std::slice::from_ref(name), true));
+                req.headers.retain(|(n, _)| match &matcher {
+                    None => n != name,
+                    Some(Ok(m)) => !m.matches(&[Value::Str(n.clone())]),
+                    Some(Err(_)) => true,
+                });
+            }
+            Action::ReplaceHeader(name, re, fmt) => {
+                let template = self.render(fmt, req);
+                for (n, v) in req.headers.iter_mut() {
+                    if n == name {
+                        if let Some(new) = replace_whole(re, v, &template) {
+                            *v = new;
+                        }
+                    }
+                }
+            }
+            Action::ReplaceValue(name, re, fmt) => {
+                let template = self.render(fmt, req);
+                for (n, v) in req.headers.iter_mut() {
+                    if n == name {
+                        let parts: Vec<String> = v
+                            .split(',')
+                            .map(|p| {
+                                let p = p.trim();
+                                replace_whole(re, p, &template).unwrap_or_else(|| p.to_owned())
+                            })
+                            .collect();
+                        *v = parts.join(", ");
+                    }
+                }
+            }
+            Action::SetPath(fmt) => {
+                let path = self.render(fmt, req);
+                req.target = match query_of(&req.target) {
+                    Some(q) => format!("{path}?{q}"),
+                    None => path,
+                };
+            }
+            Action::ReplacePath(re, fmt) => {
+                let template = self.render(fmt, req);
+                let path = path_of(&req.target).to_owned();
+                if let Some(new) = replace_whole(re, &path, &template) {
+                    req.target = match query_of(&req.target) {
+                        Some(q) => format!("{new}?{q}"),
+                        None => new,
+                    };
+                }
+            }
+            Action::SetQuery(fmt) => {
+                let query = self.render(fmt, req);
+                let path = req
+                    .target
+                    .split_once('?')
+                    .map(|(p, _)| p.to_owned())
+                    .unwrap_or_else(|| req.target.clone());
+                req.target = if query.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{query}")
+                };
+            }
+            Action::SetUri(fmt) => req.target = self.render(fmt, req),
+            Action::SetMethod(fmt) => req.method = self.render(fmt, req),
+            _ => {}
+        }
+    }
+
+    /// Checks Basic credentials against userlist `list`.
+    pub(crate) fn authenticate(&self, list: usize, req: &dyn RequestFacts) -> AuthResult {
+        let Some((user, pass)) = req.basic_credentials() else {
+            return AuthResult::Invalid;
+        };
+        match self.userlists.get(list).and_then(|l| l.check(&user, &pass)) {
+            Some(groups) => AuthResult::Valid(groups),
+            None => AuthResult::Invalid,
+        }
+    }
+
+    /// Runs `proxy`'s rules for `req`; `linear` skips the switching index.
+    pub(crate) fn run(
+        &self,
+        frontend: &ProxyRules,
+        req: &dyn RequestFacts,
+        linear: bool,
+        trace: Option<&mut Trace>,
+    ) -> Decision {
+        let mut current = Current::new(req);
+        let mut eval = Eval::new(self, frontend, trace);
+        let finish = |current: Current<'_>, outcome, rule| Decision {
+            outcome,
+            rewritten: current.owned,
+            rule,
+        };
+        if let Some((outcome, span)) =
+            eval.run_rules(&frontend.http_request, "http-request", &mut current)
+        {
+            return finish(current, outcome, Some(span));
+        }
+        if let Some((outcome, span)) = eval.run_rules(&frontend.redirects, "redirect", &mut current)
+        {
+            return finish(current, outcome, Some(span));
+        }
+        let chosen = if linear {
+            None
+        } else {
+            self.index_candidate(frontend, current.facts())
+        };
+        let mut decided: Option<(String, Span)> = None;
+        for (i, rule) in frontend.switching.iter().enumerate() {
+            if chosen.is_some_and(|ci| i >= ci) {
+                break;
+            }
+            // The index already knows these do not match.
+            if !linear && frontend.index.is_indexed(i) {
+                continue;
+            }
+            if eval.check(
+                rule.cond.as_ref(),
+                current.facts(),
+                rule.span,
+                "use_backend",
+            ) {
+                let name = match &rule.target {
+                    Target::Named(n) => n.clone(),
+                    Target::Dynamic(f) => self.render(f, current.facts()),
+                };
+                // A dynamic name that names no backend falls through, as HAProxy does.
+                if matches!(rule.target, Target::Dynamic(_))
+                    && self.proxy(&name).is_none_or(|p| !p.is_backend)
+                {
+                    continue;
+                }
+                decided = Some((name, rule.span));
+                break;
+            }
+        }
+        if decided.is_none() {
+            if let Some(ci) = chosen {
+                let rule = &frontend.switching[ci];
+                if let Some(trace) = eval.trace.as_deref_mut() {
+                    trace.rules.push(RuleTrace {
+                        proxy: frontend.name.clone(),
+                        span: rule.span,
+                        kind: "use_backend",
+                        matched: true,
+                        acls: Vec::new(),
+                    });
+                }
+                if let Target::Named(n) = &rule.target {
+                    decided = Some((n.clone(), rule.span));
+                }
+            }
+        }
+        if decided.is_none() {
+            if let Some((name, span)) = &frontend.default_backend {
+                if let Some(trace) = eval.trace.as_deref_mut() {
+                    trace.rules.push(RuleTrace {
+                        proxy: frontend.name.clone(),
+                        span: *span,
+                        kind: "default_backend",
+                        matched: true,
+                        acls: Vec::new(),
+                    });
+                }
+                decided = Some((name.clone(), *span));
+            }
+        }
+        let (backend_name, span) = match decided {
+            Some(d) => d,
+            // A listen section is its own backend.
+            None if frontend.is_backend => (frontend.name.clone(), Span::default()),
+            None => return finish(current, Outcome::NoBackend, None),
+        };
+        let rule = if span == Span::default() {
+            None
+        } else {
+            Some(span)
+        };
+        if backend_name != frontend.name {
+            if let Some(backend) = self.proxy(&backend_name) {
+                let trace = eval.trace.take();
+                let mut backend_eval = Eval::new(self, backend, trace);
+                if let Some((outcome, span)) =
+                    backend_eval.run_rules(&backend.http_request, "http-request", &mut current)
+                {
+                    return finish(current, outcome, Some(span));
+                }
+                if let Some((outcome, span)) =
+                    backend_eval.run_rules(&backend.redirects, "redirect", &mut current)
+                {
+                    return finish(current, outcome, Some(span));
+                }
+            }
+        }
+        finish(current, Outcome::Backend(backend_name), rule)
+    }
+}
+
+/// Replaces the whole `value` with `template` (`\1` groups) when `re` matches.
+fn replace_whole(re: &Regex, value: &str, template: &str) -> Option<String> {
+    let caps: Captures<'_> = re.captures(value)?;
+    let mut out = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                chars.next();
+                out.push_str(caps.get(d as usize).map(|m| m.as_str()).unwrap_or(""));
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
+/// The log-format `%` variables that make sense before a server is chosen.
+fn variable(name: &str, req: &dyn RequestFacts) -> String {
+    match name {
+        "ci" => crate::fetch::canonical(req.src().ip()).to_string(),
+        "cp" => req.src().port().to_string(),
+        "fi" => req.dst().ip().to_string(),
+        "fp" => req.dst().port().to_string(),
+        "HM" => req.method().to_owned(),
+        "HU" => req.target().to_owned(),
+        "HP" => path_of(req.target()).to_owned(),
+        "HQ" => query_of(req.target())
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default(),
+        "HV" => format!("HTTP/{}", req.version()),
+        "pid" => std::process::id().to_string(),
+        _ => "-".to_owned(),
+    }
+}
+
+impl RuleSet {
+    /// Runs `proxy`'s `http-response` rules (header actions) into `edits`.
+    pub(crate) fn response_rules(
+        &self,
+        proxy: &ProxyRules,
+        req: &dyn RequestFacts,
+        edits: &mut Vec<crate::ResponseEdit>,
+    ) {
+        let mut eval = Eval::new(self, proxy, None);
+        for rule in &proxy.http_response {
+            if !eval.check(rule.cond.as_ref(), req, rule.span, "http-response") {
+                continue;
+            }
+            match &rule.action {
+                Action::Allow => return,
+                Action::SetHeader(name, fmt) => edits.push(crate::ResponseEdit::Set(
+                    name.clone(),
+                    self.render(fmt, req),
+                )),
+                Action::AddHeader(name, fmt) => edits.push(crate::ResponseEdit::Add(
+                    name.clone(),
+                    self.render(fmt, req),
+                )),
+                Action::DelHeader(name, _) => edits.push(crate::ResponseEdit::Del(name.clone())),
+                // Refused at compile time.
+                _ => {}
+            }
+        }
+    }
+}

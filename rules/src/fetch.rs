@@ -1,0 +1,285 @@
+//! Sample fetches: HAProxy's names, compiled once, evaluated per request.
+
+use std::net::IpAddr;
+
+use crate::request::{path_of, query_of, RequestFacts};
+use crate::value::Value;
+
+/// What a fetch reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// `hdr(name[,occ])`, `req.hdr`: values split on commas; `req.fhdr`: whole lines.
+    Hdr {
+        name: String,
+        occ: Option<i64>,
+        split: bool,
+    },
+    /// `hdr_cnt(name)`, `req.hdr_cnt`, `req.fhdr_cnt`.
+    HdrCnt {
+        name: String,
+        split: bool,
+    },
+    /// `hdr_val(name)`: the header's value as an integer.
+    HdrVal {
+        name: String,
+    },
+    Path,
+    Url,
+    /// `url_param(name)` / `urlp(name)`.
+    UrlParam {
+        name: String,
+    },
+    /// Host header and path: `www.example.com/index.html`.
+    Base,
+    Query,
+    Method,
+    ReqVer,
+    Src,
+    SrcPort,
+    Dst,
+    DstPort,
+    /// `req.cook(name)` / `cook(name)`; `None` name: every cookie's value.
+    Cook {
+        name: Option<String>,
+    },
+    CookCnt {
+        name: Option<String>,
+    },
+    SslFc,
+    SslFcSni,
+    SslFcAlpn,
+    SslFcProtocol,
+    /// `http_auth(userlist)`: valid Basic credentials for the list.
+    HttpAuth {
+        userlist: usize,
+    },
+    /// `http_auth_group(userlist)`: the authenticated user's groups.
+    HttpAuthGroup {
+        userlist: usize,
+    },
+    /// `always_true`, `always_false`, `req.proto_http`.
+    Constant(bool),
+    /// `req.len`: bytes of request body buffered when rules run (none).
+    ReqLen,
+}
+
+/// The type a fetch returns, which decides its default match method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Int,
+    Ip,
+    Bool,
+}
+
+impl Fetch {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Fetch::Hdr { .. }
+            | Fetch::Path
+            | Fetch::Url
+            | Fetch::UrlParam { .. }
+            | Fetch::Base
+            | Fetch::Query => Kind::Str,
+            Fetch::Method
+            | Fetch::ReqVer
+            | Fetch::Cook { .. }
+            | Fetch::SslFcSni
+            | Fetch::SslFcAlpn
+            | Fetch::SslFcProtocol => Kind::Str,
+            Fetch::HttpAuthGroup { .. } => Kind::Str,
+            Fetch::HdrCnt { .. }
+            | Fetch::HdrVal { .. }
+            | Fetch::SrcPort
+            | Fetch::DstPort
+            | Fetch::CookCnt { .. }
+            | Fetch::ReqLen => Kind::Int,
+            Fetch::Src | Fetch::Dst => Kind::Ip,
+            Fetch::SslFc | Fetch::HttpAuth { .. } | Fetch::Constant(_) => Kind::Bool,
+        }
+    }
+
+    /// Every value the fetch yields (ACLs try each; HAProxy iterates
+    /// header occurrences until one matches).
+    pub fn values(
+        &self,
+        req: &dyn RequestFacts,
+        auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
+        out: &mut Vec<Value>,
+    ) {
+        match self {
+            Fetch::Hdr { name, occ, split } => {
+                let mut all = Vec::new();
+                header_values(req, name, *split, &mut |v| all.push(v.to_owned()));
+                match occ {
+                    None => out.extend(all.into_iter().map(Value::Str)),
+                    Some(n) => {
+                        if let Some(v) = pick_occurrence(all, *n) {
+                            out.push(Value::Str(v));
+                        }
+                    }
+                }
+            }
+            Fetch::HdrCnt { name, split } => {
+                let mut n = 0;
+                header_values(req, name, *split, &mut |_| n += 1);
+                out.push(Value::Int(n));
+            }
+            Fetch::HdrVal { name } => {
+                let mut last = None;
+                header_values(req, name, true, &mut |v| {
+                    last = v.trim().parse::<i64>().ok()
+                });
+                if let Some(n) = last {
+                    out.push(Value::Int(n));
+                }
+            }
+            Fetch::Path => out.push(Value::Str(path_of(req.target()).to_owned())),
+            Fetch::Url => out.push(Value::Str(req.target().to_owned())),
+            Fetch::Query => {
+                if let Some(q) = query_of(req.target()) {
+                    out.push(Value::Str(q.to_owned()));
+                }
+            }
+            Fetch::UrlParam { name } => {
+                if let Some(q) = query_of(req.target()) {
+                    for pair in q.split('&') {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        if k == name {
+                            out.push(Value::Str(v.to_owned()));
+                        }
+                    }
+                }
+            }
+            Fetch::Base => {
+                let mut host = None;
+                header_values(req, "host", false, &mut |v| {
+                    if host.is_none() {
+                        host = Some(v.to_owned())
+                    }
+                });
+                if let Some(host) = host {
+                    out.push(Value::Str(format!("{host}{}", path_of(req.target()))));
+                }
+            }
+            Fetch::Method => out.push(Value::Str(req.method().to_owned())),
+            Fetch::ReqVer => out.push(Value::Str(req.version().to_owned())),
+            Fetch::Src => out.push(Value::Ip(canonical(req.src().ip()))),
+            Fetch::SrcPort => out.push(Value::Int(i64::from(req.src().port()))),
+            Fetch::Dst => out.push(Value::Ip(canonical(req.dst().ip()))),
+            Fetch::DstPort => out.push(Value::Int(i64::from(req.dst().port()))),
+            Fetch::Cook { name } => cookies(req, &mut |k, v| {
+                if name.as_deref().is_none_or(|n| n == k) {
+                    out.push(Value::Str(v.to_owned()));
+                }
+            }),
+            Fetch::CookCnt { name } => {
+                let mut n = 0;
+                cookies(req, &mut |k, _| {
+                    if name.as_deref().is_none_or(|want| want == k) {
+                        n += 1;
+                    }
+                });
+                out.push(Value::Int(n));
+            }
+            Fetch::SslFc => out.push(Value::Bool(req.tls().is_some())),
+            Fetch::SslFcSni => {
+                if let Some(sni) = req.tls().and_then(|t| t.sni.clone()) {
+                    out.push(Value::Str(sni));
+                }
+            }
+            Fetch::SslFcAlpn => {
+                if let Some(alpn) = req.tls().and_then(|t| t.alpn.clone()) {
+                    out.push(Value::Str(alpn));
+                }
+            }
+            Fetch::SslFcProtocol => {
+                if let Some(p) = req.tls().and_then(|t| t.protocol.clone()) {
+                    out.push(Value::Str(p));
+                }
+            }
+            Fetch::HttpAuth { userlist } => out.push(Value::Bool(matches!(
+                auth(*userlist, req),
+                AuthResult::Valid(_)
+            ))),
+            Fetch::HttpAuthGroup { userlist } => {
+                if let AuthResult::Valid(groups) = auth(*userlist, req) {
+                    out.extend(groups.into_iter().map(Value::Str));
+                }
+            }
+            Fetch::Constant(b) => out.push(Value::Bool(*b)),
+            Fetch::ReqLen => out.push(Value::Int(0)),
+        }
+    }
+}
+
+/// What `http_auth` found for a request.
+pub enum AuthResult {
+    /// Valid credentials; the user's groups.
+    Valid(Vec<String>),
+    Invalid,
+}
+
+/// IPv4 clients on IPv6 sockets match IPv4 patterns, as in HAProxy.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+fn pick_occurrence(all: Vec<String>, occ: i64) -> Option<String> {
+    let len = all.len() as i64;
+    let index = if occ < 0 { len + occ } else { occ - 1 };
+    if index < 0 || index >= len {
+        return None;
+    }
+    all.into_iter().nth(index as usize)
+}
+
+/// Values of header `name` (lowercase), split on commas when `split`.
+pub fn header_values(req: &dyn RequestFacts, name: &str, split: bool, f: &mut dyn FnMut(&str)) {
+    req.for_each_header(&mut |n, value| {
+        if n != name {
+            return;
+        }
+        let text = String::from_utf8_lossy(value);
+        if split {
+            for part in text.split(',') {
+                f(part.trim());
+            }
+        } else {
+            f(text.trim());
+        }
+    });
+}
+
+/// Every `name=value` of the Cookie headers.
+pub fn cookies(req: &dyn RequestFacts, f: &mut dyn FnMut(&str, &str)) {
+    req.for_each_header(&mut |n, value| {
+        if n != "cookie" {
+            return;
+        }
+        let text = String::from_utf8_lossy(value);
+        for pair in text.split(';') {
+            let pair = pair.trim();
+            if pair.is_empty() {
+                continue;
+            }
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            f(k.trim(), v.trim());
+        }
+    });
+}
+
+/// The last value a fetch yields, as a sample expression (log-format,
+/// `use_backend %[…]`) reads it.
+pub fn last_value(
+    fetch: &Fetch,
+    req: &dyn RequestFacts,
+    auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
+) -> Option<Value> {
+    let mut values = Vec::new();
+    fetch.values(req, auth, &mut values);
+    values.pop()
+}

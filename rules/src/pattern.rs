@@ -1,0 +1,407 @@
+//! Match methods and compiled pattern sets: what `-m`, `-i` and the ACL
+//! keyword suffixes (`_beg`, `_reg`…) mean, and how patterns test a value.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatchMethod {
+    Str,
+    Beg,
+    End,
+    Sub,
+    Reg,
+    Dom,
+    Dir,
+    Len,
+    Found,
+    Int,
+    Ip,
+    Bool,
+}
+
+impl MatchMethod {
+    pub fn parse(name: &str) -> Option<MatchMethod> {
+        Some(match name {
+            "str" => MatchMethod::Str,
+            "beg" => MatchMethod::Beg,
+            "end" => MatchMethod::End,
+            "sub" => MatchMethod::Sub,
+            "reg" => MatchMethod::Reg,
+            "dom" => MatchMethod::Dom,
+            "dir" => MatchMethod::Dir,
+            "len" => MatchMethod::Len,
+            "found" => MatchMethod::Found,
+            "int" => MatchMethod::Int,
+            "ip" => MatchMethod::Ip,
+            "bool" => MatchMethod::Bool,
+            _ => return None,
+        })
+    }
+}
+
+/// An integer range `a:b`, `a:`, `:b`, or an operator form (`ge 3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntRange {
+    pub min: i64,
+    pub max: i64,
+}
+
+impl IntRange {
+    fn contains(&self, n: i64) -> bool {
+        self.min <= n && n <= self.max
+    }
+}
+
+/// Patterns compiled for one match method.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Exact strings; lowercased when case-insensitive.
+    Str {
+        set: HashSet<String>,
+        icase: bool,
+    },
+    Beg {
+        list: Vec<String>,
+        icase: bool,
+    },
+    End {
+        list: Vec<String>,
+        icase: bool,
+    },
+    Sub {
+        list: Vec<String>,
+        icase: bool,
+    },
+    Dom {
+        list: Vec<String>,
+        icase: bool,
+    },
+    Dir {
+        list: Vec<String>,
+        icase: bool,
+    },
+    /// All regexes of the ACL in one set.
+    Reg {
+        set: RegexSet,
+    },
+    Len(Vec<IntRange>),
+    Int(Vec<IntRange>),
+    Ip(Vec<(IpAddr, u8)>),
+    Found,
+    Bool,
+}
+
+/// Why a pattern could not be compiled.
+pub type PatternError = String;
+
+impl Matcher {
+    pub fn compile(
+        method: MatchMethod,
+        patterns: &[String],
+        icase: bool,
+    ) -> Result<Matcher, PatternError> {
+        let fold = |p: &String| if icase { p.to_lowercase() } else { p.clone() };
+        Ok(match method {
+            MatchMethod::Str => Matcher::Str {
+                set: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::Beg => Matcher::Beg {
+                list: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::End => Matcher::End {
+                list: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::Sub => Matcher::Sub {
+                list: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::Dom => Matcher::Dom {
+                list: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::Dir => Matcher::Dir {
+                list: patterns.iter().map(fold).collect(),
+                icase,
+            },
+            MatchMethod::Reg => {
+                for p in patterns {
+                    check_regex(p)?;
+                }
+                let set = RegexSetBuilder::new(patterns)
+                    .case_insensitive(icase)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                Matcher::Reg { set }
+            }
+            MatchMethod::Len => Matcher::Len(parse_ints(patterns)?),
+            MatchMethod::Int => Matcher::Int(parse_ints(patterns)?),
+            MatchMethod::Ip => Matcher::Ip(
+                patterns
+                    .iter()
+                    .map(|p| parse_ip(p))
+                    .collect::<Result<_, _>>()?,
+            ),
+            MatchMethod::Found => Matcher::Found,
+            MatchMethod::Bool => Matcher::Bool,
+        })
+    }
+
+    /// Whether any of `values` matches any pattern.
+    pub fn matches(&self, values: &[Value]) -> bool {
+        match self {
+            Matcher::Found => !values.is_empty(),
+            _ => values.iter().any(|v| self.matches_one(v)),
+        }
+    }
+
+    fn matches_one(&self, value: &Value) -> bool {
+        let text = |icase: bool| {
+            let t = value.to_text();
+            if icase {
+                t.to_lowercase()
+            } else {
+                t
+            }
+        };
+        match self {
+            Matcher::Str { set, icase } => set.contains(&text(*icase)),
+            Matcher::Beg { list, icase } => {
+                let t = text(*icase);
+                list.iter().any(|p| t.starts_with(p.as_str()))
+            }
+            Matcher::End { list, icase } => {
+                let t = text(*icase);
+                list.iter().any(|p| t.ends_with(p.as_str()))
+            }
+            Matcher::Sub { list, icase } => {
+                let t = text(*icase);
+                list.iter().any(|p| t.contains(p.as_str()))
+            }
+            Matcher::Dom { list, icase } => {
+                let t = text(*icase);
+                list.iter()
+                    .any(|p| delimited_match(&t, p, |c| matches!(c, b'/' | b'?' | b'.' | b':')))
+            }
+            Matcher::Dir { list, icase } => {
+                let t = text(*icase);
+                list.iter()
+                    .any(|p| delimited_match(&t, p, |c| matches!(c, b'/' | b'?')))
+            }
+            Matcher::Reg { set } => set.is_match(&value.to_text()),
+            Matcher::Len(ranges) => {
+                let len = value.to_text().chars().count() as i64;
+                ranges.iter().any(|r| r.contains(len))
+            }
+            Matcher::Int(ranges) => value
+                .as_int()
+                .is_some_and(|n| ranges.iter().any(|r| r.contains(n))),
+            Matcher::Ip(nets) => value
+                .as_ip()
+                .is_some_and(|ip| nets.iter().any(|(net, len)| contains(*net, *len, ip))),
+            Matcher::Found => true,
+            Matcher::Bool => value.as_int().is_some_and(|n| n != 0),
+        }
+    }
+}
+
+/// `dom`/`dir`: the pattern appears in the value as whole delimited tokens.
+fn delimited_match(text: &str, pattern: &str, is_delim: impl Fn(u8) -> bool) -> bool {
+    let pattern = pattern.trim_matches(|c: char| c.is_ascii() && is_delim(c as u8));
+    if pattern.is_empty() {
+        return false;
+    }
+    let (t, p) = (text.as_bytes(), pattern.as_bytes());
+    let mut start = 0;
+    while let Some(pos) = text[start..].find(pattern) {
+        let at = start + pos;
+        let before_ok = at == 0 || is_delim(t[at - 1]);
+        let end = at + p.len();
+        let after_ok = end == t.len() || is_delim(t[end]);
+        if before_ok && after_ok {
+            return true;
+        }
+        start = at + 1;
+        while start < text.len() && !text.is_char_boundary(start) {
+            start += 1;
+        }
+        if start >= text.len() {
+            break;
+        }
+    }
+    false
+}
+
+/// Refuses what PCRE has and the `regex` crate does not, with the reason.
+fn check_regex(pattern: &str) -> Result<(), PatternError> {
+    match Regex::new(pattern) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let why = if pattern.contains("(?=")
+                || pattern.contains("(?!")
+                || pattern.contains("(?<=")
+                || pattern.contains("(?<!")
+            {
+                "look-around assertions are not supported by switchyard's regex engine (linear-time matching has none)".to_owned()
+            } else if pattern.contains("\\1") || pattern.contains("\\2") {
+                "backreferences are not supported by switchyard's regex engine (linear-time matching has none)".to_owned()
+            } else {
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            Err(format!("invalid regex '{pattern}': {why}"))
+        }
+    }
+}
+
+/// Integer patterns: `3`, `1:5`, `:5`, `1:`, and `eq|ge|gt|le|lt N`.
+fn parse_ints(patterns: &[String]) -> Result<Vec<IntRange>, PatternError> {
+    let mut out = Vec::new();
+    let mut op: Option<&str> = None;
+    for p in patterns {
+        if matches!(p.as_str(), "eq" | "ge" | "gt" | "le" | "lt") {
+            op = Some(p.as_str());
+            continue;
+        }
+        let num = |s: &str| {
+            s.parse::<i64>()
+                .map_err(|_| format!("'{p}' is not an integer"))
+        };
+        let range = match op {
+            Some("ge") => IntRange {
+                min: num(p)?,
+                max: i64::MAX,
+            },
+            Some("gt") => IntRange {
+                min: num(p)?.saturating_add(1),
+                max: i64::MAX,
+            },
+            Some("le") => IntRange {
+                min: i64::MIN,
+                max: num(p)?,
+            },
+            Some("lt") => IntRange {
+                min: i64::MIN,
+                max: num(p)?.saturating_sub(1),
+            },
+            _ => match p.split_once(':') {
+                Some((a, b)) => IntRange {
+                    min: if a.is_empty() { i64::MIN } else { num(a)? },
+                    max: if b.is_empty() { i64::MAX } else { num(b)? },
+                },
+                None => {
+                    let n = num(p)?;
+                    IntRange { min: n, max: n }
+                }
+            },
+        };
+        out.push(range);
+    }
+    Ok(out)
+}
+
+fn parse_ip(p: &str) -> Result<(IpAddr, u8), PatternError> {
+    switchyard_grammar::ast::value::parse_network_text(p)
+        .ok_or_else(|| format!("'{p}' is not an IP address or network"))
+}
+
+/// Whether `ip` lies in `net/len`; IPv4 patterns also match IPv4-mapped IPv6.
+pub fn contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
+    let ip = crate::fetch::canonical(ip);
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(method: MatchMethod, pats: &[&str], icase: bool) -> Matcher {
+        Matcher::compile(
+            method,
+            &pats.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            icase,
+        )
+        .unwrap()
+    }
+    fn s(v: &str) -> Vec<Value> {
+        vec![Value::Str(v.into())]
+    }
+
+    #[test]
+    fn string_methods() {
+        assert!(m(MatchMethod::Str, &["Example.com"], true).matches(&s("EXAMPLE.COM")));
+        assert!(!m(MatchMethod::Str, &["Example.com"], false).matches(&s("example.com")));
+        assert!(m(MatchMethod::Beg, &["/api"], false).matches(&s("/api/v1")));
+        assert!(m(MatchMethod::End, &[".css"], false).matches(&s("/a.css")));
+        assert!(m(MatchMethod::Sub, &["bot"], true).matches(&s("GoogleBot/2")));
+        assert!(m(MatchMethod::Reg, &["^/v[0-9]+/"], false).matches(&s("/v2/x")));
+    }
+
+    #[test]
+    fn dom_and_dir_match_whole_tokens() {
+        let dom = m(MatchMethod::Dom, &["example.com"], false);
+        assert!(dom.matches(&s("www.example.com")));
+        assert!(dom.matches(&s("example.com:8080")));
+        assert!(!dom.matches(&s("notexample.com")));
+        let dir = m(MatchMethod::Dir, &["img"], false);
+        assert!(dir.matches(&s("/static/img/a.png")));
+        assert!(!dir.matches(&s("/static/imgs/a.png")));
+    }
+
+    #[test]
+    fn integers_lengths_ips() {
+        let ints = m(MatchMethod::Int, &["ge", "10"], false);
+        assert!(ints.matches(&[Value::Int(10)]) && !ints.matches(&[Value::Int(9)]));
+        let range = m(MatchMethod::Int, &["1:5", "9"], false);
+        assert!(
+            range.matches(&[Value::Int(3)])
+                && range.matches(&[Value::Int(9)])
+                && !range.matches(&[Value::Int(7)])
+        );
+        assert!(m(MatchMethod::Len, &["3"], false).matches(&s("abc")));
+        let ip = m(MatchMethod::Ip, &["127.0.0.0/8", "::1"], false);
+        assert!(ip.matches(&[Value::Ip("127.1.2.3".parse().unwrap())]));
+        assert!(ip.matches(&[Value::Ip("::ffff:127.0.0.1".parse().unwrap())]));
+        assert!(!ip.matches(&[Value::Ip("10.0.0.1".parse().unwrap())]));
+        assert!(Matcher::compile(MatchMethod::Int, &["x".into()], false).is_err());
+    }
+
+    #[test]
+    fn unsupported_regexes_say_why() {
+        let e = Matcher::compile(MatchMethod::Reg, &["^(?!admin)".into()], false).unwrap_err();
+        assert!(e.contains("look-around"), "{e}");
+        let e = Matcher::compile(MatchMethod::Reg, &["(a)\\1".into()], false).unwrap_err();
+        assert!(e.contains("backreferences"), "{e}");
+        let e = Matcher::compile(MatchMethod::Reg, &["^/(api".into()], false).unwrap_err();
+        assert!(e.starts_with("invalid regex"), "{e}");
+    }
+}

@@ -1,0 +1,187 @@
+//! What rules can see of a request. The gateway implements [`RequestFacts`]
+//! over hyper's request parts without copying; fixtures and `explain` use
+//! [`OwnedRequest`]. Both go through the same decision function.
+
+use std::net::SocketAddr;
+
+/// A request as the rules see it.
+pub trait RequestFacts {
+    fn method(&self) -> &str;
+    /// The request target as received (origin-form or absolute-form).
+    fn target(&self) -> &str;
+    /// "1.0", "1.1" or "2.0".
+    fn version(&self) -> &str;
+    /// Every header line in order: (lowercase name, value).
+    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8]));
+    fn src(&self) -> SocketAddr;
+    fn dst(&self) -> SocketAddr;
+    /// TLS facts of the client connection, when it is TLS.
+    fn tls(&self) -> Option<&TlsFacts> {
+        None
+    }
+    /// `Authorization: Basic` credentials already decoded, if any.
+    fn basic_credentials(&self) -> Option<(String, String)> {
+        let mut found = None;
+        self.for_each_header(&mut |name, value| {
+            if found.is_none() && name == "authorization" {
+                found = decode_basic(value);
+            }
+        });
+        found
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFacts {
+    pub sni: Option<String>,
+    pub alpn: Option<String>,
+    pub protocol: Option<String>,
+}
+
+/// Path of a target: without query; for absolute-form, without scheme and
+/// authority (HAProxy's `path`).
+pub fn path_of(target: &str) -> &str {
+    let without_query = target.split_once('?').map(|(p, _)| p).unwrap_or(target);
+    match without_query.find("://") {
+        Some(i) => {
+            let rest = &without_query[i + 3..];
+            rest.find('/').map(|j| &rest[j..]).unwrap_or("/")
+        }
+        None => without_query,
+    }
+}
+
+/// The query string (after `?`), if any.
+pub fn query_of(target: &str) -> Option<&str> {
+    target.split_once('?').map(|(_, q)| q)
+}
+
+fn decode_basic(value: &[u8]) -> Option<(String, String)> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, encoded) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64_decode(encoded.trim())?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, pass) = decoded.split_once(':')?;
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+/// Standard base64 (RFC 4648) with padding.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// A request owned in memory: fixtures, `explain`, tests, benchmarks.
+#[derive(Debug, Clone)]
+pub struct OwnedRequest {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    /// (lowercase name, value), in order.
+    pub headers: Vec<(String, String)>,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub tls: Option<TlsFacts>,
+    pub body: Vec<u8>,
+}
+
+impl OwnedRequest {
+    pub fn get(target: &str) -> OwnedRequest {
+        OwnedRequest {
+            method: "GET".into(),
+            target: target.into(),
+            version: "1.1".into(),
+            headers: Vec::new(),
+            src: "127.0.0.1:40000".parse().expect("literal"),
+            dst: "127.0.0.1:80".parse().expect("literal"),
+            tls: None,
+            body: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+}
+
+impl RequestFacts for OwnedRequest {
+    fn method(&self) -> &str {
+        &self.method
+    }
+    fn target(&self) -> &str {
+        &self.target
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for (name, value) in &self.headers {
+            f(name, value.as_bytes());
+        }
+    }
+    fn src(&self) -> SocketAddr {
+        self.src
+    }
+    fn dst(&self) -> SocketAddr {
+        self.dst
+    }
+    fn tls(&self) -> Option<&TlsFacts> {
+        self.tls.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_queries() {
+        assert_eq!(path_of("/a/b?x=1"), "/a/b");
+        assert_eq!(path_of("http://h.example:80/p?q"), "/p");
+        assert_eq!(path_of("http://h.example"), "/");
+        assert_eq!(query_of("/a?x=1&y"), Some("x=1&y"));
+        assert_eq!(query_of("/a"), None);
+    }
+
+    #[test]
+    fn basic_credentials() {
+        let r = OwnedRequest::get("/").header("Authorization", "Basic YWxpY2U6d29uZGVybGFuZA==");
+        assert_eq!(
+            r.basic_credentials(),
+            Some(("alice".into(), "wonderland".into()))
+        );
+        let r = OwnedRequest::get("/").header("Authorization", "Basic !!!");
+        assert_eq!(r.basic_credentials(), None);
+    }
+}
