@@ -456,14 +456,12 @@ impl RuleSet {
             self.index_candidate(frontend, current.facts())
         };
         let mut decided: Option<(String, Span)> = None;
-        for (i, rule) in frontend.switching.iter().enumerate() {
+        // Indexed rules that are not the candidate are known not to match.
+        for i in frontend.index.to_evaluate(linear, frontend.switching.len()) {
             if chosen.is_some_and(|ci| i >= ci) {
                 break;
             }
-            // The index already knows these do not match.
-            if !linear && frontend.index.is_indexed(i) {
-                continue;
-            }
+            let rule = &frontend.switching[i];
             if eval.check(
                 rule.cond.as_ref(),
                 current.facts(),

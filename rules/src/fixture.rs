@@ -222,12 +222,14 @@ fn parse_expect(arg: &str, line: usize) -> Result<Expect, FixtureError> {
                 .ok_or_else(|| err(line, "write '# expect header NAME: value'"))?;
             Expect::Header(name.trim().to_ascii_lowercase(), v.trim().to_owned())
         }
-        other => return Err(err(
-            line,
-            format!(
+        other => {
+            return Err(err(
+                line,
+                format!(
                 "unknown expectation '{other}': use backend, server, status, redirect or header"
             ),
-        )),
+            ))
+        }
     })
 }
 

@@ -29,6 +29,8 @@ pub struct SwitchIndex {
     tables: Vec<Table>,
     /// Per switching rule: answered by the index.
     indexed: Vec<bool>,
+    /// The rules the index does not answer, in order.
+    unindexed: Vec<usize>,
 }
 
 impl SwitchIndex {
@@ -36,6 +38,7 @@ impl SwitchIndex {
         let mut index = SwitchIndex {
             tables: Vec::new(),
             indexed: vec![false; proxy.switching.len()],
+            unindexed: Vec::new(),
         };
         for (i, rule) in proxy.switching.iter().enumerate() {
             let (Some(cond), Target::Named(_)) = (&rule.cond, &rule.target) else {
@@ -99,11 +102,19 @@ impl SwitchIndex {
         for t in &mut index.tables {
             t.prefix_lens.sort_unstable();
         }
+        index.unindexed = (0..proxy.switching.len())
+            .filter(|&i| !index.indexed[i])
+            .collect();
         index
     }
 
-    pub fn is_indexed(&self, rule: usize) -> bool {
-        self.indexed.get(rule).copied().unwrap_or(false)
+    /// The switching rules to evaluate one by one (all of them when `linear`).
+    pub fn to_evaluate(&self, linear: bool, total: usize) -> Box<dyn Iterator<Item = usize> + '_> {
+        if linear {
+            Box::new(0..total)
+        } else {
+            Box::new(self.unindexed.iter().copied())
+        }
     }
 }
 

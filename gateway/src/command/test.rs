@@ -60,11 +60,15 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let mut results: Vec<(PathBuf, Result<CaseResult, String>)> = Vec::new();
     let mut exercised = BTreeSet::new();
     for file in fixture_files(&args.fixtures)? {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read fixture {}", file.display()))?;
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read fixture {}", file.display()))?;
         let cases = match fixture::parse(&text) {
             Ok(cases) => cases,
             Err(e) => {
-                results.push((file.clone(), Err(format!("{}:{}: {}", file.display(), e.line, e.message))));
+                results.push((
+                    file.clone(),
+                    Err(format!("{}:{}: {}", file.display(), e.line, e.message)),
+                ));
                 continue;
             }
         };
@@ -75,7 +79,12 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                     for rule in trace.rules.iter().filter(|r| r.matched) {
                         exercised.insert((rule.span.file, rule.span.line));
                     }
-                    for acl in trace.rules.iter().flat_map(|r| &r.acls).filter(|a| a.result) {
+                    for acl in trace
+                        .rules
+                        .iter()
+                        .flat_map(|r| &r.acls)
+                        .filter(|a| a.result)
+                    {
                         exercised.extend(acl_lines(config, &acl.name));
                     }
                 }
@@ -83,19 +92,39 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             results.push((file.clone(), result));
         }
     }
-    let failed = results.iter().filter(|(_, r)| r.as_ref().map_or(true, |r| !r.failures.is_empty())).count();
+    let failed = results
+        .iter()
+        .filter(|(_, r)| r.as_ref().map_or(true, |r| !r.failures.is_empty()))
+        .count();
     let passed = results.len() - failed;
-    let uncovered = if args.coverage { uncovered_lines(config, &exercised) } else { Vec::new() };
+    let uncovered = if args.coverage {
+        uncovered_lines(config, &exercised)
+    } else {
+        Vec::new()
+    };
     match args.format {
         Format::Text => print_text(&results, sources, &uncovered, passed, failed),
         Format::Json => print_json(&results, sources, &uncovered, passed, failed),
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Lines of the `acl` definitions named `name` (in any proxy).
-fn acl_lines(config: &switchyard_grammar::Config, name: &str) -> Vec<(switchyard_grammar::span::FileId, u32)> {
-    config.proxies.iter().flat_map(|p| &p.acls).filter(|a| a.name.text == name).map(|a| (a.name.span.file, a.name.span.line)).collect()
+fn acl_lines(
+    config: &switchyard_grammar::Config,
+    name: &str,
+) -> Vec<(switchyard_grammar::span::FileId, u32)> {
+    config
+        .proxies
+        .iter()
+        .flat_map(|p| &p.acls)
+        .filter(|a| a.name.text == name)
+        .map(|a| (a.name.span.file, a.name.span.line))
+        .collect()
 }
 
 /// Every acl, use_backend and http-request line that nothing exercised.
@@ -125,11 +154,19 @@ fn uncovered_lines(
     out
 }
 
-fn print_text(results: &[(PathBuf, Result<CaseResult, String>)], sources: &SourceMap, uncovered: &[(switchyard_grammar::Span, &str)], passed: usize, failed: usize) {
+fn print_text(
+    results: &[(PathBuf, Result<CaseResult, String>)],
+    sources: &SourceMap,
+    uncovered: &[(switchyard_grammar::Span, &str)],
+    passed: usize,
+    failed: usize,
+) {
     for (file, result) in results {
         match result {
             Err(e) => println!("FAILED  {e}"),
-            Ok(r) if r.failures.is_empty() => println!("ok      {}:{}  {}", file.display(), r.line, r.summary),
+            Ok(r) if r.failures.is_empty() => {
+                println!("ok      {}:{}  {}", file.display(), r.line, r.summary)
+            }
             Ok(r) => {
                 println!("FAILED  {}:{}  {}", file.display(), r.line, r.summary);
                 for (expected, got) in &r.failures {
@@ -137,7 +174,9 @@ fn print_text(results: &[(PathBuf, Result<CaseResult, String>)], sources: &Sourc
                 }
                 match r.decision.rule {
                     Some(span) => println!("        decided by {}", sources.locate(span)),
-                    None => println!("        decided by no rule (no use_backend matched, no default_backend)"),
+                    None => println!(
+                        "        decided by no rule (no use_backend matched, no default_backend)"
+                    ),
                 }
             }
         }
@@ -145,14 +184,24 @@ fn print_text(results: &[(PathBuf, Result<CaseResult, String>)], sources: &Sourc
     if !uncovered.is_empty() {
         println!("\nNot exercised by any fixture:");
         for (span, kind) in uncovered {
-            let text = sources.file(span.file).and_then(|f| f.line_text(span.line)).unwrap_or("").trim();
+            let text = sources
+                .file(span.file)
+                .and_then(|f| f.line_text(span.line))
+                .unwrap_or("")
+                .trim();
             println!("  {}  {kind}: {text}", sources.locate(*span));
         }
     }
     println!("{passed} passed, {failed} failed");
 }
 
-fn print_json(results: &[(PathBuf, Result<CaseResult, String>)], sources: &SourceMap, uncovered: &[(switchyard_grammar::Span, &str)], passed: usize, failed: usize) {
+fn print_json(
+    results: &[(PathBuf, Result<CaseResult, String>)],
+    sources: &SourceMap,
+    uncovered: &[(switchyard_grammar::Span, &str)],
+    passed: usize,
+    failed: usize,
+) {
     use serde_json::json;
     let cases: Vec<_> = results
         .iter()
@@ -169,9 +218,16 @@ fn print_json(results: &[(PathBuf, Result<CaseResult, String>)], sources: &Sourc
             }),
         })
         .collect();
-    let uncovered: Vec<_> = uncovered.iter().map(|(s, kind)| json!({ "location": sources.locate(*s).to_string(), "kind": kind })).collect();
-    let report = json!({ "passed": passed, "failed": failed, "cases": cases, "not_exercised": uncovered });
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    let uncovered: Vec<_> = uncovered
+        .iter()
+        .map(|(s, kind)| json!({ "location": sources.locate(*s).to_string(), "kind": kind }))
+        .collect();
+    let report =
+        json!({ "passed": passed, "failed": failed, "cases": cases, "not_exercised": uncovered });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
 }
 
 fn display(path: &Path) -> String {
