@@ -34,13 +34,19 @@ impl ProxyBody {
     }
 
     pub fn streamed(inner: Incoming) -> Self {
-        ProxyBody::Streamed { inner, on_end: None }
+        ProxyBody::Streamed {
+            inner,
+            on_end: None,
+        }
     }
 
     /// Attaches `on_end` to a streamed body; for other bodies it runs at once.
     pub fn with_end(mut self, on_end: Box<dyn BodyEnd>) -> Self {
         match &mut self {
-            ProxyBody::Streamed { on_end: slot @ None, .. } => *slot = Some(on_end),
+            ProxyBody::Streamed {
+                on_end: slot @ None,
+                ..
+            } => *slot = Some(on_end),
             _ => on_end.finished(true),
         }
         self
@@ -51,10 +57,15 @@ impl Body for ProxyBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut *self {
             ProxyBody::Empty => Poll::Ready(None),
-            ProxyBody::Full(full) => Pin::new(full).poll_frame(cx).map_err(|never| match never {}),
+            ProxyBody::Full(full) => Pin::new(full)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
             ProxyBody::Streamed { inner, on_end } => {
                 let polled = Pin::new(inner).poll_frame(cx);
                 match &polled {

@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(short = 'p', value_name = "PIDFILE")]
     pub pidfile: Option<PathBuf>,
     /// Evaluate a preprocessor condition and exit 0 (true) or 1 (false) (`-cc`).
-    #[arg(long = "cc", value_name = "CONDITION")]
+    #[arg(long = "cc", value_name = "CONDITION", allow_hyphen_values = true)]
     pub condition: Option<String>,
     /// Fetch listening sockets from this stats socket of the old process.
     #[arg(short = 'x', value_name = "SOCKET")]

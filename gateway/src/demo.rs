@@ -22,7 +22,11 @@ use tokio::sync::Notify;
 pub const DEMO_CONFIG: &str = include_str!("../../fixtures/demo.cfg");
 
 /// The demo's origins: name and address, as `fixtures/demo.cfg` names them.
-pub const ORIGINS: &[(&str, &str)] = &[("shop1", "127.0.0.1:9101"), ("shop2", "127.0.0.1:9102"), ("blog1", "127.0.0.1:9103")];
+pub const ORIGINS: &[(&str, &str)] = &[
+    ("shop1", "127.0.0.1:9101"),
+    ("shop2", "127.0.0.1:9102"),
+    ("blog1", "127.0.0.1:9103"),
+];
 
 /// Runs one origin until the process ends. `GET /demo/stop?seconds=N`
 /// closes its listener for N seconds (default 20) to show failover.
@@ -36,14 +40,18 @@ pub async fn run_origin(name: &'static str, addr: SocketAddr) -> std::io::Result
                 accepted = listener.accept() => accepted,
                 _ = stop.notified() => break,
             };
-            let Ok((stream, peer)) = accepted else { continue };
+            let Ok((stream, peer)) = accepted else {
+                continue;
+            };
             let (stop, pause) = (stop.clone(), pause.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
                     let (stop, pause) = (stop.clone(), pause.clone());
                     async move { Ok::<_, Infallible>(answer(name, peer, &req, &stop, &pause)) }
                 });
-                let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
         drop(listener);
@@ -54,7 +62,13 @@ pub async fn run_origin(name: &'static str, addr: SocketAddr) -> std::io::Result
     }
 }
 
-fn answer(name: &str, peer: SocketAddr, req: &Request<Incoming>, stop: &Notify, pause: &std::sync::Mutex<Duration>) -> Response<Full<Bytes>> {
+fn answer(
+    name: &str,
+    peer: SocketAddr,
+    req: &Request<Incoming>,
+    stop: &Notify,
+    pause: &std::sync::Mutex<Duration>,
+) -> Response<Full<Bytes>> {
     if req.uri().path() == "/health" {
         return Response::new(Full::new(Bytes::from_static(b"ok\n")));
     }
@@ -68,15 +82,28 @@ fn answer(name: &str, peer: SocketAddr, req: &Request<Incoming>, stop: &Notify, 
             .clamp(1, 600);
         *pause.lock().unwrap_or_else(|e| e.into_inner()) = Duration::from_secs(seconds);
         stop.notify_one();
-        return Response::new(Full::new(Bytes::from(format!("{name} stops listening for {seconds}s\n"))));
+        return Response::new(Full::new(Bytes::from(format!(
+            "{name} stops listening for {seconds}s\n"
+        ))));
     }
-    let mut text = format!("served by {name}\n\n{} {} {:?}\n", req.method(), req.uri(), req.version());
+    let mut text = format!(
+        "served by {name}\n\n{} {} {:?}\n",
+        req.method(),
+        req.uri(),
+        req.version()
+    );
     for (header, value) in req.headers() {
-        text.push_str(&format!("{header}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        text.push_str(&format!(
+            "{header}: {}\n",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
     }
     text.push_str(&format!("\n(connection from {peer})\n"));
     let mut response = Response::new(Full::new(Bytes::from(text)));
-    response.headers_mut().insert("content-type", http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 

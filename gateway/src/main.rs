@@ -1,9 +1,20 @@
 //! The `switchyard` binary.
 #![forbid(unsafe_code)]
 
+mod body;
 mod cli;
 mod command;
 mod config_files;
+mod demo;
+mod listener;
+mod log;
+mod pool;
+mod proxy;
+mod routing;
+mod rules_router;
+mod runtime;
+mod support;
+mod upstream;
 
 use std::process::ExitCode;
 
@@ -45,8 +56,5 @@ fn run_haproxy_style(args: cli::RunArgs) -> anyhow::Result<ExitCode> {
     if args.check {
         return command::check::run(&args.files, args.quiet);
     }
-    if command::check::load_and_report(&args.files, args.quiet)?.is_none() {
-        return Ok(ExitCode::FAILURE);
-    }
-    anyhow::bail!("the configuration is valid, but serving traffic is not built yet; use -c to check configurations")
+    command::serve::run(&args)
 }

@@ -47,7 +47,12 @@ pub struct ConnectionPool {
 
 impl ConnectionPool {
     pub fn new(max_idle_per_server: usize, idle_timeout: Duration) -> Arc<Self> {
-        Arc::new(ConnectionPool { idle: Mutex::new(HashMap::new()), max_idle_per_server, idle_timeout, opened: AtomicU64::new(0) })
+        Arc::new(ConnectionPool {
+            idle: Mutex::new(HashMap::new()),
+            max_idle_per_server,
+            idle_timeout,
+            opened: AtomicU64::new(0),
+        })
     }
 
     /// How many connections to servers were opened so far.
@@ -56,29 +61,48 @@ impl ConnectionPool {
     }
 
     /// An idle connection to `addr` when `reuse` allows, else a new one.
-    pub async fn checkout(&self, addr: SocketAddr, reuse: bool, connect_timeout: Option<Duration>) -> Result<PooledConn, ConnectError> {
+    pub async fn checkout(
+        &self,
+        addr: SocketAddr,
+        reuse: bool,
+        connect_timeout: Option<Duration>,
+    ) -> Result<PooledConn, ConnectError> {
         if reuse {
             while let Some(mut sender) = self.pop_idle(addr) {
                 // A connection checked in right after its response ended may
                 // need a moment before it takes the next request.
-                if let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(200), sender.ready()).await {
-                    return Ok(PooledConn { sender, addr, reused: true });
+                if let Ok(Ok(())) =
+                    tokio::time::timeout(Duration::from_millis(200), sender.ready()).await
+                {
+                    return Ok(PooledConn {
+                        sender,
+                        addr,
+                        reused: true,
+                    });
                 }
             }
         }
         let connect = TcpStream::connect(addr);
         let stream = match connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| ConnectError::Timeout)??,
+            Some(limit) => tokio::time::timeout(limit, connect)
+                .await
+                .map_err(|_| ConnectError::Timeout)??,
             None => connect.await?,
         };
         stream.set_nodelay(true)?;
-        let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
+        let (sender, connection) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await?;
         self.opened.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             // Errors here are seen by the request that owns the connection.
             let _ = connection.with_upgrades().await;
         });
-        Ok(PooledConn { sender, addr, reused: false })
+        Ok(PooledConn {
+            sender,
+            addr,
+            reused: false,
+        })
     }
 
     fn pop_idle(&self, addr: SocketAddr) -> Option<SendRequest<ProxyBody>> {
@@ -100,7 +124,10 @@ impl ConnectionPool {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.entry(conn.addr).or_default();
         if list.len() < self.max_idle_per_server {
-            list.push(IdleConn { sender: conn.sender, since: Instant::now() });
+            list.push(IdleConn {
+                sender: conn.sender,
+                since: Instant::now(),
+            });
         }
     }
 }

@@ -24,6 +24,16 @@ pub trait Router: Send + Sync {
     /// backend's `http-request` rules; may edit the request.
     fn route(&self, request: &mut Parts, conn: &ClientConn) -> Verdict;
 
+    /// Whether [`Router::on_response`] has anything to do for `backend`
+    /// (so the request head is kept only when needed).
+    fn has_response_rules(&self, backend: &str) -> bool;
+
     /// Runs `http-response` rules of the backend and the frontend.
-    fn on_response(&self, backend: &str, response: &mut response::Parts);
+    fn on_response(
+        &self,
+        backend: &str,
+        request: &Parts,
+        conn: &ClientConn,
+        response: &mut response::Parts,
+    );
 }

@@ -19,15 +19,17 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         );
     };
     let g = &config.global;
-    for (span, what) in [
-        (g.daemon, "'daemon'"),
-        (g.master_worker, "'master-worker'"),
-    ] {
+    for (span, what) in [(g.daemon, "'daemon'"), (g.master_worker, "'master-worker'")] {
         if let Some(span) = span {
             refuse(span, what, "operations (process control)");
         }
     }
-    for (word, what) in [(&g.chroot, "'chroot'"), (&g.user, "'user'"), (&g.group, "'group'"), (&g.pidfile, "'pidfile'")] {
+    for (word, what) in [
+        (&g.chroot, "'chroot'"),
+        (&g.user, "'user'"),
+        (&g.group, "'group'"),
+        (&g.pidfile, "'pidfile'"),
+    ] {
         if let Some(w) = word {
             refuse(w.span, what, "operations (process control)");
         }
@@ -45,14 +47,26 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         refuse(target.span, "'log'", "operations (logging)");
     }
     for socket in &g.stats_sockets {
-        refuse(socket.keyword.span, "'stats socket'", "operations (runtime API)");
+        refuse(
+            socket.keyword.span,
+            "'stats socket'",
+            "operations (runtime API)",
+        );
     }
     for proxy in &config.proxies {
         if proxy.disabled {
             continue;
         }
         if proxy.mode() == Mode::Tcp {
-            refuse(proxy.mode.as_ref().map(|m| m.span).unwrap_or(proxy.name_span), "'mode tcp' (the default mode when none is set)", "TCP mode");
+            refuse(
+                proxy
+                    .mode
+                    .as_ref()
+                    .map(|m| m.span)
+                    .unwrap_or(proxy.name_span),
+                "'mode tcp' (the default mode when none is set)",
+                "TCP mode",
+            );
             continue;
         }
         for bind in &proxy.binds {
@@ -61,14 +75,26 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(bind.keyword.span, "TLS on 'bind' ('ssl crt …')", "TLS");
             }
             if o.accept_proxy {
-                refuse(bind.keyword.span, "'accept-proxy'", "TCP mode (PROXY protocol)");
+                refuse(
+                    bind.keyword.span,
+                    "'accept-proxy'",
+                    "TCP mode (PROXY protocol)",
+                );
             }
             if o.proto.is_some() {
                 refuse(bind.keyword.span, "'proto h2' on 'bind'", "HTTP/2");
             }
             for address in &bind.addresses {
-                if !matches!(address.family, AddressFamily::Inet | AddressFamily::Ipv4 | AddressFamily::Ipv6) || matches!(address.host, Host::Name(_)) {
-                    refuse(address.word.span, "a 'bind' on a unix socket, inherited fd or host name", "inherited sockets");
+                if !matches!(
+                    address.family,
+                    AddressFamily::Inet | AddressFamily::Ipv4 | AddressFamily::Ipv6
+                ) || matches!(address.host, Host::Name(_))
+                {
+                    refuse(
+                        address.word.span,
+                        "a 'bind' on a unix socket, inherited fd or host name",
+                        "inherited sockets",
+                    );
                 }
             }
         }
@@ -78,7 +104,11 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(server.keyword.span, "TLS to servers ('ssl')", "TLS");
             }
             if o.send_proxy == Some(true) || o.send_proxy_v2 == Some(true) {
-                refuse(server.keyword.span, "'send-proxy'", "TCP mode (PROXY protocol)");
+                refuse(
+                    server.keyword.span,
+                    "'send-proxy'",
+                    "TCP mode (PROXY protocol)",
+                );
             }
             if o.proto.is_some() {
                 refuse(server.keyword.span, "'proto h2' on servers", "HTTP/2");
@@ -88,7 +118,11 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         if let Some(span) = proxy.stats.enabled {
-            refuse(span, "the statistics page ('stats …')", "operations (stats page)");
+            refuse(
+                span,
+                "the statistics page ('stats …')",
+                "operations (stats page)",
+            );
         }
         for target in &proxy.logs.targets {
             refuse(target.span, "'log'", "operations (logging)");
@@ -98,14 +132,32 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(span, "'log global'", "operations (logging)");
             }
         }
-        for name in ["http-server-close", "httpclose", "abortonclose", "tcpka", "clitcpka", "srvtcpka", "prefer-last-server", "http-ignore-probes", "log-separate-errors"] {
+        for name in [
+            "http-server-close",
+            "httpclose",
+            "abortonclose",
+            "tcpka",
+            "clitcpka",
+            "srvtcpka",
+            "prefer-last-server",
+            "http-ignore-probes",
+            "log-separate-errors",
+        ] {
             if let Some(setting) = proxy.options.get(name).filter(|o| o.enabled) {
-                refuse(setting.span, &format!("'option {name}'"), "the HTTP gateway");
+                refuse(
+                    setting.span,
+                    &format!("'option {name}'"),
+                    "the HTTP gateway",
+                );
             }
         }
         for rule in &proxy.http_request {
             if let HttpAction::UseService(_) = rule.action {
-                refuse(rule.span, "'http-request use-service prometheus-exporter'", "operations (stats page)");
+                refuse(
+                    rule.span,
+                    "'http-request use-service prometheus-exporter'",
+                    "operations (stats page)",
+                );
             }
         }
     }

@@ -7,7 +7,7 @@
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::env::Environment;
 use crate::lexer::lex_line;
-use crate::preprocess::Conditionals;
+use crate::preprocess::{LineAction, Preprocessor};
 use crate::span::{SourceMap, Span};
 use crate::suggest::did_you_mean;
 use crate::word::Word;
@@ -110,28 +110,28 @@ pub fn read_files(
         sections: Vec::new(),
         env,
     };
-    for (name, text) in files {
+    'files: for (name, text) in files {
         let file = sources.add(name.as_str(), text.as_str());
-        let mut conditionals = Conditionals::new();
+        let mut preprocessor = Preprocessor::new();
         // Directives that follow an unsupported section header are dropped:
         // the header already carries the error.
         let mut skipping = false;
         for (index, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
+            // HAProxy cuts every line into words, in false branches too, so
+            // an unclosed quote is an error wherever it is.
             let words = match lex_line(line, file, index as u32 + 1, &out.env) {
                 Ok(words) => words,
                 Err(diag) => {
-                    if conditionals.is_active() {
-                        diags.push(diag);
-                    }
+                    diags.push(diag);
                     continue;
                 }
             };
-            if words.is_empty()
-                || conditionals.directive(&words, &out.env, diags)
-                || !conditionals.is_active()
-            {
-                continue;
+            match preprocessor.line(&words, &out.env, diags) {
+                LineAction::Parse => {}
+                LineAction::Skip => continue,
+                // `.alert`: HAProxy reads no further, in any file.
+                LineAction::Stop => break 'files,
             }
             let first = &words[0];
             if let Some(kind) = SectionKind::from_keyword(&first.text) {
@@ -178,7 +178,7 @@ pub fn read_files(
                 diags.push(diag);
             }
         }
-        conditionals.finish_file(diags);
+        preprocessor.finish_file(diags);
     }
     out
 }
@@ -200,32 +200,203 @@ const ALL_SECTIONS: &[&str] = &[
 ];
 
 /// `setenv`, `presetenv`, `unsetenv`, `resetenv` change the environment at
-/// once so that the next lines expand with it; their arguments are checked
-/// again with the other global keywords.
+/// once so that the next lines expand with it. Their arguments are checked
+/// here, as HAProxy 2.6 checks them: a value must not be empty, a name must
+/// be one `setenv(3)` accepts, and a name list ends at the first empty word.
 fn apply_environment_keyword(words: &[Word], env: &mut Environment, diags: &mut Diagnostics) {
-    let args: Vec<&str> = words[1..].iter().map(Word::as_str).collect();
-    match (words[0].text.as_str(), args.as_slice()) {
-        ("setenv", [name, value]) => env.set(name, value),
-        ("presetenv", [name, value]) => env.preset(name, value),
-        ("unsetenv", names) if !names.is_empty() => names.iter().for_each(|n| env.unset(n)),
-        ("resetenv", keep) => env.reset_except(keep),
-        ("setenv" | "presetenv", _) => diags.push(
-            Diagnostic::error(
-                words[0].span,
-                format!(
-                    "'{}' expects a name and a value (missing argument)",
-                    words[0].text
-                ),
-            )
-            .with_help(format!("write '{} NAME VALUE'", words[0].text)),
-        ),
-        ("unsetenv", _) => diags.push(
-            Diagnostic::error(
-                words[0].span,
-                "'unsetenv' expects at least one name (missing argument)",
-            )
-            .with_help("write 'unsetenv NAME [NAME…]'"),
-        ),
+    let keyword = &words[0];
+    // HAProxy reads arguments up to the first empty one.
+    let args: Vec<&Word> = words[1..]
+        .iter()
+        .take_while(|w| !w.text.is_empty())
+        .collect();
+    match keyword.text.as_str() {
+        "setenv" | "presetenv" => {
+            let [name, value, rest @ ..] = args.as_slice() else {
+                diags.push(
+                    Diagnostic::error(
+                        keyword.span,
+                        format!(
+                            "'{}' expects a name and a value (missing argument)",
+                            keyword.text
+                        ),
+                    )
+                    .with_help(format!(
+                        "write '{} NAME VALUE'; a value cannot be empty",
+                        keyword.text
+                    )),
+                );
+                return;
+            };
+            if !valid_variable_name(name, diags) {
+                return;
+            }
+            if let Some(extra) = rest.first() {
+                diags.push(
+                    Diagnostic::warning(
+                        extra.span,
+                        format!(
+                            "'{}' ignores the argument '{}' and what follows",
+                            keyword.text, extra.text
+                        ),
+                    )
+                    .with_help(format!(
+                        "quote the value if it contains spaces: {} {} \"{} …\"",
+                        keyword.text, name.text, value.text
+                    )),
+                );
+            }
+            if keyword.text == "setenv" {
+                env.set(&name.text, &value.text);
+            } else {
+                env.preset(&name.text, &value.text);
+            }
+        }
+        "unsetenv" => {
+            if args.is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        keyword.span,
+                        "'unsetenv' expects at least one name (missing argument)",
+                    )
+                    .with_help("write 'unsetenv NAME [NAME…]'"),
+                );
+            }
+            for name in args {
+                if valid_variable_name(name, diags) {
+                    env.unset(&name.text);
+                }
+            }
+        }
+        "resetenv" => {
+            let keep: Vec<&str> = args.iter().map(|w| w.as_str()).collect();
+            env.reset_except(&keep);
+        }
         _ => {}
+    }
+}
+
+/// `setenv(3)` and `unsetenv(3)` refuse a name containing `=`.
+fn valid_variable_name(name: &Word, diags: &mut Diagnostics) -> bool {
+    if !name.text.contains('=') {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(
+            name.span,
+            format!("invalid environment variable name '{}'", name.text),
+        )
+        .with_help("a variable name cannot contain '='; write 'setenv NAME VALUE'"),
+    );
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `files`; returns the environment after them and the
+    /// diagnostics as `file:line:col severity message`.
+    fn read(files: &[&str]) -> (Environment, Vec<String>) {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| (format!("f{i}.cfg"), text.to_string()))
+            .collect();
+        let mut sources = SourceMap::new();
+        let mut diags = Diagnostics::new();
+        let read = read_files(&files, Environment::new(), &mut sources, &mut diags);
+        let shown = diags
+            .iter()
+            .map(|d| {
+                let s = d.span.unwrap_or_default();
+                format!(
+                    "{}:{}:{} {} {}",
+                    s.file.0, s.line, s.column, d.severity, d.message
+                )
+            })
+            .collect();
+        (read.env, shown)
+    }
+
+    #[test]
+    fn environment_keywords_apply_in_order() {
+        let (env, diags) = read(&["global\n  setenv A 1\n  setenv B \"$A-2\"\n  presetenv A 3\n  presetenv C \"${A}${NOPE-x}\"\n  unsetenv A\n"]);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            (env.get("A"), env.get("B"), env.get("C")),
+            (None, Some("1-2"), Some("1x"))
+        );
+        let (env, _) =
+            read(&["global\n  setenv A 1\n  setenv B 2\n  setenv C 3\n  resetenv A C\n"]);
+        assert_eq!(env.vars().map(|(k, _)| k).collect::<Vec<_>>(), ["A", "C"]);
+    }
+
+    #[test]
+    fn environment_keywords_only_in_global_and_read_branches() {
+        let (env, _) = read(&["global\n.if 0\n  setenv A 1\n.endif\ndefaults\n  setenv B 1\n"]);
+        assert_eq!((env.get("A"), env.get("B")), (None, None));
+    }
+
+    #[test]
+    fn environment_keyword_arguments_as_haproxy_reads_them() {
+        let (env, diags) = read(&["global\n  setenv A b c\n"]);
+        assert_eq!(env.get("A"), Some("b"));
+        assert_eq!(
+            diags,
+            ["0:2:14 warning 'setenv' ignores the argument 'c' and what follows"]
+        );
+        let (env, diags) = read(&["global\n  setenv A \"\"\n  presetenv \"\" x\n"]);
+        assert_eq!(env.get("A"), None);
+        assert_eq!(diags.len(), 2);
+        assert!(diags
+            .iter()
+            .all(|d| d.contains("expects a name and a value")));
+        let (_, diags) = read(&["global\n  setenv A=B x\n  unsetenv C=D\n"]);
+        assert_eq!(
+            diags,
+            [
+                "0:2:10 error invalid environment variable name 'A=B'",
+                "0:3:12 error invalid environment variable name 'C=D'"
+            ]
+        );
+        let (env, diags) =
+            read(&["global\n  setenv A 1\n  setenv B 2\n  unsetenv A \"\" B\n  unsetenv \"\"\n"]);
+        assert_eq!((env.get("A"), env.get("B")), (None, Some("2")));
+        assert_eq!(
+            diags,
+            ["0:5:3 error 'unsetenv' expects at least one name (missing argument)"]
+        );
+    }
+
+    #[test]
+    fn lines_of_false_branches_are_still_cut_into_words() {
+        let (_, diags) = read(&["global\n.if 0\n  log \"unclosed\n.endif\n"]);
+        assert_eq!(diags, ["0:3:7 error unterminated double quote"]);
+    }
+
+    #[test]
+    fn alert_stops_reading_every_file() {
+        let (env, diags) = read(&[
+            "global\n  setenv A 1\n.alert \"stop\"\n  setenv B 1\n.if 1\n",
+            "global\n  setenv C 1\nnot-a-section\n",
+        ]);
+        assert_eq!(
+            (env.get("A"), env.get("B"), env.get("C")),
+            (Some("1"), None, None)
+        );
+        assert_eq!(diags, ["0:3:1 error stop"]);
+    }
+
+    #[test]
+    fn each_file_closes_its_own_blocks() {
+        let (_, diags) = read(&["global\n.if 1\n", ".endif\n"]);
+        assert_eq!(
+            diags,
+            [
+                "0:2:1 error unterminated '.if' block",
+                "1:1:1 error '.endif' without a matching '.if'"
+            ]
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! `switchyard -cc 'COND'`: evaluate a preprocessor condition as `.if`
-//! would and exit 0 when true, 1 when false (2 on a malformed condition).
+//! would and exit 0 when true, 1 when false, 2 when it is malformed, as
+//! `haproxy -cc` does. The text is cut into words like a configuration line
+//! (so `"$VAR"` expands) against the process environment; what the
+//! predicates answer is in `docs/preprocessor.md`.
 
 use std::process::ExitCode;
 

@@ -3,4 +3,5 @@
 pub mod check;
 pub mod condition;
 pub mod explain;
+pub mod serve;
 pub mod test;

@@ -60,7 +60,11 @@ pub struct LogRecord {
 }
 
 /// Renders `format` for `record`; `sample` evaluates `%[…]` expressions.
-pub fn render(format: &LogFormat, record: &LogRecord, sample: &dyn Fn(&SampleExpr) -> Option<String>) -> String {
+pub fn render(
+    format: &LogFormat,
+    record: &LogRecord,
+    sample: &dyn Fn(&SampleExpr) -> Option<String>,
+) -> String {
     let mut out = String::with_capacity(160);
     for part in &format.parts {
         match part {
@@ -109,7 +113,10 @@ fn ms(value: Option<u64>) -> String {
 /// `25/Nov/2026:07:34:24.123`
 fn date(time: SystemTime, millis: bool) -> String {
     let (y, mo, d, h, mi, s, ms) = utc_parts(time);
-    let mut text = format!("{d:02}/{}/{y:04}:{h:02}:{mi:02}:{s:02}", MONTHS[(mo - 1) as usize]);
+    let mut text = format!(
+        "{d:02}/{}/{y:04}:{h:02}:{mi:02}:{s:02}",
+        MONTHS[(mo - 1) as usize]
+    );
     if millis {
         let _ = write!(text, ".{ms:03}");
     }
@@ -140,7 +147,10 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "Tt" => r.t_total.to_string(),
         "Th" | "Ti" => "0".into(),
         "Tq" => ms(r.t_request),
-        "ST" => r.status.map(|s| s.to_string()).unwrap_or_else(|| "-1".into()),
+        "ST" => r
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-1".into()),
         "B" => r.bytes_read.to_string(),
         "U" => r.bytes_uploaded.to_string(),
         "CC" => r.captured_request_cookie.clone()?,
@@ -153,7 +163,13 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "fc" => r.conns_frontend.to_string(),
         "bc" => r.conns_backend.to_string(),
         "sc" => r.conns_server.to_string(),
-        "rc" => if r.redispatched { format!("+{}", r.retries) } else { r.retries.to_string() },
+        "rc" => {
+            if r.redispatched {
+                format!("+{}", r.retries)
+            } else {
+                r.retries.to_string()
+            }
+        }
         "sq" => r.server_queue.to_string(),
         "bq" => r.backend_queue.to_string(),
         "hr" | "hs" | "hrl" | "hsl" => return None,
@@ -161,7 +177,11 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "HM" => r.method.clone(),
         "HU" => r.uri.clone(),
         "HP" => r.uri.split('?').next().unwrap_or_default().to_owned(),
-        "HQ" => r.uri.find('?').map(|i| r.uri[i..].to_owned()).unwrap_or_default(),
+        "HQ" => r
+            .uri
+            .find('?')
+            .map(|i| r.uri[i..].to_owned())
+            .unwrap_or_default(),
         "HV" => r.version.clone(),
         "pid" => r.pid.to_string(),
         "o" => return None,
@@ -171,9 +191,10 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
 
 /// The variables [`render`] knows, for configuration checks.
 pub const KNOWN_VARIABLES: &[&str] = &[
-    "ci", "cp", "fi", "fp", "f", "ft", "b", "s", "si", "sp", "t", "tr", "trg", "T", "ms", "TR", "Tw", "Tc", "Tr", "Ta",
-    "Tt", "Th", "Ti", "Tq", "ST", "B", "U", "CC", "CS", "ts", "tsc", "ac", "fc", "bc", "sc", "rc", "sq", "bq", "hr",
-    "hs", "hrl", "hsl", "r", "HM", "HU", "HP", "HQ", "HV", "pid", "o",
+    "ci", "cp", "fi", "fp", "f", "ft", "b", "s", "si", "sp", "t", "tr", "trg", "T", "ms", "TR",
+    "Tw", "Tc", "Tr", "Ta", "Tt", "Th", "Ti", "Tq", "ST", "B", "U", "CC", "CS", "ts", "tsc", "ac",
+    "fc", "bc", "sc", "rc", "sq", "bq", "hr", "hs", "hrl", "hsl", "r", "HM", "HU", "HP", "HQ",
+    "HV", "pid", "o",
 ];
 
 #[cfg(test)]
@@ -230,8 +251,15 @@ mod tests {
     #[test]
     fn tcplog_and_samples() {
         let format = LogFormat::parse(&Word::new(TCPLOG, Span::default())).unwrap();
-        assert_eq!(render(&format, &record(), &|_| None), "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/1/3 170 -- 1/1/0/0/0 0/0");
-        let format = LogFormat::parse(&Word::new("host=%[req.hdr(host)] %{+Q}HM", Span::default())).unwrap();
-        assert_eq!(render(&format, &record(), &|_| Some("a.example".into())), "host=a.example \"GET\"");
+        assert_eq!(
+            render(&format, &record(), &|_| None),
+            "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/1/3 170 -- 1/1/0/0/0 0/0"
+        );
+        let format =
+            LogFormat::parse(&Word::new("host=%[req.hdr(host)] %{+Q}HM", Span::default())).unwrap();
+        assert_eq!(
+            render(&format, &record(), &|_| Some("a.example".into())),
+            "host=a.example \"GET\""
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct LogSink {
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("cannot open log socket for {target}: {source}")]
-    Socket { target: String, source: std::io::Error },
+    Socket {
+        target: String,
+        source: std::io::Error,
+    },
     #[error("log target {0} has no usable address")]
     Address(String),
 }
@@ -56,19 +59,34 @@ impl LogSink {
                     _ => 514,
                 };
                 let remote = SocketAddr::new(ip, port);
-                let local: SocketAddr = if ip.is_ipv4() { "0.0.0.0:0".parse().expect("literal") } else { "[::]:0".parse().expect("literal") };
+                let local: SocketAddr = if ip.is_ipv4() {
+                    "0.0.0.0:0".parse().expect("literal")
+                } else {
+                    "[::]:0".parse().expect("literal")
+                };
                 let socket = UdpSocket::bind(local)
                     .and_then(|s| s.connect(remote).map(|_| s))
                     .and_then(|s| s.set_nonblocking(true).map(|_| s))
-                    .map_err(|source| SinkError::Socket { target: address.word.text.clone(), source })?;
+                    .map_err(|source| SinkError::Socket {
+                        target: address.word.text.clone(),
+                        source,
+                    })?;
                 Destination::Udp(socket)
             }
             LogDestination::Unix(address) => {
-                let Host::Path(path) = &address.host else { return Err(SinkError::Address(address.word.text.clone())) };
+                let Host::Path(path) = &address.host else {
+                    return Err(SinkError::Address(address.word.text.clone()));
+                };
                 let socket = UnixDatagram::unbound()
                     .and_then(|s| s.set_nonblocking(true).map(|_| s))
-                    .map_err(|source| SinkError::Socket { target: path.clone(), source })?;
-                Destination::Unix { socket, path: path.clone() }
+                    .map_err(|source| SinkError::Socket {
+                        target: path.clone(),
+                        source,
+                    })?;
+                Destination::Unix {
+                    socket,
+                    path: path.clone(),
+                }
             }
         };
         Ok(LogSink {
@@ -130,23 +148,35 @@ mod tests {
     use switchyard_grammar::Environment;
 
     fn target(text: &str) -> LogTarget {
-        let words = switchyard_grammar::lexer::lex_line(text, Default::default(), 1, &Environment::new()).unwrap();
+        let words =
+            switchyard_grammar::lexer::lex_line(text, Default::default(), 1, &Environment::new())
+                .unwrap();
         LogTarget::parse(&words[0], &words[1..]).unwrap()
     }
 
     #[test]
     fn sends_rfc3164_over_udp_to_a_real_receiver() {
         let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
-        receiver.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        receiver
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
         let port = receiver.local_addr().unwrap().port();
-        let sink = LogSink::open(&target(&format!("log 127.0.0.1:{port} local2 info")), "switchyard", "").unwrap();
+        let sink = LogSink::open(
+            &target(&format!("log 127.0.0.1:{port} local2 info")),
+            "switchyard",
+            "",
+        )
+        .unwrap();
         sink.send(7, "debug is filtered out");
         sink.send(6, "hello");
         let mut buf = [0u8; 2048];
         let n = receiver.recv(&mut buf).unwrap();
         let text = std::str::from_utf8(&buf[..n]).unwrap();
         assert!(text.starts_with("<150>"), "{text}");
-        assert!(text.ends_with(&format!("switchyard[{}]: hello", std::process::id())), "{text}");
+        assert!(
+            text.ends_with(&format!("switchyard[{}]: hello", std::process::id())),
+            "{text}"
+        );
     }
 
     #[test]

@@ -38,12 +38,26 @@ impl Frame<'_> {
             LogWireFormat::Timed => format!("<{pri}>{} {message}", rfc3164_time(self.time)),
             LogWireFormat::Iso => format!("{} {message}", iso_time(self.time)),
             LogWireFormat::Rfc3164 => {
-                let host = if self.hostname.is_empty() { String::new() } else { format!("{} ", self.hostname) };
-                format!("<{pri}>{} {host}{tag}[{pid}]: {message}", rfc3164_time(self.time))
+                let host = if self.hostname.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ", self.hostname)
+                };
+                format!(
+                    "<{pri}>{} {host}{tag}[{pid}]: {message}",
+                    rfc3164_time(self.time)
+                )
             }
             LogWireFormat::Rfc5424 => {
-                let host = if self.hostname.is_empty() { "-" } else { self.hostname };
-                format!("<{pri}>1 {} {host} {tag} {pid} - - {message}", iso_time(self.time))
+                let host = if self.hostname.is_empty() {
+                    "-"
+                } else {
+                    self.hostname
+                };
+                format!(
+                    "<{pri}>1 {} {host} {tag} {pid} - - {message}",
+                    iso_time(self.time)
+                )
             }
         }
     }
@@ -64,14 +78,26 @@ pub fn civil(days: i64) -> (i64, u32, u32) {
 
 /// Broken-down UTC time: (year, month, day, hour, minute, second, millisecond).
 pub fn utc_parts(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = since.as_secs() as i64;
     let (y, mo, d) = civil(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400) as u32;
-    (y, mo, d, rem / 3600, rem / 60 % 60, rem % 60, since.subsec_millis())
+    (
+        y,
+        mo,
+        d,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_millis(),
+    )
 }
 
-pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+pub const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// `Nov 25 07:34:24` (the day padded with a space, as RFC 3164 wants).
 pub fn rfc3164_time(time: SystemTime) -> String {
@@ -104,11 +130,31 @@ mod tests {
 
     #[test]
     fn the_tutorial_target_local2_info_has_priority_150() {
-        let frame = Frame { format: LogWireFormat::Rfc3164, facility: facility_code("local2"), level: level_code("info"), hostname: "", tag: "haproxy", pid: 42, time: at(0) };
-        assert_eq!(frame.encode("hello"), "<150>Jan  1 00:00:00 haproxy[42]: hello");
-        let frame = Frame { format: LogWireFormat::Rfc5424, ..frame };
-        assert_eq!(frame.encode("hello"), "<150>1 1970-01-01T00:00:00.123Z - haproxy 42 - - hello");
-        let frame = Frame { format: LogWireFormat::Raw, ..frame };
+        let frame = Frame {
+            format: LogWireFormat::Rfc3164,
+            facility: facility_code("local2"),
+            level: level_code("info"),
+            hostname: "",
+            tag: "haproxy",
+            pid: 42,
+            time: at(0),
+        };
+        assert_eq!(
+            frame.encode("hello"),
+            "<150>Jan  1 00:00:00 haproxy[42]: hello"
+        );
+        let frame = Frame {
+            format: LogWireFormat::Rfc5424,
+            ..frame
+        };
+        assert_eq!(
+            frame.encode("hello"),
+            "<150>1 1970-01-01T00:00:00.123Z - haproxy 42 - - hello"
+        );
+        let frame = Frame {
+            format: LogWireFormat::Raw,
+            ..frame
+        };
         assert_eq!(frame.encode("hello"), "hello");
     }
 }

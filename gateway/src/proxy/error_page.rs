@@ -55,13 +55,23 @@ impl CannedResponse {
     pub fn builtin(status: u16) -> CannedResponse {
         let (title, text) = builtin(status).unwrap_or(("", ""));
         let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let title = if title.is_empty() { status_code.to_string() } else { title.to_owned() };
+        let title = if title.is_empty() {
+            status_code.to_string()
+        } else {
+            title.to_owned()
+        };
         let body = format!("<html><body><h1>{title}</h1>\n{text}\n</body></html>\n");
         CannedResponse {
             status: status_code,
             headers: vec![
-                (http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-                (http::header::CONTENT_TYPE, HeaderValue::from_static("text/html")),
+                (
+                    http::header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ),
+                (
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html"),
+                ),
             ],
             body: Bytes::from(body),
         }
@@ -74,20 +84,29 @@ impl CannedResponse {
         let mut parsed = httparse::Response::new(&mut headers);
         let header_len = match parsed.parse(raw) {
             Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Err("the response headers are incomplete (no blank line after them)".into()),
+            Ok(httparse::Status::Partial) => {
+                return Err("the response headers are incomplete (no blank line after them)".into())
+            }
             Err(e) => return Err(format!("it is not an HTTP response: {e}")),
         };
-        let status = StatusCode::from_u16(parsed.code.unwrap_or(0)).map_err(|_| "invalid status code".to_owned())?;
+        let status = StatusCode::from_u16(parsed.code.unwrap_or(0))
+            .map_err(|_| "invalid status code".to_owned())?;
         let mut out = Vec::new();
         for h in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("invalid header name '{}'", h.name))?;
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| format!("invalid header name '{}'", h.name))?;
             if name == http::header::CONTENT_LENGTH || name == http::header::CONNECTION {
                 continue; // recomputed for the real body and connection
             }
-            let value = HeaderValue::from_bytes(h.value).map_err(|_| format!("invalid value for header '{}'", h.name))?;
+            let value = HeaderValue::from_bytes(h.value)
+                .map_err(|_| format!("invalid value for header '{}'", h.name))?;
             out.push((name, value));
         }
-        Ok(CannedResponse { status, headers: out, body: Bytes::copy_from_slice(&raw[header_len..]) })
+        Ok(CannedResponse {
+            status,
+            headers: out,
+            body: Bytes::copy_from_slice(&raw[header_len..]),
+        })
     }
 }
 
@@ -119,7 +138,11 @@ mod tests {
         let page = CannedResponse::builtin(503);
         assert_eq!(page.status, 503);
         assert_eq!(&page.body[..], &b"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"[..]);
-        assert_eq!(page.body.len(), 107, "HAProxy's content-length for its 503 page");
+        assert_eq!(
+            page.body.len(),
+            107,
+            "HAProxy's content-length for its 503 page"
+        );
         assert_eq!(CannedResponse::builtin(504).body.len(), 92);
         assert_eq!(CannedResponse::builtin(502).body.len(), 107);
     }
@@ -129,7 +152,10 @@ mod tests {
         let page = CannedResponse::parse_http(b"HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nContent-Type: text/plain\r\nContent-Length: 99\r\n\r\nbusy\n").unwrap();
         assert_eq!(page.status, 503);
         assert_eq!(&page.body[..], b"busy\n");
-        assert!(page.headers.iter().all(|(n, _)| n != http::header::CONTENT_LENGTH));
+        assert!(page
+            .headers
+            .iter()
+            .all(|(n, _)| n != http::header::CONTENT_LENGTH));
         assert!(CannedResponse::parse_http(b"<html>oops</html>").is_err());
         assert!(CannedResponse::parse_http(b"HTTP/1.0 503 x\r\nA: b\r\n").is_err());
     }

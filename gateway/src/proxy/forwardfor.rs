@@ -21,10 +21,17 @@ impl ForwardForPolicy {
         let header = HeaderName::from_bytes(setting.header.as_bytes())
             .map_err(|_| format!("'{}' is not a valid header name", setting.header))?;
         let except = match &setting.except {
-            Some(word) => Some(parse_network_text(&word.text).ok_or_else(|| format!("invalid network '{}'", word.text))?),
+            Some(word) => Some(
+                parse_network_text(&word.text)
+                    .ok_or_else(|| format!("invalid network '{}'", word.text))?,
+            ),
             None => None,
         };
-        Ok(ForwardForPolicy { header, except, if_none: setting.if_none })
+        Ok(ForwardForPolicy {
+            header,
+            except,
+            if_none: setting.if_none,
+        })
     }
 
     /// Adds the client address to `headers` unless the policy says not to.
@@ -38,7 +45,8 @@ impl ForwardForPolicy {
         if self.if_none && headers.contains_key(&self.header) {
             return;
         }
-        let value = HeaderValue::from_str(&client.to_string()).expect("an IP address is a valid header value");
+        let value = HeaderValue::from_str(&client.to_string())
+            .expect("an IP address is a valid header value");
         headers.append(self.header.clone(), value);
     }
 }
@@ -55,11 +63,19 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 pub fn contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             u32::from(n) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             u128::from(n) & mask == u128::from(a) & mask
         }
         _ => false,
@@ -82,7 +98,10 @@ mod tests {
     }
 
     fn values(h: &HeaderMap, name: &str) -> Vec<String> {
-        h.get_all(name).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+        h.get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     }
 
     #[test]
@@ -96,7 +115,8 @@ mod tests {
     #[test]
     fn except_if_none_and_custom_header() {
         let mut h = HeaderMap::new();
-        policy(Some("127.0.0.0/8"), "X-Forwarded-For", false).apply("127.0.0.5".parse().unwrap(), &mut h);
+        policy(Some("127.0.0.0/8"), "X-Forwarded-For", false)
+            .apply("127.0.0.5".parse().unwrap(), &mut h);
         assert!(h.is_empty());
         policy(Some("127.0.0.0/8"), "X-Forwarded-For", false).apply("::1".parse().unwrap(), &mut h);
         assert_eq!(values(&h, "x-forwarded-for"), ["::1"]);

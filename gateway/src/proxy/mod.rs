@@ -18,11 +18,11 @@ use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 
-use crate::backend::{Backend, PickContext, ServerPermit};
 use crate::body::{BodyEnd, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn};
 use crate::routing::{Router, Verdict};
+use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy};
@@ -36,7 +36,11 @@ pub struct ClientConn {
 
 impl ClientConn {
     pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
-        ClientConn { peer, local, requests: AtomicU64::new(0) }
+        ClientConn {
+            peer,
+            local,
+            requests: AtomicU64::new(0),
+        }
     }
 
     /// Counts a request; true for the first of the connection.
@@ -99,14 +103,27 @@ impl HttpProxy {
             None => {}
         }
         hop_by_hop::strip(&mut parts.headers);
+        let kept = self
+            .router
+            .has_response_rules(&backend_name)
+            .then(|| clone_parts(&parts));
         let response = self.forward(&route, parts, body, conn, !first).await;
+        let Some(request) = kept else { return response };
         let (mut response_parts, response_body) = response.into_parts();
-        self.router.on_response(&backend_name, &mut response_parts);
+        self.router
+            .on_response(&backend_name, &request, conn, &mut response_parts);
         Response::from_parts(response_parts, response_body)
     }
 
     /// Sends the request to a server of `route`, retrying as configured.
-    async fn forward(&self, route: &BackendRoute, mut parts: Parts, body: Incoming, conn: &ClientConn, reuse: bool) -> Response<ProxyBody> {
+    async fn forward(
+        &self,
+        route: &BackendRoute,
+        mut parts: Parts,
+        body: Incoming,
+        conn: &ClientConn,
+        reuse: bool,
+    ) -> Response<ProxyBody> {
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
         if let Some(pq) = parts.uri.path_and_query().cloned() {
@@ -123,7 +140,9 @@ impl HttpProxy {
         let mut previous: Option<usize> = None;
         for attempt in 0..=route.retries {
             let server = match previous {
-                Some(index) if !redispatch_now(route.redispatch, attempt, route.retries) => route.backend.server(index),
+                Some(index) if !redispatch_now(route.redispatch, attempt, route.retries) => {
+                    route.backend.server(index)
+                }
                 _ => route.backend.pick(&ctx, &avoid),
             };
             let Some(server) = server else { break };
@@ -132,7 +151,11 @@ impl HttpProxy {
                 Ok(permit) => permit,
                 Err(_) => return route.errors.response(503),
             };
-            let pooled = match self.pool.checkout(server.addr, reuse, route.connect_timeout).await {
+            let pooled = match self
+                .pool
+                .checkout(server.addr, reuse, route.connect_timeout)
+                .await
+            {
                 Ok(pooled) => pooled,
                 Err(e) => {
                     tracing::debug!(server = %server.name, error = %e, "connect failed");
@@ -161,7 +184,8 @@ impl HttpProxy {
                     server.record_failure();
                     last_error = status;
                     let retry = replayable
-                        && ((timeout && route.retry_on.response_timeout) || (!timeout && route.retry_on.empty_response));
+                        && ((timeout && route.retry_on.response_timeout)
+                            || (!timeout && route.retry_on.empty_response));
                     if !retry {
                         break;
                     }
@@ -173,13 +197,24 @@ impl HttpProxy {
     }
 
     /// One request/response exchange on `pooled`.
-    async fn exchange(&self, route: &BackendRoute, mut pooled: PooledConn, permit: ServerPermit, request: Request<ProxyBody>) -> Result<Response<ProxyBody>, AttemptError> {
+    async fn exchange(
+        &self,
+        route: &BackendRoute,
+        mut pooled: PooledConn,
+        permit: ServerPermit,
+        request: Request<ProxyBody>,
+    ) -> Result<Response<ProxyBody>, AttemptError> {
         let reused = pooled.reused;
         let sent = pooled.sender.send_request(request);
         let result = match route.server_timeout {
             Some(limit) => match tokio::time::timeout(limit, sent).await {
                 Ok(result) => result,
-                Err(_) => return Err(AttemptError::Sent { timeout: true, status: 504 }),
+                Err(_) => {
+                    return Err(AttemptError::Sent {
+                        timeout: true,
+                        status: 504,
+                    })
+                }
             },
             None => sent.await,
         };
@@ -190,15 +225,25 @@ impl HttpProxy {
             Err(e) if reused && e.is_canceled() => return Err(AttemptError::Connect),
             Err(e) => {
                 tracing::debug!(error = %e, "server exchange failed");
-                return Err(AttemptError::Sent { timeout: false, status: 502 });
+                return Err(AttemptError::Sent {
+                    timeout: false,
+                    status: 502,
+                });
             }
         };
         let (mut parts, body) = response.into_parts();
         if parts.status != http::StatusCode::SWITCHING_PROTOCOLS {
             hop_by_hop::strip(&mut parts.headers);
         }
-        let end = ExchangeEnd { pool: self.pool.clone(), conn: Some(pooled), _permit: permit };
-        Ok(Response::from_parts(parts, ProxyBody::streamed(body).with_end(Box::new(end))))
+        let end = ExchangeEnd {
+            pool: self.pool.clone(),
+            conn: Some(pooled),
+            _permit: permit,
+        };
+        Ok(Response::from_parts(
+            parts,
+            ProxyBody::streamed(body).with_end(Box::new(end)),
+        ))
     }
 }
 
@@ -224,11 +269,18 @@ fn body_is_empty(body: &Incoming) -> bool {
 }
 
 fn clone_parts(parts: &Parts) -> Parts {
-    let mut builder = Request::builder().method(parts.method.clone()).uri(parts.uri.clone()).version(parts.version);
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone())
+        .version(parts.version);
     if let Some(headers) = builder.headers_mut() {
         *headers = parts.headers.clone();
     }
-    builder.body(()).expect("parts from a valid request").into_parts().0
+    builder
+        .body(())
+        .expect("parts from a valid request")
+        .into_parts()
+        .0
 }
 
 /// `Host` for HTTP/2 clients, who send `:authority` instead.

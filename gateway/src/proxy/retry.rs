@@ -15,13 +15,22 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { conn_failure: true, empty_response: false, junk_response: false, response_timeout: false, statuses: HashSet::new() }
+        RetryPolicy {
+            conn_failure: true,
+            empty_response: false,
+            junk_response: false,
+            response_timeout: false,
+            statuses: HashSet::new(),
+        }
     }
 }
 
 impl RetryPolicy {
     pub fn from_keywords<'a>(keywords: impl IntoIterator<Item = &'a str>) -> RetryPolicy {
-        let mut p = RetryPolicy { conn_failure: false, ..RetryPolicy::default() };
+        let mut p = RetryPolicy {
+            conn_failure: false,
+            ..RetryPolicy::default()
+        };
         for k in keywords {
             match k {
                 "conn-failure" => p.conn_failure = true,
@@ -35,7 +44,12 @@ impl RetryPolicy {
                     p.response_timeout = true;
                     p.statuses.extend([500, 502, 503, 504]);
                 }
-                "none" => p = RetryPolicy { conn_failure: false, ..RetryPolicy::default() },
+                "none" => {
+                    p = RetryPolicy {
+                        conn_failure: false,
+                        ..RetryPolicy::default()
+                    }
+                }
                 status => {
                     if let Ok(code) = status.parse() {
                         p.statuses.insert(code);
@@ -49,13 +63,19 @@ impl RetryPolicy {
     /// Whether anything beyond connection failures may be retried; those
     /// retries need the request kept in memory.
     pub fn retries_sent_requests(&self) -> bool {
-        self.empty_response || self.junk_response || self.response_timeout || !self.statuses.is_empty()
+        self.empty_response
+            || self.junk_response
+            || self.response_timeout
+            || !self.statuses.is_empty()
     }
 }
 
 /// Methods whose requests may be sent twice (RFC 9110 idempotent methods).
 pub fn is_idempotent(method: &http::Method) -> bool {
-    matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE")
+    matches!(
+        method.as_str(),
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
 }
 
 /// With `option redispatch` (HAProxy's default interval -1), the last retry

@@ -1,0 +1,111 @@
+//! Running the gateway: check the configuration, refuse what this build
+//! cannot serve, open every listener, start health checks, and serve until
+//! SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use switchyard_grammar::Diagnostics;
+
+use crate::cli::RunArgs;
+use crate::listener::{bind_tcp, serve_http};
+use crate::runtime;
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let Some(checked) = super::check::load_and_report(&args.files, args.quiet)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if refuse_unbuilt(&checked, &args.files) {
+        return Ok(ExitCode::FAILURE);
+    }
+    init_logging(args.debug);
+    let config = checked.loaded.config;
+    let threads = config
+        .global
+        .nbthread
+        .as_ref()
+        .map(|n| n.value as usize)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    tokio.block_on(async move {
+        let runtime = runtime::build(&config, Arc::new(checked.rules))?;
+        let mut tasks = Vec::new();
+        for (addr, frontend) in &runtime.listeners {
+            let listener = bind_tcp(*addr, 1024)
+                .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
+            tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+        }
+        for backend in &runtime.backends {
+            tasks.extend(backend.spawn_checks(&config.global));
+        }
+        tracing::info!(
+            "switchyard ready: {} listener(s), {} backend(s)",
+            runtime.listeners.len(),
+            runtime.backends.len()
+        );
+        wait_for_stop().await;
+        for t in tasks {
+            t.abort();
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints, as errors, what the configuration uses that this build does not
+/// serve yet; true when there is any.
+fn refuse_unbuilt(checked: &super::check::Checked, _files: &[PathBuf]) -> bool {
+    let refused = crate::support::not_yet_served(&checked.loaded.config);
+    if refused.is_empty() {
+        return false;
+    }
+    let mut diags = Diagnostics::new();
+    for d in refused {
+        diags.push(d);
+    }
+    eprint!("{}", diags.render(&checked.loaded.sources));
+    eprintln!(
+        "switchyard cannot serve this configuration yet ({} feature(s) above).",
+        diags.len()
+    );
+    true
+}
+
+fn init_logging(debug: bool) {
+    let filter = if debug {
+        "switchyard=debug,info"
+    } else {
+        "info"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,182 @@
+//! The [`Router`] of a frontend, backed by the `rules` crate: the request
+//! path asks the same `RuleSet::decide` that `switchyard test` asks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue};
+use http::request::Parts;
+use http::{response, Response, StatusCode};
+use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet};
+
+use crate::body::ProxyBody;
+use crate::proxy::error_page::{CannedResponse, ErrorPages};
+use crate::proxy::ClientConn;
+use crate::routing::{Router, Verdict};
+
+/// hyper's request head seen through the rules' eyes, without copying.
+pub struct PartsFacts<'a> {
+    pub parts: &'a Parts,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+}
+
+impl RequestFacts for PartsFacts<'_> {
+    fn method(&self) -> &str {
+        self.parts.method.as_str()
+    }
+    fn target(&self) -> &str {
+        // For absolute-form targets, the path and query only (the authority
+        // is in Host, which hyper keeps).
+        self.parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/")
+    }
+    fn version(&self) -> &str {
+        match self.parts.version {
+            http::Version::HTTP_10 => "1.0",
+            http::Version::HTTP_2 => "2.0",
+            http::Version::HTTP_3 => "3.0",
+            _ => "1.1",
+        }
+    }
+    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for (name, value) in &self.parts.headers {
+            f(name.as_str(), value.as_bytes());
+        }
+    }
+    fn src(&self) -> SocketAddr {
+        self.src
+    }
+    fn dst(&self) -> SocketAddr {
+        self.dst
+    }
+}
+
+pub struct RulesRouter {
+    pub frontend: String,
+    pub rules: Arc<RuleSet>,
+    pub errors: ErrorPages,
+}
+
+impl Router for RulesRouter {
+    fn route(&self, parts: &mut Parts, conn: &ClientConn) -> Verdict {
+        let decision = {
+            let facts = PartsFacts {
+                parts,
+                src: conn.peer,
+                dst: conn.local,
+            };
+            match self.rules.decide(&self.frontend, &facts) {
+                Some(d) => d,
+                None => return Verdict::NoBackend,
+            }
+        };
+        if let Some(rewritten) = decision.rewritten {
+            apply_rewrite(parts, rewritten);
+        }
+        match decision.outcome {
+            Outcome::Backend(name) => Verdict::Backend(name),
+            Outcome::NoBackend => Verdict::NoBackend,
+            Outcome::Answer(answer) => Verdict::Respond(self.answer(answer)),
+            // Only prometheus-exporter parses, and serving it is refused at
+            // startup until the stats work lands.
+            Outcome::Service(_) => Verdict::Respond(self.errors.response(503)),
+        }
+    }
+
+    fn has_response_rules(&self, backend: &str) -> bool {
+        self.rules.has_response_rules(&self.frontend, backend)
+    }
+
+    fn on_response(
+        &self,
+        backend: &str,
+        request: &Parts,
+        conn: &ClientConn,
+        response: &mut response::Parts,
+    ) {
+        let facts = PartsFacts {
+            parts: request,
+            src: conn.peer,
+            dst: conn.local,
+        };
+        for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
+            match edit {
+                ResponseEdit::Set(name, value) => {
+                    if let (Ok(n), Ok(v)) = (
+                        HeaderName::from_bytes(name.as_bytes()),
+                        HeaderValue::from_str(&value),
+                    ) {
+                        response.headers.insert(n, v);
+                    }
+                }
+                ResponseEdit::Add(name, value) => {
+                    if let (Ok(n), Ok(v)) = (
+                        HeaderName::from_bytes(name.as_bytes()),
+                        HeaderValue::from_str(&value),
+                    ) {
+                        response.headers.append(n, v);
+                    }
+                }
+                ResponseEdit::Del(name) => {
+                    if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
+                        response.headers.remove(n);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl RulesRouter {
+    fn answer(&self, answer: Answer) -> Response<ProxyBody> {
+        let mut response = match (&answer.body, answer.raw_http) {
+            (None, _) => self.errors.response(answer.status),
+            (Some(raw), true) => match CannedResponse::parse_http(raw) {
+                Ok(canned) => canned.to_response(),
+                Err(_) => self.errors.response(500),
+            },
+            (Some(body), false) => {
+                let mut r = Response::new(ProxyBody::full(body.clone()));
+                *r.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+                r
+            }
+        };
+        *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+        for (name, value) in answer.headers {
+            if name == "content-length" {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().append(n, v);
+            }
+        }
+        response
+    }
+}
+
+/// Puts the rules' rewritten method, target and headers into `parts`.
+fn apply_rewrite(parts: &mut Parts, rewritten: switchyard_rules::OwnedRequest) {
+    if let Ok(method) = http::Method::from_bytes(rewritten.method.as_bytes()) {
+        parts.method = method;
+    }
+    if let Ok(uri) = rewritten.target.parse() {
+        parts.uri = uri;
+    }
+    let mut headers = http::HeaderMap::with_capacity(rewritten.headers.len());
+    for (name, value) in rewritten.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    parts.headers = headers;
+}

@@ -1,0 +1,140 @@
+//! Everything the running gateway holds, built from a checked
+//! configuration: frontends with their rules and listening addresses,
+//! backends with their servers, the shared connection pool.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::proxy::{Mode, Proxy};
+use switchyard_grammar::Config;
+use switchyard_rules::RuleSet;
+
+use crate::listener::ClientTimeouts;
+use crate::pool::ConnectionPool;
+use crate::proxy::error_page::{CannedResponse, ErrorPages};
+use crate::proxy::forwardfor::ForwardForPolicy;
+use crate::proxy::retry::RetryPolicy;
+use crate::proxy::{BackendRoute, HttpProxy};
+use crate::rules_router::RulesRouter;
+use crate::upstream::Backend;
+
+/// No timeout written: HAProxy waits forever; a day is forever enough and
+/// keeps abandoned connections from piling up.
+const UNSET: Duration = Duration::from_secs(86_400);
+
+pub struct Runtime {
+    /// Each listening address and the frontend that serves it.
+    pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
+    pub backends: Vec<Arc<Backend>>,
+    pub pool: Arc<ConnectionPool>,
+}
+
+fn error_pages(proxy: &Proxy, config: &Config) -> anyhow::Result<ErrorPages> {
+    let mut pages = HashMap::new();
+    for e in &proxy.errorfiles {
+        let raw = config
+            .files
+            .get(&e.path.text)
+            .ok_or_else(|| anyhow!("errorfile {} was not loaded", e.path.text))?;
+        let page = CannedResponse::parse_http(raw)
+            .map_err(|why| anyhow!("errorfile {}: {why}", e.path.text))?;
+        pages.insert(e.status, page);
+    }
+    Ok(ErrorPages::new(pages))
+}
+
+fn forwardfor(proxy: &Proxy) -> anyhow::Result<Option<ForwardForPolicy>> {
+    proxy
+        .forwardfor
+        .as_ref()
+        .map(|f| ForwardForPolicy::new(f).map_err(|e| anyhow!(e)))
+        .transpose()
+}
+
+fn timeout(t: &Option<switchyard_grammar::ast::proxy::Spanned<Duration>>) -> Option<Duration> {
+    t.as_ref().map(|s| s.value).filter(|d| !d.is_zero())
+}
+
+/// The socket addresses of a frontend's `bind` lines.
+fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    for bind in &proxy.binds {
+        for address in &bind.addresses {
+            let ip = match &address.host {
+                Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                Host::Ip(ip) => *ip,
+                other => return Err(anyhow!("bind address {other:?} is not an IP address")),
+            };
+            let Port::Range(first, last) = address.port else {
+                return Err(anyhow!("bind address {} has no port", address.word.text));
+            };
+            out.extend((first..=last).map(|port| SocketAddr::new(ip, port)));
+        }
+    }
+    Ok(out)
+}
+
+pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
+    let pool = ConnectionPool::new(64, Duration::from_secs(10));
+    let mut routes = HashMap::new();
+    let mut backends = Vec::new();
+    for proxy in config
+        .backends()
+        .filter(|p| !p.disabled && p.mode() == Mode::Http)
+    {
+        let backend =
+            Arc::new(Backend::build(proxy).with_context(|| format!("backend '{}'", proxy.name))?);
+        backends.push(backend.clone());
+        let route = BackendRoute {
+            backend,
+            forwardfor: forwardfor(proxy)?,
+            errors: error_pages(proxy, config)?,
+            connect_timeout: timeout(&proxy.timeouts.connect),
+            server_timeout: timeout(&proxy.timeouts.server),
+            queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
+            retries: proxy.retries(),
+            redispatch: proxy.option("redispatch"),
+            retry_on: match &proxy.retry_on {
+                Some(list) => RetryPolicy::from_keywords(list.value.iter().map(String::as_str)),
+                None => RetryPolicy::default(),
+            },
+        };
+        routes.insert(proxy.name.clone(), Arc::new(route));
+    }
+    let routes = Arc::new(routes);
+    let mut listeners = Vec::new();
+    for proxy in config
+        .frontends()
+        .filter(|p| !p.disabled && p.mode() == Mode::Http)
+    {
+        let errors = error_pages(proxy, config)?;
+        let http_request = timeout(&proxy.timeouts.http_request)
+            .or(timeout(&proxy.timeouts.client))
+            .unwrap_or(UNSET);
+        let frontend = Arc::new(HttpProxy {
+            name: proxy.name.clone(),
+            router: Arc::new(RulesRouter {
+                frontend: proxy.name.clone(),
+                rules: rules.clone(),
+                errors: errors.clone(),
+            }),
+            backends: routes.clone(),
+            pool: pool.clone(),
+            errors,
+            forwardfor: forwardfor(proxy)?,
+            timeouts: ClientTimeouts { http_request },
+        });
+        for addr in bind_addresses(proxy)? {
+            listeners.push((addr, frontend.clone()));
+        }
+    }
+    Ok(Runtime {
+        listeners,
+        backends,
+        pool,
+    })
+}

@@ -1,0 +1,311 @@
+//! Health checks: a TCP connect (`check`) or an HTTP request (`option
+//! httpchk`, `http-check expect`) every `inter`, `fastinter` while a
+//! transition is under way, `downinter` while DOWN. A server starts UP, goes
+//! DOWN after `fall` consecutive failures and UP again after `rise`
+//! consecutive successes; each transition is logged in HAProxy's words.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::server::Server;
+use super::Backend;
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    pub ok: bool,
+    /// HAProxy's reason: "Layer4 check passed", "Layer4 connection problem",
+    /// "Layer7 check passed", "Layer7 wrong status", "Layer4 timeout"…
+    pub reason: String,
+    pub info: Option<String>,
+    pub code: Option<u16>,
+    pub duration: Duration,
+}
+
+/// What to check and how often.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub inter: Duration,
+    pub fastinter: Duration,
+    pub downinter: Duration,
+    pub fall: u64,
+    pub rise: u64,
+    pub timeout: Duration,
+    pub port: Option<u16>,
+    pub http: Option<HttpCheckRequest>,
+    pub expect: Option<HttpCheckExpect>,
+}
+
+impl CheckPlan {
+    pub fn for_server(
+        backend: &switchyard_grammar::ast::proxy::Proxy,
+        server: &Server,
+    ) -> CheckPlan {
+        let o = &server.options;
+        let inter = o.inter.unwrap_or(Duration::from_secs(2));
+        CheckPlan {
+            inter,
+            fastinter: o.fastinter.unwrap_or(inter),
+            downinter: o.downinter.unwrap_or(inter),
+            fall: o.fall.unwrap_or(3),
+            rise: o.rise.unwrap_or(2),
+            // HAProxy: `timeout check` if set, else `inter`.
+            timeout: backend
+                .timeouts
+                .check
+                .as_ref()
+                .map(|t| t.value)
+                .unwrap_or(inter),
+            port: o.check_port,
+            http: backend.httpchk.clone(),
+            expect: backend.http_check_expect.clone(),
+        }
+    }
+}
+
+/// Runs checks for `server` until the task is dropped.
+pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, spread: Duration) {
+    tokio::time::sleep(spread).await;
+    let (mut failures, mut successes) = (0u64, 0u64);
+    loop {
+        let result = check_once(&server, &plan).await;
+        if result.ok {
+            failures = 0;
+            successes += 1;
+            if !server.is_up() && successes >= plan.rise {
+                server.set_up(true);
+                let (active, backup) = backend.usable_counts();
+                tracing::warn!(target: "switchyard::check",
+                    "Server {}/{} is UP, reason: {}{}, check duration: {}ms. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue.",
+                    backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(), result.duration.as_millis());
+            }
+        } else {
+            successes = 0;
+            failures += 1;
+            if server.is_up() && failures >= plan.fall {
+                server.set_up(false);
+                let (active, backup) = backend.usable_counts();
+                tracing::warn!(target: "switchyard::check",
+                    "Server {}/{} is DOWN, reason: {}{}{}, check duration: {}ms. {active} active and {backup} backup servers left. {} sessions active, 0 requeued, 0 remaining in queue.",
+                    backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(),
+                    result.info.as_ref().map(|i| format!(", info: \"{i}\"")).unwrap_or_default(), result.duration.as_millis(), server.in_flight());
+                if active == 0 && backup == 0 {
+                    tracing::error!(target: "switchyard::check", "backend {} has no server available!", backend.name);
+                }
+            }
+        }
+        let transitioning = (server.is_up() && failures > 0) || (!server.is_up() && successes > 0);
+        let wait = if transitioning {
+            plan.fastinter
+        } else if server.is_up() {
+            plan.inter
+        } else {
+            plan.downinter
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One check of `server`.
+pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
+    let start = Instant::now();
+    let addr = std::net::SocketAddr::new(server.addr.ip(), plan.port.unwrap_or(server.addr.port()));
+    let outcome = tokio::time::timeout(plan.timeout, async {
+        let mut stream = match TcpStream::connect(addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                return (
+                    false,
+                    "Layer4 connection problem".to_owned(),
+                    Some(io_info(&e)),
+                    None,
+                )
+            }
+        };
+        let Some(request) = &plan.http else {
+            return (true, "Layer4 check passed".to_owned(), None, None);
+        };
+        http_check(&mut stream, request, plan.expect.as_ref()).await
+    })
+    .await;
+    let duration = start.elapsed();
+    match outcome {
+        Ok((ok, reason, info, code)) => CheckResult {
+            ok,
+            reason,
+            info,
+            code,
+            duration,
+        },
+        Err(_) => {
+            let reason = if plan.http.is_some() {
+                "Layer7 timeout"
+            } else {
+                "Layer4 timeout"
+            };
+            CheckResult {
+                ok: false,
+                reason: reason.into(),
+                info: None,
+                code: None,
+                duration,
+            }
+        }
+    }
+}
+
+fn io_info(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "Connection refused".into(),
+        std::io::ErrorKind::ConnectionReset => "Connection reset by peer".into(),
+        _ => e.to_string(),
+    }
+}
+
+async fn http_check(
+    stream: &mut TcpStream,
+    request: &HttpCheckRequest,
+    expect: Option<&HttpCheckExpect>,
+) -> (bool, String, Option<String>, Option<u16>) {
+    let host = request
+        .host
+        .as_deref()
+        .map(|h| format!("Host: {h}\r\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "{} {} {}\r\n{host}Connection: close\r\n\r\n",
+        request.method, request.uri, request.version
+    );
+    if let Err(e) = stream.write_all(text.as_bytes()).await {
+        return (
+            false,
+            "Layer4 connection problem".into(),
+            Some(io_info(&e)),
+            None,
+        );
+    }
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read until the server closes or 16 KiB, enough for status and a body check.
+    while response.len() < 16 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            Err(e) => {
+                return (
+                    false,
+                    "Layer4 connection problem".into(),
+                    Some(io_info(&e)),
+                    None,
+                )
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    let status_line = text.lines().next().unwrap_or_default();
+    let Some(code) = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+    else {
+        return (
+            false,
+            "Layer7 invalid response".into(),
+            Some(status_line.chars().take(60).collect()),
+            None,
+        );
+    };
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let (passed, failure) = match expect {
+        None => ((200..400).contains(&code), "Layer7 wrong status"),
+        Some(e) => {
+            let pattern = e.pattern.text.as_str();
+            let matched = match e.kind.as_str() {
+                "status" => pattern
+                    .split(',')
+                    .any(|p| p.trim().parse::<u16>().ok() == Some(code)),
+                "rstatus" => Regex::new(pattern).is_ok_and(|r| r.is_match(&code.to_string())),
+                "string" => body.contains(pattern),
+                _ => Regex::new(pattern).is_ok_and(|r| r.is_match(body)),
+            };
+            let failure = if e.kind.contains("status") {
+                "Layer7 wrong status"
+            } else {
+                "Layer7 response error"
+            };
+            (matched != e.negated, failure)
+        }
+    };
+    if passed {
+        (true, "Layer7 check passed".into(), None, Some(code))
+    } else {
+        (
+            false,
+            failure.into(),
+            Some(status_line.splitn(3, ' ').nth(2).unwrap_or("").to_owned()),
+            Some(code),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::balance::testing::servers;
+    use tokio::net::TcpListener;
+
+    fn plan(http: bool) -> CheckPlan {
+        CheckPlan {
+            inter: Duration::from_millis(50),
+            fastinter: Duration::from_millis(50),
+            downinter: Duration::from_millis(50),
+            fall: 2,
+            rise: 2,
+            timeout: Duration::from_secs(2),
+            port: None,
+            http: http.then(|| HttpCheckRequest {
+                method: "GET".into(),
+                uri: "/health".into(),
+                version: "HTTP/1.0".into(),
+                host: None,
+                span: Default::default(),
+            }),
+            expect: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn layer4_and_layer7_results() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.0 503 Service Unavailable\r\n\r\nbusy")
+                    .await;
+            }
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port}")]);
+        let l4 = check_once(&s[0], &plan(false)).await;
+        assert!(l4.ok && l4.reason == "Layer4 check passed", "{l4:?}");
+        let l7 = check_once(&s[0], &plan(true)).await;
+        assert!(
+            !l7.ok && l7.reason == "Layer7 wrong status" && l7.code == Some(503),
+            "{l7:?}"
+        );
+        let closed = servers(&["b 127.0.0.1:1"]);
+        let refused = check_once(&closed[0], &plan(false)).await;
+        assert_eq!(
+            (refused.ok, refused.info.as_deref()),
+            (false, Some("Connection refused"))
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The server side of the gateway: a backend's servers and their state
+//! ([`server`]), choosing one ([`balance`]), cookie persistence
+//! ([`persist`]) and health checks ([`check`]).
+
+pub mod balance;
+pub mod check;
+pub mod persist;
+pub mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_grammar::ast::global::Global;
+use switchyard_grammar::ast::proxy::Proxy;
+use tokio::task::JoinHandle;
+
+pub use balance::PickContext;
+pub use server::{BuildError, Server, ServerPermit};
+
+use balance::Balancer;
+use check::CheckPlan;
+use persist::Persistence;
+
+pub struct Backend {
+    pub name: String,
+    pub servers: Vec<Arc<Server>>,
+    balancer: Box<dyn Balancer>,
+    pub persistence: Option<Persistence>,
+    pub allbackups: bool,
+    /// `option persist`: a cookie naming a DOWN server still goes there.
+    pub persist_to_down: bool,
+    config: Proxy,
+}
+
+impl Backend {
+    pub fn build(proxy: &Proxy) -> Result<Backend, BuildError> {
+        let servers = proxy
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Server::build(proxy, s, i).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hash_type = proxy
+            .hash_type
+            .as_ref()
+            .map(|h| h.value)
+            .unwrap_or_default();
+        Ok(Backend {
+            name: proxy.name.clone(),
+            servers,
+            balancer: balance::build(proxy.balance.as_ref().map(|b| &b.value), hash_type),
+            persistence: proxy
+                .cookie
+                .clone()
+                .map(|settings| Persistence { settings }),
+            allbackups: proxy.option("allbackups"),
+            persist_to_down: proxy.option("persist"),
+            config: proxy.clone(),
+        })
+    }
+
+    pub fn server(&self, index: usize) -> Option<Arc<Server>> {
+        self.servers.get(index).cloned()
+    }
+
+    /// The server a persistence cookie value names, when it may be used.
+    pub fn persisted(&self, cookie: &str) -> Option<Arc<Server>> {
+        let server = self
+            .servers
+            .iter()
+            .find(|s| s.cookie.as_deref() == Some(cookie))?;
+        let reachable = !server.in_maintenance() && (server.is_up() || self.persist_to_down);
+        reachable.then(|| server.clone())
+    }
+
+    /// Balances among usable servers not in `avoid`: active ones, else
+    /// backups (all of them with `option allbackups`, else the first).
+    pub fn pick(&self, ctx: &PickContext<'_>, avoid: &[usize]) -> Option<Arc<Server>> {
+        let usable = |s: &&Arc<Server>| s.usable() && !avoid.contains(&s.index);
+        let mut candidates: Vec<&Arc<Server>> = self
+            .servers
+            .iter()
+            .filter(|s| !s.backup)
+            .filter(usable)
+            .collect();
+        if candidates.is_empty() {
+            candidates = self
+                .servers
+                .iter()
+                .filter(|s| s.backup)
+                .filter(usable)
+                .collect();
+            if !self.allbackups {
+                candidates.truncate(1);
+            }
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+        let chosen = self
+            .balancer
+            .pick(&candidates, ctx)
+            .min(candidates.len() - 1);
+        Some(candidates[chosen].clone())
+    }
+
+    /// (active, backup) servers that can take traffic.
+    pub fn usable_counts(&self) -> (usize, usize) {
+        let active = self
+            .servers
+            .iter()
+            .filter(|s| !s.backup && s.usable())
+            .count();
+        let backup = self
+            .servers
+            .iter()
+            .filter(|s| s.backup && s.usable())
+            .count();
+        (active, backup)
+    }
+
+    /// Starts one check task per server with `check`, spread over the
+    /// first interval (more with `spread-checks`).
+    pub fn spawn_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
+        let checked: Vec<&Arc<Server>> = self
+            .servers
+            .iter()
+            .filter(|s| s.options.check == Some(true))
+            .collect();
+        let count = checked.len().max(1) as u32;
+        checked
+            .into_iter()
+            .enumerate()
+            .map(|(i, server)| {
+                let plan = CheckPlan::for_server(&self.config, server);
+                let mut spread = plan.inter * i as u32 / count;
+                if let Some(percent) = global.spread_checks {
+                    spread += plan.inter * (percent as u32) / 100 * (i as u32 % 2) / 2;
+                }
+                tokio::spawn(check::run(
+                    self.clone(),
+                    server.clone(),
+                    plan,
+                    spread.min(Duration::from_secs(60)),
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,172 @@
+//! A server of a backend and its live state. Everything the request path
+//! reads or changes is atomic, so choosing a server never takes a lock.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::ast::server::{Server as ServerLine, ServerOptions};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("server '{server}': cannot resolve '{address}': {why}")]
+    Resolve {
+        server: String,
+        address: String,
+        why: String,
+    },
+    #[error("server '{server}': address '{address}' has no port (a port from the client connection is not supported yet)")]
+    NoPort { server: String, address: String },
+}
+
+/// No slot freed in time (`timeout queue`).
+#[derive(Debug)]
+pub struct QueueTimeout;
+
+pub struct Server {
+    pub name: String,
+    pub index: usize,
+    pub addr: SocketAddr,
+    pub backup: bool,
+    /// `cookie VALUE` for persistence.
+    pub cookie: Option<String>,
+    pub options: ServerOptions,
+    /// The weight set in the configuration, for `set weight N%`.
+    pub initial_weight: u32,
+    weight: AtomicU32,
+    up: AtomicBool,
+    /// Taken out by an operator (MAINT) — kept for the runtime API.
+    maintenance: AtomicBool,
+    in_flight: Arc<AtomicU32>,
+    slots: Option<Arc<Semaphore>>,
+    pub picks: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+impl Server {
+    pub fn build(proxy: &Proxy, line: &ServerLine, index: usize) -> Result<Server, BuildError> {
+        let options = proxy.server_options(line);
+        let port = match line.address.port {
+            Port::Range(p, _) => p,
+            _ => {
+                return Err(BuildError::NoPort {
+                    server: line.name.text.clone(),
+                    address: line.address.word.text.clone(),
+                })
+            }
+        };
+        let addr = match &line.address.host {
+            Host::Ip(ip) => SocketAddr::new(*ip, port),
+            Host::Name(name) => (name.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| e.to_string())
+                .and_then(|mut a| a.next().ok_or_else(|| "no address".to_owned()))
+                .map_err(|why| BuildError::Resolve {
+                    server: line.name.text.clone(),
+                    address: name.clone(),
+                    why,
+                })?,
+            other => {
+                return Err(BuildError::Resolve {
+                    server: line.name.text.clone(),
+                    address: format!("{other:?}"),
+                    why: "not an IP address or host name".into(),
+                })
+            }
+        };
+        let weight = options.weight.unwrap_or(1) as u32;
+        Ok(Server {
+            name: line.name.text.clone(),
+            index,
+            addr,
+            backup: options.backup.unwrap_or(false),
+            cookie: options.cookie.clone(),
+            initial_weight: weight,
+            weight: AtomicU32::new(weight),
+            // HAProxy starts servers UP and lets checks take them down.
+            up: AtomicBool::new(true),
+            maintenance: AtomicBool::new(options.disabled.unwrap_or(false)),
+            in_flight: Arc::new(AtomicU32::new(0)),
+            slots: options
+                .maxconn
+                .filter(|n| *n > 0)
+                .map(|n| Arc::new(Semaphore::new(n as usize))),
+            picks: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            options,
+        })
+    }
+
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    pub fn set_weight(&self, weight: u32) {
+        self.weight.store(weight.min(256), Ordering::Relaxed);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::Relaxed);
+    }
+
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance.load(Ordering::Relaxed)
+    }
+
+    /// Whether balancing may choose this server.
+    pub fn usable(&self) -> bool {
+        self.is_up() && !self.in_maintenance() && self.weight() > 0
+    }
+
+    /// Requests being served now.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub fn record_failure(&self) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A slot on the server, waiting at most `queue` when it is at `maxconn`.
+    pub async fn acquire(&self, queue: Option<Duration>) -> Result<ServerPermit, QueueTimeout> {
+        let permit = match &self.slots {
+            None => None,
+            Some(slots) => {
+                let wait = slots.clone().acquire_owned();
+                let permit = match queue {
+                    Some(limit) => tokio::time::timeout(limit, wait)
+                        .await
+                        .map_err(|_| QueueTimeout)?,
+                    None => wait.await,
+                };
+                Some(permit.map_err(|_| QueueTimeout)?)
+            }
+        };
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.picks.fetch_add(1, Ordering::Relaxed);
+        Ok(ServerPermit {
+            _slot: permit,
+            in_flight: self.in_flight.clone(),
+        })
+    }
+}
+
+/// Held while a request is on a server; frees the slot when dropped.
+pub struct ServerPermit {
+    _slot: Option<OwnedSemaphorePermit>,
+    in_flight: Arc<AtomicU32>,
+}
+
+impl Drop for ServerPermit {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
