@@ -71,6 +71,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway on the built-in demo, with three origins in-process.
+    Demo,
     /// Run fixture requests through a configuration and check each decision.
     Test(crate::command::test::TestArgs),
     /// Show how a configuration decides one request, rule by rule.

@@ -61,6 +61,15 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<LoadedConfig> {
     ))
 }
 
+/// Loads a configuration held in memory (the demo's).
+pub fn load_text(name: &str, text: &str) -> LoadedConfig {
+    switchyard_grammar::load(
+        &[(name.to_owned(), text.to_owned())],
+        Environment::from_vars(std::env::vars()),
+        &FsAccess,
+    )
+}
+
 fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }

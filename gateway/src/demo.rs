@@ -123,5 +123,5 @@ Switchyard demo: gateway on http://127.0.0.1:8080, statistics on http://127.0.0.
   for i in 1 2 3 4 5 6; do curl -s -H 'Host: shop.localhost' http://127.0.0.1:8080/ | head -1; sleep 1; done
 
   # why did a request go there?
-  switchyard explain -f fixtures/demo.cfg --url http://shop.localhost/ -H 'Host: shop.localhost'
+  switchyard explain -f fixtures/demo.cfg --url http://shop.localhost/
 ";

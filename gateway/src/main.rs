@@ -35,6 +35,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Some(Command::Demo) => command::demo::run(),
         Some(Command::Test(args)) => command::test::run(args),
         Some(Command::Explain(args)) => command::explain::run(args),
         None => run_haproxy_style(cli.run),

@@ -110,6 +110,15 @@ impl RuleSet {
         Some(self.run(self.frontend(frontend)?, req, true, None))
     }
 
+    /// Whether `frontend` or `backend` has `http-response` rules.
+    pub fn has_response_rules(&self, frontend: &str, backend: &str) -> bool {
+        self.proxy(backend)
+            .is_some_and(|p| !p.http_response.is_empty())
+            || self
+                .frontend(frontend)
+                .is_some_and(|p| !p.http_response.is_empty())
+    }
+
     /// Header edits of `http-response` rules (the backend's, then the
     /// frontend's): (name, value) to set, and names to delete, in order.
     pub fn response_edits(

@@ -16,7 +16,12 @@ pub struct Checked {
 
 /// Prints diagnostics; returns the configuration when it has no error.
 pub fn load_and_report(files: &[PathBuf], quiet: bool) -> anyhow::Result<Option<Checked>> {
-    let mut loaded = crate::config_files::load(files)?;
+    Ok(report(crate::config_files::load(files)?, quiet))
+}
+
+/// Compiles the rules of `loaded`, prints every diagnostic, and returns the
+/// configuration when it has no error.
+pub fn report(mut loaded: LoadedConfig, quiet: bool) -> Option<Checked> {
     // The rules are compiled only for a configuration without errors: their
     // messages would otherwise repeat the grammar's.
     let mut rules = None;
@@ -33,7 +38,7 @@ pub fn load_and_report(files: &[PathBuf], quiet: bool) -> anyhow::Result<Option<
         eprint!("{}", diag.render(&loaded.sources));
     }
     match rules {
-        Some(rules) if !loaded.diagnostics.has_errors() => Ok(Some(Checked { loaded, rules })),
+        Some(rules) if !loaded.diagnostics.has_errors() => Some(Checked { loaded, rules }),
         _ => {
             let count = loaded.diagnostics.errors().count();
             eprintln!(
@@ -41,15 +46,24 @@ pub fn load_and_report(files: &[PathBuf], quiet: bool) -> anyhow::Result<Option<
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "it" } else { "them" }
             );
-            Ok(None)
+            None
         }
     }
 }
 
 pub fn run(files: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
     match load_and_report(files, quiet)? {
-        Some(_) => {
+        Some(checked) => {
             if !quiet {
+                // Valid HAProxy language, but this build cannot serve all of
+                // it yet: say so now rather than at startup.
+                for d in crate::support::not_yet_served(&checked.loaded.config) {
+                    let warning = switchyard_grammar::Diagnostic {
+                        severity: Severity::Warning,
+                        ..d
+                    };
+                    eprint!("{}", warning.render(&checked.loaded.sources));
+                }
                 println!("Configuration file is valid");
             }
             Ok(ExitCode::SUCCESS)

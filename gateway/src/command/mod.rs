@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod condition;
+pub mod demo;
 pub mod explain;
 pub mod serve;
 pub mod test;

@@ -2,13 +2,15 @@
 //! cannot serve, open every listener, start health checks, and serve until
 //! SIGINT or SIGTERM.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use switchyard_grammar::Diagnostics;
 
+use super::check::Checked;
 use crate::cli::RunArgs;
 use crate::listener::{bind_tcp, serve_http};
 use crate::runtime;
@@ -17,10 +19,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let Some(checked) = super::check::load_and_report(&args.files, args.quiet)? else {
         return Ok(ExitCode::FAILURE);
     };
-    if refuse_unbuilt(&checked, &args.files) {
+    serve(checked, args.debug, None)
+}
+
+/// Serves a checked configuration until SIGINT/SIGTERM; `extra` runs beside
+/// it on the same runtime (the demo's origins).
+pub fn serve(
+    checked: Checked,
+    debug: bool,
+    extra: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+) -> anyhow::Result<ExitCode> {
+    if refuse_unbuilt(&checked) {
         return Ok(ExitCode::FAILURE);
     }
-    init_logging(args.debug);
+    init_logging(debug);
     let config = checked.loaded.config;
     let threads = config
         .global
@@ -38,6 +50,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the runtime")?;
     tokio.block_on(async move {
+        if let Some(extra) = extra {
+            tokio::spawn(extra);
+        }
         let runtime = runtime::build(&config, Arc::new(checked.rules))?;
         let mut tasks = Vec::new();
         for (addr, frontend) in &runtime.listeners {
@@ -64,7 +79,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Prints, as errors, what the configuration uses that this build does not
 /// serve yet; true when there is any.
-fn refuse_unbuilt(checked: &super::check::Checked, _files: &[PathBuf]) -> bool {
+fn refuse_unbuilt(checked: &Checked) -> bool {
     let refused = crate::support::not_yet_served(&checked.loaded.config);
     if refused.is_empty() {
         return false;

@@ -134,15 +134,26 @@ impl HttpProxy {
         // body only while nothing was sent (connection failures).
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
         let mut body = Some(body);
-        let ctx = PickContext::from_request(&parts, conn.peer.ip());
+        // Persistence: the server the request's cookie names, when usable.
+        let persistence = route.backend.persistence.as_ref();
+        let requested = persistence.and_then(|p| p.requested(&parts.headers));
+        let mut sticky = requested
+            .as_deref()
+            .and_then(|c| route.backend.persisted(c));
+        if let Some(p) = persistence {
+            p.strip_request(&mut parts.headers);
+        }
+        let method = parts.method.clone();
+        let ctx_parts = clone_parts(&parts);
+        let ctx = PickContext::from_request(&ctx_parts, conn.peer.ip());
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
         let mut previous: Option<usize> = None;
         for attempt in 0..=route.retries {
-            let server = match previous {
-                Some(index) if !redispatch_now(route.redispatch, attempt, route.retries) => {
-                    route.backend.server(index)
-                }
+            let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
+            let server = match (sticky.take(), previous) {
+                (Some(s), _) if !redispatch => Some(s),
+                (_, Some(index)) if !redispatch => route.backend.server(index),
                 _ => route.backend.pick(&ctx, &avoid),
             };
             let Some(server) = server else { break };
@@ -175,7 +186,12 @@ impl HttpProxy {
             };
             let request = Request::from_parts(clone_parts(&parts), request_body);
             match self.exchange(route, pooled, permit, request).await {
-                Ok(response) => return response,
+                Ok(mut response) => {
+                    if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
+                        p.on_response(response.headers_mut(), value, requested.as_deref(), &method);
+                    }
+                    return response;
+                }
                 Err(AttemptError::Connect) => {
                     avoid.push(server.index);
                     last_error = 503;
