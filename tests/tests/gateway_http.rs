@@ -1,0 +1,294 @@
+//! The HTTP gateway end to end: the real binary between a real client and
+//! real origins on loopback; assertions on what the client got and on what
+//! the origin saw.
+
+use std::time::Duration;
+
+use switchyard_e2e::client::{client, client_without_keepalive, get};
+use switchyard_e2e::gateway::{free_port, Gateway};
+use switchyard_e2e::origin::Origin;
+
+const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
+
+fn url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+fn start(config: &str, port: u16) -> Gateway {
+    Gateway::start(config, format!("127.0.0.1:{port}").parse().unwrap())
+}
+
+#[tokio::test]
+async fn routes_by_host_and_path_and_forwards_as_haproxy_does() {
+    let (shop, api) = (Origin::start("shop").await, Origin::start("api").await);
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option forwardfor\n    acl api path_beg /api\n    acl shop hdr(host) -i shop.test\n    use_backend api if api\n    use_backend shop if shop\n\
+         backend shop\n    server s {}\nbackend api\n    server a {}\n",
+        shop.addr, api.addr
+    );
+    let _gw = start(&config, port);
+    let c = client();
+    let r = get(&c, &url(port, "/"), &[("Host", "SHOP.test"), ("X-Forwarded-For", "203.0.113.9"), ("Connection", "keep-alive, X-Secret"), ("X-Secret", "1")]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "shop\n"));
+    let r = get(&c, &url(port, "/api/users?id=1"), &[("Host", "shop.test")]).await.unwrap();
+    assert_eq!(r.body, "api\n");
+    let r = get(&c, &url(port, "/"), &[("Host", "other.test")]).await.unwrap();
+    assert_eq!(r.status, 503, "no use_backend matched and no default_backend");
+    assert!(r.body.contains("No server is available to handle this request."));
+
+    let seen = &shop.seen()[0];
+    assert_eq!(seen.header_values("host"), ["SHOP.test"], "Host is preserved");
+    assert_eq!(seen.header_values("x-forwarded-for"), ["203.0.113.9", "127.0.0.1"], "the client's XFF is kept, ours appended");
+    assert!(seen.header_values("x-secret").is_empty(), "fields named by Connection are hop-by-hop");
+    assert_eq!(api.seen()[0].uri, "/api/users?id=1");
+}
+
+#[tokio::test]
+async fn forwardfor_variants() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend b\n\
+         backend b\n    option forwardfor header X-Client if-none\n    server s {}\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let c = client();
+    get(&c, &url(port, "/"), &[]).await.unwrap();
+    get(&c, &url(port, "/"), &[("X-Client", "198.51.100.1")]).await.unwrap();
+    let seen = o.seen();
+    assert_eq!(seen[0].header_values("x-client"), ["127.0.0.1"]);
+    assert_eq!(seen[1].header_values("x-client"), ["198.51.100.1"], "if-none keeps the client's header alone");
+    assert!(seen[0].header_values("x-forwarded-for").is_empty());
+
+    let port2 = free_port();
+    let config = format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port2}\n    option forwardfor except 127.0.0.0/8\n    server s {}\n", o.addr);
+    let _gw2 = start(&config, port2);
+    get(&c, &url(port2, "/"), &[]).await.unwrap();
+    assert!(o.seen()[2].header_values("x-forwarded-for").is_empty(), "loopback clients are excepted");
+}
+
+#[tokio::test]
+async fn cookie_insert_indirect_keeps_sessions_and_hides_the_cookie() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    cookie SRV insert indirect nocache httponly\n    server a {} cookie ca\n    server b {} cookie cb\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    let first = get(&c, &url(port, "/"), &[]).await.unwrap();
+    let set_cookie = first.header("set-cookie").unwrap().to_owned();
+    assert!(set_cookie.starts_with("SRV=c") && set_cookie.contains("path=/") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert_eq!(first.header("cache-control"), Some("private"));
+    let value = set_cookie.split(';').next().unwrap().to_owned();
+    let served_by = first.body.clone();
+    for _ in 0..6 {
+        let r = get(&c, &url(port, "/"), &[("Cookie", &format!("theme=dark; {value}"))]).await.unwrap();
+        assert_eq!(r.body, served_by, "the session stays on one server");
+        assert!(r.header("set-cookie").is_none(), "the client already has the right cookie");
+    }
+    for seen in a.seen().iter().chain(b.seen().iter()) {
+        for cookie in seen.header_values("cookie") {
+            assert!(!cookie.contains("SRV="), "indirect: servers never see the persistence cookie ({cookie})");
+        }
+    }
+    // A cookie naming an unknown server is balanced and set anew.
+    let r = get(&c, &url(port, "/"), &[("Cookie", "SRV=zz")]).await.unwrap();
+    assert!(r.header("set-cookie").unwrap().starts_with("SRV=c"));
+    // Values never reveal addresses.
+    assert!(!set_cookie.contains("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn cookie_prefix_and_rewrite() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    cookie JSESSIONID prefix\n    server a {} cookie pa\n    server b {} cookie pb\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    let r = get(&c, &url(port, "/login?set-cookie=JSESSIONID=xyz;%20Path=/"), &[]).await.unwrap();
+    let sc = r.header("set-cookie").unwrap().to_owned();
+    assert!(sc.starts_with("JSESSIONID=p") && sc.contains("~xyz"), "{sc}");
+    let value = sc.split(';').next().unwrap().to_owned();
+    let r2 = get(&c, &url(port, "/next"), &[("Cookie", &value)]).await.unwrap();
+    assert_eq!(r2.body, r.body);
+    let origin = if r.body == "a\n" { &a } else { &b };
+    let last = origin.seen().last().unwrap().clone();
+    assert_eq!(last.header_values("cookie"), ["JSESSIONID=xyz"], "the prefix is stripped before the server");
+
+    let port2 = free_port();
+    let config = format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port2}\n    cookie SRV rewrite\n    server a {} cookie ra\n", a.addr);
+    let _gw2 = start(&config, port2);
+    let r = get(&c, &url(port2, "/?set-cookie=SRV=anything"), &[]).await.unwrap();
+    assert_eq!(r.header("set-cookie"), Some("SRV=ra"));
+}
+
+#[tokio::test]
+async fn weighted_round_robin_and_hashing() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    use_backend h if {{ path_beg /h }}\n    default_backend rr\n\
+         backend rr\n    balance roundrobin\n    server a {} weight 3\n    server b {} weight 1\n\
+         backend h\n    balance source\n    server a {}\n    server b {}\n",
+        a.addr, b.addr, a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client();
+    let mut order = String::new();
+    for _ in 0..8 {
+        order.push_str(get(&c, &url(port, "/"), &[]).await.unwrap().body.trim());
+    }
+    assert_eq!(order.matches('a').count(), 6, "{order}");
+    assert!(!order.contains("aaaa"), "smooth weighted order: {order}");
+    let first = get(&c, &url(port, "/h"), &[]).await.unwrap().body;
+    for _ in 0..5 {
+        assert_eq!(get(&c, &url(port, "/h"), &[]).await.unwrap().body, first, "balance source: one client, one server");
+    }
+}
+
+#[tokio::test]
+async fn health_checks_take_a_server_out_and_back() {
+    let a = Origin::start("a").await;
+    let b = Origin::start("b").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    retries 2\n    option redispatch\n    server a {} check inter 100ms fall 2 rise 2\n    server b {} check inter 100ms fall 2 rise 2\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    let b_addr = b.stop();
+    // fall × inter = 200 ms; allow plenty on a shared machine.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for _ in 0..10 {
+        let r = get(&c, &url(port, "/"), &[]).await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "a\n"), "a DOWN server gets no traffic");
+    }
+    let b = Origin::start_on("b", b_addr).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut saw_b = false;
+    for _ in 0..10 {
+        saw_b |= get(&c, &url(port, "/"), &[]).await.unwrap().body == "b\n";
+    }
+    assert!(saw_b, "b is UP again after rise × inter");
+    assert!(b.request_count() > 0);
+}
+
+#[tokio::test]
+async fn failover_loses_no_request_under_load() {
+    let a = Origin::start("a").await;
+    let b = Origin::start("b").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    retries 3\n    option redispatch\n    retry-on all-retryable-errors\n    server a {} check inter 100ms fall 2 rise 2\n    server b {} check inter 100ms fall 2 rise 2\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    let mut failures = 0;
+    let mut b = Some(b);
+    for i in 0..300 {
+        if i == 100 {
+            // Stop one origin in the middle of the load.
+            b.take().map(Origin::stop);
+        }
+        match get(&c, &url(port, "/"), &[]).await {
+            Ok(r) if r.status == 200 => {}
+            other => {
+                failures += 1;
+                eprintln!("request {i}: {other:?}");
+            }
+        }
+    }
+    assert_eq!(failures, 0);
+    assert!(a.request_count() >= 150);
+}
+
+#[tokio::test]
+async fn backups_serve_only_when_every_active_server_is_down() {
+    let (a, bk) = (Origin::start("active").await, Origin::start("backup").await);
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    option redispatch\n    server a {} check inter 100ms fall 2 rise 2\n    server k {} backup\n",
+        a.addr, bk.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    for _ in 0..4 {
+        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().body, "active\n");
+    }
+    a.stop();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for _ in 0..4 {
+        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().body, "backup\n");
+    }
+}
+
+#[tokio::test]
+async fn maxconn_queues_and_times_out_with_503() {
+    let o = Origin::start("slow").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}    timeout queue 300ms\nlisten l\n    bind 127.0.0.1:{port}\n    server s {} maxconn 1\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    let slow = tokio::spawn({
+        let c = c.clone();
+        async move { get(&c, &url(port, "/?sleep=1500"), &[]).await.unwrap().status }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let queued = get(&c, &url(port, "/"), &[]).await.unwrap();
+    assert_eq!(queued.status, 503, "the queue timed out");
+    assert_eq!(slow.await.unwrap(), 200);
+    // With the slot free, requests pass again.
+    assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn keep_alive_connections_to_servers_are_reused() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let _gw = start(&format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr), port);
+    let c = client();
+    for _ in 0..30 {
+        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 200);
+    }
+    assert_eq!(o.request_count(), 30);
+    assert!(o.connections() <= 3, "30 requests over {} server connections", o.connections());
+}
+
+#[tokio::test]
+async fn large_uploads_stream_through_with_bounded_memory() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let gw = start(&format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr), port);
+    let c = client_without_keepalive();
+    let body = vec![b'x'; 256 * 1024 * 1024];
+    let r = switchyard_e2e::client::send(&c, "POST", &url(port, "/upload"), &[], &body).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(o.seen()[0].body_len, body.len());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", gw.pid())).unwrap();
+    let peak_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    assert!(peak_kb < 128 * 1024, "a 256 MiB upload must not be buffered: peak RSS {peak_kb} kB");
+}
+
+#[tokio::test]
+async fn errorfile_replaces_the_builtin_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("503.http");
+    std::fs::write(&page, "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nback soon\n").unwrap();
+    let port = free_port();
+    let config = format!("{DEFAULTS}    errorfile 503 {}\nlisten l\n    bind 127.0.0.1:{port}\n    server s 127.0.0.1:1\n", page.display());
+    let _gw = start(&config, port);
+    let r = get(&client(), &url(port, "/"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str(), r.header("content-type")), (503, "back soon\n", Some("text/plain")));
+}
