@@ -12,9 +12,10 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Called once when a streamed body ended cleanly (or was dropped early).
+/// Called once when a body has been passed on (or dropped early), with
+/// whether it ended cleanly and how many bytes went through.
 pub trait BodyEnd: Send + Sync {
-    fn finished(self: Box<Self>, clean: bool);
+    fn finished(self: Box<Self>, clean: bool, bytes: u64);
 }
 
 pub enum ProxyBody {
@@ -22,9 +23,10 @@ pub enum ProxyBody {
     Full(Full<Bytes>),
     Streamed {
         inner: Incoming,
-        /// Runs when the stream ends: returns a server connection to the pool,
-        /// releases the server's connection slot.
-        on_end: Option<Box<dyn BodyEnd>>,
+        /// Run when the stream ends: return a server connection to the pool,
+        /// release the server's slot, write the log line.
+        on_end: Vec<Box<dyn BodyEnd>>,
+        bytes: u64,
     },
 }
 
@@ -36,20 +38,25 @@ impl ProxyBody {
     pub fn streamed(inner: Incoming) -> Self {
         ProxyBody::Streamed {
             inner,
-            on_end: None,
+            on_end: Vec::new(),
+            bytes: 0,
         }
     }
 
     /// Attaches `on_end` to a streamed body; for other bodies it runs at once.
     pub fn with_end(mut self, on_end: Box<dyn BodyEnd>) -> Self {
         match &mut self {
-            ProxyBody::Streamed {
-                on_end: slot @ None,
-                ..
-            } => *slot = Some(on_end),
-            _ => on_end.finished(true),
+            ProxyBody::Streamed { on_end: list, .. } => list.push(on_end),
+            ProxyBody::Full(full) => on_end.finished(true, full.size_hint().exact().unwrap_or(0)),
+            ProxyBody::Empty => on_end.finished(true, 0),
         }
         self
+    }
+
+    fn run_ends(on_end: &mut Vec<Box<dyn BodyEnd>>, clean: bool, bytes: u64) {
+        for end in on_end.drain(..) {
+            end.finished(clean, bytes);
+        }
     }
 }
 
@@ -66,20 +73,19 @@ impl Body for ProxyBody {
             ProxyBody::Full(full) => Pin::new(full)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
-            ProxyBody::Streamed { inner, on_end } => {
+            ProxyBody::Streamed {
+                inner,
+                on_end,
+                bytes,
+            } => {
                 let polled = Pin::new(inner).poll_frame(cx);
                 match &polled {
-                    Poll::Ready(None) => {
-                        if let Some(end) = on_end.take() {
-                            end.finished(true);
-                        }
+                    Poll::Ready(Some(Ok(frame))) => {
+                        *bytes += frame.data_ref().map_or(0, |d| d.len() as u64)
                     }
-                    Poll::Ready(Some(Err(_))) => {
-                        if let Some(end) = on_end.take() {
-                            end.finished(false);
-                        }
-                    }
-                    _ => {}
+                    Poll::Ready(None) => ProxyBody::run_ends(on_end, true, *bytes),
+                    Poll::Ready(Some(Err(_))) => ProxyBody::run_ends(on_end, false, *bytes),
+                    Poll::Pending => {}
                 }
                 polled.map_err(Into::into)
             }
@@ -105,12 +111,16 @@ impl Body for ProxyBody {
 
 impl Drop for ProxyBody {
     fn drop(&mut self) {
-        if let ProxyBody::Streamed { inner, on_end } = self {
-            if let Some(end) = on_end.take() {
-                // Dropped before its end: the connection is in an unknown
-                // state unless the stream had already ended.
-                end.finished(inner.is_end_stream());
-            }
+        if let ProxyBody::Streamed {
+            inner,
+            on_end,
+            bytes,
+        } = self
+        {
+            // Dropped before its end: the connection is in an unknown state
+            // unless the stream had already ended.
+            let clean = inner.is_end_stream();
+            ProxyBody::run_ends(on_end, clean, *bytes);
         }
     }
 }

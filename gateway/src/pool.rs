@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +41,6 @@ pub struct ConnectionPool {
     idle: Mutex<HashMap<SocketAddr, Vec<IdleConn>>>,
     max_idle_per_server: usize,
     idle_timeout: Duration,
-    opened: AtomicU64,
 }
 
 impl ConnectionPool {
@@ -51,13 +49,7 @@ impl ConnectionPool {
             idle: Mutex::new(HashMap::new()),
             max_idle_per_server,
             idle_timeout,
-            opened: AtomicU64::new(0),
         })
-    }
-
-    /// How many connections to servers were opened so far.
-    pub fn opened(&self) -> u64 {
-        self.opened.load(Ordering::Relaxed)
     }
 
     /// An idle connection to `addr` when `reuse` allows, else a new one.
@@ -93,7 +85,6 @@ impl ConnectionPool {
         let (sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await?;
-        self.opened.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             // Errors here are seen by the request that owns the connection.
             let _ = connection.with_upgrades().await;

@@ -30,7 +30,6 @@ pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
     pub backends: Vec<Arc<Backend>>,
-    pub pool: Arc<ConnectionPool>,
 }
 
 fn error_pages(proxy: &Proxy, config: &Config) -> anyhow::Result<ErrorPages> {
@@ -117,6 +116,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             .unwrap_or(UNSET);
         let frontend = Arc::new(HttpProxy {
             name: proxy.name.clone(),
+            logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             router: Arc::new(RulesRouter {
                 frontend: proxy.name.clone(),
                 rules: rules.clone(),
@@ -135,6 +135,5 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     Ok(Runtime {
         listeners,
         backends,
-        pool,
     })
 }

@@ -6,8 +6,11 @@
 
 use switchyard_grammar::ast::address::{AddressFamily, Host};
 use switchyard_grammar::ast::http_rule::HttpAction;
+use switchyard_grammar::ast::log_format::LogFormatPart;
 use switchyard_grammar::ast::proxy::Mode;
 use switchyard_grammar::{Config, Diagnostic, Span};
+
+use crate::log::record::KNOWN_VARIABLES;
 
 /// Features used by `config` that the gateway cannot serve yet, as errors.
 pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
@@ -42,9 +45,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
     }
     if let Some(map) = g.cpu_maps.first() {
         refuse(map.span, "'cpu-map'", "operations (process control)");
-    }
-    for target in &g.logs {
-        refuse(target.span, "'log'", "operations (logging)");
     }
     for socket in &g.stats_sockets {
         refuse(
@@ -124,12 +124,25 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 "operations (stats page)",
             );
         }
-        for target in &proxy.logs.targets {
-            refuse(target.span, "'log'", "operations (logging)");
-        }
-        if let Some(span) = proxy.logs.global {
-            if !config.global.logs.is_empty() {
-                refuse(span, "'log global'", "operations (logging)");
+        if let Some(custom) = &proxy.log_format {
+            for part in &custom.format.parts {
+                match part {
+                    LogFormatPart::Sample { expr, .. } => refuse(
+                        expr.span,
+                        "a sample expression in 'log-format'",
+                        "operations (logging)",
+                    ),
+                    LogFormatPart::Variable { name, span, .. }
+                        if !KNOWN_VARIABLES.contains(&name.as_str()) =>
+                    {
+                        refuse(
+                            *span,
+                            &format!("the log-format variable '%{name}'"),
+                            "operations (logging)",
+                        )
+                    }
+                    _ => {}
+                }
             }
         }
         for name in [

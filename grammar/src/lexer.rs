@@ -116,11 +116,9 @@ fn explain_failure(text: &str, at: &dyn Fn(usize, usize) -> Span) -> Diagnostic 
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
             (None, '#') => break,
-            (None, '\\') | (Some(('"', _)), '\\') => {
-                if chars.next().is_none() {
-                    return Diagnostic::error(at(i, 1), "line ends with a backslash")
-                        .with_help("HAProxy has no line continuation; write the directive on one line, or quote the backslash as '\\'");
-                }
+            (None, '\\') | (Some(('"', _)), '\\') if chars.next().is_none() => {
+                return Diagnostic::error(at(i, 1), "line ends with a backslash")
+                    .with_help("HAProxy has no line continuation; write the directive on one line, or quote the backslash as '\\'");
             }
             (None, '"' | '\'') => quote = Some((c, i)),
             (Some((q, _)), c) if c == q => quote = None,

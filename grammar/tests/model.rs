@@ -39,7 +39,7 @@ fn proxies_inherit_the_last_defaults_section() {
 
 #[test]
 fn named_defaults_with_from() {
-    let text = format!(
+    let text = String::from(
         "defaults base\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    balance source\n\n\
          defaults other\n    mode tcp\n\nbackend be from base\n    server s1 127.0.0.1:9000\n\nbackend be2\n    server s1 127.0.0.1:9000\n"
     );

@@ -156,7 +156,12 @@ async fn answer(
     };
     shared.seen.lock().unwrap().push(seen);
     // `?sleep=MS` delays the answer (queueing and timeout tests).
-    if let Some(ms) = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sleep="))).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sleep=")))
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         tokio::time::sleep(std::time::Duration::from_millis(ms.min(10_000))).await;
     }
     let mut response = Response::new(Full::new(Bytes::from(format!("{name}\n"))));

@@ -29,18 +29,49 @@ async fn routes_by_host_and_path_and_forwards_as_haproxy_does() {
     );
     let _gw = start(&config, port);
     let c = client();
-    let r = get(&c, &url(port, "/"), &[("Host", "SHOP.test"), ("X-Forwarded-For", "203.0.113.9"), ("Connection", "keep-alive, X-Secret"), ("X-Secret", "1")]).await.unwrap();
+    let r = get(
+        &c,
+        &url(port, "/"),
+        &[
+            ("Host", "SHOP.test"),
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("Connection", "keep-alive, X-Secret"),
+            ("X-Secret", "1"),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!((r.status, r.body.as_str()), (200, "shop\n"));
-    let r = get(&c, &url(port, "/api/users?id=1"), &[("Host", "shop.test")]).await.unwrap();
+    let r = get(&c, &url(port, "/api/users?id=1"), &[("Host", "shop.test")])
+        .await
+        .unwrap();
     assert_eq!(r.body, "api\n");
-    let r = get(&c, &url(port, "/"), &[("Host", "other.test")]).await.unwrap();
-    assert_eq!(r.status, 503, "no use_backend matched and no default_backend");
-    assert!(r.body.contains("No server is available to handle this request."));
+    let r = get(&c, &url(port, "/"), &[("Host", "other.test")])
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status, 503,
+        "no use_backend matched and no default_backend"
+    );
+    assert!(r
+        .body
+        .contains("No server is available to handle this request."));
 
     let seen = &shop.seen()[0];
-    assert_eq!(seen.header_values("host"), ["SHOP.test"], "Host is preserved");
-    assert_eq!(seen.header_values("x-forwarded-for"), ["203.0.113.9", "127.0.0.1"], "the client's XFF is kept, ours appended");
-    assert!(seen.header_values("x-secret").is_empty(), "fields named by Connection are hop-by-hop");
+    assert_eq!(
+        seen.header_values("host"),
+        ["SHOP.test"],
+        "Host is preserved"
+    );
+    assert_eq!(
+        seen.header_values("x-forwarded-for"),
+        ["203.0.113.9", "127.0.0.1"],
+        "the client's XFF is kept, ours appended"
+    );
+    assert!(
+        seen.header_values("x-secret").is_empty(),
+        "fields named by Connection are hop-by-hop"
+    );
     assert_eq!(api.seen()[0].uri, "/api/users?id=1");
 }
 
@@ -56,17 +87,26 @@ async fn forwardfor_variants() {
     let _gw = start(&config, port);
     let c = client();
     get(&c, &url(port, "/"), &[]).await.unwrap();
-    get(&c, &url(port, "/"), &[("X-Client", "198.51.100.1")]).await.unwrap();
+    get(&c, &url(port, "/"), &[("X-Client", "198.51.100.1")])
+        .await
+        .unwrap();
     let seen = o.seen();
     assert_eq!(seen[0].header_values("x-client"), ["127.0.0.1"]);
-    assert_eq!(seen[1].header_values("x-client"), ["198.51.100.1"], "if-none keeps the client's header alone");
+    assert_eq!(
+        seen[1].header_values("x-client"),
+        ["198.51.100.1"],
+        "if-none keeps the client's header alone"
+    );
     assert!(seen[0].header_values("x-forwarded-for").is_empty());
 
     let port2 = free_port();
     let config = format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port2}\n    option forwardfor except 127.0.0.0/8\n    server s {}\n", o.addr);
     let _gw2 = start(&config, port2);
     get(&c, &url(port2, "/"), &[]).await.unwrap();
-    assert!(o.seen()[2].header_values("x-forwarded-for").is_empty(), "loopback clients are excepted");
+    assert!(
+        o.seen()[2].header_values("x-forwarded-for").is_empty(),
+        "loopback clients are excepted"
+    );
 }
 
 #[tokio::test]
@@ -81,22 +121,41 @@ async fn cookie_insert_indirect_keeps_sessions_and_hides_the_cookie() {
     let c = client_without_keepalive();
     let first = get(&c, &url(port, "/"), &[]).await.unwrap();
     let set_cookie = first.header("set-cookie").unwrap().to_owned();
-    assert!(set_cookie.starts_with("SRV=c") && set_cookie.contains("path=/") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("SRV=c")
+            && set_cookie.contains("path=/")
+            && set_cookie.contains("HttpOnly"),
+        "{set_cookie}"
+    );
     assert_eq!(first.header("cache-control"), Some("private"));
     let value = set_cookie.split(';').next().unwrap().to_owned();
     let served_by = first.body.clone();
     for _ in 0..6 {
-        let r = get(&c, &url(port, "/"), &[("Cookie", &format!("theme=dark; {value}"))]).await.unwrap();
+        let r = get(
+            &c,
+            &url(port, "/"),
+            &[("Cookie", &format!("theme=dark; {value}"))],
+        )
+        .await
+        .unwrap();
         assert_eq!(r.body, served_by, "the session stays on one server");
-        assert!(r.header("set-cookie").is_none(), "the client already has the right cookie");
+        assert!(
+            r.header("set-cookie").is_none(),
+            "the client already has the right cookie"
+        );
     }
     for seen in a.seen().iter().chain(b.seen().iter()) {
         for cookie in seen.header_values("cookie") {
-            assert!(!cookie.contains("SRV="), "indirect: servers never see the persistence cookie ({cookie})");
+            assert!(
+                !cookie.contains("SRV="),
+                "indirect: servers never see the persistence cookie ({cookie})"
+            );
         }
     }
     // A cookie naming an unknown server is balanced and set anew.
-    let r = get(&c, &url(port, "/"), &[("Cookie", "SRV=zz")]).await.unwrap();
+    let r = get(&c, &url(port, "/"), &[("Cookie", "SRV=zz")])
+        .await
+        .unwrap();
     assert!(r.header("set-cookie").unwrap().starts_with("SRV=c"));
     // Values never reveal addresses.
     assert!(!set_cookie.contains("127.0.0.1"));
@@ -112,20 +171,37 @@ async fn cookie_prefix_and_rewrite() {
     );
     let _gw = start(&config, port);
     let c = client_without_keepalive();
-    let r = get(&c, &url(port, "/login?set-cookie=JSESSIONID=xyz;%20Path=/"), &[]).await.unwrap();
+    let r = get(
+        &c,
+        &url(port, "/login?set-cookie=JSESSIONID=xyz;%20Path=/"),
+        &[],
+    )
+    .await
+    .unwrap();
     let sc = r.header("set-cookie").unwrap().to_owned();
-    assert!(sc.starts_with("JSESSIONID=p") && sc.contains("~xyz"), "{sc}");
+    assert!(
+        sc.starts_with("JSESSIONID=p") && sc.contains("~xyz"),
+        "{sc}"
+    );
     let value = sc.split(';').next().unwrap().to_owned();
-    let r2 = get(&c, &url(port, "/next"), &[("Cookie", &value)]).await.unwrap();
+    let r2 = get(&c, &url(port, "/next"), &[("Cookie", &value)])
+        .await
+        .unwrap();
     assert_eq!(r2.body, r.body);
     let origin = if r.body == "a\n" { &a } else { &b };
     let last = origin.seen().last().unwrap().clone();
-    assert_eq!(last.header_values("cookie"), ["JSESSIONID=xyz"], "the prefix is stripped before the server");
+    assert_eq!(
+        last.header_values("cookie"),
+        ["JSESSIONID=xyz"],
+        "the prefix is stripped before the server"
+    );
 
     let port2 = free_port();
     let config = format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port2}\n    cookie SRV rewrite\n    server a {} cookie ra\n", a.addr);
     let _gw2 = start(&config, port2);
-    let r = get(&c, &url(port2, "/?set-cookie=SRV=anything"), &[]).await.unwrap();
+    let r = get(&c, &url(port2, "/?set-cookie=SRV=anything"), &[])
+        .await
+        .unwrap();
     assert_eq!(r.header("set-cookie"), Some("SRV=ra"));
 }
 
@@ -149,7 +225,11 @@ async fn weighted_round_robin_and_hashing() {
     assert!(!order.contains("aaaa"), "smooth weighted order: {order}");
     let first = get(&c, &url(port, "/h"), &[]).await.unwrap().body;
     for _ in 0..5 {
-        assert_eq!(get(&c, &url(port, "/h"), &[]).await.unwrap().body, first, "balance source: one client, one server");
+        assert_eq!(
+            get(&c, &url(port, "/h"), &[]).await.unwrap().body,
+            first,
+            "balance source: one client, one server"
+        );
     }
 }
 
@@ -169,7 +249,11 @@ async fn health_checks_take_a_server_out_and_back() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for _ in 0..10 {
         let r = get(&c, &url(port, "/"), &[]).await.unwrap();
-        assert_eq!((r.status, r.body.as_str()), (200, "a\n"), "a DOWN server gets no traffic");
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (200, "a\n"),
+            "a DOWN server gets no traffic"
+        );
     }
     let b = Origin::start_on("b", b_addr).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -222,12 +306,18 @@ async fn backups_serve_only_when_every_active_server_is_down() {
     let _gw = start(&config, port);
     let c = client_without_keepalive();
     for _ in 0..4 {
-        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().body, "active\n");
+        assert_eq!(
+            get(&c, &url(port, "/"), &[]).await.unwrap().body,
+            "active\n"
+        );
     }
     a.stop();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for _ in 0..4 {
-        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().body, "backup\n");
+        assert_eq!(
+            get(&c, &url(port, "/"), &[]).await.unwrap().body,
+            "backup\n"
+        );
     }
 }
 
@@ -243,7 +333,12 @@ async fn maxconn_queues_and_times_out_with_503() {
     let c = client_without_keepalive();
     let slow = tokio::spawn({
         let c = c.clone();
-        async move { get(&c, &url(port, "/?sleep=1500"), &[]).await.unwrap().status }
+        async move {
+            get(&c, &url(port, "/?sleep=1500"), &[])
+                .await
+                .unwrap()
+                .status
+        }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let queued = get(&c, &url(port, "/"), &[]).await.unwrap();
@@ -257,38 +352,104 @@ async fn maxconn_queues_and_times_out_with_503() {
 async fn keep_alive_connections_to_servers_are_reused() {
     let o = Origin::start("o").await;
     let port = free_port();
-    let _gw = start(&format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr), port);
+    let _gw = start(
+        &format!(
+            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n",
+            o.addr
+        ),
+        port,
+    );
     let c = client();
     for _ in 0..30 {
         assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 200);
     }
     assert_eq!(o.request_count(), 30);
-    assert!(o.connections() <= 3, "30 requests over {} server connections", o.connections());
+    assert!(
+        o.connections() <= 3,
+        "30 requests over {} server connections",
+        o.connections()
+    );
 }
 
 #[tokio::test]
 async fn large_uploads_stream_through_with_bounded_memory() {
     let o = Origin::start("o").await;
     let port = free_port();
-    let gw = start(&format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr), port);
+    let gw = start(
+        &format!(
+            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n",
+            o.addr
+        ),
+        port,
+    );
     let c = client_without_keepalive();
     let body = vec![b'x'; 256 * 1024 * 1024];
-    let r = switchyard_e2e::client::send(&c, "POST", &url(port, "/upload"), &[], &body).await.unwrap();
+    let r = switchyard_e2e::client::send(&c, "POST", &url(port, "/upload"), &[], &body)
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(o.seen()[0].body_len, body.len());
     let status = std::fs::read_to_string(format!("/proc/{}/status", gw.pid())).unwrap();
-    let peak_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
-    assert!(peak_kb < 128 * 1024, "a 256 MiB upload must not be buffered: peak RSS {peak_kb} kB");
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        peak_kb < 128 * 1024,
+        "a 256 MiB upload must not be buffered: peak RSS {peak_kb} kB"
+    );
 }
 
 #[tokio::test]
 async fn errorfile_replaces_the_builtin_page() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("503.http");
-    std::fs::write(&page, "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nback soon\n").unwrap();
+    std::fs::write(
+        &page,
+        "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nback soon\n",
+    )
+    .unwrap();
     let port = free_port();
     let config = format!("{DEFAULTS}    errorfile 503 {}\nlisten l\n    bind 127.0.0.1:{port}\n    server s 127.0.0.1:1\n", page.display());
     let _gw = start(&config, port);
     let r = get(&client(), &url(port, "/"), &[]).await.unwrap();
-    assert_eq!((r.status, r.body.as_str(), r.header("content-type")), (503, "back soon\n", Some("text/plain")));
+    assert_eq!(
+        (r.status, r.body.as_str(), r.header("content-type")),
+        (503, "back soon\n", Some("text/plain"))
+    );
+}
+
+#[tokio::test]
+async fn httplog_lines_reach_a_real_syslog_receiver() {
+    let o = Origin::start("o").await;
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let log_port = receiver.local_addr().unwrap().port();
+    let port = free_port();
+    let config = format!(
+        "global\n    log 127.0.0.1:{log_port} local2 info\n{DEFAULTS}    log global\n    option httplog\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s1 {}\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let r = get(&client(), &url(port, "/hello?x=1"), &[]).await.unwrap();
+    assert_eq!(r.status, 200);
+    let mut buf = [0u8; 2048];
+    let n = receiver.recv(&mut buf).unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    // <150> = local2.info; then HAProxy's httplog fields.
+    assert!(line.starts_with("<150>"), "{line}");
+    assert!(line.contains(" haproxy["), "{line}");
+    assert!(line.contains(" fe be/s1 "), "{line}");
+    assert!(
+        line.contains(" 200 2 - - ---- "),
+        "status, bytes, cookies, termination: {line}"
+    );
+    assert!(line.ends_with("\"GET /hello?x=1 HTTP/1.1\""), "{line}");
 }

@@ -3,5 +3,6 @@
 //! `log-format`).
 
 pub mod record;
+pub mod request_log;
 pub mod sink;
 pub mod syslog;

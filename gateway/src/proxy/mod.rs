@@ -65,6 +65,7 @@ pub struct BackendRoute {
 /// An HTTP frontend (or the frontend half of a `listen`).
 pub struct HttpProxy {
     pub name: String,
+    pub logger: Option<Arc<crate::log::request_log::RequestLogger>>,
     pub router: Arc<dyn Router>,
     pub backends: Arc<HashMap<String, Arc<BackendRoute>>>,
     pub pool: Arc<ConnectionPool>,
@@ -86,7 +87,30 @@ impl HttpProxy {
         self.timeouts
     }
 
+    /// Serves one request; its log line is written when the response ends.
     pub async fn handle(&self, req: Request<Incoming>, conn: &ClientConn) -> Response<ProxyBody> {
+        let Some(logger) = self.logger.clone() else {
+            return self.handle_inner(req, conn, &mut None).await;
+        };
+        let mut draft = Some(LogDraft::new(&req, conn, &self.name));
+        let response = self.handle_inner(req, conn, &mut draft).await;
+        let draft = draft.expect("still there");
+        let (parts, body) = response.into_parts();
+        let status = parts.status.as_u16();
+        let end = LogEnd {
+            logger,
+            draft,
+            status,
+        };
+        Response::from_parts(parts, body.with_end(Box::new(end)))
+    }
+
+    async fn handle_inner(
+        &self,
+        req: Request<Incoming>,
+        conn: &ClientConn,
+        draft: &mut Option<LogDraft>,
+    ) -> Response<ProxyBody> {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
         ensure_host(&mut parts);
@@ -95,19 +119,21 @@ impl HttpProxy {
             Verdict::NoBackend => return self.errors.response(503),
             Verdict::Backend(name) => name,
         };
+        if let Some(d) = draft.as_mut() {
+            d.record.backend = backend_name.clone();
+        }
         let Some(route) = self.backends.get(&backend_name).cloned() else {
             return self.errors.response(503);
         };
-        match route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
-            Some(policy) => policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers),
-            None => {}
+        if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
+            policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers);
         }
         hop_by_hop::strip(&mut parts.headers);
         let kept = self
             .router
             .has_response_rules(&backend_name)
             .then(|| clone_parts(&parts));
-        let response = self.forward(&route, parts, body, conn, !first).await;
+        let response = self.forward(&route, parts, body, conn, !first, draft).await;
         let Some(request) = kept else { return response };
         let (mut response_parts, response_body) = response.into_parts();
         self.router
@@ -123,6 +149,7 @@ impl HttpProxy {
         body: Incoming,
         conn: &ClientConn,
         reuse: bool,
+        draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
@@ -158,6 +185,13 @@ impl HttpProxy {
             };
             let Some(server) = server else { break };
             previous = Some(server.index);
+            let attempt_started = std::time::Instant::now();
+            if let Some(d) = draft.as_mut() {
+                d.record.server = server.name.clone();
+                d.record.server_addr = Some(server.addr);
+                d.record.retries = attempt as u32;
+                d.record.redispatched |= redispatch;
+            }
             let permit = match server.acquire(route.queue_timeout).await {
                 Ok(permit) => permit,
                 Err(_) => return route.errors.response(503),
@@ -184,9 +218,16 @@ impl HttpProxy {
                     None => break,
                 }
             };
+            let connected = std::time::Instant::now();
             let request = Request::from_parts(clone_parts(&parts), request_body);
             match self.exchange(route, pooled, permit, request).await {
                 Ok(mut response) => {
+                    if let Some(d) = draft.as_mut() {
+                        d.record.t_connect =
+                            Some(connected.duration_since(attempt_started).as_millis() as u64);
+                        d.record.t_response = Some(connected.elapsed().as_millis() as u64);
+                        d.record.t_queue = Some(0);
+                    }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
                         p.on_response(response.headers_mut(), value, requested.as_deref(), &method);
                     }
@@ -263,6 +304,87 @@ impl HttpProxy {
     }
 }
 
+/// What a log line needs, gathered along the request path.
+pub struct LogDraft {
+    record: crate::log::record::LogRecord,
+    started: std::time::Instant,
+}
+
+impl LogDraft {
+    fn new(req: &Request<Incoming>, conn: &ClientConn, frontend: &str) -> LogDraft {
+        let now = std::time::SystemTime::now();
+        let version = match req.version() {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        };
+        LogDraft {
+            started: std::time::Instant::now(),
+            record: crate::log::record::LogRecord {
+                client: SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port()),
+                frontend_addr: conn.local,
+                accepted_at: now,
+                request_at: now,
+                frontend: frontend.to_owned(),
+                backend: frontend.to_owned(),
+                server: "<NOSRV>".into(),
+                server_addr: None,
+                t_request: Some(0),
+                t_queue: None,
+                t_connect: None,
+                t_response: None,
+                t_active: 0,
+                t_total: 0,
+                status: None,
+                bytes_read: 0,
+                bytes_uploaded: 0,
+                termination: ['-', '-'],
+                retries: 0,
+                redispatched: false,
+                conns_process: 1,
+                conns_frontend: 1,
+                conns_backend: 0,
+                conns_server: 0,
+                server_queue: 0,
+                backend_queue: 0,
+                method: req.method().to_string(),
+                uri: req
+                    .uri()
+                    .path_and_query()
+                    .map(|pq| pq.to_string())
+                    .unwrap_or_else(|| "/".into()),
+                version: version.into(),
+                captured_request_cookie: None,
+                captured_response_cookie: None,
+                pid: std::process::id(),
+            },
+        }
+    }
+}
+
+/// Writes the log line once the response has been passed on.
+struct LogEnd {
+    logger: Arc<crate::log::request_log::RequestLogger>,
+    draft: LogDraft,
+    status: u16,
+}
+
+impl BodyEnd for LogEnd {
+    fn finished(self: Box<Self>, clean: bool, bytes: u64) {
+        let mut record = self.draft.record;
+        record.status = Some(self.status);
+        record.bytes_read = bytes;
+        let elapsed = self.draft.started.elapsed().as_millis() as u64;
+        record.t_active = elapsed;
+        record.t_total = elapsed;
+        if !clean {
+            // The client or the server went away during the body.
+            record.termination = ['C', 'D'];
+        }
+        self.logger.log(&record);
+    }
+}
+
 /// Returns the server connection to the pool and frees the server slot when
 /// the response body has been passed on.
 struct ExchangeEnd {
@@ -272,7 +394,7 @@ struct ExchangeEnd {
 }
 
 impl BodyEnd for ExchangeEnd {
-    fn finished(mut self: Box<Self>, clean: bool) {
+    fn finished(mut self: Box<Self>, clean: bool, _bytes: u64) {
         if let (true, Some(conn)) = (clean, self.conn.take()) {
             self.pool.checkin(conn);
         }

@@ -59,15 +59,6 @@ impl RetryPolicy {
         }
         p
     }
-
-    /// Whether anything beyond connection failures may be retried; those
-    /// retries need the request kept in memory.
-    pub fn retries_sent_requests(&self) -> bool {
-        self.empty_response
-            || self.junk_response
-            || self.response_timeout
-            || !self.statuses.is_empty()
-    }
 }
 
 /// Methods whose requests may be sent twice (RFC 9110 idempotent methods).
@@ -94,7 +85,7 @@ mod tests {
         assert!(p.conn_failure && p.empty_response && p.junk_response && p.response_timeout);
         assert!(p.statuses.contains(&503) && !p.statuses.contains(&404));
         let p = RetryPolicy::from_keywords(["none"]);
-        assert!(!p.conn_failure && !p.retries_sent_requests());
+        assert!(!p.conn_failure && !p.empty_response && p.statuses.is_empty());
         assert!(RetryPolicy::default().conn_failure);
     }
 

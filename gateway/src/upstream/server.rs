@@ -105,6 +105,8 @@ impl Server {
         self.weight.load(Ordering::Relaxed)
     }
 
+    /// For the runtime API's `set weight`; balancing reads it on the next pick.
+    #[cfg(test)]
     pub fn set_weight(&self, weight: u32) {
         self.weight.store(weight.min(256), Ordering::Relaxed);
     }

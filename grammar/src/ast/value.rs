@@ -86,6 +86,42 @@ pub fn parse_uint(word: &Word, what: &str, max: u64) -> Result<u64, Diagnostic> 
     }
 }
 
+/// An IPv4 or IPv6 network: `127.0.0.1`, `10.0.0.0/8`, `::1/128`, or the
+/// IPv4 mask form `10.0.0.0/255.0.0.0`. Returns the address and prefix length.
+pub fn parse_network(word: &Word) -> Result<(std::net::IpAddr, u8), Diagnostic> {
+    parse_network_text(&word.text).ok_or_else(|| {
+        Diagnostic::error(word.span, format!("invalid network '{}'", word.text))
+            .with_help("write an address with an optional prefix length, e.g. 10.0.0.0/8 or ::1")
+    })
+}
+
+/// [`parse_network`] on plain text.
+pub fn parse_network_text(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    use std::net::IpAddr;
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let ip: IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match prefix {
+        None => max,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            Ok(_) => return None,
+            Err(_) => {
+                let mask: std::net::Ipv4Addr = p.parse().ok()?;
+                let bits = u32::from(mask);
+                if !ip.is_ipv4() || bits.leading_ones() + bits.trailing_zeros() != 32 {
+                    return None;
+                }
+                bits.leading_ones() as u8
+            }
+        },
+    };
+    Some((ip, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,40 +157,4 @@ mod tests {
         assert_eq!(parse_size(&w("42")).unwrap(), 42);
         assert!(parse_size(&w("1t")).is_err());
     }
-}
-
-/// An IPv4 or IPv6 network: `127.0.0.1`, `10.0.0.0/8`, `::1/128`, or the
-/// IPv4 mask form `10.0.0.0/255.0.0.0`. Returns the address and prefix length.
-pub fn parse_network(word: &Word) -> Result<(std::net::IpAddr, u8), Diagnostic> {
-    parse_network_text(&word.text).ok_or_else(|| {
-        Diagnostic::error(word.span, format!("invalid network '{}'", word.text))
-            .with_help("write an address with an optional prefix length, e.g. 10.0.0.0/8 or ::1")
-    })
-}
-
-/// [`parse_network`] on plain text.
-pub fn parse_network_text(text: &str) -> Option<(std::net::IpAddr, u8)> {
-    use std::net::IpAddr;
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let ip: IpAddr = addr.parse().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len = match prefix {
-        None => max,
-        Some(p) => match p.parse::<u8>() {
-            Ok(n) if n <= max => n,
-            Ok(_) => return None,
-            Err(_) => {
-                let mask: std::net::Ipv4Addr = p.parse().ok()?;
-                let bits = u32::from(mask);
-                if !ip.is_ipv4() || bits.leading_ones() + bits.trailing_zeros() != 32 {
-                    return None;
-                }
-                bits.leading_ones() as u8
-            }
-        },
-    };
-    Some((ip, len))
 }

@@ -1,0 +1,71 @@
+//! One log line per request, as HAProxy writes it at the end of the
+//! response: `option httplog`, `option httplog clf`, `option tcplog`, a
+//! custom `log-format`, or HAProxy's default "Connect from …" line, sent to
+//! the frontend's `log` targets (and the global ones with `log global`).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use switchyard_grammar::ast::global::Global;
+use switchyard_grammar::ast::log_format::LogFormat;
+use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::{Span, Word};
+
+use super::record::{render, LogRecord, HTTPLOG, HTTPLOG_CLF, TCPLOG};
+use super::sink::LogSink;
+
+/// HAProxy's line when no log format option is set.
+const DEFAULT_FORMAT: &str = "Connect from %ci:%cp to %fi:%fp (%ft/HTTP)";
+
+pub struct RequestLogger {
+    sinks: Vec<LogSink>,
+    format: LogFormat,
+}
+
+impl RequestLogger {
+    /// The logger of frontend `proxy`, or `None` when it logs nowhere.
+    pub fn for_frontend(
+        proxy: &Proxy,
+        global: &Global,
+    ) -> anyhow::Result<Option<Arc<RequestLogger>>> {
+        let mut targets: Vec<_> = proxy.logs.targets.iter().collect();
+        if proxy.logs.global.is_some() {
+            targets.extend(global.logs.iter());
+        }
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let tag = global.log_tag.clone().unwrap_or_else(|| "haproxy".into());
+        let hostname = global.log_send_hostname.clone().unwrap_or_default();
+        let sinks = targets
+            .into_iter()
+            .map(|t| LogSink::open(t, &tag, &hostname))
+            .collect::<Result<Vec<_>, _>>()
+            .context("log target")?;
+        let format = match &proxy.log_format {
+            Some(custom) => custom.format.clone(),
+            None => {
+                let text = if proxy.option("httplog-clf") {
+                    HTTPLOG_CLF
+                } else if proxy.option("httplog") {
+                    HTTPLOG
+                } else if proxy.option("tcplog") {
+                    TCPLOG
+                } else {
+                    DEFAULT_FORMAT
+                };
+                LogFormat::parse(&Word::new(text, Span::default()))
+                    .map_err(|d| anyhow::anyhow!(d.message))?
+            }
+        };
+        Ok(Some(Arc::new(RequestLogger { sinks, format })))
+    }
+
+    pub fn log(&self, record: &LogRecord) {
+        // `%[…]` samples are refused at startup until logs can evaluate them.
+        let line = render(&self.format, record, &|_| None);
+        for sink in &self.sinks {
+            sink.send(6, &line);
+        }
+    }
+}
