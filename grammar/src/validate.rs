@@ -291,6 +291,29 @@ fn check_userlists(config: &Config, proxy: &Proxy, diags: &mut Diagnostics) {
 
 fn load_files(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics) {
     let mut wanted = Vec::new();
+    let mut certificates = Vec::new();
+    for proxy in &config.proxies {
+        for bind in &proxy.binds {
+            certificates.extend(
+                bind.options
+                    .certificates
+                    .iter()
+                    .chain(&bind.options.crt_list)
+                    .cloned(),
+            );
+        }
+    }
+    for word in certificates {
+        // A directory of certificates is fine; it is read when TLS starts.
+        if let Err(e) = fs.read(&word.text) {
+            if e.kind() != std::io::ErrorKind::IsADirectory {
+                diags.push(
+                    Diagnostic::error(word.span, format!("cannot open file '{}': {e}", word.text))
+                        .with_help("give the PEM file holding the certificate chain and its key"),
+                );
+            }
+        }
+    }
     for proxy in &config.proxies {
         wanted.extend(proxy.errorfiles.iter().map(|e| e.path.clone()));
         for rule in proxy.http_request.iter().chain(&proxy.http_response) {

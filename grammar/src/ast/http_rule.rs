@@ -395,7 +395,7 @@ fn parse_action(name: &Word, args: &[Word]) -> Result<HttpAction, Diagnostic> {
 }
 
 fn parse_status(word: &Word, min: u64, max: u64) -> Result<u16, Diagnostic> {
-    let n = parse_uint(word, "status code", 999)?;
+    let n = parse_uint(word, "status code", u64::MAX)?;
     if n < min || n > max {
         return Err(
             Diagnostic::error(word.span, format!("invalid status code '{}'", word.text))
@@ -466,6 +466,16 @@ fn parse_return(
 fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
     let (kind_word, target) = match args {
         [k, t, ..] => (k, t),
+        [k] => {
+            return Err(
+                Diagnostic::error(k.span, format!("missing argument for '{}'", k.text)).with_help(
+                    format!(
+                        "write the target after it, e.g. 'redirect {} https'",
+                        k.text
+                    ),
+                ),
+            )
+        }
         _ => return Err(Diagnostic::error(
             name.span,
             "'redirect' expects 'location', 'prefix' or 'scheme' and a target (missing argument)",

@@ -39,6 +39,22 @@ fn haproxy_keyword(words: &[Word]) -> Option<(&'static str, Allowed)> {
         .copied()
 }
 
+/// Rules HAProxy 2.6 accepts only in named defaults sections (and then
+/// copies into the proxies that use them with `from`).
+const RULES_NOT_INHERITED: &[&str] = &[
+    "acl",
+    "http-request",
+    "http-response",
+    "http-after-response",
+    "http-error",
+    "tcp-request connection",
+    "tcp-request content",
+    "tcp-request session",
+    "tcp-request inspect-delay",
+    "tcp-response content",
+    "tcp-response inspect-delay",
+];
+
 /// An unknown keyword, or an unknown member of a family such as
 /// `option X`, `timeout X` or `stats X`, with the nearest known name.
 fn unknown_in_family(directive: &RawDirective, section: &str) -> Diagnostic {
@@ -139,6 +155,17 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             ),
         )
         .with_help(help));
+    }
+    if proxy.kind == ProxyKind::Defaults && RULES_NOT_INHERITED.contains(&name) {
+        if proxy.name.is_empty() {
+            return Err(Diagnostic::error(kw.span, format!("'{name}' not allowed in anonymous 'defaults' section"))
+                .with_help("name the defaults section and use it with 'from', or move the line into each frontend"));
+        }
+        return Err(Diagnostic::error(
+            kw.span,
+            format!("'{name}' in a named defaults section is not supported by switchyard yet"),
+        )
+        .with_help("write the line in each frontend or backend that needs it"));
     }
     let args = directive.args();
     match name {
