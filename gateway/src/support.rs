@@ -117,6 +117,31 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(server.keyword.span, "'slowstart'", "balancing");
             }
         }
+        if let Some(cookie) = &proxy.cookie {
+            if cookie.maxidle.is_some() || cookie.maxlife.is_some() {
+                refuse(
+                    cookie.span,
+                    "cookie 'maxidle'/'maxlife'",
+                    "cookie persistence",
+                );
+            }
+        }
+        for cond in proxy.force_persist.iter().chain(&proxy.ignore_persist) {
+            refuse(
+                cond.span,
+                "'force-persist'/'ignore-persist'",
+                "cookie persistence",
+            );
+        }
+        for server in &proxy.servers {
+            if let Some(addr) = &proxy.server_options(server).check_addr {
+                refuse(
+                    addr.span,
+                    "the server option 'addr' (checks on another address)",
+                    "health checks",
+                );
+            }
+        }
         if let Some(span) = proxy.stats.enabled {
             refuse(
                 span,

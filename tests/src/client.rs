@@ -74,3 +74,10 @@ pub async fn get(
 pub fn empty() -> Empty<Bytes> {
     Empty::new()
 }
+
+/// An HTTP/2 client with prior knowledge (h2c).
+pub fn client_h2c() -> TestClient {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
+}

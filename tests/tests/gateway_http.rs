@@ -453,3 +453,26 @@ async fn httplog_lines_reach_a_real_syslog_receiver() {
     );
     assert!(line.ends_with("\"GET /hello?x=1 HTTP/1.1\""), "{line}");
 }
+
+#[tokio::test]
+async fn h2c_clients_are_served_and_servers_see_http_1_1() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let _gw = start(
+        &format!(
+            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {}\n",
+            o.addr
+        ),
+        port,
+    );
+    let c = switchyard_e2e::client::client_h2c();
+    let r = get(&c, &url(port, "/h2"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "o\n"));
+    let seen = &o.seen()[0];
+    assert_eq!(seen.uri, "/h2");
+    assert_eq!(
+        seen.header_values("host"),
+        [format!("127.0.0.1:{port}")],
+        "the :authority becomes Host"
+    );
+}

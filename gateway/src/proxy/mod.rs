@@ -221,6 +221,18 @@ impl HttpProxy {
             let connected = std::time::Instant::now();
             let request = Request::from_parts(clone_parts(&parts), request_body);
             match self.exchange(route, pooled, permit, request).await {
+                // `retry-on 503` and friends: a status worth another try.
+                Ok(response)
+                    if replayable
+                        && attempt < route.retries
+                        && route
+                            .retry_on
+                            .statuses
+                            .contains(&response.status().as_u16()) =>
+                {
+                    last_error = response.status().as_u16();
+                    avoid.push(server.index);
+                }
                 Ok(mut response) => {
                     if let Some(d) = draft.as_mut() {
                         d.record.t_connect =
