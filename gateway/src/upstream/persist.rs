@@ -89,14 +89,30 @@ impl Persistence {
         let s = &self.settings;
         match s.mode {
             CookieMode::Insert => {
-                if had == Some(server_cookie) || (s.postonly && method != Method::POST) {
-                    return;
+                let prefix = format!("{}=", s.name);
+                let server_set_it = headers
+                    .get_all(SET_COOKIE)
+                    .iter()
+                    .any(|v| v.to_str().is_ok_and(|v| v.starts_with(&prefix)));
+                if server_set_it {
+                    // The server's own cookie of that name wins with
+                    // `preserve`; otherwise it is removed, as HAProxy does.
+                    if s.preserve {
+                        return;
+                    }
+                    let others: Vec<HeaderValue> = headers
+                        .get_all(SET_COOKIE)
+                        .iter()
+                        .filter(|v| !v.to_str().is_ok_and(|v| v.starts_with(&prefix)))
+                        .cloned()
+                        .collect();
+                    headers.remove(SET_COOKIE);
+                    for v in others {
+                        headers.append(SET_COOKIE, v);
+                    }
                 }
-                if s.preserve
-                    && headers.get_all(SET_COOKIE).iter().any(|v| {
-                        v.to_str()
-                            .is_ok_and(|v| v.starts_with(&format!("{}=", s.name)))
-                    })
+                if (had == Some(server_cookie) && !server_set_it)
+                    || (s.postonly && method != Method::POST)
                 {
                     return;
                 }
@@ -213,6 +229,19 @@ mod tests {
             again.is_empty(),
             "no new cookie when the client already has it"
         );
+    }
+
+    #[test]
+    fn insert_replaces_a_cookie_the_server_set_unless_preserve() {
+        let p = settings(CookieMode::Insert, false);
+        let mut resp = headers(&[("set-cookie", "SRV=x"), ("set-cookie", "other=1")]);
+        p.on_response(&mut resp, "s1", None, &Method::GET);
+        let values: Vec<_> = resp
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(values, ["other=1", "SRV=s1; path=/; HttpOnly"]);
     }
 
     #[test]
