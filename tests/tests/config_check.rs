@@ -89,3 +89,14 @@ fn a_missing_file_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn flags_for_process_control_parse_and_say_they_are_not_built_yet() {
+    let out = run(&["-D", "-p", "/tmp/x.pid", "-f", "fixtures/demo.cfg"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("-D (daemon mode) is not built yet"),
+        "{}",
+        stderr(&out)
+    );
+}

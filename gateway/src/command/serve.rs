@@ -16,6 +16,27 @@ use crate::listener::{bind_tcp, serve_http};
 use crate::runtime;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    // These flags parse (scripts written for HAProxy pass them) but need
+    // process control that is not built yet: say so instead of ignoring them.
+    let unbuilt = [
+        (args.daemon, "-D (daemon mode)"),
+        (args.pidfile.is_some(), "-p PIDFILE"),
+        (
+            args.expose_socket.is_some(),
+            "-x SOCKET (fetching listeners from an old process)",
+        ),
+        (
+            !args.soft_stop.is_empty(),
+            "-sf PID… (soft-stopping an old process)",
+        ),
+        (
+            !args.hard_stop.is_empty(),
+            "-st PID… (stopping an old process)",
+        ),
+    ];
+    if let Some((_, flag)) = unbuilt.iter().find(|(used, _)| *used) {
+        anyhow::bail!("{flag} is not built yet; run in the foreground (-db) for now");
+    }
     let Some(checked) = super::check::load_and_report(&args.files, args.quiet)? else {
         return Ok(ExitCode::FAILURE);
     };
