@@ -19,6 +19,31 @@ fn max_distance(len: usize) -> usize {
     }
 }
 
+/// The error for an option word that is not one of `supported`: "not
+/// supported yet" when HAProxy has it (`unsupported`), else "unknown" with
+/// the nearest supported option.
+pub fn unknown_option(
+    word: &crate::word::Word,
+    kind: &str,
+    supported: &[&str],
+    unsupported: &[&str],
+) -> crate::diagnostic::Diagnostic {
+    use crate::diagnostic::Diagnostic;
+    let name = word.text.as_str();
+    if unsupported.contains(&name) {
+        return Diagnostic::error(
+            word.span,
+            format!("{kind} option '{name}' is not supported by switchyard yet"),
+        )
+        .with_help("remove it, or run this configuration with HAProxy");
+    }
+    let diag = Diagnostic::error(word.span, format!("unknown {kind} option '{name}'"));
+    match did_you_mean(name, supported) {
+        Some(s) => diag.with_help(format!("did you mean '{s}'?")),
+        None => diag.with_help(format!("the {kind} options are: {}", supported.join(", "))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::did_you_mean;

@@ -59,6 +59,55 @@ pub struct LogRecord {
     pub pid: u32,
 }
 
+impl LogRecord {
+    /// A record for a request just received; the request path fills in the
+    /// rest as it goes.
+    pub fn new(
+        client: SocketAddr,
+        frontend_addr: SocketAddr,
+        frontend: &str,
+        method: &str,
+        uri: &str,
+        version: &str,
+    ) -> LogRecord {
+        let now = SystemTime::now();
+        LogRecord {
+            client,
+            frontend_addr,
+            accepted_at: now,
+            request_at: now,
+            frontend: frontend.to_owned(),
+            backend: frontend.to_owned(),
+            server: "<NOSRV>".into(),
+            server_addr: None,
+            t_request: Some(0),
+            t_queue: None,
+            t_connect: None,
+            t_response: None,
+            t_active: 0,
+            t_total: 0,
+            status: None,
+            bytes_read: 0,
+            bytes_uploaded: 0,
+            termination: ['-', '-'],
+            retries: 0,
+            redispatched: false,
+            conns_process: 1,
+            conns_frontend: 1,
+            conns_backend: 0,
+            conns_server: 0,
+            server_queue: 0,
+            backend_queue: 0,
+            method: method.to_owned(),
+            uri: uri.to_owned(),
+            version: version.to_owned(),
+            captured_request_cookie: None,
+            captured_response_cookie: None,
+            pid: std::process::id(),
+        }
+    }
+}
+
 /// Renders `format` for `record`; `sample` evaluates `%[…]` expressions.
 pub fn render(
     format: &LogFormat,
@@ -205,40 +254,25 @@ mod tests {
 
     fn record() -> LogRecord {
         let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_709_208_000_123);
-        LogRecord {
-            client: "127.0.0.1:41226".parse().unwrap(),
-            frontend_addr: "127.0.0.1:8080".parse().unwrap(),
-            accepted_at: t,
-            request_at: t,
-            frontend: "fe".into(),
-            backend: "be".into(),
-            server: "s1".into(),
-            server_addr: Some("127.0.0.11:80".parse().unwrap()),
-            t_request: Some(0),
-            t_queue: Some(0),
-            t_connect: Some(1),
-            t_response: Some(2),
-            t_active: 3,
-            t_total: 3,
-            status: Some(200),
-            bytes_read: 170,
-            bytes_uploaded: 0,
-            termination: ['-', '-'],
-            retries: 0,
-            redispatched: false,
-            conns_process: 1,
-            conns_frontend: 1,
-            conns_backend: 0,
-            conns_server: 0,
-            server_queue: 0,
-            backend_queue: 0,
-            method: "GET".into(),
-            uri: "/".into(),
-            version: "HTTP/1.1".into(),
-            captured_request_cookie: None,
-            captured_response_cookie: None,
-            pid: 7,
-        }
+        let mut r = LogRecord::new(
+            "127.0.0.1:41226".parse().unwrap(),
+            "127.0.0.1:8080".parse().unwrap(),
+            "fe",
+            "GET",
+            "/",
+            "HTTP/1.1",
+        );
+        r.accepted_at = t;
+        r.request_at = t;
+        r.backend = "be".into();
+        r.server = "s1".into();
+        r.server_addr = Some("127.0.0.11:80".parse().unwrap());
+        (r.t_queue, r.t_connect, r.t_response, r.t_active, r.t_total) =
+            (Some(0), Some(1), Some(2), 3, 3);
+        r.status = Some(200);
+        r.bytes_read = 170;
+        r.pid = 7;
+        r
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use switchyard_grammar::ast::proxy::ForwardFor;
 use switchyard_grammar::ast::value::parse_network_text;
+pub use switchyard_rules::fetch::canonical;
+use switchyard_rules::pattern::contains;
 
 /// A compiled `option forwardfor`.
 #[derive(Debug, Clone)]
@@ -48,37 +50,6 @@ impl ForwardForPolicy {
         let value = HeaderValue::from_str(&client.to_string())
             .expect("an IP address is a valid header value");
         headers.append(self.header.clone(), value);
-    }
-}
-
-/// IPv4 clients accepted on an IPv6 socket show as IPv4, as in HAProxy.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    }
-}
-
-/// Whether `ip` is inside `net/len` (same family only).
-pub fn contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
-            u32::from(n) & mask == u32::from(a) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
-            u128::from(n) & mask == u128::from(a) & mask
-        }
-        _ => false,
     }
 }
 

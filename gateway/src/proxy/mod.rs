@@ -324,52 +324,27 @@ pub struct LogDraft {
 
 impl LogDraft {
     fn new(req: &Request<Incoming>, conn: &ClientConn, frontend: &str) -> LogDraft {
-        let now = std::time::SystemTime::now();
         let version = match req.version() {
             http::Version::HTTP_10 => "HTTP/1.0",
             http::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
+        let uri = req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
         LogDraft {
             started: std::time::Instant::now(),
-            record: crate::log::record::LogRecord {
-                client: SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port()),
-                frontend_addr: conn.local,
-                accepted_at: now,
-                request_at: now,
-                frontend: frontend.to_owned(),
-                backend: frontend.to_owned(),
-                server: "<NOSRV>".into(),
-                server_addr: None,
-                t_request: Some(0),
-                t_queue: None,
-                t_connect: None,
-                t_response: None,
-                t_active: 0,
-                t_total: 0,
-                status: None,
-                bytes_read: 0,
-                bytes_uploaded: 0,
-                termination: ['-', '-'],
-                retries: 0,
-                redispatched: false,
-                conns_process: 1,
-                conns_frontend: 1,
-                conns_backend: 0,
-                conns_server: 0,
-                server_queue: 0,
-                backend_queue: 0,
-                method: req.method().to_string(),
-                uri: req
-                    .uri()
-                    .path_and_query()
-                    .map(|pq| pq.to_string())
-                    .unwrap_or_else(|| "/".into()),
-                version: version.into(),
-                captured_request_cookie: None,
-                captured_response_cookie: None,
-                pid: std::process::id(),
-            },
+            record: crate::log::record::LogRecord::new(
+                client,
+                conn.local,
+                frontend,
+                req.method().as_str(),
+                uri,
+                version,
+            ),
         }
     }
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 use crate::ast::address::{parse_address_list, Address, AddressUse};
 use crate::ast::value::{parse_time, parse_uint};
 use crate::diagnostic::Diagnostic;
-use crate::suggest::did_you_mean;
 use crate::word::Word;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -278,21 +277,13 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
                 o.level = Some(v.clone());
             }
             "tcp-ut" => o.tcp_user_timeout = Some(parse_time(value(i)?)?),
-            other if UNSUPPORTED.contains(&other) => {
-                return Err(Diagnostic::error(
-                    w.span,
-                    format!("bind option '{other}' is not supported by switchyard yet"),
-                )
-                .with_help("remove it, or run this configuration with HAProxy"));
-            }
-            other => {
-                let diag = Diagnostic::error(w.span, format!("unknown bind option '{other}'"));
-                return Err(match did_you_mean(other, SUPPORTED) {
-                    Some(s) => diag.with_help(format!("did you mean '{s}'?")),
-                    None => {
-                        diag.with_help(format!("the bind options are: {}", SUPPORTED.join(", ")))
-                    }
-                });
+            _ => {
+                return Err(crate::suggest::unknown_option(
+                    w,
+                    "bind",
+                    SUPPORTED,
+                    UNSUPPORTED,
+                ))
             }
         }
         i += if takes_value { 2 } else { 1 };
