@@ -39,7 +39,7 @@ impl HashBalancer {
         HashBalancer {
             key,
             hash_type,
-            fallback: RoundRobin::dynamic(),
+            fallback: RoundRobin::default(),
         }
     }
 

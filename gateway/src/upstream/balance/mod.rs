@@ -6,6 +6,7 @@ mod hash;
 mod leastconn;
 mod random;
 mod roundrobin;
+mod static_rr;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -50,8 +51,8 @@ pub trait Balancer: Send + Sync {
 /// (roundrobin when none).
 pub fn build(algorithm: Option<&BalanceAlgorithm>, hash_type: HashType) -> Box<dyn Balancer> {
     match algorithm.unwrap_or(&BalanceAlgorithm::RoundRobin) {
-        BalanceAlgorithm::RoundRobin => Box::new(roundrobin::RoundRobin::dynamic()),
-        BalanceAlgorithm::StaticRr => Box::new(roundrobin::RoundRobin::fixed()),
+        BalanceAlgorithm::RoundRobin => Box::new(roundrobin::RoundRobin::default()),
+        BalanceAlgorithm::StaticRr => Box::new(static_rr::StaticRr::default()),
         BalanceAlgorithm::LeastConn => Box::new(leastconn::LeastConn::default()),
         BalanceAlgorithm::First => Box::new(first::First),
         BalanceAlgorithm::Random { draws } => Box::new(random::Random::new(*draws)),

@@ -1,60 +1,171 @@
-//! `balance roundrobin` and `static-rr`: smooth weighted round robin — a
-//! server of weight 3 next to one of weight 1 is chosen 3 times in 4, its
-//! turns spread out rather than in a burst. `roundrobin` reads weights at
-//! each pick (runtime changes apply at once); `static-rr` keeps the
-//! configured weights.
+//! `balance roundrobin`: HAProxy's "fast weighted round
+//! robin" (lb_fwrr.c), reproduced step for step so that the same weights
+//! give the same order as HAProxy 2.6 — checked against it: weights 3,1 give
+//! `aaab`, 1,2,3 give `cbcacb`, 5,1,1 give `aaabaac`. Each server advances
+//! by (total weight / its weight) positions per pick, remainders carried;
+//! servers wait in an "init" tree (heaviest first) until their turn.
+//! Weights are read at each pick and a new cycle starts when the usable
+//! servers or their weights change, so a change applies at once.
 
 use std::sync::{Arc, Mutex};
 
 use super::{Balancer, PickContext};
 use crate::upstream::server::Server;
 
-pub struct RoundRobin {
-    /// Each server's running score, by server index.
-    current: Mutex<Vec<i64>>,
-    dynamic_weights: bool,
+/// HAProxy's constants: user weights are scaled by 16, up to 256 × 16.
+const SCALE: u64 = 16;
+const EWGHT_MAX: u64 = 256 * SCALE;
+const UWGHT_RANGE: u64 = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    Init,
+    Next,
+    Curr,
 }
 
-impl RoundRobin {
-    pub fn dynamic() -> Self {
-        RoundRobin {
-            current: Mutex::new(Vec::new()),
-            dynamic_weights: true,
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Index into the candidate list.
+    candidate: usize,
+    eweight: u64,
+    npos: u64,
+    rweight: u64,
+    tree: Tree,
+    /// Sort key within its tree; `seq` keeps insertion order among equals.
+    key: (u64, u64),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// (server index, weight) of the candidates the state was built for.
+    signature: Vec<(usize, u32)>,
+    slots: Vec<Slot>,
+    curr_pos: u64,
+    curr_weight: u64,
+    next_weight: u64,
+    seq: u64,
+}
+
+impl State {
+    fn new(weights: &[(usize, u32)]) -> State {
+        let total: u64 = weights.iter().map(|(_, w)| u64::from(*w) * SCALE).sum();
+        let mut state = State {
+            signature: weights.to_vec(),
+            slots: Vec::new(),
+            curr_pos: total,
+            curr_weight: total,
+            next_weight: total,
+            seq: 0,
+        };
+        for (candidate, (_, w)) in weights.iter().enumerate() {
+            let eweight = u64::from(*w) * SCALE;
+            let key = state.next_key(EWGHT_MAX - eweight);
+            state.slots.push(Slot {
+                candidate,
+                eweight,
+                npos: 0,
+                rweight: 0,
+                tree: Tree::Init,
+                key,
+            });
+        }
+        state
+    }
+
+    fn next_key(&mut self, key: u64) -> (u64, u64) {
+        self.seq += 1;
+        (key, self.seq)
+    }
+
+    fn first_in(&self, tree: Tree) -> Option<usize> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].tree == tree)
+            .min_by_key(|&i| self.slots[i].key)
+    }
+
+    fn from_group(&mut self) -> Option<usize> {
+        let curr = self.first_in(Tree::Curr);
+        if let Some(i) = curr {
+            if self.slots[i].npos <= self.curr_pos {
+                return Some(i);
+            }
+        }
+        // A hole in the current window: take a newcomer from "init".
+        match self.first_in(Tree::Init) {
+            Some(i) => {
+                self.slots[i].npos = 0;
+                self.slots[i].rweight = 0;
+                Some(i)
+            }
+            None => curr,
         }
     }
 
-    pub fn fixed() -> Self {
-        RoundRobin {
-            current: Mutex::new(Vec::new()),
-            dynamic_weights: false,
+    fn pick(&mut self) -> usize {
+        let i = match self.from_group() {
+            Some(i) => i,
+            None => {
+                // Switch trees: the "next" tree becomes "init".
+                for slot in &mut self.slots {
+                    slot.tree = match slot.tree {
+                        Tree::Next => Tree::Init,
+                        Tree::Init => Tree::Next,
+                        Tree::Curr => Tree::Curr,
+                    };
+                }
+                self.curr_weight = self.next_weight;
+                self.curr_pos = self.curr_weight;
+                self.from_group().unwrap_or(0)
+            }
+        };
+        // fwrr_update_position
+        let next_weight = self.next_weight;
+        let slot = &mut self.slots[i];
+        if slot.npos == 0 {
+            slot.npos = self.curr_pos;
         }
+        slot.npos += next_weight / slot.eweight;
+        slot.rweight += next_weight % slot.eweight;
+        if slot.rweight >= slot.eweight {
+            slot.rweight -= slot.eweight;
+            slot.npos += 1;
+        }
+        self.curr_pos += 1;
+        // fwrr_queue_srv
+        let (npos, rweight, eweight) = (slot.npos, slot.rweight, slot.eweight);
+        if npos >= 2 * self.curr_weight || npos >= self.curr_weight + self.next_weight {
+            let key = self.next_key(EWGHT_MAX - eweight);
+            let slot = &mut self.slots[i];
+            slot.npos -= self.curr_weight;
+            slot.tree = Tree::Next;
+            slot.key = key;
+        } else {
+            let key = self.next_key(UWGHT_RANGE * npos + (EWGHT_MAX + rweight - eweight) / SCALE);
+            let slot = &mut self.slots[i];
+            slot.tree = Tree::Curr;
+            slot.key = key;
+        }
+        self.slots[i].candidate
     }
+}
+
+#[derive(Default)]
+pub struct RoundRobin {
+    state: Mutex<State>,
 }
 
 impl Balancer for RoundRobin {
     fn pick(&self, candidates: &[&Arc<Server>], _ctx: &PickContext<'_>) -> usize {
-        let weight = |s: &Server| {
-            i64::from(if self.dynamic_weights {
-                s.weight()
-            } else {
-                s.initial_weight.max(1)
-            })
-        };
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        let needed = candidates.iter().map(|s| s.index + 1).max().unwrap_or(0);
-        if current.len() < needed {
-            current.resize(needed, 0);
+        let weights: Vec<(usize, u32)> = candidates
+            .iter()
+            .map(|s| (s.index, s.weight().max(1)))
+            .collect();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.signature != weights {
+            *state = State::new(&weights);
         }
-        let total: i64 = candidates.iter().map(|s| weight(s)).sum();
-        let mut best = 0;
-        for (i, s) in candidates.iter().enumerate() {
-            current[s.index] += weight(s);
-            if current[s.index] > current[candidates[best].index] {
-                best = i;
-            }
-        }
-        current[candidates[best].index] -= total;
-        best
+        state.pick().min(candidates.len() - 1)
     }
 }
 
@@ -78,22 +189,35 @@ mod tests {
     }
 
     #[test]
-    fn weights_are_honoured_and_spread() {
-        let s = servers(&["a 127.0.0.1:1 weight 3", "b 127.0.0.1:2 weight 1"]);
-        let seq = sequence(&RoundRobin::dynamic(), &s, 8);
-        assert_eq!(seq.matches('a').count(), 6);
-        assert!(!seq.contains("aaaa"), "smooth: {seq}");
+    fn same_order_as_haproxy_for_the_same_weights() {
+        // Observed with HAProxy 2.6.12 on loopback origins (docs/gateway.md).
+        let cases: &[(&[u32], &str)] = &[
+            (&[3, 1], "aaabaaabaaabaaab"),
+            (&[1, 2, 3], "cbcacbcbcacb"),
+            (&[5, 1, 1], "aaabaacaaabaac"),
+            (&[1, 1], "abababab"),
+        ];
+        for (weights, expected) in cases {
+            let lines: Vec<String> = weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| format!("{} 127.0.0.1:{} weight {w}", ["a", "b", "c"][i], i + 1))
+                .collect();
+            let s = servers(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+            assert_eq!(
+                sequence(&RoundRobin::default(), &s, expected.len()),
+                *expected,
+                "weights {weights:?}"
+            );
+        }
     }
 
     #[test]
-    fn weight_changes_apply_at_once_for_roundrobin_only() {
+    fn weight_changes_apply_at_once() {
         let s = servers(&["a 127.0.0.1:1", "b 127.0.0.1:2"]);
-        let rr = RoundRobin::dynamic();
-        s[1].set_weight(0);
-        // A weight-0 server is never a candidate in practice; here it stays
-        // listed to show the score only counts weights.
-        assert_eq!(sequence(&rr, &s, 4), "aaaa");
-        let fixed = RoundRobin::fixed();
-        assert_eq!(sequence(&fixed, &s, 4).matches('b').count(), 2);
+        let rr = RoundRobin::default();
+        assert_eq!(sequence(&rr, &s, 4), "abab");
+        s[1].set_weight(3);
+        assert_eq!(sequence(&rr, &s, 8).matches('b').count(), 6);
     }
 }
