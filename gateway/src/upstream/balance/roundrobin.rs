@@ -84,7 +84,7 @@ impl State {
             .min_by_key(|&i| self.slots[i].key)
     }
 
-    fn from_group(&mut self) -> Option<usize> {
+    fn server_from_group(&mut self) -> Option<usize> {
         let curr = self.first_in(Tree::Curr);
         if let Some(i) = curr {
             if self.slots[i].npos <= self.curr_pos {
@@ -103,7 +103,7 @@ impl State {
     }
 
     fn pick(&mut self) -> usize {
-        let i = match self.from_group() {
+        let i = match self.server_from_group() {
             Some(i) => i,
             None => {
                 // Switch trees: the "next" tree becomes "init".
@@ -116,7 +116,7 @@ impl State {
                 }
                 self.curr_weight = self.next_weight;
                 self.curr_pos = self.curr_weight;
-                self.from_group().unwrap_or(0)
+                self.server_from_group().unwrap_or(0)
             }
         };
         // fwrr_update_position
