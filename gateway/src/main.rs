@@ -49,6 +49,13 @@ fn run_haproxy_style(args: cli::RunArgs) -> anyhow::Result<ExitCode> {
             "Switchyard version {} (reads HAProxy 2.6 configurations)",
             env!("CARGO_PKG_VERSION")
         );
+        if args.build_info {
+            // What `.if feature(NAME)` answers, as `haproxy -vv` lists it.
+            println!(
+                "Feature list : {}",
+                switchyard_grammar::preprocess::identity::feature_list()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(condition) = &args.condition {
