@@ -55,6 +55,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpPr
         Err(_) => return,
     };
     let conn = Arc::new(ClientConn::new(peer, local));
+    let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
@@ -69,7 +70,24 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpPr
         .header_read_timeout(timeouts.http_request);
     builder.http2().timer(TokioTimer::new());
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    let _ = connection.await;
+    // `timeout http-keep-alive` (else `timeout http-request`, else `timeout
+    // client`): a connection with no request in progress for that long is
+    // closed. Time spent waiting for a server is not idle time.
+    tokio::select! {
+        _ = connection => {}
+        _ = idle_watch(&watched, timeouts.idle) => {}
+    }
+}
+
+/// Returns once `conn` has been idle for `limit`.
+async fn idle_watch(conn: &ClientConn, limit: Duration) {
+    let tick = (limit / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(tick).await;
+        if conn.idle_for().is_some_and(|idle| idle >= limit) {
+            return;
+        }
+    }
 }
 
 /// The client-side timeouts of a frontend.
@@ -78,4 +96,7 @@ pub struct ClientTimeouts {
     /// `timeout http-request`, else `timeout client`: the time to receive a
     /// complete request head.
     pub http_request: Duration,
+    /// `timeout http-keep-alive`, else `timeout http-request`, else `timeout
+    /// client`: how long a connection may wait for its next request.
+    pub idle: Duration,
 }

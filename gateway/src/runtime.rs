@@ -114,6 +114,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         let http_request = timeout(&proxy.timeouts.http_request)
             .or(timeout(&proxy.timeouts.client))
             .unwrap_or(UNSET);
+        let idle = timeout(&proxy.timeouts.http_keep_alive).unwrap_or(http_request);
         let frontend = Arc::new(HttpProxy {
             name: proxy.name.clone(),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
@@ -126,7 +127,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             pool: pool.clone(),
             errors,
             forwardfor: forwardfor(proxy)?,
-            timeouts: ClientTimeouts { http_request },
+            timeouts: ClientTimeouts { http_request, idle },
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

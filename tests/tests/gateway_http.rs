@@ -475,3 +475,33 @@ async fn h2c_clients_are_served_and_servers_see_http_1_1() {
         "the :authority becomes Host"
     );
 }
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed_but_slow_servers_are_not_cut() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!("{DEFAULTS}    timeout http-keep-alive 300ms\nlisten l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr);
+    let _gw = start(&config, port);
+    // A request slower than the keep-alive timeout is not idle time.
+    let r = get(&client_without_keepalive(), &url(port, "/?sleep=1000"), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Then nothing: the gateway closes the connection after about 300 ms.
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "an idle keep-alive connection is closed: {closed:?}"
+    );
+}

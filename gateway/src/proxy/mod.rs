@@ -32,6 +32,10 @@ pub struct ClientConn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     requests: AtomicU64,
+    /// Requests whose response has not been passed on yet.
+    in_flight: std::sync::atomic::AtomicU32,
+    /// When the connection last finished a response (or was accepted).
+    idle_since: std::sync::Mutex<std::time::Instant>,
 }
 
 impl ClientConn {
@@ -40,7 +44,31 @@ impl ClientConn {
             peer,
             local,
             requests: AtomicU64::new(0),
+            in_flight: std::sync::atomic::AtomicU32::new(0),
+            idle_since: std::sync::Mutex::new(std::time::Instant::now()),
         }
+    }
+
+    /// How long the connection has had no request in progress, if none is.
+    pub fn idle_for(&self) -> Option<Duration> {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        Some(
+            self.idle_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed(),
+        )
+    }
+
+    fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn request_finished(&self) {
+        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Counts a request; true for the first of the connection.
@@ -87,8 +115,24 @@ impl HttpProxy {
         self.timeouts
     }
 
-    /// Serves one request; its log line is written when the response ends.
-    pub async fn handle(&self, req: Request<Incoming>, conn: &ClientConn) -> Response<ProxyBody> {
+    /// Serves one request; the connection counts it as in progress until
+    /// its response has been passed on, when its log line is written.
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        conn: &Arc<ClientConn>,
+    ) -> Response<ProxyBody> {
+        conn.request_started();
+        let response = self.handle_logged(req, conn).await;
+        let (parts, body) = response.into_parts();
+        Response::from_parts(parts, body.with_end(Box::new(ConnIdle(conn.clone()))))
+    }
+
+    async fn handle_logged(
+        &self,
+        req: Request<Incoming>,
+        conn: &ClientConn,
+    ) -> Response<ProxyBody> {
         let Some(logger) = self.logger.clone() else {
             return self.handle_inner(req, conn, &mut None).await;
         };
@@ -346,6 +390,15 @@ impl LogDraft {
                 version,
             ),
         }
+    }
+}
+
+/// Marks the client connection idle once a response has been passed on.
+struct ConnIdle(Arc<ClientConn>);
+
+impl BodyEnd for ConnIdle {
+    fn finished(self: Box<Self>, _clean: bool, _bytes: u64) {
+        self.0.request_finished();
     }
 }
 
