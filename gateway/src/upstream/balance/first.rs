@@ -29,12 +29,7 @@ mod tests {
     #[tokio::test]
     async fn fills_servers_in_order() {
         let s = servers(&["a 127.0.0.1:1 maxconn 1", "b 127.0.0.1:2 maxconn 1"]);
-        let headers = http::HeaderMap::new();
-        let ctx = PickContext {
-            client: "127.0.0.1".parse().unwrap(),
-            target: "/",
-            headers: &headers,
-        };
+        let ctx = crate::upstream::balance::testing::ctx();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
         assert_eq!(First.pick(&candidates, &ctx), 0);
         let _held = s[0].acquire(None).await.unwrap();

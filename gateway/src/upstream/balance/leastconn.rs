@@ -32,12 +32,7 @@ mod tests {
     async fn prefers_the_least_loaded() {
         let s = servers(&["a 127.0.0.1:1", "b 127.0.0.1:2"]);
         let _busy = s[0].acquire(None).await.unwrap();
-        let headers = http::HeaderMap::new();
-        let ctx = PickContext {
-            client: "127.0.0.1".parse().unwrap(),
-            target: "/",
-            headers: &headers,
-        };
+        let ctx = crate::upstream::balance::testing::ctx();
         let lc = LeastConn::default();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
         for _ in 0..4 {

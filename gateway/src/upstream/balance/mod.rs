@@ -104,6 +104,16 @@ pub(crate) mod testing {
         }
     }
 
+    /// A request from 127.0.0.1 for `/` with no header.
+    pub fn ctx() -> super::PickContext<'static> {
+        static HEADERS: std::sync::OnceLock<http::HeaderMap> = std::sync::OnceLock::new();
+        super::PickContext {
+            client: "127.0.0.1".parse().expect("literal"),
+            target: "/",
+            headers: HEADERS.get_or_init(http::HeaderMap::new),
+        }
+    }
+
     /// Servers from `server` lines such as `a 127.0.0.1:1 weight 3`.
     pub fn servers(lines: &[&str]) -> Vec<Arc<Server>> {
         let mut text = String::from("backend b\n");

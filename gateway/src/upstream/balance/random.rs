@@ -65,12 +65,7 @@ mod tests {
     #[test]
     fn every_server_gets_a_share_by_weight() {
         let s = servers(&["a 127.0.0.1:1 weight 1", "b 127.0.0.1:2 weight 3"]);
-        let headers = http::HeaderMap::new();
-        let ctx = PickContext {
-            client: "127.0.0.1".parse().unwrap(),
-            target: "/",
-            headers: &headers,
-        };
+        let ctx = crate::upstream::balance::testing::ctx();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
         let r = Random::new(1);
         let b = (0..4000).filter(|_| r.pick(&candidates, &ctx) == 1).count();

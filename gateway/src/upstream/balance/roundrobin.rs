@@ -175,12 +175,7 @@ mod tests {
     use crate::upstream::balance::testing::servers;
 
     fn sequence(rr: &RoundRobin, servers: &[Arc<Server>], n: usize) -> String {
-        let headers = http::HeaderMap::new();
-        let ctx = PickContext {
-            client: "127.0.0.1".parse().unwrap(),
-            target: "/",
-            headers: &headers,
-        };
+        let ctx = crate::upstream::balance::testing::ctx();
         let candidates: Vec<&Arc<Server>> = servers.iter().collect();
         (0..n)
             .map(|_| servers[rr.pick(&candidates, &ctx)].name.clone())

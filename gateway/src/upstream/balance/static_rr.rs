@@ -77,12 +77,7 @@ mod tests {
             "b 127.0.0.1:2 weight 2",
             "c 127.0.0.1:3 weight 3",
         ]);
-        let headers = http::HeaderMap::new();
-        let ctx = PickContext {
-            client: "127.0.0.1".parse().unwrap(),
-            target: "/",
-            headers: &headers,
-        };
+        let ctx = crate::upstream::balance::testing::ctx();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
         let rr = StaticRr::default();
         let seq: String = (0..12)
