@@ -13,6 +13,7 @@ mod proxy;
 mod routing;
 mod rules_router;
 mod runtime;
+mod stats;
 mod support;
 mod upstream;
 

@@ -20,6 +20,8 @@ use crate::proxy::forwardfor::ForwardForPolicy;
 use crate::proxy::retry::RetryPolicy;
 use crate::proxy::{BackendRoute, HttpProxy};
 use crate::rules_router::RulesRouter;
+use crate::stats::counters::FrontendCounters;
+use crate::stats::{ProxyView, StatsPage};
 use crate::upstream::Backend;
 
 /// No timeout written: HAProxy waits forever; a day is forever enough and
@@ -77,6 +79,23 @@ fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
     Ok(out)
 }
 
+/// The CSV's `algo` column.
+fn algo_name(proxy: &Proxy) -> String {
+    use switchyard_grammar::ast::proxy::BalanceAlgorithm::*;
+    match proxy.balance.as_ref().map(|b| &b.value) {
+        None | Some(RoundRobin) => "roundrobin",
+        Some(StaticRr) => "static-rr",
+        Some(LeastConn) => "leastconn",
+        Some(First) => "first",
+        Some(Source) => "source",
+        Some(Uri { .. }) => "uri",
+        Some(UrlParam { .. }) => "url_param",
+        Some(Hdr { .. }) => "hdr",
+        Some(Random { .. }) => "random",
+    }
+    .to_owned()
+}
+
 pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     let pool = ConnectionPool::new(64, Duration::from_secs(10));
     let mut routes = HashMap::new();
@@ -105,6 +124,34 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         routes.insert(proxy.name.clone(), Arc::new(route));
     }
     let routes = Arc::new(routes);
+    // Counters first: every stats page shows every proxy.
+    let served = |p: &&Proxy| !p.disabled && p.mode() == Mode::Http;
+    let counters: HashMap<String, Arc<FrontendCounters>> = config
+        .frontends()
+        .filter(served)
+        .map(|p| (p.name.clone(), Arc::new(FrontendCounters::default())))
+        .collect();
+    let views: Arc<Vec<ProxyView>> = Arc::new(
+        config
+            .proxies
+            .iter()
+            .filter(served)
+            .map(|p| ProxyView {
+                name: p.name.clone(),
+                frontend: if p.kind.is_frontend() {
+                    counters.get(&p.name).cloned()
+                } else {
+                    None
+                },
+                backend: if p.kind.is_backend() {
+                    backends.iter().find(|b| b.name == p.name).cloned()
+                } else {
+                    None
+                },
+                algo: algo_name(p),
+            })
+            .collect(),
+    );
     let mut listeners = Vec::new();
     for proxy in config
         .frontends()
@@ -117,6 +164,11 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         let idle = timeout(&proxy.timeouts.http_keep_alive).unwrap_or(http_request);
         let frontend = Arc::new(HttpProxy {
             name: proxy.name.clone(),
+            counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
+            stats: proxy
+                .stats
+                .enabled
+                .map(|_| Arc::new(StatsPage::new(&proxy.stats, views.clone()))),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             router: Arc::new(RulesRouter {
                 frontend: proxy.name.clone(),

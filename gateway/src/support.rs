@@ -143,11 +143,28 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         if let Some(span) = proxy.stats.enabled {
-            refuse(
-                span,
-                "the statistics page ('stats …')",
-                "operations (stats page)",
-            );
+            if !proxy.kind.is_frontend() {
+                refuse(
+                    span,
+                    "the statistics page in a backend section",
+                    "operations (stats page)",
+                );
+            }
+            if let Some(admin) = proxy.stats.admin.first() {
+                refuse(admin.span, "'stats admin'", "operations (stats page)");
+            }
+            let s = &proxy.stats;
+            if s.show_legends
+                || s.show_node.is_some()
+                || s.show_desc.is_some()
+                || !s.scope.is_empty()
+            {
+                refuse(
+                    span,
+                    "'stats show-legends/show-node/show-desc/scope'",
+                    "operations (stats page)",
+                );
+            }
         }
         if let Some(custom) = &proxy.log_format {
             for part in &custom.format.parts {

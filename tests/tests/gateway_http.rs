@@ -505,3 +505,96 @@ async fn idle_keep_alive_connections_are_closed_but_slow_servers_are_not_cut() {
         "an idle keep-alive connection is closed: {closed:?}"
     );
 }
+
+#[tokio::test]
+async fn the_tutorials_stats_page_with_its_password_and_csv() {
+    let o = Origin::start("web1").await;
+    let (port, stats_port) = (free_port(), free_port());
+    let config = format!(
+        "{DEFAULTS}listen stats\n    mode http\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /haproxy-status\n    stats auth test:test\n    stats refresh 10s\n\
+         frontend web\n    bind 127.0.0.1:{port}\n    default_backend rs\nbackend rs\n    server web1 {} check inter 100ms\n    server web2 127.0.0.1:1 check inter 100ms backup\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let c = client();
+    for _ in 0..3 {
+        assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let denied = get(&c, &url(stats_port, "/haproxy-status"), &[])
+        .await
+        .unwrap();
+    assert_eq!(denied.status, 401);
+    assert_eq!(
+        denied.header("www-authenticate"),
+        Some("Basic realm=\"HAProxy Statistics\"")
+    );
+    let wrong = get(
+        &c,
+        &url(stats_port, "/haproxy-status"),
+        &[("Authorization", "Basic dGVzdDp3cm9uZw==")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status, 401);
+    let auth = [("Authorization", "Basic dGVzdDp0ZXN0")]; // test:test
+    let html = get(&c, &url(stats_port, "/haproxy-status"), &auth)
+        .await
+        .unwrap();
+    assert_eq!(html.status, 200);
+    assert!(
+        html.body
+            .contains("<meta http-equiv=\"refresh\" content=\"10\">"),
+        "{}",
+        html.body
+    );
+    assert!(
+        html.body.contains("web1") && html.body.contains("class=\"up\""),
+        "{}",
+        html.body
+    );
+    let csv = get(&c, &url(stats_port, "/haproxy-status;csv"), &auth)
+        .await
+        .unwrap();
+    let mut lines = csv.body.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,"), "{header}");
+    let columns = header
+        .trim_start_matches("# ")
+        .trim_end_matches(',')
+        .split(',')
+        .count();
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| l.strip_suffix(',').unwrap_or(l).split(',').collect())
+        .collect();
+    assert!(
+        rows.iter().all(|r| r.len() == columns),
+        "every row has every column"
+    );
+    let col = |name: &str| {
+        header
+            .trim_start_matches("# ")
+            .split(',')
+            .position(|c| c == name)
+            .unwrap()
+    };
+    let web1 = rows
+        .iter()
+        .find(|r| r[0] == "rs" && r[1] == "web1")
+        .unwrap();
+    assert_eq!(
+        (
+            web1[col("status")],
+            web1[col("stot")],
+            web1[col("check_status")]
+        ),
+        ("UP", "3", "L4OK")
+    );
+    let web2 = rows.iter().find(|r| r[1] == "web2").unwrap();
+    assert_eq!((web2[col("status")], web2[col("bck")]), ("DOWN", "1"));
+    let fe = rows
+        .iter()
+        .find(|r| r[0] == "web" && r[1] == "FRONTEND")
+        .unwrap();
+    assert_eq!((fe[col("stot")], fe[col("hrsp_2xx")]), ("3", "3"));
+}

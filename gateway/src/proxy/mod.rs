@@ -93,6 +93,8 @@ pub struct BackendRoute {
 /// An HTTP frontend (or the frontend half of a `listen`).
 pub struct HttpProxy {
     pub name: String,
+    pub counters: Arc<crate::stats::counters::FrontendCounters>,
+    pub stats: Option<Arc<crate::stats::StatsPage>>,
     pub logger: Option<Arc<crate::log::request_log::RequestLogger>>,
     pub router: Arc<dyn Router>,
     pub backends: Arc<HashMap<String, Arc<BackendRoute>>>,
@@ -123,9 +125,15 @@ impl HttpProxy {
         conn: &Arc<ClientConn>,
     ) -> Response<ProxyBody> {
         conn.request_started();
+        self.counters.request_started();
         let response = self.handle_logged(req, conn).await;
         let (parts, body) = response.into_parts();
-        Response::from_parts(parts, body.with_end(Box::new(ConnIdle(conn.clone()))))
+        let end = RequestEnd {
+            conn: conn.clone(),
+            counters: self.counters.clone(),
+            status: parts.status.as_u16(),
+        };
+        Response::from_parts(parts, body.with_end(Box::new(end)))
     }
 
     async fn handle_logged(
@@ -158,6 +166,16 @@ impl HttpProxy {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
         ensure_host(&mut parts);
+        if let Some(stats) = &self.stats {
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/");
+            if stats.matches(target) {
+                return stats.respond(target, parts.headers.get(http::header::AUTHORIZATION));
+            }
+        }
         let backend_name = match self.router.route(&mut parts, conn) {
             Verdict::Respond(response) => return response,
             Verdict::NoBackend => return self.errors.response(503),
@@ -393,12 +411,18 @@ impl LogDraft {
     }
 }
 
-/// Marks the client connection idle once a response has been passed on.
-struct ConnIdle(Arc<ClientConn>);
+/// Once a response has been passed on: the client connection may go idle,
+/// and the frontend's counters record it.
+struct RequestEnd {
+    conn: Arc<ClientConn>,
+    counters: Arc<crate::stats::counters::FrontendCounters>,
+    status: u16,
+}
 
-impl BodyEnd for ConnIdle {
-    fn finished(self: Box<Self>, _clean: bool, _bytes: u64) {
-        self.0.request_finished();
+impl BodyEnd for RequestEnd {
+    fn finished(self: Box<Self>, _clean: bool, bytes: u64) {
+        self.conn.request_finished();
+        self.counters.request_finished(self.status, bytes);
     }
 }
 

@@ -74,6 +74,7 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
     let (mut failures, mut successes) = (0u64, 0u64);
     loop {
         let result = check_once(&server, &plan).await;
+        server.set_check_status(status_code(&result.reason));
         if result.ok {
             failures = 0;
             successes += 1;
@@ -108,6 +109,19 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
             plan.downinter
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// HAProxy's short check status for a reason (`L4OK`, `L4CON`, `L7STS`…).
+fn status_code(reason: &str) -> &'static str {
+    match reason {
+        "Layer4 check passed" => "L4OK",
+        "Layer4 connection problem" => "L4CON",
+        "Layer4 timeout" => "L4TOUT",
+        "Layer7 check passed" => "L7OK",
+        "Layer7 wrong status" => "L7STS",
+        "Layer7 timeout" => "L7TOUT",
+        _ => "L7RSP",
     }
 }
 

@@ -42,6 +42,9 @@ pub struct Server {
     /// Taken out by an operator (MAINT) — kept for the runtime API.
     maintenance: AtomicBool,
     in_flight: Arc<AtomicU32>,
+    max_in_flight: AtomicU32,
+    /// HAProxy's short code for the last check (`L4OK`, `L7STS`…).
+    check_status: std::sync::Mutex<Option<&'static str>>,
     slots: Option<Arc<Semaphore>>,
     pub picks: AtomicU64,
     pub failures: AtomicU64,
@@ -91,6 +94,8 @@ impl Server {
             up: AtomicBool::new(true),
             maintenance: AtomicBool::new(options.disabled.unwrap_or(false)),
             in_flight: Arc::new(AtomicU32::new(0)),
+            max_in_flight: AtomicU32::new(0),
+            check_status: std::sync::Mutex::new(None),
             slots: options
                 .maxconn
                 .filter(|n| *n > 0)
@@ -133,6 +138,19 @@ impl Server {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// The most requests it had at once.
+    pub fn max_in_flight(&self) -> u32 {
+        self.max_in_flight.load(Ordering::Relaxed)
+    }
+
+    pub fn check_status(&self) -> Option<&'static str> {
+        *self.check_status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_check_status(&self, code: &'static str) {
+        *self.check_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
+    }
+
     pub fn record_failure(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
     }
@@ -152,7 +170,8 @@ impl Server {
                 Some(permit.map_err(|_| QueueTimeout)?)
             }
         };
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         self.picks.fetch_add(1, Ordering::Relaxed);
         Ok(ServerPermit {
             _slot: permit,

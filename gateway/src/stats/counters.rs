@@ -1,0 +1,154 @@
+//! Live counters and the stats rows built from them, keyed by HAProxy's CSV
+//! column names so that the CSV keeps HAProxy's column order.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::ProxyView;
+
+/// A frontend's counters, updated on the request path.
+#[derive(Debug, Default)]
+pub struct FrontendCounters {
+    pub current: AtomicU64,
+    pub max: AtomicU64,
+    pub total: AtomicU64,
+    /// Responses by class: 1xx … 5xx, other.
+    pub by_status: [AtomicU64; 6],
+    pub bytes_out: AtomicU64,
+}
+
+impl FrontendCounters {
+    pub fn request_started(&self) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let now = self.current.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max.fetch_max(now, Ordering::Relaxed);
+    }
+
+    pub fn request_finished(&self, status: u16, bytes: u64) {
+        self.current.fetch_sub(1, Ordering::Relaxed);
+        let class = match status {
+            100..=599 => (status / 100 - 1) as usize,
+            _ => 5,
+        };
+        self.by_status[class].fetch_add(1, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+pub type Row = HashMap<&'static str, String>;
+
+fn get(v: &AtomicU64) -> String {
+    v.load(Ordering::Relaxed).to_string()
+}
+
+/// FRONTEND, server and BACKEND rows of each proxy, in HAProxy's order.
+pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
+    let mut out = Vec::new();
+    let pid = std::process::id().to_string();
+    for (iid, proxy) in proxies.iter().enumerate() {
+        let base = |svname: &str, kind: &str| -> Row {
+            let mut r = Row::new();
+            r.insert("pxname", proxy.name.clone());
+            r.insert("svname", svname.to_owned());
+            r.insert("pid", pid.clone());
+            r.insert("iid", (iid + 1).to_string());
+            r.insert("type", kind.to_owned());
+            r.insert("mode", "http".into());
+            r
+        };
+        if let Some(f) = &proxy.frontend {
+            let mut r = base("FRONTEND", "0");
+            r.insert("scur", get(&f.current));
+            r.insert("smax", get(&f.max));
+            r.insert("stot", get(&f.total));
+            r.insert("req_tot", get(&f.total));
+            r.insert("bout", get(&f.bytes_out));
+            r.insert("status", "OPEN".into());
+            for (i, name) in [
+                "hrsp_1xx",
+                "hrsp_2xx",
+                "hrsp_3xx",
+                "hrsp_4xx",
+                "hrsp_5xx",
+                "hrsp_other",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                r.insert(name, get(&f.by_status[i]));
+            }
+            out.push(r);
+        }
+        if let Some(b) = &proxy.backend {
+            let (mut cur, mut total, mut act, mut bck, mut weight) = (0u64, 0u64, 0u64, 0u64, 0u64);
+            for s in &b.servers {
+                let mut r = base(&s.name, "2");
+                let status = if s.in_maintenance() {
+                    "MAINT"
+                } else if s.is_up() {
+                    "UP"
+                } else {
+                    "DOWN"
+                };
+                r.insert(
+                    "status",
+                    if s.options.check == Some(true) || status != "UP" {
+                        status.into()
+                    } else {
+                        "no check".into()
+                    },
+                );
+                r.insert("weight", s.weight().to_string());
+                r.insert("uweight", s.weight().to_string());
+                r.insert("act", (!s.backup as u8).to_string());
+                r.insert("bck", (s.backup as u8).to_string());
+                r.insert("scur", s.in_flight().to_string());
+                r.insert("smax", s.max_in_flight().to_string());
+                if let Some(max) = s.options.maxconn {
+                    r.insert("slim", max.to_string());
+                }
+                let picks = s.picks.load(Ordering::Relaxed);
+                r.insert("stot", picks.to_string());
+                r.insert("lbtot", picks.to_string());
+                r.insert("econ", s.failures.load(Ordering::Relaxed).to_string());
+                r.insert("qcur", "0".into());
+                r.insert("sid", (s.index + 1).to_string());
+                if let Some(code) = s.check_status() {
+                    r.insert("check_status", code.to_owned());
+                }
+                if let Some(cookie) = &s.cookie {
+                    r.insert("cookie", cookie.clone());
+                }
+                cur += u64::from(s.in_flight());
+                total += picks;
+                if s.usable() {
+                    weight += u64::from(s.weight());
+                    if s.backup {
+                        bck += 1;
+                    } else {
+                        act += 1;
+                    }
+                }
+                out.push(r);
+            }
+            let mut r = base("BACKEND", "1");
+            r.insert(
+                "status",
+                if act + bck > 0 || b.servers.is_empty() && proxy.frontend.is_some() {
+                    "UP".into()
+                } else {
+                    "DOWN".into()
+                },
+            );
+            r.insert("scur", cur.to_string());
+            r.insert("stot", total.to_string());
+            r.insert("lbtot", total.to_string());
+            r.insert("weight", weight.to_string());
+            r.insert("act", act.to_string());
+            r.insert("bck", bck.to_string());
+            r.insert("algo", proxy.algo.clone());
+            out.push(r);
+        }
+    }
+    out
+}
