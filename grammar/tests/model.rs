@@ -233,3 +233,17 @@ fn environment_keywords_apply_in_order() {
     assert_eq!(f.binds[0].addresses[0].word.text, "127.0.0.1:8081");
     assert_eq!(f.binds[1].addresses[0].word.text, "127.0.0.2:8081");
 }
+
+#[test]
+fn rules_after_use_backend_warn_as_haproxy_does() {
+    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    use_backend b if TRUE\n    http-request deny if FALSE\n    redirect location /x if FALSE\nbackend b\n    server s 127.0.0.1:1\n");
+    let w = warnings(&load_text(&text));
+    assert!(w.contains(&"a 'http-request' rule placed after a 'use_backend' rule will still be processed before".to_owned()), "{w:?}");
+    assert!(
+        w.contains(
+            &"a 'redirect' rule placed after a 'use_backend' rule will still be processed before"
+                .to_owned()
+        ),
+        "{w:?}"
+    );
+}

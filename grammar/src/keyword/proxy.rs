@@ -19,10 +19,30 @@ use crate::word::Word;
 /// Applies every directive of a proxy section to `proxy`.
 pub fn apply_all(directives: &[RawDirective], proxy: &mut Proxy, diags: &mut Diagnostics) {
     for directive in directives {
+        warn_out_of_order(directive, proxy, diags);
         if let Err(diag) = apply(directive, proxy) {
             diags.push(diag);
         }
     }
+}
+
+/// HAProxy's warning for rules written after the switching rules, which
+/// still run before them: the file reads in one order, runs in another.
+fn warn_out_of_order(directive: &RawDirective, proxy: &Proxy, diags: &mut Diagnostics) {
+    let kw = directive.keyword();
+    if proxy.use_backends.is_empty() || !(kw.is("http-request") || kw.is("redirect")) {
+        return;
+    }
+    diags.push(
+        Diagnostic::warning(
+            kw.span,
+            format!(
+                "a '{}' rule placed after a 'use_backend' rule will still be processed before",
+                kw.text
+            ),
+        )
+        .with_help("move it above the use_backend rules so the file reads in the order it runs"),
+    );
 }
 
 /// The HAProxy keyword a directive is an instance of: two words for
