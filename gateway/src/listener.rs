@@ -99,4 +99,7 @@ pub struct ClientTimeouts {
     /// `timeout http-keep-alive`, else `timeout http-request`, else `timeout
     /// client`: how long a connection may wait for its next request.
     pub idle: Duration,
+    /// `timeout client`: the longest the client may stay silent while the
+    /// gateway expects data from it, or not read what it is sent.
+    pub client: Option<Duration>,
 }

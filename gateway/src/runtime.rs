@@ -116,6 +116,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
             retries: proxy.retries(),
             redispatch: proxy.option("redispatch"),
+            tunnel_timeout: timeout(&proxy.timeouts.tunnel),
             retry_on: match &proxy.retry_on {
                 Some(list) => RetryPolicy::from_keywords(list.value.iter().map(String::as_str)),
                 None => RetryPolicy::default(),
@@ -179,7 +180,11 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             pool: pool.clone(),
             errors,
             forwardfor: forwardfor(proxy)?,
-            timeouts: ClientTimeouts { http_request, idle },
+            timeouts: ClientTimeouts {
+                http_request,
+                idle,
+                client: timeout(&proxy.timeouts.client),
+            },
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

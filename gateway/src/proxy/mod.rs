@@ -7,6 +7,7 @@ pub mod error_page;
 pub mod forwardfor;
 pub mod hop_by_hop;
 pub mod retry;
+pub mod upgrade;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -88,6 +89,20 @@ pub struct BackendRoute {
     pub retries: u64,
     pub redispatch: bool,
     pub retry_on: RetryPolicy,
+    pub tunnel_timeout: Option<Duration>,
+}
+
+impl BackendRoute {
+    /// How long an upgraded connection may stay silent: `timeout tunnel`,
+    /// else the longer of the client and server timeouts (HAProxy applies
+    /// each to its side; a tunnel with either side still talking stays).
+    pub fn tunnel_idle(&self, client: &ClientTimeouts) -> Option<Duration> {
+        self.tunnel_timeout
+            .or(match (client.client, self.server_timeout) {
+                (Some(c), Some(s)) => Some(c.max(s)),
+                _ => None,
+            })
+    }
 }
 
 /// An HTTP frontend (or the frontend half of a `listen`).
@@ -190,12 +205,29 @@ impl HttpProxy {
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
             policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers);
         }
+        let upgrade_to = upgrade::requested(&parts);
+        let mut client_upgrade = upgrade_to
+            .as_ref()
+            .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
         hop_by_hop::strip(&mut parts.headers);
+        if let Some(protocol) = upgrade_to {
+            upgrade::restore(&mut parts.headers, protocol);
+        }
         let kept = self
             .router
             .has_response_rules(&backend_name)
             .then(|| clone_parts(&parts));
-        let response = self.forward(&route, parts, body, conn, !first, draft).await;
+        let response = self
+            .forward(
+                &route,
+                parts,
+                body,
+                conn,
+                !first,
+                &mut client_upgrade,
+                draft,
+            )
+            .await;
         let Some(request) = kept else { return response };
         let (mut response_parts, response_body) = response.into_parts();
         self.router
@@ -204,6 +236,7 @@ impl HttpProxy {
     }
 
     /// Sends the request to a server of `route`, retrying as configured.
+    #[allow(clippy::too_many_arguments)]
     async fn forward(
         &self,
         route: &BackendRoute,
@@ -211,6 +244,7 @@ impl HttpProxy {
         body: Incoming,
         conn: &ClientConn,
         reuse: bool,
+        client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
@@ -282,7 +316,10 @@ impl HttpProxy {
             };
             let connected = std::time::Instant::now();
             let request = Request::from_parts(clone_parts(&parts), request_body);
-            match self.exchange(route, pooled, permit, request).await {
+            match self
+                .exchange(route, pooled, permit, request, client_upgrade)
+                .await
+            {
                 // `retry-on 503` and friends: a status worth another try.
                 Ok(response)
                     if replayable
@@ -334,6 +371,7 @@ impl HttpProxy {
         mut pooled: PooledConn,
         permit: ServerPermit,
         request: Request<ProxyBody>,
+        client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
         let reused = pooled.reused;
         let sent = pooled.sender.send_request(request);
@@ -349,7 +387,7 @@ impl HttpProxy {
             },
             None => sent.await,
         };
-        let response = match result {
+        let mut response = match result {
             Ok(response) => response,
             // A reused connection closed by the server between requests:
             // nothing reached it, so this is a connection failure.
@@ -362,10 +400,21 @@ impl HttpProxy {
                 });
             }
         };
-        let (mut parts, body) = response.into_parts();
-        if parts.status != http::StatusCode::SWITCHING_PROTOCOLS {
-            hop_by_hop::strip(&mut parts.headers);
+        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            // The server switched protocols: only for a client that asked.
+            let Some(client) = client_upgrade.take() else {
+                return Err(AttemptError::Sent {
+                    timeout: false,
+                    status: 502,
+                });
+            };
+            let server = hyper::upgrade::on(&mut response);
+            upgrade::spawn_tunnel(client, server, permit, route.tunnel_idle(&self.timeouts));
+            let (parts, _) = response.into_parts();
+            return Ok(Response::from_parts(parts, ProxyBody::Empty));
         }
+        let (mut parts, body) = response.into_parts();
+        hop_by_hop::strip(&mut parts.headers);
         let end = ExchangeEnd {
             pool: self.pool.clone(),
             conn: Some(pooled),

@@ -1,0 +1,94 @@
+//! `Connection: Upgrade` exchanges (WebSocket and friends): the request
+//! keeps its `Upgrade` field on the way to the server, and when the server
+//! answers 101 both connections are handed over to a byte tunnel that lives
+//! until both sides close or `timeout tunnel` passes without traffic.
+
+use std::time::Duration;
+
+use http::header::{CONNECTION, UPGRADE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Version};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+
+use crate::tunnel::{self, TunnelEnd};
+use crate::upstream::ServerPermit;
+
+/// The protocol an HTTP/1.1 request asks to switch to, if it asks.
+pub fn requested(parts: &Parts) -> Option<HeaderValue> {
+    if parts.version != Version::HTTP_11 {
+        return None;
+    }
+    let asks = parts
+        .headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !asks {
+        return None;
+    }
+    parts.headers.get(UPGRADE).cloned()
+}
+
+/// Puts the upgrade request back after hop-by-hop fields were removed.
+pub fn restore(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, protocol);
+}
+
+/// Joins the client's and the server's upgraded connections. The server
+/// slot (`permit`) stays taken while the tunnel lives, as HAProxy counts it.
+pub fn spawn_tunnel(
+    client: OnUpgrade,
+    server: OnUpgrade,
+    permit: ServerPermit,
+    idle: Option<Duration>,
+) {
+    tokio::spawn(async move {
+        let _permit = permit;
+        let (client, server) = match tokio::join!(client, server) {
+            (Ok(c), Ok(s)) => (c, s),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::debug!(error = %e, "upgrade did not complete");
+                return;
+            }
+        };
+        match tunnel::join(TokioIo::new(client), TokioIo::new(server), idle).await {
+            TunnelEnd::Closed(t) => {
+                tracing::debug!(up = t.a_to_b, down = t.b_to_a, "tunnel closed")
+            }
+            TunnelEnd::IdleTimeout => tracing::debug!("tunnel idle timeout"),
+            TunnelEnd::Failed(e) => tracing::debug!(error = %e, "tunnel failed"),
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(version: Version, headers: &[(&str, &str)]) -> Parts {
+        let mut builder = http::Request::builder().version(version).uri("/chat");
+        for (n, v) in headers {
+            builder = builder.header(*n, *v);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn only_http_1_1_requests_naming_upgrade_in_connection_ask() {
+        let ws = [
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ];
+        assert_eq!(
+            requested(&parts(Version::HTTP_11, &ws)).unwrap(),
+            "websocket"
+        );
+        assert!(requested(&parts(Version::HTTP_10, &ws)).is_none());
+        assert!(requested(&parts(Version::HTTP_11, &[("upgrade", "websocket")])).is_none());
+        assert!(requested(&parts(Version::HTTP_11, &[("connection", "upgrade")])).is_none());
+    }
+}
