@@ -8,9 +8,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
 
 /// Bytes that went through a finished tunnel, each way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ where
                     Err(e) => TunnelEnd::Failed(e),
                 };
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = tokio::time::sleep_until(deadline) => {
                 let moved = started + Duration::from_millis(activity.load(Ordering::Relaxed));
                 if moved + idle <= Instant::now() {
                     return TunnelEnd::IdleTimeout;
