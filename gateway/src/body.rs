@@ -3,12 +3,15 @@
 //! redirects, `return`, a request kept in memory so that it can be retried).
 //! Bodies are streamed frame by frame, never collected whole.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -27,7 +30,39 @@ pub enum ProxyBody {
         /// release the server's slot, write the log line.
         on_end: Vec<Box<dyn BodyEnd>>,
         bytes: u64,
+        /// The longest the sender may stay silent (`timeout server` for a
+        /// server's response body), with its timer.
+        idle: Option<Box<IdleLimit>>,
     },
+}
+
+/// An inactivity limit on a streamed body.
+pub struct IdleLimit {
+    limit: Duration,
+    timer: Pin<Box<Sleep>>,
+    armed: bool,
+    what: &'static str,
+}
+
+impl IdleLimit {
+    pub fn new(limit: Duration, what: &'static str) -> Self {
+        IdleLimit {
+            limit,
+            timer: Box::pin(tokio::time::sleep(limit)),
+            armed: false,
+            what,
+        }
+    }
+
+    /// Called when the body had nothing to give: true once the sender has
+    /// been silent for the limit.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.armed {
+            self.armed = true;
+            self.timer.as_mut().reset(Instant::now() + self.limit);
+        }
+        self.timer.as_mut().poll(cx).is_ready()
+    }
 }
 
 impl ProxyBody {
@@ -40,6 +75,18 @@ impl ProxyBody {
             inner,
             on_end: Vec::new(),
             bytes: 0,
+            idle: None,
+        }
+    }
+
+    /// A streamed body that fails when its sender stays silent too long.
+    pub fn streamed_with_idle(inner: Incoming, idle: Option<IdleLimit>) -> Self {
+        let idle = idle.map(Box::new);
+        ProxyBody::Streamed {
+            inner,
+            on_end: Vec::new(),
+            bytes: 0,
+            idle,
         }
     }
 
@@ -77,15 +124,26 @@ impl Body for ProxyBody {
                 inner,
                 on_end,
                 bytes,
+                idle,
             } => {
                 let polled = Pin::new(inner).poll_frame(cx);
                 match &polled {
                     Poll::Ready(Some(Ok(frame))) => {
-                        *bytes += frame.data_ref().map_or(0, |d| d.len() as u64)
+                        *bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
+                        if let Some(idle) = idle {
+                            idle.armed = false;
+                        }
                     }
                     Poll::Ready(None) => ProxyBody::run_ends(on_end, true, *bytes),
                     Poll::Ready(Some(Err(_))) => ProxyBody::run_ends(on_end, false, *bytes),
-                    Poll::Pending => {}
+                    Poll::Pending => {
+                        if let Some(limit) = idle.as_mut() {
+                            if limit.expired(cx) {
+                                ProxyBody::run_ends(on_end, false, *bytes);
+                                return Poll::Ready(Some(Err(limit.what.into())));
+                            }
+                        }
+                    }
                 }
                 polled.map_err(Into::into)
             }
@@ -115,6 +173,7 @@ impl Drop for ProxyBody {
             inner,
             on_end,
             bytes,
+            ..
         } = self
         {
             // Dropped before its end: the connection is in an unknown state

@@ -15,6 +15,7 @@ use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// Opens a listening TCP socket on `addr`.
@@ -55,8 +56,13 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpPr
         Err(_) => return,
     };
     let conn = Arc::new(ClientConn::new(peer, local));
-    let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
+    let io = ClientIo::new(
+        stream,
+        conn.clone(),
+        timeouts,
+        proxy.connection_pages.clone(),
+    );
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
         let conn = conn.clone();
@@ -67,27 +73,15 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpPr
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(timeouts.http_request);
+        // `timeout http-request` and `http-keep-alive` are ClientIo's, with
+        // HAProxy's 408 page.
+        .header_read_timeout(None)
+        // HAProxy's default buffer (tune.bufsize 16384 less maxrewrite).
+        .max_buf_size(16_384);
     builder.http2().timer(TokioTimer::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    // `timeout http-keep-alive` (else `timeout http-request`, else `timeout
-    // client`): a connection with no request in progress for that long is
-    // closed. Time spent waiting for a server is not idle time.
-    tokio::select! {
-        _ = connection => {}
-        _ = idle_watch(&watched, timeouts.idle) => {}
-    }
-}
-
-/// Returns once `conn` has been idle for `limit`.
-async fn idle_watch(conn: &ClientConn, limit: Duration) {
-    let tick = (limit / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-    loop {
-        tokio::time::sleep(tick).await;
-        if conn.idle_for().is_some_and(|idle| idle >= limit) {
-            return;
-        }
-    }
+    let _ = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
+        .await;
 }
 
 /// The client-side timeouts of a frontend.

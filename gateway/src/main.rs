@@ -3,6 +3,7 @@
 
 mod body;
 mod cli;
+mod client_io;
 mod command;
 mod config_files;
 mod demo;

@@ -163,7 +163,12 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             .or(timeout(&proxy.timeouts.client))
             .unwrap_or(UNSET);
         let idle = timeout(&proxy.timeouts.http_keep_alive).unwrap_or(http_request);
+        let connection_pages = crate::client_io::ConnectionPages {
+            bad_request: errors.wire(400),
+            request_timeout: errors.wire(408),
+        };
         let frontend = Arc::new(HttpProxy {
+            connection_pages,
             name: proxy.name.clone(),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
             stats: proxy

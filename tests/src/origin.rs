@@ -128,7 +128,7 @@ async fn answer(
     peer: SocketAddr,
     req: Request<Incoming>,
     shared: &Shared,
-) -> Response<Full<Bytes>> {
+) -> Response<OriginBody> {
     let (parts, body) = req.into_parts();
     // Count the body without keeping it: large uploads stay cheap.
     let mut body_len = 0usize;
@@ -164,7 +164,23 @@ async fn answer(
     {
         tokio::time::sleep(std::time::Duration::from_millis(ms.min(10_000))).await;
     }
-    let mut response = Response::new(Full::new(Bytes::from(format!("{name}\n"))));
+    // `?stall=MS` sends the name, then nothing for MS, then "end\n"
+    // (body inactivity tests).
+    let stall = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("stall=")))
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| std::time::Duration::from_millis(ms.min(10_000)));
+    let body = match stall {
+        None => OriginBody::Full(Full::new(Bytes::from(format!("{name}\n")))),
+        Some(pause) => OriginBody::Stalled {
+            first: Some(Bytes::from(format!("{name}\n"))),
+            pause: Box::pin(tokio::time::sleep(pause)),
+            last: Some(Bytes::from_static(b"end\n")),
+        },
+    };
+    let mut response = Response::new(body);
     response
         .headers_mut()
         .insert("x-served-by", http::HeaderValue::from_str(name).unwrap());
@@ -178,4 +194,39 @@ async fn answer(
             .insert("set-cookie", http::HeaderValue::from_str(cookie).unwrap());
     }
     response
+}
+
+/// An origin's response body: whole, or stalled halfway.
+pub enum OriginBody {
+    Full(Full<Bytes>),
+    Stalled {
+        first: Option<Bytes>,
+        pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+        last: Option<Bytes>,
+    },
+}
+
+impl hyper::body::Body for OriginBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        match &mut *self {
+            OriginBody::Full(full) => std::pin::Pin::new(full).poll_frame(cx),
+            OriginBody::Stalled { first, pause, last } => {
+                if let Some(first) = first.take() {
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(first))));
+                }
+                if pause.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                Poll::Ready(last.take().map(|b| Ok(hyper::body::Frame::data(b))))
+            }
+        }
+    }
 }

@@ -506,6 +506,98 @@ async fn idle_keep_alive_connections_are_closed_but_slow_servers_are_not_cut() {
     );
 }
 
+/// Everything the gateway sends on a fresh connection after writing `data`,
+/// and how long it took to close.
+async fn raw_exchange(port: u16, data: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(data).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(8), stream.read_to_end(&mut seen))
+        .await
+        .expect("the gateway closes the connection")
+        .unwrap();
+    (
+        String::from_utf8_lossy(&seen).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn bad_and_slow_requests_get_haproxys_400_and_408_pages() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!("{DEFAULTS}    timeout http-request 1s\nlisten l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr);
+    let _gw = start(&config, port);
+    let bad_request = "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
+    for garbage in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    ] {
+        let (seen, _) = raw_exchange(port, garbage).await;
+        assert_eq!(seen, bad_request);
+    }
+    // A head larger than HAProxy's buffer is a bad request too.
+    let mut big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 20_000));
+    big.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(raw_exchange(port, &big).await.0, bad_request);
+    // An incomplete head, or none at all, gets a 408 after `timeout http-request`.
+    for slow in [&b"GET / HTTP/1.1\r\nHost: x\r\n"[..], b""] {
+        let (seen, took) = raw_exchange(port, slow).await;
+        assert!(
+            seen.starts_with("HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\n"),
+            "{seen}"
+        );
+        assert!(seen.ends_with("<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n"));
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+    }
+    assert_eq!(o.request_count(), 0, "nothing reached the origin");
+}
+
+#[tokio::test]
+async fn a_server_silent_in_the_middle_of_its_body_is_cut_after_timeout_server() {
+    use tokio::io::AsyncReadExt;
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!("defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 1s\nlisten l\n    bind 127.0.0.1:{port}\n    server s {}\n", o.addr);
+    let _gw = start(&config, port);
+    // A pause shorter than the timeout passes.
+    let r = get(&client_without_keepalive(), &url(port, "/?stall=300"), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "o\nend\n");
+    // A longer one: the client gets the first part, then the connection ends.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stream,
+        b"GET /?stall=4000 HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(8), stream.read_to_end(&mut seen))
+        .await
+        .expect("the gateway ends the connection");
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.contains("o\n") && !seen.contains("end"), "{seen}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_tutorials_stats_page_with_its_password_and_csv() {
     let o = Origin::start("web1").await;

@@ -32,6 +32,20 @@ fn builtin(status: u16) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// `cache-control` → `Cache-Control`, as HAProxy writes its own pages.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// A canned response: status, headers and body.
 #[derive(Debug, Clone)]
 pub struct CannedResponse {
@@ -75,6 +89,38 @@ impl CannedResponse {
             ],
             body: Bytes::from(body),
         }
+    }
+
+    /// The response as the connection writes it by itself, closing after
+    /// it (HAProxy's field order for its own pages).
+    pub fn to_wire(&self) -> Bytes {
+        let reason = builtin(self.status.as_u16())
+            .map(|(title, _)| title.split_once(' ').map_or("", |(_, r)| r))
+            .or(self.status.canonical_reason())
+            .unwrap_or("");
+        let mut out = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-length: {}\r\n",
+            self.status.as_u16(),
+            self.body.len()
+        )
+        .into_bytes();
+        let mut connection_written = false;
+        for (name, value) in &self.headers {
+            if !connection_written && name.as_str() > "connection" {
+                out.extend_from_slice(b"Connection: close\r\n");
+                connection_written = true;
+            }
+            out.extend_from_slice(title_case(name.as_str()).as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !connection_written {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        Bytes::from(out)
     }
 
     /// Parses an `errorfile`: a complete HTTP/1.x response (status line,
@@ -122,9 +168,18 @@ impl ErrorPages {
     }
 
     pub fn response(&self, status: u16) -> Response<ProxyBody> {
+        self.canned(status).to_response()
+    }
+
+    /// The page for `status` as raw bytes on the wire, connection closing.
+    pub fn wire(&self, status: u16) -> Bytes {
+        self.canned(status).to_wire()
+    }
+
+    fn canned(&self, status: u16) -> CannedResponse {
         match self.overrides.get(&status) {
-            Some(canned) => canned.to_response(),
-            None => CannedResponse::builtin(status).to_response(),
+            Some(canned) => canned.clone(),
+            None => CannedResponse::builtin(status),
         }
     }
 }
@@ -145,6 +200,13 @@ mod tests {
         );
         assert_eq!(CannedResponse::builtin(504).body.len(), 92);
         assert_eq!(CannedResponse::builtin(502).body.len(), 107);
+    }
+
+    #[test]
+    fn pages_on_the_wire_are_haproxys_bytes() {
+        let pages = ErrorPages::default();
+        assert_eq!(&pages.wire(400)[..], &b"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"[..]);
+        assert_eq!(&pages.wire(408)[..], &b"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n"[..]);
     }
 
     #[test]

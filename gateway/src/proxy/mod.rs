@@ -19,7 +19,7 @@ use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::Incoming;
 
-use crate::body::{BodyEnd, ProxyBody};
+use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn};
 use crate::routing::{Router, Verdict};
@@ -36,7 +36,10 @@ pub struct ClientConn {
     /// Requests whose response has not been passed on yet.
     in_flight: std::sync::atomic::AtomicU32,
     /// When the connection last finished a response (or was accepted).
-    idle_since: std::sync::Mutex<std::time::Instant>,
+    idle_since: std::sync::Mutex<tokio::time::Instant>,
+    /// Woken when the last request in progress finishes, so that the
+    /// connection's idle clock starts (see `client_io`).
+    idle_waker: std::sync::Mutex<Option<std::task::Waker>>,
 }
 
 impl ClientConn {
@@ -46,34 +49,51 @@ impl ClientConn {
             local,
             requests: AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicU32::new(0),
-            idle_since: std::sync::Mutex::new(std::time::Instant::now()),
+            idle_since: std::sync::Mutex::new(tokio::time::Instant::now()),
+            idle_waker: std::sync::Mutex::new(None),
         }
     }
 
-    /// How long the connection has had no request in progress, if none is.
-    pub fn idle_for(&self) -> Option<Duration> {
+    /// When no request is in progress: how many requests the connection
+    /// has started so far (which idle period this is) and since when it
+    /// has been waiting for the next one.
+    pub fn waiting(&self) -> Option<(u64, tokio::time::Instant)> {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return None;
         }
-        Some(
-            self.idle_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed(),
-        )
+        let since = *self.idle_since.lock().unwrap_or_else(|e| e.into_inner());
+        Some((self.requests.load(Ordering::Relaxed), since))
     }
 
-    fn request_started(&self) {
+    pub(crate) fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn request_finished(&self) {
-        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    pub(crate) fn request_finished(&self) {
+        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            if let Some(waker) = self
+                .idle_waker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Asks to be woken when no request is in progress any more.
+    pub fn wake_when_idle(&self, waker: &std::task::Waker) {
+        let mut slot = self.idle_waker.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
     }
 
     /// Counts a request; true for the first of the connection.
-    fn first_request(&self) -> bool {
+    pub(crate) fn first_request(&self) -> bool {
         self.requests.fetch_add(1, Ordering::Relaxed) == 0
     }
 }
@@ -117,6 +137,8 @@ pub struct HttpProxy {
     pub errors: ErrorPages,
     pub forwardfor: Option<ForwardForPolicy>,
     pub timeouts: ClientTimeouts,
+    /// 400 and 408 as the connection writes them itself.
+    pub connection_pages: crate::client_io::ConnectionPages,
 }
 
 /// Why one attempt to reach a server did not give a response.
@@ -422,7 +444,13 @@ impl HttpProxy {
         };
         Ok(Response::from_parts(
             parts,
-            ProxyBody::streamed(body).with_end(Box::new(end)),
+            ProxyBody::streamed_with_idle(
+                body,
+                route.server_timeout.map(|limit| {
+                    IdleLimit::new(limit, "timeout server: the server stopped sending")
+                }),
+            )
+            .with_end(Box::new(end)),
         ))
     }
 }

@@ -1,0 +1,421 @@
+//! The client's socket as hyper sees it, with HAProxy's client-side rules
+//! wrapped around it:
+//!
+//! - `timeout http-request`: a request head not complete in time gets
+//!   HAProxy's 408 page and the connection closes. For the first request
+//!   the clock starts at accept (so an empty connection gets a 408 too, as
+//!   HAProxy 2.6 answers), for later ones at the request's first byte.
+//! - `timeout http-keep-alive`: a connection waiting for its next request
+//!   that long without a byte closes silently.
+//! - a request hyper cannot parse gets HAProxy's 400 page instead of
+//!   hyper's empty one (hyper writes its own reply from inside its
+//!   connection; it is recognised here and replaced on the wire).
+//! - `timeout client` on writes: a client that stops reading what it is
+//!   sent for that long loses its connection.
+//!
+//! Time spent on a request in progress (waiting for a server, streaming a
+//! body) is not idle time; body inactivity is watched by the bodies.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::listener::ClientTimeouts;
+use crate::proxy::ClientConn;
+
+/// The raw responses the connection may have to write by itself.
+#[derive(Debug, Clone)]
+pub struct ConnectionPages {
+    /// 400, for a request that cannot be parsed.
+    pub bad_request: Bytes,
+    /// 408, for a request head not received in time.
+    pub request_timeout: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Unknown,
+    Http1,
+    Http2,
+}
+
+/// What the gateway itself is writing in place of hyper.
+enum Outgoing {
+    /// Nothing: bytes pass through.
+    Through,
+    /// A page being written; afterwards the connection is over.
+    Page { bytes: Bytes, written: usize },
+    /// The page is out (or the connection was closed silently): reads see
+    /// end of stream and writes are dropped.
+    Over,
+}
+
+pub struct ClientIo<S> {
+    inner: S,
+    conn: Arc<ClientConn>,
+    timeouts: ClientTimeouts,
+    pages: ConnectionPages,
+    protocol: Protocol,
+    out: Outgoing,
+    /// Which idle period `first_byte` belongs to (requests started so far).
+    head_epoch: u64,
+    /// When the first byte of the request being waited for arrived.
+    first_byte: Option<Instant>,
+    head_timer: Pin<Box<Sleep>>,
+    write_timer: Pin<Box<Sleep>>,
+    write_blocked: bool,
+}
+
+impl<S> ClientIo<S> {
+    pub fn new(
+        inner: S,
+        conn: Arc<ClientConn>,
+        timeouts: ClientTimeouts,
+        pages: ConnectionPages,
+    ) -> Self {
+        ClientIo {
+            inner,
+            conn,
+            timeouts,
+            pages,
+            protocol: Protocol::Unknown,
+            out: Outgoing::Through,
+            head_epoch: 0,
+            first_byte: None,
+            head_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            write_blocked: false,
+        }
+    }
+}
+
+/// hyper's own reply to a request it could not parse (400, 431 for a head
+/// too large, 505): a bodiless head it writes in one piece, with fields no
+/// response of the gateway's has in that order.
+fn is_hypers_error_reply(data: &[u8]) -> bool {
+    const HEAD: &[u8] = b"\r\nconnection: close\r\ncontent-length: 0\r\n";
+    data.len() < 256
+        && (data.starts_with(b"HTTP/1.1 4") || data.starts_with(b"HTTP/1.1 5"))
+        && data.ends_with(b"\r\n\r\n")
+        && data.windows(HEAD.len()).any(|w| w == HEAD)
+}
+
+impl<S: AsyncWrite + Unpin> ClientIo<S> {
+    /// Writes the rest of the page, if one is being written.
+    fn poll_page(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Outgoing::Page { bytes, written } = &mut self.out {
+            if *written == bytes.len() {
+                self.out = Outgoing::Over;
+                break;
+            }
+            match ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..])) {
+                Ok(0) => {
+                    self.out = Outgoing::Over;
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(n) => *written += n,
+                Err(e) => {
+                    self.out = Outgoing::Over;
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// `timeout client` on a write the client does not take.
+    fn watch_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let Some(limit) = self.timeouts.client else {
+            return polled;
+        };
+        if polled.is_ready() {
+            self.write_blocked = false;
+            return polled;
+        }
+        if !self.write_blocked {
+            self.write_blocked = true;
+            self.write_timer.as_mut().reset(Instant::now() + limit);
+        }
+        match self.write_timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "timeout client: the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Starts writing `page` in place of whatever hyper writes.
+    fn replace_with(&mut self, page: Bytes) {
+        self.out = Outgoing::Page {
+            bytes: page,
+            written: 0,
+        };
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
+    /// The head deadline for the request being waited for, and whether
+    /// missing it earns a 408 (else the connection closes silently).
+    fn head_deadline(&mut self, epoch: u64, since: Instant) -> (Instant, bool) {
+        match (epoch, self.first_byte) {
+            (0, _) => (since + self.timeouts.http_request, true),
+            (_, Some(first)) => (first + self.timeouts.http_request, true),
+            (_, None) => (since + self.timeouts.idle, false),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.out {
+            Outgoing::Through => {}
+            Outgoing::Page { .. } => {
+                ready!(this.poll_page(cx))?;
+                return Poll::Ready(Ok(()));
+            }
+            Outgoing::Over => return Poll::Ready(Ok(())),
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let got = &buf.filled()[before..];
+        if this.protocol == Protocol::Unknown && !got.is_empty() {
+            // The HTTP/2 preface starts "PRI * HTTP/2.0"; no HTTP/1 method
+            // is called PRI.
+            this.protocol = if got.starts_with(b"PRI ") {
+                Protocol::Http2
+            } else {
+                Protocol::Http1
+            };
+        }
+        let Some((epoch, since)) = this.conn.waiting() else {
+            this.conn.wake_when_idle(cx.waker());
+            return polled;
+        };
+        if epoch != this.head_epoch {
+            this.head_epoch = epoch;
+            this.first_byte = None;
+        }
+        if !got.is_empty() && this.first_byte.is_none() {
+            this.first_byte = Some(Instant::now());
+        }
+        if polled.is_ready() {
+            return polled;
+        }
+        let (deadline, answer) = this.head_deadline(epoch, since);
+        this.head_timer.as_mut().reset(deadline);
+        if this.head_timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if answer && this.protocol != Protocol::Http2 {
+            this.replace_with(this.pages.request_timeout.clone());
+            ready!(this.poll_page(cx))?;
+        } else {
+            this.out = Outgoing::Over;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if matches!(this.out, Outgoing::Through)
+            && this.protocol == Protocol::Http1
+            && is_hypers_error_reply(data)
+        {
+            this.replace_with(this.pages.bad_request.clone());
+        }
+        match this.out {
+            Outgoing::Through => {
+                let polled = Pin::new(&mut this.inner).poll_write(cx, data);
+                this.watch_write(cx, polled)
+            }
+            Outgoing::Page { .. } => {
+                let polled = this.poll_page(cx);
+                ready!(this.watch_write(cx, polled))?;
+                Poll::Ready(Ok(data.len()))
+            }
+            Outgoing::Over => Poll::Ready(Ok(data.len())),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let first = bufs.iter().find(|b| !b.is_empty());
+        let plain = matches!(this.out, Outgoing::Through)
+            && !(this.protocol == Protocol::Http1
+                && first.is_some_and(|b| is_hypers_error_reply(b)));
+        if !plain {
+            let data = first.map(|b| &b[..]).unwrap_or(&[]);
+            return Pin::new(this).poll_write(cx, data);
+        }
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch_write(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_page(cx))?;
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch_write(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_page(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn guarded(
+        timeouts: ClientTimeouts,
+    ) -> (
+        ClientIo<tokio::io::DuplexStream>,
+        tokio::io::DuplexStream,
+        Arc<ClientConn>,
+    ) {
+        let (server_side, client_side) = tokio::io::duplex(1 << 16);
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let conn = Arc::new(ClientConn::new(addr, addr));
+        let pages = ConnectionPages {
+            bad_request: Bytes::from_static(b"HTTP/1.1 400 Bad request\r\n\r\nbad"),
+            request_timeout: Bytes::from_static(b"HTTP/1.1 408 Request Time-out\r\n\r\nlate"),
+        };
+        (
+            ClientIo::new(server_side, conn.clone(), timeouts, pages),
+            client_side,
+            conn,
+        )
+    }
+
+    const TIMEOUTS: ClientTimeouts = ClientTimeouts {
+        http_request: Duration::from_secs(3),
+        idle: Duration::from_secs(1),
+        client: Some(Duration::from_secs(10)),
+    };
+
+    #[test]
+    fn hypers_own_error_replies_are_recognised_and_nothing_else() {
+        assert!(is_hypers_error_reply(
+            b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 25 Nov 2026 09:42:59 GMT\r\n\r\n"
+        ));
+        assert!(!is_hypers_error_reply(
+            b"HTTP/1.1 400 Bad request\r\ncontent-length: 90\r\ncache-control: no-cache\r\n\r\n"
+        ));
+        assert!(!is_hypers_error_reply(
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_incomplete_first_head_gets_408_at_the_http_request_timeout() {
+        let (mut io, mut client, _conn) = guarded(TIMEOUTS);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let started = Instant::now();
+        let mut head = [0u8; 64];
+        let n = io.read(&mut head).await.unwrap();
+        assert_eq!(&head[..n], b"GET / HTTP/1.1\r\n");
+        let n = io.read(&mut head).await.unwrap();
+        assert_eq!(n, 0, "the connection ends after the page");
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        let mut seen = Vec::new();
+        drop(io);
+        client.read_to_end(&mut seen).await.unwrap();
+        assert_eq!(seen, b"HTTP/1.1 408 Request Time-out\r\n\r\nlate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_keep_alive_connection_closes_silently() {
+        let (mut io, mut client, conn) = guarded(TIMEOUTS);
+        conn.first_request();
+        conn.request_started();
+        conn.request_finished();
+        let started = Instant::now();
+        let mut head = [0u8; 64];
+        assert_eq!(io.read(&mut head).await.unwrap(), 0);
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+        drop(io);
+        let mut seen = Vec::new();
+        client.read_to_end(&mut seen).await.unwrap();
+        assert!(seen.is_empty(), "no page for an idle connection");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_request_gets_http_request_from_its_first_byte() {
+        let (mut io, mut client, conn) = guarded(TIMEOUTS);
+        conn.first_request();
+        conn.request_started();
+        conn.request_finished();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        client.write_all(b"GET /").await.unwrap();
+        let first_byte = Instant::now();
+        let mut head = [0u8; 64];
+        assert_eq!(io.read(&mut head).await.unwrap(), 5);
+        assert_eq!(io.read(&mut head).await.unwrap(), 0);
+        assert_eq!(first_byte.elapsed(), Duration::from_secs(3));
+        drop(io);
+        let mut seen = Vec::new();
+        client.read_to_end(&mut seen).await.unwrap();
+        assert!(seen.starts_with(b"HTTP/1.1 408"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_progress_is_never_idle() {
+        let (mut io, _client, conn) = guarded(TIMEOUTS);
+        conn.first_request();
+        conn.request_started();
+        let mut head = [0u8; 8];
+        let read = tokio::time::timeout(Duration::from_secs(60), io.read(&mut head)).await;
+        assert!(read.is_err(), "still waiting after a minute");
+    }
+
+    #[tokio::test]
+    async fn hypers_400_is_replaced_by_the_frontends_page() {
+        let (mut io, mut client, _conn) = guarded(TIMEOUTS);
+        client.write_all(b"GARBAGE\r\n\r\n").await.unwrap();
+        let mut head = [0u8; 64];
+        assert!(io.read(&mut head).await.unwrap() > 0);
+        io.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        io.shutdown().await.unwrap();
+        drop(io);
+        let mut seen = Vec::new();
+        client.read_to_end(&mut seen).await.unwrap();
+        assert_eq!(seen, b"HTTP/1.1 400 Bad request\r\n\r\nbad");
+    }
+}
