@@ -133,15 +133,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 "cookie persistence",
             );
         }
-        for server in &proxy.servers {
-            if let Some(addr) = &proxy.server_options(server).check_addr {
-                refuse(
-                    addr.span,
-                    "the server option 'addr' (checks on another address)",
-                    "health checks",
-                );
-            }
-        }
         if let Some(span) = proxy.stats.enabled {
             if !proxy.kind.is_frontend() {
                 refuse(

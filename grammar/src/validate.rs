@@ -42,6 +42,7 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_backend_references(config, proxy, diags);
         check_acl_references(proxy, diags);
         check_servers(proxy, diags);
+        check_http_check(proxy, diags);
         check_mode(proxy, diags);
         check_timeouts(proxy, diags);
         check_userlists(config, proxy, diags);
@@ -228,6 +229,30 @@ fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
                 .with_help("add 'cookie VALUE' to each server line"),
             );
         }
+    }
+}
+
+/// HAProxy ignores `http-check` rules without `option httpchk`, and says so.
+fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
+    if !proxy.kind.is_backend() || proxy.httpchk.is_some() {
+        return;
+    }
+    let rule = proxy
+        .http_check_send
+        .as_ref()
+        .map(|s| s.span)
+        .or(proxy.http_check_expect.as_ref().map(|e| e.span));
+    if let Some(span) = rule {
+        diags.push(
+            Diagnostic::warning(
+                span,
+                format!(
+                    "backend '{}' uses http-check rules without 'option httpchk', so the rules are ignored",
+                    proxy.name
+                ),
+            )
+            .with_help("add 'option httpchk' to the backend"),
+        );
     }
 }
 

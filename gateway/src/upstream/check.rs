@@ -62,7 +62,13 @@ impl CheckPlan {
                 .map(|t| t.value)
                 .unwrap_or(inter),
             port: o.check_port,
-            http: backend.httpchk.clone(),
+            http: backend
+                .httpchk
+                .as_ref()
+                .map(|request| match &backend.http_check_send {
+                    Some(send) => request.with(send),
+                    None => request.clone(),
+                }),
             expect: backend.http_check_expect.clone(),
         }
     }
@@ -128,7 +134,10 @@ fn status_code(reason: &str) -> &'static str {
 /// One check of `server`.
 pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
     let start = Instant::now();
-    let addr = std::net::SocketAddr::new(server.addr.ip(), plan.port.unwrap_or(server.addr.port()));
+    let addr = std::net::SocketAddr::new(
+        server.check_ip.unwrap_or(server.addr.ip()),
+        plan.port.unwrap_or(server.addr.port()),
+    );
     let outcome = tokio::time::timeout(plan.timeout, async {
         let mut stream = match TcpStream::connect(addr).await {
             Ok(s) => s,
@@ -181,20 +190,32 @@ fn io_info(e: &std::io::Error) -> String {
     }
 }
 
+/// The check request as HAProxy 2.6 writes it: header names in lower case,
+/// `content-length` with a body, `connection: close` in HTTP/1.1.
+fn check_request_text(request: &HttpCheckRequest) -> String {
+    let mut text = format!("{} {} {}\r\n", request.method, request.uri, request.version);
+    for (name, value) in &request.headers {
+        text.push_str(&format!("{}: {value}\r\n", name.to_ascii_lowercase()));
+    }
+    if let Some(body) = &request.body {
+        text.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    if request.version != "HTTP/1.0" {
+        text.push_str("connection: close\r\n");
+    }
+    text.push_str("\r\n");
+    if let Some(body) = &request.body {
+        text.push_str(body);
+    }
+    text
+}
+
 async fn http_check(
     stream: &mut TcpStream,
     request: &HttpCheckRequest,
     expect: Option<&HttpCheckExpect>,
 ) -> (bool, String, Option<String>, Option<u16>) {
-    let host = request
-        .host
-        .as_deref()
-        .map(|h| format!("Host: {h}\r\n"))
-        .unwrap_or_default();
-    let text = format!(
-        "{} {} {}\r\n{host}Connection: close\r\n\r\n",
-        request.method, request.uri, request.version
-    );
+    let text = check_request_text(request);
     if let Err(e) = stream.write_all(text.as_bytes()).await {
         return (
             false,
@@ -286,7 +307,8 @@ mod tests {
                 method: "GET".into(),
                 uri: "/health".into(),
                 version: "HTTP/1.0".into(),
-                host: None,
+                headers: Vec::new(),
+                body: None,
                 span: Default::default(),
             }),
             expect: None,
@@ -321,5 +343,41 @@ mod tests {
             (refused.ok, refused.info.as_deref()),
             (false, Some("Connection refused"))
         );
+    }
+
+    #[test]
+    fn check_requests_are_written_as_haproxy_writes_them() {
+        let mut request = plan(true).http.unwrap();
+        assert_eq!(check_request_text(&request), "GET /health HTTP/1.0\r\n\r\n");
+        let send = switchyard_grammar::ast::proxy::HttpCheckSend {
+            method: Some("HEAD".into()),
+            version: Some("HTTP/1.1".into()),
+            headers: vec![("Host".into(), "www.test".into())],
+            body: Some("hello".into()),
+            ..Default::default()
+        };
+        request = request.with(&send);
+        // Bytes captured from HAProxy 2.6 for the same configuration.
+        assert_eq!(
+            check_request_text(&request),
+            "HEAD /health HTTP/1.1\r\nhost: www.test\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"
+        );
+    }
+
+    #[tokio::test]
+    async fn addr_sends_checks_to_another_address() {
+        let listener = TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                drop(s);
+            }
+        });
+        // The server's own address refuses; its check address accepts.
+        let s = servers(&[&format!("a 127.0.0.1:1 addr 127.0.0.2 port {port}")]);
+        assert_eq!(s[0].check_ip, Some("127.0.0.2".parse().unwrap()));
+        let mut p = plan(false);
+        p.port = s[0].options.check_port;
+        assert!(check_once(&s[0], &p).await.ok);
     }
 }

@@ -32,6 +32,8 @@ pub struct Server {
     pub index: usize,
     pub addr: SocketAddr,
     pub backup: bool,
+    /// `addr`: where health checks go instead of the server's address.
+    pub check_ip: Option<std::net::IpAddr>,
     /// `cookie VALUE` for persistence.
     pub cookie: Option<String>,
     pub options: ServerOptions,
@@ -81,8 +83,28 @@ impl Server {
                 })
             }
         };
+        let check_ip = match &options.check_addr {
+            None => None,
+            Some(word) => Some(
+                word.text
+                    .parse::<std::net::IpAddr>()
+                    .or_else(|_| {
+                        (word.text.as_str(), 0)
+                            .to_socket_addrs()
+                            .map_err(|e| e.to_string())
+                            .and_then(|mut a| a.next().ok_or_else(|| "no address".to_owned()))
+                            .map(|a| a.ip())
+                    })
+                    .map_err(|why| BuildError::Resolve {
+                        server: line.name.text.clone(),
+                        address: word.text.clone(),
+                        why,
+                    })?,
+            ),
+        };
         let weight = options.weight.unwrap_or(1) as u32;
         Ok(Server {
+            check_ip,
             name: line.name.text.clone(),
             index,
             addr,

@@ -167,14 +167,50 @@ pub struct ForwardFor {
     pub span: Span,
 }
 
-/// `option httpchk [METHOD] [URI] [VERSION]`.
+/// `option httpchk [METHOD] [URI] [VERSION]`, with what `http-check send`
+/// changes or adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCheckRequest {
     pub method: String,
     pub uri: String,
     pub version: String,
-    pub host: Option<String>,
+    /// Header fields in order: the legacy `VERSION\r\nName:\ value` form
+    /// of `option httpchk`, then `http-check send hdr NAME VALUE`.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
     pub span: Span,
+}
+
+/// `http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]… [body S]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpCheckSend {
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub version: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub span: Span,
+}
+
+impl HttpCheckRequest {
+    /// The request with `send`'s changes applied.
+    pub fn with(&self, send: &HttpCheckSend) -> HttpCheckRequest {
+        let mut out = self.clone();
+        if let Some(m) = &send.method {
+            out.method = m.clone();
+        }
+        if let Some(u) = &send.uri {
+            out.uri = u.clone();
+        }
+        if let Some(v) = &send.version {
+            out.version = v.clone();
+        }
+        out.headers.extend(send.headers.iter().cloned());
+        if send.body.is_some() {
+            out.body = send.body.clone();
+        }
+        out
+    }
 }
 
 /// `http-check expect [!] status|rstatus|string|rstring PATTERN`.
@@ -242,6 +278,7 @@ pub struct Proxy {
     pub forwardfor: Option<ForwardFor>,
     pub httpchk: Option<HttpCheckRequest>,
     pub http_check_expect: Option<HttpCheckExpect>,
+    pub http_check_send: Option<HttpCheckSend>,
     pub timeouts: Timeouts,
     pub retries: Option<Spanned<u64>>,
     pub retry_on: Option<Spanned<Vec<String>>>,
@@ -282,6 +319,7 @@ impl Proxy {
             forwardfor: None,
             httpchk: None,
             http_check_expect: None,
+            http_check_send: None,
             timeouts: Timeouts::default(),
             retries: None,
             retry_on: None,

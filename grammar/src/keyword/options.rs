@@ -239,7 +239,8 @@ fn parse_httpchk(
         method: "OPTIONS".into(),
         uri: "/".into(),
         version: "HTTP/1.0".into(),
-        host: None,
+        headers: Vec::new(),
+        body: None,
         span,
     };
     match rest {
@@ -257,11 +258,10 @@ fn parse_httpchk(
             let mut lines = version.text.split("\r\n");
             check.version = lines.next().unwrap_or_default().to_owned();
             for header in lines {
-                if let Some(host) = header
-                    .strip_prefix("Host:")
-                    .or_else(|| header.strip_prefix("host:"))
-                {
-                    check.host = Some(host.trim().to_owned());
+                if let Some((name, value)) = header.split_once(':') {
+                    check
+                        .headers
+                        .push((name.trim().to_owned(), value.trim().to_owned()));
                 }
             }
             if let Some(extra) = rest.get(3) {

@@ -294,6 +294,7 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             proxy.id = Some(parse_uint(n, "proxy id", i32::MAX as u64)?);
         }
         "http-check expect" => proxy.http_check_expect = Some(parse_http_check_expect(directive)?),
+        "http-check send" => proxy.http_check_send = Some(parse_http_check_send(directive)?),
         _ if name.starts_with("timeout ") => parse_timeout(directive, &name[8..], proxy)?,
         _ if name.starts_with("stats ") => {
             crate::keyword::proxy_stats::apply(directive, &name[6..], proxy)?
@@ -716,6 +717,68 @@ fn parse_timeout(
     };
     *slot = t;
     Ok(())
+}
+
+fn parse_http_check_send(directive: &RawDirective) -> Result<HttpCheckSend, Diagnostic> {
+    let args = &directive.args()[1..];
+    let mut send = HttpCheckSend {
+        span: directive.span(),
+        ..HttpCheckSend::default()
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let word = &args[i];
+        let value = |n: usize, what: &str| {
+            args.get(i + n).ok_or_else(|| {
+                Diagnostic::error(word.span, format!("'{}' needs {what}", word.text))
+            })
+        };
+        match word.text.as_str() {
+            "meth" => send.method = Some(value(1, "a method")?.text.clone()),
+            "uri" => send.uri = Some(value(1, "a URI")?.text.clone()),
+            "ver" => {
+                let v = value(1, "an HTTP version")?;
+                if !v.text.starts_with("HTTP/") {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("invalid HTTP version '{}'", v.text),
+                    )
+                    .with_help("write HTTP/1.0 or HTTP/1.1"));
+                }
+                send.version = Some(v.text.clone());
+            }
+            "hdr" => {
+                let name = value(1, "a header name and a value")?;
+                let val = value(2, "a header name and a value")?;
+                send.headers.push((name.text.clone(), val.text.clone()));
+                i += 1;
+            }
+            "body" => send.body = Some(value(1, "a string")?.text.clone()),
+            // A note shown in check logs; nothing to send.
+            "comment" => {
+                value(1, "a string")?;
+            }
+            "uri-lf" | "body-lf" => {
+                return Err(Diagnostic::error(
+                    word.span,
+                    format!(
+                        "'http-check send {}' is not supported by switchyard yet",
+                        word.text
+                    ),
+                )
+                .with_help("use 'uri' or 'body' with a fixed string"))
+            }
+            other => {
+                return Err(Diagnostic::error(
+                    word.span,
+                    format!("unknown 'http-check send' argument '{other}'"),
+                )
+                .with_help("expected meth, uri, ver, hdr, body or comment"))
+            }
+        }
+        i += 2;
+    }
+    Ok(send)
 }
 
 fn parse_http_check_expect(directive: &RawDirective) -> Result<HttpCheckExpect, Diagnostic> {
