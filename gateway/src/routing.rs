@@ -5,13 +5,16 @@ use http::request::Parts;
 use http::response;
 use http::Response;
 
+use switchyard_rules::decision::PersistOverride;
+
 use crate::body::ProxyBody;
 use crate::proxy::ClientConn;
 
 /// What the rules decided for a request.
 pub enum Verdict {
-    /// Forward to this backend (the request has been edited already).
-    Backend(String),
+    /// Forward to this backend (the request has been edited already), with
+    /// what its `force-persist`/`ignore-persist` rules said.
+    Backend(String, Option<PersistOverride>),
     /// Answer directly: deny, return, redirect, auth challenge, stats…
     Respond(Response<ProxyBody>),
     /// No rule chose a backend and there is no `default_backend`.

@@ -78,7 +78,7 @@ impl Router for RulesRouter {
             apply_rewrite(parts, rewritten);
         }
         match decision.outcome {
-            Outcome::Backend(name) => Verdict::Backend(name),
+            Outcome::Backend(name) => Verdict::Backend(name, decision.persist),
             Outcome::NoBackend => Verdict::NoBackend,
             Outcome::Answer(answer) => Verdict::Respond(self.answer(answer)),
             // Only prometheus-exporter parses, and serving it is refused at

@@ -117,22 +117,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(server.keyword.span, "'slowstart'", "balancing");
             }
         }
-        if let Some(cookie) = &proxy.cookie {
-            if cookie.maxidle.is_some() || cookie.maxlife.is_some() {
-                refuse(
-                    cookie.span,
-                    "cookie 'maxidle'/'maxlife'",
-                    "cookie persistence",
-                );
-            }
-        }
-        for cond in proxy.force_persist.iter().chain(&proxy.ignore_persist) {
-            refuse(
-                cond.span,
-                "'force-persist'/'ignore-persist'",
-                "cookie persistence",
-            );
-        }
         if let Some(span) = proxy.stats.enabled {
             if !proxy.kind.is_frontend() {
                 refuse(

@@ -1,6 +1,7 @@
 //! Compiling a proxy's ACLs and rules: every fetch resolved, every pattern
 //! compiled, every file read, every error located — once, at startup.
 
+use crate::decision::PersistOverride;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -142,6 +143,14 @@ pub struct SwitchRule {
     pub span: Span,
 }
 
+/// `force-persist if COND` / `ignore-persist if COND`, in file order.
+#[derive(Debug, Clone)]
+pub struct PersistRule {
+    pub kind: PersistOverride,
+    pub cond: Cond,
+    pub span: Span,
+}
+
 /// Everything one proxy decides with.
 #[derive(Debug, Clone)]
 pub struct ProxyRules {
@@ -152,6 +161,7 @@ pub struct ProxyRules {
     pub http_response: Vec<Rule>,
     pub switching: Vec<SwitchRule>,
     pub default_backend: Option<(String, Span)>,
+    pub persist: Vec<PersistRule>,
     pub is_backend: bool,
     pub is_frontend: bool,
     /// The switching rules' hash tables, built after compilation.
@@ -243,7 +253,31 @@ impl<'a> ProxyCompiler<'a> {
                 span: u.span,
             });
         }
+        // HAProxy keeps both kinds in one list, evaluated in file order.
+        let mut written: Vec<(PersistOverride, &Condition)> = proxy
+            .force_persist
+            .iter()
+            .map(|c| (PersistOverride::Force, c))
+            .chain(
+                proxy
+                    .ignore_persist
+                    .iter()
+                    .map(|c| (PersistOverride::Ignore, c)),
+            )
+            .collect();
+        written.sort_by_key(|(_, c)| (c.span.line, c.span.column));
+        let mut persist = Vec::new();
+        for (kind, c) in written {
+            if let Some(cond) = self.cond(c) {
+                persist.push(PersistRule {
+                    kind,
+                    cond,
+                    span: c.span,
+                });
+            }
+        }
         ProxyRules {
+            persist,
             name: proxy.name.clone(),
             acls: self.acls,
             http_request,

@@ -37,6 +37,16 @@ pub enum Outcome {
     NoBackend,
 }
 
+/// What a matching `force-persist` or `ignore-persist` rule of the chosen
+/// backend says about the persistence cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersistOverride {
+    /// Use the cookie's server even when it is down.
+    Force,
+    /// Neither read the cookie nor set one.
+    Ignore,
+}
+
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub outcome: Outcome,
@@ -45,6 +55,8 @@ pub struct Decision {
     /// The line that decided the outcome (`use_backend`, `deny`, …), or the
     /// `default_backend` line.
     pub rule: Option<Span>,
+    /// The chosen backend's first matching `force-persist`/`ignore-persist`.
+    pub persist: Option<PersistOverride>,
 }
 
 impl Decision {

@@ -112,6 +112,24 @@ impl<'a> Eval<'a> {
         matched
     }
 
+    /// The first matching `force-persist`/`ignore-persist` rule's kind.
+    fn persist_rule(
+        &mut self,
+        rules: &[crate::compile::PersistRule],
+        current: &Current<'_>,
+    ) -> Option<crate::decision::PersistOverride> {
+        rules
+            .iter()
+            .find(|r| {
+                let kind = match r.kind {
+                    crate::decision::PersistOverride::Force => "force-persist",
+                    crate::decision::PersistOverride::Ignore => "ignore-persist",
+                };
+                self.check(Some(&r.cond), current.facts(), r.span, kind)
+            })
+            .map(|r| r.kind)
+    }
+
     /// Runs a list of `http-request` (or legacy `redirect`) rules. Returns a
     /// final outcome, or `None` to continue; `rewritten` receives edits.
     fn run_rules(
@@ -440,6 +458,7 @@ impl RuleSet {
             outcome,
             rewritten: current.owned,
             rule,
+            persist: None,
         };
         if let Some((outcome, span)) =
             eval.run_rules(&frontend.http_request, "http-request", &mut current)
@@ -524,23 +543,27 @@ impl RuleSet {
         } else {
             Some(span)
         };
-        if backend_name != frontend.name {
-            if let Some(backend) = self.proxy(&backend_name) {
-                let trace = eval.trace.take();
-                let mut backend_eval = Eval::new(self, backend, trace);
-                if let Some((outcome, span)) =
-                    backend_eval.run_rules(&backend.http_request, "http-request", &mut current)
-                {
-                    return finish(current, outcome, Some(span));
-                }
-                if let Some((outcome, span)) =
-                    backend_eval.run_rules(&backend.redirects, "redirect", &mut current)
-                {
-                    return finish(current, outcome, Some(span));
-                }
+        let mut persist = None;
+        if backend_name == frontend.name {
+            persist = eval.persist_rule(&frontend.persist, &current);
+        } else if let Some(backend) = self.proxy(&backend_name) {
+            let trace = eval.trace.take();
+            let mut backend_eval = Eval::new(self, backend, trace);
+            persist = backend_eval.persist_rule(&backend.persist, &current);
+            if let Some((outcome, span)) =
+                backend_eval.run_rules(&backend.http_request, "http-request", &mut current)
+            {
+                return finish(current, outcome, Some(span));
+            }
+            if let Some((outcome, span)) =
+                backend_eval.run_rules(&backend.redirects, "redirect", &mut current)
+            {
+                return finish(current, outcome, Some(span));
             }
         }
-        finish(current, Outcome::Backend(backend_name), rule)
+        let mut decision = finish(current, Outcome::Backend(backend_name), rule);
+        decision.persist = persist;
+        decision
     }
 }
 

@@ -262,7 +262,7 @@ pub fn run_case(rules: &RuleSet, config: &Config, case: &Case) -> Result<CaseRes
     let server = decision
         .backend()
         .and_then(|b| config.backend(b))
-        .and_then(|b| fixture_server(b, effective));
+        .and_then(|b| fixture_server(b, effective, decision.persist));
     let mut failures = Vec::new();
     for expect in &case.expects {
         let (ok, expected, got) = match expect {
@@ -373,14 +373,24 @@ pub fn describe(decision: &Decision) -> String {
 /// The server a fixture's request goes to: the one its persistence cookie
 /// names, else the first active server — the one round robin starts with.
 /// The gateway balances live traffic; fixtures need one answer.
-pub fn fixture_server(backend: &Proxy, req: &dyn RequestFacts) -> Option<String> {
-    if let Some(cookie) = &backend.cookie {
+/// `ignore-persist` (`persist`) makes the cookie count for nothing.
+pub fn fixture_server(
+    backend: &Proxy,
+    req: &dyn RequestFacts,
+    persist: Option<crate::decision::PersistOverride>,
+) -> Option<String> {
+    let cookie = backend
+        .cookie
+        .as_ref()
+        .filter(|_| persist != Some(crate::decision::PersistOverride::Ignore));
+    if let Some(cookie) = cookie {
         let mut named = None;
         crate::fetch::cookies(req, &mut |k, v| {
             if k == cookie.name && named.is_none() {
                 let value = match cookie.mode {
                     CookieMode::Prefix => v.split_once('~').map(|(p, _)| p).unwrap_or(""),
-                    _ => v,
+                    // `maxidle`/`maxlife` dates follow a '|'.
+                    _ => v.split('|').next().unwrap_or(v),
                 };
                 named = backend
                     .servers

@@ -162,6 +162,62 @@ async fn cookie_insert_indirect_keeps_sessions_and_hides_the_cookie() {
 }
 
 #[tokio::test]
+async fn cookie_dates_and_persist_overrides() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    // b is in maintenance: only force-persist reaches it.
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    cookie SRV insert indirect maxidle 30m maxlife 8h\n    ignore-persist if {{ path_beg /static }}\n    force-persist if {{ hdr(x-admin) -m found }}\n    server a {} cookie ca\n    server b {} cookie cb disabled\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    // maxidle/maxlife: the value carries HAProxy's last-seen and first-seen dates.
+    let first = get(&c, &url(port, "/"), &[]).await.unwrap();
+    let set = first.header("set-cookie").unwrap().to_owned();
+    let value = set.split(';').next().unwrap().to_owned();
+    let parts: Vec<&str> = value.trim_start_matches("SRV=").split('|').collect();
+    assert_eq!(parts.len(), 3, "{set}");
+    assert_eq!(parts[0], "ca");
+    assert!(parts[1..].iter().all(|d| d.len() == 5), "{set}");
+    // The same cookie within seconds: kept, nothing sent again.
+    let again = get(&c, &url(port, "/"), &[("Cookie", &value)])
+        .await
+        .unwrap();
+    assert_eq!(again.body, "a\n");
+    assert!(again.header("set-cookie").is_none());
+    // A cookie idle since 1970 is worth nothing: balanced and set anew.
+    let stale = get(&c, &url(port, "/"), &[("Cookie", "SRV=ca|AAAAB|AAAAB")])
+        .await
+        .unwrap();
+    assert!(stale.header("set-cookie").unwrap().starts_with("SRV=ca|"));
+    // ignore-persist: no cookie is set, and with indirect none reaches the server.
+    let r = get(&c, &url(port, "/static/logo.png"), &[("Cookie", "SRV=cb")])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "a\n", "b is in maintenance");
+    assert!(r.header("set-cookie").is_none());
+    // force-persist: the cookie's server even in maintenance.
+    let r = get(
+        &c,
+        &url(port, "/"),
+        &[("Cookie", "SRV=cb"), ("X-Admin", "1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.body, "b\n");
+    let r = get(&c, &url(port, "/"), &[("Cookie", "SRV=cb")])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "a\n", "without force-persist b stays out");
+    assert!(a
+        .seen()
+        .iter()
+        .chain(b.seen().iter())
+        .all(|s| s.header_values("cookie").is_empty()));
+}
+
+#[tokio::test]
 async fn cookie_prefix_and_rewrite() {
     let (a, b) = (Origin::start("a").await, Origin::start("b").await);
     let port = free_port();

@@ -144,7 +144,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let server = decision
         .backend()
         .and_then(|b| checked.loaded.config.backend(b))
-        .and_then(|b| fixture_server(b, effective));
+        .and_then(|b| fixture_server(b, effective, decision.persist));
     print!("decision: {}", describe(&decision));
     if let Some(server) = server {
         print!(" (server {server} for fixtures: persistence cookie or first server)");

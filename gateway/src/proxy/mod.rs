@@ -27,6 +27,7 @@ use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy};
+use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
 pub struct ClientConn {
@@ -216,8 +217,9 @@ impl HttpProxy {
         let backend_name = match self.router.route(&mut parts, conn) {
             Verdict::Respond(response) => return response,
             Verdict::NoBackend => return self.errors.response(503),
-            Verdict::Backend(name) => name,
+            Verdict::Backend(name, persist) => (name, persist),
         };
+        let (backend_name, persist_override) = backend_name;
         if let Some(d) = draft.as_mut() {
             d.record.backend = backend_name.clone();
         }
@@ -245,7 +247,10 @@ impl HttpProxy {
                 parts,
                 body,
                 conn,
-                !first,
+                Attempt {
+                    reuse: !first,
+                    persist: persist_override,
+                },
                 &mut client_upgrade,
                 draft,
             )
@@ -265,10 +270,11 @@ impl HttpProxy {
         mut parts: Parts,
         body: Incoming,
         conn: &ClientConn,
-        reuse: bool,
+        attempt: Attempt,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
+        let reuse = attempt.reuse;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
         if let Some(pq) = parts.uri.path_and_query().cloned() {
@@ -280,12 +286,23 @@ impl HttpProxy {
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
         let mut body = Some(body);
         // Persistence: the server the request's cookie names, when usable.
-        let persistence = route.backend.persistence.as_ref();
-        let requested = persistence.and_then(|p| p.requested(&parts.headers));
+        // `ignore-persist` neither follows the cookie nor sets one (with
+        // `indirect`, the server still does not see it, as in HAProxy 2.6).
+        let now = unix_now();
+        let persistence = route
+            .backend
+            .persistence
+            .as_ref()
+            .filter(|_| attempt.persist != Some(PersistOverride::Ignore));
+        let requested = persistence.and_then(|p| {
+            p.requested(&parts.headers)
+                .filter(|c| p.still_valid(c, now))
+        });
+        let forced = attempt.persist == Some(PersistOverride::Force);
         let mut sticky = requested
-            .as_deref()
-            .and_then(|c| route.backend.persisted(c));
-        if let Some(p) = persistence {
+            .as_ref()
+            .and_then(|c| route.backend.persisted(&c.server, forced));
+        if let Some(p) = &route.backend.persistence {
             p.strip_request(&mut parts.headers);
         }
         let method = parts.method.clone();
@@ -362,7 +379,13 @@ impl HttpProxy {
                         d.record.t_queue = Some(0);
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
-                        p.on_response(response.headers_mut(), value, requested.as_deref(), &method);
+                        p.on_response(
+                            response.headers_mut(),
+                            value,
+                            requested.as_ref(),
+                            &method,
+                            now,
+                        );
                     }
                     return response;
                 }
@@ -453,6 +476,22 @@ impl HttpProxy {
             .with_end(Box::new(end)),
         ))
     }
+}
+
+/// How to go about sending one request.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    /// An idle server connection may be reused (`http-reuse safe`: not for
+    /// a client connection's first request).
+    reuse: bool,
+    /// The backend's `force-persist`/`ignore-persist` verdict.
+    persist: Option<PersistOverride>,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// What a log line needs, gathered along the request path.

@@ -4,6 +4,7 @@
 
 pub mod balance;
 pub mod check;
+pub mod cookie_date;
 pub mod persist;
 pub mod server;
 
@@ -63,13 +64,16 @@ impl Backend {
         self.servers.get(index).cloned()
     }
 
-    /// The server a persistence cookie value names, when it may be used.
-    pub fn persisted(&self, cookie: &str) -> Option<Arc<Server>> {
+    /// The server a persistence cookie value names, when it may be used:
+    /// an up server, a down one with `option persist`, any with
+    /// `force-persist` (`forced`), even one in maintenance.
+    pub fn persisted(&self, cookie: &str, forced: bool) -> Option<Arc<Server>> {
         let server = self
             .servers
             .iter()
             .find(|s| s.cookie.as_deref() == Some(cookie))?;
-        let reachable = !server.in_maintenance() && (server.is_up() || self.persist_to_down);
+        let reachable =
+            forced || (!server.in_maintenance() && (server.is_up() || self.persist_to_down));
         reachable.then(|| server.clone())
     }
 

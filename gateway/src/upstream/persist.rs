@@ -6,13 +6,98 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method};
 use switchyard_grammar::ast::proxy::{CookieMode, CookieSettings};
 
+use super::cookie_date;
+
 pub struct Persistence {
     pub settings: CookieSettings,
 }
 
+/// The persistence cookie a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCookie {
+    /// The server's `cookie VALUE`.
+    pub server: String,
+    /// `maxidle`/`maxlife` dates (Unix seconds), when the cookie has them.
+    pub last_seen: Option<i64>,
+    pub first_seen: Option<i64>,
+}
+
+impl RequestCookie {
+    fn parse(value: &str, mode: CookieMode) -> Option<RequestCookie> {
+        if mode == CookieMode::Prefix {
+            return Some(RequestCookie {
+                server: value.split_once('~')?.0.to_owned(),
+                last_seen: None,
+                first_seen: None,
+            });
+        }
+        let mut parts = value.split('|');
+        let server = parts.next()?.to_owned();
+        let last_seen = parts.next().and_then(cookie_date::decode);
+        let first_seen = parts.next().and_then(cookie_date::decode);
+        Some(RequestCookie {
+            server,
+            last_seen,
+            first_seen,
+        })
+    }
+}
+
+/// HAProxy ignores cookie dates more than a day in the future.
+const FUTURE_TOLERANCE: i64 = 86_400;
+
 impl Persistence {
-    /// The server cookie value the request carries, if any.
-    pub fn requested(&self, headers: &HeaderMap) -> Option<String> {
+    /// HAProxy's `maxlife` and `maxidle`: a cookie first set too long ago,
+    /// or not seen for too long, counts as no cookie.
+    pub fn still_valid(&self, cookie: &RequestCookie, now: i64) -> bool {
+        let too_far = |date: i64, limit: &Option<std::time::Duration>| {
+            limit.is_some_and(|limit| {
+                now - date > limit.as_secs() as i64 || date - now > FUTURE_TOLERANCE
+            })
+        };
+        if let Some(first) = cookie.first_seen {
+            if too_far(first, &self.settings.maxlife) {
+                return false;
+            }
+        }
+        if let Some(last) = cookie.last_seen {
+            if too_far(last, &self.settings.maxidle) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether an inserted cookie naming the right server must be sent
+    /// again to bring its dates up to date.
+    fn dates_need_update(&self, had: &RequestCookie, now: i64) -> bool {
+        let s = &self.settings;
+        ((s.maxidle.is_some() || had.last_seen.is_some())
+            && had.last_seen.is_none_or(|last| last < now))
+            || (s.maxlife.is_some() && had.first_seen.is_none())
+            || (s.maxlife.is_none() && had.first_seen.is_some())
+    }
+
+    /// The inserted cookie's value: the server's, then the dates.
+    fn inserted_value(&self, server_cookie: &str, had: Option<&RequestCookie>, now: i64) -> String {
+        let s = &self.settings;
+        let mut value = server_cookie.to_owned();
+        if s.maxidle.is_some() || s.maxlife.is_some() {
+            value.push('|');
+            value.push_str(&cookie_date::encode(now));
+            if s.maxlife.is_some() {
+                value.push('|');
+                match had.and_then(|h| h.first_seen) {
+                    Some(first) => value.push_str(&cookie_date::encode_steps((first >> 2) as u32)),
+                    None => value.push_str(&cookie_date::encode(now)),
+                }
+            }
+        }
+        value
+    }
+
+    /// The persistence cookie the request carries, if any.
+    pub fn requested(&self, headers: &HeaderMap) -> Option<RequestCookie> {
         let name = &self.settings.name;
         headers
             .get_all(COOKIE)
@@ -24,11 +109,7 @@ impl Persistence {
                 if k.trim() != name {
                     return None;
                 }
-                let v = v.trim();
-                Some(match self.settings.mode {
-                    CookieMode::Prefix => v.split_once('~')?.0.to_owned(),
-                    _ => v.to_owned(),
-                })
+                RequestCookie::parse(v.trim(), self.settings.mode)
             })
     }
 
@@ -77,14 +158,16 @@ impl Persistence {
         }
     }
 
-    /// Adjusts the response of `server_cookie`'s server. `had` is the value
-    /// the request carried.
+    /// Adjusts the response of `server_cookie`'s server. `had` is the
+    /// cookie the request carried (none when it was expired); `now` is the
+    /// Unix time.
     pub fn on_response(
         &self,
         headers: &mut HeaderMap,
         server_cookie: &str,
-        had: Option<&str>,
+        had: Option<&RequestCookie>,
         method: &Method,
+        now: i64,
     ) {
         let s = &self.settings;
         match s.mode {
@@ -111,12 +194,16 @@ impl Persistence {
                         headers.append(SET_COOKIE, v);
                     }
                 }
-                if (had == Some(server_cookie) && !server_set_it)
-                    || (s.postonly && method != Method::POST)
-                {
+                let current = had
+                    .is_some_and(|h| h.server == server_cookie && !self.dates_need_update(h, now));
+                if (current && !server_set_it) || (s.postonly && method != Method::POST) {
                     return;
                 }
-                let mut cookie = format!("{}={server_cookie}; path=/", s.name);
+                let mut cookie = format!(
+                    "{}={}; path=/",
+                    s.name,
+                    self.inserted_value(server_cookie, had, now)
+                );
                 for d in &s.domains {
                     cookie.push_str(&format!("; domain={d}"));
                 }
@@ -201,6 +288,12 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_795_000_000;
+
+    fn server(p: &Persistence, h: &HeaderMap) -> Option<String> {
+        p.requested(h).map(|c| c.server)
+    }
+
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (n, v) in pairs {
@@ -216,15 +309,16 @@ mod tests {
     fn insert_indirect() {
         let p = settings(CookieMode::Insert, true);
         let mut req = headers(&[("cookie", "a=1; SRV=s2; b=2")]);
-        assert_eq!(p.requested(&req).as_deref(), Some("s2"));
+        assert_eq!(server(&p, &req).as_deref(), Some("s2"));
         p.strip_request(&mut req);
         assert_eq!(req.get("cookie").unwrap(), "a=1; b=2");
         let mut resp = HeaderMap::new();
-        p.on_response(&mut resp, "s1", None, &Method::GET);
+        p.on_response(&mut resp, "s1", None, &Method::GET, NOW);
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s1; path=/; HttpOnly");
         assert_eq!(resp.get("cache-control").unwrap(), "private");
         let mut again = HeaderMap::new();
-        p.on_response(&mut again, "s1", Some("s1"), &Method::GET);
+        let had = p.requested(&headers(&[("cookie", "SRV=s1")]));
+        p.on_response(&mut again, "s1", had.as_ref(), &Method::GET, NOW);
         assert!(
             again.is_empty(),
             "no new cookie when the client already has it"
@@ -235,7 +329,7 @@ mod tests {
     fn insert_replaces_a_cookie_the_server_set_unless_preserve() {
         let p = settings(CookieMode::Insert, false);
         let mut resp = headers(&[("set-cookie", "SRV=x"), ("set-cookie", "other=1")]);
-        p.on_response(&mut resp, "s1", None, &Method::GET);
+        p.on_response(&mut resp, "s1", None, &Method::GET, NOW);
         let values: Vec<_> = resp
             .get_all("set-cookie")
             .iter()
@@ -248,15 +342,15 @@ mod tests {
     fn prefix_and_rewrite() {
         let p = settings(CookieMode::Prefix, false);
         let mut req = headers(&[("cookie", "SRV=s1~abc123")]);
-        assert_eq!(p.requested(&req).as_deref(), Some("s1"));
+        assert_eq!(server(&p, &req).as_deref(), Some("s1"));
         p.strip_request(&mut req);
         assert_eq!(req.get("cookie").unwrap(), "SRV=abc123");
         let mut resp = headers(&[("set-cookie", "SRV=xyz; Path=/")]);
-        p.on_response(&mut resp, "s2", None, &Method::GET);
+        p.on_response(&mut resp, "s2", None, &Method::GET, NOW);
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2~xyz; Path=/");
         let r = settings(CookieMode::Rewrite, false);
         let mut resp = headers(&[("set-cookie", "SRV=anything; Path=/")]);
-        r.on_response(&mut resp, "s2", None, &Method::GET);
+        r.on_response(&mut resp, "s2", None, &Method::GET, NOW);
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2; Path=/");
     }
 
@@ -265,5 +359,84 @@ mod tests {
         let p = settings(CookieMode::Prefix, false);
         assert_eq!(p.requested(&headers(&[("cookie", ";;=;SRV")])), None);
         assert_eq!(p.requested(&headers(&[("cookie", "SRV=novalue")])), None);
+    }
+
+    fn dated(maxidle: Option<u64>, maxlife: Option<u64>) -> Persistence {
+        let mut p = settings(CookieMode::Insert, true);
+        p.settings.httponly = false;
+        p.settings.nocache = false;
+        p.settings.maxidle = maxidle.map(std::time::Duration::from_secs);
+        p.settings.maxlife = maxlife.map(std::time::Duration::from_secs);
+        p
+    }
+
+    fn set_cookie(p: &Persistence, had: Option<&str>, now: i64) -> Option<String> {
+        let had = had.and_then(|v| p.requested(&headers(&[("cookie", v)])));
+        let mut resp = HeaderMap::new();
+        p.on_response(&mut resp, "s1", had.as_ref(), &Method::GET, now);
+        resp.get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn maxidle_and_maxlife_dates_are_written_refreshed_and_enforced() {
+        let p = dated(Some(1800), Some(8 * 3600));
+        let first = set_cookie(&p, None, NOW).unwrap();
+        let date = cookie_date::encode(NOW);
+        assert_eq!(first, format!("SRV=s1|{date}|{date}; path=/"));
+        let value = first
+            .trim_start_matches("SRV=")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let cookie = format!("SRV={value}");
+        let had = p.requested(&headers(&[("cookie", &cookie)])).unwrap();
+        assert_eq!(had.server, "s1");
+        // Within the same 4-second step nothing is sent again.
+        assert_eq!(set_cookie(&p, Some(&cookie), NOW), None);
+        // Later the last-seen date moves and the first-seen date stays.
+        let later = set_cookie(&p, Some(&cookie), NOW + 600).unwrap();
+        assert_eq!(
+            later,
+            format!("SRV=s1|{}|{date}; path=/", cookie_date::encode(NOW + 600))
+        );
+        assert!(p.still_valid(&had, NOW + 1700));
+        assert!(!p.still_valid(&had, NOW + 1900), "idle beyond maxidle");
+        let refreshed = RequestCookie {
+            last_seen: Some(NOW + 8 * 3600),
+            ..had.clone()
+        };
+        assert!(
+            !p.still_valid(&refreshed, NOW + 8 * 3600 + 10),
+            "older than maxlife"
+        );
+        let future = RequestCookie {
+            last_seen: Some(NOW + 2 * 86_400),
+            first_seen: None,
+            ..had
+        };
+        assert!(
+            !p.still_valid(&future, NOW),
+            "dates a day ahead are refused"
+        );
+    }
+
+    #[test]
+    fn cookies_without_dates_get_them_and_lose_them_as_configured() {
+        let idle_only = dated(Some(60), None);
+        let set = set_cookie(&idle_only, Some("SRV=s1"), NOW).unwrap();
+        assert_eq!(set, format!("SRV=s1|{}; path=/", cookie_date::encode(NOW)));
+        let plain = dated(None, None);
+        let stale = format!(
+            "SRV=s1|{}|{}",
+            cookie_date::encode(NOW),
+            cookie_date::encode(NOW)
+        );
+        assert_eq!(
+            set_cookie(&plain, Some(&stale), NOW + 10).unwrap(),
+            "SRV=s1; path=/"
+        );
+        assert_eq!(set_cookie(&plain, Some("SRV=s1"), NOW), None);
     }
 }
