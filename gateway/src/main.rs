@@ -14,6 +14,7 @@ mod proxy;
 mod routing;
 mod rules_router;
 mod runtime;
+mod runtime_api;
 mod stats;
 mod support;
 mod tunnel;

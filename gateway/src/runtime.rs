@@ -32,6 +32,8 @@ pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
     pub backends: Vec<Arc<Backend>>,
+    /// Every proxy's live counters, for the stats page and the runtime API.
+    pub views: Arc<Vec<ProxyView>>,
 }
 
 fn error_pages(proxy: &Proxy, config: &Config) -> anyhow::Result<ErrorPages> {
@@ -198,5 +200,6 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     Ok(Runtime {
         listeners,
         backends,
+        views,
     })
 }

@@ -47,11 +47,24 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         refuse(map.span, "'cpu-map'", "operations (process control)");
     }
     for socket in &g.stats_sockets {
-        refuse(
-            socket.keyword.span,
-            "'stats socket'",
-            "operations (runtime API)",
-        );
+        let o = &socket.options;
+        if o.unix_user.is_some() || o.unix_group.is_some() {
+            refuse(
+                socket.keyword.span,
+                "'user'/'group'/'uid'/'gid' on 'stats socket'",
+                "operations (process control)",
+            );
+        }
+        if o.expose_fd_listeners {
+            refuse(
+                socket.keyword.span,
+                "'expose-fd listeners'",
+                "inherited sockets",
+            );
+        }
+        if o.ssl {
+            refuse(socket.keyword.span, "TLS on 'stats socket'", "TLS");
+        }
     }
     for proxy in &config.proxies {
         if proxy.disabled {

@@ -20,6 +20,7 @@ pub mod userlist;
 pub mod value;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use switchyard_grammar::{Config, Diagnostics, FileAccess};
 
@@ -35,6 +36,20 @@ pub struct RuleSet {
     proxies: Vec<ProxyRules>,
     by_name: HashMap<String, usize>,
     userlists: Vec<CompiledUserlist>,
+    /// Every map file the rules use, by path; shared with the converters,
+    /// so a change through the runtime API applies to the next request.
+    maps: Vec<Arc<converter::MapFile>>,
+}
+
+/// One `acl` line (or anonymous ACL) as the runtime API's `show acl` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclSummary {
+    pub proxy: String,
+    pub name: String,
+    /// The fetch as written (`path_beg`, `hdr(host)`…).
+    pub fetch: String,
+    pub line: u32,
+    pub patterns: Vec<String>,
 }
 
 impl RuleSet {
@@ -66,11 +81,40 @@ impl RuleSet {
         if diags.has_errors() {
             return Err(diags);
         }
+        let mut maps: Vec<Arc<converter::MapFile>> = maps.into_values().collect();
+        maps.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(RuleSet {
             proxies,
             by_name,
             userlists,
+            maps,
         })
+    }
+
+    /// The map files the rules use, sorted by path.
+    pub fn maps(&self) -> &[Arc<converter::MapFile>] {
+        &self.maps
+    }
+
+    /// Every ACL line of every proxy, in file order.
+    pub fn acl_summaries(&self) -> Vec<AclSummary> {
+        let mut out: Vec<AclSummary> = self
+            .proxies
+            .iter()
+            .flat_map(|p| {
+                p.acls.iter().flat_map(move |acl| {
+                    acl.lines.iter().map(move |line| AclSummary {
+                        proxy: p.name.clone(),
+                        name: acl.name.clone(),
+                        fetch: line.expr.text.clone(),
+                        line: line.span.line,
+                        patterns: line.patterns.clone(),
+                    })
+                })
+            })
+            .collect();
+        out.sort_by_key(|a| a.line);
+        out
     }
 
     pub(crate) fn proxy(&self, name: &str) -> Option<&ProxyRules> {

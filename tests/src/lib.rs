@@ -4,6 +4,7 @@
 pub mod client;
 pub mod gateway;
 pub mod origin;
+pub mod runtime_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

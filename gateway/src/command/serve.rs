@@ -74,7 +74,8 @@ pub fn serve(
         if let Some(extra) = extra {
             tokio::spawn(extra);
         }
-        let runtime = runtime::build(&config, Arc::new(checked.rules))?;
+        let rules = Arc::new(checked.rules);
+        let runtime = runtime::build(&config, rules.clone())?;
         let mut tasks = Vec::new();
         for (addr, frontend) in &runtime.listeners {
             let listener = bind_tcp(*addr, 1024)
@@ -84,6 +85,14 @@ pub fn serve(
         for backend in &runtime.backends {
             tasks.extend(backend.spawn_checks(&config.global));
         }
+        let api = Arc::new(crate::runtime_api::ApiState {
+            backends: runtime.backends.clone(),
+            views: runtime.views.clone(),
+            rules,
+            started: std::time::Instant::now(),
+            threads,
+        });
+        tasks.extend(crate::runtime_api::listen(&config.global, api)?);
         tracing::info!(
             "switchyard ready: {} listener(s), {} backend(s)",
             runtime.listeners.len(),

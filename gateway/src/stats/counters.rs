@@ -83,12 +83,12 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
             let (mut cur, mut total, mut act, mut bck, mut weight) = (0u64, 0u64, 0u64, 0u64, 0u64);
             for s in &b.servers {
                 let mut r = base(&s.name, "2");
-                let status = if s.in_maintenance() {
-                    "MAINT"
-                } else if s.is_up() {
-                    "UP"
-                } else {
-                    "DOWN"
+                let status = match s.admin_state() {
+                    crate::upstream::server::AdminState::Maint => "MAINT",
+                    crate::upstream::server::AdminState::Drain if s.is_up() => "DRAIN",
+                    _ if s.is_stopping() => "NOLB",
+                    _ if s.is_up() => "UP",
+                    _ => "DOWN",
                 };
                 r.insert(
                     "status",
@@ -104,8 +104,8 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 r.insert("bck", (s.backup as u8).to_string());
                 r.insert("scur", s.in_flight().to_string());
                 r.insert("smax", s.max_in_flight().to_string());
-                if let Some(max) = s.options.maxconn {
-                    r.insert("slim", max.to_string());
+                if s.maxconn() > 0 {
+                    r.insert("slim", s.maxconn().to_string());
                 }
                 let picks = s.picks.load(Ordering::Relaxed);
                 r.insert("stot", picks.to_string());

@@ -19,6 +19,29 @@ use counters::FrontendCounters;
 /// HAProxy 2.6's CSV header, core fields (before the per-module fields).
 pub const CSV_HEADER: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,";
 
+/// HAProxy's CSV: the header, then FRONTEND, servers and BACKEND rows (the
+/// page's `;csv` and the runtime API's `show stat`).
+pub fn csv(proxies: &[ProxyView]) -> String {
+    let mut out = String::from(CSV_HEADER);
+    out.push('\n');
+    for row in counters::rows(proxies) {
+        for c in csv_columns() {
+            out.push_str(row.get(c).map(String::as_str).unwrap_or(""));
+            out.push(',');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The CSV's column names, in order.
+pub fn csv_columns() -> impl Iterator<Item = &'static str> {
+    CSV_HEADER
+        .trim_start_matches("# ")
+        .trim_end_matches(',')
+        .split(',')
+}
+
 /// One proxy as the page shows it.
 pub struct ProxyView {
     pub name: String,
@@ -125,23 +148,8 @@ impl StatsPage {
         })
     }
 
-    /// HAProxy's CSV: the header, then FRONTEND, servers and BACKEND rows.
     pub fn csv(&self) -> String {
-        let columns: Vec<&str> = CSV_HEADER
-            .trim_start_matches("# ")
-            .trim_end_matches(',')
-            .split(',')
-            .collect();
-        let mut out = String::from(CSV_HEADER);
-        out.push('\n');
-        for row in counters::rows(&self.proxies) {
-            for c in &columns {
-                out.push_str(row.get(*c).map(String::as_str).unwrap_or(""));
-                out.push(',');
-            }
-            out.push('\n');
-        }
-        out
+        csv(&self.proxies)
     }
 
     fn html(&self) -> String {

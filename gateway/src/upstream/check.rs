@@ -79,6 +79,12 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
     tokio::time::sleep(spread).await;
     let (mut failures, mut successes) = (0u64, 0u64);
     loop {
+        if !server.checks_enabled() {
+            // `disable health`: no checks until `enable health`.
+            (failures, successes) = (0, 0);
+            tokio::time::sleep(plan.inter).await;
+            continue;
+        }
         let result = check_once(&server, &plan).await;
         server.set_check_status(status_code(&result.reason));
         if result.ok {

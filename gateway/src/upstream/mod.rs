@@ -30,7 +30,7 @@ pub struct Backend {
     pub allbackups: bool,
     /// `option persist`: a cookie naming a DOWN server still goes there.
     pub persist_to_down: bool,
-    config: Proxy,
+    pub(crate) config: Proxy,
 }
 
 impl Backend {

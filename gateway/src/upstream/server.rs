@@ -2,7 +2,7 @@
 //! reads or changes is atomic, so choosing a server never takes a lock.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,20 @@ pub enum BuildError {
     NoPort { server: String, address: String },
 }
 
+/// What an operator set (HAProxy's administrative state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminState {
+    /// Takes traffic.
+    Ready,
+    /// Takes only requests that persistence sends to it.
+    Drain,
+    /// Takes nothing (maintenance).
+    Maint,
+}
+
+/// Slots of a server without `maxconn`: as good as unlimited.
+const UNLIMITED: u32 = 1 << 28;
+
 /// No slot freed in time (`timeout queue`).
 #[derive(Debug)]
 pub struct QueueTimeout;
@@ -41,13 +55,22 @@ pub struct Server {
     pub initial_weight: u32,
     weight: AtomicU32,
     up: AtomicBool,
-    /// Taken out by an operator (MAINT) — kept for the runtime API.
-    maintenance: AtomicBool,
+    /// An [`AdminState`], as set by `disabled` or the runtime API.
+    admin: AtomicU8,
+    /// `set server … health stopping`: up, but no new traffic (NOLB).
+    stopping: AtomicBool,
+    /// `disable health` pauses the checks.
+    checks_enabled: AtomicBool,
+    /// When the state last changed, for `show servers state`.
+    last_change: std::sync::Mutex<std::time::Instant>,
+    /// `maxconn` now (0: none), and the slots it allows.
+    maxconn: AtomicU32,
+    capacity: std::sync::Mutex<u32>,
     in_flight: Arc<AtomicU32>,
     max_in_flight: AtomicU32,
     /// HAProxy's short code for the last check (`L4OK`, `L7STS`…).
     check_status: std::sync::Mutex<Option<&'static str>>,
-    slots: Option<Arc<Semaphore>>,
+    slots: Arc<Semaphore>,
     pub picks: AtomicU64,
     pub failures: AtomicU64,
 }
@@ -103,6 +126,8 @@ impl Server {
             ),
         };
         let weight = options.weight.unwrap_or(1) as u32;
+        let maxconn = options.maxconn.unwrap_or(0).min(u64::from(UNLIMITED)) as u32;
+        let capacity = if maxconn == 0 { UNLIMITED } else { maxconn };
         Ok(Server {
             check_ip,
             name: line.name.text.clone(),
@@ -114,14 +139,20 @@ impl Server {
             weight: AtomicU32::new(weight),
             // HAProxy starts servers UP and lets checks take them down.
             up: AtomicBool::new(true),
-            maintenance: AtomicBool::new(options.disabled.unwrap_or(false)),
+            admin: AtomicU8::new(if options.disabled.unwrap_or(false) {
+                AdminState::Maint as u8
+            } else {
+                AdminState::Ready as u8
+            }),
+            stopping: AtomicBool::new(false),
+            checks_enabled: AtomicBool::new(true),
+            last_change: std::sync::Mutex::new(std::time::Instant::now()),
+            maxconn: AtomicU32::new(maxconn),
+            capacity: std::sync::Mutex::new(capacity),
             in_flight: Arc::new(AtomicU32::new(0)),
             max_in_flight: AtomicU32::new(0),
             check_status: std::sync::Mutex::new(None),
-            slots: options
-                .maxconn
-                .filter(|n| *n > 0)
-                .map(|n| Arc::new(Semaphore::new(n as usize))),
+            slots: Arc::new(Semaphore::new(capacity as usize)),
             picks: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             options,
@@ -133,7 +164,6 @@ impl Server {
     }
 
     /// For the runtime API's `set weight`; balancing reads it on the next pick.
-    #[cfg(test)]
     pub fn set_weight(&self, weight: u32) {
         self.weight.store(weight.min(256), Ordering::Relaxed);
     }
@@ -143,16 +173,103 @@ impl Server {
     }
 
     pub fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::Relaxed);
+        if self.up.swap(up, Ordering::Relaxed) != up {
+            self.touch();
+        }
+        if up {
+            self.stopping.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// `set server … health stopping`: up, but balancing leaves it alone.
+    pub fn set_stopping(&self) {
+        self.set_up(true);
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    pub fn admin_state(&self) -> AdminState {
+        match self.admin.load(Ordering::Relaxed) {
+            0 => AdminState::Ready,
+            1 => AdminState::Drain,
+            _ => AdminState::Maint,
+        }
+    }
+
+    pub fn set_admin_state(&self, state: AdminState) {
+        if self.admin.swap(state as u8, Ordering::Relaxed) != state as u8 {
+            self.touch();
+        }
     }
 
     pub fn in_maintenance(&self) -> bool {
-        self.maintenance.load(Ordering::Relaxed)
+        self.admin_state() == AdminState::Maint
+    }
+
+    pub fn checks_enabled(&self) -> bool {
+        self.checks_enabled.load(Ordering::Relaxed)
+    }
+
+    /// `disable health` / `enable health`. With checks paused the server
+    /// counts as up, as HAProxy treats an unchecked server.
+    pub fn set_checks_enabled(&self, enabled: bool) {
+        self.checks_enabled.store(enabled, Ordering::Relaxed);
+        if !enabled {
+            self.set_up(true);
+        }
+    }
+
+    /// How long since the server's state last changed.
+    pub fn since_last_change(&self) -> Duration {
+        self.last_change
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+    }
+
+    fn touch(&self) {
+        *self.last_change.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+    }
+
+    /// `maxconn` now; 0 for none.
+    pub fn maxconn(&self) -> u32 {
+        self.maxconn.load(Ordering::Relaxed)
+    }
+
+    /// `set maxconn server`: more slots at once; fewer as requests in
+    /// progress finish (their slots are taken back instead of freed).
+    pub fn set_maxconn(&self, maxconn: u32) {
+        let maxconn = maxconn.min(UNLIMITED);
+        let wanted = if maxconn == 0 { UNLIMITED } else { maxconn };
+        let mut capacity = self.capacity.lock().unwrap_or_else(|e| e.into_inner());
+        if wanted > *capacity {
+            self.slots.add_permits((wanted - *capacity) as usize);
+        } else if wanted < *capacity {
+            let excess = (*capacity - wanted) as usize;
+            let taken_back = self.slots.forget_permits(excess);
+            let owed = (excess - taken_back) as u32;
+            if owed > 0 {
+                let slots = self.slots.clone();
+                tokio::spawn(async move {
+                    if let Ok(permits) = slots.acquire_many_owned(owed).await {
+                        permits.forget();
+                    }
+                });
+            }
+        }
+        *capacity = wanted;
+        self.maxconn.store(maxconn, Ordering::Relaxed);
     }
 
     /// Whether balancing may choose this server.
     pub fn usable(&self) -> bool {
-        self.is_up() && !self.in_maintenance() && self.weight() > 0
+        self.is_up()
+            && self.admin_state() == AdminState::Ready
+            && !self.is_stopping()
+            && self.weight() > 0
     }
 
     /// Requests being served now.
@@ -179,19 +296,14 @@ impl Server {
 
     /// A slot on the server, waiting at most `queue` when it is at `maxconn`.
     pub async fn acquire(&self, queue: Option<Duration>) -> Result<ServerPermit, QueueTimeout> {
-        let permit = match &self.slots {
-            None => None,
-            Some(slots) => {
-                let wait = slots.clone().acquire_owned();
-                let permit = match queue {
-                    Some(limit) => tokio::time::timeout(limit, wait)
-                        .await
-                        .map_err(|_| QueueTimeout)?,
-                    None => wait.await,
-                };
-                Some(permit.map_err(|_| QueueTimeout)?)
-            }
+        let wait = self.slots.clone().acquire_owned();
+        let permit = match queue {
+            Some(limit) => tokio::time::timeout(limit, wait)
+                .await
+                .map_err(|_| QueueTimeout)?,
+            None => wait.await,
         };
+        let permit = Some(permit.map_err(|_| QueueTimeout)?);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         self.picks.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,194 @@
+//! The runtime API (HAProxy's `stats socket`): a line protocol on a unix
+//! socket or a loopback TCP port, so that `echo "show stat" | socat stdio
+//! /run/switchyard.sock` and `socat readline …` work as they do with
+//! HAProxy. One line may hold several commands separated by `;`; without
+//! `prompt` the connection closes after the first line, with it the
+//! session stays open and prints `> ` before each line. Commands read and
+//! change the live state the request path uses (server weights and states,
+//! map entries), so a change applies to the next request.
+
+mod command;
+mod info;
+mod maps;
+mod servers;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::global::Global;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::stats::ProxyView;
+use crate::upstream::Backend;
+use switchyard_rules::RuleSet;
+
+pub use command::Level;
+
+/// Everything the commands read or change.
+pub struct ApiState {
+    pub backends: Vec<Arc<Backend>>,
+    pub views: Arc<Vec<ProxyView>>,
+    pub rules: Arc<RuleSet>,
+    pub started: Instant,
+    pub threads: usize,
+}
+
+/// How a socket's sessions run: `level` and `stats timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionRules {
+    pub level: Level,
+    /// Idle limit while waiting for a command (HAProxy's default is 10 s).
+    pub timeout: Duration,
+}
+
+/// Opens every `stats socket` of `global` and serves it.
+pub fn listen(
+    global: &Global,
+    state: Arc<ApiState>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for socket in &global.stats_sockets {
+        let level = match &socket.options.level {
+            None => Level::Operator,
+            Some(word) => Level::parse(&word.text).ok_or_else(|| {
+                anyhow!(
+                    "stats socket: unknown level '{}' (user, operator or admin)",
+                    word.text
+                )
+            })?,
+        };
+        let rules = SessionRules {
+            level,
+            timeout: global.stats_timeout.unwrap_or(Duration::from_secs(10)),
+        };
+        for address in &socket.addresses {
+            match &address.host {
+                Host::Path(path) => {
+                    let listener = bind_unix(path, socket.options.unix_mode)?;
+                    tasks.push(tokio::spawn(serve_unix(listener, state.clone(), rules)));
+                }
+                Host::Ip(ip) => {
+                    let Port::Range(port, _) = address.port else {
+                        anyhow::bail!("stats socket {} has no port", address.word.text);
+                    };
+                    let addr = std::net::SocketAddr::new(*ip, port);
+                    let listener = crate::listener::bind_tcp(addr, 64)
+                        .with_context(|| format!("cannot bind the stats socket on {addr}"))?;
+                    tasks.push(tokio::spawn(serve_tcp(listener, state.clone(), rules)));
+                }
+                other => anyhow::bail!(
+                    "stats socket {}: {other:?} is not a unix path or an IP address",
+                    address.word.text
+                ),
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+/// Binds a unix socket at `path`, replacing a stale one left by an earlier
+/// run, with `mode` permissions when given.
+fn bind_unix(path: &str, mode: Option<u32>) -> anyhow::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!("stats socket {path}: the path exists and is not a socket");
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("stats socket {path}: cannot remove the old socket"))?;
+    }
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot bind the stats socket {path}"))?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("stats socket {path}: cannot set mode {mode:o}"))?;
+    }
+    Ok(listener)
+}
+
+/// The longest command line accepted; HAProxy's buffer is 16 kB too.
+const MAX_LINE: usize = 16 * 1024;
+
+pub async fn serve_unix(listener: UnixListener, state: Arc<ApiState>, rules: SessionRules) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(session(stream, state.clone(), rules));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "runtime API accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+pub async fn serve_tcp(listener: TcpListener, state: Arc<ApiState>, rules: SessionRules) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(session(stream, state.clone(), rules));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "runtime API accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// One client: read a line, run its commands, answer; repeat in prompt
+/// mode until `quit`, end of input or the idle timeout.
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    state: Arc<ApiState>,
+    rules: SessionRules,
+) {
+    let (read, mut write) = tokio::io::split(stream);
+    let mut lines = BufReader::new(read);
+    let mut ctx = command::Session {
+        level: rules.level,
+        prompt: false,
+        quit: false,
+    };
+    loop {
+        let mut line = Vec::new();
+        let read = tokio::time::timeout(
+            rules.timeout,
+            (&mut lines)
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', &mut line),
+        )
+        .await;
+        let line = match read {
+            Ok(Ok(0)) | Err(_) => return,
+            Ok(Ok(_)) if !line.ends_with(b"\n") && line.len() >= MAX_LINE => {
+                let _ = write.write_all(b"Command line too long.\n\n").await;
+                return;
+            }
+            Ok(Ok(_)) => String::from_utf8_lossy(&line).into_owned(),
+            Ok(Err(_)) => return,
+        };
+        let mut out = String::new();
+        for words in command::split_line(line.trim_end_matches(['\r', '\n'])) {
+            command::run(&words, &state, &mut ctx, &mut out);
+            if ctx.quit {
+                break;
+            }
+        }
+        if ctx.quit {
+            let _ = write.write_all(out.as_bytes()).await;
+            return;
+        }
+        if ctx.prompt {
+            out.push_str("> ");
+        }
+        if write.write_all(out.as_bytes()).await.is_err() || !ctx.prompt {
+            let _ = write.shutdown().await;
+            return;
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Server commands: `show servers state`, `get weight`, `set weight`,
+//! `set server … weight|state|health`, `enable`/`disable server`,
+//! `enable`/`disable health`, `set maxconn server`. Messages are HAProxy
+//! 2.6's, so scripts that check them keep working.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
+
+use super::command::split_server;
+use super::ApiState;
+use crate::upstream::server::{AdminState, Server};
+use crate::upstream::Backend;
+
+fn find<'a>(
+    state: &'a ApiState,
+    arg: Option<&String>,
+) -> Result<(&'a Arc<Backend>, Arc<Server>), String> {
+    let (backend, server) = split_server(arg)?;
+    let backend = state
+        .backends
+        .iter()
+        .find(|b| b.name == backend)
+        .ok_or("No such backend.")?;
+    let server = backend
+        .servers
+        .iter()
+        .find(|s| s.name == server)
+        .cloned()
+        .ok_or("No such server.")?;
+    Ok((backend, server))
+}
+
+/// Static algorithms place servers once: HAProxy only lets their weights
+/// go to 0% or back to 100%.
+fn is_static(backend: &Backend) -> bool {
+    let algorithm = backend.config.balance.as_ref().map(|b| &b.value);
+    let consistent = backend
+        .config
+        .hash_type
+        .as_ref()
+        .is_some_and(|h| h.value.method == HashMethod::Consistent);
+    match algorithm {
+        Some(BalanceAlgorithm::StaticRr) => true,
+        Some(
+            BalanceAlgorithm::Source
+            | BalanceAlgorithm::Uri { .. }
+            | BalanceAlgorithm::UrlParam { .. }
+            | BalanceAlgorithm::Hdr { .. },
+        ) => !consistent,
+        _ => false,
+    }
+}
+
+/// Applies `N` or `N%` (of the configured weight) to `server`.
+fn apply_weight(backend: &Backend, server: &Server, text: Option<&String>) -> Result<(), String> {
+    let text = text.ok_or("Require <weight> or <weight%>.")?;
+    let (number, relative) = match text.strip_suffix('%') {
+        Some(n) => (n, true),
+        None => (text.as_str(), false),
+    };
+    let value: i64 = number
+        .parse()
+        .map_err(|_| "Empty weight string empty or preceded by garbage".to_owned())?;
+    let weight = if relative {
+        if value < 0 {
+            return Err("Relative weight must be positive.".into());
+        }
+        (i64::from(server.initial_weight) * value / 100).min(256)
+    } else {
+        if !(0..=256).contains(&value) {
+            return Err("Absolute weight can only be between 0 and 256 inclusive.".into());
+        }
+        value
+    };
+    if is_static(backend) && weight != 0 && weight != i64::from(server.initial_weight) {
+        return Err(
+            "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'."
+                .into(),
+        );
+    }
+    server.set_weight(weight as u32);
+    Ok(())
+}
+
+pub fn get_weight(args: &[String], state: &ApiState, out: &mut String) -> Result<(), String> {
+    let (_, server) = find(state, args.first())?;
+    let _ = write!(
+        out,
+        "{} (initial {})",
+        server.weight(),
+        server.initial_weight
+    );
+    Ok(())
+}
+
+pub fn set_weight(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    let (backend, server) = find(state, args.first())?;
+    apply_weight(backend, &server, args.get(1))
+}
+
+pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    let (backend, server) = find(state, args.first())?;
+    match args.get(1).map(String::as_str) {
+        Some("weight") => apply_weight(backend, &server, args.get(2)),
+        Some("state") => {
+            let wanted = match args.get(2).map(String::as_str) {
+                Some("ready") => AdminState::Ready,
+                Some("drain") => AdminState::Drain,
+                Some("maint") => AdminState::Maint,
+                _ => {
+                    return Err(
+                        "'set server <srv> state' expects 'ready', 'drain' and 'maint'.".into(),
+                    )
+                }
+            };
+            server.set_admin_state(wanted);
+            Ok(())
+        }
+        Some("health") => {
+            match args.get(2).map(String::as_str) {
+                Some("up") => server.set_up(true),
+                Some("stopping") => server.set_stopping(),
+                Some("down") => server.set_up(false),
+                _ => {
+                    return Err(
+                        "'set server <srv> health' expects 'up', 'stopping', or 'down'.".into(),
+                    )
+                }
+            }
+            Ok(())
+        }
+        Some(
+            other @ ("addr" | "agent" | "agent-addr" | "agent-port" | "agent-send" | "check-addr"
+            | "check-port" | "fqdn" | "ssl"),
+        ) => Err(format!(
+            "'set server <srv> {other}' is not supported by switchyard."
+        )),
+        _ => Err("usage: set server <backend>/<server> health | state | weight".into()),
+    }
+}
+
+pub fn disable_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    find(state, args.first())?
+        .1
+        .set_admin_state(AdminState::Maint);
+    Ok(())
+}
+
+pub fn enable_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    find(state, args.first())?
+        .1
+        .set_admin_state(AdminState::Ready);
+    Ok(())
+}
+
+pub fn disable_health(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    find(state, args.first())?.1.set_checks_enabled(false);
+    Ok(())
+}
+
+pub fn enable_health(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    find(state, args.first())?.1.set_checks_enabled(true);
+    Ok(())
+}
+
+pub fn set_maxconn(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+    let (_, server) = find(state, args.first())?;
+    let value: u32 = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or("maxconn string empty or preceded by garbage")?;
+    server.set_maxconn(value);
+    Ok(())
+}
+
+/// HAProxy's check status numbers (`HCHK_STATUS_*`) for our short codes.
+fn check_status_number(code: Option<&str>) -> u8 {
+    match code {
+        None => 1,
+        Some("L4OK") => 6,
+        Some("L4TOUT") => 7,
+        Some("L4CON") => 8,
+        Some("L7TOUT") => 12,
+        Some("L7RSP") => 13,
+        Some("L7OK") => 15,
+        Some("L7STS") => 17,
+        Some(_) => 0,
+    }
+}
+
+/// `show servers state [BACKEND]`, in HAProxy's version-1 format.
+pub fn show_servers_state(
+    args: &[String],
+    state: &ApiState,
+    out: &mut String,
+) -> Result<(), String> {
+    let backends: Vec<(usize, &Arc<Backend>)> = match args.first() {
+        Some(name) => {
+            let b = state
+                .backends
+                .iter()
+                .find(|b| &b.name == name)
+                .ok_or("Can't find backend.")?;
+            vec![(proxy_id(state, &b.name), b)]
+        }
+        None => state
+            .backends
+            .iter()
+            .map(|b| (proxy_id(state, &b.name), b))
+            .collect(),
+    };
+    out.push_str("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
+    for (be_id, backend) in backends {
+        for server in &backend.servers {
+            let checked = server.options.check == Some(true);
+            let op_state = if !server.is_up() {
+                0
+            } else if server.is_stopping() {
+                3
+            } else {
+                2
+            };
+            let admin_state = match server.admin_state() {
+                AdminState::Ready => 0,
+                AdminState::Maint => 1,
+                AdminState::Drain => 8,
+            };
+            let (result, health) = match (checked, server.is_up()) {
+                (false, _) => (0, 0),
+                (true, true) => (
+                    3,
+                    server.options.rise.unwrap_or(2) + server.options.fall.unwrap_or(3) - 1,
+                ),
+                (true, false) => (2, 0),
+            };
+            let check_state = match (checked, server.checks_enabled()) {
+                (false, _) => 0,
+                (true, true) => 6,
+                (true, false) => 2,
+            };
+            let _ = writeln!(
+                out,
+                "{be_id} {} {} {} {} {op_state} {admin_state} {} {} {} {} {result} {health} {check_state} 0 0 0 - {} - 0 {} - - 0",
+                backend.name,
+                server.index + 1,
+                server.name,
+                server.addr.ip(),
+                server.weight(),
+                server.initial_weight,
+                server.since_last_change().as_secs(),
+                check_status_number(server.check_status()),
+                server.addr.port(),
+                server.options.check_port.unwrap_or(0),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The proxy's number, as the CSV's `iid` column gives it.
+fn proxy_id(state: &ApiState, name: &str) -> usize {
+    state
+        .views
+        .iter()
+        .position(|v| v.name == name && v.backend.is_some())
+        .map_or(0, |i| i + 1)
+}

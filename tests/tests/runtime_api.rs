@@ -1,0 +1,212 @@
+//! The runtime API end to end: the real binary, its `stats socket`s, the
+//! real `socat` (when installed), and requests showing that a change
+//! applies to the very next request.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use switchyard_e2e::client::{client_without_keepalive, get};
+use switchyard_e2e::gateway::{free_port, Gateway};
+use switchyard_e2e::origin::Origin;
+use switchyard_e2e::runtime_api::{command, have_socat};
+
+struct Setup {
+    _gw: Gateway,
+    dir: tempfile::TempDir,
+    port: u16,
+    tcp_port: u16,
+    _origins: Vec<Origin>,
+}
+
+async fn setup() -> Setup {
+    let (a, b, c) = (
+        Origin::start("a").await,
+        Origin::start("b").await,
+        Origin::start("c").await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("hosts.map");
+    std::fs::write(&map, "www.test web\napi.test api\n").unwrap();
+    let (port, tcp_port) = (free_port(), free_port());
+    let d = dir.path().display();
+    let config = format!(
+        "global\n    stats socket {d}/admin.sock mode 600 level admin\n    stats socket {d}/user.sock level user\n    stats socket ipv4@127.0.0.1:{tcp_port} level operator\n    stats timeout 5s\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    use_backend %[req.hdr(host),lower,map({d}/hosts.map,web)]\n\
+         backend web\n    balance roundrobin\n    server a {} weight 10\n    server b {} weight 10\n\
+         backend api\n    server c {}\n",
+        a.addr, b.addr, c.addr
+    );
+    let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    Setup {
+        _gw: gw,
+        dir,
+        port,
+        tcp_port,
+        _origins: vec![a, b, c],
+    }
+}
+
+impl Setup {
+    fn admin(&self, line: &str) -> String {
+        command(&self.dir.path().join("admin.sock"), line)
+    }
+
+    /// Which origins answer `n` requests for `host`.
+    async fn served(&self, host: &str, n: usize) -> String {
+        let client = client_without_keepalive();
+        let mut out = String::new();
+        for _ in 0..n {
+            let r = get(
+                &client,
+                &format!("http://127.0.0.1:{}/", self.port),
+                &[("Host", host)],
+            )
+            .await
+            .unwrap();
+            out.push_str(r.body.trim());
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn weights_and_server_states_apply_to_the_next_request() {
+    if !have_socat() {
+        eprintln!("socat is not installed: the commands go through a plain unix-socket client");
+    }
+    let s = setup().await;
+    assert_eq!(s.admin("show backend"), "# name\nweb\napi\n\n");
+    assert_eq!(s.admin("get weight web/a"), "10 (initial 10)\n\n");
+    assert_eq!(s.served("www.test", 4).await, "abab");
+    // Weight 0: a takes nothing from the next request on.
+    assert_eq!(s.admin("set weight web/a 0"), "\n");
+    assert_eq!(s.served("www.test", 4).await, "bbbb");
+    assert_eq!(s.admin("set weight web/a 100%"), "\n");
+    assert_eq!(s.admin("get weight web/a"), "10 (initial 10)\n\n");
+    // Maintenance, drain, and back.
+    assert_eq!(s.admin("disable server web/b"), "\n");
+    assert_eq!(s.served("www.test", 3).await, "aaa");
+    let state = s.admin("show servers state web");
+    let b_line = state.lines().find(|l| l.contains(" web 2 b ")).unwrap();
+    let fields: Vec<&str> = b_line.split(' ').collect();
+    assert_eq!(
+        (fields[5], fields[6]),
+        ("2", "1"),
+        "running, in maintenance: {b_line}"
+    );
+    assert_eq!(
+        s.admin("enable server web/b; set server web/a state drain"),
+        "\n\n"
+    );
+    assert_eq!(s.served("www.test", 3).await, "bbb");
+    assert_eq!(
+        s.admin("set server web/a state ready; set server web/b health down"),
+        "\n\n"
+    );
+    assert_eq!(s.served("www.test", 2).await, "aa");
+    assert_eq!(s.admin("set server web/b health up"), "\n");
+    // HAProxy's messages for bad input.
+    assert_eq!(s.admin("get weight web/zz"), "No such server.\n\n");
+    assert_eq!(s.admin("get weight nope/a"), "No such backend.\n\n");
+    assert_eq!(
+        s.admin("set weight web/a 300"),
+        "Absolute weight can only be between 0 and 256 inclusive.\n\n"
+    );
+    assert_eq!(
+        s.admin("set server web/a state sleepy"),
+        "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"
+    );
+    assert!(s.admin("frobnicate").starts_with("Unknown command"));
+    // show stat is the stats page's CSV, HAProxy's header first.
+    let csv = s.admin("show stat");
+    assert!(csv.starts_with("# pxname,svname,qcur,qmax,scur,smax,slim,stot,"));
+    assert!(csv.lines().any(|l| l.starts_with("web,a,")));
+    assert!(s.admin("show info").contains("\nPid: "));
+}
+
+#[tokio::test]
+async fn a_map_changes_routing_without_a_reload() {
+    let s = setup().await;
+    assert_eq!(
+        s.served("new.test", 1).await,
+        "a",
+        "unknown hosts use the default"
+    );
+    let map = s.dir.path().join("hosts.map");
+    let map = map.display();
+    assert_eq!(s.admin(&format!("add map {map} new.test api")), "\n");
+    assert_eq!(s.served("new.test", 2).await, "cc");
+    let listed = s.admin(&format!("show map {map}"));
+    assert!(listed.contains(" new.test api\n"), "{listed}");
+    assert_eq!(s.admin(&format!("del map {map} api.test")), "\n");
+    assert_eq!(s.served("api.test", 1).await, "b");
+    assert_eq!(
+        s.admin(&format!("del map {map} api.test")),
+        "Key not found.\n\n"
+    );
+    assert!(s.admin("show map").contains("entry_cnt=2"));
+    assert_eq!(
+        s.admin("show map /no/such.map"),
+        "Unknown map identifier. Please use #<id> or <file>.\n\n"
+    );
+}
+
+#[tokio::test]
+async fn levels_are_enforced_and_the_tcp_socket_works() {
+    let s = setup().await;
+    let user = s.dir.path().join("user.sock");
+    assert_eq!(command(&user, "get weight web/a"), "10 (initial 10)\n\n");
+    assert_eq!(
+        command(&user, "set weight web/a 1"),
+        "Permission denied\n\n"
+    );
+    assert_eq!(command(&user, "get weight web/a"), "10 (initial 10)\n\n");
+    // The operator socket on TCP may change maps but not servers.
+    let tcp = |line: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.tcp_port)).unwrap();
+        stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+        answer
+    };
+    assert_eq!(tcp("disable server web/a"), "Permission denied\n\n");
+    assert_eq!(tcp("show backend"), "# name\nweb\napi\n\n");
+}
+
+#[tokio::test]
+async fn prompt_mode_keeps_the_session_open() {
+    let s = setup().await;
+    let stream = UnixStream::connect(s.dir.path().join("admin.sock")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let read_until_prompt = |reader: &mut BufReader<UnixStream>| {
+        let mut got = Vec::new();
+        while !got.ends_with(b"> ") {
+            let buf = reader.fill_buf().unwrap();
+            assert!(
+                !buf.is_empty(),
+                "closed early: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            let n = buf.len();
+            got.extend_from_slice(buf);
+            reader.consume(n);
+        }
+        String::from_utf8(got).unwrap()
+    };
+    writer.write_all(b"prompt\n").unwrap();
+    assert_eq!(read_until_prompt(&mut reader), "\n> ");
+    writer.write_all(b"show backend\n").unwrap();
+    assert_eq!(read_until_prompt(&mut reader), "# name\nweb\napi\n\n> ");
+    writer.write_all(b"get weight web/b\n").unwrap();
+    assert_eq!(read_until_prompt(&mut reader), "10 (initial 10)\n\n> ");
+    writer.write_all(b"quit\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    assert_eq!(rest, "", "quit closes the session");
+}
