@@ -156,6 +156,13 @@ fn conditions(proxy: &Proxy) -> impl Iterator<Item = &Condition> {
                 .iter()
                 .filter_map(|u| u.condition.as_ref()),
         )
+        .chain(
+            proxy
+                .tcp_request_connection
+                .iter()
+                .chain(&proxy.tcp_request_content)
+                .filter_map(|r| r.condition.as_ref()),
+        )
         .chain(&proxy.force_persist)
         .chain(&proxy.ignore_persist)
         .chain(&proxy.stats.admin)
@@ -265,6 +272,23 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
     }
     if let Some(span) = proxy.stats.enabled {
         warn(span, "'stats'");
+    }
+    if let Some(balance) = &proxy.balance {
+        use crate::ast::proxy::BalanceAlgorithm::{Hdr, Uri, UrlParam};
+        if proxy.kind.is_backend()
+            && matches!(balance.value, Uri { .. } | UrlParam { .. } | Hdr { .. })
+        {
+            diags.push(
+                Diagnostic::warning(
+                    balance.span,
+                    format!(
+                        "Layer 7 hash not possible for backend '{}' (needs 'mode http'). Falling back to round robin.",
+                        proxy.name
+                    ),
+                )
+                .with_help("add 'mode http' to this backend, or use 'balance source' to hash the client address"),
+            );
+        }
     }
 }
 
