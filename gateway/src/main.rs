@@ -10,11 +10,13 @@ mod listener;
 mod log;
 mod pool;
 mod proxy;
+mod proxy_protocol;
 mod routing;
 mod rules_router;
 mod runtime;
 mod stats;
 mod support;
+mod tcp;
 mod upstream;
 
 use std::process::ExitCode;

@@ -31,6 +31,11 @@ const UNSET: Duration = Duration::from_secs(86_400);
 pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
+    /// HTTP listening addresses with `accept-proxy`.
+    pub accept_proxy: Vec<SocketAddr>,
+    /// `mode tcp` frontends' listening addresses.
+    pub tcp_listeners: Vec<crate::tcp::build::TcpListenerSpec>,
+    /// HTTP and TCP backends (checks run for all).
     pub backends: Vec<Arc<Backend>>,
 }
 
@@ -125,12 +130,14 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     }
     let routes = Arc::new(routes);
     // Counters first: every stats page shows every proxy.
-    let served = |p: &&Proxy| !p.disabled && p.mode() == Mode::Http;
+    let served = |p: &&Proxy| !p.disabled;
     let counters: HashMap<String, Arc<FrontendCounters>> = config
         .frontends()
         .filter(served)
         .map(|p| (p.name.clone(), Arc::new(FrontendCounters::default())))
         .collect();
+    let tcp = crate::tcp::build::build(config, rules.clone(), &counters)?;
+    backends.extend(tcp.backends.iter().cloned());
     let views: Arc<Vec<ProxyView>> = Arc::new(
         config
             .proxies
@@ -153,6 +160,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             .collect(),
     );
     let mut listeners = Vec::new();
+    let mut accept_proxy = Vec::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -184,9 +192,17 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));
         }
+        accept_proxy.extend(
+            crate::tcp::build::bind_addresses(proxy)?
+                .into_iter()
+                .filter(|(_, accept)| *accept)
+                .map(|(addr, _)| addr),
+        );
     }
     Ok(Runtime {
         listeners,
+        accept_proxy,
+        tcp_listeners: tcp.listeners,
         backends,
     })
 }

@@ -79,14 +79,34 @@ pub fn serve(
         for (addr, frontend) in &runtime.listeners {
             let listener = bind_tcp(*addr, 1024)
                 .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
-            tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+            if runtime.accept_proxy.contains(addr) {
+                tasks.push(tokio::spawn(crate::proxy_protocol::serve_http(
+                    listener,
+                    frontend.clone(),
+                )));
+            } else {
+                tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+            }
+        }
+        for spec in &runtime.tcp_listeners {
+            let listener = bind_tcp(spec.addr, 1024).with_context(|| {
+                format!(
+                    "cannot bind {} for frontend '{}'",
+                    spec.addr, spec.frontend.name
+                )
+            })?;
+            tasks.push(tokio::spawn(crate::tcp::serve_tcp(
+                listener,
+                spec.frontend.clone(),
+                spec.accept_proxy,
+            )));
         }
         for backend in &runtime.backends {
             tasks.extend(backend.spawn_checks(&config.global));
         }
         tracing::info!(
             "switchyard ready: {} listener(s), {} backend(s)",
-            runtime.listeners.len(),
+            runtime.listeners.len() + runtime.tcp_listeners.len(),
             runtime.backends.len()
         );
         wait_for_stop().await;
