@@ -121,6 +121,7 @@ pub fn build(
             inspect_delay: timeout(&proxy.tcp_inspect_delay).unwrap_or_default(),
             proxy_header_timeout: client.unwrap_or(PROXY_HEADER_DEFAULT),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
+            dont_log_null: proxy.option("dontlognull"),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
         });
         for (addr, accept_proxy) in bind_addresses(proxy)? {

@@ -51,6 +51,9 @@ pub struct TcpFrontend {
     /// How long an `accept-proxy` bind waits for the PROXY header.
     pub proxy_header_timeout: Duration,
     pub logger: Option<Arc<RequestLogger>>,
+    /// `option dontlognull`: no log line for a session in which the client
+    /// sent nothing (probes, port scans).
+    pub dont_log_null: bool,
     pub counters: Arc<FrontendCounters>,
 }
 
@@ -198,6 +201,9 @@ impl TcpFrontend {
         let downloaded = counts.downloaded.load(Relaxed);
         self.counters.session_finished(downloaded);
         let Some(logger) = &self.logger else { return };
+        if self.dont_log_null && counts.uploaded.load(Relaxed) == 0 {
+            return;
+        }
         let elapsed = log.started.elapsed().as_millis() as u64;
         log.record.bytes_read = downloaded;
         log.record.bytes_uploaded = counts.uploaded.load(Relaxed);
