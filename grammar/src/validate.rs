@@ -43,6 +43,7 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_acl_references(proxy, diags);
         check_servers(proxy, diags);
         check_mode(proxy, diags);
+        check_connection_rule_fetches(proxy, diags);
         check_timeouts(proxy, diags);
         check_userlists(config, proxy, diags);
     }
@@ -288,6 +289,56 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
                 )
                 .with_help("add 'mode http' to this backend, or use 'balance source' to hash the client address"),
             );
+        }
+    }
+}
+
+/// Fetches that read the request's content, which does not exist yet when
+/// `tcp-request connection` rules run (a name prefix each).
+const CONTENT_FETCH_PREFIXES: &[&str] = &[
+    "req", "hdr", "path", "url", "base", "query", "method", "cook", "ssl_fc", "http_", "capture",
+    "res.", "payload",
+];
+
+/// HAProxy's warning for an ACL in a `tcp-request connection` rule whose
+/// fetch needs data that is not there at accept: it never matches.
+fn check_connection_rule_fetches(proxy: &Proxy, diags: &mut Diagnostics) {
+    use crate::ast::condition::AclRef;
+    let content_fetch = |name: &str| CONTENT_FETCH_PREFIXES.iter().any(|p| name.starts_with(p));
+    let mut warn = |span, which: String, fetch: &str| {
+        diags.push(
+            Diagnostic::warning(
+                span,
+                format!(
+                    "{which} will never match in 'tcp-request connection' because it uses keyword '{fetch}' which is incompatible with '{} tcp-request connection rule'",
+                    proxy.kind.keyword()
+                ),
+            )
+            .with_help("use 'tcp-request content' (with 'tcp-request inspect-delay') for fetches on the client's data"),
+        );
+    };
+    for rule in &proxy.tcp_request_connection {
+        let Some(cond) = &rule.condition else {
+            continue;
+        };
+        for term in cond.alternatives.iter().flatten() {
+            match &term.acl {
+                AclRef::Anonymous(expr) if content_fetch(&expr.fetch.fetch.name) => {
+                    warn(term.span, "anonymous acl".into(), &expr.fetch.fetch.name)
+                }
+                AclRef::Named(name) => {
+                    if let Some(def) = proxy.acls.iter().find(|a| {
+                        a.name.text == name.text && content_fetch(&a.expr.fetch.fetch.name)
+                    }) {
+                        warn(
+                            name.span,
+                            format!("acl '{}'", name.text),
+                            &def.expr.fetch.fetch.name,
+                        )
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
