@@ -290,50 +290,6 @@ where
     }
 }
 
-/// `accept-proxy` without a client timeout: a header is a few bytes.
-const HEADER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
-
-/// The accept loop of an HTTP `bind … accept-proxy`: each connection must
-/// start with a PROXY header, whose addresses the request path then sees
-/// as the client's (rules, logs, X-Forwarded-For). A connection without a
-/// valid header within the frontend's request timeout is closed.
-pub async fn serve_http(
-    listener: tokio::net::TcpListener,
-    proxy: std::sync::Arc<crate::proxy::HttpProxy>,
-) {
-    let limit = match proxy.client_timeouts().http_request {
-        // Nothing configured (the runtime's one-day stand-in for "never").
-        t if t >= Duration::from_secs(86_400) => HEADER_TIMEOUT_DEFAULT,
-        t => t,
-    };
-    loop {
-        let (mut stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let proxy = proxy.clone();
-        tokio::spawn(async move {
-            let _ = stream.set_nodelay(true);
-            let Ok(local) = stream.local_addr() else {
-                return;
-            };
-            let (src, dst) = match read_header(&mut stream, limit).await {
-                Ok(Some(addrs)) => addrs,
-                Ok(None) => (peer, local),
-                Err(e) => {
-                    tracing::info!(frontend = %proxy.name, client = %peer, "connection refused: {e}");
-                    return;
-                }
-            };
-            crate::listener::serve_accepted(stream, src, dst, proxy).await;
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,8 +31,9 @@ const UNSET: Duration = Duration::from_secs(86_400);
 pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
-    /// HTTP listening addresses with `accept-proxy`.
-    pub accept_proxy: Vec<SocketAddr>,
+    /// HTTP listening addresses with a layer-4 step first (`accept-proxy`,
+    /// `tcp-request connection` rules).
+    pub http_l4: Vec<(SocketAddr, Arc<crate::tcp::http_front::HttpL4>)>,
     /// `mode tcp` frontends' listening addresses.
     pub tcp_listeners: Vec<crate::tcp::build::TcpListenerSpec>,
     /// HTTP and TCP backends (checks run for all).
@@ -160,7 +161,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             .collect(),
     );
     let mut listeners = Vec::new();
-    let mut accept_proxy = Vec::new();
+    let mut http_l4 = Vec::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -192,16 +193,20 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));
         }
-        accept_proxy.extend(
-            crate::tcp::build::bind_addresses(proxy)?
-                .into_iter()
-                .filter(|(_, accept)| *accept)
-                .map(|(addr, _)| addr),
-        );
+        for (addr, accept_proxy) in crate::tcp::build::bind_addresses(proxy)? {
+            if accept_proxy || !proxy.tcp_request_connection.is_empty() {
+                let l4 = crate::tcp::http_front::HttpL4 {
+                    frontend: proxy.name.clone(),
+                    rules: rules.clone(),
+                    accept_proxy,
+                };
+                http_l4.push((addr, Arc::new(l4)));
+            }
+        }
     }
     Ok(Runtime {
         listeners,
-        accept_proxy,
+        http_l4,
         tcp_listeners: tcp.listeners,
         backends,
     })

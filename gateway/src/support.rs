@@ -68,14 +68,10 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         if proxy.mode() == Mode::Http {
-            for rule in proxy
-                .tcp_request_connection
-                .iter()
-                .chain(&proxy.tcp_request_content)
-            {
+            if let Some(rule) = proxy.tcp_request_content.first() {
                 refuse(
                     rule.span,
-                    "'tcp-request' rules in an HTTP proxy",
+                    "'tcp-request content' rules in an HTTP proxy",
                     "TCP mode",
                 );
             }

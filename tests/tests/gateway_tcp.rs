@@ -460,3 +460,33 @@ async fn sni_passthrough_to_two_tls_origins() {
     assert_eq!(exchange(port, b"GET / HTTP/1.1\r\n\r\n").await, "");
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+#[tokio::test]
+async fn connection_rules_in_http_mode_see_the_real_address_not_the_proxy_header() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 2s\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:{port} accept-proxy\n    option forwardfor\n    \
+         tcp-request connection reject if {{ src 127.0.0.2 }}\n    default_backend be\n\
+         backend be\n    server o {}\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // From 127.0.0.1, with a header naming 127.0.0.2: served.
+    let named = format!("PROXY TCP4 127.0.0.2 127.0.0.1 5555 {port}\r\n{request}");
+    let answer = exchange_open(port, named.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(o.seen()[0].header_values("x-forwarded-for"), ["127.0.0.2"]);
+    // From 127.0.0.2, whatever the header says: refused at accept.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut s = socket.connect(addr(port)).await.unwrap();
+    let hidden = format!("PROXY TCP4 203.0.113.7 127.0.0.1 5555 {port}\r\n{request}");
+    let _ = s.write_all(hidden.as_bytes()).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(o.seen().len(), 1);
+}

@@ -79,10 +79,11 @@ pub fn serve(
         for (addr, frontend) in &runtime.listeners {
             let listener = bind_tcp(*addr, 1024)
                 .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
-            if runtime.accept_proxy.contains(addr) {
-                tasks.push(tokio::spawn(crate::proxy_protocol::serve_http(
+            if let Some((_, l4)) = runtime.http_l4.iter().find(|(a, _)| a == addr) {
+                tasks.push(tokio::spawn(crate::tcp::http_front::serve(
                     listener,
                     frontend.clone(),
+                    l4.clone(),
                 )));
             } else {
                 tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));

@@ -7,6 +7,7 @@
 //! are done or idle too long. One log line per session (`option tcplog`).
 
 pub mod build;
+pub mod http_front;
 pub mod inspect;
 pub mod tunnel;
 
