@@ -57,16 +57,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         if proxy.disabled {
             continue;
         }
-        if proxy.mode() == Mode::Tcp && !proxy.kind.is_frontend() {
-            // Backends run no content rules yet; frontends do.
-            if let Some(rule) = proxy.tcp_request_content.first() {
-                refuse(
-                    rule.span,
-                    "'tcp-request content' in a backend section",
-                    "TCP mode",
-                );
-            }
-        }
         if proxy.mode() == Mode::Http {
             if let Some(rule) = proxy.tcp_request_content.first() {
                 refuse(

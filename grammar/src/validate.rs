@@ -274,6 +274,25 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
     if let Some(span) = proxy.stats.enabled {
         warn(span, "'stats'");
     }
+    if let Some(setting) = proxy.options.get("httplog").filter(|o| o.enabled) {
+        if proxy.kind.is_frontend() {
+            let what = if proxy.kind == ProxyKind::Listen {
+                "proxy"
+            } else {
+                what
+            };
+            diags.push(
+                Diagnostic::warning(
+                    setting.span,
+                    format!(
+                        "'option httplog' not usable with {what} '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
+                        proxy.name
+                    ),
+                )
+                .with_help("write 'option tcplog' for TCP proxies"),
+            );
+        }
+    }
     if let Some(balance) = &proxy.balance {
         use crate::ast::proxy::BalanceAlgorithm::{Hdr, Uri, UrlParam};
         if proxy.kind.is_backend()

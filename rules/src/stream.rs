@@ -88,6 +88,21 @@ impl RuleSet {
         }
     }
 
+    /// Runs backend `backend`'s `tcp-request content` rules (after the
+    /// frontend chose it), over the same buffered payload.
+    pub fn tcp_backend_content(&self, backend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
+        match self.proxy(backend).filter(|p| p.is_backend) {
+            Some(p) => self.tcp_stage(p, &p.tcp_content, facts),
+            None => TcpVerdict::Accept,
+        }
+    }
+
+    /// Whether backend `backend` has `tcp-request content` rules.
+    pub fn has_tcp_backend_content_rules(&self, backend: &str) -> bool {
+        self.proxy(backend)
+            .is_some_and(|p| p.is_backend && !p.tcp_content.is_empty())
+    }
+
     /// Whether `frontend` has `tcp-request content` rules (HAProxy inspects
     /// content only then).
     pub fn has_tcp_content_rules(&self, frontend: &str) -> bool {
@@ -333,6 +348,28 @@ backend b
             set.tcp_content("f", &facts("127.0.0.1:5", b"PI", false)),
             TcpVerdict::Reject(_)
         ));
+    }
+
+    #[test]
+    fn backend_content_rules_run_on_their_own() {
+        let set = rules(
+            "frontend f
+    bind 127.0.0.1:1
+    default_backend b
+backend b
+    tcp-request content reject if { req.payload(0,3) -m str BAD }
+",
+        );
+        assert!(!set.has_tcp_content_rules("f"));
+        assert!(set.has_tcp_backend_content_rules("b"));
+        assert!(matches!(
+            set.tcp_backend_content("b", &facts("127.0.0.1:5", b"BAD!", false)),
+            TcpVerdict::Reject(_)
+        ));
+        assert_eq!(
+            set.tcp_backend_content("b", &facts("127.0.0.1:5", b"GOOD", false)),
+            TcpVerdict::Accept
+        );
     }
 
     #[test]

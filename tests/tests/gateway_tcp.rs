@@ -490,3 +490,22 @@ async fn connection_rules_in_http_mode_see_the_real_address_not_the_proxy_header
     assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
     assert_eq!(o.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn backend_content_rules_run_after_the_frontend_chose() {
+    let o = TcpOrigin::start("o", Greeting::Name).await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\
+         backend be\n    tcp-request inspect-delay 2s\n    \
+         tcp-request content reject if {{ req.payload(0,3) -m str BAD }}\n    server o {}\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let before = o.received().len();
+    assert_eq!(exchange(port, b"BAD request").await, "");
+    assert_eq!(o.received().len(), before, "refused before connecting");
+    assert_eq!(exchange(port, b"GOOD").await, "o\n");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(o.received().iter().any(|r| r == b"GOOD"));
+}

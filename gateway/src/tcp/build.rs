@@ -104,6 +104,7 @@ pub fn build(
                 server_timeout: timeout(&t.server).unwrap_or(UNSET),
                 tunnel_timeout: timeout(&t.tunnel),
                 queue_timeout: timeout(&t.queue).or(timeout(&t.connect)),
+                inspect_delay: timeout(&proxy.tcp_inspect_delay).unwrap_or_default(),
                 retries: proxy.retries(),
                 redispatch: proxy.option("redispatch"),
             }),

@@ -23,20 +23,29 @@ pub struct Inspected {
     pub client_done: bool,
 }
 
-/// Runs `frontend`'s content rules over the client's first bytes, reading
-/// more while they answer "wait" and `delay` has not expired.
+/// Whose content rules run: the frontend's, or (after it chose) the
+/// backend's.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage<'a> {
+    Frontend(&'a str),
+    Backend(&'a str),
+}
+
+/// Runs a stage's content rules over the client's first bytes (`buffered`
+/// holds what earlier stages read), reading more while they answer "wait"
+/// and `delay` has not expired.
 pub async fn inspect<R>(
     rules: &RuleSet,
-    frontend: &str,
+    stage: Stage<'_>,
     client: &mut R,
     (src, dst): (SocketAddr, SocketAddr),
     delay: Duration,
+    mut buffered: Vec<u8>,
 ) -> Inspected
 where
     R: AsyncRead + Unpin,
 {
     let deadline = Instant::now() + delay;
-    let mut buffered = Vec::new();
     let mut client_done = false;
     loop {
         let may_grow = !client_done && buffered.len() < MAX_INSPECT && Instant::now() < deadline;
@@ -46,7 +55,10 @@ where
             payload: &buffered,
             may_grow,
         };
-        let verdict = rules.tcp_content(frontend, &facts);
+        let verdict = match stage {
+            Stage::Frontend(name) => rules.tcp_content(name, &facts),
+            Stage::Backend(name) => rules.tcp_backend_content(name, &facts),
+        };
         if verdict != TcpVerdict::Wait {
             return Inspected {
                 verdict,
@@ -111,7 +123,14 @@ backend b
             peer
         };
         let (got, _peer) = tokio::join!(
-            inspect(&rules, "f", &mut client, addrs(), Duration::from_secs(2)),
+            inspect(
+                &rules,
+                Stage::Frontend("f"),
+                &mut client,
+                addrs(),
+                Duration::from_secs(2),
+                Vec::new()
+            ),
             writer
         );
         assert_eq!(got.verdict, TcpVerdict::Accept);
@@ -127,10 +146,11 @@ backend b
         let started = std::time::Instant::now();
         let got = inspect(
             &rules,
-            "f",
+            Stage::Frontend("f"),
             &mut client,
             addrs(),
             Duration::from_millis(100),
+            Vec::new(),
         )
         .await;
         assert!(matches!(got.verdict, TcpVerdict::Reject(_)));
@@ -144,7 +164,15 @@ backend b
         let (mut client, mut peer) = tokio::io::duplex(64);
         peer.write_all(b"HE").await.unwrap();
         drop(peer);
-        let got = inspect(&rules, "f", &mut client, addrs(), Duration::from_secs(30)).await;
+        let got = inspect(
+            &rules,
+            Stage::Frontend("f"),
+            &mut client,
+            addrs(),
+            Duration::from_secs(30),
+            Vec::new(),
+        )
+        .await;
         assert!(matches!(got.verdict, TcpVerdict::Reject(_)));
         assert!(got.client_done);
     }

@@ -36,6 +36,8 @@ pub struct TcpBackendRoute {
     /// `timeout tunnel`: replaces both inactivity limits once connected.
     pub tunnel_timeout: Option<Duration>,
     pub queue_timeout: Option<Duration>,
+    /// The backend's own `tcp-request inspect-delay`.
+    pub inspect_delay: Duration,
     pub retries: u64,
     pub redispatch: bool,
 }
@@ -130,23 +132,14 @@ impl TcpFrontend {
     ) -> [char; 2] {
         let mut buffered = Vec::new();
         if self.rules.has_tcp_content_rules(&self.name) {
-            let inspected = inspect::inspect(
-                &self.rules,
-                &self.name,
-                client,
-                (src, dst),
-                self.inspect_delay,
-            )
-            .await;
+            let stage = inspect::Stage::Frontend(&self.name);
+            let delay = self.inspect_delay;
+            let inspected =
+                inspect::inspect(&self.rules, stage, client, (src, dst), delay, buffered).await;
+            if let Some(letters) = refused(&inspected) {
+                return letters;
+            }
             buffered = inspected.buffered;
-            if let TcpVerdict::Reject(_) = inspected.verdict {
-                // HAProxy's "PR": the proxy refused the connection.
-                return ['P', 'R'];
-            }
-            if inspected.client_done && buffered.is_empty() {
-                // The client left before sending anything: "CR".
-                return ['C', 'R'];
-            }
         }
         let facts = StreamFacts {
             src,
@@ -166,6 +159,16 @@ impl TcpFrontend {
         let Some(route) = self.backends.get(&backend_name).cloned() else {
             return ['S', 'C'];
         };
+        if self.rules.has_tcp_backend_content_rules(&backend_name) {
+            let stage = inspect::Stage::Backend(&backend_name);
+            let delay = route.inspect_delay;
+            let inspected =
+                inspect::inspect(&self.rules, stage, client, (src, dst), delay, buffered).await;
+            if let Some(letters) = refused(&inspected) {
+                return letters;
+            }
+            buffered = inspected.buffered;
+        }
         let connect_started = Instant::now();
         let Some((server, permit, mut upstream)) = connect(&route, src, log).await else {
             return ['S', 'C'];
@@ -212,6 +215,16 @@ impl TcpFrontend {
         log.record.t_total = elapsed;
         logger.log(&log.record);
     }
+}
+
+/// The termination letters when content inspection ends the session.
+fn refused(inspected: &inspect::Inspected) -> Option<[char; 2]> {
+    if let TcpVerdict::Reject(_) = inspected.verdict {
+        // HAProxy's "PR": the proxy refused the connection.
+        return Some(['P', 'R']);
+    }
+    // The client left before sending anything: "CR".
+    (inspected.client_done && inspected.buffered.is_empty()).then_some(['C', 'R'])
 }
 
 /// Picks a server and connects to it, retrying on connection failures:
