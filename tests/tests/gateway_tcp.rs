@@ -128,7 +128,7 @@ async fn failover_without_client_errors_and_health_checks() {
     let b = TcpOrigin::start("b", Greeting::Name).await;
     let port = free_port();
     let config = format!(
-        "{DEFAULTS}    retries 2\n    option redispatch\nlisten l\n    bind 127.0.0.1:{port}\n    \
+        "{DEFAULTS}    retries 1\n    option redispatch\nlisten l\n    bind 127.0.0.1:{port}\n    \
          server a {} check inter 100 fall 2 rise 1\n    server b {} check inter 100 fall 2 rise 1\n",
         a.addr, b.addr
     );

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchyard_rules::{Outcome, RuleSet, StreamFacts, TcpVerdict};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::log::record::LogRecord;
@@ -117,6 +117,10 @@ impl TcpFrontend {
         };
         let counts = Transferred::default();
         let end = self.serve(&mut client, (src, dst), &mut log, &counts).await;
+        if end[1] != 'D' {
+            // Ended before the tunnel: close without a reset, as HAProxy.
+            close_gracefully(&mut client).await;
+        }
         log.record.termination = end;
         self.finish(log, &counts);
     }
@@ -217,6 +221,24 @@ impl TcpFrontend {
     }
 }
 
+/// The pause before a connection is retried on the same server.
+const TURN_AROUND: Duration = Duration::from_secs(1);
+
+/// Shuts the client's receiving side down after reading what it already
+/// sent, so that closing sends a FIN rather than a reset.
+async fn close_gracefully(client: &mut TcpStream) {
+    let _ = client.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(n) = client.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(100), drain).await;
+}
+
 /// The termination letters when content inspection ends the session.
 fn refused(inspected: &inspect::Inspected) -> Option<[char; 2]> {
     if let TcpVerdict::Reject(_) = inspected.verdict {
@@ -245,6 +267,15 @@ async fn connect(
     let mut previous: Option<usize> = None;
     for attempt in 0..=route.retries {
         let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
+        if attempt > 0 && !redispatch && previous.is_some() {
+            // HAProxy's turn-around timer: the same server again, but not
+            // at once — min(1 s, timeout connect).
+            let pause = route
+                .connect_timeout
+                .unwrap_or(TURN_AROUND)
+                .min(TURN_AROUND);
+            tokio::time::sleep(pause).await;
+        }
         let server = match previous {
             Some(index) if !redispatch => route.backend.server(index),
             _ => route.backend.pick(&ctx, &avoid),
