@@ -51,6 +51,30 @@ pub fn header_for(options: &ServerOptions, src: SocketAddr, dst: SocketAddr) -> 
     }
 }
 
+/// The header a health check of a `send-proxy`/`send-proxy-v2` server
+/// starts with, as HAProxy 2.6 sends it: v1 names the check connection's
+/// own addresses (`local` → `server`), v2 uses the `LOCAL` command. None
+/// with a check `port` of its own (HAProxy then needs `check-send-proxy`,
+/// which Switchyard refuses).
+pub fn check_header(
+    options: &ServerOptions,
+    local: SocketAddr,
+    server: SocketAddr,
+) -> Option<Vec<u8>> {
+    if options.check_port.is_some() {
+        return None;
+    }
+    if options.send_proxy_v2 == Some(true) {
+        let mut header = V2_SIGNATURE.to_vec();
+        header.extend([0x20, 0x00, 0x00, 0x00]);
+        Some(header)
+    } else if options.send_proxy == Some(true) {
+        Some(v1_header(local, server))
+    } else {
+        None
+    }
+}
+
 /// IPv4 addresses seen on IPv6 sockets are written as IPv4, so that both
 /// addresses of a header are of one family.
 fn unmapped(addr: SocketAddr) -> SocketAddr {
@@ -310,6 +334,26 @@ mod tests {
         assert_eq!(header, b"PROXY TCP6 2001:db8::1 ::1 1 2\r\n");
         assert_eq!(parse_v1(b"PROXY UNKNOWN\r\n"), Ok(None));
         assert_eq!(parse_v1(b"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n"), Ok(None));
+    }
+
+    #[test]
+    fn checks_send_their_own_addresses_or_local() {
+        let mut o = ServerOptions {
+            send_proxy: Some(true),
+            ..ServerOptions::default()
+        };
+        let (local, server) = (addr("127.0.0.1:40000"), addr("127.0.0.2:80"));
+        assert_eq!(
+            check_header(&o, local, server).unwrap(),
+            b"PROXY TCP4 127.0.0.1 127.0.0.2 40000 80\r\n"
+        );
+        o.send_proxy_v2 = Some(true);
+        let v2 = check_header(&o, local, server).unwrap();
+        assert_eq!(v2.len(), 16);
+        assert_eq!(parse_v2(&v2), Ok(None));
+        o.check_port = Some(8080);
+        assert_eq!(check_header(&o, local, server), None);
+        assert_eq!(check_header(&ServerOptions::default(), local, server), None);
     }
 
     #[test]
