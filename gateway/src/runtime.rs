@@ -157,6 +157,10 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
                     None
                 },
                 algo: algo_name(p),
+                mode: match p.mode() {
+                    Mode::Http => "http",
+                    Mode::Tcp => "tcp",
+                },
             })
             .collect(),
     );

@@ -509,3 +509,48 @@ async fn backend_content_rules_run_after_the_frontend_chose() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(o.received().iter().any(|r| r == b"GOOD"));
 }
+
+#[tokio::test]
+async fn the_stats_csv_counts_tcp_sessions() {
+    let a = TcpOrigin::start("a", Greeting::Name).await;
+    let b = TcpOrigin::start("b", Greeting::Name).await;
+    let (port, stats) = (free_port(), free_port());
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server a {}\n    server b {}\n\
+         listen stats\n    mode http\n    bind 127.0.0.1:{stats}\n    stats enable\n    stats uri /s\n",
+        a.addr, b.addr
+    );
+    let _gw = start(&config, port);
+    for _ in 0..4 {
+        greeting(port).await;
+    }
+    let csv = switchyard_e2e::client::get(
+        &switchyard_e2e::client::client(),
+        &format!("http://127.0.0.1:{stats}/s;csv"),
+        &[],
+    )
+    .await
+    .unwrap()
+    .body;
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let row = |sv: &str| rows.iter().find(|r| r[0] == "l" && r[1] == sv).unwrap();
+    let fe = row("FRONTEND");
+    assert_eq!(fe[col("mode")], "tcp");
+    // Four sessions, and the start-up probe of the test harness.
+    assert_eq!(fe[col("stot")], "5");
+    assert_eq!(fe[col("scur")], "0");
+    let picks: u64 = ["a", "b"]
+        .iter()
+        .map(|s| row(s)[col("lbtot")].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(picks, 5);
+    assert_eq!(row("BACKEND")[col("mode")], "tcp");
+}

@@ -61,7 +61,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
             r.insert("pid", pid.clone());
             r.insert("iid", (iid + 1).to_string());
             r.insert("type", kind.to_owned());
-            r.insert("mode", "http".into());
+            r.insert("mode", proxy.mode.into());
             r
         };
         if let Some(f) = &proxy.frontend {
