@@ -55,6 +55,18 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpPr
         Ok(local) => local,
         Err(_) => return,
     };
+    serve_accepted(stream, peer, local, proxy).await
+}
+
+/// Serves HTTP on an accepted connection whose client is `peer` and
+/// destination `local` (the addresses of a PROXY protocol header, when
+/// the bind has `accept-proxy`).
+pub(crate) async fn serve_accepted(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    proxy: Arc<HttpProxy>,
+) {
     let conn = Arc::new(ClientConn::new(peer, local));
     let timeouts = proxy.client_timeouts();
     let io = ClientIo::new(

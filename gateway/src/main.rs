@@ -11,12 +11,14 @@ mod listener;
 mod log;
 mod pool;
 mod proxy;
+mod proxy_protocol;
 mod routing;
 mod rules_router;
 mod runtime;
 mod runtime_api;
 mod stats;
 mod support;
+mod tcp;
 mod tunnel;
 mod upstream;
 

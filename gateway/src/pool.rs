@@ -35,6 +35,9 @@ pub struct PooledConn {
     pub addr: SocketAddr,
     /// It served an earlier request (a failure on it may just be a close race).
     pub reused: bool,
+    /// It began with a PROXY protocol header naming one client: never
+    /// reused for another (HAProxy marks such connections private).
+    pub private: bool,
 }
 
 pub struct ConnectionPool {
@@ -52,14 +55,17 @@ impl ConnectionPool {
         })
     }
 
-    /// An idle connection to `addr` when `reuse` allows, else a new one.
+    /// An idle connection to `addr` when `reuse` allows and no PROXY
+    /// protocol header is to be sent; else a new one, which starts with
+    /// `proxy_header` when there is one (and is then private).
     pub async fn checkout(
         &self,
         addr: SocketAddr,
         reuse: bool,
         connect_timeout: Option<Duration>,
+        proxy_header: Option<Vec<u8>>,
     ) -> Result<PooledConn, ConnectError> {
-        if reuse {
+        if reuse && proxy_header.is_none() {
             while let Some(mut sender) = self.pop_idle(addr) {
                 // A connection checked in right after its response ended may
                 // need a moment before it takes the next request.
@@ -70,6 +76,7 @@ impl ConnectionPool {
                         sender,
                         addr,
                         reused: true,
+                        private: false,
                     });
                 }
             }
@@ -82,6 +89,10 @@ impl ConnectionPool {
             None => connect.await?,
         };
         stream.set_nodelay(true)?;
+        let mut stream = stream;
+        if let Some(header) = &proxy_header {
+            tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
+        }
         let (sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await?;
@@ -93,6 +104,7 @@ impl ConnectionPool {
             sender,
             addr,
             reused: false,
+            private: proxy_header.is_some(),
         })
     }
 
@@ -109,7 +121,7 @@ impl ConnectionPool {
 
     /// Puts a connection whose exchange completed back for reuse.
     pub fn checkin(&self, conn: PooledConn) {
-        if conn.sender.is_closed() {
+        if conn.sender.is_closed() || conn.private {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());

@@ -31,6 +31,12 @@ const UNSET: Duration = Duration::from_secs(86_400);
 pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
+    /// HTTP listening addresses with a layer-4 step first (`accept-proxy`,
+    /// `tcp-request connection` rules).
+    pub http_l4: Vec<(SocketAddr, Arc<crate::tcp::http_front::HttpL4>)>,
+    /// `mode tcp` frontends' listening addresses.
+    pub tcp_listeners: Vec<crate::tcp::build::TcpListenerSpec>,
+    /// HTTP and TCP backends (checks run for all).
     pub backends: Vec<Arc<Backend>>,
     /// Every proxy's live counters, for the stats page and the runtime API.
     pub views: Arc<Vec<ProxyView>>,
@@ -128,12 +134,14 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     }
     let routes = Arc::new(routes);
     // Counters first: every stats page shows every proxy.
-    let served = |p: &&Proxy| !p.disabled && p.mode() == Mode::Http;
+    let served = |p: &&Proxy| !p.disabled;
     let counters: HashMap<String, Arc<FrontendCounters>> = config
         .frontends()
         .filter(served)
         .map(|p| (p.name.clone(), Arc::new(FrontendCounters::default())))
         .collect();
+    let tcp = crate::tcp::build::build(config, rules.clone(), &counters)?;
+    backends.extend(tcp.backends.iter().cloned());
     let views: Arc<Vec<ProxyView>> = Arc::new(
         config
             .proxies
@@ -152,10 +160,15 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
                     None
                 },
                 algo: algo_name(p),
+                mode: match p.mode() {
+                    Mode::Http => "http",
+                    Mode::Tcp => "tcp",
+                },
             })
             .collect(),
     );
     let mut listeners = Vec::new();
+    let mut http_l4 = Vec::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -196,9 +209,21 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));
         }
+        for (addr, accept_proxy) in crate::tcp::build::bind_addresses(proxy)? {
+            if accept_proxy || !proxy.tcp_request_connection.is_empty() {
+                let l4 = crate::tcp::http_front::HttpL4 {
+                    frontend: proxy.name.clone(),
+                    rules: rules.clone(),
+                    accept_proxy,
+                };
+                http_l4.push((addr, Arc::new(l4)));
+            }
+        }
     }
     Ok(Runtime {
         listeners,
+        http_l4,
+        tcp_listeners: tcp.listeners,
         backends,
         views,
     })

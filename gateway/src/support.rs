@@ -70,29 +70,19 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         if proxy.disabled {
             continue;
         }
-        if proxy.mode() == Mode::Tcp {
-            refuse(
-                proxy
-                    .mode
-                    .as_ref()
-                    .map(|m| m.span)
-                    .unwrap_or(proxy.name_span),
-                "'mode tcp' (the default mode when none is set)",
-                "TCP mode",
-            );
-            continue;
+        if proxy.mode() == Mode::Http {
+            if let Some(rule) = proxy.tcp_request_content.first() {
+                refuse(
+                    rule.span,
+                    "'tcp-request content' rules in an HTTP proxy",
+                    "TCP mode",
+                );
+            }
         }
         for bind in &proxy.binds {
             let o = &bind.options;
             if o.ssl {
                 refuse(bind.keyword.span, "TLS on 'bind' ('ssl crt …')", "TLS");
-            }
-            if o.accept_proxy {
-                refuse(
-                    bind.keyword.span,
-                    "'accept-proxy'",
-                    "TCP mode (PROXY protocol)",
-                );
             }
             if o.proto.is_some() {
                 refuse(bind.keyword.span, "'proto h2' on 'bind'", "HTTP/2");
@@ -115,13 +105,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             let o = proxy.server_options(server);
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse(server.keyword.span, "TLS to servers ('ssl')", "TLS");
-            }
-            if o.send_proxy == Some(true) || o.send_proxy_v2 == Some(true) {
-                refuse(
-                    server.keyword.span,
-                    "'send-proxy'",
-                    "TCP mode (PROXY protocol)",
-                );
             }
             if o.proto.is_some() {
                 refuse(server.keyword.span, "'proto h2' on servers", "HTTP/2");

@@ -44,6 +44,7 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_servers(proxy, diags);
         check_http_check(proxy, diags);
         check_mode(proxy, diags);
+        check_connection_rule_fetches(proxy, diags);
         check_timeouts(proxy, diags);
         check_userlists(config, proxy, diags);
     }
@@ -156,6 +157,13 @@ fn conditions(proxy: &Proxy) -> impl Iterator<Item = &Condition> {
                 .use_backends
                 .iter()
                 .filter_map(|u| u.condition.as_ref()),
+        )
+        .chain(
+            proxy
+                .tcp_request_connection
+                .iter()
+                .chain(&proxy.tcp_request_content)
+                .filter_map(|r| r.condition.as_ref()),
         )
         .chain(&proxy.force_persist)
         .chain(&proxy.ignore_persist)
@@ -290,6 +298,92 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
     }
     if let Some(span) = proxy.stats.enabled {
         warn(span, "'stats'");
+    }
+    if let Some(setting) = proxy.options.get("httplog").filter(|o| o.enabled) {
+        if proxy.kind.is_frontend() {
+            let what = if proxy.kind == ProxyKind::Listen {
+                "proxy"
+            } else {
+                what
+            };
+            diags.push(
+                Diagnostic::warning(
+                    setting.span,
+                    format!(
+                        "'option httplog' not usable with {what} '{}' (needs 'mode http'). Falling back to 'option tcplog'.",
+                        proxy.name
+                    ),
+                )
+                .with_help("write 'option tcplog' for TCP proxies"),
+            );
+        }
+    }
+    if let Some(balance) = &proxy.balance {
+        use crate::ast::proxy::BalanceAlgorithm::{Hdr, Uri, UrlParam};
+        if proxy.kind.is_backend()
+            && matches!(balance.value, Uri { .. } | UrlParam { .. } | Hdr { .. })
+        {
+            diags.push(
+                Diagnostic::warning(
+                    balance.span,
+                    format!(
+                        "Layer 7 hash not possible for backend '{}' (needs 'mode http'). Falling back to round robin.",
+                        proxy.name
+                    ),
+                )
+                .with_help("add 'mode http' to this backend, or use 'balance source' to hash the client address"),
+            );
+        }
+    }
+}
+
+/// Fetches that read the request's content, which does not exist yet when
+/// `tcp-request connection` rules run (a name prefix each).
+const CONTENT_FETCH_PREFIXES: &[&str] = &[
+    "req", "hdr", "path", "url", "base", "query", "method", "cook", "ssl_fc", "http_", "capture",
+    "res.", "payload",
+];
+
+/// HAProxy's warning for an ACL in a `tcp-request connection` rule whose
+/// fetch needs data that is not there at accept: it never matches.
+fn check_connection_rule_fetches(proxy: &Proxy, diags: &mut Diagnostics) {
+    use crate::ast::condition::AclRef;
+    let content_fetch = |name: &str| CONTENT_FETCH_PREFIXES.iter().any(|p| name.starts_with(p));
+    let mut warn = |span, which: String, fetch: &str| {
+        diags.push(
+            Diagnostic::warning(
+                span,
+                format!(
+                    "{which} will never match in 'tcp-request connection' because it uses keyword '{fetch}' which is incompatible with '{} tcp-request connection rule'",
+                    proxy.kind.keyword()
+                ),
+            )
+            .with_help("use 'tcp-request content' (with 'tcp-request inspect-delay') for fetches on the client's data"),
+        );
+    };
+    for rule in &proxy.tcp_request_connection {
+        let Some(cond) = &rule.condition else {
+            continue;
+        };
+        for term in cond.alternatives.iter().flatten() {
+            match &term.acl {
+                AclRef::Anonymous(expr) if content_fetch(&expr.fetch.fetch.name) => {
+                    warn(term.span, "anonymous acl".into(), &expr.fetch.fetch.name)
+                }
+                AclRef::Named(name) => {
+                    if let Some(def) = proxy.acls.iter().find(|a| {
+                        a.name.text == name.text && content_fetch(&a.expr.fetch.fetch.name)
+                    }) {
+                        warn(
+                            name.span,
+                            format!("acl '{}'", name.text),
+                            &def.expr.fetch.fetch.name,
+                        )
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 

@@ -122,7 +122,7 @@ fn every_error_of_a_file_is_reported() {
 
 #[test]
 fn keywords_haproxy_has_but_switchyard_lacks_are_refused_by_name() {
-    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    capture request header Host len 20\n    tcp-request inspect-delay 5s\n    option splice-auto\n");
+    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    capture request header Host len 20\n    tcp-request session accept\n    option splice-auto\n");
     let errs = errors(&load_text(&text));
     assert_eq!(errs.len(), 3, "{errs:?}");
     assert!(
@@ -245,5 +245,33 @@ fn rules_after_use_backend_warn_as_haproxy_does() {
                 .to_owned()
         ),
         "{w:?}"
+    );
+}
+
+#[test]
+fn tcp_request_rules_get_haproxys_placement_and_fetch_warnings() {
+    let text = "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+        frontend f\n    bind :443\n    acl host req.ssl_sni -i a.example\n    tcp-request content accept if { req.ssl_hello_type 1 }\n    \
+        tcp-request connection reject if host\n    tcp-request connection reject if { src 192.0.2.1 }\n    default_backend b\n\
+        backend b\n    balance hdr(host)\n    server s 127.0.0.1:443\n";
+    let loaded = load_text(text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let warnings: Vec<String> = loaded
+        .diagnostics
+        .warnings()
+        .map(|d| {
+            let span = d.span.expect("located");
+            format!("{}:{} {}", span.line, span.column, d.message)
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "10:5 a 'tcp-request' rule placed after a 'tcp-request content' rule will still be processed before",
+            "11:5 a 'tcp-request' rule placed after a 'tcp-request content' rule will still be processed before",
+            "10:38 acl 'host' will never match in 'tcp-request connection' because it uses keyword 'req.ssl_sni' which is incompatible with 'frontend tcp-request connection rule'",
+            "14:5 Layer 7 hash not possible for backend 'b' (needs 'mode http'). Falling back to round robin.",
+        ],
+        "{warnings:#?}"
     );
 }

@@ -151,6 +151,14 @@ pub struct PersistRule {
     pub span: Span,
 }
 
+/// A compiled `tcp-request connection|content` rule.
+#[derive(Debug, Clone)]
+pub struct TcpRule {
+    pub accept: bool,
+    pub cond: Option<Cond>,
+    pub span: Span,
+}
+
 /// Everything one proxy decides with.
 #[derive(Debug, Clone)]
 pub struct ProxyRules {
@@ -160,6 +168,8 @@ pub struct ProxyRules {
     pub redirects: Vec<Rule>,
     pub http_response: Vec<Rule>,
     pub switching: Vec<SwitchRule>,
+    pub tcp_connection: Vec<TcpRule>,
+    pub tcp_content: Vec<TcpRule>,
     pub default_backend: Option<(String, Span)>,
     pub persist: Vec<PersistRule>,
     pub is_backend: bool,
@@ -276,8 +286,12 @@ impl<'a> ProxyCompiler<'a> {
                 });
             }
         }
+        let tcp_connection = self.tcp_rules(&proxy.tcp_request_connection);
+        let tcp_content = self.tcp_rules(&proxy.tcp_request_content);
         ProxyRules {
             persist,
+            tcp_connection,
+            tcp_content,
             name: proxy.name.clone(),
             acls: self.acls,
             http_request,
@@ -292,6 +306,26 @@ impl<'a> ProxyCompiler<'a> {
             is_frontend: proxy.kind.is_frontend(),
             index: crate::index::SwitchIndex::default(),
         }
+    }
+
+    fn tcp_rules(&mut self, rules: &[switchyard_grammar::ast::tcp_rule::TcpRule]) -> Vec<TcpRule> {
+        use switchyard_grammar::ast::tcp_rule::TcpAction;
+        let mut out = Vec::new();
+        for r in rules {
+            let cond = match &r.condition {
+                Some(c) => match self.cond(c) {
+                    Some(c) => Some(c),
+                    None => continue,
+                },
+                None => None,
+            };
+            out.push(TcpRule {
+                accept: r.action == TcpAction::Accept,
+                cond,
+                span: r.span,
+            });
+        }
+        out
     }
 
     /// `http-response` rules Switchyard runs: header actions and `allow`.
@@ -351,7 +385,7 @@ impl<'a> ProxyCompiler<'a> {
                         "fetch '{}' expects {what} (missing argument)",
                         sample.fetch.name
                     ),
-                    Some(format!("e.g. '{}(host)'", sample.fetch.name)),
+                    (!what.contains("e.g.")).then(|| format!("e.g. '{}(host)'", sample.fetch.name)),
                 );
                 return None;
             }

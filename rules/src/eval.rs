@@ -452,6 +452,19 @@ impl RuleSet {
         linear: bool,
         trace: Option<&mut Trace>,
     ) -> Decision {
+        self.run_with(frontend, req, linear, trace, true)
+    }
+
+    /// [`RuleSet::run`]; without `http`, only the switching rules run (a
+    /// TCP connection).
+    pub(crate) fn run_with(
+        &self,
+        frontend: &ProxyRules,
+        req: &dyn RequestFacts,
+        linear: bool,
+        trace: Option<&mut Trace>,
+        http: bool,
+    ) -> Decision {
         let mut current = Current::new(req);
         let mut eval = Eval::new(self, frontend, trace);
         let finish = |current: Current<'_>, outcome, rule| Decision {
@@ -460,13 +473,16 @@ impl RuleSet {
             rule,
             persist: None,
         };
-        if let Some((outcome, span)) =
-            eval.run_rules(&frontend.http_request, "http-request", &mut current)
-        {
+        let no_rules: &[crate::compile::Rule] = &[];
+        let (http_request, redirects) = if http {
+            (&frontend.http_request[..], &frontend.redirects[..])
+        } else {
+            (no_rules, no_rules)
+        };
+        if let Some((outcome, span)) = eval.run_rules(http_request, "http-request", &mut current) {
             return finish(current, outcome, Some(span));
         }
-        if let Some((outcome, span)) = eval.run_rules(&frontend.redirects, "redirect", &mut current)
-        {
+        if let Some((outcome, span)) = eval.run_rules(redirects, "redirect", &mut current) {
             return finish(current, outcome, Some(span));
         }
         let chosen = if linear {
@@ -550,15 +566,17 @@ impl RuleSet {
             let trace = eval.trace.take();
             let mut backend_eval = Eval::new(self, backend, trace);
             persist = backend_eval.persist_rule(&backend.persist, &current);
-            if let Some((outcome, span)) =
-                backend_eval.run_rules(&backend.http_request, "http-request", &mut current)
-            {
-                return finish(current, outcome, Some(span));
-            }
-            if let Some((outcome, span)) =
-                backend_eval.run_rules(&backend.redirects, "redirect", &mut current)
-            {
-                return finish(current, outcome, Some(span));
+            if http {
+                if let Some((outcome, span)) =
+                    backend_eval.run_rules(&backend.http_request, "http-request", &mut current)
+                {
+                    return finish(current, outcome, Some(span));
+                }
+                if let Some((outcome, span)) =
+                    backend_eval.run_rules(&backend.redirects, "redirect", &mut current)
+                {
+                    return finish(current, outcome, Some(span));
+                }
             }
         }
         let mut decision = finish(current, Outcome::Backend(backend_name), rule);

@@ -59,8 +59,18 @@ pub enum Fetch {
     },
     /// `always_true`, `always_false`, `req.proto_http`.
     Constant(bool),
-    /// `req.len`: bytes of request body buffered when rules run (none).
+    /// `req.len`: bytes buffered when rules run (an HTTP request's body is
+    /// not buffered: 0).
     ReqLen,
+    /// `req.payload(offset,length)`: buffered bytes (length 0: to the end).
+    ReqPayload {
+        offset: usize,
+        length: usize,
+    },
+    /// `req.ssl_sni`: the server name of a buffered TLS ClientHello.
+    ReqSslSni,
+    /// `req.ssl_hello_type`: 1 once a whole ClientHello is buffered.
+    ReqSslHelloType,
 }
 
 /// The type a fetch returns, which decides its default match method.
@@ -86,14 +96,17 @@ impl Fetch {
             | Fetch::Cook { .. }
             | Fetch::SslFcSni
             | Fetch::SslFcAlpn
-            | Fetch::SslFcProtocol => Kind::Str,
+            | Fetch::SslFcProtocol
+            | Fetch::ReqSslSni
+            | Fetch::ReqPayload { .. } => Kind::Str,
             Fetch::HttpAuthGroup { .. } => Kind::Str,
             Fetch::HdrCnt { .. }
             | Fetch::HdrVal { .. }
             | Fetch::SrcPort
             | Fetch::DstPort
             | Fetch::CookCnt { .. }
-            | Fetch::ReqLen => Kind::Int,
+            | Fetch::ReqLen
+            | Fetch::ReqSslHelloType => Kind::Int,
             Fetch::Src | Fetch::Dst => Kind::Ip,
             Fetch::SslFc | Fetch::HttpAuth { .. } | Fetch::Constant(_) => Kind::Bool,
         }
@@ -107,6 +120,61 @@ impl Fetch {
         auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
         out: &mut Vec<Value>,
     ) {
+        let _ = self.values_may_change(req, auth, out);
+    }
+
+    /// [`Fetch::values`], and whether more buffered data could still
+    /// change them (HAProxy's `SMP_F_MAY_CHANGE`): content rules then wait.
+    pub fn values_may_change(
+        &self,
+        req: &dyn RequestFacts,
+        auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
+        out: &mut Vec<Value>,
+    ) -> bool {
+        use crate::client_hello::{client_hello_sni, hello_type, Peek};
+        let payload = req.payload().unwrap_or_default();
+        let may_grow = req.payload_may_grow();
+        match self {
+            Fetch::ReqLen => {
+                out.push(Value::Int(payload.len() as i64));
+                return may_grow;
+            }
+            Fetch::ReqPayload { offset, length } => {
+                let end = if *length == 0 {
+                    payload.len()
+                } else {
+                    offset.saturating_add(*length)
+                };
+                match payload.get(*offset..end) {
+                    Some(bytes) if *offset <= payload.len() => {
+                        out.push(Value::Str(String::from_utf8_lossy(bytes).into_owned()));
+                        return *length == 0 && may_grow;
+                    }
+                    _ => return may_grow,
+                }
+            }
+            Fetch::ReqSslSni => {
+                return match client_hello_sni(payload) {
+                    Peek::Found(Some(name)) => {
+                        out.push(Value::Str(name));
+                        false
+                    }
+                    Peek::Found(None) | Peek::NotTls => false,
+                    Peek::Incomplete => may_grow,
+                }
+            }
+            Fetch::ReqSslHelloType => {
+                return match hello_type(payload) {
+                    Peek::Found(kind) => {
+                        out.push(Value::Int(i64::from(kind)));
+                        false
+                    }
+                    Peek::NotTls => false,
+                    Peek::Incomplete => may_grow,
+                }
+            }
+            _ => {}
+        }
         match self {
             Fetch::Hdr { name, occ, split } => {
                 let mut all = Vec::new();
@@ -208,8 +276,34 @@ impl Fetch {
                 }
             }
             Fetch::Constant(b) => out.push(Value::Bool(*b)),
-            Fetch::ReqLen => out.push(Value::Int(0)),
+            Fetch::ReqLen
+            | Fetch::ReqPayload { .. }
+            | Fetch::ReqSslSni
+            | Fetch::ReqSslHelloType => {}
         }
+        false
+    }
+
+    /// Whether the fetch can be evaluated when a connection is accepted,
+    /// before any byte is read (`tcp-request connection` rules).
+    pub fn is_layer4(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::Constant(_)
+        )
+    }
+
+    /// Whether the fetch reads an HTTP request (which a TCP frontend never
+    /// parses: such a fetch finds nothing there).
+    pub fn needs_http(&self) -> bool {
+        !self.is_layer4()
+            && !matches!(
+                self,
+                Fetch::ReqLen
+                    | Fetch::ReqPayload { .. }
+                    | Fetch::ReqSslSni
+                    | Fetch::ReqSslHelloType
+            )
     }
 }
 

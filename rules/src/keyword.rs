@@ -102,6 +102,12 @@ pub const FETCH_NAMES: &[&str] = &[
     "always_false",
     "req.proto_http",
     "req.len",
+    "req_len",
+    "req.payload",
+    "req.ssl_sni",
+    "req_ssl_sni",
+    "req.ssl_hello_type",
+    "req_ssl_hello_type",
 ];
 
 /// Why a fetch could not be resolved.
@@ -155,7 +161,20 @@ pub fn resolve(
         "always_true" => return plain(Fetch::Constant(true)),
         "always_false" => return plain(Fetch::Constant(false)),
         "req.proto_http" => return plain(Fetch::Constant(true)),
-        "req.len" => return plain(Fetch::ReqLen),
+        "req.len" | "req_len" => return plain(Fetch::ReqLen),
+        "req.ssl_sni" | "req_ssl_sni" => return plain(Fetch::ReqSslSni),
+        "req.ssl_hello_type" | "req_ssl_hello_type" => return plain(Fetch::ReqSslHelloType),
+        "req.payload" => {
+            let number = |i: usize, what: &'static str| {
+                arg(i)
+                    .and_then(|a| a.trim().parse::<usize>().ok())
+                    .ok_or(FetchError::MissingArgument(what))
+            };
+            return plain(Fetch::ReqPayload {
+                offset: number(0, "an offset and a length, e.g. req.payload(0,3)")?,
+                length: number(1, "an offset and a length, e.g. req.payload(0,3)")?,
+            });
+        }
         "http_auth" | "http_auth_group" => {
             let list = arg(0).ok_or(FetchError::MissingArgument("a userlist name"))?;
             let index =

@@ -6,6 +6,7 @@
 //! evaluation with a trace). No networking here.
 #![forbid(unsafe_code)]
 
+pub mod client_hello;
 pub mod compile;
 pub mod converter;
 pub mod decision;
@@ -16,6 +17,7 @@ pub mod index;
 pub mod keyword;
 pub mod pattern;
 pub mod request;
+pub mod stream;
 pub mod userlist;
 pub mod value;
 
@@ -25,7 +27,8 @@ use std::sync::Arc;
 use switchyard_grammar::{Config, Diagnostics, FileAccess};
 
 pub use decision::{Answer, AnswerKind, Decision, Outcome, Trace};
-pub use request::{OwnedRequest, RequestFacts, TlsFacts};
+pub use request::{OwnedRequest, RequestFacts, StreamFacts, TlsFacts};
+pub use stream::TcpVerdict;
 
 use compile::{ProxyCompiler, ProxyRules};
 use userlist::CompiledUserlist;

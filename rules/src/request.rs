@@ -19,6 +19,18 @@ pub trait RequestFacts {
     fn tls(&self) -> Option<&TlsFacts> {
         None
     }
+    /// The client's first bytes, buffered for `tcp-request content` rules
+    /// (`req.len`, `req.payload`, `req.ssl_sni`…); `None` for an HTTP
+    /// request, whose payload fetches see no data.
+    fn payload(&self) -> Option<&[u8]> {
+        None
+    }
+    /// Whether [`RequestFacts::payload`] can still grow: false once the
+    /// inspect delay expired, the buffer is full or the client stopped
+    /// sending. Fetches on a payload that may grow answer "not yet".
+    fn payload_may_grow(&self) -> bool {
+        false
+    }
     /// `Authorization: Basic` credentials already decoded, if any.
     fn basic_credentials(&self) -> Option<(String, String)> {
         let mut found = None;
@@ -132,6 +144,42 @@ impl OwnedRequest {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_owned()));
         self
+    }
+}
+
+/// A TCP connection as the rules see it: addresses and the bytes buffered
+/// so far, no HTTP request (HTTP fetches find nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamFacts<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub payload: &'a [u8],
+    /// More bytes may still come (see [`RequestFacts::payload_may_grow`]).
+    pub may_grow: bool,
+}
+
+impl RequestFacts for StreamFacts<'_> {
+    fn method(&self) -> &str {
+        ""
+    }
+    fn target(&self) -> &str {
+        ""
+    }
+    fn version(&self) -> &str {
+        ""
+    }
+    fn for_each_header(&self, _: &mut dyn FnMut(&str, &[u8])) {}
+    fn src(&self) -> SocketAddr {
+        self.src
+    }
+    fn dst(&self) -> SocketAddr {
+        self.dst
+    }
+    fn payload(&self) -> Option<&[u8]> {
+        Some(self.payload)
+    }
+    fn payload_may_grow(&self) -> bool {
+        self.may_grow
     }
 }
 

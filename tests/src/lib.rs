@@ -5,6 +5,7 @@ pub mod client;
 pub mod gateway;
 pub mod origin;
 pub mod runtime_api;
+pub mod tcp_origin;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

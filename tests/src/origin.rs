@@ -229,4 +229,19 @@ impl hyper::body::Body for OriginBody {
             }
         }
     }
+
+    // A whole body keeps its length, so the answer has a Content-Length.
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            OriginBody::Full(full) => full.size_hint(),
+            OriginBody::Stalled { .. } => hyper::body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            OriginBody::Full(full) => full.is_end_stream(),
+            OriginBody::Stalled { last, .. } => last.is_none(),
+        }
+    }
 }

@@ -80,7 +80,28 @@ pub fn serve(
         for (addr, frontend) in &runtime.listeners {
             let listener = bind_tcp(*addr, 1024)
                 .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
-            tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+            if let Some((_, l4)) = runtime.http_l4.iter().find(|(a, _)| a == addr) {
+                tasks.push(tokio::spawn(crate::tcp::http_front::serve(
+                    listener,
+                    frontend.clone(),
+                    l4.clone(),
+                )));
+            } else {
+                tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+            }
+        }
+        for spec in &runtime.tcp_listeners {
+            let listener = bind_tcp(spec.addr, 1024).with_context(|| {
+                format!(
+                    "cannot bind {} for frontend '{}'",
+                    spec.addr, spec.frontend.name
+                )
+            })?;
+            tasks.push(tokio::spawn(crate::tcp::serve_tcp(
+                listener,
+                spec.frontend.clone(),
+                spec.accept_proxy,
+            )));
         }
         for backend in &runtime.backends {
             tasks.extend(backend.spawn_checks(&config.global));
@@ -95,7 +116,7 @@ pub fn serve(
         tasks.extend(crate::runtime_api::listen(&config.global, api)?);
         tracing::info!(
             "switchyard ready: {} listener(s), {} backend(s)",
-            runtime.listeners.len(),
+            runtime.listeners.len() + runtime.tcp_listeners.len(),
             runtime.backends.len()
         );
         wait_for_stop().await;

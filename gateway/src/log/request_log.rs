@@ -16,6 +16,8 @@ use super::sink::LogSink;
 
 /// HAProxy's line when no log format option is set.
 const DEFAULT_FORMAT: &str = "Connect from %ci:%cp to %fi:%fp (%ft/HTTP)";
+/// The same for a TCP frontend.
+const DEFAULT_FORMAT_TCP: &str = "Connect from %ci:%cp to %fi:%fp (%ft/TCP)";
 
 pub struct RequestLogger {
     sinks: Vec<LogSink>,
@@ -45,12 +47,18 @@ impl RequestLogger {
         let format = match &proxy.log_format {
             Some(custom) => custom.format.clone(),
             None => {
-                let text = if proxy.option("httplog-clf") {
+                let tcp = proxy.mode() == switchyard_grammar::ast::proxy::Mode::Tcp;
+                let text = if tcp && (proxy.option("httplog") || proxy.option("tcplog")) {
+                    // HAProxy falls back to tcplog for httplog in TCP mode.
+                    TCPLOG
+                } else if proxy.option("httplog-clf") {
                     HTTPLOG_CLF
                 } else if proxy.option("httplog") {
                     HTTPLOG
                 } else if proxy.option("tcplog") {
                     TCPLOG
+                } else if tcp {
+                    DEFAULT_FORMAT_TCP
                 } else {
                     DEFAULT_FORMAT
                 };

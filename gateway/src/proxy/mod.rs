@@ -333,7 +333,12 @@ impl HttpProxy {
             };
             let pooled = match self
                 .pool
-                .checkout(server.addr, reuse, route.connect_timeout)
+                .checkout(
+                    server.addr,
+                    reuse,
+                    route.connect_timeout,
+                    crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
+                )
                 .await
             {
                 Ok(pooled) => pooled,

@@ -35,6 +35,14 @@ impl FrontendCounters {
     }
 }
 
+impl FrontendCounters {
+    /// A TCP session ended, `bytes` sent to the client (no status).
+    pub fn session_finished(&self, bytes: u64) {
+        self.current.fetch_sub(1, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
 pub type Row = HashMap<&'static str, String>;
 
 fn get(v: &AtomicU64) -> String {
@@ -53,7 +61,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
             r.insert("pid", pid.clone());
             r.insert("iid", (iid + 1).to_string());
             r.insert("type", kind.to_owned());
-            r.insert("mode", "http".into());
+            r.insert("mode", proxy.mode.into());
             r
         };
         if let Some(f) = &proxy.frontend {

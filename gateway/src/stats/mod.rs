@@ -49,6 +49,8 @@ pub struct ProxyView {
     pub backend: Option<Arc<Backend>>,
     /// `roundrobin`, `leastconn`… for the CSV's algo column.
     pub algo: String,
+    /// `http` or `tcp`, for the CSV's mode column.
+    pub mode: &'static str,
 }
 
 pub struct StatsPage {

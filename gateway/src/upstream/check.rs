@@ -39,6 +39,9 @@ pub struct CheckPlan {
     pub port: Option<u16>,
     pub http: Option<HttpCheckRequest>,
     pub expect: Option<HttpCheckExpect>,
+    /// The server's options, for the PROXY header its checks start with
+    /// (`send-proxy`, `send-proxy-v2`).
+    pub proxy_protocol: switchyard_grammar::ast::server::ServerOptions,
 }
 
 impl CheckPlan {
@@ -70,6 +73,7 @@ impl CheckPlan {
                     None => request.clone(),
                 }),
             expect: backend.http_check_expect.clone(),
+            proxy_protocol: o.clone(),
         }
     }
 }
@@ -156,6 +160,22 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
                 )
             }
         };
+        let header = match (stream.local_addr(), stream.peer_addr()) {
+            (Ok(local), Ok(peer)) => {
+                crate::proxy_protocol::check_header(&plan.proxy_protocol, local, peer)
+            }
+            _ => None,
+        };
+        if let Some(header) = &header {
+            if let Err(e) = stream.write_all(header).await {
+                return (
+                    false,
+                    "Layer4 connection problem".to_owned(),
+                    Some(io_info(&e)),
+                    None,
+                );
+            }
+        }
         let Some(request) = &plan.http else {
             return (true, "Layer4 check passed".to_owned(), None, None);
         };
@@ -318,7 +338,41 @@ mod tests {
                 span: Default::default(),
             }),
             expect: None,
+            proxy_protocol: Default::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn send_proxy_servers_get_a_header_before_the_check() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = seen_tx.send(got);
+                let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n").await;
+            }
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port} send-proxy")]);
+        let mut p = plan(true);
+        p.proxy_protocol = s[0].options.clone();
+        let result = check_once(&s[0], &p).await;
+        assert!(result.ok, "{result:?}");
+        let seen = String::from_utf8(seen_rx.recv().await.unwrap()).unwrap();
+        let (header, request) = seen.split_once("\r\n").unwrap();
+        let prefix = "PROXY TCP4 127.0.0.1 127.0.0.1 ";
+        assert!(header.starts_with(prefix), "{seen}");
+        assert!(header.ends_with(&format!(" {port}")), "{seen}");
+        assert!(request.starts_with("GET /health HTTP/1.0\r\n"), "{seen}");
     }
 
     #[tokio::test]

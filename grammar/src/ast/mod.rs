@@ -12,5 +12,6 @@ pub mod proxy;
 pub mod sample;
 pub mod server;
 pub mod stats;
+pub mod tcp_rule;
 pub mod userlist;
 pub mod value;

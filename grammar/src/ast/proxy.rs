@@ -12,6 +12,7 @@ use crate::ast::http_rule::HttpRule;
 use crate::ast::log::{LogFormatSetting, LogSetting};
 use crate::ast::server::{Server, ServerOptions};
 use crate::ast::stats::StatsSettings;
+use crate::ast::tcp_rule::TcpRule;
 use crate::span::Span;
 use crate::word::Word;
 
@@ -266,6 +267,12 @@ pub struct Proxy {
     pub http_response: Vec<HttpRule>,
     /// Legacy `redirect` rules, evaluated after `http-request` rules.
     pub redirects: Vec<HttpRule>,
+    /// `tcp-request connection …`, in order.
+    pub tcp_request_connection: Vec<TcpRule>,
+    /// `tcp-request content …`, in order.
+    pub tcp_request_content: Vec<TcpRule>,
+    /// `tcp-request inspect-delay`: how long content rules may wait for data.
+    pub tcp_inspect_delay: Option<Spanned<Duration>>,
     pub use_backends: Vec<UseBackend>,
     pub default_backend: Option<Word>,
     pub servers: Vec<Server>,
@@ -308,6 +315,9 @@ impl Proxy {
             http_request: Vec::new(),
             http_response: Vec::new(),
             redirects: Vec::new(),
+            tcp_request_connection: Vec::new(),
+            tcp_request_content: Vec::new(),
+            tcp_inspect_delay: None,
             use_backends: Vec::new(),
             default_backend: None,
             servers: Vec::new(),
@@ -349,6 +359,9 @@ impl Proxy {
             http_request: Vec::new(),
             http_response: Vec::new(),
             redirects: Vec::new(),
+            tcp_request_connection: Vec::new(),
+            tcp_request_content: Vec::new(),
+            tcp_inspect_delay: None,
             use_backends: Vec::new(),
             servers: Vec::new(),
             force_persist: Vec::new(),

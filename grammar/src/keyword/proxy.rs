@@ -9,6 +9,7 @@ use crate::ast::log::{LogFormatSetting, LogTarget};
 use crate::ast::log_format::LogFormat;
 use crate::ast::proxy::*;
 use crate::ast::server::{self, Server};
+use crate::ast::tcp_rule::{TcpRule, TcpRuleStage};
 use crate::ast::value::{parse_time, parse_uint};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::keyword::haproxy_keywords::{Allowed, PROXY_KEYWORDS};
@@ -30,6 +31,17 @@ pub fn apply_all(directives: &[RawDirective], proxy: &mut Proxy, diags: &mut Dia
 /// still run before them: the file reads in one order, runs in another.
 fn warn_out_of_order(directive: &RawDirective, proxy: &Proxy, diags: &mut Diagnostics) {
     let kw = directive.keyword();
+    let connection_rule =
+        kw.is("tcp-request") && directive.args().first().is_some_and(|w| w.is("connection"));
+    if connection_rule && !proxy.tcp_request_content.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                kw.span,
+                "a 'tcp-request' rule placed after a 'tcp-request content' rule will still be processed before",
+            )
+            .with_help("move the 'tcp-request connection' rules above the 'tcp-request content' rules"),
+        );
+    }
     if proxy.use_backends.is_empty() || !(kw.is("http-request") || kw.is("redirect")) {
         return;
     }
@@ -155,6 +167,16 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
         // HAProxy refuses misplaced keywords in defaults sections and
         // misplaced server lines; other keywords on the wrong side of a
         // proxy are ignored with a warning, as here.
+        if matches!(name, "tcp-request connection" | "tcp-request session") {
+            return Err(Diagnostic::error(
+                kw.span.to(words[1].span),
+                format!(
+                    "{name} is not allowed because {section} {} is not a frontend",
+                    proxy.name
+                ),
+            )
+            .with_help(help));
+        }
         if proxy.kind == ProxyKind::Defaults || matches!(name, "server" | "default-server") {
             return Err(Diagnostic::error(
                 kw.span,
@@ -203,6 +225,25 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
         "redirect" => proxy
             .redirects
             .push(HttpRule::parse_legacy_redirect(kw, args)?),
+        "tcp-request connection" | "tcp-request content" => {
+            let stage = if name == "tcp-request connection" {
+                TcpRuleStage::Connection
+            } else {
+                TcpRuleStage::Content
+            };
+            let rule = TcpRule::parse(kw, &words[1], stage, &words[2..])?;
+            match stage {
+                TcpRuleStage::Connection => proxy.tcp_request_connection.push(rule),
+                TcpRuleStage::Content => proxy.tcp_request_content.push(rule),
+            }
+        }
+        "tcp-request inspect-delay" => {
+            let t = words
+                .get(2)
+                .ok_or_else(|| missing(directive, "a time, e.g. 'inspect-delay 5s'"))?;
+            no_extra(directive, 2)?;
+            proxy.tcp_inspect_delay = Some(Spanned::new(parse_time(t)?, directive.span()));
+        }
         "use_backend" => proxy.use_backends.push(parse_use_backend(directive)?),
         "default_backend" => {
             let target = args

@@ -1,0 +1,311 @@
+//! `mode tcp` (L4): a frontend accepts a connection, runs its `tcp-request
+//! connection` rules, inspects the first bytes when it has `tcp-request
+//! content` rules ([`inspect`]), picks a backend with the switching rules
+//! and a server with the backend's balancing, connects (with `retries` and
+//! `option redispatch`), writes a PROXY protocol header when the server
+//! asks for one, and copies bytes both ways ([`tunnel`]) until both sides
+//! are done or idle too long. One log line per session (`option tcplog`).
+
+pub mod build;
+pub mod http_front;
+pub mod inspect;
+pub mod tunnel;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchyard_rules::{Outcome, RuleSet, StreamFacts, TcpVerdict};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::log::record::LogRecord;
+use crate::log::request_log::RequestLogger;
+use crate::proxy::retry::redispatch_now;
+use crate::stats::counters::FrontendCounters;
+use crate::upstream::{Backend, PickContext, Server, ServerPermit};
+use tunnel::{IdleLimits, Transferred, TunnelEnd};
+
+/// What a backend needs to serve TCP sessions besides its servers.
+pub struct TcpBackendRoute {
+    pub backend: Arc<Backend>,
+    pub connect_timeout: Option<Duration>,
+    /// `timeout server`: the server side's inactivity limit.
+    pub server_timeout: Duration,
+    /// `timeout tunnel`: replaces both inactivity limits once connected.
+    pub tunnel_timeout: Option<Duration>,
+    pub queue_timeout: Option<Duration>,
+    /// The backend's own `tcp-request inspect-delay`.
+    pub inspect_delay: Duration,
+    pub retries: u64,
+    pub redispatch: bool,
+}
+
+/// A TCP frontend (or the frontend half of a TCP `listen`).
+pub struct TcpFrontend {
+    pub name: String,
+    pub rules: Arc<RuleSet>,
+    pub backends: Arc<HashMap<String, Arc<TcpBackendRoute>>>,
+    /// `timeout client`: the client side's inactivity limit.
+    pub client_timeout: Duration,
+    /// `tcp-request inspect-delay` (zero: content rules decide at once).
+    pub inspect_delay: Duration,
+    /// How long an `accept-proxy` bind waits for the PROXY header.
+    pub proxy_header_timeout: Duration,
+    pub logger: Option<Arc<RequestLogger>>,
+    /// `option dontlognull`: no log line for a session in which the client
+    /// sent nothing (probes, port scans).
+    pub dont_log_null: bool,
+    pub counters: Arc<FrontendCounters>,
+}
+
+/// Accepts connections until the task is dropped, each in its own task;
+/// with `accept_proxy`, each must start with a PROXY protocol header.
+pub async fn serve_tcp(listener: TcpListener, frontend: Arc<TcpFrontend>, accept_proxy: bool) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let frontend = frontend.clone();
+        tokio::spawn(async move { frontend.session(stream, peer, accept_proxy).await });
+    }
+}
+
+/// The session's log line, filled in as it goes.
+struct SessionLog {
+    record: LogRecord,
+    started: Instant,
+}
+
+impl TcpFrontend {
+    async fn session(&self, mut client: TcpStream, peer: SocketAddr, accept_proxy: bool) {
+        let _ = client.set_nodelay(true);
+        let Ok(local) = client.local_addr() else {
+            return;
+        };
+        let (mut src, mut dst) = (peer, local);
+        if accept_proxy {
+            match crate::proxy_protocol::read_header(&mut client, self.proxy_header_timeout).await {
+                Ok(Some((from, to))) => (src, dst) = (from, to),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::info!(frontend = %self.name, client = %peer, "connection refused: {e}");
+                    return;
+                }
+            }
+        }
+        let facts = StreamFacts {
+            src,
+            dst,
+            payload: &[],
+            may_grow: false,
+        };
+        // A connection refused here is not logged, as in HAProxy.
+        if let TcpVerdict::Reject(_) = self.rules.tcp_connection(&self.name, &facts) {
+            return;
+        }
+        self.counters.request_started();
+        let mut log = SessionLog {
+            record: LogRecord::new(src, dst, &self.name, "", "", ""),
+            started: Instant::now(),
+        };
+        let counts = Transferred::default();
+        let end = self.serve(&mut client, (src, dst), &mut log, &counts).await;
+        if end[1] != 'D' {
+            // Ended before the tunnel: close without a reset, as HAProxy.
+            close_gracefully(&mut client).await;
+        }
+        log.record.termination = end;
+        self.finish(log, &counts);
+    }
+
+    /// Everything after the connection rules; returns the termination
+    /// letters for the log.
+    async fn serve(
+        &self,
+        client: &mut TcpStream,
+        (src, dst): (SocketAddr, SocketAddr),
+        log: &mut SessionLog,
+        counts: &Transferred,
+    ) -> [char; 2] {
+        let mut buffered = Vec::new();
+        if self.rules.has_tcp_content_rules(&self.name) {
+            let stage = inspect::Stage::Frontend(&self.name);
+            let delay = self.inspect_delay;
+            let inspected =
+                inspect::inspect(&self.rules, stage, client, (src, dst), delay, buffered).await;
+            if let Some(letters) = refused(&inspected) {
+                return letters;
+            }
+            buffered = inspected.buffered;
+        }
+        let facts = StreamFacts {
+            src,
+            dst,
+            payload: &buffered,
+            may_grow: false,
+        };
+        let backend_name = match self
+            .rules
+            .decide_stream(&self.name, &facts)
+            .map(|d| d.outcome)
+        {
+            Some(Outcome::Backend(name)) => name,
+            _ => return ['S', 'C'],
+        };
+        log.record.backend = backend_name.clone();
+        let Some(route) = self.backends.get(&backend_name).cloned() else {
+            return ['S', 'C'];
+        };
+        if self.rules.has_tcp_backend_content_rules(&backend_name) {
+            let stage = inspect::Stage::Backend(&backend_name);
+            let delay = route.inspect_delay;
+            let inspected =
+                inspect::inspect(&self.rules, stage, client, (src, dst), delay, buffered).await;
+            if let Some(letters) = refused(&inspected) {
+                return letters;
+            }
+            buffered = inspected.buffered;
+        }
+        let connect_started = Instant::now();
+        let Some((server, permit, mut upstream)) = connect(&route, src, log).await else {
+            return ['S', 'C'];
+        };
+        log.record.t_connect = Some(connect_started.elapsed().as_millis() as u64);
+        if let Some(header) = crate::proxy_protocol::header_for(&server.options, src, dst) {
+            if upstream.write_all(&header).await.is_err() {
+                return ['S', 'C'];
+            }
+        }
+        if !buffered.is_empty() {
+            if upstream.write_all(&buffered).await.is_err() {
+                return ['S', 'D'];
+            }
+            counts
+                .uploaded
+                .fetch_add(buffered.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        let limits = IdleLimits::new(
+            self.client_timeout,
+            route.server_timeout,
+            route.tunnel_timeout,
+        );
+        let end = tunnel::run(client, &mut upstream, limits, counts).await;
+        drop(permit);
+        if matches!(end, TunnelEnd::ServerError) {
+            server.record_failure();
+        }
+        end.letters()
+    }
+
+    fn finish(&self, mut log: SessionLog, counts: &Transferred) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let downloaded = counts.downloaded.load(Relaxed);
+        self.counters.session_finished(downloaded);
+        let Some(logger) = &self.logger else { return };
+        if self.dont_log_null && counts.uploaded.load(Relaxed) == 0 {
+            return;
+        }
+        let elapsed = log.started.elapsed().as_millis() as u64;
+        log.record.bytes_read = downloaded;
+        log.record.bytes_uploaded = counts.uploaded.load(Relaxed);
+        log.record.t_active = elapsed;
+        log.record.t_total = elapsed;
+        logger.log(&log.record);
+    }
+}
+
+/// The pause before a connection is retried on the same server.
+const TURN_AROUND: Duration = Duration::from_secs(1);
+
+/// Shuts the client's receiving side down after reading what it already
+/// sent, so that closing sends a FIN rather than a reset.
+async fn close_gracefully(client: &mut TcpStream) {
+    let _ = client.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(n) = client.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(100), drain).await;
+}
+
+/// The termination letters when content inspection ends the session.
+fn refused(inspected: &inspect::Inspected) -> Option<[char; 2]> {
+    if let TcpVerdict::Reject(_) = inspected.verdict {
+        // HAProxy's "PR": the proxy refused the connection.
+        return Some(['P', 'R']);
+    }
+    // The client left before sending anything: "CR".
+    (inspected.client_done && inspected.buffered.is_empty()).then_some(['C', 'R'])
+}
+
+/// Picks a server and connects to it, retrying on connection failures:
+/// the same server again, another one on the last retry with `option
+/// redispatch`, as the HTTP path does.
+async fn connect(
+    route: &TcpBackendRoute,
+    src: SocketAddr,
+    log: &mut SessionLog,
+) -> Option<(Arc<Server>, ServerPermit, TcpStream)> {
+    let headers = http::HeaderMap::new();
+    let ctx = PickContext {
+        client: src.ip(),
+        target: "",
+        headers: &headers,
+    };
+    let mut avoid = Vec::new();
+    let mut previous: Option<usize> = None;
+    for attempt in 0..=route.retries {
+        let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
+        if attempt > 0 && !redispatch && previous.is_some() {
+            // HAProxy's turn-around timer: the same server again, but not
+            // at once — min(1 s, timeout connect).
+            let pause = route
+                .connect_timeout
+                .unwrap_or(TURN_AROUND)
+                .min(TURN_AROUND);
+            tokio::time::sleep(pause).await;
+        }
+        let server = match previous {
+            Some(index) if !redispatch => route.backend.server(index),
+            _ => route.backend.pick(&ctx, &avoid),
+        }?;
+        previous = Some(server.index);
+        log.record.server = server.name.clone();
+        log.record.server_addr = Some(server.addr);
+        log.record.retries = attempt as u32;
+        log.record.redispatched |= redispatch;
+        let queued = Instant::now();
+        let permit = server.acquire(route.queue_timeout).await.ok()?;
+        log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
+        let attempt_connect = TcpStream::connect(server.addr);
+        let connected = match route.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, attempt_connect)
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => attempt_connect.await,
+        };
+        match connected {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Some((server, permit, stream));
+            }
+            Err(e) => {
+                tracing::debug!(server = %server.name, error = %e, "connect failed");
+                server.record_failure();
+                avoid.push(server.index);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,392 @@
+//! Rules of a TCP connection, in HAProxy's order: `tcp-request connection`
+//! rules at accept (only L4 facts), `tcp-request content` rules as data
+//! arrives, then the switching rules (`use_backend`, `default_backend`)
+//! without any HTTP rule.
+//!
+//! Content rules use HAProxy's three-valued logic: a fetch on a buffer that
+//! may still grow (`req.ssl_sni` on half a ClientHello) makes its ACL
+//! "missing" rather than false, and a rule whose condition is missing makes
+//! the connection wait for more data, until the inspect delay expires and
+//! the rules are run once more with what arrived (missing then counts as
+//! false).
+
+use switchyard_grammar::Span;
+
+use crate::compile::{Cond, Expr, ProxyRules, TcpRule};
+use crate::decision::Decision;
+use crate::request::RequestFacts;
+use crate::value::Value;
+use crate::RuleSet;
+
+/// HAProxy's ACL results (`ACL_TEST_FAIL`, `ACL_TEST_MISS`, `ACL_TEST_PASS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    Fail,
+    Miss,
+    Pass,
+}
+
+impl Tri {
+    fn not(self) -> Tri {
+        match self {
+            Tri::Fail => Tri::Pass,
+            Tri::Miss => Tri::Miss,
+            Tri::Pass => Tri::Fail,
+        }
+    }
+    fn and(self, other: Tri) -> Tri {
+        self.min(other)
+    }
+    fn or(self, other: Tri) -> Tri {
+        self.max(other)
+    }
+}
+
+impl PartialOrd for Tri {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Tri {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let rank = |t: &Tri| match t {
+            Tri::Fail => 0,
+            Tri::Miss => 1,
+            Tri::Pass => 2,
+        };
+        rank(self).cmp(&rank(other))
+    }
+}
+
+/// What a stage of `tcp-request` rules decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpVerdict {
+    /// Go on (an `accept` rule matched, or no rule did).
+    Accept,
+    /// Close the connection; the rule that said so.
+    Reject(Span),
+    /// A rule needs more data than is buffered: read more, then ask again.
+    Wait,
+}
+
+impl RuleSet {
+    /// Runs `frontend`'s `tcp-request connection` rules.
+    pub fn tcp_connection(&self, frontend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
+        match self.frontend(frontend) {
+            Some(p) => self.tcp_stage(p, &p.tcp_connection, facts),
+            None => TcpVerdict::Accept,
+        }
+    }
+
+    /// Runs `frontend`'s `tcp-request content` rules over the buffered
+    /// payload of `facts`.
+    pub fn tcp_content(&self, frontend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
+        match self.frontend(frontend) {
+            Some(p) => self.tcp_stage(p, &p.tcp_content, facts),
+            None => TcpVerdict::Accept,
+        }
+    }
+
+    /// Runs backend `backend`'s `tcp-request content` rules (after the
+    /// frontend chose it), over the same buffered payload.
+    pub fn tcp_backend_content(&self, backend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
+        match self.proxy(backend).filter(|p| p.is_backend) {
+            Some(p) => self.tcp_stage(p, &p.tcp_content, facts),
+            None => TcpVerdict::Accept,
+        }
+    }
+
+    /// Whether backend `backend` has `tcp-request content` rules.
+    pub fn has_tcp_backend_content_rules(&self, backend: &str) -> bool {
+        self.proxy(backend)
+            .is_some_and(|p| p.is_backend && !p.tcp_content.is_empty())
+    }
+
+    /// Whether `frontend` has `tcp-request content` rules (HAProxy inspects
+    /// content only then).
+    pub fn has_tcp_content_rules(&self, frontend: &str) -> bool {
+        self.frontend(frontend)
+            .is_some_and(|p| !p.tcp_content.is_empty())
+    }
+
+    /// The backend for a TCP connection: the switching rules and
+    /// `default_backend` (HTTP rules do not run in TCP mode). The payload
+    /// is final here, as in HAProxy.
+    pub fn decide_stream(&self, frontend: &str, facts: &dyn RequestFacts) -> Option<Decision> {
+        let proxy = self.frontend(frontend)?;
+        Some(self.run_with(proxy, facts, false, None, false))
+    }
+
+    fn tcp_stage(
+        &self,
+        proxy: &ProxyRules,
+        rules: &[TcpRule],
+        facts: &dyn RequestFacts,
+    ) -> TcpVerdict {
+        let mut memo = Vec::new();
+        for rule in rules {
+            let result = match &rule.cond {
+                Some(cond) => self.cond_tri(proxy, cond, facts, &mut memo),
+                None => Tri::Pass,
+            };
+            match result {
+                Tri::Miss if facts.payload_may_grow() => return TcpVerdict::Wait,
+                Tri::Pass if rule.accept => return TcpVerdict::Accept,
+                Tri::Pass => return TcpVerdict::Reject(rule.span),
+                _ => {}
+            }
+        }
+        TcpVerdict::Accept
+    }
+
+    fn cond_tri(
+        &self,
+        proxy: &ProxyRules,
+        cond: &Cond,
+        facts: &dyn RequestFacts,
+        memo: &mut Vec<(usize, Tri)>,
+    ) -> Tri {
+        let mut any = Tri::Fail;
+        for alt in &cond.alternatives {
+            let mut all = Tri::Pass;
+            for term in alt {
+                let mut t = self.acl_tri(proxy, term.acl, facts, memo);
+                if term.negated {
+                    t = t.not();
+                }
+                all = all.and(t);
+                if all == Tri::Fail {
+                    break;
+                }
+            }
+            any = any.or(all);
+            if any == Tri::Pass {
+                break;
+            }
+        }
+        if cond.unless {
+            any.not()
+        } else {
+            any
+        }
+    }
+
+    fn acl_tri(
+        &self,
+        proxy: &ProxyRules,
+        id: usize,
+        facts: &dyn RequestFacts,
+        memo: &mut Vec<(usize, Tri)>,
+    ) -> Tri {
+        if let Some(&(_, t)) = memo.iter().find(|(i, _)| *i == id) {
+            return t;
+        }
+        let mut result = Tri::Fail;
+        for line in &proxy.acls[id].lines {
+            let (values, may_change) = self.expr_values_may_change(&line.expr, facts);
+            if line.matcher.matches(&values) {
+                result = Tri::Pass;
+                break;
+            }
+            if may_change {
+                result = Tri::Miss;
+            }
+        }
+        memo.push((id, result));
+        result
+    }
+
+    fn expr_values_may_change(&self, expr: &Expr, facts: &dyn RequestFacts) -> (Vec<Value>, bool) {
+        let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
+        let mut values = Vec::new();
+        let may_change = expr.fetch.values_may_change(facts, &auth, &mut values);
+        let values = values
+            .into_iter()
+            .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v)))
+            .collect();
+        (values, may_change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_hello::tests::client_hello;
+    use crate::request::StreamFacts;
+    use crate::Outcome;
+    use switchyard_grammar::{Environment, FileAccess};
+
+    struct NoFiles;
+    impl FileAccess for NoFiles {
+        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+
+    fn rules(text: &str) -> RuleSet {
+        let loaded = switchyard_grammar::load(
+            &[("t.cfg".into(), text.into())],
+            Environment::new(),
+            &NoFiles,
+        );
+        assert!(
+            !loaded.diagnostics.has_errors(),
+            "{:?}",
+            loaded.diagnostics.errors().collect::<Vec<_>>()
+        );
+        RuleSet::compile(&loaded.config, &NoFiles).expect("compiles")
+    }
+
+    fn facts<'a>(src: &str, payload: &'a [u8], may_grow: bool) -> StreamFacts<'a> {
+        StreamFacts {
+            src: src.parse().unwrap(),
+            dst: "127.0.0.1:443".parse().unwrap(),
+            payload,
+            may_grow,
+        }
+    }
+
+    const SNI: &str = "frontend f
+    bind 127.0.0.1:1
+    tcp-request connection reject if { src 127.0.0.2 }
+    tcp-request inspect-delay 5s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    tcp-request content reject
+    use_backend a if { req.ssl_sni -i a.example }
+    use_backend b if { req_ssl_sni -m end .b.example }
+    default_backend c
+backend a
+backend b
+backend c
+";
+
+    #[test]
+    fn connection_rules_see_the_source() {
+        let set = rules(SNI);
+        assert!(matches!(
+            set.tcp_connection("f", &facts("127.0.0.2:5", b"", true)),
+            TcpVerdict::Reject(_)
+        ));
+        assert_eq!(
+            set.tcp_connection("f", &facts("127.0.0.1:5", b"", true)),
+            TcpVerdict::Accept
+        );
+    }
+
+    #[test]
+    fn content_rules_wait_for_a_whole_client_hello() {
+        let set = rules(SNI);
+        let hello = client_hello(Some("A.example"));
+        for cut in [0, 1, 5, 20, hello.len() - 1] {
+            assert_eq!(
+                set.tcp_content("f", &facts("127.0.0.1:5", &hello[..cut], true)),
+                TcpVerdict::Wait,
+                "{cut}"
+            );
+        }
+        assert_eq!(
+            set.tcp_content("f", &facts("127.0.0.1:5", &hello, true)),
+            TcpVerdict::Accept
+        );
+        // The delay expired on half a hello: the catch-all reject applies.
+        assert!(matches!(
+            set.tcp_content("f", &facts("127.0.0.1:5", &hello[..20], false)),
+            TcpVerdict::Reject(_)
+        ));
+        // Not TLS at all: no need to wait.
+        assert!(matches!(
+            set.tcp_content("f", &facts("127.0.0.1:5", b"GET / HTTP/1.1\r\n", true)),
+            TcpVerdict::Reject(_)
+        ));
+    }
+
+    #[test]
+    fn switching_by_sni() {
+        let set = rules(SNI);
+        let backend = |sni: Option<&str>| {
+            let hello = client_hello(sni);
+            match set
+                .decide_stream("f", &facts("127.0.0.1:5", &hello, false))
+                .unwrap()
+                .outcome
+            {
+                Outcome::Backend(b) => b,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(backend(Some("a.EXAMPLE")), "a");
+        assert_eq!(backend(Some("x.b.example")), "b");
+        assert_eq!(backend(Some("other.example")), "c");
+        assert_eq!(backend(None), "c");
+    }
+
+    #[test]
+    fn negation_and_unless_keep_missing_missing() {
+        let set = rules(
+            "frontend f
+    bind 127.0.0.1:1
+    tcp-request content reject unless { req.len ge 4 }
+    tcp-request content reject if !{ req.payload(0,4) -m str PING }
+    default_backend b
+backend b
+",
+        );
+        assert_eq!(
+            set.tcp_content("f", &facts("127.0.0.1:5", b"PI", true)),
+            TcpVerdict::Wait
+        );
+        assert_eq!(
+            set.tcp_content("f", &facts("127.0.0.1:5", b"PING", true)),
+            TcpVerdict::Accept
+        );
+        assert!(matches!(
+            set.tcp_content("f", &facts("127.0.0.1:5", b"PONG", true)),
+            TcpVerdict::Reject(_)
+        ));
+        assert!(matches!(
+            set.tcp_content("f", &facts("127.0.0.1:5", b"PI", false)),
+            TcpVerdict::Reject(_)
+        ));
+    }
+
+    #[test]
+    fn backend_content_rules_run_on_their_own() {
+        let set = rules(
+            "frontend f
+    bind 127.0.0.1:1
+    default_backend b
+backend b
+    tcp-request content reject if { req.payload(0,3) -m str BAD }
+",
+        );
+        assert!(!set.has_tcp_content_rules("f"));
+        assert!(set.has_tcp_backend_content_rules("b"));
+        assert!(matches!(
+            set.tcp_backend_content("b", &facts("127.0.0.1:5", b"BAD!", false)),
+            TcpVerdict::Reject(_)
+        ));
+        assert_eq!(
+            set.tcp_backend_content("b", &facts("127.0.0.1:5", b"GOOD", false)),
+            TcpVerdict::Accept
+        );
+    }
+
+    #[test]
+    fn http_rules_do_not_run_for_streams() {
+        let set = rules(
+            "frontend f
+    bind 127.0.0.1:1
+    mode http
+    http-request deny
+    default_backend b
+backend b
+    mode http
+",
+        );
+        let decision = set
+            .decide_stream("f", &facts("127.0.0.1:5", b"", false))
+            .unwrap();
+        assert_eq!(decision.outcome, Outcome::Backend("b".into()));
+    }
+}
