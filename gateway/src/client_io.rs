@@ -198,6 +198,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
             // The HTTP/2 preface starts "PRI * HTTP/2.0"; no HTTP/1 method
             // is called PRI.
             this.protocol = if got.starts_with(b"PRI ") {
+                this.conn.set_http2();
                 Protocol::Http2
             } else {
                 Protocol::Http1

@@ -1,6 +1,7 @@
-//! Listening sockets: one per `bind` address, opened with socket2 so that
-//! SO_REUSEADDR and the backlog are set as HAProxy sets them, and the accept
-//! loop that hands each connection to hyper (HTTP/1.1 and h2c).
+//! Listening sockets, opened with socket2 so that SO_REUSEADDR and the
+//! backlog are set as HAProxy sets them, and serving one accepted
+//! connection with hyper (HTTP/1.1 and h2c); the accept loop is in
+//! `accept.rs`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,11 +16,18 @@ use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::accept::{Phase, Retirement};
 use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    TcpListener::from_std(bind_std(addr, backlog)?)
+}
+
+/// The same socket as a std listener (non-blocking), for binding before
+/// the async runtime exists.
+pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
@@ -29,33 +37,7 @@ pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> 
     socket.set_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
-    TcpListener::from_std(socket.into())
-}
-
-/// Accepts connections until the listener fails, serving each in its own task.
-pub async fn serve_http(listener: TcpListener, proxy: Arc<HttpProxy>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let proxy = proxy.clone();
-        tokio::spawn(async move { serve_connection(stream, peer, proxy).await });
-    }
-}
-
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpProxy>) {
-    let _ = stream.set_nodelay(true);
-    let local = match stream.local_addr() {
-        Ok(local) => local,
-        Err(_) => return,
-    };
-    serve_accepted(stream, peer, local, proxy).await
+    Ok(socket.into())
 }
 
 /// Serves HTTP on an accepted connection whose client is `peer` and
@@ -66,8 +48,10 @@ pub(crate) async fn serve_accepted(
     peer: SocketAddr,
     local: SocketAddr,
     proxy: Arc<HttpProxy>,
+    mut retirement: Retirement,
 ) {
     let conn = Arc::new(ClientConn::new(peer, local));
+    let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
     let io = ClientIo::new(
         stream,
@@ -91,9 +75,24 @@ pub(crate) async fn serve_accepted(
         // HAProxy's default buffer (tune.bufsize 16384 less maxrewrite).
         .max_buf_size(16_384);
     builder.http2().timer(TokioTimer::new());
-    let _ = builder
-        .serve_connection_with_upgrades(TokioIo::new(io), service)
-        .await;
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let phase = tokio::select! {
+        _ = connection.as_mut() => return,
+        phase = retirement.requested() => phase,
+    };
+    if phase == Phase::Reloaded && !watched.is_http2() {
+        // The next response says `Connection: close`: the client learns
+        // of the close from the answer to a request it already sent, so no
+        // request is ever lost to the close (HAProxy's
+        // `option idle-close-on-response`). Idle ones end at their timeout.
+        watched.close_after_next_response();
+    } else {
+        // Soft stop, or HTTP/2 (GOAWAY is race-free): finish the request in
+        // progress, close at once if idle.
+        connection.as_mut().graceful_shutdown();
+    }
+    let _ = connection.await;
 }
 
 /// The client-side timeouts of a frontend.

@@ -1,15 +1,18 @@
 //! The `switchyard` binary.
 #![forbid(unsafe_code)]
 
+mod accept;
 mod body;
 mod cli;
 mod client_io;
 mod command;
 mod config_files;
 mod demo;
+mod generation;
 mod listener;
 mod log;
 mod pool;
+mod process;
 mod proxy;
 mod proxy_protocol;
 mod routing;

@@ -69,7 +69,7 @@ fn timeout(t: &Option<switchyard_grammar::ast::proxy::Spanned<Duration>>) -> Opt
 }
 
 /// The socket addresses of a frontend's `bind` lines.
-fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
+pub fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
     let mut out = Vec::new();
     for bind in &proxy.binds {
         for address in &bind.addresses {
@@ -104,7 +104,36 @@ fn algo_name(proxy: &Proxy) -> String {
     .to_owned()
 }
 
-pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
+/// Builds everything `config` serves. With `previous` (a reload), frontend
+/// counters carry on and servers keep their live state (see
+/// [`crate::upstream::server::Server::inherit`]).
+pub fn build(
+    config: &Config,
+    rules: Arc<RuleSet>,
+    previous: Option<&Runtime>,
+) -> anyhow::Result<Runtime> {
+    let runtime = build_fresh(config, rules, previous)?;
+    if let Some(old) = previous {
+        for backend in &runtime.backends {
+            let Some(old_backend) = old.backends.iter().find(|b| b.name == backend.name) else {
+                continue;
+            };
+            for server in &backend.servers {
+                if let Some(old_server) = old_backend.servers.iter().find(|s| s.name == server.name)
+                {
+                    server.inherit(old_server);
+                }
+            }
+        }
+    }
+    Ok(runtime)
+}
+
+fn build_fresh(
+    config: &Config,
+    rules: Arc<RuleSet>,
+    previous: Option<&Runtime>,
+) -> anyhow::Result<Runtime> {
     let pool = ConnectionPool::new(64, Duration::from_secs(10));
     let mut routes = HashMap::new();
     let mut backends = Vec::new();
@@ -138,7 +167,15 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
     let counters: HashMap<String, Arc<FrontendCounters>> = config
         .frontends()
         .filter(served)
-        .map(|p| (p.name.clone(), Arc::new(FrontendCounters::default())))
+        .map(|p| {
+            let carried = previous.and_then(|old| {
+                old.views
+                    .iter()
+                    .find(|v| v.name == p.name)
+                    .and_then(|v| v.frontend.clone())
+            });
+            (p.name.clone(), carried.unwrap_or_default())
+        })
         .collect();
     let tcp = crate::tcp::build::build(config, rules.clone(), &counters)?;
     backends.extend(tcp.backends.iter().cloned());

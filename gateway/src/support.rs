@@ -22,29 +22,12 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         );
     };
     let g = &config.global;
-    for (span, what) in [(g.daemon, "'daemon'"), (g.master_worker, "'master-worker'")] {
-        if let Some(span) = span {
-            refuse(span, what, "operations (process control)");
-        }
-    }
-    for (word, what) in [
-        (&g.chroot, "'chroot'"),
-        (&g.user, "'user'"),
-        (&g.group, "'group'"),
-        (&g.pidfile, "'pidfile'"),
-    ] {
-        if let Some(w) = word {
-            refuse(w.span, what, "operations (process control)");
-        }
-    }
-    if let Some(uid) = &g.uid {
-        refuse(uid.span, "'uid'", "operations (process control)");
-    }
-    if let Some(gid) = &g.gid {
-        refuse(gid.span, "'gid'", "operations (process control)");
-    }
-    if let Some(map) = g.cpu_maps.first() {
-        refuse(map.span, "'cpu-map'", "operations (process control)");
+    if let Some(span) = g.master_worker {
+        refuse(
+            span,
+            "'master-worker'",
+            "inherited sockets (seamless restarts)",
+        );
     }
     for socket in &g.stats_sockets {
         let o = &socket.options;

@@ -64,6 +64,48 @@ impl Gateway {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Sends `signal` (`HUP`, `USR1`, `TERM`…) to the gateway.
+    pub fn signal(&self, signal: &str) {
+        send_signal(self.pid(), signal);
+    }
+
+    /// Replaces the configuration file (for a reload).
+    pub fn rewrite_config(&self, config: &str) {
+        std::fs::write(&self.config_path, config).unwrap();
+    }
+
+    /// Waits up to `limit` for the gateway to exit; its status if it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// What the gateway printed on stderr so far (after it exited).
+    pub fn stderr(&mut self) -> String {
+        let mut err = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = stderr.read_to_string(&mut err);
+        }
+        err
+    }
+}
+
+/// `kill -SIGNAL PID`, for a process the test started.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 impl Drop for Gateway {

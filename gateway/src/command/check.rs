@@ -21,7 +21,15 @@ pub fn load_and_report(files: &[PathBuf], quiet: bool) -> anyhow::Result<Option<
 
 /// Compiles the rules of `loaded`, prints every diagnostic, and returns the
 /// configuration when it has no error.
-pub fn report(mut loaded: LoadedConfig, quiet: bool) -> Option<Checked> {
+pub fn report(loaded: LoadedConfig, quiet: bool) -> Option<Checked> {
+    let (checked, text) = check(loaded, quiet);
+    eprint!("{text}");
+    checked
+}
+
+/// Compiles the rules of `loaded`; returns the configuration when it has
+/// no error, and every diagnostic rendered as text.
+pub fn check(mut loaded: LoadedConfig, quiet: bool) -> (Option<Checked>, String) {
     // The rules are compiled only for a configuration without errors: their
     // messages would otherwise repeat the grammar's.
     let mut rules = None;
@@ -31,22 +39,23 @@ pub fn report(mut loaded: LoadedConfig, quiet: bool) -> Option<Checked> {
             Err(diags) => loaded.diagnostics.extend(diags),
         }
     }
+    let mut text = String::new();
     for diag in loaded.diagnostics.sorted() {
         if quiet && diag.severity != Severity::Error {
             continue;
         }
-        eprint!("{}", diag.render(&loaded.sources));
+        text.push_str(&diag.render(&loaded.sources));
     }
     match rules {
-        Some(rules) if !loaded.diagnostics.has_errors() => Some(Checked { loaded, rules }),
+        Some(rules) if !loaded.diagnostics.has_errors() => (Some(Checked { loaded, rules }), text),
         _ => {
             let count = loaded.diagnostics.errors().count();
-            eprintln!(
-                "Configuration has {count} error{}; fix {} and check again.",
+            text.push_str(&format!(
+                "Configuration has {count} error{}; fix {} and check again.\n",
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "it" } else { "them" }
-            );
-            None
+            ));
+            (None, text)
         }
     }
 }

@@ -25,5 +25,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
     });
     println!("{GUIDE}");
-    super::serve::serve(checked, false, Some(origins))
+    let source = crate::generation::Source::Text {
+        name: "fixtures/demo.cfg (built in)",
+        text: DEMO_CONFIG,
+    };
+    super::serve::serve(source, checked, Default::default(), Some(origins))
 }

@@ -1,6 +1,6 @@
 //! Running the gateway: check the configuration, refuse what this build
-//! cannot serve, open every listener, start health checks, and serve until
-//! SIGINT or SIGTERM.
+//! cannot serve, bind, go to the background, drop privileges, serve, and
+//! obey signals (stop, soft stop, reload) until told to stop.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,15 +12,16 @@ use switchyard_grammar::Diagnostics;
 
 use super::check::Checked;
 use crate::cli::RunArgs;
-use crate::listener::{bind_tcp, serve_http};
+use crate::generation::{Gateway, Prebound, Source};
+use crate::process::cpu_map::{pin_current_thread, ThreadPinning};
+use crate::process::privileges::Identity;
+use crate::process::signals::{Order, Signals};
 use crate::runtime;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // These flags parse (scripts written for HAProxy pass them) but need
-    // process control that is not built yet: say so instead of ignoring them.
+    // socket passing that is not built yet: say so instead of ignoring them.
     let unbuilt = [
-        (args.daemon, "-D (daemon mode)"),
-        (args.pidfile.is_some(), "-p PIDFILE"),
         (
             args.expose_socket.is_some(),
             "-x SOCKET (fetching listeners from an old process)",
@@ -35,28 +36,51 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         ),
     ];
     if let Some((_, flag)) = unbuilt.iter().find(|(used, _)| *used) {
-        anyhow::bail!("{flag} is not built yet; run in the foreground (-db) for now");
+        anyhow::bail!("{flag} is not built yet; reload with SIGHUP or SIGUSR2 instead");
     }
     let Some(checked) = super::check::load_and_report(&args.files, args.quiet)? else {
         return Ok(ExitCode::FAILURE);
     };
-    serve(checked, args.debug, None)
+    let options = ProcessOptions {
+        debug: args.debug,
+        daemon: args.daemon,
+        pidfile: args.pidfile.clone(),
+    };
+    serve(Source::Files(args.files.clone()), checked, options, None)
 }
 
-/// Serves a checked configuration until SIGINT/SIGTERM; `extra` runs beside
-/// it on the same runtime (the demo's origins).
+/// What the command line says about the process.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessOptions {
+    pub debug: bool,
+    /// `-D`.
+    pub daemon: bool,
+    /// `-p FILE`.
+    pub pidfile: Option<std::path::PathBuf>,
+}
+
+/// Serves a checked configuration until told to stop; `extra` runs beside
+/// it on the same runtime (the demo's origins). The order is HAProxy's:
+/// bind, go to the background, write the pid file, then chroot and drop
+/// privileges once everything is running.
 pub fn serve(
+    source: Source,
     checked: Checked,
-    debug: bool,
+    options: ProcessOptions,
     extra: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 ) -> anyhow::Result<ExitCode> {
     if refuse_unbuilt(&checked) {
         return Ok(ExitCode::FAILURE);
     }
-    init_logging(debug);
-    let config = checked.loaded.config;
-    let threads = config
-        .global
+    init_logging(options.debug);
+    let global = checked.loaded.config.global.clone();
+    if let Some(nbproc) = &global.nbproc {
+        tracing::warn!(
+            "'nbproc {}' is ignored: Switchyard runs one process with threads (nbthread)",
+            nbproc.value
+        );
+    }
+    let threads = global
         .nbthread
         .as_ref()
         .map(|n| n.value as usize)
@@ -64,68 +88,122 @@ pub fn serve(
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
-        });
+        })
+        .max(1);
+    let maxconn = open_file_budget(&global)?;
+    let identity = Identity::resolve(
+        global.user.as_ref().map(|w| w.text.as_str()),
+        global.group.as_ref().map(|w| w.text.as_str()),
+        global.uid.as_ref().map(|u| u.value),
+        global.gid.as_ref().map(|g| g.value),
+    )?;
+    let prebound = prebind(&checked)?;
+    if options.daemon || global.daemon.is_some() {
+        crate::process::daemon::detach()?;
+    }
+    let pidfile = options
+        .pidfile
+        .clone()
+        .or_else(|| global.pidfile.as_ref().map(|w| w.text.clone().into()));
+    if let Some(path) = &pidfile {
+        crate::process::daemon::write_pidfile(path)?;
+    }
+    let pinning = ThreadPinning::new(&global.cpu_maps, threads);
+    let next_thread = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pin_workers = pinning.clone();
     let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
+        .worker_threads(threads)
         .enable_all()
+        .on_thread_start(move || {
+            let index = next_thread.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = pin_current_thread(pin_workers.cpus_of(index % threads)) {
+                tracing::warn!("cpu-map: cannot pin thread {}: {e}", index % threads + 1);
+            }
+        })
         .build()
         .context("cannot start the runtime")?;
+    // The main thread drives the runtime too: thread 1's CPUs.
+    if !pinning.is_empty() {
+        if let Err(e) = pin_current_thread(pinning.cpus_of(0)) {
+            tracing::warn!("cpu-map: cannot pin the main thread: {e}");
+        }
+    }
+    let hard_stop_after = global.hard_stop_after;
     tokio.block_on(async move {
+        let mut signals = Signals::register().context("cannot catch signals")?;
         if let Some(extra) = extra {
             tokio::spawn(extra);
         }
-        let rules = Arc::new(checked.rules);
-        let runtime = runtime::build(&config, rules.clone())?;
-        let mut tasks = Vec::new();
-        for (addr, frontend) in &runtime.listeners {
-            let listener = bind_tcp(*addr, 1024)
-                .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
-            if let Some((_, l4)) = runtime.http_l4.iter().find(|(a, _)| a == addr) {
-                tasks.push(tokio::spawn(crate::tcp::http_front::serve(
-                    listener,
-                    frontend.clone(),
-                    l4.clone(),
-                )));
-            } else {
-                tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
-            }
+        let mut gateway = Gateway::start(source, checked, prebound, maxconn, threads)?;
+        if let Some(dir) = &global.chroot {
+            crate::process::privileges::enter_chroot(&dir.text)?;
         }
-        for spec in &runtime.tcp_listeners {
-            let listener = bind_tcp(spec.addr, 1024).with_context(|| {
-                format!(
-                    "cannot bind {} for frontend '{}'",
-                    spec.addr, spec.frontend.name
-                )
-            })?;
-            tasks.push(tokio::spawn(crate::tcp::serve_tcp(
-                listener,
-                spec.frontend.clone(),
-                spec.accept_proxy,
-            )));
+        if !identity.is_empty() {
+            identity.assume()?;
         }
-        for backend in &runtime.backends {
-            tasks.extend(backend.spawn_checks(&config.global));
-        }
-        let api = Arc::new(crate::runtime_api::ApiState {
-            backends: runtime.backends.clone(),
-            views: runtime.views.clone(),
-            rules,
-            started: std::time::Instant::now(),
-            threads,
-        });
-        tasks.extend(crate::runtime_api::listen(&config.global, api)?);
         tracing::info!(
             "switchyard ready: {} listener(s), {} backend(s)",
-            runtime.listeners.len() + runtime.tcp_listeners.len(),
-            runtime.backends.len()
+            gateway.listener_count(),
+            gateway.backend_count()
         );
-        wait_for_stop().await;
-        for t in tasks {
-            t.abort();
+        loop {
+            match signals.next().await {
+                Order::Stop => break,
+                Order::SoftStop => {
+                    tracing::info!("soft stop: finishing the connections in progress");
+                    gateway.soft_stop(hard_stop_after).await;
+                    break;
+                }
+                Order::Reload => match gateway.reload() {
+                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Err(why) => {
+                        tracing::error!("reload refused, the running configuration stays:\n{why}")
+                    }
+                },
+            }
         }
         Ok::<_, anyhow::Error>(())
     })?;
+    if let Some(path) = &pidfile {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises the open-file limit for global `maxconn` (or `ulimit-n`) and
+/// returns the connection limit in force.
+fn open_file_budget(global: &switchyard_grammar::ast::global::Global) -> anyhow::Result<usize> {
+    use crate::process::limits;
+    let configured = global.maxconn.as_ref().map(|m| m.value);
+    let wanted = global
+        .ulimit_n
+        .unwrap_or_else(|| limits::needed_for(configured.unwrap_or(100_000)));
+    let granted = limits::raise_open_files(wanted).context("cannot raise the open-file limit")?;
+    let maxconn = configured.unwrap_or_else(|| limits::default_maxconn(granted));
+    if limits::needed_for(maxconn) > granted {
+        tracing::warn!(
+            "maxconn {maxconn} needs {} open files, the limit is {granted}",
+            limits::needed_for(maxconn)
+        );
+    }
+    Ok(maxconn as usize)
+}
+
+/// Binds every frontend address while still in the foreground and
+/// privileged, so that errors reach the terminal and port 80 works.
+fn prebind(checked: &Checked) -> anyhow::Result<Prebound> {
+    let mut prebound = Prebound::default();
+    for proxy in checked.loaded.config.frontends().filter(|p| !p.disabled) {
+        for addr in runtime::bind_addresses(proxy)? {
+            if prebound.tcp.contains_key(&addr) {
+                continue;
+            }
+            let listener = crate::listener::bind_std(addr, 1024)
+                .with_context(|| format!("cannot bind {addr} for frontend '{}'", proxy.name))?;
+            prebound.tcp.insert(addr, listener);
+        }
+    }
+    Ok(prebound)
 }
 
 /// Prints, as errors, what the configuration uses that this build does not
@@ -159,19 +237,4 @@ fn init_logging(debug: bool) {
         )
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-async fn wait_for_stop() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

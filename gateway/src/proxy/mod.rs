@@ -41,6 +41,10 @@ pub struct ClientConn {
     /// Woken when the last request in progress finishes, so that the
     /// connection's idle clock starts (see `client_io`).
     idle_waker: std::sync::Mutex<Option<std::task::Waker>>,
+    /// The client speaks HTTP/2 (seen from its preface).
+    http2: std::sync::atomic::AtomicBool,
+    /// A reload happened: the next response closes the connection.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl ClientConn {
@@ -52,6 +56,8 @@ impl ClientConn {
             in_flight: std::sync::atomic::AtomicU32::new(0),
             idle_since: std::sync::Mutex::new(tokio::time::Instant::now()),
             idle_waker: std::sync::Mutex::new(None),
+            http2: std::sync::atomic::AtomicBool::new(false),
+            closing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -82,6 +88,19 @@ impl ClientConn {
                 waker.wake();
             }
         }
+    }
+
+    pub fn set_http2(&self) {
+        self.http2.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
+    }
+
+    /// After a reload: answer the next request with `Connection: close`.
+    pub fn close_after_next_response(&self) {
+        self.closing.store(true, Ordering::Relaxed);
     }
 
     /// Asks to be woken when no request is in progress any more.
@@ -164,8 +183,17 @@ impl HttpProxy {
     ) -> Response<ProxyBody> {
         conn.request_started();
         self.counters.request_started();
+        let http1 = req.version() < http::Version::HTTP_2;
         let response = self.handle_logged(req, conn).await;
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
+        if http1
+            && conn.closing.load(Ordering::Relaxed)
+            && parts.status != http::StatusCode::SWITCHING_PROTOCOLS
+        {
+            parts
+                .headers
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let end = RequestEnd {
             conn: conn.clone(),
             counters: self.counters.clone(),

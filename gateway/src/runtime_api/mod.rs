@@ -36,6 +36,9 @@ pub struct ApiState {
     pub threads: usize,
 }
 
+/// The state in force; a reload swaps it.
+pub type Shared = Arc<arc_swap::ArcSwap<ApiState>>;
+
 /// How a socket's sessions run: `level` and `stats timeout`.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionRules {
@@ -45,10 +48,7 @@ pub struct SessionRules {
 }
 
 /// Opens every `stats socket` of `global` and serves it.
-pub fn listen(
-    global: &Global,
-    state: Arc<ApiState>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     for socket in &global.stats_sockets {
         let level = match &socket.options.level {
@@ -112,7 +112,7 @@ fn bind_unix(path: &str, mode: Option<u32>) -> anyhow::Result<UnixListener> {
 /// The longest command line accepted; HAProxy's buffer is 16 kB too.
 const MAX_LINE: usize = 16 * 1024;
 
-pub async fn serve_unix(listener: UnixListener, state: Arc<ApiState>, rules: SessionRules) {
+pub async fn serve_unix(listener: UnixListener, state: Shared, rules: SessionRules) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -126,7 +126,7 @@ pub async fn serve_unix(listener: UnixListener, state: Arc<ApiState>, rules: Ses
     }
 }
 
-pub async fn serve_tcp(listener: TcpListener, state: Arc<ApiState>, rules: SessionRules) {
+pub async fn serve_tcp(listener: TcpListener, state: Shared, rules: SessionRules) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -142,11 +142,7 @@ pub async fn serve_tcp(listener: TcpListener, state: Arc<ApiState>, rules: Sessi
 
 /// One client: read a line, run its commands, answer; repeat in prompt
 /// mode until `quit`, end of input or the idle timeout.
-async fn session<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    state: Arc<ApiState>,
-    rules: SessionRules,
-) {
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(stream: S, state: Shared, rules: SessionRules) {
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read);
     let mut ctx = command::Session {
@@ -172,6 +168,8 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Ok(_)) => String::from_utf8_lossy(&line).into_owned(),
             Ok(Err(_)) => return,
         };
+        // A reload may swap the state between lines, never within one.
+        let state = state.load_full();
         let mut out = String::new();
         for words in command::split_line(line.trim_end_matches(['\r', '\n'])) {
             command::run(&words, &state, &mut ctx, &mut out);

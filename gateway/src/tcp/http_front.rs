@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_rules::{RuleSet, StreamFacts, TcpVerdict};
-use tokio::net::{TcpListener, TcpStream};
-
-use crate::proxy::HttpProxy;
+use tokio::net::TcpStream;
 
 /// `accept-proxy` without a request or client timeout: a header is a few
 /// bytes.
@@ -26,41 +24,21 @@ pub struct HttpL4 {
     pub accept_proxy: bool,
 }
 
-/// Accepts connections until the task is dropped; each passes the L4 step
-/// and is then served as HTTP.
-pub async fn serve(listener: TcpListener, proxy: Arc<HttpProxy>, l4: Arc<HttpL4>) {
-    let limit = match proxy.client_timeouts().http_request {
-        // Nothing configured (the runtime's one-day stand-in for "never").
-        t if t >= Duration::from_secs(86_400) => HEADER_TIMEOUT_DEFAULT,
-        t => t,
-    };
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let (proxy, l4) = (proxy.clone(), l4.clone());
-        tokio::spawn(async move {
-            if let Some((stream, src, dst)) = l4.admit(stream, peer, limit).await {
-                crate::listener::serve_accepted(stream, src, dst, proxy).await;
-            }
-        });
-    }
-}
-
 impl HttpL4 {
     /// The connection and its client and destination addresses, or `None`
     /// when it is refused (bad PROXY header, a `reject` rule).
-    async fn admit(
+    pub(crate) async fn admit(
         &self,
         mut stream: TcpStream,
         peer: SocketAddr,
-        limit: Duration,
+        timeouts: &crate::listener::ClientTimeouts,
     ) -> Option<(TcpStream, SocketAddr, SocketAddr)> {
+        // The PROXY header must come within `timeout http-request`.
+        let limit = match timeouts.http_request {
+            // Nothing configured (the runtime's one-day stand-in for "never").
+            t if t >= Duration::from_secs(86_400) => HEADER_TIMEOUT_DEFAULT,
+            t => t,
+        };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok()?;
         // Connection rules see the real connection, as in HAProxy (only

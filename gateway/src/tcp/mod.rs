@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use switchyard_rules::{Outcome, RuleSet, StreamFacts, TcpVerdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::log::record::LogRecord;
 use crate::log::request_log::RequestLogger;
@@ -60,23 +60,6 @@ pub struct TcpFrontend {
     pub counters: Arc<FrontendCounters>,
 }
 
-/// Accepts connections until the task is dropped, each in its own task;
-/// with `accept_proxy`, each must start with a PROXY protocol header.
-pub async fn serve_tcp(listener: TcpListener, frontend: Arc<TcpFrontend>, accept_proxy: bool) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let frontend = frontend.clone();
-        tokio::spawn(async move { frontend.session(stream, peer, accept_proxy).await });
-    }
-}
-
 /// The session's log line, filled in as it goes.
 struct SessionLog {
     record: LogRecord,
@@ -84,7 +67,14 @@ struct SessionLog {
 }
 
 impl TcpFrontend {
-    async fn session(&self, mut client: TcpStream, peer: SocketAddr, accept_proxy: bool) {
+    /// Serves one accepted connection to its end; with `accept_proxy` it
+    /// must start with a PROXY protocol header.
+    pub(crate) async fn session(
+        &self,
+        mut client: TcpStream,
+        peer: SocketAddr,
+        accept_proxy: bool,
+    ) {
         let _ = client.set_nodelay(true);
         let Ok(local) = client.local_addr() else {
             return;

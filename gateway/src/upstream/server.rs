@@ -163,6 +163,36 @@ impl Server {
         self.weight.load(Ordering::Relaxed)
     }
 
+    /// After a reload, this (new) server takes over the live state of the
+    /// same server in the old configuration: up or down, last check,
+    /// operator settings and counters. Only for the same address and
+    /// configured weight; anything else starts afresh.
+    pub fn inherit(&self, old: &Server) {
+        if old.addr != self.addr || old.initial_weight != self.initial_weight {
+            return;
+        }
+        self.up.store(old.is_up(), Ordering::Relaxed);
+        self.stopping.store(old.is_stopping(), Ordering::Relaxed);
+        // A server `disabled` in the new file stays in maintenance.
+        if self.admin_state() == AdminState::Ready {
+            self.set_admin_state(old.admin_state());
+        }
+        self.weight.store(old.weight(), Ordering::Relaxed);
+        self.checks_enabled
+            .store(old.checks_enabled(), Ordering::Relaxed);
+        if let Some(code) = old.check_status() {
+            self.set_check_status(code);
+        }
+        *self.last_change.lock().unwrap_or_else(|e| e.into_inner()) =
+            *old.last_change.lock().unwrap_or_else(|e| e.into_inner());
+        self.picks
+            .store(old.picks.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.failures
+            .store(old.failures.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.max_in_flight
+            .store(old.max_in_flight(), Ordering::Relaxed);
+    }
+
     /// For the runtime API's `set weight`; balancing reads it on the next pick.
     pub fn set_weight(&self, weight: u32) {
         self.weight.store(weight.min(256), Ordering::Relaxed);

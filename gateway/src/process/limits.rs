@@ -1,0 +1,57 @@
+//! The open-file limit: each connection through the gateway holds two
+//! descriptors (client and server), so HAProxy raises the soft limit to
+//! what `maxconn` needs, or to `ulimit-n` when it is set.
+
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+
+/// HAProxy's `maxconn` when none is written and the limit decides: it
+/// keeps 2 descriptors per connection and a margin for listeners, checks
+/// and logs.
+pub const DESCRIPTOR_MARGIN: u64 = 100;
+
+/// Descriptors needed for `maxconn` connections.
+pub fn needed_for(maxconn: u64) -> u64 {
+    maxconn.saturating_mul(2).saturating_add(DESCRIPTOR_MARGIN)
+}
+
+/// Raises the soft open-file limit to `wanted` (at most the hard limit;
+/// root may raise the hard limit too). Returns the limit now in force.
+pub fn raise_open_files(wanted: u64) -> std::io::Result<u64> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft >= wanted {
+        return Ok(soft);
+    }
+    let hard_wanted = hard.max(wanted);
+    if setrlimit(Resource::RLIMIT_NOFILE, wanted, hard_wanted).is_ok() {
+        return Ok(wanted);
+    }
+    // Not allowed to raise the hard limit: go as far as it allows.
+    setrlimit(Resource::RLIMIT_NOFILE, hard.min(wanted), hard)?;
+    Ok(hard.min(wanted))
+}
+
+/// The `maxconn` a process gets when the configuration sets none: what
+/// the open-file limit allows, as HAProxy 2.6 computes it (capped so that a
+/// huge limit does not mean a huge number).
+pub fn default_maxconn(open_files: u64) -> u64 {
+    (open_files.saturating_sub(DESCRIPTOR_MARGIN) / 2).clamp(1, 100_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_descriptors_per_connection_and_a_margin() {
+        assert_eq!(needed_for(1000), 2100);
+        assert_eq!(default_maxconn(2100), 1000);
+        assert_eq!(default_maxconn(10), 1);
+    }
+
+    #[test]
+    fn the_limit_is_at_least_what_was_asked_within_the_hard_limit() {
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let got = raise_open_files(soft).unwrap();
+        assert!(got >= soft && got <= hard.max(soft));
+    }
+}

@@ -1,0 +1,287 @@
+//! Process control end to end: reload under load, soft stop, daemon mode
+//! with a pid file, dropping privileges and chroot, cpu-map, global
+//! maxconn. Every process is started by the test and stopped by its PID.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchyard_e2e::client::{client, client_without_keepalive, get};
+use switchyard_e2e::gateway::{free_port, send_signal, Gateway};
+use switchyard_e2e::origin::Origin;
+use switchyard_e2e::runtime_api::command;
+use switchyard_e2e::switchyard_binary;
+
+const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/")
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_under_load_loses_no_request_and_keeps_server_state() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("api.sock");
+    let config = |server: &std::net::SocketAddr, extra: &str| {
+        format!(
+            "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s1 {server} weight 10\n{extra}",
+            sock.display()
+        )
+    };
+    let mut gw = Gateway::start(
+        &config(&a.addr, ""),
+        format!("127.0.0.1:{port}").parse().unwrap(),
+    );
+    assert_eq!(command(&sock, "set weight be/s1 4"), "\n");
+
+    // A bounded load loop: new connections and kept-alive ones.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut loops = Vec::new();
+    for keepalive in [false, true] {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        loops.push(tokio::spawn(async move {
+            let c = if keepalive {
+                client()
+            } else {
+                client_without_keepalive()
+            };
+            let mut bodies = Vec::new();
+            for _ in 0..5_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match get(&c, &url(port), &[]).await {
+                    Ok(r) if r.status == 200 => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        bodies.push(r.body);
+                    }
+                    other => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("request failed: {other:?}");
+                    }
+                }
+            }
+            bodies
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Same server line, plus a second server: s1 keeps its runtime weight.
+    gw.rewrite_config(&config(
+        &a.addr,
+        &format!("    server s2 {} weight 10\n", b.addr),
+    ));
+    gw.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // An invalid configuration changes nothing.
+    gw.rewrite_config("frontend broken\n    bind 127.0.0.1:1\n    mode nonsense\n");
+    gw.signal("USR2");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut seen = Vec::new();
+    for l in loops {
+        seen.extend(l.await.unwrap());
+    }
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "no request may fail across reloads"
+    );
+    assert!(ok.load(Ordering::Relaxed) > 50, "the load loop ran");
+    assert!(
+        seen.iter().any(|b| b == "b\n"),
+        "the reloaded configuration serves s2"
+    );
+    assert_eq!(command(&sock, "get weight be/s1"), "4 (initial 10)\n\n");
+    assert_eq!(command(&sock, "get weight be/s2"), "10 (initial 10)\n\n");
+    assert!(
+        gw.wait_exit(Duration::from_millis(10)).is_none(),
+        "still running"
+    );
+}
+
+#[tokio::test]
+async fn soft_stop_finishes_requests_in_progress_then_exits() {
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s1 {}\n",
+        a.addr
+    );
+    let mut gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let slow = tokio::spawn(async move {
+        get(
+            &client_without_keepalive(),
+            &format!("http://127.0.0.1:{port}/?sleep=1500"),
+            &[],
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gw.signal("USR1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connections…
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the listener is closed"
+    );
+    // …but the request in progress completes.
+    let r = slow.await.unwrap().unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "a\n"));
+    let status = gw
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits once drained");
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn daemon_mode_writes_the_pidfile_and_serves_in_the_background() {
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, pidfile) = (dir.path().join("gw.cfg"), dir.path().join("gw.pid"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    daemon\n{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s1 {}\n",
+            a.addr
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new(switchyard_binary())
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pidfile)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the foreground process exits at once: {status:?}"
+    );
+    // The background process writes its pid file as it starts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid: u32 = loop {
+        match std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            Some(pid) => break pid,
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            None => panic!("no pid file at {}", pidfile.display()),
+        }
+    };
+    let served = loop {
+        match get(&client_without_keepalive(), &url(port), &[]).await {
+            Ok(r) => break r,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("the daemon does not serve: {e}"),
+        }
+    };
+    assert_eq!(served.body, "a\n");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ppid = status.lines().find(|l| l.starts_with("PPid:")).unwrap();
+    assert_ne!(
+        ppid.split_whitespace().nth(1),
+        Some(std::process::id().to_string().as_str())
+    );
+    send_signal(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!pidfile.exists(), "the pid file is removed on exit");
+}
+
+#[tokio::test]
+async fn privileges_are_dropped_and_the_process_is_chrooted_after_binding() {
+    if !is_root() {
+        eprintln!("not root: dropping privileges cannot be tested here");
+        return;
+    }
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let jail = tempfile::tempdir().unwrap();
+    let config = format!(
+        "global\n    chroot {}\n    user nobody\n    cpu-map 1/all 0\n{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s1 {}\n",
+        jail.path().display(),
+        a.addr
+    );
+    let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let r = get(&client_without_keepalive(), &url(port), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "a\n", "still serving as nobody, in the chroot");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", gw.pid())).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid.split_whitespace().skip(1).all(|u| u == "65534"),
+        "{uid}"
+    );
+    let root = std::fs::read_link(format!("/proc/{}/root", gw.pid())).unwrap();
+    assert_eq!(root, jail.path().canonicalize().unwrap());
+    // cpu-map 1/all 0: every thread on CPU 0.
+    for task in std::fs::read_dir(format!("/proc/{}/task", gw.pid())).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let name = status.lines().next().unwrap().to_owned();
+        if name.contains("tokio-runtime-w") || name.contains("switchyard") {
+            let cpus = status
+                .lines()
+                .find(|l| l.starts_with("Cpus_allowed_list:"))
+                .unwrap();
+            assert_eq!(cpus.split_whitespace().nth(1), Some("0"), "{name}: {cpus}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn global_maxconn_pauses_accepting_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let config = format!(
+        "global\n    maxconn 1\n{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s1 {}\n",
+        a.addr
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    // The probe connection Gateway::start made may still hold the slot.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut first = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    first
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    assert!(
+        first.read(&mut buf).await.unwrap() > 0,
+        "the first connection is served"
+    );
+    // The second waits in the backlog while the first stays open…
+    let second =
+        tokio::spawn(async move { get(&client_without_keepalive(), &url(port), &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "no answer while at maxconn");
+    // …and is served once it closes.
+    drop(first);
+    let r = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("served after the first connection closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.body, "a\n");
+}
