@@ -172,6 +172,9 @@ pub struct ProxyRules {
     pub tcp_content: Vec<TcpRule>,
     pub default_backend: Option<(String, Span)>,
     pub persist: Vec<PersistRule>,
+    /// `stats admin if COND`: the page's admin forms for requests matching
+    /// any of them.
+    pub stats_admin: Vec<Cond>,
     pub is_backend: bool,
     pub is_frontend: bool,
     /// The switching rules' hash tables, built after compilation.
@@ -288,8 +291,15 @@ impl<'a> ProxyCompiler<'a> {
         }
         let tcp_connection = self.tcp_rules(&proxy.tcp_request_connection);
         let tcp_content = self.tcp_rules(&proxy.tcp_request_content);
+        let stats_admin = proxy
+            .stats
+            .admin
+            .iter()
+            .filter_map(|c| self.cond(c))
+            .collect();
         ProxyRules {
             persist,
+            stats_admin,
             tcp_connection,
             tcp_content,
             name: proxy.name.clone(),

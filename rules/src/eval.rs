@@ -623,6 +623,18 @@ fn variable(name: &str, req: &dyn RequestFacts) -> String {
 }
 
 impl RuleSet {
+    /// Whether `stats admin` lets request `req` change servers from the
+    /// statistics page of `proxy`.
+    pub fn stats_admin(&self, proxy: &str, req: &dyn RequestFacts) -> bool {
+        let Some(rules) = self.frontend(proxy).or_else(|| self.proxy(proxy)) else {
+            return false;
+        };
+        let mut eval = Eval::new(self, rules, None);
+        rules.stats_admin.iter().any(|c| eval.cond(c, req))
+    }
+}
+
+impl RuleSet {
     /// Runs `proxy`'s `http-response` rules (header actions) into `edits`.
     pub(crate) fn response_rules(
         &self,

@@ -347,6 +347,16 @@ impl HttpProxy {
                 _ => route.backend.pick(&ctx, &avoid),
             };
             let Some(server) = server else { break };
+            if let Some(last) = previous.and_then(|i| route.backend.server(i)) {
+                // Another attempt: a retry on the same server, or the
+                // request redispatched away from it.
+                let counter = if last.index == server.index {
+                    &last.retries
+                } else {
+                    &last.redispatches
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
             previous = Some(server.index);
             let attempt_started = std::time::Instant::now();
             if let Some(d) = draft.as_mut() {

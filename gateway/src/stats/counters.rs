@@ -89,6 +89,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
         }
         if let Some(b) = &proxy.backend {
             let (mut cur, mut total, mut act, mut bck, mut weight) = (0u64, 0u64, 0u64, 0u64, 0u64);
+            let (mut retries, mut redispatches) = (0u64, 0u64);
             for s in &b.servers {
                 let mut r = base(&s.name, "2");
                 let status = match s.admin_state() {
@@ -127,6 +128,17 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 if let Some(cookie) = &s.cookie {
                     r.insert("cookie", cookie.clone());
                 }
+                r.insert("addr", s.addr.to_string());
+                r.insert("lastchg", s.since_last_change().as_secs().to_string());
+                r.insert("wretr", s.retries.load(Ordering::Relaxed).to_string());
+                r.insert("wredis", s.redispatches.load(Ordering::Relaxed).to_string());
+                if s.options.check == Some(true) {
+                    r.insert("chkfail", s.check_failures.load(Ordering::Relaxed).to_string());
+                    r.insert("chkdown", s.downs.load(Ordering::Relaxed).to_string());
+                    r.insert("downtime", s.downtime().as_secs().to_string());
+                }
+                retries += s.retries.load(Ordering::Relaxed);
+                redispatches += s.redispatches.load(Ordering::Relaxed);
                 cur += u64::from(s.in_flight());
                 total += picks;
                 if s.usable() {
@@ -155,6 +167,8 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
             r.insert("act", act.to_string());
             r.insert("bck", bck.to_string());
             r.insert("algo", proxy.algo.clone());
+            r.insert("wretr", retries.to_string());
+            r.insert("wredis", redispatches.to_string());
             out.push(r);
         }
     }

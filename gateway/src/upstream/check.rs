@@ -104,6 +104,9 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
         } else {
             successes = 0;
             failures += 1;
+            server
+                .check_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if server.is_up() && failures >= plan.fall {
                 server.set_up(false);
                 let (active, backup) = backend.usable_counts();

@@ -73,6 +73,15 @@ pub struct Server {
     slots: Arc<Semaphore>,
     pub picks: AtomicU64,
     pub failures: AtomicU64,
+    /// Failed checks (`chkfail`) and UP→DOWN transitions (`chkdown`).
+    pub check_failures: AtomicU64,
+    pub downs: AtomicU64,
+    /// Time spent down before the current state, in ms (`downtime`).
+    downtime_ms: AtomicU64,
+    /// Requests retried on this server (`wretr`) and sent elsewhere
+    /// after failing here (`wredis`).
+    pub retries: AtomicU64,
+    pub redispatches: AtomicU64,
 }
 
 impl Server {
@@ -155,6 +164,11 @@ impl Server {
             slots: Arc::new(Semaphore::new(capacity as usize)),
             picks: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            check_failures: AtomicU64::new(0),
+            downs: AtomicU64::new(0),
+            downtime_ms: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            redispatches: AtomicU64::new(0),
             options,
         })
     }
@@ -191,6 +205,15 @@ impl Server {
             .store(old.failures.load(Ordering::Relaxed), Ordering::Relaxed);
         self.max_in_flight
             .store(old.max_in_flight(), Ordering::Relaxed);
+        for (new, old) in [
+            (&self.check_failures, &old.check_failures),
+            (&self.downs, &old.downs),
+            (&self.downtime_ms, &old.downtime_ms),
+            (&self.retries, &old.retries),
+            (&self.redispatches, &old.redispatches),
+        ] {
+            new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 
     /// For the runtime API's `set weight`; balancing reads it on the next pick.
@@ -204,6 +227,13 @@ impl Server {
 
     pub fn set_up(&self, up: bool) {
         if self.up.swap(up, Ordering::Relaxed) != up {
+            if up {
+                // Back up: the time it was down counts as downtime.
+                let down_for = self.since_last_change().as_millis() as u64;
+                self.downtime_ms.fetch_add(down_for, Ordering::Relaxed);
+            } else {
+                self.downs.fetch_add(1, Ordering::Relaxed);
+            }
             self.touch();
         }
         if up {
@@ -250,6 +280,15 @@ impl Server {
         if !enabled {
             self.set_up(true);
         }
+    }
+
+    /// Total time spent down (`downtime`), the current period included.
+    pub fn downtime(&self) -> Duration {
+        let mut ms = self.downtime_ms.load(Ordering::Relaxed);
+        if !self.is_up() {
+            ms += self.since_last_change().as_millis() as u64;
+        }
+        Duration::from_millis(ms)
     }
 
     /// How long since the server's state last changed.
