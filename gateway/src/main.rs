@@ -15,6 +15,7 @@ mod rules_router;
 mod runtime;
 mod stats;
 mod support;
+mod tls;
 mod upstream;
 
 use std::process::ExitCode;
