@@ -1,6 +1,7 @@
 //! Listening sockets: one per `bind` address, opened with socket2 so that
 //! SO_REUSEADDR and the backlog are set as HAProxy sets them, and the accept
-//! loop that hands each connection to hyper (HTTP/1.1 and h2c).
+//! loop that hands each connection to hyper (HTTP/1.1 and h2c, and both
+//! over TLS on `bind … ssl`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,9 +14,11 @@ use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::proxy::{ClientConn, HttpProxy};
+use crate::tls::bind::BindTls;
 
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
@@ -31,8 +34,9 @@ pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> 
     TcpListener::from_std(socket.into())
 }
 
-/// Accepts connections until the listener fails, serving each in its own task.
-pub async fn serve_http(listener: TcpListener, proxy: Arc<HttpProxy>) {
+/// Accepts connections until the listener fails, serving each in its own
+/// task; with `tls`, each connection starts with the TLS handshake.
+pub async fn serve_http(listener: TcpListener, proxy: Arc<HttpProxy>, tls: Option<Arc<BindTls>>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -44,32 +48,61 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<HttpProxy>) {
             }
         };
         let proxy = proxy.clone();
-        tokio::spawn(async move { serve_connection(stream, peer, proxy).await });
+        let tls = tls.clone();
+        tokio::spawn(async move { serve_connection(stream, peer, proxy, tls).await });
     }
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, proxy: Arc<HttpProxy>) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    proxy: Arc<HttpProxy>,
+    tls: Option<Arc<BindTls>>,
+) {
     let _ = stream.set_nodelay(true);
     let local = match stream.local_addr() {
         Ok(local) => local,
         Err(_) => return,
     };
-    let conn = Arc::new(ClientConn::new(peer, local));
+    let conn = ClientConn::new(peer, local);
+    let Some(tls) = tls else {
+        return serve_stream(stream, conn, proxy).await;
+    };
+    // The handshake is part of receiving the request head, as in HAProxy.
+    let limit = proxy.client_timeouts().http_request;
+    if let Some((stream, facts)) = tls.accept(stream, limit).await {
+        serve_stream(stream, conn.with_tls(facts), proxy).await;
+    }
+}
+
+/// Serves HTTP on an established client connection (plain TCP or after the
+/// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
+/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge.
+pub(crate) async fn serve_stream<IO>(io: IO, conn: ClientConn, proxy: Arc<HttpProxy>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = Arc::new(conn);
     let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    match conn.tls.as_ref().and_then(|t| t.alpn.as_deref()) {
+        Some("h2") => builder = builder.http2_only(),
+        Some("http/1.1" | "http/1.0") => builder = builder.http1_only(),
+        _ => {}
+    }
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
         let conn = conn.clone();
         async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(timeouts.http_request);
     builder.http2().timer(TokioTimer::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     // `timeout http-keep-alive` (else `timeout http-request`, else `timeout
     // client`): a connection with no request in progress for that long is
     // closed. Time spent waiting for a server is not idle time.

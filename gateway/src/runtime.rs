@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::bind::Bind;
 use switchyard_grammar::ast::proxy::{Mode, Proxy};
 use switchyard_grammar::Config;
 use switchyard_rules::RuleSet;
@@ -22,6 +23,7 @@ use crate::proxy::{BackendRoute, HttpProxy};
 use crate::rules_router::RulesRouter;
 use crate::stats::counters::FrontendCounters;
 use crate::stats::{ProxyView, StatsPage};
+use crate::tls::bind::BindTls;
 use crate::upstream::Backend;
 
 /// No timeout written: HAProxy waits forever; a day is forever enough and
@@ -31,6 +33,8 @@ const UNSET: Duration = Duration::from_secs(86_400);
 pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
+    /// The TLS settings of the addresses of `bind … ssl` lines.
+    pub tls: HashMap<SocketAddr, Arc<BindTls>>,
     pub backends: Vec<Arc<Backend>>,
 }
 
@@ -64,6 +68,35 @@ fn timeout(t: &Option<switchyard_grammar::ast::proxy::Spanned<Duration>>) -> Opt
 fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
     let mut out = Vec::new();
     for bind in &proxy.binds {
+        out.extend(addresses_of(bind)?);
+    }
+    Ok(out)
+}
+
+/// The TLS settings of each address of the frontend's `bind … ssl` lines.
+fn bind_tls(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, Arc<BindTls>)>> {
+    let mut out = Vec::new();
+    for bind in proxy.binds.iter().filter(|b| b.options.ssl) {
+        let tls = BindTls::build(&bind.options).with_context(|| {
+            format!(
+                "frontend '{}': bind {} ssl",
+                proxy.name,
+                bind.addresses
+                    .first()
+                    .map(|a| a.word.text.as_str())
+                    .unwrap_or("")
+            )
+        })?;
+        let tls = Arc::new(tls);
+        out.extend(addresses_of(bind)?.into_iter().map(|a| (a, tls.clone())));
+    }
+    Ok(out)
+}
+
+/// The socket addresses of one `bind` line.
+fn addresses_of(bind: &Bind) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    {
         for address in &bind.addresses {
             let ip = match &address.host {
                 Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -153,6 +186,7 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
             .collect(),
     );
     let mut listeners = Vec::new();
+    let mut tls = HashMap::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -184,9 +218,11 @@ pub fn build(config: &Config, rules: Arc<RuleSet>) -> anyhow::Result<Runtime> {
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));
         }
+        tls.extend(bind_tls(proxy)?);
     }
     Ok(Runtime {
         listeners,
+        tls,
         backends,
     })
 }

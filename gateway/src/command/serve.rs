@@ -79,7 +79,8 @@ pub fn serve(
         for (addr, frontend) in &runtime.listeners {
             let listener = bind_tcp(*addr, 1024)
                 .with_context(|| format!("cannot bind {addr} for frontend '{}'", frontend.name))?;
-            tasks.push(tokio::spawn(serve_http(listener, frontend.clone())));
+            let tls = runtime.tls.get(addr).cloned();
+            tasks.push(tokio::spawn(serve_http(listener, frontend.clone(), tls)));
         }
         for backend in &runtime.backends {
             tasks.extend(backend.spawn_checks(&config.global));

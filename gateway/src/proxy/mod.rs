@@ -22,6 +22,7 @@ use crate::body::{BodyEnd, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn};
 use crate::routing::{Router, Verdict};
+use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
@@ -31,6 +32,8 @@ use retry::{is_idempotent, redispatch_now, RetryPolicy};
 pub struct ClientConn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The TLS facts of a connection accepted on `bind … ssl`.
+    pub tls: Option<switchyard_rules::TlsFacts>,
     requests: AtomicU64,
     /// Requests whose response has not been passed on yet.
     in_flight: std::sync::atomic::AtomicU32,
@@ -43,10 +46,17 @@ impl ClientConn {
         ClientConn {
             peer,
             local,
+            tls: None,
             requests: AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicU32::new(0),
             idle_since: std::sync::Mutex::new(std::time::Instant::now()),
         }
+    }
+
+    /// The same connection, TLS-terminated with `facts`.
+    pub fn with_tls(mut self, facts: switchyard_rules::TlsFacts) -> Self {
+        self.tls = Some(facts);
+        self
     }
 
     /// How long the connection has had no request in progress, if none is.
@@ -258,9 +268,13 @@ impl HttpProxy {
                 Ok(permit) => permit,
                 Err(_) => return route.errors.response(503),
             };
+            let tls = server.tls.as_ref().map(|tls| TlsTarget {
+                tls: tls.clone(),
+                sni: tls.sni_for(Some(&parts.headers)),
+            });
             let pooled = match self
                 .pool
-                .checkout(server.addr, reuse, route.connect_timeout)
+                .checkout(server.addr, reuse, route.connect_timeout, tls)
                 .await
             {
                 Ok(pooled) => pooled,

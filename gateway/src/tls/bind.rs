@@ -28,8 +28,6 @@ const SIDE_FILES: &[&str] = &[".key", ".ocsp", ".issuer", ".sctl"];
 /// What a `bind … ssl` line terminates TLS with.
 pub struct BindTls {
     acceptor: TlsAcceptor,
-    /// `alpn` was given: a client that negotiated nothing speaks HTTP/1.1.
-    pub alpn: Vec<String>,
 }
 
 impl BindTls {
@@ -45,7 +43,6 @@ impl BindTls {
         config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
         Ok(BindTls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
-            alpn: options.alpn.clone(),
         })
     }
 

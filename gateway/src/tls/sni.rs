@@ -76,7 +76,7 @@ impl CertStore {
         &'a self,
         server_name: Option<&str>,
         usable: &dyn Fn(&CertifiedKey) -> bool,
-    ) -> Option<&CertEntry> {
+    ) -> Option<&'a CertEntry> {
         let Some(name) = server_name else {
             return self.fallback();
         };
@@ -123,11 +123,17 @@ impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let schemes = hello.signature_schemes();
         let usable = |key: &CertifiedKey| key.key.choose_scheme(schemes).is_some();
-        let chosen = self.select(hello.server_name(), &usable);
-        if chosen.is_none() {
-            tracing::debug!(sni = ?hello.server_name(), "strict-sni: no certificate for this name");
+        let sni = hello.server_name();
+        match self.select(sni, &usable) {
+            Some(entry) => {
+                tracing::trace!(?sni, certificate = %entry.source, "certificate chosen");
+                Some(entry.key.clone())
+            }
+            None => {
+                tracing::debug!(?sni, "strict-sni: no certificate for this name");
+                None
+            }
         }
-        chosen.map(|e| e.key.clone())
     }
 }
 

@@ -3,13 +3,15 @@
 //! transition is under way, `downinter` while DOWN. A server starts UP, goes
 //! DOWN after `fall` consecutive failures and UP again after `rise`
 //! consecutive successes; each transition is logged in HAProxy's words.
+//! With `check-ssl` (or `ssl` and no check `port`/`addr`), the check runs
+//! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::server::Server;
@@ -121,6 +123,9 @@ fn status_code(reason: &str) -> &'static str {
         "Layer7 check passed" => "L7OK",
         "Layer7 wrong status" => "L7STS",
         "Layer7 timeout" => "L7TOUT",
+        "Layer6 check passed" => "L6OK",
+        "Layer6 timeout" => "L6TOUT",
+        "Layer6 invalid response" => "L6RSP",
         _ => "L7RSP",
     }
 }
@@ -129,6 +134,7 @@ fn status_code(reason: &str) -> &'static str {
 pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
     let start = Instant::now();
     let addr = std::net::SocketAddr::new(server.addr.ip(), plan.port.unwrap_or(server.addr.port()));
+    let handshaken = std::sync::atomic::AtomicBool::new(false);
     let outcome = tokio::time::timeout(plan.timeout, async {
         let mut stream = match TcpStream::connect(addr).await {
             Ok(s) => s,
@@ -141,6 +147,29 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
                 )
             }
         };
+        // `check-ssl` (or `ssl` checked on the traffic port): the check
+        // runs inside TLS, and a TLS check without HTTP is a Layer6 one.
+        if let Some(tls) = &server.check_tls {
+            handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut stream = match tls
+                .connect(stream, addr, tls.sni_for(None).as_deref())
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    return (
+                        false,
+                        "Layer6 invalid response".to_owned(),
+                        Some(e.to_string()),
+                        None,
+                    )
+                }
+            };
+            let Some(request) = &plan.http else {
+                return (true, "Layer6 check passed".to_owned(), None, None);
+            };
+            return http_check(&mut stream, request, plan.expect.as_ref()).await;
+        }
         let Some(request) = &plan.http else {
             return (true, "Layer4 check passed".to_owned(), None, None);
         };
@@ -159,6 +188,8 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
         Err(_) => {
             let reason = if plan.http.is_some() {
                 "Layer7 timeout"
+            } else if handshaken.load(std::sync::atomic::Ordering::Relaxed) {
+                "Layer6 timeout"
             } else {
                 "Layer4 timeout"
             };
@@ -181,8 +212,8 @@ fn io_info(e: &std::io::Error) -> String {
     }
 }
 
-async fn http_check(
-    stream: &mut TcpStream,
+async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     request: &HttpCheckRequest,
     expect: Option<&HttpCheckExpect>,
 ) -> (bool, String, Option<String>, Option<u16>) {
@@ -210,6 +241,8 @@ async fn http_check(
         match stream.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&buf[..n]),
+            // A TLS server closing without close_notify: the end all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(e) => {
                 return (
                     false,
