@@ -472,6 +472,21 @@ async fn alpn_negotiates_h2_or_http1_and_the_rules_see_the_tls_facts() {
     .unwrap();
     assert_eq!(r.alpn.as_deref(), Some("http/1.1"));
     assert_eq!((r.status, r.version), (200, http::Version::HTTP_11));
+    // A client offering none of the bind's protocols goes on without ALPN
+    // (as with OpenSSL), rather than being refused.
+    let r = tls_get(
+        port,
+        Some("site.test"),
+        &["spdy/3"],
+        Trust::Ca(&pki),
+        "/other",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.alpn, r.status, r.version),
+        (None, 200, http::Version::HTTP_11)
+    );
     // Without `alpn`, HAProxy 2.6 advertises nothing: HTTP/1.1 it is.
     let r = tls_get(
         plain_port,

@@ -411,16 +411,18 @@ impl LogDraft {
             .map(|pq| pq.as_str())
             .unwrap_or("/");
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
+        let mut record = crate::log::record::LogRecord::new(
+            client,
+            conn.local,
+            frontend,
+            req.method().as_str(),
+            uri,
+            version,
+        );
+        record.ssl = conn.tls.is_some();
         LogDraft {
             started: std::time::Instant::now(),
-            record: crate::log::record::LogRecord::new(
-                client,
-                conn.local,
-                frontend,
-                req.method().as_str(),
-                uri,
-                version,
-            ),
+            record,
         }
     }
 }

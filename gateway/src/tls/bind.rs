@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
+use rustls::server::Acceptor;
 use rustls::{ProtocolVersion, ServerConfig, SupportedProtocolVersion};
 use switchyard_grammar::ast::bind::{BindOptions, TlsVersion};
 use switchyard_rules::TlsFacts;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 
 use super::crt_list::{self, SniFilter};
 use super::names::certificate_names;
@@ -27,7 +28,12 @@ const SIDE_FILES: &[&str] = &[".key", ".ocsp", ".issuer", ".sctl"];
 
 /// What a `bind … ssl` line terminates TLS with.
 pub struct BindTls {
-    acceptor: TlsAcceptor,
+    /// With the `alpn` protocols.
+    config: Arc<ServerConfig>,
+    /// The same without ALPN, for clients that offer none of them: OpenSSL
+    /// (so HAProxy) then goes on without ALPN where rustls would abort.
+    without_alpn: Arc<ServerConfig>,
+    alpn: Vec<Vec<u8>>,
 }
 
 impl BindTls {
@@ -40,9 +46,13 @@ impl BindTls {
             .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(store));
-        config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let without_alpn = Arc::new(config.clone());
+        let alpn: Vec<Vec<u8>> = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        config.alpn_protocols = alpn.clone();
         Ok(BindTls {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
+            config: Arc::new(config),
+            without_alpn,
+            alpn,
         })
     }
 
@@ -53,7 +63,20 @@ impl BindTls {
         stream: TcpStream,
         limit: Duration,
     ) -> Option<(TlsStream<TcpStream>, TlsFacts)> {
-        let stream = match tokio::time::timeout(limit, self.acceptor.accept(stream)).await {
+        let handshake = async {
+            let start = LazyConfigAcceptor::new(Acceptor::default(), stream).await?;
+            let offered_ours = match start.client_hello().alpn() {
+                Some(mut offered) => offered.any(|p| self.alpn.iter().any(|ours| ours == p)),
+                None => true,
+            };
+            let config = if offered_ours {
+                self.config.clone()
+            } else {
+                self.without_alpn.clone()
+            };
+            start.into_stream(config).await
+        };
+        let stream = match tokio::time::timeout(limit, handshake).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "TLS handshake failed");
