@@ -726,6 +726,31 @@ fn config_check_and_startup_name_the_problem() {
         err.contains("'mixed.pem': the private key does not match the certificate"),
         "{err}"
     );
+    // What the gateway reads but does not do is refused, never ignored.
+    std::fs::write(
+        dir.join("unbuilt.cfg"),
+        format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt a.pem verify required ca-file ca.pem\n    default_backend b\n\
+             backend b\n    server s1 127.0.0.1:{port} ssl verify none sni ssl_fc_sni alpn h2\n"
+        ),
+    )
+    .unwrap();
+    let out = run_bounded(dir, "unbuilt.cfg");
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    for (line, refused) in [
+        (7, "error: client certificate verification"),
+        (7, "error: 'ca-file' on 'bind' (client certificates)"),
+        (10, "error: 'alpn h2' toward servers"),
+        (10, "error: the sni expression 'ssl_fc_sni'"),
+    ] {
+        let place = format!("unbuilt.cfg:{line}:");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&place) && l.contains(refused)),
+            "{place} {refused}:\n{err}"
+        );
+    }
     std::fs::write(dir.join("junk.pem"), "-----BEGIN CERTIFICATE-----\nnope\n").unwrap();
     std::fs::write(
         dir.join("junk.cfg"),
