@@ -229,11 +229,14 @@ async fn tls_get(
     })
 }
 
+/// The SNI of the connection and the headers of one request an origin saw.
+type SeenTls = (Option<String>, http::HeaderMap);
+
 /// A TLS origin: answers `NAME sni=SNI` and records each request's
 /// headers.
 struct TlsOrigin {
     addr: SocketAddr,
-    seen: Arc<Mutex<Vec<(Option<String>, http::HeaderMap)>>>,
+    seen: Arc<Mutex<Vec<SeenTls>>>,
     task: tokio::task::JoinHandle<()>,
 }
 

@@ -280,7 +280,7 @@ pub(crate) mod tests {
     /// enough for one-byte lengths inside, two-byte outside at most).
     fn sec1_from_pkcs8(pkcs8: &[u8]) -> Vec<u8> {
         let mut i = 0;
-        let mut read_len = |i: &mut usize| -> usize {
+        let read_len = |i: &mut usize| -> usize {
             let first = pkcs8[*i] as usize;
             *i += 1;
             if first < 0x80 {
