@@ -30,6 +30,14 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<PemContents, TlsError> {
+    // Encrypted keys would be skipped as unknown sections; say why instead.
+    const ENCRYPTED: &[u8] = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    if bytes.windows(ENCRYPTED.len()).any(|w| w == ENCRYPTED) {
+        return Err(TlsError::Key {
+            path: path.to_owned(),
+            why: "the private key is encrypted, which switchyard does not support; store it decrypted (openssl pkey -in FILE -out FILE)".to_owned(),
+        });
+    }
     let mut out = PemContents {
         certificates: Vec::new(),
         key: None,
@@ -206,6 +214,17 @@ pub(crate) mod tests {
         let err = load_certified_key(&path, &provider).unwrap_err();
         assert!(matches!(err, TlsError::KeyMismatch { .. }), "{err}");
         assert!(err.to_string().contains("mixed.pem"), "{err}");
+        let path = write(
+            dir.path(),
+            "locked.pem",
+            &format!("{cert_a}-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"),
+        );
+        let err = load_certified_key(&path, &provider).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("locked.pem': the private key is encrypted"),
+            "{err}"
+        );
         let path = write(dir.path(), "junk.pem", "hello\n");
         let err = load_certified_key(&path, &provider).unwrap_err();
         assert!(
