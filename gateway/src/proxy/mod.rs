@@ -270,7 +270,7 @@ impl HttpProxy {
             };
             let tls = server.tls.as_ref().map(|tls| TlsTarget {
                 tls: tls.clone(),
-                sni: tls.sni_for(Some(&parts.headers)),
+                sni: tls.sni_for(&parts.headers),
             });
             let pooled = match self
                 .pool

@@ -127,13 +127,13 @@ impl ServerTls {
         })
     }
 
-    /// The SNI for a request with `headers` (None for health checks).
-    pub fn sni_for(&self, headers: Option<&HeaderMap>) -> Option<String> {
+    /// The SNI for a request with `headers`.
+    pub fn sni_for(&self, headers: &HeaderMap) -> Option<String> {
         match &self.sni {
             SniSource::None => None,
             SniSource::Literal(name) => Some(name.clone()),
             SniSource::HostHeader => {
-                let host = headers?.get(http::header::HOST)?.to_str().ok()?;
+                let host = headers.get(http::header::HOST)?.to_str().ok()?;
                 Some(host_without_port(host).to_ascii_lowercase())
             }
         }
@@ -321,11 +321,8 @@ mod tests {
         let tls = ServerTls::build(&options).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(http::header::HOST, "WWW.Example.com:8443".parse().unwrap());
-        assert_eq!(
-            tls.sni_for(Some(&headers)).as_deref(),
-            Some("www.example.com")
-        );
-        assert_eq!(tls.sni_for(None), None);
+        assert_eq!(tls.sni_for(&headers).as_deref(), Some("www.example.com"));
+        assert_eq!(tls.sni_for(&HeaderMap::new()), None);
         assert_eq!(host_without_port("[::1]:443"), "[::1]:443");
     }
 

@@ -149,12 +149,11 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
         };
         // `check-ssl` (or `ssl` checked on the traffic port): the check
         // runs inside TLS, and a TLS check without HTTP is a Layer6 one.
+        // The server's `sni` is for traffic only (HAProxy has `check-sni`
+        // for checks), so none is sent.
         if let Some(tls) = &server.check_tls {
             handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
-            let mut stream = match tls
-                .connect(stream, addr, tls.sni_for(None).as_deref())
-                .await
-            {
+            let mut stream = match tls.connect(stream, addr, None).await {
                 Ok(s) => s,
                 Err(e) => {
                     return (
@@ -306,6 +305,36 @@ mod tests {
     use crate::upstream::balance::testing::servers;
     use tokio::net::TcpListener;
 
+    #[tokio::test]
+    async fn tls_check_passes_at_the_end_of_the_handshake() {
+        let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()]).unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move { acceptor.accept(s).await });
+            }
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none")]);
+        let r = check_once(&s[0], &plan(false)).await;
+        assert!(r.ok && r.reason == "Layer6 check passed", "{r:?}");
+        assert_eq!(status_code(&r.reason), "L6OK");
+        // `port` moves the check elsewhere: plain TCP there, as in HAProxy.
+        let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none port {port}")]);
+        let r = check_once(&s[0], &plan(false)).await;
+        assert!(r.ok && r.reason == "Layer4 check passed", "{r:?}");
+    }
+
     fn plan(http: bool) -> CheckPlan {
         CheckPlan {
             inter: Duration::from_millis(50),
@@ -348,6 +377,10 @@ mod tests {
             !l7.ok && l7.reason == "Layer7 wrong status" && l7.code == Some(503),
             "{l7:?}"
         );
+        // check-ssl against a plain server: the handshake fails (Layer6).
+        let s = servers(&[&format!("a 127.0.0.1:{port} check-ssl verify none")]);
+        let l6 = check_once(&s[0], &plan(false)).await;
+        assert!(!l6.ok && l6.reason == "Layer6 invalid response", "{l6:?}");
         let closed = servers(&["b 127.0.0.1:1"]);
         let refused = check_once(&closed[0], &plan(false)).await;
         assert_eq!(
