@@ -3,7 +3,8 @@
 //! default and needs a `ca-file`; the chain is checked against it, and the
 //! certificate's names are checked against the SNI when one is sent
 //! ("when no name is found, the certificate's names are ignored").
-//! `sni` takes `req.hdr(host)` (the request's Host without its port) or
+//! `sni` takes `req.hdr(host)` (the request's Host without its port,
+//! where HAProxy would send the port too unless `,field(1,:)` follows) or
 //! `str(NAME)`.
 
 use std::net::SocketAddr;
@@ -40,9 +41,13 @@ impl SniSource {
     /// Reads the `sni` expression; only the forms Switchyard evaluates.
     pub fn parse(expr: &str) -> Result<SniSource, String> {
         let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
-        if compact.eq_ignore_ascii_case("req.hdr(host)")
-            || compact.eq_ignore_ascii_case("hdr(host)")
-        {
+        // `,field(1,:)` is HAProxy's idiom to drop the port; Switchyard
+        // drops it in any case (a name with a port is no valid SNI).
+        let host = compact
+            .strip_suffix(",field(1,:)")
+            .unwrap_or(&compact)
+            .to_ascii_lowercase();
+        if host == "req.hdr(host)" || host == "hdr(host)" {
             return Ok(SniSource::HostHeader);
         }
         if let Some(inner) = compact
@@ -292,6 +297,10 @@ mod tests {
     fn sni_expressions() {
         assert_eq!(SniSource::parse("req.hdr(host)"), Ok(SniSource::HostHeader));
         assert_eq!(SniSource::parse("req.hdr(Host)"), Ok(SniSource::HostHeader));
+        assert_eq!(
+            SniSource::parse("req.hdr(host),field(1,:)"),
+            Ok(SniSource::HostHeader)
+        );
         assert_eq!(
             SniSource::parse("str(api.internal)"),
             Ok(SniSource::Literal("api.internal".into()))
