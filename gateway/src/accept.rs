@@ -20,13 +20,16 @@ use tokio::sync::{watch, Notify, Semaphore};
 use crate::proxy::HttpProxy;
 use crate::tcp::http_front::HttpL4;
 use crate::tcp::TcpFrontend;
+use crate::tls::bind::BindTls;
 
 /// What a listening address serves.
 #[derive(Clone)]
 pub enum Service {
-    Http(Arc<HttpProxy>),
-    /// HTTP after `tcp-request connection` rules and/or a PROXY header.
-    HttpL4(Arc<HttpProxy>, Arc<HttpL4>),
+    /// HTTP, over TLS when the bind has `ssl`.
+    Http(Arc<HttpProxy>, Option<Arc<BindTls>>),
+    /// HTTP after `tcp-request connection` rules and/or a PROXY header
+    /// (then TLS, with `ssl`).
+    HttpL4(Arc<HttpProxy>, Arc<HttpL4>, Option<Arc<BindTls>>),
     Tcp {
         frontend: Arc<TcpFrontend>,
         accept_proxy: bool,
@@ -173,17 +176,33 @@ pub async fn accept_loop(listener: TcpListener, slot: Slot, maxconn: Arc<Semapho
 async fn serve(stream: TcpStream, peer: SocketAddr, current: &Current) {
     let retirement = current.retirement.clone();
     match &current.service {
-        Service::Http(proxy) => {
+        Service::Http(proxy, tls) => {
             let _ = stream.set_nodelay(true);
             let Ok(local) = stream.local_addr() else {
                 return;
             };
-            crate::listener::serve_accepted(stream, peer, local, proxy.clone(), retirement).await
+            crate::listener::serve_accepted(
+                stream,
+                peer,
+                local,
+                proxy.clone(),
+                tls.clone(),
+                retirement,
+            )
+            .await
         }
-        Service::HttpL4(proxy, l4) => {
+        Service::HttpL4(proxy, l4, tls) => {
             if let Some((stream, src, dst)) = l4.admit(stream, peer, &proxy.client_timeouts()).await
             {
-                crate::listener::serve_accepted(stream, src, dst, proxy.clone(), retirement).await
+                crate::listener::serve_accepted(
+                    stream,
+                    src,
+                    dst,
+                    proxy.clone(),
+                    tls.clone(),
+                    retirement,
+                )
+                .await
             }
         }
         // A TCP session is a byte stream: it ends when its peers end it.

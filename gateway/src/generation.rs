@@ -77,9 +77,10 @@ impl Generation {
         let runtime = runtime::build(config, rules, previous)?;
         let mut services = Vec::new();
         for (addr, frontend) in &runtime.listeners {
+            let tls = runtime.tls.get(addr).cloned();
             let service = match runtime.http_l4.iter().find(|(a, _)| a == addr) {
-                Some((_, l4)) => Service::HttpL4(frontend.clone(), l4.clone()),
-                None => Service::Http(frontend.clone()),
+                Some((_, l4)) => Service::HttpL4(frontend.clone(), l4.clone(), tls),
+                None => Service::Http(frontend.clone(), tls),
             };
             services.push((*addr, service));
         }

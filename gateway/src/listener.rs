@@ -1,7 +1,7 @@
 //! Listening sockets, opened with socket2 so that SO_REUSEADDR and the
 //! backlog are set as HAProxy sets them, and serving one accepted
-//! connection with hyper (HTTP/1.1 and h2c); the accept loop is in
-//! `accept.rs`.
+//! connection with hyper (HTTP/1.1 and h2c, and both over TLS on `bind …
+//! ssl`); the accept loop is in `accept.rs`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,11 +14,13 @@ use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::accept::{Phase, Retirement};
 use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
+use crate::tls::bind::BindTls;
 
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
@@ -42,29 +44,52 @@ pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::Tcp
 
 /// Serves HTTP on an accepted connection whose client is `peer` and
 /// destination `local` (the addresses of a PROXY protocol header, when
-/// the bind has `accept-proxy`).
+/// the bind has `accept-proxy`); with `tls`, after the TLS handshake.
 pub(crate) async fn serve_accepted(
     stream: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     proxy: Arc<HttpProxy>,
-    mut retirement: Retirement,
+    tls: Option<Arc<BindTls>>,
+    retirement: Retirement,
 ) {
-    let conn = Arc::new(ClientConn::new(peer, local));
+    let conn = ClientConn::new(peer, local);
+    let Some(tls) = tls else {
+        return serve_stream(stream, conn, proxy, retirement).await;
+    };
+    // The handshake is part of receiving the request head, as in HAProxy.
+    let limit = proxy.client_timeouts().http_request;
+    if let Some((stream, facts)) = tls.accept(stream, limit).await {
+        serve_stream(stream, conn.with_tls(facts), proxy, retirement).await;
+    }
+}
+
+/// Serves HTTP on an established client connection (plain TCP or after the
+/// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
+/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge.
+pub(crate) async fn serve_stream<IO>(
+    io: IO,
+    conn: ClientConn,
+    proxy: Arc<HttpProxy>,
+    mut retirement: Retirement,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = Arc::new(conn);
     let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
-    let io = ClientIo::new(
-        stream,
-        conn.clone(),
-        timeouts,
-        proxy.connection_pages.clone(),
-    );
+    let io = ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    match conn.tls.as_ref().and_then(|t| t.alpn.as_deref()) {
+        Some("h2") => builder = builder.http2_only(),
+        Some("http/1.1" | "http/1.0") => builder = builder.http1_only(),
+        _ => {}
+    }
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
         let conn = conn.clone();
         async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())

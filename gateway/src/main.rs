@@ -22,6 +22,7 @@ mod runtime_api;
 mod stats;
 mod support;
 mod tcp;
+mod tls;
 mod tunnel;
 mod upstream;
 

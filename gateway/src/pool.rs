@@ -1,6 +1,7 @@
 //! Connections to servers, kept open and reused (HAProxy's `http-reuse
 //! safe`: the first request of a client connection gets a connection of its
-//! own; later ones may reuse an idle one).
+//! own; later ones may reuse an idle one). A TLS connection is reused only
+//! for the same server TLS settings and the same SNI.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::ProxyBody;
+use crate::tls::upstream::TlsTarget;
 
 /// Why no connection could be had.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,25 @@ pub enum ConnectError {
     Io(#[from] std::io::Error),
     #[error("HTTP handshake failed: {0}")]
     Handshake(#[from] hyper::Error),
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+}
+
+/// What makes idle connections interchangeable: the address, and for TLS
+/// the server's settings and the SNI sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PoolKey {
+    addr: SocketAddr,
+    tls: Option<(usize, Option<String>)>,
+}
+
+impl PoolKey {
+    fn new(addr: SocketAddr, tls: Option<&TlsTarget>) -> PoolKey {
+        PoolKey {
+            addr,
+            tls: tls.map(|t| (t.tls.id, t.sni.clone())),
+        }
+    }
 }
 
 struct IdleConn {
@@ -32,7 +53,7 @@ struct IdleConn {
 /// A connection checked out of the pool for one request.
 pub struct PooledConn {
     pub sender: SendRequest<ProxyBody>,
-    pub addr: SocketAddr,
+    key: PoolKey,
     /// It served an earlier request (a failure on it may just be a close race).
     pub reused: bool,
     /// It began with a PROXY protocol header naming one client: never
@@ -41,7 +62,7 @@ pub struct PooledConn {
 }
 
 pub struct ConnectionPool {
-    idle: Mutex<HashMap<SocketAddr, Vec<IdleConn>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<IdleConn>>>,
     max_idle_per_server: usize,
     idle_timeout: Duration,
 }
@@ -55,18 +76,21 @@ impl ConnectionPool {
         })
     }
 
-    /// An idle connection to `addr` when `reuse` allows and no PROXY
-    /// protocol header is to be sent; else a new one, which starts with
-    /// `proxy_header` when there is one (and is then private).
+    /// An idle connection to `addr` (with `tls`) when `reuse` allows and no
+    /// PROXY protocol header is to be sent; else a new one, which starts
+    /// with `proxy_header` when there is one (and is then private).
+    /// `connect_timeout` covers the TCP connect and the TLS handshake.
     pub async fn checkout(
         &self,
         addr: SocketAddr,
         reuse: bool,
         connect_timeout: Option<Duration>,
+        tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
     ) -> Result<PooledConn, ConnectError> {
+        let key = PoolKey::new(addr, tls.as_ref());
         if reuse && proxy_header.is_none() {
-            while let Some(mut sender) = self.pop_idle(addr) {
+            while let Some(mut sender) = self.pop_idle(&key) {
                 // A connection checked in right after its response ended may
                 // need a moment before it takes the next request.
                 if let Ok(Ok(())) =
@@ -74,43 +98,51 @@ impl ConnectionPool {
                 {
                     return Ok(PooledConn {
                         sender,
-                        addr,
+                        key,
                         reused: true,
                         private: false,
                     });
                 }
             }
         }
-        let connect = TcpStream::connect(addr);
-        let stream = match connect_timeout {
+        let connect = async {
+            let mut stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            // The PROXY header goes first, before any TLS handshake.
+            if let Some(header) = &proxy_header {
+                tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
+            }
+            let Some(target) = &tls else {
+                return Ok(Transport::Plain(stream));
+            };
+            let stream = target
+                .tls
+                .connect(stream, addr, target.sni.as_deref())
+                .await
+                .map_err(ConnectError::Tls)?;
+            Ok::<_, ConnectError>(Transport::Tls(Box::new(stream)))
+        };
+        let transport = match connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connect)
                 .await
                 .map_err(|_| ConnectError::Timeout)??,
             None => connect.await?,
         };
-        stream.set_nodelay(true)?;
-        let mut stream = stream;
-        if let Some(header) = &proxy_header {
-            tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
-        }
-        let (sender, connection) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await?;
-        tokio::spawn(async move {
-            // Errors here are seen by the request that owns the connection.
-            let _ = connection.with_upgrades().await;
-        });
+        let sender = match transport {
+            Transport::Plain(stream) => handshake(stream).await?,
+            Transport::Tls(stream) => handshake(*stream).await?,
+        };
         Ok(PooledConn {
             sender,
-            addr,
+            key,
             reused: false,
             private: proxy_header.is_some(),
         })
     }
 
-    fn pop_idle(&self, addr: SocketAddr) -> Option<SendRequest<ProxyBody>> {
+    fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest<ProxyBody>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(&addr)?;
+        let list = idle.get_mut(key)?;
         while let Some(conn) = list.pop() {
             if conn.since.elapsed() < self.idle_timeout && !conn.sender.is_closed() {
                 return Some(conn.sender);
@@ -125,7 +157,7 @@ impl ConnectionPool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.entry(conn.addr).or_default();
+        let list = idle.entry(conn.key).or_default();
         if list.len() < self.max_idle_per_server {
             list.push(IdleConn {
                 sender: conn.sender,
@@ -133,4 +165,23 @@ impl ConnectionPool {
             });
         }
     }
+}
+
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// HTTP/1.1 over an established connection; the connection task runs on
+/// its own.
+async fn handshake<IO>(io: IO) -> Result<SendRequest<ProxyBody>, ConnectError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
+    tokio::spawn(async move {
+        // Errors here are seen by the request that owns the connection.
+        let _ = connection.with_upgrades().await;
+    });
+    Ok(sender)
 }

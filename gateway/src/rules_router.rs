@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{response, Response, StatusCode};
-use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet};
+use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet, TlsFacts};
 
 use crate::body::ProxyBody;
 use crate::proxy::error_page::{CannedResponse, ErrorPages};
@@ -19,6 +19,8 @@ pub struct PartsFacts<'a> {
     pub parts: &'a Parts,
     pub src: SocketAddr,
     pub dst: SocketAddr,
+    /// The client connection's TLS, for `ssl_fc*`.
+    pub tls: Option<&'a TlsFacts>,
 }
 
 impl RequestFacts for PartsFacts<'_> {
@@ -53,6 +55,9 @@ impl RequestFacts for PartsFacts<'_> {
     fn dst(&self) -> SocketAddr {
         self.dst
     }
+    fn tls(&self) -> Option<&TlsFacts> {
+        self.tls
+    }
 }
 
 pub struct RulesRouter {
@@ -68,6 +73,7 @@ impl Router for RulesRouter {
                 parts,
                 src: conn.peer,
                 dst: conn.local,
+                tls: conn.tls.as_ref(),
             };
             match self.rules.decide(&self.frontend, &facts) {
                 Some(d) => d,
@@ -102,6 +108,7 @@ impl Router for RulesRouter {
             parts: request,
             src: conn.peer,
             dst: conn.local,
+            tls: conn.tls.as_ref(),
         };
         for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
             match edit {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::bind::Bind;
 use switchyard_grammar::ast::proxy::{Mode, Proxy};
 use switchyard_grammar::Config;
 use switchyard_rules::RuleSet;
@@ -22,6 +23,7 @@ use crate::proxy::{BackendRoute, HttpProxy};
 use crate::rules_router::RulesRouter;
 use crate::stats::counters::FrontendCounters;
 use crate::stats::{ProxyView, StatsPage};
+use crate::tls::bind::BindTls;
 use crate::upstream::Backend;
 
 /// No timeout written: HAProxy waits forever; a day is forever enough and
@@ -36,6 +38,8 @@ pub struct Runtime {
     pub http_l4: Vec<(SocketAddr, Arc<crate::tcp::http_front::HttpL4>)>,
     /// `mode tcp` frontends' listening addresses.
     pub tcp_listeners: Vec<crate::tcp::build::TcpListenerSpec>,
+    /// The TLS settings of the addresses of `bind … ssl` lines.
+    pub tls: HashMap<SocketAddr, Arc<BindTls>>,
     /// HTTP and TCP backends (checks run for all).
     pub backends: Vec<Arc<Backend>>,
     /// Every proxy's live counters, for the stats page and the runtime API.
@@ -72,6 +76,35 @@ fn timeout(t: &Option<switchyard_grammar::ast::proxy::Spanned<Duration>>) -> Opt
 pub fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
     let mut out = Vec::new();
     for bind in &proxy.binds {
+        out.extend(addresses_of(bind)?);
+    }
+    Ok(out)
+}
+
+/// The TLS settings of each address of the frontend's `bind … ssl` lines.
+fn bind_tls(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, Arc<BindTls>)>> {
+    let mut out = Vec::new();
+    for bind in proxy.binds.iter().filter(|b| b.options.ssl) {
+        let tls = BindTls::build(&bind.options).with_context(|| {
+            format!(
+                "frontend '{}': bind {} ssl",
+                proxy.name,
+                bind.addresses
+                    .first()
+                    .map(|a| a.word.text.as_str())
+                    .unwrap_or("")
+            )
+        })?;
+        let tls = Arc::new(tls);
+        out.extend(addresses_of(bind)?.into_iter().map(|a| (a, tls.clone())));
+    }
+    Ok(out)
+}
+
+/// The socket addresses of one `bind` line.
+fn addresses_of(bind: &Bind) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    {
         for address in &bind.addresses {
             let ip = match &address.host {
                 Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -206,6 +239,7 @@ fn build_fresh(
     );
     let mut listeners = Vec::new();
     let mut http_l4 = Vec::new();
+    let mut tls = HashMap::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -256,10 +290,12 @@ fn build_fresh(
                 http_l4.push((addr, Arc::new(l4)));
             }
         }
+        tls.extend(bind_tls(proxy)?);
     }
     Ok(Runtime {
         listeners,
         http_l4,
+        tls,
         tcp_listeners: tcp.listeners,
         backends,
         views,

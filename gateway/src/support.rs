@@ -64,8 +64,19 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
         for bind in &proxy.binds {
             let o = &bind.options;
-            if o.ssl {
-                refuse(bind.keyword.span, "TLS on 'bind' ('ssl crt …')", "TLS");
+            if let Some(verify) = o.verify.as_ref().filter(|v| v.text != "none") {
+                refuse(
+                    verify.span,
+                    "client certificate verification ('verify optional|required' on 'bind')",
+                    "TLS (client certificates)",
+                );
+            }
+            if let Some(ca_file) = &o.ca_file {
+                refuse(
+                    ca_file.span,
+                    "'ca-file' on 'bind' (client certificates)",
+                    "TLS (client certificates)",
+                );
             }
             if o.proto.is_some() {
                 refuse(bind.keyword.span, "'proto h2' on 'bind'", "HTTP/2");
@@ -87,7 +98,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         for server in &proxy.servers {
             let o = proxy.server_options(server);
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
-                refuse(server.keyword.span, "TLS to servers ('ssl')", "TLS");
+                refuse_server_tls(server.keyword.span, &o, &mut refuse);
             }
             if o.proto.is_some() {
                 refuse(server.keyword.span, "'proto h2' on servers", "HTTP/2");
@@ -171,4 +182,45 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// What `server … ssl` may use that the gateway does not do yet: ALPN other
+/// than HTTP/1.x (h2 to servers comes with `proto h2`), `sni` expressions
+/// other than `req.hdr(host)` and `str(NAME)`, `ca-file @system-ca`.
+fn refuse_server_tls(
+    span: Span,
+    o: &switchyard_grammar::ast::server::ServerOptions,
+    refuse: &mut dyn FnMut(Span, &str, &str),
+) {
+    if let Some(alpn) = &o.alpn {
+        if let Some(p) = alpn
+            .iter()
+            .find(|p| !matches!(p.as_str(), "http/1.1" | "http/1.0"))
+        {
+            refuse(
+                span,
+                &format!("'alpn {p}' toward servers (only http/1.1 is spoken to servers)"),
+                "HTTP/2 ('proto h2')",
+            );
+        }
+    }
+    if let Some(sni) = &o.sni {
+        if crate::tls::upstream::SniSource::parse(&sni.text).is_err() {
+            refuse(
+                sni.span,
+                &format!(
+                    "the sni expression '{}' (switchyard evaluates 'req.hdr(host)' and 'str(NAME)')",
+                    sni.text
+                ),
+                "TLS",
+            );
+        }
+    }
+    if let Some(ca_file) = o.ca_file.as_ref().filter(|c| c.text.starts_with('@')) {
+        refuse(
+            ca_file.span,
+            &format!("'ca-file {}' (a system store)", ca_file.text),
+            "TLS",
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::ast::condition::Condition;
 use crate::ast::http_rule::{HttpAction, ReturnBody};
 use crate::ast::proxy::{BackendTarget, Mode, Proxy, ProxyKind};
+use crate::ast::server::Server;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{Config, FileAccess};
 use crate::suggest::did_you_mean;
@@ -203,6 +204,7 @@ fn check_acl_references(proxy: &Proxy, diags: &mut Diagnostics) {
 fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for s in &proxy.servers {
+        check_server_verify(proxy, s, diags);
         if let Some(line) = seen.insert(&s.name.text, s.name.span.line) {
             diags.push(Diagnostic::error(s.name.span, format!("duplicate server name '{}' in backend '{}'", s.name.text, proxy.name))
                 .with_help(format!("another server has this name at line {line}; server names are unique within a backend")));
@@ -260,6 +262,28 @@ fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
                 ),
             )
             .with_help("add 'option httpchk' to the backend"),
+        );
+    }
+}
+
+/// HAProxy 2.6 verifies server certificates by default (`ssl-server-verify
+/// required`), and refuses a TLS server with nothing to verify against.
+fn check_server_verify(proxy: &Proxy, server: &Server, diags: &mut Diagnostics) {
+    let o = proxy.server_options(server);
+    let tls = o.ssl == Some(true) || o.check_ssl == Some(true);
+    let verify_none = o.verify.as_ref().is_some_and(|v| v.text == "none");
+    if tls && !verify_none && o.ca_file.is_none() {
+        diags.push(
+            Diagnostic::error(
+                server.name.span,
+                format!(
+                    "'server {}/{}' : verify is enabled by default but no CA file specified",
+                    proxy.name, server.name.text
+                ),
+            )
+            .with_help(
+                "add 'ca-file FILE' (the CA certificates to verify the server against), or, on a LAN where you trust the server's certificate, an explicit 'verify none' on the 'server' line",
+            ),
         );
     }
 }
@@ -412,6 +436,14 @@ fn load_files(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics)
     let mut wanted = Vec::new();
     let mut certificates = Vec::new();
     for proxy in &config.proxies {
+        for server in &proxy.servers {
+            certificates.extend(
+                proxy
+                    .server_options(server)
+                    .ca_file
+                    .filter(|f| !f.text.starts_with('@')),
+            );
+        }
         for bind in &proxy.binds {
             certificates.extend(
                 bind.options
@@ -428,7 +460,7 @@ fn load_files(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics)
             if e.kind() != std::io::ErrorKind::IsADirectory {
                 diags.push(
                     Diagnostic::error(word.span, format!("cannot open file '{}': {e}", word.text))
-                        .with_help("give the PEM file holding the certificate chain and its key"),
+                        .with_help("give a PEM file: for 'crt', the certificate chain and its key; for 'ca-file', the CA certificates"),
                 );
             }
         }

@@ -27,6 +27,8 @@ pub struct LogRecord {
     pub accepted_at: SystemTime,
     pub request_at: SystemTime,
     pub frontend: String,
+    /// The client connection is TLS: `%ft` is the frontend name and `~`.
+    pub ssl: bool,
     pub backend: String,
     pub server: String,
     pub server_addr: Option<SocketAddr>,
@@ -77,6 +79,7 @@ impl LogRecord {
             accepted_at: now,
             request_at: now,
             frontend: frontend.to_owned(),
+            ssl: false,
             backend: frontend.to_owned(),
             server: "<NOSRV>".into(),
             server_addr: None,
@@ -178,7 +181,9 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "cp" => r.client.port().to_string(),
         "fi" => r.frontend_addr.ip().to_string(),
         "fp" => r.frontend_addr.port().to_string(),
-        "f" | "ft" => r.frontend.clone(),
+        "f" => r.frontend.clone(),
+        "ft" if r.ssl => format!("{}~", r.frontend),
+        "ft" => r.frontend.clone(),
         "b" => r.backend.clone(),
         "s" => r.server.clone(),
         "si" => r.server_addr?.ip().to_string(),
@@ -280,6 +285,14 @@ mod tests {
         let format = LogFormat::parse(&Word::new(HTTPLOG, Span::default())).unwrap();
         let line = render(&format, &record(), &|_| None);
         assert_eq!(line, "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/0/1/2/3 200 170 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"");
+    }
+
+    #[test]
+    fn tls_frontend_name_has_a_tilde() {
+        let format = LogFormat::parse(&Word::new("%ft %f", Span::default())).unwrap();
+        let mut r = record();
+        r.ssl = true;
+        assert_eq!(render(&format, &r, &|_| None), "fe~ fe");
     }
 
     #[test]

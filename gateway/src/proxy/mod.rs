@@ -23,6 +23,7 @@ use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn};
 use crate::routing::{Router, Verdict};
+use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
@@ -33,6 +34,8 @@ use switchyard_rules::decision::PersistOverride;
 pub struct ClientConn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The TLS facts of a connection accepted on `bind … ssl`.
+    pub tls: Option<switchyard_rules::TlsFacts>,
     requests: AtomicU64,
     /// Requests whose response has not been passed on yet.
     in_flight: std::sync::atomic::AtomicU32,
@@ -52,6 +55,7 @@ impl ClientConn {
         ClientConn {
             peer,
             local,
+            tls: None,
             requests: AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicU32::new(0),
             idle_since: std::sync::Mutex::new(tokio::time::Instant::now()),
@@ -59,6 +63,12 @@ impl ClientConn {
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The same connection, TLS-terminated with `facts`.
+    pub fn with_tls(mut self, facts: switchyard_rules::TlsFacts) -> Self {
+        self.tls = Some(facts);
+        self
     }
 
     /// When no request is in progress: how many requests the connection
@@ -369,12 +379,17 @@ impl HttpProxy {
                 Ok(permit) => permit,
                 Err(_) => return route.errors.response(503),
             };
+            let tls = server.tls.as_ref().map(|tls| TlsTarget {
+                tls: tls.clone(),
+                sni: tls.sni_for(&parts.headers),
+            });
             let pooled = match self
                 .pool
                 .checkout(
                     server.addr,
                     reuse,
                     route.connect_timeout,
+                    tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
                 )
                 .await
@@ -556,16 +571,18 @@ impl LogDraft {
             .map(|pq| pq.as_str())
             .unwrap_or("/");
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
+        let mut record = crate::log::record::LogRecord::new(
+            client,
+            conn.local,
+            frontend,
+            req.method().as_str(),
+            uri,
+            version,
+        );
+        record.ssl = conn.tls.is_some();
         LogDraft {
             started: std::time::Instant::now(),
-            record: crate::log::record::LogRecord::new(
-                client,
-                conn.local,
-                frontend,
-                req.method().as_str(),
-                uri,
-                version,
-            ),
+            record,
         }
     }
 }

@@ -133,7 +133,10 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 r.insert("wretr", s.retries.load(Ordering::Relaxed).to_string());
                 r.insert("wredis", s.redispatches.load(Ordering::Relaxed).to_string());
                 if s.options.check == Some(true) {
-                    r.insert("chkfail", s.check_failures.load(Ordering::Relaxed).to_string());
+                    r.insert(
+                        "chkfail",
+                        s.check_failures.load(Ordering::Relaxed).to_string(),
+                    );
                     r.insert("chkdown", s.downs.load(Ordering::Relaxed).to_string());
                     r.insert("downtime", s.downtime().as_secs().to_string());
                 }

@@ -3,13 +3,15 @@
 //! transition is under way, `downinter` while DOWN. A server starts UP, goes
 //! DOWN after `fall` consecutive failures and UP again after `rise`
 //! consecutive successes; each transition is logged in HAProxy's words.
+//! With `check-ssl` (or `ssl` and no check `port`/`addr`), the check runs
+//! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::server::Server;
@@ -140,6 +142,9 @@ fn status_code(reason: &str) -> &'static str {
         "Layer7 check passed" => "L7OK",
         "Layer7 wrong status" => "L7STS",
         "Layer7 timeout" => "L7TOUT",
+        "Layer6 check passed" => "L6OK",
+        "Layer6 timeout" => "L6TOUT",
+        "Layer6 invalid response" => "L6RSP",
         _ => "L7RSP",
     }
 }
@@ -151,6 +156,7 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
         server.check_ip.unwrap_or(server.addr.ip()),
         plan.port.unwrap_or(server.addr.port()),
     );
+    let handshaken = std::sync::atomic::AtomicBool::new(false);
     let outcome = tokio::time::timeout(plan.timeout, async {
         let mut stream = match TcpStream::connect(addr).await {
             Ok(s) => s,
@@ -179,6 +185,28 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
                 );
             }
         }
+        // `check-ssl` (or `ssl` checked on the traffic port): the check
+        // runs inside TLS, and a TLS check without HTTP is a Layer6 one.
+        // The server's `sni` is for traffic only (HAProxy has `check-sni`
+        // for checks), so none is sent.
+        if let Some(tls) = &server.check_tls {
+            handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut stream = match tls.connect(stream, addr, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return (
+                        false,
+                        "Layer6 invalid response".to_owned(),
+                        Some(e.to_string()),
+                        None,
+                    )
+                }
+            };
+            let Some(request) = &plan.http else {
+                return (true, "Layer6 check passed".to_owned(), None, None);
+            };
+            return http_check(&mut stream, request, plan.expect.as_ref()).await;
+        }
         let Some(request) = &plan.http else {
             return (true, "Layer4 check passed".to_owned(), None, None);
         };
@@ -197,6 +225,8 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
         Err(_) => {
             let reason = if plan.http.is_some() {
                 "Layer7 timeout"
+            } else if handshaken.load(std::sync::atomic::Ordering::Relaxed) {
+                "Layer6 timeout"
             } else {
                 "Layer4 timeout"
             };
@@ -239,8 +269,8 @@ fn check_request_text(request: &HttpCheckRequest) -> String {
     text
 }
 
-async fn http_check(
-    stream: &mut TcpStream,
+async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     request: &HttpCheckRequest,
     expect: Option<&HttpCheckExpect>,
 ) -> (bool, String, Option<String>, Option<u16>) {
@@ -260,6 +290,8 @@ async fn http_check(
         match stream.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&buf[..n]),
+            // A TLS server closing without close_notify: the end all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(e) => {
                 return (
                     false,
@@ -322,6 +354,36 @@ mod tests {
     use super::*;
     use crate::upstream::balance::testing::servers;
     use tokio::net::TcpListener;
+
+    #[tokio::test]
+    async fn tls_check_passes_at_the_end_of_the_handshake() {
+        let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()]).unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move { acceptor.accept(s).await });
+            }
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none")]);
+        let r = check_once(&s[0], &plan(false)).await;
+        assert!(r.ok && r.reason == "Layer6 check passed", "{r:?}");
+        assert_eq!(status_code(&r.reason), "L6OK");
+        // `port` moves the check elsewhere: plain TCP there, as in HAProxy.
+        let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none port {port}")]);
+        let r = check_once(&s[0], &plan(false)).await;
+        assert!(r.ok && r.reason == "Layer4 check passed", "{r:?}");
+    }
 
     fn plan(http: bool) -> CheckPlan {
         CheckPlan {
@@ -400,6 +462,10 @@ mod tests {
             !l7.ok && l7.reason == "Layer7 wrong status" && l7.code == Some(503),
             "{l7:?}"
         );
+        // check-ssl against a plain server: the handshake fails (Layer6).
+        let s = servers(&[&format!("a 127.0.0.1:{port} check-ssl verify none")]);
+        let l6 = check_once(&s[0], &plan(false)).await;
+        assert!(!l6.ok && l6.reason == "Layer6 invalid response", "{l6:?}");
         let closed = servers(&["b 127.0.0.1:1"]);
         let refused = check_once(&closed[0], &plan(false)).await;
         assert_eq!(

@@ -11,6 +11,8 @@ use switchyard_grammar::ast::proxy::Proxy;
 use switchyard_grammar::ast::server::{Server as ServerLine, ServerOptions};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::tls::upstream::ServerTls;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("server '{server}': cannot resolve '{address}': {why}")]
@@ -21,6 +23,11 @@ pub enum BuildError {
     },
     #[error("server '{server}': address '{address}' has no port (a port from the client connection is not supported yet)")]
     NoPort { server: String, address: String },
+    #[error("server '{server}': {source}")]
+    Tls {
+        server: String,
+        source: crate::tls::TlsError,
+    },
 }
 
 /// What an operator set (HAProxy's administrative state).
@@ -51,6 +58,11 @@ pub struct Server {
     /// `cookie VALUE` for persistence.
     pub cookie: Option<String>,
     pub options: ServerOptions,
+    /// `ssl`: the TLS settings toward this server.
+    pub tls: Option<Arc<ServerTls>>,
+    /// Health checks in TLS: `check-ssl`, or `ssl` with neither `port`
+    /// nor `addr` (HAProxy's rule).
+    pub check_tls: Option<Arc<ServerTls>>,
     /// The weight set in the configuration, for `set weight N%`.
     pub initial_weight: u32,
     weight: AtomicU32,
@@ -137,8 +149,22 @@ impl Server {
         let weight = options.weight.unwrap_or(1) as u32;
         let maxconn = options.maxconn.unwrap_or(0).min(u64::from(UNLIMITED)) as u32;
         let capacity = if maxconn == 0 { UNLIMITED } else { maxconn };
+        let ssl = options.ssl == Some(true);
+        let check_ssl = options.check_ssl == Some(true)
+            || (ssl && options.check_port.is_none() && options.check_addr.is_none());
+        let tls = if ssl || check_ssl {
+            let built = ServerTls::build(&options).map_err(|source| BuildError::Tls {
+                server: line.name.text.clone(),
+                source,
+            })?;
+            Some(Arc::new(built))
+        } else {
+            None
+        };
         Ok(Server {
             check_ip,
+            check_tls: tls.clone().filter(|_| check_ssl),
+            tls: tls.filter(|_| ssl),
             name: line.name.text.clone(),
             index,
             addr,
