@@ -19,6 +19,8 @@ pub enum Verdict {
     Respond(Response<ProxyBody>),
     /// No rule chose a backend and there is no `default_backend`.
     NoBackend,
+    /// `http-request use-service NAME`.
+    Service(String),
 }
 
 /// A frontend's compiled rules.

@@ -89,7 +89,7 @@ impl Router for RulesRouter {
             Outcome::Answer(answer) => Verdict::Respond(self.answer(answer)),
             // Only prometheus-exporter parses, and serving it is refused at
             // startup until the stats work lands.
-            Outcome::Service(_) => Verdict::Respond(self.errors.response(503)),
+            Outcome::Service(name) => Verdict::Service(name),
         }
     }
 

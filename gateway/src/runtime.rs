@@ -237,6 +237,24 @@ fn build_fresh(
             })
             .collect(),
     );
+    let backend_stats: Arc<HashMap<String, Arc<StatsPage>>> = Arc::new(
+        config
+            .proxies
+            .iter()
+            .filter(|p| !p.disabled && !p.kind.is_frontend() && p.stats.enabled.is_some())
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    Arc::new(StatsPage::new(
+                        &p.name,
+                        &p.stats,
+                        rules.clone(),
+                        views.clone(),
+                    )),
+                )
+            })
+            .collect(),
+    );
     let mut listeners = Vec::new();
     let mut http_l4 = Vec::new();
     let mut tls = HashMap::new();
@@ -257,10 +275,16 @@ fn build_fresh(
             connection_pages,
             name: proxy.name.clone(),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
-            stats: proxy
-                .stats
-                .enabled
-                .map(|_| Arc::new(StatsPage::new(&proxy.stats, views.clone()))),
+            stats: proxy.stats.enabled.map(|_| {
+                Arc::new(StatsPage::new(
+                    &proxy.name,
+                    &proxy.stats,
+                    rules.clone(),
+                    views.clone(),
+                ))
+            }),
+            backend_stats: backend_stats.clone(),
+            views: views.clone(),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             router: Arc::new(RulesRouter {
                 frontend: proxy.name.clone(),

@@ -5,7 +5,6 @@
 //! silently ignored.
 
 use switchyard_grammar::ast::address::{AddressFamily, Host};
-use switchyard_grammar::ast::http_rule::HttpAction;
 use switchyard_grammar::ast::log_format::LogFormatPart;
 use switchyard_grammar::ast::proxy::Mode;
 use switchyard_grammar::{Config, Diagnostic, Span};
@@ -107,30 +106,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 refuse(server.keyword.span, "'slowstart'", "balancing");
             }
         }
-        if let Some(span) = proxy.stats.enabled {
-            if !proxy.kind.is_frontend() {
-                refuse(
-                    span,
-                    "the statistics page in a backend section",
-                    "operations (stats page)",
-                );
-            }
-            if let Some(admin) = proxy.stats.admin.first() {
-                refuse(admin.span, "'stats admin'", "operations (stats page)");
-            }
-            let s = &proxy.stats;
-            if s.show_legends
-                || s.show_node.is_some()
-                || s.show_desc.is_some()
-                || !s.scope.is_empty()
-            {
-                refuse(
-                    span,
-                    "'stats show-legends/show-node/show-desc/scope'",
-                    "operations (stats page)",
-                );
-            }
-        }
         if let Some(custom) = &proxy.log_format {
             for part in &custom.format.parts {
                 match part {
@@ -168,15 +143,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                     setting.span,
                     &format!("'option {name}'"),
                     "the HTTP gateway",
-                );
-            }
-        }
-        for rule in &proxy.http_request {
-            if let HttpAction::UseService(_) = rule.action {
-                refuse(
-                    rule.span,
-                    "'http-request use-service prometheus-exporter'",
-                    "operations (stats page)",
                 );
             }
         }

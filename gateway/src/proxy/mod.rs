@@ -160,6 +160,10 @@ pub struct HttpProxy {
     pub name: String,
     pub counters: Arc<crate::stats::counters::FrontendCounters>,
     pub stats: Option<Arc<crate::stats::StatsPage>>,
+    /// The pages of backend sections with `stats enable`, by backend.
+    pub backend_stats: Arc<HashMap<String, Arc<crate::stats::StatsPage>>>,
+    /// Every proxy's counters (the Prometheus exporter).
+    pub views: Arc<Vec<crate::stats::ProxyView>>,
     pub logger: Option<Arc<crate::log::request_log::RequestLogger>>,
     pub router: Arc<dyn Router>,
     pub backends: Arc<HashMap<String, Arc<BackendRoute>>>,
@@ -242,22 +246,28 @@ impl HttpProxy {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
         ensure_host(&mut parts);
-        if let Some(stats) = &self.stats {
-            let target = parts
-                .uri
-                .path_and_query()
-                .map(|pq| pq.as_str())
-                .unwrap_or("/");
-            if stats.matches(target) {
-                return stats.respond(target, parts.headers.get(http::header::AUTHORIZATION));
-            }
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| "/".to_owned());
+        if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(&target)) {
+            return self.stats_page(stats, &parts, conn, body).await;
         }
-        let backend_name = match self.router.route(&mut parts, conn) {
+        let (backend_name, persist_override) = match self.router.route(&mut parts, conn) {
             Verdict::Respond(response) => return response,
             Verdict::NoBackend => return self.errors.response(503),
+            Verdict::Service(name) => return self.service(&name),
             Verdict::Backend(name, persist) => (name, persist),
         };
-        let (backend_name, persist_override) = backend_name;
+        // `stats enable` in a backend section: its page, once routed there.
+        if let Some(stats) = self
+            .backend_stats
+            .get(&backend_name)
+            .filter(|s| s.matches(&target))
+        {
+            return self.stats_page(stats, &parts, conn, body).await;
+        }
         if let Some(d) = draft.as_mut() {
             d.record.backend = backend_name.clone();
         }
@@ -298,6 +308,40 @@ impl HttpProxy {
         self.router
             .on_response(&backend_name, &request, conn, &mut response_parts);
         Response::from_parts(response_parts, response_body)
+    }
+
+    async fn stats_page(
+        &self,
+        stats: &crate::stats::StatsPage,
+        parts: &Parts,
+        conn: &ClientConn,
+        body: Incoming,
+    ) -> Response<ProxyBody> {
+        let admin = stats.admin_allowed(&crate::rules_router::PartsFacts {
+            parts,
+            src: conn.peer,
+            dst: conn.local,
+            tls: conn.tls.as_ref(),
+        });
+        stats.serve(parts, admin, body).await
+    }
+
+    /// `http-request use-service NAME`.
+    fn service(&self, name: &str) -> Response<ProxyBody> {
+        match name {
+            "prometheus-exporter" => {
+                let mut r = Response::new(ProxyBody::full(crate::stats::prometheus::render(
+                    &self.views,
+                )));
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
+            // Refused at startup (support.rs); never reached.
+            _ => self.errors.response(503),
+        }
     }
 
     /// Sends the request to a server of `route`, retrying as configured.

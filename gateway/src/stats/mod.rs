@@ -1,16 +1,25 @@
 //! The statistics page (`stats enable`, `stats uri`, `stats auth`,
-//! `stats realm`, `stats refresh`, `stats hide-version`): an HTML page and
-//! HAProxy's CSV (`;csv`), from the live counters of frontends and servers.
+//! `stats realm`, `stats refresh`, `stats admin`, `stats hide-version`,
+//! `stats show-legends/show-node/show-desc`, `stats scope`) in a frontend,
+//! `listen` or backend: an HTML page (`html.rs`) with admin forms
+//! (`admin.rs`), HAProxy's CSV (`;csv`) and JSON (`;json`), and the
+//! Prometheus exporter (`prometheus.rs`), all from the live counters.
 
+pub mod admin;
 pub mod counters;
+pub mod html;
+pub mod json;
+pub mod prometheus;
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{Response, StatusCode};
+use http::header::{HeaderValue, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use hyper::body::Incoming;
 use switchyard_grammar::ast::stats::StatsSettings;
+use switchyard_rules::{RequestFacts, RuleSet};
 
 use crate::body::ProxyBody;
 use crate::upstream::Backend;
@@ -43,6 +52,7 @@ pub fn csv_columns() -> impl Iterator<Item = &'static str> {
 }
 
 /// One proxy as the page shows it.
+#[derive(Clone)]
 pub struct ProxyView {
     pub name: String,
     pub frontend: Option<Arc<FrontendCounters>>,
@@ -53,18 +63,72 @@ pub struct ProxyView {
     pub mode: &'static str,
 }
 
+/// A proxy's statistics page.
 pub struct StatsPage {
+    /// The section that enabled it (for `stats admin` conditions).
+    proxy: String,
     uri: String,
     realm: String,
     auths: Vec<(String, String)>,
     refresh: Option<Duration>,
     hide_version: bool,
+    show_legends: bool,
+    /// `stats show-node [NAME]`: the node name shown (the host name when
+    /// none is given).
+    node: Option<String>,
+    description: Option<String>,
+    /// `stats scope`: only these proxies (all when empty).
+    scope: Vec<String>,
+    has_admin: bool,
+    rules: Arc<RuleSet>,
     proxies: Arc<Vec<ProxyView>>,
 }
 
+/// What the part of the target after the page's URI asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PageOptions {
+    csv: bool,
+    json: bool,
+    /// `;up`: hide servers that are not up.
+    only_up: bool,
+    /// `;norefresh`.
+    no_refresh: bool,
+    /// `;st=DONE|NONE|PART|DENY|ERRP`: the outcome of an admin action.
+    status: Option<String>,
+}
+
+impl PageOptions {
+    fn parse(rest: &str) -> PageOptions {
+        let mut o = PageOptions::default();
+        for part in rest.split(';').filter(|p| !p.is_empty()) {
+            match part {
+                "csv" => o.csv = true,
+                "json" => o.json = true,
+                "up" => o.only_up = true,
+                "norefresh" => o.no_refresh = true,
+                p => {
+                    if let Some(st) = p.strip_prefix("st=") {
+                        o.status = Some(st.to_owned());
+                    }
+                }
+            }
+        }
+        o
+    }
+}
+
+/// The longest admin form accepted.
+const MAX_FORM: usize = 64 * 1024;
+
 impl StatsPage {
-    pub fn new(settings: &StatsSettings, proxies: Arc<Vec<ProxyView>>) -> StatsPage {
+    pub fn new(
+        proxy: &str,
+        settings: &StatsSettings,
+        rules: Arc<RuleSet>,
+        proxies: Arc<Vec<ProxyView>>,
+    ) -> StatsPage {
         StatsPage {
+            proxy: proxy.to_owned(),
             uri: settings.uri().to_owned(),
             realm: settings.realm().to_owned(),
             auths: settings
@@ -74,6 +138,15 @@ impl StatsPage {
                 .collect(),
             refresh: settings.refresh,
             hide_version: settings.hide_version,
+            show_legends: settings.show_legends,
+            node: settings
+                .show_node
+                .clone()
+                .map(|n| if n.is_empty() { host_name() } else { n }),
+            description: settings.show_desc.clone(),
+            scope: settings.scope.clone(),
+            has_admin: !settings.admin.is_empty(),
+            rules,
             proxies,
         }
     }
@@ -83,23 +156,64 @@ impl StatsPage {
         target.starts_with(&self.uri)
     }
 
-    pub fn respond(
-        &self,
-        target: &str,
-        authorization: Option<&HeaderValue>,
-    ) -> Response<ProxyBody> {
-        if !self.auths.is_empty() && !self.authorized(authorization) {
+    /// Whether `stats admin` gives this request the admin forms.
+    pub fn admin_allowed(&self, facts: &dyn RequestFacts) -> bool {
+        self.has_admin && self.rules.stats_admin(&self.proxy, facts)
+    }
+
+    /// Answers a request for the page: the page, its CSV or JSON, or an
+    /// admin action (a POST from the page's forms); `admin` is what
+    /// [`StatsPage::admin_allowed`] said of the request.
+    pub async fn serve(&self, parts: &Parts, admin: bool, body: Incoming) -> Response<ProxyBody> {
+        if !self.auths.is_empty()
+            && !self.authorized(parts.headers.get(http::header::AUTHORIZATION))
+        {
             let mut r = crate::proxy::error_page::CannedResponse::builtin(401).to_response();
             if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", self.realm)) {
                 r.headers_mut().insert(WWW_AUTHENTICATE, v);
             }
             return r;
         }
-        let csv = target[self.uri.len()..].starts_with(";csv");
-        let (body, content_type) = if csv {
-            (self.csv(), "text/plain")
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        if parts.method == Method::POST {
+            let outcome = if !admin {
+                "DENY"
+            } else {
+                match read_form(body).await {
+                    Some(form) => admin::apply(&form, &self.visible()),
+                    None => "ERRP",
+                }
+            };
+            let mut r = Response::new(ProxyBody::Empty);
+            *r.status_mut() = StatusCode::SEE_OTHER;
+            if let Ok(v) = HeaderValue::from_str(&format!("{};st={outcome}", self.uri)) {
+                r.headers_mut().insert(LOCATION, v);
+            }
+            return r;
+        }
+        let options = PageOptions::parse(&target[self.uri.len()..]);
+        let visible = self.visible();
+        let (body, content_type) = if options.csv {
+            (csv(&visible), "text/plain")
+        } else if options.json {
+            (json::render(&visible), "application/json")
         } else {
-            (self.html(), "text/html")
+            let settings = html::Settings {
+                uri: &self.uri,
+                refresh: self.refresh.filter(|_| !options.no_refresh),
+                hide_version: self.hide_version,
+                show_legends: self.show_legends,
+                node: self.node.as_deref(),
+                description: self.description.as_deref(),
+                admin,
+                only_up: options.only_up,
+                status: options.status.as_deref(),
+            };
+            (html::render(&settings, &visible), "text/html")
         };
         let mut r = Response::new(ProxyBody::full(body));
         *r.status_mut() = StatusCode::OK;
@@ -110,6 +224,15 @@ impl StatsPage {
             HeaderValue::from_static("no-cache"),
         );
         r
+    }
+
+    /// The proxies `stats scope` lets the page show.
+    fn visible(&self) -> Vec<ProxyView> {
+        self.proxies
+            .iter()
+            .filter(|p| self.scope.is_empty() || self.scope.contains(&p.name))
+            .cloned()
+            .collect()
     }
 
     fn authorized(&self, header: Option<&HeaderValue>) -> bool {
@@ -149,52 +272,40 @@ impl StatsPage {
             ok | (user_ok & pass_ok)
         })
     }
-
-    pub fn csv(&self) -> String {
-        csv(&self.proxies)
-    }
-
-    fn html(&self) -> String {
-        let mut page = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        if let Some(refresh) = self.refresh {
-            let _ = write!(
-                page,
-                "<meta http-equiv=\"refresh\" content=\"{}\">",
-                refresh.as_secs().max(1)
-            );
-        }
-        page.push_str("<title>Statistics Report</title><style>body{font-family:sans-serif;font-size:13px;margin:8px}table{border-collapse:collapse;margin-bottom:16px;width:100%;overflow-x:auto;display:block}th,td{border:1px solid #999;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#20a0ff;color:#fff}td:first-child{text-align:left}.up{background:#c0ffc0}.down{background:#ff9090}.maint{background:#c07820;color:#fff}.fe,.be{background:#eee;font-weight:bold}</style></head><body>");
-        let version = if self.hide_version {
-            String::new()
-        } else {
-            format!(" (Switchyard {})", env!("CARGO_PKG_VERSION"))
-        };
-        let _ = write!(page, "<h1>Statistics Report{version}</h1>");
-        for proxy in self.proxies.iter() {
-            let _ = write!(page, "<table><tr><th>{}</th><th>Status</th><th>Weight</th><th>Act</th><th>Bck</th><th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Errors</th><th>Check</th></tr>", escape(&proxy.name));
-            for row in counters::rows(std::slice::from_ref(proxy)) {
-                let g = |k: &str| row.get(k).cloned().unwrap_or_default();
-                let status = g("status");
-                let class = match (g("svname").as_str(), status.as_str()) {
-                    ("FRONTEND", _) => "fe",
-                    ("BACKEND", _) => "be",
-                    (_, s) if s.starts_with("UP") => "up",
-                    (_, s) if s.starts_with("MAINT") => "maint",
-                    _ => "down",
-                };
-                let errors = g("econ");
-                let _ = write!(page, "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&g("svname")), escape(&status), g("weight"), g("act"), g("bck"), g("scur"), g("smax"), g("slim"), g("stot"), g("lbtot"), errors, escape(&g("check_status")));
-            }
-            page.push_str("</table>");
-        }
-        page.push_str("</body></html>\n");
-        page
-    }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The form of an admin POST, at most [`MAX_FORM`] bytes.
+async fn read_form(body: Incoming) -> Option<Vec<(String, String)>> {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(body, MAX_FORM);
+    let bytes = limited.collect().await.ok()?.to_bytes();
+    Some(admin::parse_form(&String::from_utf8_lossy(&bytes)))
+}
+
+/// This machine's name, for `stats show-node` without a name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_options_after_the_uri() {
+        assert_eq!(
+            PageOptions::parse(";csv;norefresh"),
+            PageOptions {
+                csv: true,
+                no_refresh: true,
+                ..Default::default()
+            }
+        );
+        let o = PageOptions::parse(";up;st=DONE");
+        assert!(o.only_up && o.status.as_deref() == Some("DONE"));
+        assert!(PageOptions::parse(";json").json);
+        assert_eq!(PageOptions::parse(""), PageOptions::default());
+    }
 }
