@@ -25,11 +25,10 @@ use crate::tls::bind::BindTls;
 /// What a listening address serves.
 #[derive(Clone)]
 pub enum Service {
-    /// HTTP, over TLS when the bind has `ssl`.
-    Http(Arc<HttpProxy>, Option<Arc<BindTls>>),
-    /// HTTP after `tcp-request connection` rules and/or a PROXY header
-    /// (then TLS, with `ssl`).
-    HttpL4(Arc<HttpProxy>, Arc<HttpL4>, Option<Arc<BindTls>>),
+    /// HTTP, as the bind says (TLS, HTTP/2 only).
+    Http(Arc<HttpProxy>, HttpBind),
+    /// HTTP after `tcp-request connection` rules and/or a PROXY header.
+    HttpL4(Arc<HttpProxy>, Arc<HttpL4>, HttpBind),
     Tcp {
         frontend: Arc<TcpFrontend>,
         accept_proxy: bool,
@@ -48,6 +47,13 @@ pub enum Phase {
     /// The process is stopping: idle connections close at once, busy ones
     /// after their request (HAProxy's soft stop).
     Stopping,
+}
+
+/// How an HTTP bind speaks: `ssl` (its TLS settings) and `proto h2`.
+#[derive(Clone, Default)]
+pub struct HttpBind {
+    pub tls: Option<Arc<BindTls>>,
+    pub h2_only: bool,
 }
 
 /// The connections of one generation: how many are open, and the signal
@@ -176,33 +182,19 @@ pub async fn accept_loop(listener: TcpListener, slot: Slot, maxconn: Arc<Semapho
 async fn serve(stream: TcpStream, peer: SocketAddr, current: &Current) {
     let retirement = current.retirement.clone();
     match &current.service {
-        Service::Http(proxy, tls) => {
+        Service::Http(proxy, bind) => {
             let _ = stream.set_nodelay(true);
             let Ok(local) = stream.local_addr() else {
                 return;
             };
-            crate::listener::serve_accepted(
-                stream,
-                peer,
-                local,
-                proxy.clone(),
-                tls.clone(),
-                retirement,
-            )
-            .await
+            crate::listener::serve_accepted(stream, peer, local, proxy.clone(), bind, retirement)
+                .await
         }
-        Service::HttpL4(proxy, l4, tls) => {
+        Service::HttpL4(proxy, l4, bind) => {
             if let Some((stream, src, dst)) = l4.admit(stream, peer, &proxy.client_timeouts()).await
             {
-                crate::listener::serve_accepted(
-                    stream,
-                    src,
-                    dst,
-                    proxy.clone(),
-                    tls.clone(),
-                    retirement,
-                )
-                .await
+                crate::listener::serve_accepted(stream, src, dst, proxy.clone(), bind, retirement)
+                    .await
             }
         }
         // A TCP session is a byte stream: it ends when its peers end it.

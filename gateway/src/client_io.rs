@@ -70,6 +70,9 @@ pub struct ClientIo<S> {
     head_timer: Pin<Box<Sleep>>,
     write_timer: Pin<Box<Sleep>>,
     write_blocked: bool,
+    /// `bind … proto h2`: a client that does not open with the HTTP/2
+    /// preface is disconnected.
+    require_http2: bool,
 }
 
 impl<S> ClientIo<S> {
@@ -91,7 +94,14 @@ impl<S> ClientIo<S> {
             head_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             write_blocked: false,
+            require_http2: false,
         }
+    }
+
+    /// Only HTTP/2 clients (`proto h2`).
+    pub fn http2_only(mut self, only: bool) -> Self {
+        self.require_http2 = only;
+        self
     }
 }
 
@@ -197,7 +207,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
         if this.protocol == Protocol::Unknown && !got.is_empty() {
             // The HTTP/2 preface starts "PRI * HTTP/2.0"; no HTTP/1 method
             // is called PRI.
-            this.protocol = if got.starts_with(b"PRI ") {
+            let preface = b"PRI ";
+            let http2 = got.starts_with(preface) || preface.starts_with(got);
+            if this.require_http2 && !http2 {
+                // HTTP/1 on an h2-only bind: nothing to answer, close.
+                this.out = Outgoing::Over;
+                buf.set_filled(before);
+                return Poll::Ready(Ok(()));
+            }
+            this.protocol = if http2 {
                 this.conn.set_http2();
                 Protocol::Http2
             } else {

@@ -19,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-use crate::accept::{accept_loop, retirement, Current, Phase, Retire, Retirement, Service, Slot};
+use crate::accept::{
+    accept_loop, retirement, Current, HttpBind, Phase, Retire, Retirement, Service, Slot,
+};
 use crate::command::check::Checked;
 use crate::runtime::{self, Runtime};
 use crate::runtime_api::ApiState;
@@ -77,10 +79,13 @@ impl Generation {
         let runtime = runtime::build(config, rules, previous)?;
         let mut services = Vec::new();
         for (addr, frontend) in &runtime.listeners {
-            let tls = runtime.tls.get(addr).cloned();
+            let bind = HttpBind {
+                tls: runtime.tls.get(addr).cloned(),
+                h2_only: runtime.h2_only.contains(addr),
+            };
             let service = match runtime.http_l4.iter().find(|(a, _)| a == addr) {
-                Some((_, l4)) => Service::HttpL4(frontend.clone(), l4.clone(), tls),
-                None => Service::Http(frontend.clone(), tls),
+                Some((_, l4)) => Service::HttpL4(frontend.clone(), l4.clone(), bind),
+                None => Service::Http(frontend.clone(), bind),
             };
             services.push((*addr, service));
         }

@@ -17,10 +17,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::accept::{Phase, Retirement};
+use crate::accept::{HttpBind, Phase, Retirement};
 use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
-use crate::tls::bind::BindTls;
 
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
@@ -50,17 +49,24 @@ pub(crate) async fn serve_accepted(
     peer: SocketAddr,
     local: SocketAddr,
     proxy: Arc<HttpProxy>,
-    tls: Option<Arc<BindTls>>,
+    bind: &HttpBind,
     retirement: Retirement,
 ) {
     let conn = ClientConn::new(peer, local);
-    let Some(tls) = tls else {
-        return serve_stream(stream, conn, proxy, retirement).await;
+    let Some(tls) = &bind.tls else {
+        return serve_stream(stream, conn, proxy, bind.h2_only, retirement).await;
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     let limit = proxy.client_timeouts().http_request;
     if let Some((stream, facts)) = tls.accept(stream, limit).await {
-        serve_stream(stream, conn.with_tls(facts), proxy, retirement).await;
+        serve_stream(
+            stream,
+            conn.with_tls(facts),
+            proxy,
+            bind.h2_only,
+            retirement,
+        )
+        .await;
     }
 }
 
@@ -71,6 +77,7 @@ pub(crate) async fn serve_stream<IO>(
     io: IO,
     conn: ClientConn,
     proxy: Arc<HttpProxy>,
+    h2_only: bool,
     mut retirement: Retirement,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -78,13 +85,12 @@ pub(crate) async fn serve_stream<IO>(
     let conn = Arc::new(conn);
     let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
-    let io = ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone());
+    let io = ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone())
+        .http2_only(h2_only && conn.tls.as_ref().and_then(|t| t.alpn.as_deref()).is_none());
+    // The protocol is read from the client's first bytes (HTTP/2 preface
+    // or not), which also covers ALPN's choice over TLS; `proto h2` is
+    // enforced by ClientIo.
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    match conn.tls.as_ref().and_then(|t| t.alpn.as_deref()) {
-        Some("h2") => builder = builder.http2_only(),
-        Some("http/1.1" | "http/1.0") => builder = builder.http1_only(),
-        _ => {}
-    }
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
         let conn = conn.clone();

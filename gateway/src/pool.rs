@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -28,31 +29,97 @@ pub enum ConnectError {
     Tls(std::io::Error),
 }
 
-/// What makes idle connections interchangeable: the address, and for TLS
-/// the server's settings and the SNI sent.
+/// What makes idle connections interchangeable: the address, the
+/// protocol, and for TLS the server's settings and the SNI sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PoolKey {
     addr: SocketAddr,
+    http2: bool,
     tls: Option<(usize, Option<String>)>,
 }
 
 impl PoolKey {
-    fn new(addr: SocketAddr, tls: Option<&TlsTarget>) -> PoolKey {
+    fn new(addr: SocketAddr, http2: bool, tls: Option<&TlsTarget>) -> PoolKey {
         PoolKey {
             addr,
+            http2,
             tls: tls.map(|t| (t.tls.id, t.sni.clone())),
         }
     }
 }
 
+/// A server's answer to come.
+pub type ResponseFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>>
+            + Send,
+    >,
+>;
+
+/// The sending half of a server connection: HTTP/1.1, or HTTP/2 with prior
+/// knowledge (`proto h2`).
+pub enum SendRequest {
+    Http1(http1::SendRequest<ProxyBody>),
+    Http2(http2::SendRequest<ProxyBody>),
+}
+
+impl SendRequest {
+    /// Sends `request`; the answer's future does not hold the connection.
+    pub fn send_request(&mut self, request: http::Request<ProxyBody>) -> ResponseFuture {
+        match self {
+            SendRequest::Http1(s) => Box::pin(s.send_request(request)),
+            SendRequest::Http2(s) => Box::pin(s.send_request(h2_request(request))),
+        }
+    }
+
+    async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            SendRequest::Http1(s) => s.ready().await,
+            SendRequest::Http2(s) => s.ready().await,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            SendRequest::Http1(s) => s.is_closed(),
+            SendRequest::Http2(s) => s.is_closed(),
+        }
+    }
+}
+
+/// An HTTP/2 request names its target in `:scheme` and `:authority`: the
+/// origin-form request gets both (from Host), and HTTP/1-only fields go.
+fn h2_request(request: http::Request<ProxyBody>) -> http::Request<ProxyBody> {
+    let (mut parts, body) = request.into_parts();
+    let authority = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    if let Some(authority) = authority {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        if let Ok(uri) = format!("http://{authority}{path}").parse() {
+            parts.uri = uri;
+        }
+        parts.headers.remove(http::header::HOST);
+    }
+    parts.version = http::Version::HTTP_2;
+    parts.headers.remove(http::header::CONNECTION);
+    http::Request::from_parts(parts, body)
+}
+
 struct IdleConn {
-    sender: SendRequest<ProxyBody>,
+    sender: SendRequest,
     since: Instant,
 }
 
 /// A connection checked out of the pool for one request.
 pub struct PooledConn {
-    pub sender: SendRequest<ProxyBody>,
+    pub sender: SendRequest,
     key: PoolKey,
     /// It served an earlier request (a failure on it may just be a close race).
     pub reused: bool,
@@ -87,8 +154,9 @@ impl ConnectionPool {
         connect_timeout: Option<Duration>,
         tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
+        http2: bool,
     ) -> Result<PooledConn, ConnectError> {
-        let key = PoolKey::new(addr, tls.as_ref());
+        let key = PoolKey::new(addr, http2, tls.as_ref());
         if reuse && proxy_header.is_none() {
             while let Some(mut sender) = self.pop_idle(&key) {
                 // A connection checked in right after its response ended may
@@ -129,8 +197,8 @@ impl ConnectionPool {
             None => connect.await?,
         };
         let sender = match transport {
-            Transport::Plain(stream) => handshake(stream).await?,
-            Transport::Tls(stream) => handshake(*stream).await?,
+            Transport::Plain(stream) => handshake(stream, http2).await?,
+            Transport::Tls(stream) => handshake(*stream, http2).await?,
         };
         Ok(PooledConn {
             sender,
@@ -140,7 +208,7 @@ impl ConnectionPool {
         })
     }
 
-    fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest<ProxyBody>> {
+    fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(key)?;
         while let Some(conn) = list.pop() {
@@ -172,16 +240,27 @@ enum Transport {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// HTTP/1.1 over an established connection; the connection task runs on
-/// its own.
-async fn handshake<IO>(io: IO) -> Result<SendRequest<ProxyBody>, ConnectError>
+/// HTTP/1.1 (or HTTP/2) over an established connection; the connection
+/// task runs on its own.
+async fn handshake<IO>(io: IO, http2: bool) -> Result<SendRequest, ConnectError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    if http2 {
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .timer(hyper_util::rt::TokioTimer::new())
+            .handshake(TokioIo::new(io))
+            .await?;
+        tokio::spawn(async move {
+            // Errors here are seen by the requests on the connection.
+            let _ = connection.await;
+        });
+        return Ok(SendRequest::Http2(sender));
+    }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         // Errors here are seen by the request that owns the connection.
         let _ = connection.with_upgrades().await;
     });
-    Ok(sender)
+    Ok(SendRequest::Http1(sender))
 }

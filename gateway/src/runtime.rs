@@ -40,6 +40,8 @@ pub struct Runtime {
     pub tcp_listeners: Vec<crate::tcp::build::TcpListenerSpec>,
     /// The TLS settings of the addresses of `bind … ssl` lines.
     pub tls: HashMap<SocketAddr, Arc<BindTls>>,
+    /// Addresses of `bind … proto h2` lines: HTTP/2 only.
+    pub h2_only: std::collections::HashSet<SocketAddr>,
     /// HTTP and TCP backends (checks run for all).
     pub backends: Vec<Arc<Backend>>,
     /// Every proxy's live counters, for the stats page and the runtime API.
@@ -258,6 +260,7 @@ fn build_fresh(
     let mut listeners = Vec::new();
     let mut http_l4 = Vec::new();
     let mut tls = HashMap::new();
+    let mut h2_only = std::collections::HashSet::new();
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -315,11 +318,19 @@ fn build_fresh(
             }
         }
         tls.extend(bind_tls(proxy)?);
+        for bind in proxy
+            .binds
+            .iter()
+            .filter(|b| b.options.proto.as_deref() == Some("h2"))
+        {
+            h2_only.extend(addresses_of(bind)?);
+        }
     }
     Ok(Runtime {
         listeners,
         http_l4,
         tls,
+        h2_only,
         tcp_listeners: tcp.listeners,
         backends,
         views,

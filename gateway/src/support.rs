@@ -77,9 +77,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                     "TLS (client certificates)",
                 );
             }
-            if o.proto.is_some() {
-                refuse(bind.keyword.span, "'proto h2' on 'bind'", "HTTP/2");
-            }
             for address in &bind.addresses {
                 if !matches!(
                     address.family,
@@ -99,8 +96,12 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse_server_tls(server.keyword.span, &o, &mut refuse);
             }
-            if o.proto.is_some() {
-                refuse(server.keyword.span, "'proto h2' on servers", "HTTP/2");
+            if o.proto.is_some() && o.ssl == Some(true) {
+                refuse(
+                    server.keyword.span,
+                    "'proto h2' with 'ssl' (HTTP/2 over TLS toward servers)",
+                    "HTTP/2",
+                );
             }
             if o.slowstart.is_some() {
                 refuse(server.keyword.span, "'slowstart'", "balancing");

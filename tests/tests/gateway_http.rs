@@ -545,6 +545,38 @@ async fn h2c_clients_are_served_and_servers_see_http_1_1() {
 }
 
 #[tokio::test]
+async fn proto_h2_on_binds_and_toward_servers() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let _gw = start(
+        &format!(
+            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port} proto h2\n    server s {} proto h2\n",
+            o.addr
+        ),
+        port,
+    );
+    let c = switchyard_e2e::client::client_h2c();
+    for _ in 0..3 {
+        let r = get(&c, &url(port, "/over/h2?x=1"), &[("X-Trace", "t1")])
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "o\n"));
+    }
+    let seen = &o.seen()[0];
+    // HTTP/2 to the server: the target carries :scheme and :authority.
+    assert_eq!(seen.uri, format!("http://127.0.0.1:{port}/over/h2?x=1"));
+    assert_eq!(seen.header_values("x-trace"), ["t1"]);
+    assert_eq!(
+        o.connections(),
+        1,
+        "one HTTP/2 connection carries every request"
+    );
+    // An HTTP/1.1 client is not served on an h2-only bind.
+    let plain = get(&client_without_keepalive(), &url(port, "/"), &[]).await;
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[tokio::test]
 async fn idle_keep_alive_connections_are_closed_but_slow_servers_are_not_cut() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let o = Origin::start("o").await;

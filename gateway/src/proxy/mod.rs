@@ -435,6 +435,7 @@ impl HttpProxy {
                     route.connect_timeout,
                     tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
+                    server.options.proto.as_deref() == Some("h2"),
                 )
                 .await
             {
