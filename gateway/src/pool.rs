@@ -60,7 +60,8 @@ pub type ResponseFuture = std::pin::Pin<
 /// knowledge (`proto h2`).
 pub enum SendRequest {
     Http1(http1::SendRequest<ProxyBody>),
-    Http2(http2::SendRequest<ProxyBody>),
+    /// With the scheme its requests name (`https` over TLS).
+    Http2(http2::SendRequest<ProxyBody>, &'static str),
 }
 
 impl SendRequest {
@@ -68,28 +69,28 @@ impl SendRequest {
     pub fn send_request(&mut self, request: http::Request<ProxyBody>) -> ResponseFuture {
         match self {
             SendRequest::Http1(s) => Box::pin(s.send_request(request)),
-            SendRequest::Http2(s) => Box::pin(s.send_request(h2_request(request))),
+            SendRequest::Http2(s, scheme) => Box::pin(s.send_request(h2_request(request, scheme))),
         }
     }
 
     async fn ready(&mut self) -> hyper::Result<()> {
         match self {
             SendRequest::Http1(s) => s.ready().await,
-            SendRequest::Http2(s) => s.ready().await,
+            SendRequest::Http2(s, _) => s.ready().await,
         }
     }
 
     fn is_closed(&self) -> bool {
         match self {
             SendRequest::Http1(s) => s.is_closed(),
-            SendRequest::Http2(s) => s.is_closed(),
+            SendRequest::Http2(s, _) => s.is_closed(),
         }
     }
 }
 
 /// An HTTP/2 request names its target in `:scheme` and `:authority`: the
 /// origin-form request gets both (from Host), and HTTP/1-only fields go.
-fn h2_request(request: http::Request<ProxyBody>) -> http::Request<ProxyBody> {
+fn h2_request(request: http::Request<ProxyBody>, scheme: &str) -> http::Request<ProxyBody> {
     let (mut parts, body) = request.into_parts();
     let authority = parts
         .headers
@@ -102,7 +103,7 @@ fn h2_request(request: http::Request<ProxyBody>) -> http::Request<ProxyBody> {
             .path_and_query()
             .map(|pq| pq.as_str())
             .unwrap_or("/");
-        if let Ok(uri) = format!("http://{authority}{path}").parse() {
+        if let Ok(uri) = format!("{scheme}://{authority}{path}").parse() {
             parts.uri = uri;
         }
         parts.headers.remove(http::header::HOST);
@@ -197,8 +198,8 @@ impl ConnectionPool {
             None => connect.await?,
         };
         let sender = match transport {
-            Transport::Plain(stream) => handshake(stream, http2).await?,
-            Transport::Tls(stream) => handshake(*stream, http2).await?,
+            Transport::Plain(stream) => handshake(stream, http2, "http").await?,
+            Transport::Tls(stream) => handshake(*stream, http2, "https").await?,
         };
         Ok(PooledConn {
             sender,
@@ -242,7 +243,11 @@ enum Transport {
 
 /// HTTP/1.1 (or HTTP/2) over an established connection; the connection
 /// task runs on its own.
-async fn handshake<IO>(io: IO, http2: bool) -> Result<SendRequest, ConnectError>
+async fn handshake<IO>(
+    io: IO,
+    http2: bool,
+    scheme: &'static str,
+) -> Result<SendRequest, ConnectError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -255,7 +260,7 @@ where
             // Errors here are seen by the requests on the connection.
             let _ = connection.await;
         });
-        return Ok(SendRequest::Http2(sender));
+        return Ok(SendRequest::Http2(sender, scheme));
     }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {

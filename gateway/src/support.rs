@@ -96,13 +96,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse_server_tls(server.keyword.span, &o, &mut refuse);
             }
-            if o.proto.is_some() && o.ssl == Some(true) {
-                refuse(
-                    server.keyword.span,
-                    "'proto h2' with 'ssl' (HTTP/2 over TLS toward servers)",
-                    "HTTP/2",
-                );
-            }
             if o.slowstart.is_some() {
                 refuse(server.keyword.span, "'slowstart'", "balancing");
             }
@@ -160,13 +153,21 @@ fn refuse_server_tls(
     refuse: &mut dyn FnMut(Span, &str, &str),
 ) {
     if let Some(alpn) = &o.alpn {
-        if let Some(p) = alpn
-            .iter()
-            .find(|p| !matches!(p.as_str(), "http/1.1" | "http/1.0"))
-        {
+        let h2 = o.proto.as_deref() == Some("h2");
+        // The protocol spoken is `proto`'s: ALPN may only offer it.
+        if let Some(p) = alpn.iter().find(|p| {
+            if h2 {
+                p.as_str() != "h2"
+            } else {
+                !matches!(p.as_str(), "http/1.1" | "http/1.0")
+            }
+        }) {
             refuse(
                 span,
-                &format!("'alpn {p}' toward servers (only http/1.1 is spoken to servers)"),
+                &format!(
+                    "'alpn {p}' toward servers (the server line speaks {} only)",
+                    if h2 { "h2 ('proto h2')" } else { "http/1.1" }
+                ),
                 "HTTP/2 ('proto h2')",
             );
         }

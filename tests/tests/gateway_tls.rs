@@ -242,6 +242,12 @@ struct TlsOrigin {
 
 impl TlsOrigin {
     async fn start(name: &'static str, pem: &Path) -> TlsOrigin {
+        TlsOrigin::start_with(name, pem, false).await
+    }
+
+    /// With `h2`, the origin offers ALPN h2 and answers in the protocol
+    /// the client speaks, adding the HTTP version to its answer.
+    async fn start_with(name: &'static str, pem: &Path, h2: bool) -> TlsOrigin {
         let bytes = std::fs::read(pem).unwrap();
         use rustls::pki_types::pem::PemObject;
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
@@ -254,6 +260,10 @@ impl TlsOrigin {
             .with_no_client_auth()
             .with_single_cert(certs, key)
             .unwrap();
+        let mut config = config;
+        if h2 {
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        }
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -276,13 +286,24 @@ impl TlsOrigin {
                             seen.lock()
                                 .unwrap()
                                 .push((sni.clone(), req.headers().clone()));
-                            let body = format!("{name} sni={}", sni.as_deref().unwrap_or("-"));
+                            let mut body = format!("{name} sni={}", sni.as_deref().unwrap_or("-"));
+                            if h2 {
+                                body.push_str(&format!(" {:?} {}", req.version(), req.uri()));
+                            }
                             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
+                    if h2 {
+                        let _ = hyper_util::server::conn::auto::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
                         .serve_connection(TokioIo::new(tls), service)
                         .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    }
                 });
             }
         });
@@ -812,4 +833,33 @@ async fn curl_speaks_h2_through_the_gateway() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(text, "app\n 2");
+}
+
+#[tokio::test]
+async fn proto_h2_over_tls_toward_a_server() {
+    let pki = Pki::new("Origin CA");
+    let cert = pki.issue("origin.pem", &["origin.test"]);
+    let tls_origin = TlsOrigin::start_with("h2", &cert.path, true).await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server o {} ssl verify required ca-file {} sni str(origin.test) proto h2\n",
+        tls_origin.addr,
+        display(&pki.ca_path())
+    );
+    let _gw = start(&config, port);
+    let c = switchyard_e2e::client::client();
+    let r = switchyard_e2e::client::get(
+        &c,
+        &format!("http://127.0.0.1:{port}/p?q=1"),
+        &[("Host", "www.shop.test")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            200,
+            "h2 sni=origin.test HTTP/2.0 https://www.shop.test/p?q=1"
+        )
+    );
 }

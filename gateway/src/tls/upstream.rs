@@ -125,6 +125,10 @@ impl ServerTls {
             .flatten()
             .map(|p| p.as_bytes().to_vec())
             .collect();
+        // `proto h2` over TLS: servers expect ALPN to say so.
+        if config.alpn_protocols.is_empty() && options.proto.as_deref() == Some("h2") {
+            config.alpn_protocols = vec![b"h2".to_vec()];
+        }
         Ok(ServerTls {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             connector: TlsConnector::from(Arc::new(config)),
