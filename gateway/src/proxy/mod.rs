@@ -6,6 +6,7 @@
 pub mod error_page;
 pub mod forwardfor;
 pub mod hop_by_hop;
+pub mod request_checks;
 pub mod retry;
 pub mod upgrade;
 
@@ -245,6 +246,10 @@ impl HttpProxy {
     ) -> Response<ProxyBody> {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
+        if let Err(refusal) = request_checks::check(&parts) {
+            tracing::debug!(?refusal, "request refused");
+            return self.errors.response(400);
+        }
         ensure_host(&mut parts);
         let target = parts
             .uri
@@ -278,9 +283,10 @@ impl HttpProxy {
             policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers);
         }
         let upgrade_to = upgrade::requested(&parts);
-        let mut client_upgrade = upgrade_to
-            .as_ref()
-            .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
+        let tunnel_asked = upgrade_to.is_some() || parts.method == http::Method::CONNECT;
+        let mut client_upgrade = tunnel_asked
+            .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
+            .flatten();
         hop_by_hop::strip(&mut parts.headers);
         if let Some(protocol) = upgrade_to {
             upgrade::restore(&mut parts.headers, protocol);
@@ -522,6 +528,7 @@ impl HttpProxy {
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
         let reused = pooled.reused;
+        let connect = request.method() == http::Method::CONNECT;
         let sent = pooled.sender.send_request(request);
         let result = match route.server_timeout {
             Some(limit) => match tokio::time::timeout(limit, sent).await {
@@ -535,6 +542,16 @@ impl HttpProxy {
             },
             None => sent.await,
         };
+        // A client's request body that turned out malformed (a bad chunk)
+        // is the client's fault: 400, as HAProxy answers.
+        if let Err(e) = &result {
+            if e.is_user() {
+                return Err(AttemptError::Sent {
+                    timeout: false,
+                    status: 400,
+                });
+            }
+        }
         let mut response = match result {
             Ok(response) => response,
             // A reused connection closed by the server between requests:
@@ -548,7 +565,9 @@ impl HttpProxy {
                 });
             }
         };
-        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        let switched = response.status() == http::StatusCode::SWITCHING_PROTOCOLS
+            || (connect && response.status().is_success());
+        if switched {
             // The server switched protocols: only for a client that asked.
             let Some(client) = client_upgrade.take() else {
                 return Err(AttemptError::Sent {
@@ -558,7 +577,13 @@ impl HttpProxy {
             };
             let server = hyper::upgrade::on(&mut response);
             upgrade::spawn_tunnel(client, server, permit, route.tunnel_idle(&self.timeouts));
-            let (parts, _) = response.into_parts();
+            let (mut parts, _) = response.into_parts();
+            if connect {
+                // A 2xx to CONNECT has no body (RFC 9110 §9.3.6): what
+                // follows is the tunnel, whatever the server announced.
+                parts.headers.remove(http::header::CONTENT_LENGTH);
+                parts.headers.remove(http::header::TRANSFER_ENCODING);
+            }
             return Ok(Response::from_parts(parts, ProxyBody::Empty));
         }
         let (mut parts, body) = response.into_parts();

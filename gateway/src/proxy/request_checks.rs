@@ -1,0 +1,126 @@
+//! Requests refused before anything else looks at them, because two
+//! readers could understand them differently (request smuggling, routing
+//! confusion). hyper already refuses what HTTP/1.1's grammar forbids
+//! (bad header names and bytes, two different Content-Lengths, bad chunk
+//! sizes…); these are the ambiguities it lets through. Each gets 400, as
+//! HAProxy 2.6 answers them (checked by `scripts/haproxy-hostile-diff`).
+
+use http::header::{HOST, TRANSFER_ENCODING};
+use http::request::Parts;
+
+/// Why a request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `Transfer-Encoding` other than a single `chunked`.
+    TransferEncoding,
+    /// Several `Host` fields that disagree.
+    ConflictingHost,
+    /// An absolute-form target naming another host than `Host`.
+    TargetHostMismatch,
+    /// A target with `user:password@` (RFC 9110 §4.2.4: treat as an error).
+    UserInfo,
+}
+
+pub fn check(parts: &Parts) -> Result<(), Refusal> {
+    let encodings: Vec<&[u8]> = parts
+        .headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    match encodings.as_slice() {
+        [] => {}
+        [one] if one.eq_ignore_ascii_case(b"chunked") => {}
+        _ => return Err(Refusal::TransferEncoding),
+    }
+    let mut hosts = parts.headers.get_all(HOST).iter();
+    let host = hosts.next();
+    if let Some(first) = host {
+        if hosts.any(|other| !other.as_bytes().eq_ignore_ascii_case(first.as_bytes())) {
+            return Err(Refusal::ConflictingHost);
+        }
+    }
+    if let Some(authority) = parts.uri.authority() {
+        if authority.as_str().contains('@') {
+            return Err(Refusal::UserInfo);
+        }
+        let agrees = host.is_none_or(|h| {
+            h.to_str()
+                .is_ok_and(|h| h.eq_ignore_ascii_case(authority.as_str()))
+        });
+        // HTTP/2 carries `:authority` in the URI and may repeat it in Host.
+        if !agrees && parts.version < http::Version::HTTP_2 {
+            return Err(Refusal::TargetHostMismatch);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(target: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().uri(target);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn smuggling_shapes_are_refused() {
+        assert_eq!(
+            check(&parts(
+                "/",
+                &[("host", "a"), ("transfer-encoding", "chunked")]
+            )),
+            Ok(())
+        );
+        assert_eq!(
+            check(&parts("/", &[("transfer-encoding", "Chunked")])),
+            Ok(())
+        );
+        for te in ["identity", "gzip, chunked", "chunked, identity", "xchunked"] {
+            assert_eq!(
+                check(&parts("/", &[("transfer-encoding", te)])),
+                Err(Refusal::TransferEncoding),
+                "{te}"
+            );
+        }
+        assert_eq!(
+            check(&parts(
+                "/",
+                &[
+                    ("transfer-encoding", "chunked"),
+                    ("transfer-encoding", "chunked")
+                ]
+            )),
+            Err(Refusal::TransferEncoding)
+        );
+    }
+
+    #[test]
+    fn hosts_and_targets_must_agree() {
+        assert_eq!(
+            check(&parts("/", &[("host", "a.test"), ("host", "A.TEST")])),
+            Ok(())
+        );
+        assert_eq!(
+            check(&parts("/", &[("host", "a.test"), ("host", "b.test")])),
+            Err(Refusal::ConflictingHost)
+        );
+        assert_eq!(
+            check(&parts("http://a.test/x", &[("host", "a.test")])),
+            Ok(())
+        );
+        assert_eq!(
+            check(&parts("http://evil.test/x", &[("host", "good.test")])),
+            Err(Refusal::TargetHostMismatch)
+        );
+        assert_eq!(
+            check(&parts("http://u:p@a.test/x", &[("host", "a.test")])),
+            Err(Refusal::UserInfo)
+        );
+    }
+}
