@@ -156,6 +156,13 @@ async fn a_map_changes_routing_without_a_reload() {
 #[tokio::test]
 async fn levels_are_enforced_and_the_tcp_socket_works() {
     let s = setup().await;
+    // `mode 600` on the admin socket: only its owner may connect.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.dir.path().join("admin.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let user = s.dir.path().join("user.sock");
     assert_eq!(command(&user, "get weight web/a"), "10 (initial 10)\n\n");
     assert_eq!(
