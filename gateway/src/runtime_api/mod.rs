@@ -68,7 +68,8 @@ pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task:
             match &address.host {
                 Host::Path(path) => {
                     let listener = bind_unix(path, socket.options.unix_mode)?;
-                    tasks.push(tokio::spawn(serve_unix(listener, state.clone(), rules)));
+                    let listener = ApiListener::Unix(listener);
+                    tasks.push(tokio::spawn(serve(listener, state.clone(), rules)));
                 }
                 Host::Ip(ip) => {
                     let Port::Range(port, _) = address.port else {
@@ -77,7 +78,8 @@ pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task:
                     let addr = std::net::SocketAddr::new(*ip, port);
                     let listener = crate::listener::bind_tcp(addr, 64)
                         .with_context(|| format!("cannot bind the stats socket on {addr}"))?;
-                    tasks.push(tokio::spawn(serve_tcp(listener, state.clone(), rules)));
+                    let listener = ApiListener::Tcp(listener);
+                    tasks.push(tokio::spawn(serve(listener, state.clone(), rules)));
                 }
                 other => anyhow::bail!(
                     "stats socket {}: {other:?} is not a unix path or an IP address",
@@ -112,30 +114,26 @@ fn bind_unix(path: &str, mode: Option<u32>) -> anyhow::Result<UnixListener> {
 /// The longest command line accepted; HAProxy's buffer is 16 kB too.
 const MAX_LINE: usize = 16 * 1024;
 
-pub async fn serve_unix(listener: UnixListener, state: Shared, rules: SessionRules) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(session(stream, state.clone(), rules));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "runtime API accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+/// A `stats socket`'s listening side: a unix path or a TCP address.
+pub enum ApiListener {
+    Unix(UnixListener),
+    Tcp(TcpListener),
 }
 
-pub async fn serve_tcp(listener: TcpListener, state: Shared, rules: SessionRules) {
+/// Accepts clients until the task is dropped, one session task each.
+pub async fn serve(listener: ApiListener, state: Shared, rules: SessionRules) {
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
+        let accepted = match &listener {
+            ApiListener::Unix(l) => l.accept().await.map(|(stream, _)| {
                 tokio::spawn(session(stream, state.clone(), rules));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "runtime API accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            }),
+            ApiListener::Tcp(l) => l.accept().await.map(|(stream, _)| {
+                tokio::spawn(session(stream, state.clone(), rules));
+            }),
+        };
+        if let Err(e) = accepted {
+            tracing::warn!(error = %e, "runtime API accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
