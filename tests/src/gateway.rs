@@ -26,6 +26,11 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `switchyard -db -f CONFIG` and waits until `wait_for` accepts.
     pub fn start(config: &str, wait_for: SocketAddr) -> Gateway {
+        Gateway::start_with_env(config, wait_for, &[])
+    }
+
+    /// The same, with extra environment variables for the gateway.
+    pub fn start_with_env(config: &str, wait_for: SocketAddr, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("switchyard.cfg");
         std::fs::write(&config_path, config).unwrap();
@@ -33,6 +38,7 @@ impl Gateway {
             .arg("-db")
             .arg("-f")
             .arg(&config_path)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

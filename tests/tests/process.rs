@@ -285,3 +285,40 @@ async fn global_maxconn_pauses_accepting_at_the_limit() {
         .unwrap();
     assert_eq!(r.body, "a\n");
 }
+
+#[tokio::test]
+async fn systemd_hears_ready_reloading_and_stopping() {
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s1 {}\n",
+        a.addr
+    );
+    let mut gw = Gateway::start_with_env(
+        &config,
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    let next = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(next().starts_with("READY=1\nSTATUS=serving: 1 listener(s)"));
+    gw.signal("HUP");
+    let reloading = next();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading}"
+    );
+    assert!(next().starts_with("READY=1"));
+    gw.signal("TERM");
+    assert!(next().starts_with("STOPPING=1"));
+    assert!(gw.wait_exit(Duration::from_secs(5)).is_some());
+}

@@ -141,27 +141,46 @@ pub fn serve(
         if !identity.is_empty() {
             identity.assume()?;
         }
-        tracing::info!(
-            "switchyard ready: {} listener(s), {} backend(s)",
-            gateway.listener_count(),
-            gateway.backend_count()
-        );
+        let summary = |g: &Gateway| {
+            format!(
+                "{} listener(s), {} backend(s)",
+                g.listener_count(),
+                g.backend_count()
+            )
+        };
+        tracing::info!("switchyard ready: {}", summary(&gateway));
+        let notifier = crate::process::notify::Notifier::from_env();
+        let notify = |state: String| {
+            if let Some(n) = &notifier {
+                n.send(&state);
+            }
+        };
+        notify(format!("READY=1\nSTATUS=serving: {}", summary(&gateway)));
         loop {
             match signals.next().await {
                 Order::Stop => break,
                 Order::SoftStop => {
                     tracing::info!("soft stop: finishing the connections in progress");
+                    notify("STOPPING=1\nSTATUS=soft stop: finishing connections".into());
                     gateway.soft_stop(hard_stop_after).await;
                     break;
                 }
-                Order::Reload => match gateway.reload() {
-                    Ok(()) => tracing::info!("configuration reloaded"),
-                    Err(why) => {
-                        tracing::error!("reload refused, the running configuration stays:\n{why}")
+                Order::Reload => {
+                    notify(format!(
+                        "RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reloading",
+                        crate::process::notify::monotonic_usec()
+                    ));
+                    match gateway.reload() {
+                        Ok(()) => tracing::info!("configuration reloaded"),
+                        Err(why) => tracing::error!(
+                            "reload refused, the running configuration stays:\n{why}"
+                        ),
                     }
-                },
+                    notify(format!("READY=1\nSTATUS=serving: {}", summary(&gateway)));
+                }
             }
         }
+        notify("STOPPING=1\nSTATUS=stopping".into());
         Ok::<_, anyhow::Error>(())
     })?;
     if let Some(path) = &pidfile {

@@ -7,5 +7,6 @@
 pub mod cpu_map;
 pub mod daemon;
 pub mod limits;
+pub mod notify;
 pub mod privileges;
 pub mod signals;
