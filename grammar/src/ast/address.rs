@@ -1,6 +1,7 @@
 //! Socket addresses of `bind`, `server`, `stats socket` and `log`:
 //! `127.0.0.1:80`, `*:8080`, `:443`, `[::1]:80-90`, `ipv6@::1:80`,
-//! `unix@/run/x.sock`, `/run/x.sock`, `fd@3`, `abns@name`.
+//! `unix@/run/x.sock`, `/run/x.sock`, `fd@3`, `abns@name`, and Switchyard's
+//! `systemd@NAME` (a socket systemd passed with `FileDescriptorName=NAME`).
 
 use std::net::IpAddr;
 
@@ -20,6 +21,10 @@ pub enum AddressFamily {
     Abns,
     /// `fd@N`: an inherited, already open socket.
     Fd,
+    /// `systemd@NAME`: the sockets systemd's socket activation passed under
+    /// that name (`LISTEN_FDNAMES`). Switchyard's own: HAProxy 2.6 has no
+    /// syntax for socket names.
+    Systemd,
     Sockpair,
     /// `udp@`, `udp4@`, `udp6@` (for `log` targets).
     Udp,
@@ -36,6 +41,8 @@ pub enum Host {
     Path(String),
     /// `fd@N`, the number possibly from `"fd@${VAR}"`.
     Fd(u32),
+    /// `systemd@NAME`: an activated socket's name.
+    Systemd(String),
 }
 
 /// Where the port comes from.
@@ -73,7 +80,7 @@ impl Address {
         let invalid = |why: &str| {
             Diagnostic::error(word.span, format!("invalid address '{text}': {why}"))
                 .with_help(match usage {
-                    AddressUse::Bind => "write IP:PORT, *:PORT, :PORT, [IPv6]:PORT, unix@PATH or fd@N, e.g. 127.0.0.1:8080",
+                    AddressUse::Bind => "write IP:PORT, *:PORT, :PORT, [IPv6]:PORT, unix@PATH, fd@N or systemd@NAME, e.g. 127.0.0.1:8080",
                     AddressUse::Server => "write IP:PORT or NAME:PORT, e.g. 127.0.0.1:8080",
                     AddressUse::Log => "write IP[:PORT], udp@IP:PORT, a unix socket path, stdout or stderr",
                     AddressUse::StatsSocket => "write a unix socket path, ipv4@IP:PORT or fd@N",
@@ -98,6 +105,9 @@ impl Address {
             "unix" | "uxst" => AddressFamily::Unix,
             "abns" => AddressFamily::Abns,
             "fd" => AddressFamily::Fd,
+            "systemd" if matches!(usage, AddressUse::Bind | AddressUse::StatsSocket) => {
+                AddressFamily::Systemd
+            }
             "sockpair" => AddressFamily::Sockpair,
             "udp" | "udp4" | "udp6" if usage == AddressUse::Log => AddressFamily::Udp,
             other => {
@@ -116,6 +126,23 @@ impl Address {
                 return Ok(Address {
                     family,
                     host: Host::Path(rest.to_owned()),
+                    port: Port::None,
+                    word: word.clone(),
+                });
+            }
+            AddressFamily::Systemd => {
+                let valid = !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && c != ':' && c != ',');
+                if !valid {
+                    return Err(invalid(
+                        "a socket name is printable ASCII without ':' or ',' (systemd's FileDescriptorName=)",
+                    ));
+                }
+                return Ok(Address {
+                    family,
+                    host: Host::Systemd(rest.to_owned()),
                     port: Port::None,
                     word: word.clone(),
                 });
@@ -254,6 +281,10 @@ mod tests {
             Host::Path("/run/a.sock".into())
         );
         assert_eq!(bind("fd@3").unwrap()[0].host, Host::Fd(3));
+        assert_eq!(
+            bind("systemd@web").unwrap()[0].host,
+            Host::Systemd("web".into())
+        );
         assert_eq!(bind("127.0.0.1:80,127.0.0.2:81").unwrap().len(), 2);
     }
 
@@ -274,6 +305,8 @@ mod tests {
         assert!(bind("1.2.3:80").is_err());
         assert!(bind("ipv4@::1:80").unwrap_err().message.contains("family"));
         assert!(bind("fd@x").is_err());
+        assert!(bind("systemd@").is_err());
+        assert!(bind("systemd@a:b").is_err());
     }
 
     #[test]
