@@ -155,7 +155,10 @@ pub type Slot = Arc<ArcSwap<Current>>;
 /// Accepts on `listener` until the task is dropped, handing each
 /// connection to the slot's current service. `maxconn` bounds open
 /// connections across every listener.
-pub async fn accept_loop(listener: TcpListener, slot: Slot, maxconn: Arc<Semaphore>) {
+///
+/// The listener is shared with the handover list (`_getsocks`), which holds
+/// it weakly: when this task ends, the socket closes.
+pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Semaphore>) {
     loop {
         // At the limit, wait here: clients queue in the kernel's backlog.
         let Ok(permit) = maxconn.clone().acquire_owned().await else {

@@ -23,6 +23,7 @@ use crate::accept::{
     accept_loop, retirement, Current, HttpBind, Phase, Retire, Retirement, Service, Slot,
 };
 use crate::command::check::Checked;
+use crate::inherit::handover::Exported;
 use crate::runtime::{self, Runtime};
 use crate::runtime_api::ApiState;
 
@@ -141,6 +142,8 @@ pub struct Gateway {
     maxconn: Arc<Semaphore>,
     api: Arc<ArcSwap<ApiState>>,
     api_tasks: Vec<JoinHandle<()>>,
+    /// The listeners `_getsocks` hands over to a new process.
+    exported: Arc<Exported>,
     started: Instant,
     threads: usize,
 }
@@ -164,7 +167,12 @@ impl Gateway {
             started,
             threads,
         }));
-        let api_tasks = crate::runtime_api::listen(&checked.loaded.config.global, api.clone())?;
+        let exported = Arc::new(Exported::default());
+        let api_tasks = crate::runtime_api::listen(
+            &checked.loaded.config.global,
+            api.clone(),
+            exported.clone(),
+        )?;
         let mut gateway = Gateway {
             source,
             current,
@@ -172,15 +180,17 @@ impl Gateway {
             maxconn: Arc::new(Semaphore::new(maxconn)),
             api,
             api_tasks,
+            exported,
             started,
             threads,
         };
         let services = gateway.current.services.clone();
         for (addr, service) in services {
-            let listener = match prebound.tcp.remove(&addr) {
-                Some(std_listener) => TcpListener::from_std(std_listener)?,
-                None => crate::listener::bind_tcp(addr, 1024)?,
+            let std_listener = match prebound.tcp.remove(&addr) {
+                Some(std_listener) => std_listener,
+                None => crate::listener::open_frontend(addr)?,
             };
+            let listener = TcpListener::from_std(std_listener)?;
             gateway.open(addr, listener, service);
         }
         Ok(gateway)
@@ -191,6 +201,8 @@ impl Gateway {
             service,
             retirement: self.current.retirement.clone(),
         }));
+        let listener = Arc::new(listener);
+        self.exported.add(&listener);
         let task = tokio::spawn(accept_loop(listener, slot.clone(), self.maxconn.clone()));
         self.listeners.insert(addr, (slot, task));
     }
@@ -214,7 +226,8 @@ impl Gateway {
         let mut fresh = Vec::new();
         for (addr, _) in &next.services {
             if !self.listeners.contains_key(addr) {
-                let listener = crate::listener::bind_tcp(*addr, 1024)
+                let listener = crate::listener::open_frontend(*addr)
+                    .and_then(TcpListener::from_std)
                     .with_context(|| format!("cannot bind {addr}"))
                     .map_err(|e| format!("{e:#}"))?;
                 fresh.push((*addr, listener));

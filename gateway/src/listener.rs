@@ -21,6 +21,16 @@ use crate::accept::{HttpBind, Phase, Retirement};
 use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
 
+/// A frontend's listening socket on `addr`: the inherited one bound
+/// there (`fd@N`, systemd, or handed over by the old process on `-x`), else
+/// a new one with the frontends' backlog.
+pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    crate::inherit::listener_for(addr).unwrap_or_else(|| bind_std(addr, FRONTEND_BACKLOG))
+}
+
+/// The backlog of a frontend's own listening socket.
+const FRONTEND_BACKLOG: i32 = 1024;
+
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(bind_std(addr, backlog)?)
@@ -112,7 +122,12 @@ pub(crate) async fn serve_stream<IO>(
         _ = connection.as_mut() => return,
         phase = retirement.requested() => phase,
     };
-    if phase == Phase::Reloaded && !watched.is_http2() {
+    // A connection that has not sent its first request yet was accepted
+    // just before the stop: its request may be on the wire already (a
+    // restart with -sf stops the old process while clients still connect
+    // to the shared socket), so it is answered, once, like after a reload.
+    let fresh = matches!(watched.waiting(), Some((0, _)));
+    if (phase == Phase::Reloaded || fresh) && !watched.is_http2() {
         // The next response says `Connection: close`: the client learns
         // of the close from the answer to a request it already sent, so no
         // request is ever lost to the close (HAProxy's

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::address::{Address, Host, Port};
 use switchyard_grammar::ast::bind::Bind;
 use switchyard_grammar::ast::proxy::{Mode, Proxy};
 use switchyard_grammar::Config;
@@ -106,20 +106,30 @@ fn bind_tls(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, Arc<BindTls>)>> {
 /// The socket addresses of one `bind` line.
 fn addresses_of(bind: &Bind) -> anyhow::Result<Vec<SocketAddr>> {
     let mut out = Vec::new();
-    {
-        for address in &bind.addresses {
-            let ip = match &address.host {
-                Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                Host::Ip(ip) => *ip,
-                other => return Err(anyhow!("bind address {other:?} is not an IP address")),
-            };
-            let Port::Range(first, last) = address.port else {
-                return Err(anyhow!("bind address {} has no port", address.word.text));
-            };
-            out.extend((first..=last).map(|port| SocketAddr::new(ip, port)));
-        }
+    for address in &bind.addresses {
+        out.extend(socket_addrs(address)?);
     }
     Ok(out)
+}
+
+/// The socket addresses one `bind` address stands for: each port of a
+/// range, or the addresses of the inherited sockets `fd@N` and
+/// `systemd@NAME` name.
+pub fn socket_addrs(address: &Address) -> anyhow::Result<Vec<SocketAddr>> {
+    let ip = match &address.host {
+        Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Host::Ip(ip) => *ip,
+        inherited @ (Host::Fd(_) | Host::Systemd(_)) => {
+            return crate::inherit::bind_addresses(inherited)
+        }
+        other => return Err(anyhow!("bind address {other:?} is not an IP address")),
+    };
+    let Port::Range(first, last) = address.port else {
+        return Err(anyhow!("bind address {} has no port", address.word.text));
+    };
+    Ok((first..=last)
+        .map(|port| SocketAddr::new(ip, port))
+        .collect())
 }
 
 /// The CSV's `algo` column.

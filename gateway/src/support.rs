@@ -24,8 +24,8 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
     if let Some(span) = g.master_worker {
         refuse(
             span,
-            "'master-worker'",
-            "inherited sockets (seamless restarts)",
+            "'master-worker' (restart with -x and -sf instead: docs/restarts.md)",
+            "master-worker mode",
         );
     }
     for socket in &g.stats_sockets {
@@ -35,13 +35,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 socket.keyword.span,
                 "'user'/'group'/'uid'/'gid' on 'stats socket'",
                 "operations (process control)",
-            );
-        }
-        if o.expose_fd_listeners {
-            refuse(
-                socket.keyword.span,
-                "'expose-fd listeners'",
-                "inherited sockets",
             );
         }
         if o.ssl {
@@ -78,15 +71,21 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 );
             }
             for address in &bind.addresses {
+                // `fd@N` and `systemd@NAME` are inherited TCP listeners
+                // (inherit/); what they are is checked at startup.
                 if !matches!(
                     address.family,
-                    AddressFamily::Inet | AddressFamily::Ipv4 | AddressFamily::Ipv6
+                    AddressFamily::Inet
+                        | AddressFamily::Ipv4
+                        | AddressFamily::Ipv6
+                        | AddressFamily::Fd
+                        | AddressFamily::Systemd
                 ) || matches!(address.host, Host::Name(_))
                 {
                     refuse(
                         address.word.span,
-                        "a 'bind' on a unix socket, inherited fd or host name",
-                        "inherited sockets",
+                        "a 'bind' on a unix socket, socket pair or host name",
+                        "unix sockets",
                     );
                 }
             }

@@ -83,24 +83,12 @@ impl Gateway {
 
     /// Waits up to `limit` for the gateway to exit; its status if it did.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        crate::wait_exit(&mut self.child, limit)
     }
 
-    /// What the gateway printed on stderr so far (after it exited).
+    /// What it printed on stderr (after it exited).
     pub fn stderr(&mut self) -> String {
-        let mut err = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            use std::io::Read;
-            let _ = stderr.read_to_string(&mut err);
-        }
-        err
+        crate::child_stderr(&mut self.child)
     }
 }
 

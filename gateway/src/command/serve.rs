@@ -3,51 +3,77 @@
 //! obey signals (stop, soft stop, reload) until told to stop.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use switchyard_grammar::Diagnostics;
+use switchyard_grammar::{Diagnostic, Diagnostics};
 
 use super::check::Checked;
 use crate::cli::RunArgs;
 use crate::generation::{Gateway, Prebound, Source};
+use crate::inherit::systemd::Activation;
+use crate::inherit::Inherited;
 use crate::process::cpu_map::{pin_current_thread, ThreadPinning};
+use crate::process::old_processes::OldProcesses;
 use crate::process::privileges::Identity;
 use crate::process::signals::{Order, Signals};
 use crate::runtime;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    // These flags parse (scripts written for HAProxy pass them) but need
-    // socket passing that is not built yet: say so instead of ignoring them.
-    let unbuilt = [
-        (
-            args.expose_socket.is_some(),
-            "-x SOCKET (fetching listeners from an old process)",
-        ),
-        (
-            !args.soft_stop.is_empty(),
-            "-sf PID… (soft-stopping an old process)",
-        ),
-        (
-            !args.hard_stop.is_empty(),
-            "-st PID… (stopping an old process)",
-        ),
-    ];
-    if let Some((_, flag)) = unbuilt.iter().find(|(used, _)| *used) {
-        anyhow::bail!("{flag} is not built yet; reload with SIGHUP or SIGUSR2 instead");
-    }
+    let old_processes = OldProcesses::new(&args.soft_stop, &args.hard_stop)?;
     let Some(checked) = super::check::load_and_report(&args.files, args.quiet)? else {
         return Ok(ExitCode::FAILURE);
     };
+    // First, before the process opens anything it keeps: inherited
+    // descriptors are taken by number (see inherit/fd.rs).
+    if !collect_inherited(&checked, args.expose_socket.as_deref())? {
+        return Ok(ExitCode::FAILURE);
+    }
     let options = ProcessOptions {
         debug: args.debug,
         daemon: args.daemon,
+        foreground: args.debug || args.no_background,
         pidfile: args.pidfile.clone(),
+        old_processes,
     };
     serve(Source::Files(args.files.clone()), checked, options, None)
 }
+
+/// Adopts systemd's sockets and the configuration's `fd@N`, then (`-x`)
+/// fetches the old process's listeners; false after printing why the
+/// configuration cannot use them.
+fn collect_inherited(checked: &Checked, old_stats_socket: Option<&Path>) -> anyhow::Result<bool> {
+    let activation =
+        Activation::take_from_env(std::process::id()).context("systemd socket activation")?;
+    let (mut inherited, errors) = Inherited::collect(&checked.loaded.config, activation);
+    if !errors.is_empty() {
+        print_errors(
+            errors,
+            checked,
+            "switchyard cannot use the inherited socket(s) above.",
+        );
+        return Ok(false);
+    }
+    if let Some(path) = old_stats_socket {
+        let sockets = crate::inherit::handover::fetch(path, HANDOVER_TIMEOUT)
+            .with_context(|| format!("-x {}", path.display()))?;
+        eprintln!(
+            "switchyard: took {} listening socket(s) over from {}",
+            sockets.len(),
+            path.display()
+        );
+        inherited.add_handover(sockets);
+    }
+    crate::inherit::install(inherited);
+    Ok(true)
+}
+
+/// How long the old process may take to hand its sockets over.
+const HANDOVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the command line says about the process.
 #[derive(Debug, Clone, Default)]
@@ -55,8 +81,13 @@ pub struct ProcessOptions {
     pub debug: bool,
     /// `-D`.
     pub daemon: bool,
+    /// `-d` or `-db`: stay in the foreground even when the configuration
+    /// says `daemon` (or the command line `-D`), as HAProxy does.
+    pub foreground: bool,
     /// `-p FILE`.
     pub pidfile: Option<std::path::PathBuf>,
+    /// `-sf`/`-st`: told to stop once this process serves.
+    pub old_processes: OldProcesses,
 }
 
 /// Serves a checked configuration until told to stop; `extra` runs beside
@@ -98,7 +129,7 @@ pub fn serve(
         global.gid.as_ref().map(|g| g.value),
     )?;
     let prebound = prebind(&checked)?;
-    if options.daemon || global.daemon.is_some() {
+    if (options.daemon || global.daemon.is_some()) && !options.foreground {
         crate::process::daemon::detach()?;
     }
     let pidfile = options
@@ -129,12 +160,14 @@ pub fn serve(
         }
     }
     let hard_stop_after = global.hard_stop_after;
+    let old_processes = options.old_processes.clone();
     tokio.block_on(async move {
         let mut signals = Signals::register().context("cannot catch signals")?;
         if let Some(extra) = extra {
             tokio::spawn(extra);
         }
         let mut gateway = Gateway::start(source, checked, prebound, maxconn, threads)?;
+        crate::inherit::close_unused_handover();
         if let Some(dir) = &global.chroot {
             crate::process::privileges::enter_chroot(&dir.text)?;
         }
@@ -156,6 +189,8 @@ pub fn serve(
             }
         };
         notify(format!("READY=1\nSTATUS=serving: {}", summary(&gateway)));
+        // Every address accepts now: the old processes may go.
+        old_processes.tell();
         loop {
             match signals.next().await {
                 Order::Stop => break,
@@ -217,8 +252,13 @@ fn prebind(checked: &Checked) -> anyhow::Result<Prebound> {
             if prebound.tcp.contains_key(&addr) {
                 continue;
             }
-            let listener = crate::listener::bind_std(addr, 1024)
-                .with_context(|| format!("cannot bind {addr} for frontend '{}'", proxy.name))?;
+            let listener = crate::listener::open_frontend(addr).map_err(|e| {
+                let hint = match e.kind() {
+                    std::io::ErrorKind::AddrInUse => " (to take it over from an old switchyard or haproxy, start with -x and its stats socket)",
+                    _ => "",
+                };
+                anyhow::anyhow!("cannot bind {addr} for frontend '{}': {e}{hint}", proxy.name)
+            })?;
             prebound.tcp.insert(addr, listener);
         }
     }
@@ -232,16 +272,23 @@ fn refuse_unbuilt(checked: &Checked) -> bool {
     if refused.is_empty() {
         return false;
     }
+    let count = refused.len();
+    print_errors(
+        refused,
+        checked,
+        &format!("switchyard cannot serve this configuration yet ({count} feature(s) above)."),
+    );
+    true
+}
+
+/// Prints `errors` with their places in the configuration, then `summary`.
+fn print_errors(errors: Vec<Diagnostic>, checked: &Checked, summary: &str) {
     let mut diags = Diagnostics::new();
-    for d in refused {
+    for d in errors {
         diags.push(d);
     }
     eprint!("{}", diags.render(&checked.loaded.sources));
-    eprintln!(
-        "switchyard cannot serve this configuration yet ({} feature(s) above).",
-        diags.len()
-    );
-    true
+    eprintln!("{summary}");
 }
 
 fn init_logging(debug: bool) {

@@ -21,6 +21,7 @@ use switchyard_grammar::ast::global::Global;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 
+use crate::inherit::handover::Exported;
 use crate::stats::ProxyView;
 use crate::upstream::Backend;
 use switchyard_rules::RuleSet;
@@ -39,16 +40,23 @@ pub struct ApiState {
 /// The state in force; a reload swaps it.
 pub type Shared = Arc<arc_swap::ArcSwap<ApiState>>;
 
-/// How a socket's sessions run: `level` and `stats timeout`.
+/// How a socket's sessions run: `level`, `stats timeout`, and whether
+/// `_getsocks` hands the listeners over (`expose-fd listeners`).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionRules {
     pub level: Level,
     /// Idle limit while waiting for a command (HAProxy's default is 10 s).
     pub timeout: Duration,
+    pub expose_fd: bool,
 }
 
-/// Opens every `stats socket` of `global` and serves it.
-pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+/// Opens every `stats socket` of `global` and serves it; `exported` is
+/// what `_getsocks` hands over on the sockets with `expose-fd listeners`.
+pub fn listen(
+    global: &Global,
+    state: Shared,
+    exported: Arc<Exported>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     for socket in &global.stats_sockets {
         let level = match &socket.options.level {
@@ -63,13 +71,19 @@ pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task:
         let rules = SessionRules {
             level,
             timeout: global.stats_timeout.unwrap_or(Duration::from_secs(10)),
+            expose_fd: socket.options.expose_fd_listeners,
         };
         for address in &socket.addresses {
+            let serve = |listener| serve(listener, state.clone(), exported.clone(), rules);
             match &address.host {
                 Host::Path(path) => {
                     let listener = bind_unix(path, socket.options.unix_mode)?;
-                    let listener = ApiListener::Unix(listener);
-                    tasks.push(tokio::spawn(serve(listener, state.clone(), rules)));
+                    tasks.push(tokio::spawn(serve(ApiListener::Unix(listener))));
+                }
+                Host::Fd(_) | Host::Systemd(_) => {
+                    for listener in inherited_listeners(&address.host)? {
+                        tasks.push(tokio::spawn(serve(listener)));
+                    }
                 }
                 Host::Ip(ip) => {
                     let Port::Range(port, _) = address.port else {
@@ -78,8 +92,7 @@ pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task:
                     let addr = std::net::SocketAddr::new(*ip, port);
                     let listener = crate::listener::bind_tcp(addr, 64)
                         .with_context(|| format!("cannot bind the stats socket on {addr}"))?;
-                    let listener = ApiListener::Tcp(listener);
-                    tasks.push(tokio::spawn(serve(listener, state.clone(), rules)));
+                    tasks.push(tokio::spawn(serve(ApiListener::Tcp(listener))));
                 }
                 other => anyhow::bail!(
                     "stats socket {}: {other:?} is not a unix path or an IP address",
@@ -89,6 +102,25 @@ pub fn listen(global: &Global, state: Shared) -> anyhow::Result<Vec<tokio::task:
         }
     }
     Ok(tasks)
+}
+
+/// `stats socket fd@N` or `systemd@NAME`: the inherited sockets, unix or TCP.
+fn inherited_listeners(host: &Host) -> anyhow::Result<Vec<ApiListener>> {
+    use crate::inherit::fd::Bound;
+    let mut out = Vec::new();
+    for (fd, bound) in crate::inherit::stats_sockets(host)? {
+        out.push(match bound {
+            Bound::Tcp(_) => ApiListener::Tcp(TcpListener::from_std(
+                crate::inherit::fd::tcp_listener(fd)?,
+            )?),
+            Bound::Unix(_) => {
+                let listener = std::os::unix::net::UnixListener::from(fd);
+                listener.set_nonblocking(true)?;
+                ApiListener::Unix(UnixListener::from_std(listener)?)
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Binds a unix socket at `path`, replacing a stale one left by an earlier
@@ -121,14 +153,31 @@ pub enum ApiListener {
 }
 
 /// Accepts clients until the task is dropped, one session task each.
-pub async fn serve(listener: ApiListener, state: Shared, rules: SessionRules) {
+pub async fn serve(
+    listener: ApiListener,
+    state: Shared,
+    exported: Arc<Exported>,
+    rules: SessionRules,
+) {
     loop {
         let accepted = match &listener {
             ApiListener::Unix(l) => l.accept().await.map(|(stream, _)| {
-                tokio::spawn(session(stream, state.clone(), rules));
+                let (state, exported) = (state.clone(), exported.clone());
+                tokio::spawn(async move {
+                    // `_getsocks` needs the unix stream itself (SCM_RIGHTS).
+                    if let Some(stream) = session(stream, state, rules).await {
+                        if rules.expose_fd {
+                            crate::inherit::handover::answer(stream, &exported).await;
+                        }
+                    }
+                });
             }),
             ApiListener::Tcp(l) => l.accept().await.map(|(stream, _)| {
-                tokio::spawn(session(stream, state.clone(), rules));
+                let state = state.clone();
+                tokio::spawn(async move {
+                    // No descriptors cross TCP: `_getsocks` just ends it.
+                    session(stream, state, rules).await;
+                });
             }),
         };
         if let Err(e) = accepted {
@@ -139,8 +188,15 @@ pub async fn serve(listener: ApiListener, state: Shared, rules: SessionRules) {
 }
 
 /// One client: read a line, run its commands, answer; repeat in prompt
-/// mode until `quit`, end of input or the idle timeout.
-async fn session<S: AsyncRead + AsyncWrite + Unpin>(stream: S, state: Shared, rules: SessionRules) {
+/// mode until `quit`, end of input or the idle timeout. A `_getsocks`
+/// command ends the session and gives the stream back, for the caller to
+/// hand the listeners over on it (HAProxy closes a session that asks
+/// without `expose-fd listeners`; the caller does the same).
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    state: Shared,
+    rules: SessionRules,
+) -> Option<S> {
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read);
     let mut ctx = command::Session {
@@ -158,18 +214,22 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(stream: S, state: Shared, ru
         )
         .await;
         let line = match read {
-            Ok(Ok(0)) | Err(_) => return,
+            Ok(Ok(0)) | Err(_) => return None,
             Ok(Ok(_)) if !line.ends_with(b"\n") && line.len() >= MAX_LINE => {
                 let _ = write.write_all(b"Command line too long.\n\n").await;
-                return;
+                return None;
             }
             Ok(Ok(_)) => String::from_utf8_lossy(&line).into_owned(),
-            Ok(Err(_)) => return,
+            Ok(Err(_)) => return None,
         };
         // A reload may swap the state between lines, never within one.
         let state = state.load_full();
         let mut out = String::new();
         for words in command::split_line(line.trim_end_matches(['\r', '\n'])) {
+            if words.first().map(String::as_str) == Some(crate::inherit::handover::COMMAND) {
+                let _ = write.write_all(out.as_bytes()).await;
+                return Some(lines.into_inner().unsplit(write));
+            }
             command::run(&words, &state, &mut ctx, &mut out);
             if ctx.quit {
                 break;
@@ -177,14 +237,14 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(stream: S, state: Shared, ru
         }
         if ctx.quit {
             let _ = write.write_all(out.as_bytes()).await;
-            return;
+            return None;
         }
         if ctx.prompt {
             out.push_str("> ");
         }
         if write.write_all(out.as_bytes()).await.is_err() || !ctx.prompt {
             let _ = write.shutdown().await;
-            return;
+            return None;
         }
     }
 }

@@ -58,22 +58,11 @@ fn layer4_view(proxy: &Proxy) -> Proxy {
 
 /// The addresses of a frontend's binds, each with its `accept-proxy` flag.
 pub fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, bool)>> {
-    use std::net::{IpAddr, Ipv4Addr};
-    use switchyard_grammar::ast::address::{Host, Port};
     let mut out = Vec::new();
     for bind in &proxy.binds {
         for address in &bind.addresses {
-            let ip = match &address.host {
-                Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                Host::Ip(ip) => *ip,
-                other => anyhow::bail!("bind address {other:?} is not an IP address"),
-            };
-            let Port::Range(first, last) = address.port else {
-                anyhow::bail!("bind address {} has no port", address.word.text);
-            };
-            out.extend(
-                (first..=last).map(|port| (SocketAddr::new(ip, port), bind.options.accept_proxy)),
-            );
+            let addrs = crate::runtime::socket_addrs(address)?;
+            out.extend(addrs.into_iter().map(|a| (a, bind.options.accept_proxy)));
         }
     }
     Ok(out)
