@@ -48,10 +48,17 @@ impl PoolKey {
     }
 }
 
+/// Why a server gave no response: the error, and the request when it was
+/// never written (so that it can go elsewhere without a copy).
+pub struct SendError {
+    pub error: hyper::Error,
+    pub unsent: Option<http::Request<ProxyBody>>,
+}
+
 /// A server's answer to come.
 pub type ResponseFuture = std::pin::Pin<
     Box<
-        dyn std::future::Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>>
+        dyn std::future::Future<Output = Result<http::Response<hyper::body::Incoming>, SendError>>
             + Send,
     >,
 >;
@@ -66,11 +73,35 @@ pub enum SendRequest {
 
 impl SendRequest {
     /// Sends `request`; the answer's future does not hold the connection.
+    /// An HTTP/1 request that was never written comes back with the error;
+    /// an HTTP/2 one does not (it was rewritten for HTTP/2 on the way).
     pub fn send_request(&mut self, request: http::Request<ProxyBody>) -> ResponseFuture {
         match self {
-            SendRequest::Http1(s) => Box::pin(s.send_request(request)),
-            SendRequest::Http2(s, scheme) => Box::pin(s.send_request(h2_request(request, scheme))),
+            SendRequest::Http1(s) => {
+                let sent = s.try_send_request(request);
+                Box::pin(async move {
+                    sent.await.map_err(|mut e| SendError {
+                        unsent: e.take_message(),
+                        error: e.into_error(),
+                    })
+                })
+            }
+            SendRequest::Http2(s, scheme) => {
+                let sent = s.send_request(h2_request(request, scheme));
+                Box::pin(async move {
+                    sent.await.map_err(|error| SendError {
+                        error,
+                        unsent: None,
+                    })
+                })
+            }
         }
+    }
+
+    /// Whether a request written on this connection can come back unsent
+    /// (see [`SendRequest::send_request`]).
+    pub fn returns_unsent(&self) -> bool {
+        matches!(self, SendRequest::Http1(_))
     }
 
     async fn ready(&mut self) -> hyper::Result<()> {

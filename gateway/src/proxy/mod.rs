@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
-use crate::pool::{ConnectionPool, PooledConn};
+use crate::pool::{ConnectionPool, PooledConn, SendError};
 use crate::routing::{Router, Verdict};
 use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
@@ -178,8 +178,9 @@ pub struct HttpProxy {
 
 /// Why one attempt to reach a server did not give a response.
 enum AttemptError {
-    /// Nothing was sent: try again, maybe elsewhere.
-    Connect,
+    /// Nothing was sent: try again, maybe elsewhere (with the request, when
+    /// it came back).
+    Connect(Option<Box<Request<ProxyBody>>>),
     /// The request was sent and no valid response came back.
     Sent { timeout: bool, status: u16 },
 }
@@ -351,6 +352,11 @@ impl HttpProxy {
     }
 
     /// Sends the request to a server of `route`, retrying as configured.
+    ///
+    /// The request head is copied only when a later attempt may have to
+    /// replay a request already sent (`retry-on` beyond `conn-failure`);
+    /// otherwise it moves into the attempt, and an HTTP/1 request that was
+    /// never written comes back for the next one.
     #[allow(clippy::too_many_arguments)]
     async fn forward(
         &self,
@@ -365,14 +371,20 @@ impl HttpProxy {
         let reuse = attempt.reuse;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
-        if let Some(pq) = parts.uri.path_and_query().cloned() {
-            parts.uri = Uri::from(pq);
+        if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+            if let Some(pq) = parts.uri.path_and_query().cloned() {
+                parts.uri = Uri::from(pq);
+            }
         }
         parts.version = http::Version::HTTP_11;
         // A bodiless request can be replayed after it was sent; one with a
         // body only while nothing was sent (connection failures).
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
-        let mut body = Some(body);
+        let mut body = Some(if replayable {
+            ProxyBody::Empty
+        } else {
+            ProxyBody::streamed(body)
+        });
         // Persistence: the server the request's cookie names, when usable.
         // `ignore-persist` neither follows the cookie nor sets one (with
         // `indirect`, the server still does not see it, as in HAProxy 2.6).
@@ -394,17 +406,20 @@ impl HttpProxy {
             p.strip_request(&mut parts.headers);
         }
         let method = parts.method.clone();
-        let ctx_parts = clone_parts(&parts);
-        let ctx = PickContext::from_request(&ctx_parts, conn.peer.ip());
+        let replay_after_send = replayable && route.retry_on.after_send();
+        let mut parts = Some(parts);
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
         let mut previous: Option<usize> = None;
         for attempt in 0..=route.retries {
+            let Some(head) = parts.as_ref() else { break };
             let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
             let server = match (sticky.take(), previous) {
                 (Some(s), _) if !redispatch => Some(s),
                 (_, Some(index)) if !redispatch => route.backend.server(index),
-                _ => route.backend.pick(&ctx, &avoid),
+                _ => route
+                    .backend
+                    .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
             };
             let Some(server) = server else { break };
             if let Some(last) = previous.and_then(|i| route.backend.server(i)) {
@@ -431,7 +446,7 @@ impl HttpProxy {
             };
             let tls = server.tls.as_ref().map(|tls| TlsTarget {
                 tls: tls.clone(),
-                sni: tls.sni_for(&parts.headers),
+                sni: tls.sni_for(&head.headers),
             });
             let pooled = match self
                 .pool
@@ -454,16 +469,29 @@ impl HttpProxy {
                     continue;
                 }
             };
+            // Keep a copy only if this request may be needed again after
+            // being sent (or could not come back unsent).
+            let keep =
+                attempt < route.retries && (replay_after_send || !pooled.sender.returns_unsent());
+            let request_head = match (keep, parts.take()) {
+                (true, Some(head)) => {
+                    let copy = clone_parts(&head);
+                    parts = Some(head);
+                    copy
+                }
+                (_, Some(head)) => head,
+                (_, None) => break,
+            };
             let request_body = if replayable {
                 ProxyBody::Empty
             } else {
                 match body.take() {
-                    Some(b) => ProxyBody::streamed(b),
+                    Some(b) => b,
                     None => break,
                 }
             };
             let connected = std::time::Instant::now();
-            let request = Request::from_parts(clone_parts(&parts), request_body);
+            let request = Request::from_parts(request_head, request_body);
             match self
                 .exchange(route, pooled, permit, request, client_upgrade)
                 .await
@@ -498,7 +526,14 @@ impl HttpProxy {
                     }
                     return response;
                 }
-                Err(AttemptError::Connect) => {
+                Err(AttemptError::Connect(unsent)) => {
+                    if let Some(request) = unsent {
+                        let (head, unsent_body) = (*request).into_parts();
+                        parts.get_or_insert(head);
+                        if !replayable {
+                            body = Some(unsent_body);
+                        }
+                    }
                     avoid.push(server.index);
                     last_error = 503;
                 }
@@ -542,23 +577,27 @@ impl HttpProxy {
             },
             None => sent.await,
         };
-        // A client's request body that turned out malformed (a bad chunk)
-        // is the client's fault: 400, as HAProxy answers.
-        if let Err(e) = &result {
-            if e.is_user() {
+        let mut response = match result {
+            Ok(response) => response,
+            // Never written (the connection was closed or not ready): the
+            // request comes back for another attempt.
+            Err(SendError {
+                unsent: Some(request),
+                ..
+            }) => return Err(AttemptError::Connect(Some(Box::new(request)))),
+            // A client's request body that turned out malformed (a bad
+            // chunk) is the client's fault: 400, as HAProxy answers.
+            Err(e) if e.error.is_user() => {
                 return Err(AttemptError::Sent {
                     timeout: false,
                     status: 400,
-                });
+                })
             }
-        }
-        let mut response = match result {
-            Ok(response) => response,
             // A reused connection closed by the server between requests:
             // nothing reached it, so this is a connection failure.
-            Err(e) if reused && e.is_canceled() => return Err(AttemptError::Connect),
+            Err(e) if reused && e.error.is_canceled() => return Err(AttemptError::Connect(None)),
             Err(e) => {
-                tracing::debug!(error = %e, "server exchange failed");
+                tracing::debug!(error = %e.error, "server exchange failed");
                 return Err(AttemptError::Sent {
                     timeout: false,
                     status: 502,

@@ -61,6 +61,17 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Whether a request already sent may be sent again (anything beyond
+    /// `conn-failure`), which is when the request path keeps a copy.
+    pub fn after_send(&self) -> bool {
+        self.empty_response
+            || self.junk_response
+            || self.response_timeout
+            || !self.statuses.is_empty()
+    }
+}
+
 /// Methods whose requests may be sent twice (RFC 9110 idempotent methods).
 pub fn is_idempotent(method: &http::Method) -> bool {
     matches!(
