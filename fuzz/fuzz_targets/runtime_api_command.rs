@@ -12,8 +12,8 @@ use switchyard::api_syntax::{
 fuzz_target!(|data: &[u8]| {
     // The session reads lines as lossy UTF-8, up to 16 kB.
     let line = String::from_utf8_lossy(&data[..data.len().min(16 * 1024)]);
+    // `;` alone holds no command at all: nothing to run, nothing to answer.
     let commands = split_line(&line);
-    assert!(!commands.is_empty(), "a line holds at least one command");
     for words in &commands {
         let escaped: Vec<String> = words.iter().map(|w| escape_word(w)).collect();
         let again = split_line(&escaped.join(" "));
