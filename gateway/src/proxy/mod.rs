@@ -28,7 +28,7 @@ use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
-use retry::{is_idempotent, redispatch_now, RetryPolicy};
+use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
 use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
@@ -181,8 +181,12 @@ enum AttemptError {
     /// Nothing was sent: try again, maybe elsewhere (with the request, when
     /// it came back).
     Connect(Option<Box<Request<ProxyBody>>>),
-    /// The request was sent and no valid response came back.
-    Sent { timeout: bool, status: u16 },
+    /// The request was sent and no valid response came back: how (`None`
+    /// when no `retry-on` keyword covers it), and the status to answer.
+    Sent {
+        failure: Option<SentFailure>,
+        status: u16,
+    },
 }
 
 impl HttpProxy {
@@ -537,12 +541,10 @@ impl HttpProxy {
                     avoid.push(server.index);
                     last_error = 503;
                 }
-                Err(AttemptError::Sent { timeout, status }) => {
+                Err(AttemptError::Sent { failure, status }) => {
                     server.record_failure();
                     last_error = status;
-                    let retry = replayable
-                        && ((timeout && route.retry_on.response_timeout)
-                            || (!timeout && route.retry_on.empty_response));
+                    let retry = replayable && failure.is_some_and(|f| route.retry_on.covers(f));
                     if !retry {
                         break;
                     }
@@ -570,7 +572,7 @@ impl HttpProxy {
                 Ok(result) => result,
                 Err(_) => {
                     return Err(AttemptError::Sent {
-                        timeout: true,
+                        failure: Some(SentFailure::Timeout),
                         status: 504,
                     })
                 }
@@ -589,7 +591,7 @@ impl HttpProxy {
             // chunk) is the client's fault: 400, as HAProxy answers.
             Err(e) if e.error.is_user() => {
                 return Err(AttemptError::Sent {
-                    timeout: false,
+                    failure: None,
                     status: 400,
                 })
             }
@@ -599,7 +601,7 @@ impl HttpProxy {
             Err(e) => {
                 tracing::debug!(error = %e.error, "server exchange failed");
                 return Err(AttemptError::Sent {
-                    timeout: false,
+                    failure: Some(SentFailure::of(&e.error)),
                     status: 502,
                 });
             }
@@ -610,11 +612,13 @@ impl HttpProxy {
             // The server switched protocols: only for a client that asked.
             let Some(client) = client_upgrade.take() else {
                 return Err(AttemptError::Sent {
-                    timeout: false,
+                    failure: None,
                     status: 502,
                 });
             };
             let server = hyper::upgrade::on(&mut response);
+            // The connection's task hands the socket over when it ends.
+            pooled.detach();
             upgrade::spawn_tunnel(client, server, permit, route.tunnel_idle(&self.timeouts));
             let (mut parts, _) = response.into_parts();
             if connect {
