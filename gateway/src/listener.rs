@@ -31,6 +31,15 @@ pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener>
 /// The backlog of a frontend's own listening socket.
 const FRONTEND_BACKLOG: i32 = 1024;
 
+/// One request in progress on a client connection.
+type RequestFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<hyper::Response<crate::body::ProxyBody>, Infallible>,
+            > + Send,
+    >,
+>;
+
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(bind_std(addr, backlog)?)
@@ -101,10 +110,16 @@ pub(crate) async fn serve_stream<IO>(
     // or not), which also covers ALPN's choice over TLS; `proto h2` is
     // enforced by ClientIo.
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The request future is boxed: hyper keeps a slot the size of the
+    // service's future for the whole life of the connection, and the
+    // request path's state machine is kilobytes, which an idle keep-alive
+    // connection would otherwise hold (docs/performance.md, scenario 6).
     let service = service_fn(move |req: Request<Incoming>| {
         let proxy = proxy.clone();
         let conn = conn.clone();
-        async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
+        let request: RequestFuture =
+            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
+        request
     });
     builder
         .http1()

@@ -48,10 +48,17 @@ impl PoolKey {
     }
 }
 
+/// Why a server gave no response: the error, and the request when it was
+/// never written (so that it can go elsewhere without a copy).
+pub struct SendError {
+    pub error: hyper::Error,
+    pub unsent: Option<http::Request<ProxyBody>>,
+}
+
 /// A server's answer to come.
 pub type ResponseFuture = std::pin::Pin<
     Box<
-        dyn std::future::Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>>
+        dyn std::future::Future<Output = Result<http::Response<hyper::body::Incoming>, SendError>>
             + Send,
     >,
 >;
@@ -59,31 +66,80 @@ pub type ResponseFuture = std::pin::Pin<
 /// The sending half of a server connection: HTTP/1.1, or HTTP/2 with prior
 /// knowledge (`proto h2`).
 pub enum SendRequest {
-    Http1(http1::SendRequest<ProxyBody>),
+    /// With the task that drives the connection, ended with the sender.
+    Http1(http1::SendRequest<ProxyBody>, ConnectionTask),
     /// With the scheme its requests name (`https` over TLS).
     Http2(http2::SendRequest<ProxyBody>, &'static str),
 }
 
 impl SendRequest {
     /// Sends `request`; the answer's future does not hold the connection.
+    /// An HTTP/1 request that was never written comes back with the error;
+    /// an HTTP/2 one does not (it was rewritten for HTTP/2 on the way).
     pub fn send_request(&mut self, request: http::Request<ProxyBody>) -> ResponseFuture {
         match self {
-            SendRequest::Http1(s) => Box::pin(s.send_request(request)),
-            SendRequest::Http2(s, scheme) => Box::pin(s.send_request(h2_request(request, scheme))),
+            SendRequest::Http1(s, _) => {
+                let sent = s.try_send_request(request);
+                Box::pin(async move {
+                    sent.await.map_err(|mut e| SendError {
+                        unsent: e.take_message(),
+                        error: e.into_error(),
+                    })
+                })
+            }
+            SendRequest::Http2(s, scheme) => {
+                let sent = s.send_request(h2_request(request, scheme));
+                Box::pin(async move {
+                    sent.await.map_err(|error| SendError {
+                        error,
+                        unsent: None,
+                    })
+                })
+            }
         }
+    }
+
+    /// Whether a request written on this connection can come back unsent
+    /// (see [`SendRequest::send_request`]).
+    pub fn returns_unsent(&self) -> bool {
+        matches!(self, SendRequest::Http1(..))
     }
 
     async fn ready(&mut self) -> hyper::Result<()> {
         match self {
-            SendRequest::Http1(s) => s.ready().await,
+            SendRequest::Http1(s, _) => s.ready().await,
             SendRequest::Http2(s, _) => s.ready().await,
         }
     }
 
     fn is_closed(&self) -> bool {
         match self {
-            SendRequest::Http1(s) => s.is_closed(),
+            SendRequest::Http1(s, _) => s.is_closed(),
             SendRequest::Http2(s, _) => s.is_closed(),
+        }
+    }
+}
+
+/// The task driving an HTTP/1 server connection, aborted when the
+/// connection's sender is dropped. Without it, a server that never answers
+/// or never reads keeps the task, its socket and the client's request body
+/// (which the task is still trying to write) alive after `timeout server`
+/// gave up on it: a descriptor leaked per timeout, and a client connection
+/// that hangs because its body is never finished nor dropped.
+pub struct ConnectionTask(Option<tokio::task::AbortHandle>);
+
+impl ConnectionTask {
+    /// Lets the task run on after the sender goes: a connection switching
+    /// protocols hands its socket to the tunnel when the task completes.
+    fn detach(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ConnectionTask {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
         }
     }
 }
@@ -127,6 +183,16 @@ pub struct PooledConn {
     /// It began with a PROXY protocol header naming one client: never
     /// reused for another (HAProxy marks such connections private).
     pub private: bool,
+}
+
+impl PooledConn {
+    /// Keeps the connection's task running once this is dropped (an
+    /// upgrade in progress); otherwise dropping it closes the connection.
+    pub fn detach(&mut self) {
+        if let SendRequest::Http1(_, task) = &mut self.sender {
+            task.detach();
+        }
+    }
 }
 
 pub struct ConnectionPool {
@@ -263,9 +329,32 @@ where
         return Ok(SendRequest::Http2(sender, scheme));
     }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         // Errors here are seen by the request that owns the connection.
         let _ = connection.with_upgrades().await;
     });
-    Ok(SendRequest::Http1(sender))
+    Ok(SendRequest::Http1(
+        sender,
+        ConnectionTask(Some(task.abort_handle())),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_task_ends_with_its_sender_unless_detached() {
+        let forever = tokio::spawn(std::future::pending::<()>());
+        drop(ConnectionTask(Some(forever.abort_handle())));
+        assert!(forever.await.unwrap_err().is_cancelled());
+
+        let forever = tokio::spawn(std::future::pending::<()>());
+        let mut task = ConnectionTask(Some(forever.abort_handle()));
+        task.detach();
+        drop(task);
+        tokio::task::yield_now().await;
+        assert!(!forever.is_finished(), "a detached task runs on");
+        forever.abort();
+    }
 }

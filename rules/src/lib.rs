@@ -38,6 +38,9 @@ use userlist::CompiledUserlist;
 pub struct RuleSet {
     proxies: Vec<ProxyRules>,
     by_name: HashMap<String, usize>,
+    /// Frontends (and listen sections) by name: every request looks its
+    /// frontend up, and a linear search would grow with the backends.
+    frontends_by_name: HashMap<String, usize>,
     userlists: Vec<CompiledUserlist>,
     /// Every map file the rules use, by path; shared with the converters,
     /// so a change through the runtime API applies to the next request.
@@ -69,6 +72,7 @@ impl RuleSet {
         let mut maps = HashMap::new();
         let mut proxies = Vec::new();
         let mut by_name = HashMap::new();
+        let mut frontends_by_name = HashMap::new();
         for proxy in &config.proxies {
             let compiler = ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
             let mut rules = compiler.compile(proxy);
@@ -78,6 +82,11 @@ impl RuleSet {
             // found by position too.
             if proxy.kind.is_backend() || !by_name.contains_key(&proxy.name) {
                 by_name.insert(proxy.name.clone(), proxies.len());
+            }
+            if rules.is_frontend {
+                frontends_by_name
+                    .entry(proxy.name.clone())
+                    .or_insert(proxies.len());
             }
             proxies.push(rules);
         }
@@ -89,6 +98,7 @@ impl RuleSet {
         Ok(RuleSet {
             proxies,
             by_name,
+            frontends_by_name,
             userlists,
             maps,
         })
@@ -126,9 +136,7 @@ impl RuleSet {
 
     /// The frontend (or listen) section named `name`.
     fn frontend(&self, name: &str) -> Option<&ProxyRules> {
-        self.proxies
-            .iter()
-            .find(|p| p.is_frontend && p.name == name)
+        self.frontends_by_name.get(name).map(|&i| &self.proxies[i])
     }
 
     /// Names of the frontends, in file order.

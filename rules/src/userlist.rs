@@ -50,7 +50,9 @@ impl CompiledUserlist {
 
 /// Compares without returning early on the first difference.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
+    // Every bit of the length difference counts: folding only its low 16
+    // bits let a guess 65,536 bytes longer (of 0xff) compare equal.
+    let mut diff = u8::from(a.len() != b.len());
     for i in 0..a.len().max(b.len()) {
         diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xff);
     }
@@ -60,6 +62,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::constant_time_eq;
+
+    #[test]
+    fn lengths_differing_by_a_multiple_of_65536_differ() {
+        let mut long = b"x".to_vec();
+        long.extend(std::iter::repeat_n(0xff, 65_536));
+        assert!(!constant_time_eq(b"x", &long));
+        assert!(!constant_time_eq(&long, b"x"));
+    }
 
     #[test]
     fn equality() {

@@ -2,9 +2,11 @@
 //! an operator would run it.
 
 pub mod client;
+pub mod faulty_origin;
 pub mod gateway;
 pub mod launch;
 pub mod origin;
+pub mod origin_process;
 pub mod runtime_api;
 pub mod tcp_origin;
 

@@ -42,6 +42,34 @@ impl SeenRequest {
 struct Shared {
     seen: Mutex<Vec<SeenRequest>>,
     connections: AtomicU64,
+    open: Peak,
+    in_flight: Peak,
+}
+
+/// A gauge that remembers its highest value: how many connections (or
+/// requests) an origin held at once, to check a `maxconn` from the
+/// server's side.
+#[derive(Default)]
+struct Peak {
+    now: AtomicU64,
+    max: AtomicU64,
+}
+
+impl Peak {
+    fn enter(&self) -> PeakGuard<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        PeakGuard(self)
+    }
+}
+
+/// Leaves the gauge when dropped, however the connection or request ends.
+struct PeakGuard<'a>(&'a Peak);
+
+impl Drop for PeakGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running origin; stops when dropped.
@@ -79,9 +107,14 @@ impl Origin {
                 task_shared.connections.fetch_add(1, Ordering::SeqCst);
                 let (shared, name) = (task_shared.clone(), task_name.clone());
                 tokio::spawn(async move {
+                    let gauges = shared.clone();
+                    let _open = gauges.open.enter();
                     let service = service_fn(move |req: Request<Incoming>| {
                         let (shared, name) = (shared.clone(), name.clone());
-                        async move { Ok::<_, Infallible>(answer(&name, peer, req, &shared).await) }
+                        async move {
+                            let _in_flight = shared.in_flight.enter();
+                            Ok::<_, Infallible>(answer(&name, peer, req, &shared).await)
+                        }
                     });
                     let _ = auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
@@ -108,6 +141,16 @@ impl Origin {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most connections this origin held open at once.
+    pub fn peak_connections(&self) -> u64 {
+        self.shared.open.max.load(Ordering::SeqCst)
+    }
+
+    /// The most requests this origin was answering at once.
+    pub fn peak_requests(&self) -> u64 {
+        self.shared.in_flight.max.load(Ordering::SeqCst)
     }
 
     /// Stops listening (existing connections end with the task).

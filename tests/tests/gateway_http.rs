@@ -8,6 +8,10 @@ use switchyard_e2e::client::{client, client_without_keepalive, get};
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
 
+/// `nbthread 1` runs the gateway on a single-threaded runtime (the
+/// benchmark's setting); the other tests use the multi-threaded one.
+const ONE_THREAD: &str = "global\n    nbthread 1\n";
+
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
 
 fn url(port: u16, path: &str) -> String {
@@ -23,7 +27,7 @@ async fn routes_by_host_and_path_and_forwards_as_haproxy_does() {
     let (shop, api) = (Origin::start("shop").await, Origin::start("api").await);
     let port = free_port();
     let config = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option forwardfor\n    acl api path_beg /api\n    acl shop hdr(host) -i shop.test\n    use_backend api if api\n    use_backend shop if shop\n\
+        "{ONE_THREAD}{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option forwardfor\n    acl api path_beg /api\n    acl shop hdr(host) -i shop.test\n    use_backend api if api\n    use_backend shop if shop\n\
          backend shop\n    server s {}\nbackend api\n    server a {}\n",
         shop.addr, api.addr
     );
@@ -326,7 +330,7 @@ async fn failover_loses_no_request_under_load() {
     let b = Origin::start("b").await;
     let port = free_port();
     let config = format!(
-        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    retries 3\n    option redispatch\n    retry-on all-retryable-errors\n    server a {} check inter 100ms fall 2 rise 2\n    server b {} check inter 100ms fall 2 rise 2\n",
+        "{ONE_THREAD}{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    retries 3\n    option redispatch\n    retry-on all-retryable-errors\n    server a {} check inter 100ms fall 2 rise 2\n    server b {} check inter 100ms fall 2 rise 2\n",
         a.addr, b.addr
     );
     let _gw = start(&config, port);

@@ -142,8 +142,17 @@ pub fn serve(
     let pinning = ThreadPinning::new(&global.cpu_maps, threads);
     let next_thread = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let pin_workers = pinning.clone();
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // One thread: the whole gateway runs on the main thread, as HAProxy's
+    // single event loop does, without the work-stealing scheduler's
+    // cross-thread bookkeeping on every wakeup.
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    let tokio = builder
         .enable_all()
         .on_thread_start(move || {
             let index = next_thread.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

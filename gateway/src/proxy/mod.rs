@@ -22,13 +22,13 @@ use hyper::body::Incoming;
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
-use crate::pool::{ConnectionPool, PooledConn};
+use crate::pool::{ConnectionPool, PooledConn, SendError};
 use crate::routing::{Router, Verdict};
 use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
-use retry::{is_idempotent, redispatch_now, RetryPolicy};
+use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
 use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
@@ -178,10 +178,15 @@ pub struct HttpProxy {
 
 /// Why one attempt to reach a server did not give a response.
 enum AttemptError {
-    /// Nothing was sent: try again, maybe elsewhere.
-    Connect,
-    /// The request was sent and no valid response came back.
-    Sent { timeout: bool, status: u16 },
+    /// Nothing was sent: try again, maybe elsewhere (with the request, when
+    /// it came back).
+    Connect(Option<Box<Request<ProxyBody>>>),
+    /// The request was sent and no valid response came back: how (`None`
+    /// when no `retry-on` keyword covers it), and the status to answer.
+    Sent {
+        failure: Option<SentFailure>,
+        status: u16,
+    },
 }
 
 impl HttpProxy {
@@ -351,6 +356,11 @@ impl HttpProxy {
     }
 
     /// Sends the request to a server of `route`, retrying as configured.
+    ///
+    /// The request head is copied only when a later attempt may have to
+    /// replay a request already sent (`retry-on` beyond `conn-failure`);
+    /// otherwise it moves into the attempt, and an HTTP/1 request that was
+    /// never written comes back for the next one.
     #[allow(clippy::too_many_arguments)]
     async fn forward(
         &self,
@@ -365,14 +375,20 @@ impl HttpProxy {
         let reuse = attempt.reuse;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
-        if let Some(pq) = parts.uri.path_and_query().cloned() {
-            parts.uri = Uri::from(pq);
+        if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+            if let Some(pq) = parts.uri.path_and_query().cloned() {
+                parts.uri = Uri::from(pq);
+            }
         }
         parts.version = http::Version::HTTP_11;
         // A bodiless request can be replayed after it was sent; one with a
         // body only while nothing was sent (connection failures).
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
-        let mut body = Some(body);
+        let mut body = Some(if replayable {
+            ProxyBody::Empty
+        } else {
+            ProxyBody::streamed(body)
+        });
         // Persistence: the server the request's cookie names, when usable.
         // `ignore-persist` neither follows the cookie nor sets one (with
         // `indirect`, the server still does not see it, as in HAProxy 2.6).
@@ -394,17 +410,20 @@ impl HttpProxy {
             p.strip_request(&mut parts.headers);
         }
         let method = parts.method.clone();
-        let ctx_parts = clone_parts(&parts);
-        let ctx = PickContext::from_request(&ctx_parts, conn.peer.ip());
+        let replay_after_send = replayable && route.retry_on.after_send();
+        let mut parts = Some(parts);
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
         let mut previous: Option<usize> = None;
         for attempt in 0..=route.retries {
+            let Some(head) = parts.as_ref() else { break };
             let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
             let server = match (sticky.take(), previous) {
                 (Some(s), _) if !redispatch => Some(s),
                 (_, Some(index)) if !redispatch => route.backend.server(index),
-                _ => route.backend.pick(&ctx, &avoid),
+                _ => route
+                    .backend
+                    .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
             };
             let Some(server) = server else { break };
             if let Some(last) = previous.and_then(|i| route.backend.server(i)) {
@@ -431,7 +450,7 @@ impl HttpProxy {
             };
             let tls = server.tls.as_ref().map(|tls| TlsTarget {
                 tls: tls.clone(),
-                sni: tls.sni_for(&parts.headers),
+                sni: tls.sni_for(&head.headers),
             });
             let pooled = match self
                 .pool
@@ -454,16 +473,29 @@ impl HttpProxy {
                     continue;
                 }
             };
+            // Keep a copy only if this request may be needed again after
+            // being sent (or could not come back unsent).
+            let keep =
+                attempt < route.retries && (replay_after_send || !pooled.sender.returns_unsent());
+            let request_head = match (keep, parts.take()) {
+                (true, Some(head)) => {
+                    let copy = clone_parts(&head);
+                    parts = Some(head);
+                    copy
+                }
+                (_, Some(head)) => head,
+                (_, None) => break,
+            };
             let request_body = if replayable {
                 ProxyBody::Empty
             } else {
                 match body.take() {
-                    Some(b) => ProxyBody::streamed(b),
+                    Some(b) => b,
                     None => break,
                 }
             };
             let connected = std::time::Instant::now();
-            let request = Request::from_parts(clone_parts(&parts), request_body);
+            let request = Request::from_parts(request_head, request_body);
             match self
                 .exchange(route, pooled, permit, request, client_upgrade)
                 .await
@@ -498,16 +530,21 @@ impl HttpProxy {
                     }
                     return response;
                 }
-                Err(AttemptError::Connect) => {
+                Err(AttemptError::Connect(unsent)) => {
+                    if let Some(request) = unsent {
+                        let (head, unsent_body) = (*request).into_parts();
+                        parts.get_or_insert(head);
+                        if !replayable {
+                            body = Some(unsent_body);
+                        }
+                    }
                     avoid.push(server.index);
                     last_error = 503;
                 }
-                Err(AttemptError::Sent { timeout, status }) => {
+                Err(AttemptError::Sent { failure, status }) => {
                     server.record_failure();
                     last_error = status;
-                    let retry = replayable
-                        && ((timeout && route.retry_on.response_timeout)
-                            || (!timeout && route.retry_on.empty_response));
+                    let retry = replayable && failure.is_some_and(|f| route.retry_on.covers(f));
                     if !retry {
                         break;
                     }
@@ -535,32 +572,36 @@ impl HttpProxy {
                 Ok(result) => result,
                 Err(_) => {
                     return Err(AttemptError::Sent {
-                        timeout: true,
+                        failure: Some(SentFailure::Timeout),
                         status: 504,
                     })
                 }
             },
             None => sent.await,
         };
-        // A client's request body that turned out malformed (a bad chunk)
-        // is the client's fault: 400, as HAProxy answers.
-        if let Err(e) = &result {
-            if e.is_user() {
-                return Err(AttemptError::Sent {
-                    timeout: false,
-                    status: 400,
-                });
-            }
-        }
         let mut response = match result {
             Ok(response) => response,
+            // Never written (the connection was closed or not ready): the
+            // request comes back for another attempt.
+            Err(SendError {
+                unsent: Some(request),
+                ..
+            }) => return Err(AttemptError::Connect(Some(Box::new(request)))),
+            // A client's request body that turned out malformed (a bad
+            // chunk) is the client's fault: 400, as HAProxy answers.
+            Err(e) if e.error.is_user() => {
+                return Err(AttemptError::Sent {
+                    failure: None,
+                    status: 400,
+                })
+            }
             // A reused connection closed by the server between requests:
             // nothing reached it, so this is a connection failure.
-            Err(e) if reused && e.is_canceled() => return Err(AttemptError::Connect),
+            Err(e) if reused && e.error.is_canceled() => return Err(AttemptError::Connect(None)),
             Err(e) => {
-                tracing::debug!(error = %e, "server exchange failed");
+                tracing::debug!(error = %e.error, "server exchange failed");
                 return Err(AttemptError::Sent {
-                    timeout: false,
+                    failure: Some(SentFailure::of(&e.error)),
                     status: 502,
                 });
             }
@@ -571,11 +612,13 @@ impl HttpProxy {
             // The server switched protocols: only for a client that asked.
             let Some(client) = client_upgrade.take() else {
                 return Err(AttemptError::Sent {
-                    timeout: false,
+                    failure: None,
                     status: 502,
                 });
             };
             let server = hyper::upgrade::on(&mut response);
+            // The connection's task hands the socket over when it ends.
+            pooled.detach();
             upgrade::spawn_tunnel(client, server, permit, route.tunnel_idle(&self.timeouts));
             let (mut parts, _) = response.into_parts();
             if connect {

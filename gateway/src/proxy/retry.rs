@@ -61,6 +61,56 @@ impl RetryPolicy {
     }
 }
 
+/// How a request that reached a server failed to get an answer, in
+/// `retry-on`'s terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentFailure {
+    /// No answer within `timeout server` (`response-timeout`).
+    Timeout,
+    /// The connection closed or was reset before an answer
+    /// (`empty-response`).
+    Empty,
+    /// Bytes came back that are not an HTTP response head
+    /// (`junk-response`).
+    Junk,
+}
+
+impl SentFailure {
+    /// What a failed exchange on a server connection amounts to. hyper
+    /// reports a head it cannot read as a parse error; a connection that
+    /// ends before a whole head, or is reset, as an incomplete message or
+    /// an I/O error.
+    pub fn of(error: &hyper::Error) -> SentFailure {
+        if error.is_parse() {
+            SentFailure::Junk
+        } else if error.is_timeout() {
+            SentFailure::Timeout
+        } else {
+            SentFailure::Empty
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether `retry-on` asks for another try after `failure`.
+    pub fn covers(&self, failure: SentFailure) -> bool {
+        match failure {
+            SentFailure::Timeout => self.response_timeout,
+            SentFailure::Empty => self.empty_response,
+            SentFailure::Junk => self.junk_response,
+        }
+    }
+
+    /// Whether a request already sent may be sent again (anything beyond
+    /// `conn-failure`), which is when the request path keeps a copy.
+    pub fn after_send(&self) -> bool {
+        self.empty_response
+            || self.junk_response
+            || self.response_timeout
+            || !self.statuses.is_empty()
+    }
+}
+
 /// Methods whose requests may be sent twice (RFC 9110 idempotent methods).
 pub fn is_idempotent(method: &http::Method) -> bool {
     matches!(
@@ -87,6 +137,61 @@ mod tests {
         let p = RetryPolicy::from_keywords(["none"]);
         assert!(!p.conn_failure && !p.empty_response && p.statuses.is_empty());
         assert!(RetryPolicy::default().conn_failure);
+    }
+
+    #[test]
+    fn each_failure_is_retried_only_by_its_own_keyword() {
+        let junk = RetryPolicy::from_keywords(["junk-response"]);
+        assert!(junk.covers(SentFailure::Junk));
+        assert!(!junk.covers(SentFailure::Empty) && !junk.covers(SentFailure::Timeout));
+        let empty = RetryPolicy::from_keywords(["empty-response"]);
+        assert!(empty.covers(SentFailure::Empty) && !empty.covers(SentFailure::Junk));
+        let timeout = RetryPolicy::from_keywords(["response-timeout"]);
+        assert!(timeout.covers(SentFailure::Timeout) && !timeout.covers(SentFailure::Empty));
+        let all = RetryPolicy::from_keywords(["all-retryable-errors"]);
+        assert!(
+            [SentFailure::Timeout, SentFailure::Empty, SentFailure::Junk]
+                .into_iter()
+                .all(|f| all.covers(f))
+        );
+        assert!(!RetryPolicy::default().covers(SentFailure::Junk));
+    }
+
+    #[tokio::test]
+    async fn hyper_errors_are_classified_as_retry_on_names_them() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // What a server sends back, and what its failure is called.
+        let cases: [(&[u8], SentFailure); 3] = [
+            (b"\x00\x01garbage\r\n\r\n", SentFailure::Junk),
+            (b"", SentFailure::Empty),
+            (b"HTTP/1.1 200 OK\r\nContent-", SentFailure::Empty),
+        ];
+        for (answer, expected) in cases {
+            let (client, mut server) = tokio::io::duplex(4096);
+            let (mut sender, conn) = hyper::client::conn::http1::handshake::<
+                _,
+                http_body_util::Empty<bytes::Bytes>,
+            >(hyper_util::rt::TokioIo::new(client))
+            .await
+            .unwrap();
+            tokio::spawn(conn);
+            let request = http::Request::get("/")
+                .header("host", "t")
+                .body(http_body_util::Empty::new())
+                .unwrap();
+            let sent = tokio::spawn(sender.send_request(request));
+            // The answer comes after the request, as from a real server.
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8];
+                server.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            server.write_all(answer).await.unwrap();
+            drop(server);
+            let error = sent.await.unwrap().expect_err("no valid answer");
+            assert_eq!(SentFailure::of(&error), expected, "{answer:?}: {error}");
+        }
     }
 
     #[test]

@@ -1,33 +1,14 @@
-//! Reading a command line and dispatching its commands: splitting on `;`
-//! and spaces (a backslash escapes either), the access levels, the
-//! command table that `help` prints, and HAProxy's answer framing (each
-//! answer ends with an empty line).
+//! Dispatching a command line's commands: the command table that `help`
+//! prints, levels checked per command, and HAProxy's answer framing (each
+//! answer ends with an empty line). The syntax (splitting on `;` and
+//! spaces, levels, arguments) is `switchyard::api_syntax`, in the library
+//! half of the package so that a fuzz target reaches it.
 
 use std::fmt::Write;
 
+pub use switchyard::api_syntax::{split_line, Level};
+
 use super::{info, maps, servers, ApiState};
-
-/// What a socket lets its clients do (`level` on `stats socket`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    /// Read-only: `show …`, `get …`.
-    User,
-    /// Also maps and ACL entries (HAProxy's default for a socket).
-    Operator,
-    /// Everything, servers included.
-    Admin,
-}
-
-impl Level {
-    pub fn parse(text: &str) -> Option<Level> {
-        Some(match text {
-            "user" => Level::User,
-            "operator" => Level::Operator,
-            "admin" => Level::Admin,
-            _ => return None,
-        })
-    }
-}
 
 /// A client's session state.
 pub struct Session {
@@ -184,53 +165,6 @@ const COMMANDS: &[Command] = &[
     },
 ];
 
-/// Splits a line into commands (on `;`) and words (on spaces); a
-/// backslash makes the next character literal.
-pub fn split_line(line: &str) -> Vec<Vec<String>> {
-    let mut commands = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                    in_word = true;
-                }
-            }
-            ' ' | '\t' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            ';' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-                commands.push(std::mem::take(&mut words));
-            }
-            _ => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    commands.push(words);
-    // `a;;b` and a trailing `;` hold no command; a blank line holds one
-    // empty command (HAProxy answers it with the help text).
-    if commands.len() > 1 {
-        commands.retain(|c| !c.is_empty());
-    }
-    commands
-}
-
 /// Runs one command, appending its answer (ended by an empty line) to `out`.
 pub fn run(words: &[String], state: &ApiState, session: &mut Session, out: &mut String) {
     match words.first().map(String::as_str) {
@@ -351,43 +285,9 @@ fn help(level: Level, words: &[String], out: &mut String) {
     );
 }
 
-/// `BACKEND/SERVER`, as the server commands take it.
-pub fn split_server(arg: Option<&String>) -> Result<(&str, &str), String> {
-    arg.and_then(|a| a.split_once('/'))
-        .ok_or_else(|| "Require 'backend/server'.".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn lines_split_into_commands_and_words() {
-        assert_eq!(
-            split_line("show backend; get weight be/s1"),
-            vec![
-                words(&["show", "backend"]),
-                words(&["get", "weight", "be/s1"])
-            ]
-        );
-        assert_eq!(
-            split_line(r"add map m.map a\;b x\ y"),
-            vec![words(&["add", "map", "m.map", "a;b", "x y"])]
-        );
-        assert_eq!(split_line("a;;b;"), vec![words(&["a"]), words(&["b"])]);
-        assert_eq!(split_line(""), vec![Vec::<String>::new()]);
-    }
-
-    #[test]
-    fn levels_are_ordered() {
-        assert!(Level::User < Level::Operator && Level::Operator < Level::Admin);
-        assert_eq!(Level::parse("operator"), Some(Level::Operator));
-        assert_eq!(Level::parse("root"), None);
-    }
 
     #[test]
     fn every_command_has_a_distinct_name() {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
 
-use super::command::split_server;
 use super::ApiState;
 use crate::upstream::server::{AdminState, Server};
 use crate::upstream::Backend;
+use switchyard::api_syntax::{parse_maxconn, split_server, WeightArg};
 
 fn find<'a>(
     state: &'a ApiState,
@@ -55,32 +55,14 @@ fn is_static(backend: &Backend) -> bool {
 
 /// Applies `N` or `N%` (of the configured weight) to `server`.
 fn apply_weight(backend: &Backend, server: &Server, text: Option<&String>) -> Result<(), String> {
-    let text = text.ok_or("Require <weight> or <weight%>.")?;
-    let (number, relative) = match text.strip_suffix('%') {
-        Some(n) => (n, true),
-        None => (text.as_str(), false),
-    };
-    let value: i64 = number
-        .parse()
-        .map_err(|_| "Empty weight string empty or preceded by garbage".to_owned())?;
-    let weight = if relative {
-        if value < 0 {
-            return Err("Relative weight must be positive.".into());
-        }
-        (i64::from(server.initial_weight) * value / 100).min(256)
-    } else {
-        if !(0..=256).contains(&value) {
-            return Err("Absolute weight can only be between 0 and 256 inclusive.".into());
-        }
-        value
-    };
-    if is_static(backend) && weight != 0 && weight != i64::from(server.initial_weight) {
+    let weight = WeightArg::parse(text)?.resolve(server.initial_weight);
+    if is_static(backend) && weight != 0 && weight != server.initial_weight {
         return Err(
             "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'."
                 .into(),
         );
     }
-    server.set_weight(weight as u32);
+    server.set_weight(weight);
     Ok(())
 }
 
@@ -167,11 +149,7 @@ pub fn enable_health(args: &[String], state: &ApiState, _: &mut String) -> Resul
 
 pub fn set_maxconn(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
     let (_, server) = find(state, args.first())?;
-    let value: u32 = args
-        .get(1)
-        .and_then(|v| v.parse().ok())
-        .ok_or("maxconn string empty or preceded by garbage")?;
-    server.set_maxconn(value);
+    server.set_maxconn(parse_maxconn(args.get(1))?);
     Ok(())
 }
 
