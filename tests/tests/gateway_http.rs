@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use switchyard_e2e::client::{client, client_without_keepalive, get};
+use switchyard_e2e::faulty_origin::{Fault, FaultyOrigin};
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::runtime_api::command;
 
 /// `nbthread 1` runs the gateway on a single-threaded runtime (the
 /// benchmark's setting); the other tests use the multi-threaded one.
@@ -322,6 +324,47 @@ async fn health_checks_take_a_server_out_and_back() {
     }
     assert!(saw_b, "b is UP again after rise × inter");
     assert!(b.request_count() > 0);
+}
+
+/// HAProxy starts a checked server UP "but will fall down at first
+/// failure": one that has never answered is taken out by its first failed
+/// check, not after `fall` of them (confirmed against haproxy 2.6 by
+/// `scripts/haproxy-check-diff`, which also compares the intervals).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_failing_its_first_check_is_down_at_once() {
+    let broken = FaultyOrigin::start(Fault::Garbage).await;
+    let spare = Origin::start("spare").await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("api.sock");
+    let config = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    option httpchk GET /health\n    server a {} check inter 400ms fall 5 rise 2\n    server k {} backup\n",
+        socket.display(),
+        broken.addr,
+        spare.addr
+    );
+    let _gw = start(&config, port);
+    let op_state = || {
+        command(&socket, "show servers state l")
+            .lines()
+            .find(|l| l.split(' ').nth(3) == Some("a"))
+            .and_then(|l| l.split(' ').nth(5).map(str::to_owned))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while op_state().as_deref() != Some("0") {
+        assert!(std::time::Instant::now() < deadline, "a never went DOWN");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // DOWN now; the next check comes a whole `inter` later.
+    assert!(
+        broken.accepted() <= 2,
+        "DOWN after {} checks; HAProxy takes one, the old count took fall = 5",
+        broken.accepted()
+    );
+    let r = get(&client_without_keepalive(), &url(port, "/"), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "spare\n", "the backup serves once a is DOWN");
 }
 
 #[tokio::test]

@@ -207,11 +207,8 @@ pub fn show_servers_state(
             };
             let (result, health) = match (checked, server.is_up()) {
                 (false, _) => (0, 0),
-                (true, true) => (
-                    3,
-                    server.options.rise.unwrap_or(2) + server.options.fall.unwrap_or(3) - 1,
-                ),
-                (true, false) => (2, 0),
+                (true, true) => (3, server.check_health()),
+                (true, false) => (2, server.check_health()),
             };
             let check_state = match (checked, server.checks_enabled()) {
                 (false, _) => 0,

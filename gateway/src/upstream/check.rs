@@ -1,8 +1,10 @@
 //! Health checks: a TCP connect (`check`) or an HTTP request (`option
 //! httpchk`, `http-check expect`) every `inter`, `fastinter` while a
-//! transition is under way, `downinter` while DOWN. A server starts UP, goes
-//! DOWN after `fall` consecutive failures and UP again after `rise`
-//! consecutive successes; each transition is logged in HAProxy's words.
+//! transition is under way, `downinter` while DOWN. When a server goes UP
+//! or DOWN follows HAProxy's health counter (`health.rs`): it starts UP but
+//! falls at its first failed check, then needs `rise` successes to come
+//! back and, once confirmed, `fall` failures to go; each transition is
+//! logged in HAProxy's words.
 //! With `check-ssl` (or `ssl` and no check `port`/`addr`), the check runs
 //! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
@@ -14,6 +16,7 @@ use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::health::{Health, Transition};
 use super::server::Server;
 use super::Backend;
 
@@ -83,53 +86,55 @@ impl CheckPlan {
 /// Runs checks for `server` until the task is dropped.
 pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, spread: Duration) {
     tokio::time::sleep(spread).await;
-    let (mut failures, mut successes) = (0u64, 0u64);
+    let mut health = Health::resume(plan.rise as u32, plan.fall as u32, server.check_health());
     loop {
         if !server.checks_enabled() {
             // `disable health`: no checks until `enable health`.
-            (failures, successes) = (0, 0);
             tokio::time::sleep(plan.inter).await;
             continue;
         }
+        // A state set by the runtime API since the last check wins.
+        health.align(server.is_up());
         let result = check_once(&server, &plan).await;
         server.set_check_status(status_code(&result.reason));
-        if result.ok {
-            failures = 0;
-            successes += 1;
-            if !server.is_up() && successes >= plan.rise {
-                server.set_up(true);
-                let (active, backup) = backend.usable_counts();
-                tracing::warn!(target: "switchyard::check",
-                    "Server {}/{} is UP, reason: {}{}, check duration: {}ms. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue.",
-                    backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(), result.duration.as_millis());
-            }
+        let transition = if result.ok {
+            health.passed()
         } else {
-            successes = 0;
-            failures += 1;
-            server
-                .check_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if server.is_up() && failures >= plan.fall {
-                server.set_up(false);
-                let (active, backup) = backend.usable_counts();
-                tracing::warn!(target: "switchyard::check",
-                    "Server {}/{} is DOWN, reason: {}{}{}, check duration: {}ms. {active} active and {backup} backup servers left. {} sessions active, 0 requeued, 0 remaining in queue.",
-                    backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(),
-                    result.info.as_ref().map(|i| format!(", info: \"{i}\"")).unwrap_or_default(), result.duration.as_millis(), server.in_flight());
-                if active == 0 && backup == 0 {
-                    tracing::error!(target: "switchyard::check", "backend {} has no server available!", backend.name);
-                }
+            if health.value() > 0 {
+                // HAProxy counts the failures of a server not yet down.
+                server
+                    .check_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        }
-        let transitioning = (server.is_up() && failures > 0) || (!server.is_up() && successes > 0);
-        let wait = if transitioning {
-            plan.fastinter
-        } else if server.is_up() {
-            plan.inter
-        } else {
-            plan.downinter
+            health.failed()
         };
-        tokio::time::sleep(wait).await;
+        server.set_check_health(health.value());
+        match transition {
+            Some(Transition::Up) => report_up(&backend, &server, &result),
+            Some(Transition::Down) => report_down(&backend, &server, &result),
+            None => {}
+        }
+        tokio::time::sleep(health.interval(plan.inter, plan.fastinter, plan.downinter)).await;
+    }
+}
+
+fn report_up(backend: &Backend, server: &Server, result: &CheckResult) {
+    server.set_up(true);
+    let (active, backup) = backend.usable_counts();
+    tracing::warn!(target: "switchyard::check",
+        "Server {}/{} is UP, reason: {}{}, check duration: {}ms. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue.",
+        backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(), result.duration.as_millis());
+}
+
+fn report_down(backend: &Backend, server: &Server, result: &CheckResult) {
+    server.set_up(false);
+    let (active, backup) = backend.usable_counts();
+    tracing::warn!(target: "switchyard::check",
+        "Server {}/{} is DOWN, reason: {}{}{}, check duration: {}ms. {active} active and {backup} backup servers left. {} sessions active, 0 requeued, 0 remaining in queue.",
+        backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(),
+        result.info.as_ref().map(|i| format!(", info: \"{i}\"")).unwrap_or_default(), result.duration.as_millis(), server.in_flight());
+    if active == 0 && backup == 0 {
+        tracing::error!(target: "switchyard::check", "backend '{}' has no server available!", backend.name);
     }
 }
 

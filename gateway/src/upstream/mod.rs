@@ -5,6 +5,7 @@
 pub mod balance;
 pub mod check;
 pub mod cookie_date;
+pub mod health;
 pub mod persist;
 pub mod server;
 

@@ -82,6 +82,9 @@ pub struct Server {
     max_in_flight: AtomicU32,
     /// HAProxy's short code for the last check (`L4OK`, `L7STS`…).
     check_status: std::sync::Mutex<Option<&'static str>>,
+    /// The checks' health counter (`health.rs`), kept here so that
+    /// `show servers state` reports it and a reload resumes from it.
+    check_health: AtomicU32,
     slots: Arc<Semaphore>,
     pub picks: AtomicU64,
     pub failures: AtomicU64,
@@ -187,6 +190,13 @@ impl Server {
             in_flight: Arc::new(AtomicU32::new(0)),
             max_in_flight: AtomicU32::new(0),
             check_status: std::sync::Mutex::new(None),
+            check_health: AtomicU32::new(
+                super::health::Health::starting(
+                    options.rise.unwrap_or(2) as u32,
+                    options.fall.unwrap_or(3) as u32,
+                )
+                .value(),
+            ),
             slots: Arc::new(Semaphore::new(capacity as usize)),
             picks: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -223,6 +233,7 @@ impl Server {
         if let Some(code) = old.check_status() {
             self.set_check_status(code);
         }
+        self.set_check_health(old.check_health());
         *self.last_change.lock().unwrap_or_else(|e| e.into_inner()) =
             *old.last_change.lock().unwrap_or_else(|e| e.into_inner());
         self.picks
@@ -383,6 +394,14 @@ impl Server {
 
     pub fn set_check_status(&self, code: &'static str) {
         *self.check_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
+    }
+
+    pub fn check_health(&self) -> u32 {
+        self.check_health.load(Ordering::Relaxed)
+    }
+
+    pub fn set_check_health(&self, value: u32) {
+        self.check_health.store(value, Ordering::Relaxed);
     }
 
     pub fn record_failure(&self) {
