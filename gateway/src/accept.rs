@@ -174,15 +174,16 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
             }
         };
         let current = slot.load_full();
+        let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&*listener);
         tokio::spawn(async move {
             let _permit = permit;
             let _open = current.retirement.enter();
-            serve(stream, peer, &current).await;
+            serve(stream, peer, listener_fd, &current).await;
         });
     }
 }
 
-async fn serve(stream: TcpStream, peer: SocketAddr, current: &Current) {
+async fn serve(stream: TcpStream, peer: SocketAddr, listener_fd: i32, current: &Current) {
     let retirement = current.retirement.clone();
     match &current.service {
         Service::Http(proxy, bind) => {
@@ -190,13 +191,22 @@ async fn serve(stream: TcpStream, peer: SocketAddr, current: &Current) {
             let Ok(local) = stream.local_addr() else {
                 return;
             };
-            crate::listener::serve_accepted(stream, peer, local, proxy.clone(), bind, retirement)
-                .await
+            let accepted = crate::listener::Accepted {
+                peer,
+                local,
+                listener_fd,
+            };
+            crate::listener::serve_accepted(stream, accepted, proxy.clone(), bind, retirement).await
         }
         Service::HttpL4(proxy, l4, bind) => {
             if let Some((stream, src, dst)) = l4.admit(stream, peer, &proxy.client_timeouts()).await
             {
-                crate::listener::serve_accepted(stream, src, dst, proxy.clone(), bind, retirement)
+                let accepted = crate::listener::Accepted {
+                    peer: src,
+                    local: dst,
+                    listener_fd,
+                };
+                crate::listener::serve_accepted(stream, accepted, proxy.clone(), bind, retirement)
                     .await
             }
         }

@@ -60,24 +60,43 @@ pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::Tcp
     Ok(socket.into())
 }
 
-/// Serves HTTP on an accepted connection whose client is `peer` and
+/// Where an accepted connection comes from: its client `peer` and
 /// destination `local` (the addresses of a PROXY protocol header, when
-/// the bind has `accept-proxy`); with `tls`, after the TLS handshake.
+/// the bind has `accept-proxy`), and the listener's descriptor (`-d`).
+pub(crate) struct Accepted {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub listener_fd: i32,
+}
+
+/// Serves HTTP on an accepted connection; with `tls`, after the TLS
+/// handshake.
 pub(crate) async fn serve_accepted(
     stream: TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    accepted: Accepted,
     proxy: Arc<HttpProxy>,
     bind: &HttpBind,
     retirement: Retirement,
 ) {
-    let conn = ClientConn::new(peer, local);
+    let mut conn = ClientConn::new(accepted.peer, accepted.local);
+    conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let trace_accept = |alpn: Option<&str>| {
+        crate::log::debug_trace::accept(
+            &proxy.name,
+            accepted.listener_fd,
+            conn.trace_fd,
+            accepted.peer,
+            alpn,
+        )
+    };
     let Some(tls) = &bind.tls else {
+        trace_accept(None);
         return serve_stream(stream, conn, proxy, bind.h2_only, retirement).await;
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     let limit = proxy.client_timeouts().http_request;
     if let Some((stream, facts)) = tls.accept(stream, limit).await {
+        trace_accept(facts.alpn.as_deref());
         serve_stream(
             stream,
             conn.with_tls(facts),

@@ -392,3 +392,82 @@ async fn connections_opened_and_closed_leave_no_descriptor_or_memory_behind() {
         "memory grew: {rss0} kB -> {rss1} kB"
     );
 }
+
+/// `-db` and `-d` keep the process in the foreground even with `daemon`
+/// (HAProxy's rule): the process the test started is the one serving and
+/// the one in the pid file. `-d` also writes HAProxy's debug trace of each
+/// exchange on stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_and_d_stay_in_the_foreground_despite_daemon() {
+    let a = Origin::start("a").await;
+    for flag in ["-db", "-d"] {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, pidfile) = (dir.path().join("gw.cfg"), dir.path().join("gw.pid"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    daemon\n    pidfile {}\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s1 {}\n",
+                pidfile.display(),
+                a.addr
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(switchyard_binary())
+            .arg(flag)
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let served = loop {
+            match get(
+                &client_without_keepalive(),
+                &format!("http://127.0.0.1:{port}/trace-me"),
+                &[],
+            )
+            .await
+            {
+                Ok(r) => break r,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("{flag}: no answer: {e}"),
+            }
+        };
+        assert_eq!(served.body, "a\n");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{flag}: the started process is still running (not detached)"
+        );
+        let written = std::fs::read_to_string(&pidfile).unwrap();
+        assert_eq!(
+            written.trim(),
+            child.id().to_string(),
+            "{flag}: the pid file names it"
+        );
+        send_signal(child.id(), "TERM");
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if flag == "-d" {
+            for expected in [
+                ".accept(",
+                ":fe.clireq[",
+                "]: GET /trace-me HTTP/1.1",
+                ":be.srvrep[",
+                "]: HTTP/1.1 200 OK",
+            ] {
+                assert!(
+                    stdout.contains(expected),
+                    "-d trace lacks {expected:?}:\n{stdout}"
+                );
+            }
+        } else {
+            assert_eq!(stdout, "", "-db writes no trace");
+        }
+    }
+}

@@ -104,6 +104,9 @@ pub fn serve(
         return Ok(ExitCode::FAILURE);
     }
     init_logging(options.debug);
+    if options.debug {
+        crate::log::debug_trace::enable();
+    }
     let global = checked.loaded.config.global.clone();
     if let Some(nbproc) = &global.nbproc {
         tracing::warn!(

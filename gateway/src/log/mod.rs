@@ -2,6 +2,7 @@
 //! on stdout/stderr, with HAProxy's formats (`option httplog`, `tcplog`,
 //! `log-format`).
 
+pub mod debug_trace;
 pub mod record;
 pub mod request_log;
 pub mod sink;

@@ -49,6 +49,8 @@ pub struct ClientConn {
     http2: std::sync::atomic::AtomicBool,
     /// A reload happened: the next response closes the connection.
     closing: std::sync::atomic::AtomicBool,
+    /// The client socket's descriptor, for `-d`'s trace (-1: none).
+    pub trace_fd: i32,
 }
 
 impl ClientConn {
@@ -63,6 +65,7 @@ impl ClientConn {
             idle_waker: std::sync::Mutex::new(None),
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
+            trace_fd: -1,
         }
     }
 
@@ -251,6 +254,10 @@ impl HttpProxy {
     ) -> Response<ProxyBody> {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
+        let trace = crate::log::debug_trace::stream();
+        if let Some(stream) = trace {
+            crate::log::debug_trace::request(stream, &self.name, conn.trace_fd, &parts);
+        }
         if let Err(refusal) = request_checks::check(&parts) {
             tracing::debug!(?refusal, "request refused");
             return self.errors.response(400);
@@ -309,6 +316,7 @@ impl HttpProxy {
                 Attempt {
                     reuse: !first,
                     persist: persist_override,
+                    trace,
                 },
                 &mut client_upgrade,
                 draft,
@@ -373,6 +381,7 @@ impl HttpProxy {
         draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
         let reuse = attempt.reuse;
+        let attempt_trace = attempt.trace;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
         if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
@@ -513,6 +522,16 @@ impl HttpProxy {
                     avoid.push(server.index);
                 }
                 Ok(mut response) => {
+                    if let Some(stream) = attempt_trace {
+                        let (head, body) = response.into_parts();
+                        crate::log::debug_trace::response(
+                            stream,
+                            &route.backend.name,
+                            conn.trace_fd,
+                            &head,
+                        );
+                        response = Response::from_parts(head, body);
+                    }
                     if let Some(d) = draft.as_mut() {
                         d.record.t_connect =
                             Some(connected.duration_since(attempt_started).as_millis() as u64);
@@ -657,6 +676,8 @@ struct Attempt {
     reuse: bool,
     /// The backend's `force-persist`/`ignore-persist` verdict.
     persist: Option<PersistOverride>,
+    /// The stream number of `-d`'s trace.
+    trace: Option<u32>,
 }
 
 fn unix_now() -> i64 {
