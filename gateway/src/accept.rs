@@ -183,6 +183,9 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
     }
 }
 
+/// The states of the paths other than plain HTTP (layer-4 rules, TCP
+/// sessions) are boxed: a task's size is that of its largest state, and an
+/// idle HTTP connection should not carry room for them.
 async fn serve(stream: TcpStream, peer: SocketAddr, listener_fd: i32, current: &Current) {
     let retirement = current.retirement.clone();
     match &current.service {
@@ -199,22 +202,31 @@ async fn serve(stream: TcpStream, peer: SocketAddr, listener_fd: i32, current: &
             crate::listener::serve_accepted(stream, accepted, proxy.clone(), bind, retirement).await
         }
         Service::HttpL4(proxy, l4, bind) => {
-            if let Some((stream, src, dst)) = l4.admit(stream, peer, &proxy.client_timeouts()).await
-            {
-                let accepted = crate::listener::Accepted {
-                    peer: src,
-                    local: dst,
-                    listener_fd,
-                };
-                crate::listener::serve_accepted(stream, accepted, proxy.clone(), bind, retirement)
+            Box::pin(async move {
+                let timeouts = proxy.client_timeouts();
+                if let Some((stream, src, dst)) = l4.admit(stream, peer, &timeouts).await {
+                    let accepted = crate::listener::Accepted {
+                        peer: src,
+                        local: dst,
+                        listener_fd,
+                    };
+                    crate::listener::serve_accepted(
+                        stream,
+                        accepted,
+                        proxy.clone(),
+                        bind,
+                        retirement,
+                    )
                     .await
-            }
+                }
+            })
+            .await
         }
         // A TCP session is a byte stream: it ends when its peers end it.
         Service::Tcp {
             frontend,
             accept_proxy,
-        } => frontend.session(stream, peer, *accept_proxy).await,
+        } => Box::pin(frontend.session(stream, peer, *accept_proxy)).await,
     }
 }
 

@@ -32,7 +32,7 @@ pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener>
 const FRONTEND_BACKLOG: i32 = 1024;
 
 /// One request in progress on a client connection.
-type RequestFuture = std::pin::Pin<
+pub(crate) type RequestFuture = std::pin::Pin<
     Box<
         dyn std::future::Future<
                 Output = Result<hyper::Response<crate::body::ProxyBody>, Infallible>,
@@ -80,37 +80,38 @@ pub(crate) async fn serve_accepted(
 ) {
     let mut conn = ClientConn::new(accepted.peer, accepted.local);
     conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-    let trace_accept = |alpn: Option<&str>| {
-        crate::log::debug_trace::accept(
-            &proxy.name,
-            accepted.listener_fd,
-            conn.trace_fd,
-            accepted.peer,
-            alpn,
-        )
+    let trace_accept = |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
+        crate::log::debug_trace::accept(&proxy.name, accepted.listener_fd, fd, accepted.peer, alpn)
     };
     let Some(tls) = &bind.tls else {
-        trace_accept(None);
+        trace_accept(&proxy, conn.trace_fd, None);
         return serve_stream(stream, conn, proxy, bind.h2_only, retirement).await;
     };
     // The handshake is part of receiving the request head, as in HAProxy.
+    // Boxed, as the other paths: a plain connection's task has no room for
+    // the handshake's state.
     let limit = proxy.client_timeouts().http_request;
-    if let Some((stream, facts)) = tls.accept(stream, limit).await {
-        trace_accept(facts.alpn.as_deref());
-        serve_stream(
-            stream,
-            conn.with_tls(facts),
-            proxy,
-            bind.h2_only,
-            retirement,
-        )
-        .await;
-    }
+    Box::pin(async move {
+        if let Some((stream, facts)) = tls.accept(stream, limit).await {
+            trace_accept(&proxy, conn.trace_fd, facts.alpn.as_deref());
+            serve_stream(
+                stream,
+                conn.with_tls(facts),
+                proxy,
+                bind.h2_only,
+                retirement,
+            )
+            .await;
+        }
+    })
+    .await
 }
 
 /// Serves HTTP on an established client connection (plain TCP or after the
 /// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
-/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge.
+/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge. HTTP/1.1
+/// connections start on the parked path, which holds no buffers between
+/// requests (`parked.rs`); what it does not take goes the general way.
 pub(crate) async fn serve_stream<IO>(
     io: IO,
     conn: ClientConn,
@@ -121,10 +122,36 @@ pub(crate) async fn serve_stream<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = Arc::new(conn);
-    let watched = conn.clone();
     let timeouts = proxy.client_timeouts();
     let io = ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone())
         .http2_only(h2_only && conn.tls.as_ref().and_then(|t| t.alpn.as_deref()).is_none());
+    let handoff = if h2_only {
+        crate::parked::Handoff {
+            io,
+            read: bytes::Bytes::new(),
+        }
+    } else {
+        match crate::parked::serve(io, &conn, &proxy, &mut retirement).await {
+            Some(handoff) => handoff,
+            None => return,
+        }
+    };
+    let io = crate::prefixed_io::PrefixedIo::new(handoff.read, handoff.io);
+    // Boxed: a parked connection's task stays the size of the parked path.
+    Box::pin(serve_full(io, conn, proxy, retirement)).await
+}
+
+/// The general path: hyper's connection for HTTP/1.1 and HTTP/2, kept for
+/// the connection's life (upgrades, HTTP/1.0, HTTP/2, `proto h2`).
+async fn serve_full<IO>(
+    io: IO,
+    conn: Arc<ClientConn>,
+    proxy: Arc<HttpProxy>,
+    mut retirement: Retirement,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let watched = conn.clone();
     // The protocol is read from the client's first bytes (HTTP/2 preface
     // or not), which also covers ALPN's choice over TLS; `proto h2` is
     // enforced by ClientIo.

@@ -51,7 +51,14 @@ pub struct ClientConn {
     closing: std::sync::atomic::AtomicBool,
     /// The client socket's descriptor, for `-d`'s trace (-1: none).
     pub trace_fd: i32,
+    /// How far the exchange in progress on the parked path got
+    /// (`parked.rs`): `ARRIVED` once its request was handed to the
+    /// service, `WROTE` once bytes went to the client after that.
+    progress: std::sync::atomic::AtomicU8,
 }
+
+const ARRIVED: u8 = 1;
+const WROTE: u8 = 2;
 
 impl ClientConn {
     pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
@@ -66,6 +73,7 @@ impl ClientConn {
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
+            progress: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -115,6 +123,35 @@ impl ClientConn {
     /// After a reload: answer the next request with `Connection: close`.
     pub fn close_after_next_response(&self) {
         self.closing.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether responses now say `Connection: close`.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// A new exchange starts on the parked path.
+    pub(crate) fn reset_progress(&self) {
+        self.progress.store(0, Ordering::Relaxed);
+    }
+
+    /// The request was handed to the service.
+    pub(crate) fn note_arrival(&self) {
+        self.progress.fetch_or(ARRIVED, Ordering::Relaxed);
+    }
+
+    /// Bytes went to the client (after the request arrived: its response).
+    pub(crate) fn note_written(&self) {
+        if self.progress.load(Ordering::Relaxed) == ARRIVED {
+            self.progress.fetch_or(WROTE, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the response's head is on its way: hyper wrote to the
+    /// client after the request arrived, and the first bytes it writes
+    /// are the head.
+    pub(crate) fn response_started(&self) -> bool {
+        self.progress.load(Ordering::Relaxed) == ARRIVED | WROTE
     }
 
     /// Asks to be woken when no request is in progress any more.
@@ -216,6 +253,10 @@ impl HttpProxy {
             parts
                 .headers
                 .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        } else if http1 && says_close(&parts.headers) {
+            // An error page or a rule said so: hyper closes after this
+            // response, and so must the parked path (`parked.rs`).
+            conn.close_after_next_response();
         }
         let end = RequestEnd {
             conn: conn.clone(),
@@ -678,6 +719,15 @@ struct Attempt {
     persist: Option<PersistOverride>,
     /// The stream number of `-d`'s trace.
     trace: Option<u32>,
+}
+
+/// Whether a response's `Connection` field has the `close` token.
+fn says_close(headers: &http::HeaderMap) -> bool {
+    headers.get_all(http::header::CONNECTION).iter().any(|v| {
+        v.as_bytes()
+            .split(|b| *b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
 }
 
 fn unix_now() -> i64 {
