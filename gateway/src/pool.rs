@@ -240,39 +240,10 @@ impl ConnectionPool {
                 }
             }
         }
-        let connect = async {
-            let mut stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            // The PROXY header goes first, before any TLS handshake.
-            if let Some(header) = &proxy_header {
-                tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
-            }
-            let Some(target) = &tls else {
-                return Ok(Transport::Plain(stream));
-            };
-            let stream = target
-                .tls
-                .connect(stream, addr, target.sni.as_deref())
-                .await
-                .map_err(ConnectError::Tls)?;
-            Ok::<_, ConnectError>(Transport::Tls(Box::new(stream)))
-        };
-        let transport = match connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, connect)
-                .await
-                .map_err(|_| ConnectError::Timeout)??,
-            None => connect.await?,
-        };
-        let sender = match transport {
-            Transport::Plain(stream) => handshake(stream, http2, "http").await?,
-            Transport::Tls(stream) => handshake(*stream, http2, "https").await?,
-        };
-        Ok(PooledConn {
-            sender,
-            key,
-            reused: false,
-            private: proxy_header.is_some(),
-        })
+        // Boxed: the new-connection path (TLS handshakes especially) is
+        // kilobytes of state, and every request's future would carry it
+        // and copy it into place, reused connection or not.
+        Box::pin(open(addr, key, connect_timeout, tls, proxy_header, http2)).await
     }
 
     fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest> {
@@ -305,6 +276,51 @@ impl ConnectionPool {
 enum Transport {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// A new connection to `addr`: TCP, the PROXY header, TLS, the HTTP
+/// handshake, all within `connect_timeout` but the last.
+async fn open(
+    addr: SocketAddr,
+    key: PoolKey,
+    connect_timeout: Option<Duration>,
+    tls: Option<TlsTarget>,
+    proxy_header: Option<Vec<u8>>,
+    http2: bool,
+) -> Result<PooledConn, ConnectError> {
+    let connect = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        // The PROXY header goes first, before any TLS handshake.
+        if let Some(header) = &proxy_header {
+            tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
+        }
+        let Some(target) = &tls else {
+            return Ok(Transport::Plain(stream));
+        };
+        let stream = target
+            .tls
+            .connect(stream, addr, target.sni.as_deref())
+            .await
+            .map_err(ConnectError::Tls)?;
+        Ok::<_, ConnectError>(Transport::Tls(Box::new(stream)))
+    };
+    let transport = match connect_timeout {
+        Some(limit) => tokio::time::timeout(limit, connect)
+            .await
+            .map_err(|_| ConnectError::Timeout)??,
+        None => connect.await?,
+    };
+    let sender = match transport {
+        Transport::Plain(stream) => handshake(stream, http2, "http").await?,
+        Transport::Tls(stream) => Box::pin(handshake(*stream, http2, "https")).await?,
+    };
+    Ok(PooledConn {
+        sender,
+        key,
+        reused: false,
+        private: proxy_header.is_some(),
+    })
 }
 
 /// HTTP/1.1 (or HTTP/2) over an established connection; the connection

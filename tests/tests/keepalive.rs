@@ -37,10 +37,7 @@ async fn read_responses(s: &mut TcpStream, count: usize) -> Vec<String> {
         assert!(n > 0, "closed after {} responses", bodies.len());
         data.extend_from_slice(&buf[..n]);
         // Take every complete response from the front.
-        loop {
-            let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
-                break;
-            };
+        while let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
             assert!(head.starts_with("http/1.1 200"), "{head}");
             assert!(!head.contains("connection: close"), "{head}");
