@@ -112,6 +112,13 @@ impl SendRequest {
         }
     }
 
+    fn is_ready(&self) -> bool {
+        match self {
+            SendRequest::Http1(s, _) => s.is_ready(),
+            SendRequest::Http2(s, _) => s.is_ready(),
+        }
+    }
+
     fn is_closed(&self) -> bool {
         match self {
             SendRequest::Http1(s, _) => s.is_closed(),
@@ -227,9 +234,13 @@ impl ConnectionPool {
         if reuse && proxy_header.is_none() {
             while let Some(mut sender) = self.pop_idle(&key) {
                 // A connection checked in right after its response ended may
-                // need a moment before it takes the next request.
-                if let Ok(Ok(())) =
-                    tokio::time::timeout(Duration::from_millis(200), sender.ready()).await
+                // need a moment before it takes the next request; most are
+                // ready at once, and need no timer armed.
+                if sender.is_ready()
+                    || matches!(
+                        tokio::time::timeout(Duration::from_millis(200), sender.ready()).await,
+                        Ok(Ok(()))
+                    )
                 {
                     return Ok(PooledConn {
                         sender,
