@@ -40,6 +40,29 @@ pub(crate) type RequestFuture = std::pin::Pin<
     >,
 >;
 
+/// The service hyper calls for each request of a client connection, on
+/// either path. The request future is boxed: hyper keeps a slot the size of
+/// the service's future for the whole life of the connection, and the
+/// request path's state machine is kilobytes, which an idle keep-alive
+/// connection would otherwise hold (docs/performance.md, scenario 6).
+pub(crate) fn request_service(
+    proxy: Arc<HttpProxy>,
+    conn: Arc<ClientConn>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = hyper::Response<crate::body::ProxyBody>,
+    Error = Infallible,
+    Future = RequestFuture,
+> + Clone {
+    service_fn(move |req: Request<Incoming>| {
+        conn.note_arrival();
+        let (proxy, conn) = (proxy.clone(), conn.clone());
+        let request: RequestFuture =
+            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
+        request
+    })
+}
+
 /// Opens a listening TCP socket on `addr`.
 pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(bind_std(addr, backlog)?)
@@ -156,17 +179,7 @@ async fn serve_full<IO>(
     // or not), which also covers ALPN's choice over TLS; `proto h2` is
     // enforced by ClientIo.
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // The request future is boxed: hyper keeps a slot the size of the
-    // service's future for the whole life of the connection, and the
-    // request path's state machine is kilobytes, which an idle keep-alive
-    // connection would otherwise hold (docs/performance.md, scenario 6).
-    let service = service_fn(move |req: Request<Incoming>| {
-        let proxy = proxy.clone();
-        let conn = conn.clone();
-        let request: RequestFuture =
-            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
-        request
-    });
+    let service = request_service(proxy, conn);
     builder
         .http1()
         .timer(TokioTimer::new())

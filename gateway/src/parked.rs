@@ -17,7 +17,6 @@
 //! whole in one read, anything malformed) hands the connection to the
 //! general path (`listener::serve_full`) for the rest of its life.
 
-use std::convert::Infallible;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -25,16 +24,14 @@ use std::sync::Arc;
 use std::task::{ready, Poll};
 
 use bytes::{Bytes, BytesMut};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::accept::{Phase, Retirement};
 use crate::client_io::ClientIo;
 use crate::prefixed_io::PrefixedIo;
+use crate::proxy::hop_by_hop::lists_token;
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// The most a parked connection reads at once: HAProxy's buffer size. It
@@ -119,16 +116,7 @@ async fn exchange<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = {
-        let (proxy, conn) = (proxy.clone(), conn.clone());
-        service_fn(move |req: Request<Incoming>| {
-            conn.note_arrival();
-            let (proxy, conn) = (proxy.clone(), conn.clone());
-            let request: crate::listener::RequestFuture =
-                Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
-            request
-        })
-    };
+    let service = crate::listener::request_service(proxy.clone(), conn.clone());
     let mut http = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
@@ -204,18 +192,12 @@ fn takes(read: &[u8]) -> Option<usize> {
         && head.method != Some("CONNECT")
         && !head.headers.iter().any(|field| {
             let name = field.name;
-            let has_token = |wanted: &[u8]| {
-                field
-                    .value
-                    .split(|b| *b == b',')
-                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(wanted))
-            };
             name.eq_ignore_ascii_case("upgrade")
                 || name.eq_ignore_ascii_case("expect")
                 || name.eq_ignore_ascii_case("transfer-encoding")
                 || (name.eq_ignore_ascii_case("content-length") && field.value.trim_ascii() != b"0")
                 || (name.eq_ignore_ascii_case("connection")
-                    && (has_token(b"upgrade") || has_token(b"close")))
+                    && (lists_token(field.value, "upgrade") || lists_token(field.value, "close")))
         });
     plain.then_some(head_len)
 }

@@ -57,6 +57,14 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether a `Connection`-style field value lists `token`: comma-separated
+/// options, compared without case.
+pub fn lists_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
 /// The bit of `name` in [`ALWAYS`], or 0 for any other field.
 fn always_bit(name: &HeaderName) -> u8 {
     if name == CONNECTION {
@@ -79,6 +87,13 @@ fn always_bit(name: &HeaderName) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_found_whatever_their_case_and_spacing() {
+        assert!(lists_token(b"keep-alive, Upgrade", "upgrade"));
+        assert!(lists_token(b"CLOSE", "close"));
+        assert!(!lists_token(b"closed, x-close-me", "close"));
+    }
 
     #[test]
     fn removes_listed_and_standard_hop_by_hop_fields() {

@@ -723,11 +723,10 @@ struct Attempt {
 
 /// Whether a response's `Connection` field has the `close` token.
 fn says_close(headers: &http::HeaderMap) -> bool {
-    headers.get_all(http::header::CONNECTION).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| hop_by_hop::lists_token(v.as_bytes(), "close"))
 }
 
 fn unix_now() -> i64 {
