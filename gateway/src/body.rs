@@ -25,7 +25,7 @@ pub enum ProxyBody {
     Empty,
     Full(Full<Bytes>),
     Streamed {
-        inner: Incoming,
+        inner: Source,
         /// Run when the stream ends: return a server connection to the pool,
         /// release the server's slot, write the log line.
         on_end: Vec<Box<dyn BodyEnd>>,
@@ -34,6 +34,37 @@ pub enum ProxyBody {
         /// server's response body), with its timer.
         idle: Option<Box<IdleLimit>>,
     },
+}
+
+/// Where a streamed body comes from: hyper (a client's body, or a server's
+/// on a connection hyper drives), or one of the gateway's own server
+/// connections (`server_body.rs`).
+pub enum Source {
+    Hyper(Incoming),
+    Server(Box<crate::server_body::ServerBody>),
+}
+
+impl Source {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self {
+            Source::Hyper(inner) => Pin::new(inner).poll_frame(cx).map_err(Into::into),
+            Source::Server(inner) => Pin::new(inner.as_mut()).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Source::Hyper(inner) => inner.is_end_stream(),
+            Source::Server(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Source::Hyper(inner) => inner.size_hint(),
+            Source::Server(inner) => inner.size_hint(),
+        }
+    }
 }
 
 /// An inactivity limit on a streamed body.
@@ -72,7 +103,7 @@ impl ProxyBody {
 
     pub fn streamed(inner: Incoming) -> Self {
         ProxyBody::Streamed {
-            inner,
+            inner: Source::Hyper(inner),
             on_end: Vec::new(),
             bytes: 0,
             idle: None,
@@ -80,7 +111,7 @@ impl ProxyBody {
     }
 
     /// A streamed body that fails when its sender stays silent too long.
-    pub fn streamed_with_idle(inner: Incoming, idle: Option<IdleLimit>) -> Self {
+    pub fn streamed_with_idle(inner: Source, idle: Option<IdleLimit>) -> Self {
         let idle = idle.map(Box::new);
         ProxyBody::Streamed {
             inner,
@@ -126,7 +157,7 @@ impl Body for ProxyBody {
                 bytes,
                 idle,
             } => {
-                let polled = Pin::new(inner).poll_frame(cx);
+                let polled = inner.poll_frame(cx);
                 match &polled {
                     Poll::Ready(Some(Ok(frame))) => {
                         *bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
@@ -145,7 +176,7 @@ impl Body for ProxyBody {
                         }
                     }
                 }
-                polled.map_err(Into::into)
+                polled
             }
         }
     }

@@ -5,3 +5,4 @@
 #![forbid(unsafe_code)]
 
 pub mod api_syntax;
+pub mod h1_wire;

@@ -24,6 +24,8 @@ mod routing;
 mod rules_router;
 mod runtime;
 mod runtime_api;
+mod server_body;
+mod server_conn;
 mod stats;
 mod support;
 mod tcp;

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::ProxyBody;
+use crate::server_conn::{H1Conn, ServerStream};
 use crate::tls::upstream::TlsTarget;
 
 /// Why no connection could be had.
@@ -51,7 +52,8 @@ impl PoolKey {
 /// Why a server gave no response: the error, and the request when it was
 /// never written (so that it can go elsewhere without a copy).
 pub struct SendError {
-    pub error: hyper::Error,
+    /// `None` for a request that never reached hyper.
+    pub error: Option<hyper::Error>,
     pub unsent: Option<http::Request<ProxyBody>>,
 }
 
@@ -66,6 +68,10 @@ pub type ResponseFuture = std::pin::Pin<
 /// The sending half of a server connection: HTTP/1.1, or HTTP/2 with prior
 /// knowledge (`proto h2`).
 pub enum SendRequest {
+    /// HTTP/1.1 driven by the requests' own tasks (`server_conn.rs`); new
+    /// connections start so, and hyper takes one over for a request that
+    /// has a body or switches protocols ([`PooledConn::hand_to_hyper`]).
+    Own(Box<H1Conn>),
     /// With the task that drives the connection, ended with the sender.
     Http1(http1::SendRequest<ProxyBody>, ConnectionTask),
     /// With the scheme its requests name (`https` over TLS).
@@ -78,12 +84,19 @@ impl SendRequest {
     /// an HTTP/2 one does not (it was rewritten for HTTP/2 on the way).
     pub fn send_request(&mut self, request: http::Request<ProxyBody>) -> ResponseFuture {
         match self {
+            SendRequest::Own(_) => Box::pin(async move {
+                // The request path hands these to hyper first.
+                Err(SendError {
+                    error: None,
+                    unsent: Some(request),
+                })
+            }),
             SendRequest::Http1(s, _) => {
                 let sent = s.try_send_request(request);
                 Box::pin(async move {
                     sent.await.map_err(|mut e| SendError {
                         unsent: e.take_message(),
-                        error: e.into_error(),
+                        error: Some(e.into_error()),
                     })
                 })
             }
@@ -91,7 +104,7 @@ impl SendRequest {
                 let sent = s.send_request(h2_request(request, scheme));
                 Box::pin(async move {
                     sent.await.map_err(|error| SendError {
-                        error,
+                        error: Some(error),
                         unsent: None,
                     })
                 })
@@ -102,25 +115,28 @@ impl SendRequest {
     /// Whether a request written on this connection can come back unsent
     /// (see [`SendRequest::send_request`]).
     pub fn returns_unsent(&self) -> bool {
-        matches!(self, SendRequest::Http1(..))
+        matches!(self, SendRequest::Http1(..) | SendRequest::Own(_))
     }
 
     async fn ready(&mut self) -> hyper::Result<()> {
         match self {
+            SendRequest::Own(_) => Ok(()),
             SendRequest::Http1(s, _) => s.ready().await,
             SendRequest::Http2(s, _) => s.ready().await,
         }
     }
 
-    fn is_ready(&self) -> bool {
+    fn is_ready(&mut self) -> bool {
         match self {
+            SendRequest::Own(conn) => conn.is_usable(),
             SendRequest::Http1(s, _) => s.is_ready(),
             SendRequest::Http2(s, _) => s.is_ready(),
         }
     }
 
-    fn is_closed(&self) -> bool {
+    fn is_closed(&mut self) -> bool {
         match self {
+            SendRequest::Own(conn) => !conn.is_usable(),
             SendRequest::Http1(s, _) => s.is_closed(),
             SendRequest::Http2(s, _) => s.is_closed(),
         }
@@ -193,6 +209,33 @@ pub struct PooledConn {
 }
 
 impl PooledConn {
+    /// The connection, when the gateway drives it itself.
+    pub fn own_mut(&mut self) -> Option<&mut H1Conn> {
+        match &mut self.sender {
+            SendRequest::Own(conn) => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// Lets hyper drive the connection from now on (for a request with a
+    /// body, an upgrade or `CONNECT`). Fails when the connection had
+    /// unread bytes, which an idle connection does not have.
+    pub async fn hand_to_hyper(self) -> Result<PooledConn, ConnectError> {
+        let conn = match self.sender {
+            SendRequest::Own(conn) => conn,
+            sender => return Ok(PooledConn { sender, ..self }),
+        };
+        let Some(stream) = conn.into_stream() else {
+            return Err(ConnectError::Io(std::io::Error::other(
+                "the server sent bytes nobody asked for",
+            )));
+        };
+        Ok(PooledConn {
+            sender: Box::pin(handshake(stream, false, "http")).await?,
+            ..self
+        })
+    }
+
     /// Keeps the connection's task running once this is dropped (an
     /// upgrade in progress); otherwise dropping it closes the connection.
     pub fn detach(&mut self) {
@@ -260,7 +303,7 @@ impl ConnectionPool {
     fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(key)?;
-        while let Some(conn) = list.pop() {
+        while let Some(mut conn) = list.pop() {
             if conn.since.elapsed() < self.idle_timeout && !conn.sender.is_closed() {
                 return Some(conn.sender);
             }
@@ -269,8 +312,8 @@ impl ConnectionPool {
     }
 
     /// Puts a connection whose exchange completed back for reuse.
-    pub fn checkin(&self, conn: PooledConn) {
-        if conn.sender.is_closed() || conn.private {
+    pub fn checkin(&self, mut conn: PooledConn) {
+        if conn.private || conn.sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -282,11 +325,6 @@ impl ConnectionPool {
             });
         }
     }
-}
-
-enum Transport {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// A new connection to `addr`: TCP, the PROXY header, TLS, the HTTP
@@ -307,14 +345,14 @@ async fn open(
             tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
         }
         let Some(target) = &tls else {
-            return Ok(Transport::Plain(stream));
+            return Ok(ServerStream::Plain(stream));
         };
         let stream = target
             .tls
             .connect(stream, addr, target.sni.as_deref())
             .await
             .map_err(ConnectError::Tls)?;
-        Ok::<_, ConnectError>(Transport::Tls(Box::new(stream)))
+        Ok::<_, ConnectError>(ServerStream::Tls(Box::new(stream)))
     };
     let transport = match connect_timeout {
         Some(limit) => tokio::time::timeout(limit, connect)
@@ -323,8 +361,9 @@ async fn open(
         None => connect.await?,
     };
     let sender = match transport {
-        Transport::Plain(stream) => handshake(stream, http2, "http").await?,
-        Transport::Tls(stream) => Box::pin(handshake(*stream, http2, "https")).await?,
+        stream if !http2 => SendRequest::Own(Box::new(H1Conn::new(stream))),
+        ServerStream::Plain(stream) => handshake(stream, http2, "http").await?,
+        ServerStream::Tls(stream) => Box::pin(handshake(*stream, http2, "https")).await?,
     };
     Ok(PooledConn {
         sender,

@@ -57,13 +57,7 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
-/// Whether a `Connection`-style field value lists `token`: comma-separated
-/// options, compared without case.
-pub fn lists_token(value: &[u8], token: &str) -> bool {
-    value
-        .split(|b| *b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-}
+pub use switchyard::h1_wire::lists_token;
 
 /// The bit of `name` in [`ALWAYS`], or 0 for any other field.
 fn always_bit(name: &HeaderName) -> u8 {

@@ -24,11 +24,13 @@ use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn, SendError};
 use crate::routing::{Router, Verdict};
+use crate::server_body::ServerBody;
 use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
+use switchyard::h1_wire::response_head::Framing;
 use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
@@ -624,21 +626,22 @@ impl HttpProxy {
         request: Request<ProxyBody>,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
+        if pooled.own_mut().is_some() {
+            if own_path_takes(&request, client_upgrade) {
+                return self.exchange_own(route, pooled, permit, request).await;
+            }
+            pooled = match pooled.hand_to_hyper().await {
+                Ok(pooled) => pooled,
+                Err(e) => {
+                    tracing::debug!(error = %e, "server connection not usable");
+                    return Err(AttemptError::Connect(Some(Box::new(request))));
+                }
+            };
+        }
         let reused = pooled.reused;
         let connect = request.method() == http::Method::CONNECT;
         let sent = pooled.sender.send_request(request);
-        let result = match route.server_timeout {
-            Some(limit) => match tokio::time::timeout(limit, sent).await {
-                Ok(result) => result,
-                Err(_) => {
-                    return Err(AttemptError::Sent {
-                        failure: Some(SentFailure::Timeout),
-                        status: 504,
-                    })
-                }
-            },
-            None => sent.await,
-        };
+        let result = within_server_timeout(route, sent).await?;
         let mut response = match result {
             Ok(response) => response,
             // Never written (the connection was closed or not ready): the
@@ -649,7 +652,7 @@ impl HttpProxy {
             }) => return Err(AttemptError::Connect(Some(Box::new(request)))),
             // A client's request body that turned out malformed (a bad
             // chunk) is the client's fault: 400, as HAProxy answers.
-            Err(e) if e.error.is_user() => {
+            Err(e) if e.error.as_ref().is_some_and(hyper::Error::is_user) => {
                 return Err(AttemptError::Sent {
                     failure: None,
                     status: 400,
@@ -657,11 +660,13 @@ impl HttpProxy {
             }
             // A reused connection closed by the server between requests:
             // nothing reached it, so this is a connection failure.
-            Err(e) if reused && e.error.is_canceled() => return Err(AttemptError::Connect(None)),
+            Err(e) if reused && e.error.as_ref().is_some_and(hyper::Error::is_canceled) => {
+                return Err(AttemptError::Connect(None))
+            }
             Err(e) => {
-                tracing::debug!(error = %e.error, "server exchange failed");
+                tracing::debug!(error = ?e.error, "server exchange failed");
                 return Err(AttemptError::Sent {
-                    failure: Some(SentFailure::of(&e.error)),
+                    failure: Some(e.error.as_ref().map_or(SentFailure::Empty, SentFailure::of)),
                     status: 502,
                 });
             }
@@ -699,7 +704,7 @@ impl HttpProxy {
         Ok(Response::from_parts(
             parts,
             ProxyBody::streamed_with_idle(
-                body,
+                crate::body::Source::Hyper(body),
                 route.server_timeout.map(|limit| {
                     IdleLimit::new(limit, "timeout server: the server stopped sending")
                 }),
@@ -707,6 +712,109 @@ impl HttpProxy {
             .with_end(Box::new(end)),
         ))
     }
+}
+
+impl HttpProxy {
+    /// One exchange on a connection the gateway drives itself
+    /// (`server_conn.rs`): a bodiless `GET` or `HEAD`.
+    async fn exchange_own(
+        &self,
+        route: &BackendRoute,
+        mut pooled: PooledConn,
+        permit: ServerPermit,
+        request: Request<ProxyBody>,
+    ) -> Result<Response<ProxyBody>, AttemptError> {
+        let (parts, _) = request.into_parts();
+        let Some(conn) = pooled.own_mut() else {
+            return Err(AttemptError::Connect(None));
+        };
+        let result = within_server_timeout(route, conn.send_head(&parts)).await?;
+        let head = match result {
+            Ok(head) => head,
+            // A reused connection the server closed between requests:
+            // nothing reached it, so the request goes again.
+            Err(e) if pooled.reused && e.nothing_received() => {
+                tracing::debug!(error = %e, "reused server connection closed");
+                let request = Request::from_parts(parts, ProxyBody::Empty);
+                return Err(AttemptError::Connect(Some(Box::new(request))));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "server exchange failed");
+                let failure = if e.is_junk() {
+                    SentFailure::Junk
+                } else {
+                    SentFailure::Empty
+                };
+                return Err(AttemptError::Sent {
+                    failure: Some(failure),
+                    status: 502,
+                });
+            }
+        };
+        let mut response = Response::new(ProxyBody::Empty);
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
+        if let Some(reason) = head.reason {
+            if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason) {
+                response.extensions_mut().insert(reason);
+            }
+        }
+        hop_by_hop::strip(response.headers_mut());
+        let (parts, _) = response.into_parts();
+        let body = if head.framing == Framing::Empty {
+            // Nothing more to read: the connection is free now.
+            let conn = head.reusable.then_some(pooled);
+            ProxyBody::Empty.with_end(Box::new(ExchangeEnd {
+                pool: self.pool.clone(),
+                conn,
+                _permit: permit,
+            }))
+        } else {
+            let body = ServerBody::new(pooled, self.pool.clone(), head.framing, head.reusable);
+            ProxyBody::streamed_with_idle(
+                crate::body::Source::Server(Box::new(body)),
+                route.server_timeout.map(|limit| {
+                    IdleLimit::new(limit, "timeout server: the server stopped sending")
+                }),
+            )
+            .with_end(Box::new(ExchangeEnd {
+                pool: self.pool.clone(),
+                conn: None,
+                _permit: permit,
+            }))
+        };
+        Ok(Response::from_parts(parts, body))
+    }
+}
+
+/// Waits for a response head no longer than `timeout server` (504).
+async fn within_server_timeout<T>(
+    route: &BackendRoute,
+    response: impl std::future::Future<Output = T>,
+) -> Result<T, AttemptError> {
+    match route.server_timeout {
+        Some(limit) => tokio::time::timeout(limit, response)
+            .await
+            .map_err(|_| AttemptError::Sent {
+                failure: Some(SentFailure::Timeout),
+                status: 504,
+            }),
+        None => Ok(response.await),
+    }
+}
+
+/// Whether a request goes on the gateway's own server connection: a
+/// bodiless `GET` or `HEAD` that does not ask to switch protocols. The
+/// rest (bodies, upgrades, `CONNECT`) is hyper's.
+fn own_path_takes(
+    request: &Request<ProxyBody>,
+    client_upgrade: &Option<hyper::upgrade::OnUpgrade>,
+) -> bool {
+    (request.method() == http::Method::GET || request.method() == http::Method::HEAD)
+        && matches!(request.body(), ProxyBody::Empty)
+        && client_upgrade.is_none()
+        && !request.headers().contains_key(http::header::UPGRADE)
 }
 
 /// How to go about sending one request.

@@ -1,0 +1,213 @@
+//! Decoding a chunked body (RFC 9112, section 7.1) as it arrives: the
+//! chunks' data is handed on without copies (split off the connection's
+//! buffer), sizes and extensions are checked, trailers are read and dropped
+//! (as HAProxy does when the client did not ask for them with `TE`).
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// The longest trailer section accepted.
+pub const MAX_TRAILERS: usize = 16_384;
+
+/// Where the decoder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk's data, this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one; the bytes
+    /// of trailers read so far.
+    Trailers(usize),
+    Done,
+}
+
+/// What one step of decoding gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Some of a chunk's data.
+    Data(Bytes),
+    /// More bytes are needed from the connection.
+    NeedMore,
+    /// The body ended (the last chunk and the trailers have been read).
+    Done,
+}
+
+/// The chunked body is malformed: the connection cannot be trusted further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed chunked body: {0}")]
+pub struct ChunkError(&'static str);
+
+/// A chunked body's decoder.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    state: State,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder { state: State::Size }
+    }
+}
+
+impl Decoder {
+    /// Whether the whole body has been read.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Decodes from the front of `buf`, consuming what it uses.
+    pub fn step(&mut self, buf: &mut BytesMut) -> Result<Step, ChunkError> {
+        loop {
+            match self.state {
+                State::Size => match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        buf.advance(used);
+                        self.state = if size == 0 {
+                            State::Trailers(0)
+                        } else {
+                            State::Data(size)
+                        };
+                    }
+                    Ok(httparse::Status::Partial) if buf.len() > 1024 => {
+                        return Err(ChunkError("chunk-size line too long"))
+                    }
+                    Ok(httparse::Status::Partial) => return Ok(Step::NeedMore),
+                    Err(_) => return Err(ChunkError("bad chunk-size line")),
+                },
+                State::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Step::NeedMore);
+                    }
+                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                    let data = buf.split_to(n).freeze();
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        State::DataEnd
+                    } else {
+                        State::Data(left)
+                    };
+                    return Ok(Step::Data(data));
+                }
+                State::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Step::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(ChunkError("chunk data not followed by CRLF"));
+                    }
+                    buf.advance(2);
+                    self.state = State::Size;
+                }
+                State::Trailers(seen) => {
+                    let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
+                        if seen + buf.len() > MAX_TRAILERS {
+                            return Err(ChunkError("trailers too long"));
+                        }
+                        return Ok(Step::NeedMore);
+                    };
+                    buf.advance(end + 2);
+                    if seen + end + 2 > MAX_TRAILERS {
+                        return Err(ChunkError("trailers too long"));
+                    }
+                    self.state = if end == 0 {
+                        State::Done
+                    } else {
+                        State::Trailers(seen + end + 2)
+                    };
+                }
+                State::Done => return Ok(Step::Done),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces of `piece` bytes; the data and whether the
+    /// body ended, and what was left after it.
+    fn decode(input: &[u8], piece: usize) -> Result<(Vec<u8>, bool, Vec<u8>), ChunkError> {
+        let mut decoder = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut data = Vec::new();
+        let mut fed = 0;
+        loop {
+            match decoder.step(&mut buf)? {
+                Step::Data(d) => data.extend_from_slice(&d),
+                Step::Done => return Ok((data, true, buf.to_vec())),
+                Step::NeedMore if fed >= input.len() => return Ok((data, false, buf.to_vec())),
+                Step::NeedMore => {
+                    let end = (fed + piece).min(input.len());
+                    buf.extend_from_slice(&input[fed..end]);
+                    fed = end;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_decode_whatever_the_reads() {
+        let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        for piece in [1, 2, 3, 7, 100] {
+            let (data, done, rest) = decode(body, piece).unwrap();
+            assert_eq!(data, b"hello, world", "piece {piece}");
+            assert!(done);
+            assert!(
+                b"NEXT".starts_with(&rest),
+                "the next response stays: {rest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cut_body_is_not_done() {
+        let (data, done, _) = decode(b"5\r\nhel", 100).unwrap();
+        assert_eq!(data, b"hel");
+        assert!(!done);
+    }
+
+    #[test]
+    fn malformed_chunks_are_errors() {
+        for body in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloXX",
+            b"ffffffffffffffffff\r\n",
+            b"-1\r\n",
+        ] {
+            assert!(
+                decode(body, 100).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let endless = [b"0\r\n".as_slice(), &b"X: y\r\n".repeat(4000)].concat();
+        assert!(decode(&endless, 1000).is_err(), "trailers are bounded");
+    }
+
+    #[test]
+    fn the_size_line_limit_does_not_depend_on_the_reads() {
+        let line = format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(1100));
+        for piece in [1, 100, 2000] {
+            assert!(decode(line.as_bytes(), piece).is_err(), "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn a_size_line_without_digits_is_no_last_chunk() {
+        for body in [
+            &b"\r\nhello"[..],
+            b" \r\n\r\n",
+            b";ext\r\n\r\n",
+            b"5\r\nhello\r\n\r\n\r\n",
+        ] {
+            assert!(
+                decode(body, 100).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}

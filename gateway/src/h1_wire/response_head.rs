@@ -1,0 +1,346 @@
+//! A server's HTTP/1.x response head, read from the connection's buffer:
+//! its status and fields, how its body is delimited (RFC 9112, section 6.3)
+//! and whether the connection may carry another request after it.
+
+use bytes::BytesMut;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+
+/// The most fields a response head may have (hyper's and HAProxy's order of
+/// magnitude; `tune.http.maxhdr` is 101).
+pub const MAX_FIELDS: usize = 100;
+
+/// The longest response head accepted (HAProxy's `tune.bufsize` less
+/// `tune.maxrewrite`).
+pub const MAX_HEAD: usize = 15_360;
+
+/// How a response body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (`HEAD`, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+/// A final response head.
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub status: StatusCode,
+    pub version: Version,
+    /// The reason phrase when it differs from the status's usual one.
+    pub reason: Option<bytes::Bytes>,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// The connection may carry another request once the body is read.
+    pub reusable: bool,
+}
+
+/// Why a response head cannot be used: HAProxy answers 502 to all of them
+/// (`retry-on junk-response`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeadError {
+    #[error("malformed response head: {0}")]
+    Malformed(&'static str),
+    #[error("response head longer than {MAX_HEAD} bytes")]
+    TooLong,
+    #[error("101 Switching Protocols to a request that did not ask to switch")]
+    UnaskedSwitch,
+}
+
+/// Takes the final response head from the front of `buf` (skipping interim
+/// 1xx responses), or `None` when it has not arrived whole yet. The bytes
+/// after the head (the body's start) stay in `buf`. `head_request` is
+/// whether the request was `HEAD`, whose response has no body whatever its
+/// fields say.
+pub fn take(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+    loop {
+        let Some(head) = take_one(buf, head_request)? else {
+            return Ok(None);
+        };
+        if head.status.is_informational() {
+            if head.status == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(HeadError::UnaskedSwitch);
+            }
+            // 100 Continue, 103 Early Hints...: interim, not passed on.
+            continue;
+        }
+        return Ok(Some(head));
+    }
+}
+
+/// Where a field's name and value lie in the head.
+struct FieldSpan {
+    name: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+}
+
+fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut response = httparse::Response::new(&mut fields);
+    let base = buf.as_ptr() as usize;
+    let offset = |s: &[u8]| s.as_ptr() as usize - base;
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(HeadError::TooLong),
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(HeadError::Malformed("too many fields"))
+        }
+        Err(_) => return Err(HeadError::Malformed("not an HTTP/1.x response head")),
+    };
+    if len > MAX_HEAD {
+        return Err(HeadError::TooLong);
+    }
+    let status = response
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(HeadError::Malformed("bad status code"))?;
+    let version = match response.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let reason = response
+        .reason
+        .filter(|r| Some(*r) != status.canonical_reason() && !r.is_empty())
+        .map(|r| offset(r.as_bytes())..offset(r.as_bytes()) + r.len());
+    let spans: Vec<FieldSpan> = response
+        .headers
+        .iter()
+        .map(|f| FieldSpan {
+            name: offset(f.name.as_bytes())..offset(f.name.as_bytes()) + f.name.len(),
+            value: offset(f.value)..offset(f.value) + f.value.len(),
+        })
+        .collect();
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for span in spans {
+        let name = HeaderName::from_bytes(&head[span.name])
+            .map_err(|_| HeadError::Malformed("bad field name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(span.value))
+            .map_err(|_| HeadError::Malformed("bad field value"))?;
+        headers.append(name, value);
+    }
+    let reason = reason.map(|r| head.slice(r));
+    let (framing, framing_reusable) = framing(status, head_request, &headers)?;
+    let reusable = framing_reusable && keeps_alive(version, &headers);
+    Ok(Some(ResponseHead {
+        status,
+        version,
+        reason,
+        headers,
+        framing,
+        reusable,
+    }))
+}
+
+/// The body's framing, and whether it leaves the connection usable.
+fn framing(
+    status: StatusCode,
+    head_request: bool,
+    headers: &HeaderMap,
+) -> Result<(Framing, bool), HeadError> {
+    if head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, true));
+    }
+    let mut codings = headers.get_all(http::header::TRANSFER_ENCODING).iter();
+    if let Some(first) = codings.next() {
+        let last = codings.next_back().unwrap_or(first);
+        let chunked = last
+            .as_bytes()
+            .rsplit(|b| *b == b',')
+            .next()
+            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        // With Content-Length beside it, the length is ignored and the
+        // connection is not trusted further (RFC 9112, section 6.3).
+        let reusable = !headers.contains_key(http::header::CONTENT_LENGTH);
+        return Ok(if chunked {
+            (Framing::Chunked, reusable)
+        } else {
+            (Framing::UntilClose, false)
+        });
+    }
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(http::header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|b| *b == b',') {
+            let n = parse_length(part.trim_ascii())
+                .ok_or(HeadError::Malformed("bad Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(HeadError::Malformed("conflicting Content-Length values"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => (Framing::Empty, true),
+        Some(n) => (Framing::Length(n), true),
+        None => (Framing::UntilClose, false),
+    })
+}
+
+/// A Content-Length value: digits only, no sign, no overflow.
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Whether the server keeps the connection open after this response:
+/// HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with `keep-alive`.
+fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
+    let mut close = false;
+    let mut keep_alive = false;
+    for value in headers.get_all(http::header::CONNECTION) {
+        close |= crate::h1_wire::lists_token(value.as_bytes(), "close");
+        keep_alive |= crate::h1_wire::lists_token(value.as_bytes(), "keep-alive");
+    }
+    if version == Version::HTTP_10 {
+        keep_alive && !close
+    } else {
+        !close
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(
+        text: &str,
+        head_request: bool,
+    ) -> (Result<Option<ResponseHead>, HeadError>, BytesMut) {
+        let mut buf = BytesMut::from(text);
+        let r = take(&mut buf, head_request);
+        (r, buf)
+    }
+
+    #[test]
+    fn a_length_delimited_response_leaves_its_body_in_the_buffer() {
+        let (head, rest) = parse(
+            "HTTP/1.1 200 OK\r\nServer: o\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello",
+            false,
+        );
+        let head = head.unwrap().unwrap();
+        assert_eq!(head.status, 200);
+        assert_eq!(head.framing, Framing::Length(5));
+        assert!(head.reusable);
+        assert!(head.reason.is_none());
+        assert_eq!(head.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(&rest[..], b"hello");
+    }
+
+    #[test]
+    fn an_incomplete_head_waits_and_a_huge_one_is_refused() {
+        let (head, rest) = parse("HTTP/1.1 200 OK\r\nServer: o\r\n", false);
+        assert!(head.unwrap().is_none());
+        assert_eq!(rest.len(), 28, "nothing consumed");
+        let long = format!("HTTP/1.1 200 OK\r\nX: {}\r\n", "a".repeat(MAX_HEAD));
+        assert_eq!(parse(&long, false).0.unwrap_err(), HeadError::TooLong);
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let framing = |text: &str, head: bool| parse(text, head).0.unwrap().unwrap().framing;
+        assert_eq!(
+            framing(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                false
+            ),
+            Framing::Chunked
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false),
+            Framing::UntilClose
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\n\r\n", false),
+            Framing::UntilClose
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true),
+            Framing::Empty
+        );
+        assert_eq!(
+            framing("HTTP/1.1 204 No Content\r\n\r\n", false),
+            Framing::Empty
+        );
+        assert_eq!(
+            framing(
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n",
+                false
+            ),
+            Framing::Empty
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n", false),
+            Framing::Length(3)
+        );
+    }
+
+    #[test]
+    fn bad_lengths_are_junk() {
+        for text in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(text, false).0, Err(HeadError::Malformed(_))),
+                "{text}"
+            );
+        }
+        assert!(parse("garbage\r\n\r\n", false).0.is_err());
+    }
+
+    #[test]
+    fn connection_reuse() {
+        let reusable = |text: &str| parse(text, false).0.unwrap().unwrap().reusable;
+        assert!(!reusable(
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!reusable("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(reusable(
+            "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+        ));
+        assert!(!reusable("HTTP/1.1 200 OK\r\n\r\n"), "read until close");
+        assert!(!reusable(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_and_an_unasked_switch_refused() {
+        let (head, rest) = parse(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+            false,
+        );
+        assert_eq!(head.unwrap().unwrap().status, 200);
+        assert_eq!(&rest[..], b"x");
+        let (head, _) = parse(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+            false,
+        );
+        assert_eq!(head.unwrap_err(), HeadError::UnaskedSwitch);
+    }
+
+    #[test]
+    fn an_unusual_reason_phrase_is_kept() {
+        let head = parse("HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\n", false)
+            .0
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.reason.as_deref(), Some(&b"Fine"[..]));
+        assert_eq!(head.version, Version::HTTP_11);
+    }
+}

@@ -1,0 +1,163 @@
+//! A response body read from one of the gateway's own server connections
+//! (`server_conn.rs`) by whoever polls it: the client connection's task,
+//! as it writes the response out. Data is handed on as it arrives, split
+//! off the connection's buffer without copies. When the body has been read
+//! whole and the server keeps the connection, the connection goes back to
+//! the pool.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
+use switchyard::h1_wire::chunked;
+use switchyard::h1_wire::response_head::Framing;
+
+use crate::body::BoxError;
+use crate::pool::{ConnectionPool, PooledConn};
+
+/// What is left to read of the body.
+enum Remaining {
+    Length(u64),
+    Chunked(chunked::Decoder),
+    UntilClose,
+    Done,
+    /// The body broke off; the connection is closed.
+    Failed,
+}
+
+/// A response body being read from its server connection.
+pub struct ServerBody {
+    /// Holds the connection until the body ends.
+    conn: Option<PooledConn>,
+    pool: Arc<ConnectionPool>,
+    remaining: Remaining,
+    /// The server keeps the connection after this response.
+    reusable: bool,
+}
+
+impl ServerBody {
+    /// The body of a response framed by `framing` (not `Empty`), read from
+    /// `conn`.
+    pub fn new(
+        conn: PooledConn,
+        pool: Arc<ConnectionPool>,
+        framing: Framing,
+        reusable: bool,
+    ) -> Self {
+        let remaining = match framing {
+            Framing::Empty | Framing::Length(0) => Remaining::Done,
+            Framing::Length(n) => Remaining::Length(n),
+            Framing::Chunked => Remaining::Chunked(chunked::Decoder::default()),
+            Framing::UntilClose => Remaining::UntilClose,
+        };
+        ServerBody {
+            conn: Some(conn),
+            pool,
+            remaining,
+            reusable,
+        }
+    }
+
+    pub fn is_end_stream(&self) -> bool {
+        matches!(self.remaining, Remaining::Done | Remaining::Length(0))
+    }
+
+    pub fn size_hint(&self) -> SizeHint {
+        match self.remaining {
+            Remaining::Length(n) => SizeHint::with_exact(n),
+            Remaining::Done | Remaining::Failed => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+
+    /// The body has been read whole: the connection goes back to the pool
+    /// if the server keeps it and sent nothing more.
+    fn finish(&mut self) {
+        self.remaining = Remaining::Done;
+        if let Some(mut pooled) = self.conn.take() {
+            let clean = pooled.own_mut().is_some_and(|c| c.buf.is_empty());
+            if self.reusable && clean {
+                self.pool.checkin(pooled);
+            }
+        }
+    }
+
+    pub fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            match this.remaining {
+                Remaining::Done => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Remaining::Failed => return Poll::Ready(None),
+                _ => {}
+            }
+            let Some(conn) = this.conn.as_mut().and_then(PooledConn::own_mut) else {
+                this.remaining = Remaining::Failed;
+                return Poll::Ready(None);
+            };
+            // What the buffer already holds.
+            let taken: Result<Option<Bytes>, BoxError> = match &mut this.remaining {
+                Remaining::Length(left) if !conn.buf.is_empty() => {
+                    let n = usize::try_from(*left)
+                        .unwrap_or(usize::MAX)
+                        .min(conn.buf.len());
+                    *left -= n as u64;
+                    Ok(Some(conn.buf.split_to(n).freeze()))
+                }
+                Remaining::Chunked(decoder) => match decoder.step(&mut conn.buf) {
+                    Ok(chunked::Step::Data(data)) => Ok(Some(data)),
+                    Ok(chunked::Step::Done) => {
+                        this.remaining = Remaining::Done;
+                        continue;
+                    }
+                    Ok(chunked::Step::NeedMore) => Ok(None),
+                    Err(e) => Err(e.into()),
+                },
+                Remaining::UntilClose if !conn.buf.is_empty() => {
+                    Ok(Some(conn.buf.split().freeze()))
+                }
+                _ => Ok(None),
+            };
+            match taken {
+                Ok(Some(data)) => {
+                    if matches!(this.remaining, Remaining::Length(0)) {
+                        // Checked in now: the client may never poll again
+                        // once it has the last bytes.
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+                Ok(None) => {}
+            }
+            match ready!(conn.poll_fill(cx)) {
+                Ok(0) if matches!(this.remaining, Remaining::UntilClose) => {
+                    this.reusable = false;
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Ok(0) => {
+                    let e = "the server closed the connection inside the body".into();
+                    return Poll::Ready(Some(Err(this.fail(e))));
+                }
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e.into())))),
+            }
+        }
+    }
+
+    /// The body cannot be completed: the connection is closed.
+    fn fail(&mut self, error: BoxError) -> BoxError {
+        self.conn = None;
+        self.remaining = Remaining::Failed;
+        self.reusable = false;
+        error
+    }
+}

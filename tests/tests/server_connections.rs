@@ -1,0 +1,257 @@
+//! The gateway's own HTTP/1.1 server connections (`gateway/src/server_conn.rs`,
+//! `server_body.rs`), which carry bodiless GET and HEAD requests: every way a
+//! response body can be framed reaches the client whole, connections are
+//! reused and let go as the server says, a server closing an idle
+//! connection costs no request, and a request with a body that lands on
+//! such a connection goes through hyper on the same connection.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_e2e::client::{client, get, send};
+use switchyard_e2e::gateway::{free_port, Gateway};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An origin that answers by path, in raw bytes, and counts the
+/// connections it accepted.
+struct ScriptedOrigin {
+    addr: std::net::SocketAddr,
+    accepted: Arc<AtomicU64>,
+}
+
+impl ScriptedOrigin {
+    async fn start() -> ScriptedOrigin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(socket));
+            }
+        });
+        ScriptedOrigin { addr, accepted }
+    }
+
+    fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request (head and any Content-Length body) off `socket`.
+async fn read_request(socket: &mut TcpStream, pending: &mut Vec<u8>) -> Option<(String, String)> {
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while pending.len() < end + 4 + length {
+                let mut buf = [0u8; 4096];
+                let n = socket.read(&mut buf).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                pending.extend_from_slice(&buf[..n]);
+            }
+            let body = String::from_utf8_lossy(&pending[end + 4..end + 4 + length]).into_owned();
+            pending.drain(..end + 4 + length);
+            return Some((head, body));
+        }
+        let mut buf = [0u8; 4096];
+        let n = socket.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+async fn serve(mut socket: TcpStream) {
+    let mut pending = Vec::new();
+    while let Some((head, body)) = read_request(&mut socket, &mut pending).await {
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+        let pieces: Vec<Vec<u8>> = match path.as_str() {
+            "/chunked" => vec![
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhel".to_vec(),
+                b"lo\r\n6\r\n world\r".to_vec(),
+                b"\n0\r\nX-Trailer: t\r\n\r\n".to_vec(),
+            ],
+            "/until-close" => {
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = socket.write_all(b"the end").await;
+                return;
+            }
+            "/then-close" => {
+                // Answers, then closes the idle connection without saying so.
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return;
+            }
+            "/interim" => vec![
+                b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n".to_vec(),
+                b"HTTP/1.1 200 Fine\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            ],
+            "/post" => {
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                vec![answer.into_bytes()]
+            }
+            "/junk" => {
+                let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
+                return;
+            }
+            _ if line.starts_with("HEAD ") => {
+                vec![b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".to_vec()]
+            }
+            _ => vec![b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain".to_vec()],
+        };
+        for piece in pieces {
+            if socket.write_all(&piece).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn start(origin: &ScriptedOrigin, extra: &str) -> (Gateway, String) {
+    let port = free_port();
+    let config = format!(
+        "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\
+         backend be\n{extra}    server s1 {}\n",
+        origin.addr
+    );
+    let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    (gw, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn every_body_framing_reaches_the_client_whole() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    let r = get(&c, &format!("{base}/chunked"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "hello world"));
+    let r = get(&c, &format!("{base}/until-close"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "until the end"));
+    let r = get(&c, &format!("{base}/interim"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"), "1xx skipped");
+    let r = send(&c, "HEAD", &format!("{base}/head"), &[], b"")
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    assert_eq!(r.header("content-length"), Some("5"));
+    // The client connection is still in step after all of them.
+    let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "plain"));
+}
+
+#[tokio::test]
+async fn a_custom_reason_phrase_is_passed_on() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let port = base.rsplit(':').next().unwrap();
+    let mut s = TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    s.write_all(b"GET /interim HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"ok") {
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 200 Fine\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+}
+
+#[tokio::test]
+async fn server_connections_are_reused_and_a_silent_close_costs_no_request() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    for _ in 0..5 {
+        let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
+        assert_eq!(r.body, "plain");
+    }
+    assert_eq!(
+        origin.accepted(),
+        1,
+        "one server connection for five requests"
+    );
+    // The server closes its connection after this answer, without a word;
+    // the next request finds it closed and goes on a new one.
+    let r = get(&c, &format!("{base}/then-close"), &[]).await.unwrap();
+    assert_eq!(r.body, "once");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..3 {
+        let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "plain"));
+    }
+    assert_eq!(origin.accepted(), 2);
+}
+
+#[tokio::test]
+async fn a_request_with_a_body_goes_through_hyper_on_a_reused_connection() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
+    assert_eq!(r.body, "plain");
+    let r = send(&c, "POST", &format!("{base}/post"), &[], b"a body")
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "a body"));
+    let r = get(&c, &format!("{base}/chunked"), &[]).await.unwrap();
+    assert_eq!(r.body, "hello world");
+    assert_eq!(
+        origin.accepted(),
+        1,
+        "the same server connection throughout"
+    );
+}
+
+#[tokio::test]
+async fn junk_from_the_server_is_a_502_and_retried_where_asked() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    let r = get(&c, &format!("{base}/junk"), &[]).await.unwrap();
+    assert_eq!(r.status, 502);
+    let before = origin.accepted();
+    let (_gw2, base2) = start(&origin, "    retries 2\n    retry-on junk-response\n");
+    let r = get(&c, &format!("{base2}/junk"), &[]).await.unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(
+        origin.accepted() - before,
+        3,
+        "the first try and two retries"
+    );
+}
