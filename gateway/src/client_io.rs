@@ -267,9 +267,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         match this.out {
             Outgoing::Through => {
                 let polled = Pin::new(&mut this.inner).poll_write(cx, data);
-                if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-                    this.conn.note_written();
-                }
                 this.watch_write(cx, polled)
             }
             Outgoing::Page { .. } => {
@@ -296,9 +293,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
             return Pin::new(this).poll_write(cx, data);
         }
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            this.conn.note_written();
-        }
         this.watch_write(cx, polled)
     }
 

@@ -55,8 +55,8 @@ pub(crate) fn request_service(
     Future = RequestFuture,
 > + Clone {
     service_fn(move |req: Request<Incoming>| {
-        conn.note_arrival();
         let (proxy, conn) = (proxy.clone(), conn.clone());
+        let req = req.map(crate::body::ProxyBody::streamed);
         let request: RequestFuture =
             Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
         request

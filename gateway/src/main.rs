@@ -7,6 +7,7 @@ mod accept;
 mod body;
 mod cli;
 mod client_io;
+mod client_response;
 mod command;
 mod config_files;
 mod demo;

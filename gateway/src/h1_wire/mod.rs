@@ -1,11 +1,14 @@
-//! HTTP/1.1 as the gateway writes it to servers and reads their answers on
-//! its own server connections (`server_conn.rs`): pure functions over
+//! HTTP/1.1 as the gateway speaks it itself: to servers on its own server
+//! connections (`server_conn.rs`), and to clients on the parked path
+//! (`parked.rs`, `client_response.rs`): pure functions over
 //! buffers, no I/O, so that they are unit-tested and fuzzed on their own.
 //! Parsing itself is httparse's; what is here is what RFC 9112 asks of a
 //! client around it (framing, interim responses, connection reuse).
 
 pub mod chunked;
 pub mod request_head;
+pub mod request_parse;
+pub mod response_encode;
 pub mod response_head;
 
 /// Whether a `Connection`-style field value lists `token`: comma-separated

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
-use hyper::body::Incoming;
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
@@ -53,14 +52,7 @@ pub struct ClientConn {
     closing: std::sync::atomic::AtomicBool,
     /// The client socket's descriptor, for `-d`'s trace (-1: none).
     pub trace_fd: i32,
-    /// How far the exchange in progress on the parked path got
-    /// (`parked.rs`): `ARRIVED` once its request was handed to the
-    /// service, `WROTE` once bytes went to the client after that.
-    progress: std::sync::atomic::AtomicU8,
 }
-
-const ARRIVED: u8 = 1;
-const WROTE: u8 = 2;
 
 impl ClientConn {
     pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
@@ -75,7 +67,6 @@ impl ClientConn {
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
-            progress: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -130,30 +121,6 @@ impl ClientConn {
     /// Whether responses now say `Connection: close`.
     pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::Relaxed)
-    }
-
-    /// A new exchange starts on the parked path.
-    pub(crate) fn reset_progress(&self) {
-        self.progress.store(0, Ordering::Relaxed);
-    }
-
-    /// The request was handed to the service.
-    pub(crate) fn note_arrival(&self) {
-        self.progress.fetch_or(ARRIVED, Ordering::Relaxed);
-    }
-
-    /// Bytes went to the client (after the request arrived: its response).
-    pub(crate) fn note_written(&self) {
-        if self.progress.load(Ordering::Relaxed) == ARRIVED {
-            self.progress.fetch_or(WROTE, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether the response's head is on its way: hyper wrote to the
-    /// client after the request arrived, and the first bytes it writes
-    /// are the head.
-    pub(crate) fn response_started(&self) -> bool {
-        self.progress.load(Ordering::Relaxed) == ARRIVED | WROTE
     }
 
     /// Asks to be woken when no request is in progress any more.
@@ -240,7 +207,7 @@ impl HttpProxy {
     /// its response has been passed on, when its log line is written.
     pub async fn handle(
         &self,
-        req: Request<Incoming>,
+        req: Request<ProxyBody>,
         conn: &Arc<ClientConn>,
     ) -> Response<ProxyBody> {
         conn.request_started();
@@ -270,7 +237,7 @@ impl HttpProxy {
 
     async fn handle_logged(
         &self,
-        req: Request<Incoming>,
+        req: Request<ProxyBody>,
         conn: &ClientConn,
     ) -> Response<ProxyBody> {
         let Some(logger) = self.logger.clone() else {
@@ -291,7 +258,7 @@ impl HttpProxy {
 
     async fn handle_inner(
         &self,
-        req: Request<Incoming>,
+        req: Request<ProxyBody>,
         conn: &ClientConn,
         draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
@@ -377,7 +344,7 @@ impl HttpProxy {
         stats: &crate::stats::StatsPage,
         parts: &Parts,
         conn: &ClientConn,
-        body: Incoming,
+        body: ProxyBody,
     ) -> Response<ProxyBody> {
         let admin = stats.admin_allowed(&crate::rules_router::PartsFacts {
             parts,
@@ -417,7 +384,7 @@ impl HttpProxy {
         &self,
         route: &BackendRoute,
         mut parts: Parts,
-        body: Incoming,
+        body: ProxyBody,
         conn: &ClientConn,
         attempt: Attempt,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
@@ -436,11 +403,7 @@ impl HttpProxy {
         // A bodiless request can be replayed after it was sent; one with a
         // body only while nothing was sent (connection failures).
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
-        let mut body = Some(if replayable {
-            ProxyBody::Empty
-        } else {
-            ProxyBody::streamed(body)
-        });
+        let mut body = Some(if replayable { ProxyBody::Empty } else { body });
         // Persistence: the server the request's cookie names, when usable.
         // `ignore-persist` neither follows the cookie nor sets one (with
         // `indirect`, the server still does not see it, as in HAProxy 2.6).
@@ -794,12 +757,14 @@ async fn within_server_timeout<T>(
     response: impl std::future::Future<Output = T>,
 ) -> Result<T, AttemptError> {
     match route.server_timeout {
-        Some(limit) => tokio::time::timeout(limit, response)
-            .await
-            .map_err(|_| AttemptError::Sent {
-                failure: Some(SentFailure::Timeout),
-                status: 504,
-            }),
+        Some(limit) => {
+            tokio::time::timeout(limit, response)
+                .await
+                .map_err(|_| AttemptError::Sent {
+                    failure: Some(SentFailure::Timeout),
+                    status: 504,
+                })
+        }
         None => Ok(response.await),
     }
 }
@@ -850,7 +815,7 @@ pub struct LogDraft {
 }
 
 impl LogDraft {
-    fn new(req: &Request<Incoming>, conn: &ClientConn, frontend: &str) -> LogDraft {
+    fn new(req: &Request<ProxyBody>, conn: &ClientConn, frontend: &str) -> LogDraft {
         let version = match req.version() {
             http::Version::HTTP_10 => "HTTP/1.0",
             http::Version::HTTP_2 => "HTTP/2.0",
@@ -932,7 +897,7 @@ impl BodyEnd for ExchangeEnd {
     }
 }
 
-fn body_is_empty(body: &Incoming) -> bool {
+fn body_is_empty(body: &ProxyBody) -> bool {
     use hyper::body::Body;
     body.is_end_stream() || body.size_hint().exact() == Some(0)
 }

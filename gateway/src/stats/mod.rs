@@ -17,7 +17,6 @@ use std::time::Duration;
 use http::header::{HeaderValue, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
-use hyper::body::Incoming;
 use switchyard_grammar::ast::stats::StatsSettings;
 use switchyard_rules::{RequestFacts, RuleSet};
 
@@ -164,7 +163,7 @@ impl StatsPage {
     /// Answers a request for the page: the page, its CSV or JSON, or an
     /// admin action (a POST from the page's forms); `admin` is what
     /// [`StatsPage::admin_allowed`] said of the request.
-    pub async fn serve(&self, parts: &Parts, admin: bool, body: Incoming) -> Response<ProxyBody> {
+    pub async fn serve(&self, parts: &Parts, admin: bool, body: ProxyBody) -> Response<ProxyBody> {
         if !self.auths.is_empty()
             && !self.authorized(parts.headers.get(http::header::AUTHORIZATION))
         {
@@ -275,7 +274,7 @@ impl StatsPage {
 }
 
 /// The form of an admin POST, at most [`MAX_FORM`] bytes.
-async fn read_form(body: Incoming) -> Option<Vec<(String, String)>> {
+async fn read_form(body: ProxyBody) -> Option<Vec<(String, String)>> {
     use http_body_util::BodyExt;
     let limited = http_body_util::Limited::new(body, MAX_FORM);
     let bytes = limited.collect().await.ok()?.to_bytes();

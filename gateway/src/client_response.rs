@@ -1,0 +1,171 @@
+//! Writing a response to an HTTP/1.1 client on the parked path
+//! (`parked.rs`): the head, then the body's frames as they come, with the
+//! head and the body's first bytes in one system call when they are at
+//! hand together (as they are for a small response read in one go).
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::Poll;
+
+use bytes::Bytes;
+use hyper::body::Body;
+use switchyard::h1_wire::response_encode::{
+    chunk_start, encode_head, BodyFraming, CHUNK_END, LAST_CHUNK,
+};
+use tokio::io::AsyncWrite;
+
+use crate::body::ProxyBody;
+
+/// Bytes gathered before a write; a body frame larger than this is
+/// written from its own buffer instead of being copied.
+const GATHER: usize = 16_384;
+
+/// Writes `response` to `io`; `head_request` says the request was `HEAD`
+/// (no body goes out, whatever the response holds). An error means the
+/// connection is no longer at a message boundary and must be closed.
+pub async fn write<IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    response: http::Response<ProxyBody>,
+    head_request: bool,
+) -> io::Result<()> {
+    let (parts, mut body) = response.into_parts();
+    let bodiless = head_request
+        || parts.status.is_informational()
+        || parts.status == http::StatusCode::NO_CONTENT
+        || parts.status == http::StatusCode::NOT_MODIFIED;
+    let framing = if bodiless || parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        BodyFraming::AsFields
+    } else {
+        match body.size_hint().exact() {
+            Some(n) => BodyFraming::Length(n),
+            None => BodyFraming::Chunked,
+        }
+    };
+    let reason = parts
+        .extensions
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| r.as_bytes());
+    let mut out = Vec::new();
+    encode_head(parts.status, reason, &parts.headers, framing, &mut out);
+    if bodiless {
+        // Dropped unread: its ends run as for a body not passed on.
+        drop(body);
+        return write_all(io, &out, &[]).await;
+    }
+    let chunked = framing == BodyFraming::Chunked;
+    loop {
+        let frame = poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
+            // Nothing at hand: what is gathered goes out while waiting.
+            Poll::Pending if !out.is_empty() => Poll::Ready(Next::Flush),
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Next::End),
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Next::Data(frame.into_data().ok())),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Next::Failed(e)),
+        })
+        .await;
+        match frame {
+            Next::Flush => {
+                write_all(io, &out, &[]).await?;
+                out.clear();
+            }
+            Next::Data(None) => {}
+            Next::Data(Some(data)) if data.is_empty() => {}
+            Next::Data(Some(data)) => {
+                if chunked {
+                    chunk_start(data.len(), &mut out);
+                }
+                if out.len() + data.len() <= GATHER {
+                    out.extend_from_slice(&data);
+                } else {
+                    write_all(io, &out, &data).await?;
+                    out.clear();
+                }
+                if chunked {
+                    out.extend_from_slice(CHUNK_END);
+                }
+            }
+            Next::End => {
+                if chunked {
+                    out.extend_from_slice(LAST_CHUNK);
+                }
+                return write_all(io, &out, &[]).await;
+            }
+            Next::Failed(e) => {
+                // What was gathered still goes out; the message stays cut.
+                let _ = write_all(io, &out, &[]).await;
+                return Err(io::Error::other(e));
+            }
+        }
+    }
+}
+
+/// What polling the body gave.
+enum Next {
+    Data(Option<Bytes>),
+    Flush,
+    End,
+    Failed(crate::body::BoxError),
+}
+
+/// Writes `first` then `second`, in one vectored write where the
+/// connection allows.
+async fn write_all<IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    mut first: &[u8],
+    mut second: &[u8],
+) -> io::Result<()> {
+    while !first.is_empty() || !second.is_empty() {
+        let slices = [IoSlice::new(first), IoSlice::new(second)];
+        let n = poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &slices)).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        if n < first.len() {
+            first = &first[n..];
+        } else {
+            second = &second[n - first.len()..];
+            first = &[];
+        }
+    }
+    poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn written(response: http::Response<ProxyBody>, head_request: bool) -> String {
+        let mut out = Vec::new();
+        write(&mut out, response, head_request).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn framing_is_added_only_where_the_fields_do_not_say() {
+        let full = http::Response::new(ProxyBody::full("hello"));
+        assert_eq!(
+            written(full, false).await,
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"
+        );
+        let empty = http::Response::new(ProxyBody::Empty);
+        assert_eq!(
+            written(empty, false).await,
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+        );
+        let mut head = http::Response::new(ProxyBody::full("hello"));
+        head.headers_mut()
+            .insert("content-length", "5".parse().unwrap());
+        assert_eq!(
+            written(head, true).await,
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
+            "no body after a HEAD"
+        );
+        let mut not_modified = http::Response::new(ProxyBody::Empty);
+        *not_modified.status_mut() = http::StatusCode::NOT_MODIFIED;
+        assert_eq!(
+            written(not_modified, false).await,
+            "HTTP/1.1 304 Not Modified\r\n\r\n"
+        );
+    }
+}
