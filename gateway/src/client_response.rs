@@ -29,7 +29,11 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     response: http::Response<ProxyBody>,
     head_request: bool,
 ) -> io::Result<()> {
-    let (parts, mut body) = response.into_parts();
+    let (mut parts, mut body) = response.into_parts();
+    if parts.status.is_informational() || parts.status == http::StatusCode::NO_CONTENT {
+        // Never a length on these (RFC 9110, section 8.6).
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    }
     let bodiless = head_request
         || parts.status.is_informational()
         || parts.status == http::StatusCode::NO_CONTENT
@@ -54,6 +58,13 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         return write_all(io, &out, &[]).await;
     }
     let chunked = framing == BodyFraming::Chunked;
+    // The length the head announced: the body may not go past it (the
+    // client would read the rest as its next response), nor stop short.
+    let mut left = match framing {
+        BodyFraming::Length(n) => Some(n),
+        BodyFraming::AsFields => declared_length(&parts.headers),
+        BodyFraming::Chunked => None,
+    };
     loop {
         let frame = poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
             // Nothing at hand: what is gathered goes out while waiting.
@@ -71,7 +82,24 @@ pub async fn write<IO: AsyncWrite + Unpin>(
             }
             Next::Data(None) => {}
             Next::Data(Some(data)) if data.is_empty() => {}
-            Next::Data(Some(data)) => {
+            Next::Data(Some(mut data)) => {
+                let overflow = match left.as_mut() {
+                    Some(left) if data.len() as u64 > *left => {
+                        data.truncate(*left as usize);
+                        true
+                    }
+                    Some(left) => {
+                        *left -= data.len() as u64;
+                        false
+                    }
+                    None => false,
+                };
+                if overflow {
+                    write_all(io, &out, &data).await?;
+                    return Err(io::Error::other(
+                        "the body is longer than its Content-Length",
+                    ));
+                }
                 if chunked {
                     chunk_start(data.len(), &mut out);
                 }
@@ -89,7 +117,13 @@ pub async fn write<IO: AsyncWrite + Unpin>(
                 if chunked {
                     out.extend_from_slice(LAST_CHUNK);
                 }
-                return write_all(io, &out, &[]).await;
+                write_all(io, &out, &[]).await?;
+                if left.is_some_and(|left| left > 0) {
+                    return Err(io::Error::other(
+                        "the body is shorter than its Content-Length",
+                    ));
+                }
+                return Ok(());
             }
             Next::Failed(e) => {
                 // What was gathered still goes out; the message stays cut.
@@ -98,6 +132,20 @@ pub async fn write<IO: AsyncWrite + Unpin>(
             }
         }
     }
+}
+
+/// The length a `Content-Length` field gives (the first, when several
+/// agree; the server side refused those that do not).
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .split(',')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// What polling the body gave.
@@ -161,11 +209,35 @@ mod tests {
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
             "no body after a HEAD"
         );
+        let mut no_content = http::Response::new(ProxyBody::Empty);
+        *no_content.status_mut() = http::StatusCode::NO_CONTENT;
+        no_content
+            .headers_mut()
+            .insert("content-length", "5".parse().unwrap());
+        assert_eq!(
+            written(no_content, false).await,
+            "HTTP/1.1 204 No Content\r\n\r\n"
+        );
         let mut not_modified = http::Response::new(ProxyBody::Empty);
         *not_modified.status_mut() = http::StatusCode::NOT_MODIFIED;
         assert_eq!(
             written(not_modified, false).await,
             "HTTP/1.1 304 Not Modified\r\n\r\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_never_goes_past_its_content_length() {
+        let mut long = http::Response::new(ProxyBody::full("hello"));
+        long.headers_mut()
+            .insert("content-length", "3".parse().unwrap());
+        let mut out = Vec::new();
+        assert!(write(&mut out, long, false).await.is_err());
+        assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nhel");
+        let mut short = http::Response::new(ProxyBody::full("hi"));
+        short
+            .headers_mut()
+            .insert("content-length", "3".parse().unwrap());
+        assert!(write(&mut Vec::new(), short, false).await.is_err());
     }
 }

@@ -3,7 +3,6 @@
 //! own; later ones may reuse an idle one). A TLS connection is reused only
 //! for the same server TLS settings and the same SNI.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -246,7 +245,7 @@ impl PooledConn {
 }
 
 pub struct ConnectionPool {
-    idle: Mutex<HashMap<PoolKey, Vec<IdleConn>>>,
+    idle: Mutex<rustc_hash::FxHashMap<PoolKey, Vec<IdleConn>>>,
     max_idle_per_server: usize,
     idle_timeout: Duration,
 }
@@ -254,7 +253,7 @@ pub struct ConnectionPool {
 impl ConnectionPool {
     pub fn new(max_idle_per_server: usize, idle_timeout: Duration) -> Arc<Self> {
         Arc::new(ConnectionPool {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(rustc_hash::FxHashMap::default()),
             max_idle_per_server,
             idle_timeout,
         })

@@ -180,7 +180,7 @@ fn build_fresh(
     previous: Option<&Runtime>,
 ) -> anyhow::Result<Runtime> {
     let pool = ConnectionPool::new(64, Duration::from_secs(10));
-    let mut routes = HashMap::new();
+    let mut routes = rustc_hash::FxHashMap::default();
     let mut backends = Vec::new();
     for proxy in config
         .backends()

@@ -5,7 +5,7 @@
 //! shape are evaluated in order, but only those written before the best
 //! indexed candidate, which keeps HAProxy's first-match answer exact.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::compile::{Expr, ProxyRules, Target};
 use crate::pattern::MatchMethod;
@@ -18,8 +18,8 @@ struct Table {
     expr: Expr,
     icase: bool,
     /// Pattern → first rule index using it.
-    exact: HashMap<String, usize>,
-    prefixes: HashMap<String, usize>,
+    exact: FxHashMap<String, usize>,
+    prefixes: FxHashMap<String, usize>,
     /// The distinct prefix lengths (bytes), ascending.
     prefix_lens: Vec<usize>,
 }
@@ -71,8 +71,8 @@ impl SwitchIndex {
                         index.tables.push(Table {
                             expr: line.expr.clone(),
                             icase: line.icase,
-                            exact: HashMap::new(),
-                            prefixes: HashMap::new(),
+                            exact: FxHashMap::default(),
+                            prefixes: FxHashMap::default(),
                             prefix_lens: Vec::new(),
                         });
                         index.tables.last_mut().expect("just pushed")

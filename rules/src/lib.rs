@@ -22,6 +22,8 @@ pub mod userlist;
 pub mod value;
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use switchyard_grammar::{Config, Diagnostics, FileAccess};
@@ -37,10 +39,10 @@ use userlist::CompiledUserlist;
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     proxies: Vec<ProxyRules>,
-    by_name: HashMap<String, usize>,
+    by_name: FxHashMap<String, usize>,
     /// Frontends (and listen sections) by name: every request looks its
     /// frontend up, and a linear search would grow with the backends.
-    frontends_by_name: HashMap<String, usize>,
+    frontends_by_name: FxHashMap<String, usize>,
     userlists: Vec<CompiledUserlist>,
     /// Every map file the rules use, by path; shared with the converters,
     /// so a change through the runtime API applies to the next request.
@@ -71,8 +73,8 @@ impl RuleSet {
         let lookup = |name: &str| names.iter().position(|n| n == name);
         let mut maps = HashMap::new();
         let mut proxies = Vec::new();
-        let mut by_name = HashMap::new();
-        let mut frontends_by_name = HashMap::new();
+        let mut by_name = FxHashMap::default();
+        let mut frontends_by_name = FxHashMap::default();
         for proxy in &config.proxies {
             let compiler = ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
             let mut rules = compiler.compile(proxy);

@@ -113,6 +113,7 @@ async fn serve(mut socket: TcpStream) {
                 );
                 vec![answer.into_bytes()]
             }
+            "/silent" => return,
             "/junk" => {
                 let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
                 return;
@@ -253,5 +254,25 @@ async fn junk_from_the_server_is_a_502_and_retried_where_asked() {
         origin.accepted() - before,
         3,
         "the first try and two retries"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_closes_without_answering_is_tried_once_more_then_502() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
+    assert_eq!(r.body, "plain");
+    assert_eq!(origin.accepted(), 1);
+    // On the reused connection the close could be the server's idle
+    // timeout: the request goes once more, on a new connection, where the
+    // server closes again: 502, not a 503 after every idle connection.
+    let r = get(&c, &format!("{base}/silent"), &[]).await.unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(
+        origin.accepted(),
+        2,
+        "one new connection for the second try"
     );
 }

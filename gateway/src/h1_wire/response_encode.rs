@@ -30,7 +30,8 @@ pub fn encode_head(
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     let reason = reason.or_else(|| status.canonical_reason().map(str::as_bytes));
-    out.extend_from_slice(reason.unwrap_or(b"<none>"));
+    // HAProxy's word for a status it has no reason for.
+    out.extend_from_slice(reason.unwrap_or(b"Other"));
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
         out.extend_from_slice(name.as_str().as_bytes());
@@ -102,7 +103,7 @@ mod tests {
             BodyFraming::AsFields,
             &mut out,
         );
-        assert_eq!(out, b"HTTP/1.1 599 <none>\r\n\r\n");
+        assert_eq!(out, b"HTTP/1.1 599 Other\r\n\r\n");
         out.clear();
         chunk_start(255, &mut out);
         assert_eq!(out, b"ff\r\n");

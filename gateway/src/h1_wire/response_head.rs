@@ -103,10 +103,16 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
+    // Kept unless it is the usual one: an empty reason stays empty. (An
+    // empty one is httparse's own `""`, not a slice of `buf`; so is one it
+    // could not read as text.)
     let reason = response
         .reason
-        .filter(|r| Some(*r) != status.canonical_reason() && !r.is_empty())
-        .map(|r| offset(r.as_bytes())..offset(r.as_bytes()) + r.len());
+        .filter(|r| Some(*r) != status.canonical_reason())
+        .map(|r| match r.is_empty() {
+            true => 0..0,
+            false => offset(r.as_bytes())..offset(r.as_bytes()) + r.len(),
+        });
     let spans: Vec<FieldSpan> = response
         .headers
         .iter()
@@ -125,7 +131,7 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         headers.append(name, value);
     }
     let reason = reason.map(|r| head.slice(r));
-    let (framing, framing_reusable) = framing(status, head_request, &headers)?;
+    let (framing, framing_reusable) = framing(status, head_request, &mut headers)?;
     let reusable = framing_reusable && keeps_alive(version, &headers);
     Ok(Some(ResponseHead {
         status,
@@ -141,7 +147,7 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
 fn framing(
     status: StatusCode,
     head_request: bool,
-    headers: &HeaderMap,
+    headers: &mut HeaderMap,
 ) -> Result<(Framing, bool), HeadError> {
     if head_request
         || status.is_informational()
@@ -150,22 +156,30 @@ fn framing(
     {
         return Ok((Framing::Empty, true));
     }
-    let mut codings = headers.get_all(http::header::TRANSFER_ENCODING).iter();
-    if let Some(first) = codings.next() {
-        let last = codings.next_back().unwrap_or(first);
-        let chunked = last
-            .as_bytes()
-            .rsplit(|b| *b == b',')
-            .next()
-            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        // With Content-Length beside it, the length is ignored and the
-        // connection is not trusted further (RFC 9112, section 6.3).
-        let reusable = !headers.contains_key(http::header::CONTENT_LENGTH);
-        return Ok(if chunked {
-            (Framing::Chunked, reusable)
-        } else {
-            (Framing::UntilClose, false)
-        });
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        // Only `chunked`, once and last, is passed on (HAProxy answers 502
+        // to the rest: a coding the gateway would drop with the field, or
+        // chunked applied twice, RFC 9112 section 6.1).
+        let mut chunked = 0;
+        let mut last_chunked = false;
+        for value in headers.get_all(http::header::TRANSFER_ENCODING) {
+            for coding in value.as_bytes().split(|b| *b == b',') {
+                let coding = coding.trim_ascii();
+                if coding.is_empty() {
+                    continue;
+                }
+                last_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                chunked += usize::from(last_chunked);
+            }
+        }
+        if chunked != 1 || !last_chunked {
+            return Err(HeadError::Malformed("Transfer-Encoding other than chunked"));
+        }
+        // With Content-Length beside it, the length is ignored, removed
+        // before forwarding, and the connection not trusted further (RFC
+        // 9112, section 6.3).
+        let reusable = headers.remove(http::header::CONTENT_LENGTH).is_none();
+        return Ok((Framing::Chunked, reusable));
     }
     let mut length: Option<u64> = None;
     for value in headers.get_all(http::header::CONTENT_LENGTH) {
@@ -258,10 +272,23 @@ mod tests {
             ),
             Framing::Chunked
         );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false),
-            Framing::UntilClose
-        );
+        for coded in [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            assert!(parse(coded, false).0.is_err(), "{coded}");
+        }
+        let both = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+        )
+        .0
+        .unwrap()
+        .unwrap();
+        assert_eq!(both.framing, Framing::Chunked);
+        assert!(!both.headers.contains_key("content-length"), "RFC 9112 6.3");
         assert_eq!(
             framing("HTTP/1.1 200 OK\r\n\r\n", false),
             Framing::UntilClose
@@ -342,5 +369,21 @@ mod tests {
             .unwrap();
         assert_eq!(head.reason.as_deref(), Some(&b"Fine"[..]));
         assert_eq!(head.version, Version::HTTP_11);
+        let head = parse("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", false)
+            .0
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            head.reason.as_deref(),
+            Some(&b""[..]),
+            "an empty reason stays empty"
+        );
+        for bare in [
+            &b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"[..],
+            b"HTTP/1.1 200 Tr\xe8s bien\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            let head = take(&mut BytesMut::from(bare), false).unwrap().unwrap();
+            assert_eq!(head.reason.as_deref(), Some(&b""[..]));
+        }
     }
 }

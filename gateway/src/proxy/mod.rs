@@ -176,7 +176,7 @@ pub struct HttpProxy {
     pub views: Arc<Vec<crate::stats::ProxyView>>,
     pub logger: Option<Arc<crate::log::request_log::RequestLogger>>,
     pub router: Arc<dyn Router>,
-    pub backends: Arc<HashMap<String, Arc<BackendRoute>>>,
+    pub backends: Arc<rustc_hash::FxHashMap<String, Arc<BackendRoute>>>,
     pub pool: Arc<ConnectionPool>,
     pub errors: ErrorPages,
     pub forwardfor: Option<ForwardForPolicy>,
@@ -190,6 +190,10 @@ enum AttemptError {
     /// Nothing was sent: try again, maybe elsewhere (with the request, when
     /// it came back).
     Connect(Option<Box<Request<ProxyBody>>>),
+    /// A reused connection turned out closed by the server: the request
+    /// goes once more to the same server, on a new connection (HAProxy's
+    /// `http-reuse` lets the client retry instead; the effect is the same).
+    Stale(Box<Request<ProxyBody>>),
     /// The request was sent and no valid response came back: how (`None`
     /// when no `retry-on` keyword covers it), and the status to answer.
     Sent {
@@ -390,7 +394,7 @@ impl HttpProxy {
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<LogDraft>,
     ) -> Response<ProxyBody> {
-        let reuse = attempt.reuse;
+        let mut reuse = attempt.reuse;
         let attempt_trace = attempt.trace;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
@@ -430,7 +434,18 @@ impl HttpProxy {
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
         let mut previous: Option<usize> = None;
-        for attempt in 0..=route.retries {
+        // Counted by hand: a stale reused connection's retry is not one of
+        // `retries`.
+        let mut attempt = 0;
+        let mut stale_retry = false;
+        while attempt <= route.retries {
+            let stale = std::mem::take(&mut stale_retry);
+            if !stale && previous.is_some() {
+                attempt += 1;
+                if attempt > route.retries {
+                    break;
+                }
+            }
             let Some(head) = parts.as_ref() else { break };
             let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
             let server = match (sticky.take(), previous) {
@@ -441,7 +456,10 @@ impl HttpProxy {
                     .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
             };
             let Some(server) = server else { break };
-            if let Some(last) = previous.and_then(|i| route.backend.server(i)) {
+            if let Some(last) = previous
+                .filter(|_| !stale)
+                .and_then(|i| route.backend.server(i))
+            {
                 // Another attempt: a retry on the same server, or the
                 // request redispatched away from it.
                 let counter = if last.index == server.index {
@@ -554,6 +572,15 @@ impl HttpProxy {
                         );
                     }
                     return response;
+                }
+                Err(AttemptError::Stale(request)) if reuse => {
+                    parts.get_or_insert((*request).into_parts().0);
+                    reuse = false;
+                    stale_retry = true;
+                }
+                Err(AttemptError::Stale(_)) => {
+                    last_error = 502;
+                    break;
                 }
                 Err(AttemptError::Connect(unsent)) => {
                     if let Some(request) = unsent {
@@ -699,7 +726,7 @@ impl HttpProxy {
             Err(e) if pooled.reused && e.nothing_received() => {
                 tracing::debug!(error = %e, "reused server connection closed");
                 let request = Request::from_parts(parts, ProxyBody::Empty);
-                return Err(AttemptError::Connect(Some(Box::new(request))));
+                return Err(AttemptError::Stale(Box::new(request)));
             }
             Err(e) => {
                 tracing::debug!(error = %e, "server exchange failed");
