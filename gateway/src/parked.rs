@@ -82,16 +82,21 @@ where
                 }
             };
         }
-        let Some((request, head_len)) = plain_request(&read) else {
+        let Some(request) = plain_request(&read) else {
             return Some(Handoff { io, read });
         };
         // `read` keeps what follows the request (pipelined requests).
-        let _ = read.split_to(head_len);
+        let _ = read.split_to(request.head_len);
+        if request.close {
+            // Its response says `Connection: close`, and the connection
+            // closes after it.
+            conn.close_after_next_response();
+        }
         // Boxed: the request path's state is kilobytes, which an idle
         // connection's task would otherwise carry.
         let answered = Box::pin(exchange(
             &mut io,
-            request,
+            request.parts,
             conn,
             proxy,
             retirement,

@@ -12,15 +12,25 @@ use super::lists_token;
 /// The most fields a request head may have here (hyper's limit too).
 const MAX_FIELDS: usize = 100;
 
-/// The request at the front of `read` and its head's length, when it is
-/// a whole HTTP/1.1 request head this path can serve: a request without a
-/// body (so the connection is at a request boundary once the response is
-/// out, whatever the service did with the request), not an upgrade or
-/// CONNECT, no `Expect` (an interim `100 Continue` would be due), no
-/// `Connection: close`, and every part valid for `http`. Anything else
-/// (incomplete, HTTP/1.0, HTTP/2's preface, malformed, more than 100
-/// fields) is not taken. The parts share `read`'s bytes.
-pub fn plain_request(read: &Bytes) -> Option<(Parts, usize)> {
+/// A request head taken by [`plain_request`].
+#[derive(Debug)]
+pub struct PlainRequest {
+    /// Sharing the bytes read.
+    pub parts: Parts,
+    /// How many bytes of the read the head was.
+    pub head_len: usize,
+    /// The client said `Connection: close`.
+    pub close: bool,
+}
+
+/// The request at the front of `read`, when it is a whole HTTP/1.1
+/// request head this path can serve: a request without a body (so the
+/// connection is at a request boundary once the response is out, whatever
+/// the service did with the request), not an upgrade or CONNECT, no
+/// `Expect` (an interim `100 Continue` would be due), and every part valid
+/// for `http`. Anything else (incomplete, HTTP/1.0, HTTP/2's preface,
+/// malformed, more than 100 fields) is not taken.
+pub fn plain_request(read: &Bytes) -> Option<PlainRequest> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
     let mut parsed = httparse::Request::new(&mut fields);
     let Ok(httparse::Status::Complete(len)) = parsed.parse(read) else {
@@ -32,13 +42,15 @@ pub fn plain_request(read: &Bytes) -> Option<(Parts, usize)> {
     let method = Method::from_bytes(parsed.method?.as_bytes()).ok()?;
     let uri = Uri::from_maybe_shared(read.slice_ref(parsed.path?.as_bytes())).ok()?;
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    let mut close = false;
     for field in parsed.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes()).ok()?;
         let framing_or_switch = match name.as_str() {
             "upgrade" | "expect" | "transfer-encoding" => true,
             "content-length" => field.value.trim_ascii() != b"0",
             "connection" => {
-                lists_token(field.value, "upgrade") || lists_token(field.value, "close")
+                close |= lists_token(field.value, "close");
+                lists_token(field.value, "upgrade")
             }
             _ => false,
         };
@@ -53,7 +65,11 @@ pub fn plain_request(read: &Bytes) -> Option<(Parts, usize)> {
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
-    Some((request.into_parts().0, len))
+    Some(PlainRequest {
+        parts: request.into_parts().0,
+        head_len: len,
+        close,
+    })
 }
 
 #[cfg(test)]
@@ -61,7 +77,7 @@ mod tests {
     use super::*;
 
     fn head_len(read: &'static [u8]) -> Option<usize> {
-        plain_request(&Bytes::from_static(read)).map(|(_, len)| len)
+        plain_request(&Bytes::from_static(read)).map(|r| r.head_len)
     }
 
     #[test]
@@ -89,7 +105,6 @@ mod tests {
             b"PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n",
             b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
             b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n",
             b"GARBAGE\r\n\r\n",
             b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
         ] {
@@ -102,7 +117,7 @@ mod tests {
         let head = Bytes::from_static(
             b"GET /a?b=c HTTP/1.1\r\nHost: shop.test\r\nCookie: x=1\r\ncookie: y=2\r\n\r\n",
         );
-        let (parts, _) = plain_request(&head).unwrap();
+        let parts = plain_request(&head).unwrap().parts;
         assert_eq!(parts.method, Method::GET);
         assert_eq!(parts.uri, "/a?b=c");
         assert_eq!(parts.version, Version::HTTP_11);
@@ -110,9 +125,11 @@ mod tests {
         assert_eq!(parts.headers.get_all("cookie").iter().count(), 2);
         let absolute = Bytes::from_static(b"GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n");
         assert_eq!(
-            plain_request(&absolute).unwrap().0.uri.host(),
+            plain_request(&absolute).unwrap().parts.uri.host(),
             Some("a.test")
         );
+        let close = Bytes::from_static(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n");
+        assert!(plain_request(&close).unwrap().close);
         assert!(head_len(b"GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n").is_none());
     }
 }
