@@ -126,6 +126,11 @@ impl Retirement {
         }
     }
 
+    /// Whether the generation has been asked to finish, without waiting.
+    pub fn requested_now(&self) -> Option<Phase> {
+        Some(*self.signal.borrow()).filter(|phase| *phase != Phase::Serving)
+    }
+
     fn enter(&self) -> OpenGuard {
         self.open.count.fetch_add(1, Ordering::SeqCst);
         OpenGuard(self.open.clone())

@@ -123,23 +123,28 @@ async fn exchange<IO>(
     request: Parts,
     conn: &Arc<ClientConn>,
     proxy: &Arc<HttpProxy>,
-    retirement: &mut Retirement,
+    retirement: &Retirement,
     retired: &mut Option<Phase>,
 ) -> io::Result<()>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let head_request = request.method == http::Method::HEAD;
-    let handled = proxy.handle(http::Request::from_parts(request, ProxyBody::Empty), conn);
-    tokio::pin!(handled);
-    let response = tokio::select! {
-        response = &mut handled => response,
-        phase = retirement.requested(), if retired.is_none() => {
+    let request = http::Request::from_parts(request, ProxyBody::Empty);
+    let mut response = proxy.handle(request, conn).await;
+    // A reload or stop while the request was in progress: its response
+    // closes the connection, as it would had the signal come before (a
+    // look, not a wait: nothing else needs waking meanwhile).
+    if retired.is_none() {
+        if let Some(phase) = retirement.requested_now() {
             *retired = Some(phase);
             conn.close_after_next_response();
-            handled.await
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
         }
-    };
+    }
     crate::client_response::write(io, response, head_request).await
 }
 

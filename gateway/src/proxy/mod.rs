@@ -247,7 +247,9 @@ impl HttpProxy {
         let Some(logger) = self.logger.clone() else {
             return self.handle_inner(req, conn, &mut None).await;
         };
-        let mut draft = Some(LogDraft::new(&req, conn, &self.name));
+        // Boxed: the draft is hundreds of bytes the request future would
+        // otherwise carry (and copy) even when nothing is logged.
+        let mut draft = Some(Box::new(LogDraft::new(&req, conn, &self.name)));
         let response = self.handle_inner(req, conn, &mut draft).await;
         let draft = draft.expect("still there");
         let (parts, body) = response.into_parts();
@@ -264,7 +266,7 @@ impl HttpProxy {
         &self,
         req: Request<ProxyBody>,
         conn: &ClientConn,
-        draft: &mut Option<LogDraft>,
+        draft: &mut Option<Box<LogDraft>>,
     ) -> Response<ProxyBody> {
         let first = conn.first_request();
         let (mut parts, body) = req.into_parts();
@@ -392,7 +394,7 @@ impl HttpProxy {
         conn: &ClientConn,
         attempt: Attempt,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
-        draft: &mut Option<LogDraft>,
+        draft: &mut Option<Box<LogDraft>>,
     ) -> Response<ProxyBody> {
         let mut reuse = attempt.reuse;
         let attempt_trace = attempt.trace;
@@ -888,7 +890,7 @@ impl BodyEnd for RequestEnd {
 /// Writes the log line once the response has been passed on.
 struct LogEnd {
     logger: Arc<crate::log::request_log::RequestLogger>,
-    draft: LogDraft,
+    draft: Box<LogDraft>,
     status: u16,
 }
 
