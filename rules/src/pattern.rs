@@ -1,6 +1,7 @@
 //! Match methods and compiled pattern sets: what `-m`, `-i` and the ACL
 //! keyword suffixes (`_beg`, `_reg`…) mean, and how patterns test a value.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -163,16 +164,19 @@ impl Matcher {
     }
 
     fn matches_one(&self, value: &Value) -> bool {
+        // Borrowed where it can be: a string sample is matched in place,
+        // and folded only when it has something to fold (the result is
+        // `to_lowercase`'s either way).
         let text = |icase: bool| {
-            let t = value.to_text();
-            if icase {
-                t.to_lowercase()
+            let t = value.text();
+            if icase && !(t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase())) {
+                Cow::Owned(t.to_lowercase())
             } else {
                 t
             }
         };
         match self {
-            Matcher::Str { set, icase } => set.contains(&text(*icase)),
+            Matcher::Str { set, icase } => set.contains(text(*icase).as_ref()),
             Matcher::Beg { list, icase } => {
                 let t = text(*icase);
                 list.iter().any(|p| t.starts_with(p.as_str()))
@@ -195,9 +199,9 @@ impl Matcher {
                 list.iter()
                     .any(|p| delimited_match(&t, p, |c| matches!(c, b'/' | b'?')))
             }
-            Matcher::Reg { set } => set.is_match(&value.to_text()),
+            Matcher::Reg { set } => set.is_match(&value.text()),
             Matcher::Len(ranges) => {
-                let len = value.to_text().chars().count() as i64;
+                let len = value.text().chars().count() as i64;
                 ranges.iter().any(|r| r.contains(len))
             }
             Matcher::Int(ranges) => value

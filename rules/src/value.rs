@@ -21,6 +21,14 @@ impl Value {
         }
     }
 
+    /// [`Value::to_text`] without a copy for string samples.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(other.to_text()),
+        }
+    }
+
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(n) => Some(*n),

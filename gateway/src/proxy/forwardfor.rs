@@ -37,19 +37,33 @@ impl ForwardForPolicy {
     }
 
     /// Adds the client address to `headers` unless the policy says not to.
-    pub fn apply(&self, client: IpAddr, headers: &mut HeaderMap) {
-        let client = canonical(client);
+    pub fn apply(&self, client: &ForwardedClient, headers: &mut HeaderMap) {
         if let Some((net, len)) = self.except {
-            if contains(net, len, client) {
+            if contains(net, len, client.ip) {
                 return;
             }
         }
         if self.if_none && headers.contains_key(&self.header) {
             return;
         }
-        let value = HeaderValue::from_str(&client.to_string())
-            .expect("an IP address is a valid header value");
-        headers.append(self.header.clone(), value);
+        headers.append(self.header.clone(), client.value.clone());
+    }
+}
+
+/// A client's address as forwarded-for fields give it: canonical, and
+/// formatted once per connection rather than once per request.
+#[derive(Debug)]
+pub struct ForwardedClient {
+    ip: IpAddr,
+    value: HeaderValue,
+}
+
+impl ForwardedClient {
+    pub fn new(ip: IpAddr) -> Self {
+        let ip = canonical(ip);
+        let value =
+            HeaderValue::from_str(&ip.to_string()).expect("an IP address is a valid header value");
+        ForwardedClient { ip, value }
     }
 }
 
@@ -79,7 +93,8 @@ mod tests {
     fn appends_after_the_clients_own_header() {
         let mut h = HeaderMap::new();
         h.append("x-forwarded-for", "203.0.113.9".parse().unwrap());
-        policy(None, "X-Forwarded-For", false).apply("127.0.0.5".parse().unwrap(), &mut h);
+        policy(None, "X-Forwarded-For", false)
+            .apply(&ForwardedClient::new("127.0.0.5".parse().unwrap()), &mut h);
         assert_eq!(values(&h, "x-forwarded-for"), ["203.0.113.9", "127.0.0.5"]);
     }
 
@@ -87,15 +102,20 @@ mod tests {
     fn except_if_none_and_custom_header() {
         let mut h = HeaderMap::new();
         policy(Some("127.0.0.0/8"), "X-Forwarded-For", false)
-            .apply("127.0.0.5".parse().unwrap(), &mut h);
+            .apply(&ForwardedClient::new("127.0.0.5".parse().unwrap()), &mut h);
         assert!(h.is_empty());
-        policy(Some("127.0.0.0/8"), "X-Forwarded-For", false).apply("::1".parse().unwrap(), &mut h);
+        policy(Some("127.0.0.0/8"), "X-Forwarded-For", false)
+            .apply(&ForwardedClient::new("::1".parse().unwrap()), &mut h);
         assert_eq!(values(&h, "x-forwarded-for"), ["::1"]);
         let mut h = HeaderMap::new();
         h.append("x-client", "1.2.3.4".parse().unwrap());
-        policy(None, "X-Client", true).apply("127.0.0.1".parse().unwrap(), &mut h);
+        policy(None, "X-Client", true)
+            .apply(&ForwardedClient::new("127.0.0.1".parse().unwrap()), &mut h);
         assert_eq!(values(&h, "x-client"), ["1.2.3.4"]);
-        policy(None, "X-Real", true).apply("::ffff:127.0.0.1".parse().unwrap(), &mut h);
+        policy(None, "X-Real", true).apply(
+            &ForwardedClient::new("::ffff:127.0.0.1".parse().unwrap()),
+            &mut h,
+        );
         assert_eq!(values(&h, "x-real"), ["127.0.0.1"]);
     }
 }

@@ -52,6 +52,8 @@ pub struct ClientConn {
     closing: std::sync::atomic::AtomicBool,
     /// The client socket's descriptor, for `-d`'s trace (-1: none).
     pub trace_fd: i32,
+    /// The client's address as `option forwardfor` adds it, once needed.
+    forwarded: std::sync::OnceLock<forwardfor::ForwardedClient>,
 }
 
 impl ClientConn {
@@ -67,6 +69,7 @@ impl ClientConn {
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
+            forwarded: std::sync::OnceLock::new(),
         }
     }
 
@@ -130,6 +133,12 @@ impl ClientConn {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+    }
+
+    /// The client's address for `option forwardfor`, formatted once.
+    pub(crate) fn forwarded_client(&self) -> &forwardfor::ForwardedClient {
+        self.forwarded
+            .get_or_init(|| forwardfor::ForwardedClient::new(self.peer.ip()))
     }
 
     /// Counts a request; true for the first of the connection.
@@ -308,7 +317,7 @@ impl HttpProxy {
             return self.errors.response(503);
         };
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
-            policy.apply(forwardfor::canonical(conn.peer.ip()), &mut parts.headers);
+            policy.apply(conn.forwarded_client(), &mut parts.headers);
         }
         let upgrade_to = upgrade::requested(&parts);
         let tunnel_asked = upgrade_to.is_some() || parts.method == http::Method::CONNECT;
