@@ -169,7 +169,7 @@ impl Matcher {
         // `to_lowercase`'s either way).
         let text = |icase: bool| {
             let t = value.text();
-            if icase && !(t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase())) {
+            if icase && (!t.is_ascii() || t.bytes().any(|b| b.is_ascii_uppercase())) {
                 Cow::Owned(t.to_lowercase())
             } else {
                 t
