@@ -108,7 +108,7 @@ pub(crate) async fn serve_accepted(
     };
     let Some(tls) = &bind.tls else {
         trace_accept(&proxy, conn.trace_fd, None);
-        return serve_stream(stream, conn, proxy, bind.h2_only, retirement).await;
+        return serve_stream(stream, Arc::new(conn), proxy, bind.h2_only, retirement).await;
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     // Boxed, as the other paths: a plain connection's task has no room for
@@ -119,7 +119,7 @@ pub(crate) async fn serve_accepted(
             trace_accept(&proxy, conn.trace_fd, facts.alpn.as_deref());
             serve_stream(
                 stream,
-                conn.with_tls(facts),
+                Arc::new(conn.with_tls(facts)),
                 proxy,
                 bind.h2_only,
                 retirement,
@@ -137,17 +137,21 @@ pub(crate) async fn serve_accepted(
 /// requests (`parked.rs`); what it does not take goes the general way.
 pub(crate) async fn serve_stream<IO>(
     io: IO,
-    conn: ClientConn,
+    conn: Arc<ClientConn>,
     proxy: Arc<HttpProxy>,
     h2_only: bool,
     mut retirement: Retirement,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = Arc::new(conn);
     let timeouts = proxy.client_timeouts();
-    let io = ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone())
-        .http2_only(h2_only && conn.tls.as_ref().and_then(|t| t.alpn.as_deref()).is_none());
+    // Boxed: moved from future to future, it would take room in each
+    // (async functions keep their arguments' space), for every idle
+    // connection.
+    let io = Box::new(
+        ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone())
+            .http2_only(h2_only && conn.tls.as_ref().and_then(|t| t.alpn.as_deref()).is_none()),
+    );
     let handoff = if h2_only {
         crate::parked::Handoff {
             io,

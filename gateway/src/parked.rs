@@ -26,7 +26,7 @@ use std::task::{ready, Poll};
 
 use bytes::Bytes;
 use http::request::Parts;
-use switchyard::h1_wire::request_parse::plain_request;
+use switchyard::h1_wire::request_parse::{plain_request, PlainRequest};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::accept::{Phase, Retirement};
@@ -40,14 +40,14 @@ const SCRATCH: usize = 16_384;
 
 /// A connection the parked path gives up: the socket and what was read.
 pub(crate) struct Handoff<IO> {
-    pub io: ClientIo<IO>,
+    pub io: Box<ClientIo<IO>>,
     pub read: Bytes,
 }
 
 /// Serves `io` one exchange at a time until it closes (`None`) or needs
 /// the general path.
 pub(crate) async fn serve<IO>(
-    mut io: ClientIo<IO>,
+    mut io: Box<ClientIo<IO>>,
     conn: &Arc<ClientConn>,
     proxy: &Arc<HttpProxy>,
     retirement: &mut Retirement,
@@ -82,12 +82,17 @@ where
                 }
             };
         }
-        let Some(request) = plain_request(&read) else {
+        let Some(PlainRequest {
+            parts,
+            head_len,
+            close,
+        }) = plain_request(&read)
+        else {
             return Some(Handoff { io, read });
         };
         // `read` keeps what follows the request (pipelined requests).
-        let _ = read.split_to(request.head_len);
-        if request.close {
+        let _ = read.split_to(head_len);
+        if close {
             // Its response says `Connection: close`, and the connection
             // closes after it.
             conn.close_after_next_response();
@@ -96,7 +101,7 @@ where
         // connection's task would otherwise carry.
         let answered = Box::pin(exchange(
             &mut io,
-            request.parts,
+            parts,
             conn,
             proxy,
             retirement,
