@@ -68,7 +68,9 @@ pub struct ClientIo<S> {
     /// When the first byte of the request being waited for arrived.
     first_byte: Option<Instant>,
     head_timer: Pin<Box<Sleep>>,
-    write_timer: Pin<Box<Sleep>>,
+    /// Made the first time a write blocks: most connections never see
+    /// one, and an idle connection should not carry a timer for it.
+    write_timer: Option<Pin<Box<Sleep>>>,
     write_blocked: bool,
     /// `bind … proto h2`: a client that does not open with the HTTP/2
     /// preface is disconnected.
@@ -92,7 +94,7 @@ impl<S> ClientIo<S> {
             head_epoch: 0,
             first_byte: None,
             head_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
-            write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            write_timer: None,
             write_blocked: false,
             require_http2: false,
         }
@@ -152,11 +154,15 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
             self.write_blocked = false;
             return polled;
         }
+        let deadline = Instant::now() + limit;
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if !self.write_blocked {
             self.write_blocked = true;
-            self.write_timer.as_mut().reset(Instant::now() + limit);
+            timer.as_mut().reset(deadline);
         }
-        match self.write_timer.as_mut().poll(cx) {
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "timeout client: the client stopped reading",

@@ -16,6 +16,7 @@ use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::either::Either;
 
 use crate::accept::{HttpBind, Phase, Retirement};
 use crate::client_io::ClientIo;
@@ -94,27 +95,32 @@ pub(crate) struct Accepted {
 
 /// Serves HTTP on an accepted connection; with `tls`, after the TLS
 /// handshake.
-pub(crate) async fn serve_accepted(
+///
+/// Not an `async fn`: an idle connection's task is this future, and an
+/// async function keeps room for its arguments beside the future it
+/// awaits. The plain path is `serve_stream`'s future itself.
+pub(crate) fn serve_accepted<'a>(
     stream: TcpStream,
     accepted: Accepted,
     proxy: Arc<HttpProxy>,
-    bind: &HttpBind,
+    bind: &'a HttpBind,
     retirement: Retirement,
-) {
+) -> impl std::future::Future<Output = ()> + Send + 'a {
     let mut conn = ClientConn::new(accepted.peer, accepted.local);
     conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-    let trace_accept = |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
+    let trace_accept = move |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
         crate::log::debug_trace::accept(&proxy.name, accepted.listener_fd, fd, accepted.peer, alpn)
     };
     let Some(tls) = &bind.tls else {
         trace_accept(&proxy, conn.trace_fd, None);
-        return serve_stream(stream, Arc::new(conn), proxy, bind.h2_only, retirement).await;
+        let plain = serve_stream(stream, Arc::new(conn), proxy, bind.h2_only, retirement);
+        return Either::Left(plain);
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     // Boxed, as the other paths: a plain connection's task has no room for
     // the handshake's state.
     let limit = proxy.client_timeouts().http_request;
-    Box::pin(async move {
+    Either::Right(Box::pin(async move {
         if let Some((stream, facts)) = tls.accept(stream, limit).await {
             trace_accept(&proxy, conn.trace_fd, facts.alpn.as_deref());
             serve_stream(
@@ -126,8 +132,7 @@ pub(crate) async fn serve_accepted(
             )
             .await;
         }
-    })
-    .await
+    }))
 }
 
 /// Serves HTTP on an established client connection (plain TCP or after the

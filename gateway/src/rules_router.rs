@@ -73,7 +73,7 @@ impl Router for RulesRouter {
                 parts,
                 src: conn.peer,
                 dst: conn.local,
-                tls: conn.tls.as_ref(),
+                tls: conn.tls.as_deref(),
             };
             match self.rules.decide(&self.frontend, &facts) {
                 Some(d) => d,
@@ -108,7 +108,7 @@ impl Router for RulesRouter {
             parts: request,
             src: conn.peer,
             dst: conn.local,
-            tls: conn.tls.as_ref(),
+            tls: conn.tls.as_deref(),
         };
         for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
             match edit {

@@ -37,7 +37,7 @@ pub struct ClientConn {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     /// The TLS facts of a connection accepted on `bind … ssl`.
-    pub tls: Option<switchyard_rules::TlsFacts>,
+    pub tls: Option<Box<switchyard_rules::TlsFacts>>,
     requests: AtomicU64,
     /// Requests whose response has not been passed on yet.
     in_flight: std::sync::atomic::AtomicU32,
@@ -75,7 +75,7 @@ impl ClientConn {
 
     /// The same connection, TLS-terminated with `facts`.
     pub fn with_tls(mut self, facts: switchyard_rules::TlsFacts) -> Self {
-        self.tls = Some(facts);
+        self.tls = Some(Box::new(facts));
         self
     }
 
@@ -365,7 +365,7 @@ impl HttpProxy {
             parts,
             src: conn.peer,
             dst: conn.local,
-            tls: conn.tls.as_ref(),
+            tls: conn.tls.as_deref(),
         });
         stats.serve(parts, admin, body).await
     }
