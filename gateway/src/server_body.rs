@@ -77,7 +77,10 @@ impl ServerBody {
     fn finish(&mut self) {
         self.remaining = Remaining::Done;
         if let Some(mut pooled) = self.conn.take() {
-            let clean = pooled.own_mut().is_some_and(|c| c.buf.is_empty());
+            let clean = pooled.own_mut().is_some_and(|c| {
+                c.exchange_done();
+                c.buf.is_empty()
+            });
             if self.reusable && clean {
                 self.pool.checkin(pooled);
             }

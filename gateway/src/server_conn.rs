@@ -84,8 +84,15 @@ impl AsyncWrite for ServerStream {
     }
 }
 
-/// How much a read asks the kernel for at least.
+/// How much a read asks the kernel for at first: a response head and a
+/// small body. A read that fills what it asked for doubles the next one,
+/// up to [`MAX_READ`], so that a large body moves in large reads (and
+/// large frames, written out without copies); the size falls back when
+/// the exchange is over ([`H1Conn::exchange_done`]).
 const READ_SIZE: usize = 8192;
+
+/// The largest read while a body streams.
+const MAX_READ: usize = 256 * 1024;
 
 /// Why an exchange gave no response head.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +126,8 @@ pub struct H1Conn {
     /// What was read and not yet consumed: the response head, then the
     /// body's bytes as they come.
     pub(crate) buf: BytesMut,
+    /// What the next read asks for (see [`READ_SIZE`]).
+    read_size: usize,
 }
 
 impl H1Conn {
@@ -126,6 +135,7 @@ impl H1Conn {
         H1Conn {
             io,
             buf: BytesMut::new(),
+            read_size: READ_SIZE,
         }
     }
 
@@ -159,10 +169,26 @@ impl H1Conn {
     /// Reads more into the buffer: the bytes read, 0 at the end of the
     /// stream.
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < READ_SIZE / 4 {
-            self.buf.reserve(READ_SIZE);
+        if self.buf.capacity() - self.buf.len() < self.read_size / 4 {
+            self.buf.reserve(self.read_size);
         }
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf)
+        let room = self.buf.capacity() - self.buf.len();
+        let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf);
+        if matches!(read, Poll::Ready(Ok(n)) if n == room) {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+        read
+    }
+
+    /// The exchange is over: a buffer grown for a large body is let go,
+    /// so that an idle pooled connection holds at most a small one.
+    pub(crate) fn exchange_done(&mut self) {
+        if self.read_size > READ_SIZE {
+            self.read_size = READ_SIZE;
+            if self.buf.is_empty() {
+                self.buf = BytesMut::new();
+            }
+        }
     }
 
     /// Whether an idle connection can take a request: the server has not
