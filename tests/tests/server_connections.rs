@@ -114,6 +114,12 @@ async fn serve(mut socket: TcpStream) {
                 vec![answer.into_bytes()]
             }
             "/silent" => return,
+            "/bad-chunk" => {
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                    .await;
+                return;
+            }
             "/junk" => {
                 let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
                 return;
@@ -245,6 +251,10 @@ async fn junk_from_the_server_is_a_502_and_retried_where_asked() {
     let (_gw, base) = start(&origin, "");
     let c = client();
     let r = get(&c, &format!("{base}/junk"), &[]).await.unwrap();
+    assert_eq!(r.status, 502);
+    // A chunked body already malformed when its head arrives: 502, not a
+    // 200 cut short (HAProxy's answer too).
+    let r = get(&c, &format!("{base}/bad-chunk"), &[]).await.unwrap();
     assert_eq!(r.status, 502);
     let before = origin.accepted();
     let (_gw2, base2) = start(&origin, "    retries 2\n    retry-on junk-response\n");

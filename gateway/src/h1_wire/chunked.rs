@@ -55,6 +55,21 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// Checks the start of a chunked body (what arrived with the head)
+    /// without consuming it: an error there is known before the response
+    /// head is passed on, so the client can get a 502 instead of a cut
+    /// body, as HAProxy answers.
+    pub fn check_start(bytes: &[u8]) -> Result<(), ChunkError> {
+        let mut decoder = Decoder::default();
+        let mut copy = BytesMut::from(bytes);
+        loop {
+            match decoder.step(&mut copy)? {
+                Step::Data(_) => {}
+                Step::NeedMore | Step::Done => return Ok(()),
+            }
+        }
+    }
+
     /// Whether the whole body has been read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
@@ -189,6 +204,17 @@ mod tests {
                 "the next response stays: {rest:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_start_of_a_body_is_checked_without_consuming_it() {
+        assert!(Decoder::check_start(b"5\r\nhello\r\n0\r\n\r\n").is_ok());
+        assert!(
+            Decoder::check_start(b"5\r\nhel").is_ok(),
+            "incomplete is not wrong"
+        );
+        assert!(Decoder::check_start(b"zz\r\n").is_err());
+        assert!(Decoder::check_start(b"5\r\nhelloXX").is_err());
     }
 
     #[test]

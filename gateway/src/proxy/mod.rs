@@ -29,6 +29,7 @@ use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
+use switchyard::h1_wire::chunked;
 use switchyard::h1_wire::response_head::Framing;
 use switchyard_rules::decision::PersistOverride;
 
@@ -752,6 +753,18 @@ impl HttpProxy {
                 });
             }
         };
+        // A chunked body already wrong in what came with the head: 502
+        // now, rather than a head passed on and a body cut short.
+        let chunks_wrong = head.framing == Framing::Chunked
+            && pooled
+                .own_mut()
+                .is_some_and(|c| chunked::Decoder::check_start(&c.buf).is_err());
+        if chunks_wrong {
+            return Err(AttemptError::Sent {
+                failure: Some(SentFailure::Junk),
+                status: 502,
+            });
+        }
         let mut response = Response::new(ProxyBody::Empty);
         *response.status_mut() = head.status;
         *response.version_mut() = head.version;
