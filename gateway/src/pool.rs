@@ -208,6 +208,11 @@ pub struct PooledConn {
 }
 
 impl PooledConn {
+    /// Whether the gateway drives the connection itself.
+    pub fn is_own(&self) -> bool {
+        matches!(self.sender, SendRequest::Own(_))
+    }
+
     /// The connection, when the gateway drives it itself.
     pub fn own_mut(&mut self) -> Option<&mut H1Conn> {
         match &mut self.sender {

@@ -541,10 +541,15 @@ impl HttpProxy {
             };
             let connected = std::time::Instant::now();
             let request = Request::from_parts(request_head, request_body);
-            match self
-                .exchange(route, pooled, permit, request, client_upgrade)
-                .await
-            {
+            // The common exchange is awaited in place; hyper's, with its
+            // larger state, is boxed, so that every request's future (moved
+            // into its box per request) does not carry room for it.
+            let exchanged = if pooled.is_own() && own_path_takes(&request, client_upgrade) {
+                self.exchange_own(route, pooled, permit, request).await
+            } else {
+                Box::pin(self.exchange(route, pooled, permit, request, client_upgrade)).await
+            };
+            match exchanged {
                 // `retry-on 503` and friends: a status worth another try.
                 Ok(response)
                     if replayable
@@ -619,7 +624,8 @@ impl HttpProxy {
         route.errors.response(last_error)
     }
 
-    /// One request/response exchange on `pooled`.
+    /// One request/response exchange through hyper on `pooled` (requests
+    /// with a body, upgrades, `CONNECT`, HTTP/2 servers).
     async fn exchange(
         &self,
         route: &BackendRoute,
@@ -628,10 +634,8 @@ impl HttpProxy {
         request: Request<ProxyBody>,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
-        if pooled.own_mut().is_some() {
-            if own_path_takes(&request, client_upgrade) {
-                return self.exchange_own(route, pooled, permit, request).await;
-            }
+        if pooled.is_own() {
+            // The request path sends the rest to `exchange_own`.
             pooled = match pooled.hand_to_hyper().await {
                 Ok(pooled) => pooled,
                 Err(e) => {
