@@ -13,6 +13,7 @@ use hyper::body::Body;
 use switchyard::h1_wire::response_encode::{
     chunk_start, encode_head, BodyFraming, CHUNK_END, LAST_CHUNK,
 };
+use switchyard::h1_wire::response_head::{content_length, has_no_body};
 use tokio::io::AsyncWrite;
 
 use crate::body::ProxyBody;
@@ -34,10 +35,7 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         // Never a length on these (RFC 9110, section 8.6).
         parts.headers.remove(http::header::CONTENT_LENGTH);
     }
-    let bodiless = head_request
-        || parts.status.is_informational()
-        || parts.status == http::StatusCode::NO_CONTENT
-        || parts.status == http::StatusCode::NOT_MODIFIED;
+    let bodiless = has_no_body(parts.status, head_request);
     let framing = if bodiless || parts.headers.contains_key(http::header::CONTENT_LENGTH) {
         BodyFraming::AsFields
     } else {
@@ -62,7 +60,8 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     // client would read the rest as its next response), nor stop short.
     let mut left = match framing {
         BodyFraming::Length(n) => Some(n),
-        BodyFraming::AsFields => declared_length(&parts.headers),
+        // (Servers' lengths were checked on the way in: one value.)
+        BodyFraming::AsFields => content_length(&parts.headers).ok().flatten(),
         BodyFraming::Chunked => None,
     };
     loop {
@@ -132,20 +131,6 @@ pub async fn write<IO: AsyncWrite + Unpin>(
             }
         }
     }
-}
-
-/// The length a `Content-Length` field gives (the first, when several
-/// agree; the server side refused those that do not).
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .split(',')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// What polling the body gave.

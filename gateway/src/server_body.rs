@@ -73,17 +73,15 @@ impl ServerBody {
     }
 
     /// The body has been read whole: the connection goes back to the pool
-    /// if the server keeps it and sent nothing more.
+    /// if the server keeps it (the pool refuses one that holds bytes
+    /// nobody asked for, or that the server closed).
     fn finish(&mut self) {
         self.remaining = Remaining::Done;
-        if let Some(mut pooled) = self.conn.take() {
-            let clean = pooled.own_mut().is_some_and(|c| {
-                c.exchange_done();
-                c.buf.is_empty()
-            });
-            if self.reusable && clean {
-                self.pool.checkin(pooled);
+        if let Some(mut pooled) = self.conn.take().filter(|_| self.reusable) {
+            if let Some(conn) = pooled.own_mut() {
+                conn.exchange_done();
             }
+            self.pool.checkin(pooled);
         }
     }
 
@@ -160,7 +158,6 @@ impl ServerBody {
     fn fail(&mut self, error: BoxError) -> BoxError {
         self.conn = None;
         self.remaining = Remaining::Failed;
-        self.reusable = false;
         error
     }
 }

@@ -143,17 +143,39 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
     }))
 }
 
+/// Whether a response has no body whatever its fields say: to `HEAD`,
+/// and 1xx, 204 and 304 (RFC 9112, section 6.3).
+pub fn has_no_body(status: StatusCode, head_request: bool) -> bool {
+    head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+}
+
+/// The length `Content-Length` fields give: every value (comma-separated
+/// lists included) digits only and all the same.
+pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(http::header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|b| *b == b',') {
+            let n = parse_length(part.trim_ascii())
+                .ok_or(HeadError::Malformed("bad Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(HeadError::Malformed("conflicting Content-Length values"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length)
+}
+
 /// The body's framing, and whether it leaves the connection usable.
 fn framing(
     status: StatusCode,
     head_request: bool,
     headers: &mut HeaderMap,
 ) -> Result<(Framing, bool), HeadError> {
-    if head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
+    if has_no_body(status, head_request) {
         return Ok((Framing::Empty, true));
     }
     if headers.contains_key(http::header::TRANSFER_ENCODING) {
@@ -181,18 +203,7 @@ fn framing(
         let reusable = headers.remove(http::header::CONTENT_LENGTH).is_none();
         return Ok((Framing::Chunked, reusable));
     }
-    let mut length: Option<u64> = None;
-    for value in headers.get_all(http::header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|b| *b == b',') {
-            let n = parse_length(part.trim_ascii())
-                .ok_or(HeadError::Malformed("bad Content-Length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(HeadError::Malformed("conflicting Content-Length values"));
-            }
-            length = Some(n);
-        }
-    }
-    Ok(match length {
+    Ok(match content_length(headers)? {
         Some(0) => (Framing::Empty, true),
         Some(n) => (Framing::Length(n), true),
         None => (Framing::UntilClose, false),
