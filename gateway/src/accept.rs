@@ -8,14 +8,17 @@
 //! Global `maxconn` is enforced here: at the limit, a loop stops accepting
 //! (the kernel's backlog holds new clients) until a connection ends.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::either::Either;
 
 use crate::proxy::HttpProxy;
 use crate::tcp::http_front::HttpL4;
@@ -58,48 +61,70 @@ pub struct HttpBind {
 
 /// The connections of one generation: how many are open, and the signal
 /// that asks them to finish (reload, soft stop).
+///
+/// One pointer wide: every connection's task holds one, idle or not.
 #[derive(Clone)]
 pub struct Retirement {
-    signal: watch::Receiver<Phase>,
-    open: Arc<OpenCount>,
+    shared: Arc<Generation>,
 }
 
 /// Sends the retirement signal of a generation.
 pub struct Retire {
-    signal: watch::Sender<Phase>,
-    open: Arc<OpenCount>,
+    shared: Arc<Generation>,
 }
 
 #[derive(Default)]
-struct OpenCount {
+struct Generation {
+    /// The [`Phase`], as `Phase::code`.
+    phase: AtomicU8,
+    /// Woken when `phase` leaves `Serving`.
+    retire: Notify,
     count: AtomicUsize,
+    /// Woken when `count` falls to zero.
     zero: Notify,
+}
+
+impl Phase {
+    fn code(self) -> u8 {
+        match self {
+            Phase::Serving => 0,
+            Phase::Reloaded => 1,
+            Phase::Stopping => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Phase {
+        match code {
+            0 => Phase::Serving,
+            1 => Phase::Reloaded,
+            _ => Phase::Stopping,
+        }
+    }
 }
 
 /// Creates a generation's retirement pair.
 pub fn retirement() -> (Retire, Retirement) {
-    let (tx, rx) = watch::channel(Phase::Serving);
-    let open = Arc::new(OpenCount::default());
+    let shared = Arc::new(Generation::default());
     (
         Retire {
-            signal: tx,
-            open: open.clone(),
+            shared: shared.clone(),
         },
-        Retirement { signal: rx, open },
+        Retirement { shared },
     )
 }
 
 impl Retire {
     /// Asks every connection of the generation to finish (see [`Phase`]).
     pub fn now(&self, phase: Phase) {
-        let _ = self.signal.send(phase);
+        self.shared.phase.store(phase.code(), Ordering::SeqCst);
+        self.shared.retire.notify_waiters();
     }
 
     /// Waits until the generation has no connection left.
     pub async fn drained(&self) {
         loop {
-            let notified = self.open.zero.notified();
-            if self.open.count.load(Ordering::SeqCst) == 0 {
+            let notified = self.shared.zero.notified();
+            if self.shared.count.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;
@@ -107,43 +132,81 @@ impl Retire {
     }
 
     pub fn open_connections(&self) -> usize {
-        self.open.count.load(Ordering::SeqCst)
+        self.shared.count.load(Ordering::SeqCst)
     }
 }
 
 impl Retirement {
-    /// Resolves when the generation is asked to finish, with why.
-    pub async fn requested(&mut self) -> Phase {
-        loop {
-            let phase = *self.signal.borrow_and_update();
-            if phase != Phase::Serving {
-                return phase;
-            }
-            if self.signal.changed().await.is_err() {
-                // The generation is gone without a signal: keep serving.
-                std::future::pending::<()>().await;
-            }
+    /// Resolves when the generation is asked to finish, with why. (Never,
+    /// if its `Retire` is dropped without a signal: it keeps serving.)
+    pub fn requested(&self) -> Requested<'_> {
+        Requested {
+            retirement: self,
+            notified: self.shared.retire.notified(),
         }
     }
 
     /// Whether the generation has been asked to finish, without waiting.
     pub fn requested_now(&self) -> Option<Phase> {
-        Some(*self.signal.borrow()).filter(|phase| *phase != Phase::Serving)
+        Some(Phase::from_code(self.shared.phase.load(Ordering::SeqCst)))
+            .filter(|phase| *phase != Phase::Serving)
     }
 
-    fn enter(&self) -> OpenGuard {
-        self.open.count.fetch_add(1, Ordering::SeqCst);
-        OpenGuard(self.open.clone())
+    /// Counts a connection as open until the returned [`Member`] drops.
+    fn enter(&self) -> Member {
+        self.shared.count.fetch_add(1, Ordering::SeqCst);
+        Member {
+            retirement: self.clone(),
+        }
     }
 }
 
-/// Counts one connection as open until dropped.
-struct OpenGuard(Arc<OpenCount>);
+/// A connection of a generation: counted open until dropped, and told
+/// through its [`Retirement`] when the generation is asked to finish.
+pub(crate) struct Member {
+    retirement: Retirement,
+}
 
-impl Drop for OpenGuard {
+impl Member {
+    pub fn retirement(&self) -> &Retirement {
+        &self.retirement
+    }
+}
+
+impl Drop for Member {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.zero.notify_waiters();
+        let shared = &self.retirement.shared;
+        if shared.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            shared.zero.notify_waiters();
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Retirement::requested`]'s future: a wait on the generation's
+    /// `Notify`, written out because an idle connection carries it (an
+    /// `async fn` around the same wait, or a `watch` channel's, took twice
+    /// the room).
+    pub struct Requested<'a> {
+        retirement: &'a Retirement,
+        // Made before the phase is looked at: `notify_waiters` reaches a
+        // `Notified` from its creation on, so no signal falls between.
+        #[pin]
+        notified: tokio::sync::futures::Notified<'a>,
+    }
+}
+
+impl Future for Requested<'_> {
+    type Output = Phase;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Phase> {
+        let mut this = self.project();
+        loop {
+            if let Some(phase) = this.retirement.requested_now() {
+                return std::task::Poll::Ready(phase);
+            }
+            std::task::ready!(this.notified.as_mut().poll(cx));
+            this.notified.set(this.retirement.shared.retire.notified());
         }
     }
 }
@@ -180,34 +243,51 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
         };
         let current = slot.load_full();
         let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&*listener);
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _open = current.retirement.enter();
-            serve(stream, peer, listener_fd, &current).await;
-        });
+        tokio::spawn(serve(stream, peer, listener_fd, current, permit));
     }
 }
 
-/// The states of the paths other than plain HTTP (layer-4 rules, TCP
-/// sessions) are boxed: a task's size is that of its largest state, and an
-/// idle HTTP connection should not carry room for them.
-async fn serve(stream: TcpStream, peer: SocketAddr, listener_fd: i32, current: &Current) {
-    let retirement = current.retirement.clone();
+/// A connection's task.
+///
+/// Not an async function, and neither are the functions it hands the
+/// connection to until its state is built: an idle connection's task is
+/// the future returned here, and an async function keeps room for its
+/// arguments beside every future it awaits (the task's future was 992
+/// bytes when each layer was async, for a 304-byte wait). The paths other
+/// than plain HTTP (layer-4 rules, TCP sessions, TLS handshakes) are boxed,
+/// so an idle HTTP connection carries no room for them either. `permit`,
+/// the connection's place under global `maxconn`, goes with its socket.
+fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener_fd: i32,
+    current: Arc<Current>,
+    permit: OwnedSemaphorePermit,
+) -> Either<impl Future<Output = ()> + Send + 'static, BoxedTask> {
+    let member = current.retirement.enter();
     match &current.service {
         Service::Http(proxy, bind) => {
             let _ = stream.set_nodelay(true);
             let Ok(local) = stream.local_addr() else {
-                return;
+                return Either::Right(Box::pin(async {}));
             };
             let accepted = crate::listener::Accepted {
                 peer,
                 local,
                 listener_fd,
             };
-            crate::listener::serve_accepted(stream, accepted, proxy.clone(), bind, retirement).await
+            crate::listener::serve_accepted(
+                stream,
+                accepted,
+                proxy.clone(),
+                bind.clone(),
+                member,
+                permit,
+            )
         }
         Service::HttpL4(proxy, l4, bind) => {
-            Box::pin(async move {
+            let (proxy, l4, bind) = (proxy.clone(), l4.clone(), bind.clone());
+            Either::Right(Box::pin(async move {
                 let timeouts = proxy.client_timeouts();
                 if let Some((stream, src, dst)) = l4.admit(stream, peer, &timeouts).await {
                     let accepted = crate::listener::Accepted {
@@ -215,25 +295,27 @@ async fn serve(stream: TcpStream, peer: SocketAddr, listener_fd: i32, current: &
                         local: dst,
                         listener_fd,
                     };
-                    crate::listener::serve_accepted(
-                        stream,
-                        accepted,
-                        proxy.clone(),
-                        bind,
-                        retirement,
-                    )
-                    .await
+                    crate::listener::serve_accepted(stream, accepted, proxy, bind, member, permit)
+                        .await
                 }
-            })
-            .await
+            }))
         }
         // A TCP session is a byte stream: it ends when its peers end it.
         Service::Tcp {
             frontend,
             accept_proxy,
-        } => Box::pin(frontend.session(stream, peer, *accept_proxy)).await,
+        } => {
+            let (frontend, accept_proxy) = (frontend.clone(), *accept_proxy);
+            Either::Right(Box::pin(async move {
+                let _held = (member, permit);
+                frontend.session(stream, peer, accept_proxy).await
+            }))
+        }
     }
 }
+
+/// A connection's future when it is not plain HTTP.
+pub(crate) type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[cfg(test)]
 mod tests {
@@ -259,8 +341,8 @@ mod tests {
     #[tokio::test]
     async fn the_signal_reaches_every_connection() {
         let (retire, retirement) = retirement();
-        let mut one = retirement.clone();
-        let mut two = retirement;
+        let one = retirement.clone();
+        let two = retirement;
         retire.now(Phase::Reloaded);
         let phases = tokio::time::timeout(Duration::from_secs(1), async {
             (one.requested().await, two.requested().await)

@@ -22,12 +22,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 
 use crate::listener::ClientTimeouts;
 use crate::proxy::ClientConn;
+
+/// What the client connections of a frontend share.
+#[derive(Debug)]
+pub struct ClientSide {
+    pub timeouts: ClientTimeouts,
+    pub pages: ConnectionPages,
+}
 
 /// The raw responses the connection may have to write by itself.
 #[derive(Debug, Clone)]
@@ -49,8 +57,10 @@ enum Protocol {
 enum Outgoing {
     /// Nothing: bytes pass through.
     Through,
-    /// A page being written; afterwards the connection is over.
-    Page { bytes: Bytes, written: usize },
+    /// A page being written (what is left of it); afterwards the
+    /// connection is over. Boxed: rare, and every connection would carry
+    /// its room.
+    Page(Box<Bytes>),
     /// The page is out (or the connection was closed silently): reads see
     /// end of stream and writes are dropped.
     Over,
@@ -59,8 +69,7 @@ enum Outgoing {
 pub struct ClientIo<S> {
     inner: S,
     conn: Arc<ClientConn>,
-    timeouts: ClientTimeouts,
-    pages: ConnectionPages,
+    side: Arc<ClientSide>,
     protocol: Protocol,
     out: Outgoing,
     /// Which idle period `first_byte` belongs to (requests started so far).
@@ -75,20 +84,17 @@ pub struct ClientIo<S> {
     /// `bind … proto h2`: a client that does not open with the HTTP/2
     /// preface is disconnected.
     require_http2: bool,
+    /// The connection's place under global `maxconn`, given back when the
+    /// socket closes.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl<S> ClientIo<S> {
-    pub fn new(
-        inner: S,
-        conn: Arc<ClientConn>,
-        timeouts: ClientTimeouts,
-        pages: ConnectionPages,
-    ) -> Self {
+    pub fn new(inner: S, conn: Arc<ClientConn>, side: Arc<ClientSide>) -> Self {
         ClientIo {
             inner,
             conn,
-            timeouts,
-            pages,
+            side,
             protocol: Protocol::Unknown,
             out: Outgoing::Through,
             head_epoch: 0,
@@ -97,7 +103,14 @@ impl<S> ClientIo<S> {
             write_timer: None,
             write_blocked: false,
             require_http2: false,
+            _permit: None,
         }
+    }
+
+    /// Holds `permit` for as long as the socket is open.
+    pub fn holding(mut self, permit: OwnedSemaphorePermit) -> Self {
+        self._permit = Some(permit);
+        self
     }
 
     /// Only HTTP/2 clients (`proto h2`).
@@ -121,17 +134,17 @@ fn is_hypers_error_reply(data: &[u8]) -> bool {
 impl<S: AsyncWrite + Unpin> ClientIo<S> {
     /// Writes the rest of the page, if one is being written.
     fn poll_page(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while let Outgoing::Page { bytes, written } = &mut self.out {
-            if *written == bytes.len() {
+        while let Outgoing::Page(rest) = &mut self.out {
+            if rest.is_empty() {
                 self.out = Outgoing::Over;
                 break;
             }
-            match ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..])) {
+            match ready!(Pin::new(&mut self.inner).poll_write(cx, rest)) {
                 Ok(0) => {
                     self.out = Outgoing::Over;
                     return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
                 }
-                Ok(n) => *written += n,
+                Ok(n) => rest.advance(n),
                 Err(e) => {
                     self.out = Outgoing::Over;
                     return Poll::Ready(Err(e));
@@ -147,7 +160,7 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
-        let Some(limit) = self.timeouts.client else {
+        let Some(limit) = self.side.timeouts.client else {
             return polled;
         };
         if polled.is_ready() {
@@ -173,10 +186,7 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
 
     /// Starts writing `page` in place of whatever hyper writes.
     fn replace_with(&mut self, page: Bytes) {
-        self.out = Outgoing::Page {
-            bytes: page,
-            written: 0,
-        };
+        self.out = Outgoing::Page(Box::new(page));
     }
 }
 
@@ -185,9 +195,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// missing it earns a 408 (else the connection closes silently).
     fn head_deadline(&mut self, epoch: u64, since: Instant) -> (Instant, bool) {
         match (epoch, self.first_byte) {
-            (0, _) => (since + self.timeouts.http_request, true),
-            (_, Some(first)) => (first + self.timeouts.http_request, true),
-            (_, None) => (since + self.timeouts.idle, false),
+            (0, _) => (since + self.side.timeouts.http_request, true),
+            (_, Some(first)) => (first + self.side.timeouts.http_request, true),
+            (_, None) => (since + self.side.timeouts.idle, false),
         }
     }
 }
@@ -201,7 +211,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
         let this = self.get_mut();
         match this.out {
             Outgoing::Through => {}
-            Outgoing::Page { .. } => {
+            Outgoing::Page(_) => {
                 ready!(this.poll_page(cx))?;
                 return Poll::Ready(Ok(()));
             }
@@ -248,7 +258,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
             return Poll::Pending;
         }
         if answer && this.protocol != Protocol::Http2 {
-            this.replace_with(this.pages.request_timeout.clone());
+            this.replace_with(this.side.pages.request_timeout.clone());
             ready!(this.poll_page(cx))?;
         } else {
             this.out = Outgoing::Over;
@@ -268,14 +278,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
             && this.protocol == Protocol::Http1
             && is_hypers_error_reply(data)
         {
-            this.replace_with(this.pages.bad_request.clone());
+            this.replace_with(this.side.pages.bad_request.clone());
         }
         match this.out {
             Outgoing::Through => {
                 let polled = Pin::new(&mut this.inner).poll_write(cx, data);
                 this.watch_write(cx, polled)
             }
-            Outgoing::Page { .. } => {
+            Outgoing::Page(_) => {
                 let polled = this.poll_page(cx);
                 ready!(this.watch_write(cx, polled))?;
                 Poll::Ready(Ok(data.len()))
@@ -341,7 +351,11 @@ mod tests {
             request_timeout: Bytes::from_static(b"HTTP/1.1 408 Request Time-out\r\n\r\nlate"),
         };
         (
-            ClientIo::new(server_side, conn.clone(), timeouts, pages),
+            ClientIo::new(
+                server_side,
+                conn.clone(),
+                Arc::new(ClientSide { timeouts, pages }),
+            ),
             client_side,
             conn,
         )

@@ -16,9 +16,10 @@ use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::either::Either;
 
-use crate::accept::{HttpBind, Phase, Retirement};
+use crate::accept::{BoxedTask, HttpBind, Member, Phase};
 use crate::client_io::ClientIo;
 use crate::proxy::{ClientConn, HttpProxy};
 
@@ -96,25 +97,31 @@ pub(crate) struct Accepted {
 /// Serves HTTP on an accepted connection; with `tls`, after the TLS
 /// handshake.
 ///
-/// Not an `async fn`: an idle connection's task is this future, and an
-/// async function keeps room for its arguments beside the future it
-/// awaits. The plain path is `serve_stream`'s future itself.
-pub(crate) fn serve_accepted<'a>(
+/// Not an `async fn` (see `accept::serve`): the plain path is
+/// `serve_client`'s future itself, whose arguments are a pointer or two
+/// wide.
+pub(crate) fn serve_accepted(
     stream: TcpStream,
     accepted: Accepted,
     proxy: Arc<HttpProxy>,
-    bind: &'a HttpBind,
-    retirement: Retirement,
-) -> impl std::future::Future<Output = ()> + Send + 'a {
+    bind: HttpBind,
+    member: Member,
+    permit: OwnedSemaphorePermit,
+) -> Either<impl std::future::Future<Output = ()> + Send + 'static, BoxedTask> {
     let mut conn = ClientConn::new(accepted.peer, accepted.local);
     conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let trace_accept = move |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
         crate::log::debug_trace::accept(&proxy.name, accepted.listener_fd, fd, accepted.peer, alpn)
     };
-    let Some(tls) = &bind.tls else {
+    let Some(tls) = bind.tls else {
         trace_accept(&proxy, conn.trace_fd, None);
-        let plain = serve_stream(stream, Arc::new(conn), proxy, bind.h2_only, retirement);
-        return Either::Left(plain);
+        let session = Session {
+            conn: Arc::new(conn),
+            proxy,
+            member,
+        };
+        let io = client_io(stream, &session, bind.h2_only, permit);
+        return Either::Left(serve_client(io, session, bind.h2_only));
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     // Boxed, as the other paths: a plain connection's task has no room for
@@ -123,16 +130,39 @@ pub(crate) fn serve_accepted<'a>(
     Either::Right(Box::pin(async move {
         if let Some((stream, facts)) = tls.accept(stream, limit).await {
             trace_accept(&proxy, conn.trace_fd, facts.alpn.as_deref());
-            serve_stream(
-                stream,
-                Arc::new(conn.with_tls(facts)),
+            let session = Session {
+                conn: Arc::new(conn.with_tls(facts)),
                 proxy,
-                bind.h2_only,
-                retirement,
-            )
-            .await;
+                member,
+            };
+            let io = client_io(stream, &session, bind.h2_only, permit);
+            serve_client(io, session, bind.h2_only).await;
         }
     }))
+}
+
+/// What serving a client connection needs beside its socket.
+pub(crate) struct Session {
+    pub conn: Arc<ClientConn>,
+    pub proxy: Arc<HttpProxy>,
+    pub member: Member,
+}
+
+/// The client's socket with the frontend's client-side rules around it,
+/// boxed: moved from future to future, it would take room in each.
+fn client_io<IO>(
+    io: IO,
+    session: &Session,
+    h2_only: bool,
+    permit: OwnedSemaphorePermit,
+) -> Box<ClientIo<IO>> {
+    // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
+    let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
+    Box::new(
+        ClientIo::new(io, session.conn.clone(), session.proxy.client_side.clone())
+            .http2_only(h2_only && alpn.is_none())
+            .holding(permit),
+    )
 }
 
 /// Serves HTTP on an established client connection (plain TCP or after the
@@ -140,49 +170,38 @@ pub(crate) fn serve_accepted<'a>(
 /// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge. HTTP/1.1
 /// connections start on the parked path, which holds no buffers between
 /// requests (`parked.rs`); what it does not take goes the general way.
-pub(crate) async fn serve_stream<IO>(
-    io: IO,
-    conn: Arc<ClientConn>,
-    proxy: Arc<HttpProxy>,
-    h2_only: bool,
-    mut retirement: Retirement,
-) where
+async fn serve_client<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let timeouts = proxy.client_timeouts();
-    // Boxed: moved from future to future, it would take room in each
-    // (async functions keep their arguments' space), for every idle
-    // connection.
-    let io = Box::new(
-        ClientIo::new(io, conn.clone(), timeouts, proxy.connection_pages.clone())
-            .http2_only(h2_only && conn.tls.as_ref().and_then(|t| t.alpn.as_deref()).is_none()),
-    );
     let handoff = if h2_only {
         crate::parked::Handoff {
             io,
             read: bytes::Bytes::new(),
         }
     } else {
-        match crate::parked::serve(io, &conn, &proxy, &mut retirement).await {
+        match crate::parked::serve(io, &session).await {
             Some(handoff) => handoff,
             None => return,
         }
     };
     let io = crate::prefixed_io::PrefixedIo::new(handoff.read, handoff.io);
     // Boxed: a parked connection's task stays the size of the parked path.
-    Box::pin(serve_full(io, conn, proxy, retirement)).await
+    Box::pin(serve_full(io, session)).await
 }
 
 /// The general path: hyper's connection for HTTP/1.1 and HTTP/2, kept for
 /// the connection's life (upgrades, HTTP/1.0, HTTP/2, `proto h2`).
-async fn serve_full<IO>(
-    io: IO,
-    conn: Arc<ClientConn>,
-    proxy: Arc<HttpProxy>,
-    mut retirement: Retirement,
-) where
+async fn serve_full<IO>(io: IO, session: Session)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Session {
+        conn,
+        proxy,
+        member,
+    } = session;
+    let retirement = member.retirement();
     let watched = conn.clone();
     // The protocol is read from the client's first bytes (HTTP/2 preface
     // or not), which also covers ALPN's choice over TLS; `proto h2` is

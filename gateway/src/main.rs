@@ -3,6 +3,9 @@
 // turns an inherited descriptor number into an owned descriptor.
 #![deny(unsafe_code)]
 
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod accept;
 mod body;
 mod cli;

@@ -18,7 +18,7 @@
 //! the general path (`listener::serve_full`, hyper) for the rest of its
 //! life, with the bytes read so far.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use crate::accept::{Phase, Retirement};
 use crate::body::ProxyBody;
 use crate::client_io::ClientIo;
+use crate::listener::Session;
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// The most a parked connection reads at once: HAProxy's buffer size. It
@@ -46,27 +47,37 @@ pub(crate) struct Handoff<IO> {
 
 /// Serves `io` one exchange at a time until it closes (`None`) or needs
 /// the general path.
-pub(crate) async fn serve<IO>(
-    mut io: Box<ClientIo<IO>>,
-    conn: &Arc<ClientConn>,
-    proxy: &Arc<HttpProxy>,
-    retirement: &mut Retirement,
-) -> Option<Handoff<IO>>
+pub(crate) async fn serve<IO>(mut io: Box<ClientIo<IO>>, session: &Session) -> Option<Handoff<IO>>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (conn, proxy) = (&session.conn, &session.proxy);
+    let retirement = session.member.retirement();
     let mut retired: Option<Phase> = None;
+    // Waited on beside each read until it fires; written out rather than
+    // in a `select!`, whose state would be part of every idle connection.
+    let mut requested = std::pin::pin!(retirement.requested());
     let mut read = Bytes::new();
     loop {
         if read.is_empty() {
-            read = tokio::select! {
-                got = read_some(&mut io) => match got {
-                    // Closed, or ClientIo's timeouts ended it (with its
-                    // 408 page when one is due).
-                    Ok(bytes) if !bytes.is_empty() => bytes,
-                    _ => return None,
-                },
-                phase = retirement.requested(), if retired.is_none() => {
+            // What is left of the last read is empty but still holds that
+            // read's buffer: let it go before waiting.
+            read = Bytes::new();
+            let woke = poll_fn(|cx| {
+                if retired.is_none() {
+                    if let Poll::Ready(phase) = requested.as_mut().poll(cx) {
+                        return Poll::Ready(Err(phase));
+                    }
+                }
+                poll_read_some(&mut io, cx).map(Ok)
+            })
+            .await;
+            read = match woke {
+                // Closed, or ClientIo's timeouts ended it (with its 408
+                // page when one is due).
+                Ok(Ok(bytes)) if !bytes.is_empty() => bytes,
+                Ok(_) => return None,
+                Err(phase) => {
                     retired = Some(phase);
                     let fresh = matches!(conn.waiting(), Some((0, _)));
                     if phase == Phase::Stopping && !fresh {
@@ -154,12 +165,12 @@ where
 }
 
 /// Reads what the client has sent, into a buffer of exactly that size.
-async fn read_some<IO: AsyncRead + Unpin>(io: &mut IO) -> io::Result<Bytes> {
-    poll_fn(|cx| {
-        let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); SCRATCH];
-        let mut buf = ReadBuf::uninit(&mut scratch);
-        ready!(Pin::new(&mut *io).poll_read(cx, &mut buf))?;
-        Poll::Ready(Ok(Bytes::copy_from_slice(buf.filled())))
-    })
-    .await
+fn poll_read_some<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<io::Result<Bytes>> {
+    let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); SCRATCH];
+    let mut buf = ReadBuf::uninit(&mut scratch);
+    ready!(Pin::new(io).poll_read(cx, &mut buf))?;
+    Poll::Ready(Ok(Bytes::copy_from_slice(buf.filled())))
 }

@@ -280,12 +280,19 @@ fn build_fresh(
             .or(timeout(&proxy.timeouts.client))
             .unwrap_or(UNSET);
         let idle = timeout(&proxy.timeouts.http_keep_alive).unwrap_or(http_request);
-        let connection_pages = crate::client_io::ConnectionPages {
-            bad_request: errors.wire(400),
-            request_timeout: errors.wire(408),
-        };
+        let client_side = Arc::new(crate::client_io::ClientSide {
+            timeouts: ClientTimeouts {
+                http_request,
+                idle,
+                client: timeout(&proxy.timeouts.client),
+            },
+            pages: crate::client_io::ConnectionPages {
+                bad_request: errors.wire(400),
+                request_timeout: errors.wire(408),
+            },
+        });
         let frontend = Arc::new(HttpProxy {
-            connection_pages,
+            client_side,
             name: proxy.name.clone(),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
             stats: proxy.stats.enabled.map(|_| {
@@ -308,11 +315,6 @@ fn build_fresh(
             pool: pool.clone(),
             errors,
             forwardfor: forwardfor(proxy)?,
-            timeouts: ClientTimeouts {
-                http_request,
-                idle,
-                client: timeout(&proxy.timeouts.client),
-            },
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

@@ -19,7 +19,10 @@ use crate::RuleSet;
 pub(crate) struct Eval<'a> {
     set: &'a RuleSet,
     proxy: &'a ProxyRules,
-    memo: Vec<(usize, bool)>,
+    /// ACL results by id: `None` until evaluated.
+    memo: Vec<Option<bool>>,
+    /// The values of the fetch being matched, reused from one to the next.
+    values: Vec<Value>,
     trace: Option<&'a mut Trace>,
     acl_traces: Vec<AclTrace>,
 }
@@ -29,7 +32,8 @@ impl<'a> Eval<'a> {
         Eval {
             set,
             proxy,
-            memo: Vec::new(),
+            memo: vec![None; proxy.acls.len()],
+            values: Vec::new(),
             trace,
             acl_traces: Vec::new(),
         }
@@ -41,25 +45,25 @@ impl<'a> Eval<'a> {
 
     /// Whether ACL `id` matches; computed once per request.
     fn acl(&mut self, id: usize, req: &dyn RequestFacts) -> bool {
-        if let Some(&(_, r)) = self.memo.iter().find(|(i, _)| *i == id) {
+        if let Some(r) = self.memo[id] {
             return r;
         }
         let acl = &self.proxy.acls[id];
         let mut fetched = Vec::new();
         let mut result = false;
         for line in &acl.lines {
-            let values = self.set.expr_values(&line.expr, req);
+            self.set.expr_values(&line.expr, req, &mut self.values);
             if self.tracing() {
-                fetched.extend(values.iter().map(Value::to_text));
+                fetched.extend(self.values.iter().map(Value::to_text));
             }
             // An ACL with no pattern on a string fetch never matches, as in
             // HAProxy; `-m found` and booleans need none.
-            if line.matcher.matches(&values) {
+            if line.matcher.matches(&self.values) {
                 result = true;
                 break;
             }
         }
-        self.memo.push((id, result));
+        self.memo[id] = Some(result);
         if self.tracing() {
             self.acl_traces.push(AclTrace {
                 name: acl.name.clone(),
@@ -184,7 +188,7 @@ impl<'a> Eval<'a> {
                     let owned = req.own();
                     self.set.apply_edit(edit, owned);
                     // Later rules see the edited request: forget ACL results.
-                    self.memo.clear();
+                    self.memo.fill(None);
                 }
             }
         }
@@ -238,18 +242,21 @@ fn owned_copy(req: &dyn RequestFacts) -> OwnedRequest {
 }
 
 impl RuleSet {
-    /// Values of an expression: every fetched value through the converters.
-    pub(crate) fn expr_values(&self, expr: &Expr, req: &dyn RequestFacts) -> Vec<Value> {
+    /// Values of an expression: every fetched value through the
+    /// converters, in `values` (emptied first).
+    pub(crate) fn expr_values(&self, expr: &Expr, req: &dyn RequestFacts, values: &mut Vec<Value>) {
         let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
-        let mut values = Vec::new();
-        expr.fetch.values(req, &auth, &mut values);
+        values.clear();
+        expr.fetch.values(req, &auth, values);
         if expr.converters.is_empty() {
-            return values;
+            return;
         }
-        values
-            .into_iter()
-            .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v)))
-            .collect()
+        let fetched = std::mem::take(values);
+        values.extend(
+            fetched
+                .into_iter()
+                .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v))),
+        );
     }
 
     /// The sample an expression yields in a log-format (its last value).

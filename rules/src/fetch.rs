@@ -176,16 +176,22 @@ impl Fetch {
             _ => {}
         }
         match self {
-            Fetch::Hdr { name, occ, split } => {
+            Fetch::Hdr {
+                name,
+                occ: None,
+                split,
+            } => header_values(req, name, *split, &mut |v| {
+                out.push(Value::Str(v.to_owned()))
+            }),
+            Fetch::Hdr {
+                name,
+                occ: Some(n),
+                split,
+            } => {
                 let mut all = Vec::new();
                 header_values(req, name, *split, &mut |v| all.push(v.to_owned()));
-                match occ {
-                    None => out.extend(all.into_iter().map(Value::Str)),
-                    Some(n) => {
-                        if let Some(v) = pick_occurrence(all, *n) {
-                            out.push(Value::Str(v));
-                        }
-                    }
+                if let Some(v) = pick_occurrence(all, *n) {
+                    out.push(Value::Str(v));
                 }
             }
             Fetch::HdrCnt { name, split } => {

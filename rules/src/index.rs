@@ -127,7 +127,9 @@ impl RuleSet {
     ) -> Option<usize> {
         let mut best: Option<usize> = None;
         for table in &proxy.index.tables {
-            for value in self.expr_values(&table.expr, req) {
+            let mut values = Vec::new();
+            self.expr_values(&table.expr, req, &mut values);
+            for value in values {
                 let text = value.to_text();
                 let text = if table.icase {
                     text.to_lowercase()

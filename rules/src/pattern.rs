@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+use memchr::memmem::Finder;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::value::Value;
@@ -75,15 +76,17 @@ pub enum Matcher {
         icase: bool,
     },
     Sub {
-        list: Vec<String>,
+        list: Vec<Finder<'static>>,
         icase: bool,
     },
+    /// Patterns without their leading and trailing delimiters (one left
+    /// empty never matches).
     Dom {
-        list: Vec<String>,
+        list: Vec<Finder<'static>>,
         icase: bool,
     },
     Dir {
-        list: Vec<String>,
+        list: Vec<Finder<'static>>,
         icase: bool,
     },
     /// All regexes of the ACL in one set.
@@ -121,15 +124,18 @@ impl Matcher {
                 icase,
             },
             MatchMethod::Sub => Matcher::Sub {
-                list: patterns.iter().map(fold).collect(),
+                list: patterns
+                    .iter()
+                    .map(|p| Finder::new(&fold(p)).into_owned())
+                    .collect(),
                 icase,
             },
             MatchMethod::Dom => Matcher::Dom {
-                list: patterns.iter().map(fold).collect(),
+                list: delimited_finders(patterns.iter().map(fold), is_dom_delimiter),
                 icase,
             },
             MatchMethod::Dir => Matcher::Dir {
-                list: patterns.iter().map(fold).collect(),
+                list: delimited_finders(patterns.iter().map(fold), is_dir_delimiter),
                 icase,
             },
             MatchMethod::Reg => {
@@ -187,17 +193,17 @@ impl Matcher {
             }
             Matcher::Sub { list, icase } => {
                 let t = text(*icase);
-                list.iter().any(|p| t.contains(p.as_str()))
+                list.iter().any(|p| p.find(t.as_bytes()).is_some())
             }
             Matcher::Dom { list, icase } => {
                 let t = text(*icase);
                 list.iter()
-                    .any(|p| delimited_match(&t, p, |c| matches!(c, b'/' | b'?' | b'.' | b':')))
+                    .any(|p| delimited_match(t.as_bytes(), p, is_dom_delimiter))
             }
             Matcher::Dir { list, icase } => {
                 let t = text(*icase);
                 list.iter()
-                    .any(|p| delimited_match(&t, p, |c| matches!(c, b'/' | b'?')))
+                    .any(|p| delimited_match(t.as_bytes(), p, is_dir_delimiter))
             }
             Matcher::Reg { set } => set.is_match(&value.text()),
             Matcher::Len(ranges) => {
@@ -216,29 +222,44 @@ impl Matcher {
     }
 }
 
-/// `dom`/`dir`: the pattern appears in the value as whole delimited tokens.
-fn delimited_match(text: &str, pattern: &str, is_delim: impl Fn(u8) -> bool) -> bool {
-    let pattern = pattern.trim_matches(|c: char| c.is_ascii() && is_delim(c as u8));
-    if pattern.is_empty() {
+fn is_dom_delimiter(c: u8) -> bool {
+    matches!(c, b'/' | b'?' | b'.' | b':')
+}
+
+fn is_dir_delimiter(c: u8) -> bool {
+    matches!(c, b'/' | b'?')
+}
+
+/// `dom`/`dir` patterns without their outer delimiters, ready to search.
+fn delimited_finders(
+    patterns: impl Iterator<Item = String>,
+    is_delim: fn(u8) -> bool,
+) -> Vec<Finder<'static>> {
+    patterns
+        .map(|p| {
+            let trimmed = p.trim_matches(|c: char| c.is_ascii() && is_delim(c as u8));
+            Finder::new(trimmed).into_owned()
+        })
+        .collect()
+}
+
+/// `dom`/`dir`: the pattern appears in the value as whole delimited tokens
+/// (every occurrence is tried, overlapping ones too).
+fn delimited_match(text: &[u8], pattern: &Finder<'_>, is_delim: fn(u8) -> bool) -> bool {
+    let len = pattern.needle().len();
+    if len == 0 {
         return false;
     }
-    let (t, p) = (text.as_bytes(), pattern.as_bytes());
     let mut start = 0;
-    while let Some(pos) = text[start..].find(pattern) {
+    while let Some(pos) = pattern.find(&text[start..]) {
         let at = start + pos;
-        let before_ok = at == 0 || is_delim(t[at - 1]);
-        let end = at + p.len();
-        let after_ok = end == t.len() || is_delim(t[end]);
+        let end = at + len;
+        let before_ok = at == 0 || is_delim(text[at - 1]);
+        let after_ok = end == text.len() || is_delim(text[end]);
         if before_ok && after_ok {
             return true;
         }
         start = at + 1;
-        while start < text.len() && !text.is_char_boundary(start) {
-            start += 1;
-        }
-        if start >= text.len() {
-            break;
-        }
     }
     false
 }

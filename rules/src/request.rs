@@ -54,6 +54,10 @@ pub struct TlsFacts {
 /// authority (HAProxy's `path`).
 pub fn path_of(target: &str) -> &str {
     let without_query = target.split_once('?').map(|(p, _)| p).unwrap_or(target);
+    if without_query.starts_with('/') {
+        // Origin form, the common case: no authority to skip.
+        return without_query;
+    }
     match without_query.find("://") {
         Some(i) => {
             let rest = &without_query[i + 3..];

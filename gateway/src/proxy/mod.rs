@@ -42,11 +42,10 @@ pub struct ClientConn {
     requests: AtomicU64,
     /// Requests whose response has not been passed on yet.
     in_flight: std::sync::atomic::AtomicU32,
-    /// When the connection last finished a response (or was accepted).
-    idle_since: std::sync::Mutex<tokio::time::Instant>,
-    /// Woken when the last request in progress finishes, so that the
-    /// connection's idle clock starts (see `client_io`).
-    idle_waker: std::sync::Mutex<Option<std::task::Waker>>,
+    /// Since when the connection has been idle, and who to wake when it
+    /// becomes so (see `client_io`): one lock for both, taken once per
+    /// request.
+    idle: std::sync::Mutex<Idle>,
     /// The client speaks HTTP/2 (seen from its preface).
     http2: std::sync::atomic::AtomicBool,
     /// A reload happened: the next response closes the connection.
@@ -54,7 +53,16 @@ pub struct ClientConn {
     /// The client socket's descriptor, for `-d`'s trace (-1: none).
     pub trace_fd: i32,
     /// The client's address as `option forwardfor` adds it, once needed.
-    forwarded: std::sync::OnceLock<forwardfor::ForwardedClient>,
+    /// Boxed: most connections never need it, and every connection would
+    /// carry its 64 bytes (`OnceBox`: one pointer, where a `OnceLock` of a
+    /// box is two words).
+    forwarded: once_cell::race::OnceBox<forwardfor::ForwardedClient>,
+}
+
+/// A client connection between requests.
+struct Idle {
+    since: tokio::time::Instant,
+    waker: Option<std::task::Waker>,
 }
 
 impl ClientConn {
@@ -65,12 +73,14 @@ impl ClientConn {
             tls: None,
             requests: AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicU32::new(0),
-            idle_since: std::sync::Mutex::new(tokio::time::Instant::now()),
-            idle_waker: std::sync::Mutex::new(None),
+            idle: std::sync::Mutex::new(Idle {
+                since: tokio::time::Instant::now(),
+                waker: None,
+            }),
             http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
-            forwarded: std::sync::OnceLock::new(),
+            forwarded: once_cell::race::OnceBox::new(),
         }
     }
 
@@ -87,7 +97,7 @@ impl ClientConn {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return None;
         }
-        let since = *self.idle_since.lock().unwrap_or_else(|e| e.into_inner());
+        let since = self.idle().since;
         Some((self.requests.load(Ordering::Relaxed), since))
     }
 
@@ -96,14 +106,11 @@ impl ClientConn {
     }
 
     pub(crate) fn request_finished(&self) {
-        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+        let mut idle = self.idle();
+        idle.since = tokio::time::Instant::now();
         if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
-            if let Some(waker) = self
-                .idle_waker
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
+            if let Some(waker) = idle.waker.take() {
+                drop(idle);
                 waker.wake();
             }
         }
@@ -129,17 +136,21 @@ impl ClientConn {
 
     /// Asks to be woken when no request is in progress any more.
     pub fn wake_when_idle(&self, waker: &std::task::Waker) {
-        let mut slot = self.idle_waker.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
+        let mut idle = self.idle();
+        match idle.waker.as_ref() {
             Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
+            _ => idle.waker = Some(waker.clone()),
         }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The client's address for `option forwardfor`, formatted once.
     pub(crate) fn forwarded_client(&self) -> &forwardfor::ForwardedClient {
         self.forwarded
-            .get_or_init(|| forwardfor::ForwardedClient::new(self.peer.ip()))
+            .get_or_init(|| Box::new(forwardfor::ForwardedClient::new(self.peer.ip())))
     }
 
     /// Counts a request; true for the first of the connection.
@@ -190,9 +201,10 @@ pub struct HttpProxy {
     pub pool: Arc<ConnectionPool>,
     pub errors: ErrorPages,
     pub forwardfor: Option<ForwardForPolicy>,
-    pub timeouts: ClientTimeouts,
     /// 400 and 408 as the connection writes them itself.
-    pub connection_pages: crate::client_io::ConnectionPages,
+    /// What every client connection of the frontend shares (one pointer
+    /// per connection instead of a copy).
+    pub client_side: Arc<crate::client_io::ClientSide>,
 }
 
 /// Why one attempt to reach a server did not give a response.
@@ -214,7 +226,7 @@ enum AttemptError {
 
 impl HttpProxy {
     pub fn client_timeouts(&self) -> ClientTimeouts {
-        self.timeouts
+        self.client_side.timeouts
     }
 
     /// Serves one request; the connection counts it as in progress until
@@ -690,7 +702,12 @@ impl HttpProxy {
             let server = hyper::upgrade::on(&mut response);
             // The connection's task hands the socket over when it ends.
             pooled.detach();
-            upgrade::spawn_tunnel(client, server, permit, route.tunnel_idle(&self.timeouts));
+            upgrade::spawn_tunnel(
+                client,
+                server,
+                permit,
+                route.tunnel_idle(&self.client_side.timeouts),
+            );
             let (mut parts, _) = response.into_parts();
             if connect {
                 // A 2xx to CONNECT has no body (RFC 9110 §9.3.6): what

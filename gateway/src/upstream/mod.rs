@@ -51,10 +51,7 @@ impl Backend {
             name: proxy.name.clone(),
             servers,
             balancer: balance::build(proxy.balance.as_ref().map(|b| &b.value), hash_type),
-            persistence: proxy
-                .cookie
-                .clone()
-                .map(|settings| Persistence { settings }),
+            persistence: proxy.cookie.clone().map(Persistence::new),
             allbackups: proxy.option("allbackups"),
             persist_to_down: proxy.option("persist"),
             config: proxy.clone(),

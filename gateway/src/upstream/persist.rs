@@ -10,6 +10,9 @@ use super::cookie_date;
 
 pub struct Persistence {
     pub settings: CookieSettings,
+    /// What follows the value in an inserted cookie (`; path=/`, domains,
+    /// flags, `attr`s): the same for every response, so made once.
+    attributes: String,
 }
 
 /// The persistence cookie a request carried.
@@ -47,6 +50,36 @@ impl RequestCookie {
 const FUTURE_TOLERANCE: i64 = 86_400;
 
 impl Persistence {
+    pub fn new(settings: CookieSettings) -> Persistence {
+        let mut attributes = String::from("; path=/");
+        for d in &settings.domains {
+            attributes.push_str("; domain=");
+            attributes.push_str(d);
+        }
+        if settings.httponly {
+            attributes.push_str("; HttpOnly");
+        }
+        if settings.secure {
+            attributes.push_str("; Secure");
+        }
+        for a in &settings.attrs {
+            attributes.push_str("; ");
+            attributes.push_str(a);
+        }
+        Persistence {
+            settings,
+            attributes,
+        }
+    }
+
+    /// Whether a `Set-Cookie` value sets the persistence cookie.
+    fn sets_ours(&self, value: &HeaderValue) -> bool {
+        value
+            .as_bytes()
+            .strip_prefix(self.settings.name.as_bytes())
+            .is_some_and(|rest| rest.first() == Some(&b'='))
+    }
+
     /// HAProxy's `maxlife` and `maxidle`: a cookie first set too long ago,
     /// or not seen for too long, counts as no cookie.
     pub fn still_valid(&self, cookie: &RequestCookie, now: i64) -> bool {
@@ -79,9 +112,15 @@ impl Persistence {
     }
 
     /// The inserted cookie's value: the server's, then the dates.
-    fn inserted_value(&self, server_cookie: &str, had: Option<&RequestCookie>, now: i64) -> String {
+    fn push_inserted_value(
+        &self,
+        value: &mut String,
+        server_cookie: &str,
+        had: Option<&RequestCookie>,
+        now: i64,
+    ) {
         let s = &self.settings;
-        let mut value = server_cookie.to_owned();
+        value.push_str(server_cookie);
         if s.maxidle.is_some() || s.maxlife.is_some() {
             value.push('|');
             value.push_str(&cookie_date::encode(now));
@@ -93,7 +132,6 @@ impl Persistence {
                 }
             }
         }
-        value
     }
 
     /// The persistence cookie the request carries, if any.
@@ -172,11 +210,10 @@ impl Persistence {
         let s = &self.settings;
         match s.mode {
             CookieMode::Insert => {
-                let prefix = format!("{}=", s.name);
                 let server_set_it = headers
                     .get_all(SET_COOKIE)
                     .iter()
-                    .any(|v| v.to_str().is_ok_and(|v| v.starts_with(&prefix)));
+                    .any(|v| self.sets_ours(v));
                 if server_set_it {
                     // The server's own cookie of that name wins with
                     // `preserve`; otherwise it is removed, as HAProxy does.
@@ -186,7 +223,7 @@ impl Persistence {
                     let others: Vec<HeaderValue> = headers
                         .get_all(SET_COOKIE)
                         .iter()
-                        .filter(|v| !v.to_str().is_ok_and(|v| v.starts_with(&prefix)))
+                        .filter(|v| !self.sets_ours(v))
                         .cloned()
                         .collect();
                     headers.remove(SET_COOKIE);
@@ -199,24 +236,14 @@ impl Persistence {
                 if (current && !server_set_it) || (s.postonly && method != Method::POST) {
                     return;
                 }
-                let mut cookie = format!(
-                    "{}={}; path=/",
-                    s.name,
-                    self.inserted_value(server_cookie, had, now)
+                let mut cookie = String::with_capacity(
+                    s.name.len() + server_cookie.len() + self.attributes.len() + 24,
                 );
-                for d in &s.domains {
-                    cookie.push_str(&format!("; domain={d}"));
-                }
-                if s.httponly {
-                    cookie.push_str("; HttpOnly");
-                }
-                if s.secure {
-                    cookie.push_str("; Secure");
-                }
-                for a in &s.attrs {
-                    cookie.push_str(&format!("; {a}"));
-                }
-                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                cookie.push_str(&s.name);
+                cookie.push('=');
+                self.push_inserted_value(&mut cookie, server_cookie, had, now);
+                cookie.push_str(&self.attributes);
+                if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(cookie)) {
                     headers.append(SET_COOKIE, v);
                 }
                 if s.nocache {
@@ -232,9 +259,10 @@ impl Persistence {
                     .iter()
                     .filter_map(|v| v.to_str().ok().map(str::to_owned))
                     .collect();
-                if !values
+                if !headers
+                    .get_all(SET_COOKIE)
                     .iter()
-                    .any(|v| v.starts_with(&format!("{}=", s.name)))
+                    .any(|v| self.sets_ours(v))
                 {
                     return;
                 }
@@ -269,23 +297,21 @@ mod tests {
     use switchyard_grammar::Span;
 
     fn settings(mode: CookieMode, indirect: bool) -> Persistence {
-        Persistence {
-            settings: CookieSettings {
-                name: "SRV".into(),
-                mode,
-                indirect,
-                nocache: true,
-                postonly: false,
-                preserve: false,
-                httponly: true,
-                secure: false,
-                domains: vec![],
-                maxidle: None,
-                maxlife: None,
-                attrs: vec![],
-                span: Span::default(),
-            },
-        }
+        Persistence::new(CookieSettings {
+            name: "SRV".into(),
+            mode,
+            indirect,
+            nocache: true,
+            postonly: false,
+            preserve: false,
+            httponly: true,
+            secure: false,
+            domains: vec![],
+            maxidle: None,
+            maxlife: None,
+            attrs: vec![],
+            span: Span::default(),
+        })
     }
 
     const NOW: i64 = 1_795_000_000;
@@ -362,12 +388,12 @@ mod tests {
     }
 
     fn dated(maxidle: Option<u64>, maxlife: Option<u64>) -> Persistence {
-        let mut p = settings(CookieMode::Insert, true);
-        p.settings.httponly = false;
-        p.settings.nocache = false;
-        p.settings.maxidle = maxidle.map(std::time::Duration::from_secs);
-        p.settings.maxlife = maxlife.map(std::time::Duration::from_secs);
-        p
+        let mut s = settings(CookieMode::Insert, true).settings;
+        s.httponly = false;
+        s.nocache = false;
+        s.maxidle = maxidle.map(std::time::Duration::from_secs);
+        s.maxlife = maxlife.map(std::time::Duration::from_secs);
+        Persistence::new(s)
     }
 
     fn set_cookie(p: &Persistence, had: Option<&str>, now: i64) -> Option<String> {
