@@ -44,7 +44,7 @@ impl RequestFacts for PartsFacts<'_> {
             _ => "1.1",
         }
     }
-    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8])) {
+    fn for_each_header<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s [u8])) {
         for (name, value) in &self.parts.headers {
             f(name.as_str(), value.as_bytes());
         }

@@ -272,10 +272,10 @@ impl Converter {
 
     /// Applies the converter; `None` when the sample disappears (a map
     /// miss without default).
-    pub fn apply(&self, value: Value) -> Option<Value> {
+    pub fn apply<'r>(&self, value: Value<'r>) -> Option<Value<'r>> {
         match self {
-            Converter::Lower => Some(Value::Str(value.to_text().to_lowercase())),
-            Converter::Upper => Some(Value::Str(value.to_text().to_uppercase())),
+            Converter::Lower => Some(Value::Str(value.text().to_lowercase().into())),
+            Converter::Upper => Some(Value::Str(value.text().to_uppercase().into())),
             Converter::Map {
                 method,
                 map,
@@ -298,7 +298,9 @@ impl Converter {
                         .position(|m| m.matches(&probe))
                         .map(|i| entries.list[i].value.clone())
                 };
-                found.or_else(|| default.clone()).map(Value::Str)
+                found
+                    .or_else(|| default.clone())
+                    .map(|s| Value::Str(s.into()))
             }
         }
     }
@@ -347,7 +349,7 @@ mod tests {
         let map = Arc::new(MapFile::parse("hosts.map", "a.test one\nb.test two\n"));
         let exact = Converter::map(MatchMethod::Str, map.clone(), None).unwrap();
         let suffix = Converter::map(MatchMethod::End, map.clone(), None).unwrap();
-        let look = |c: &Converter, v: &str| c.apply(Value::Str(v.into()));
+        let look = |c: &Converter, v: &str| c.apply(Value::Str(v.to_owned().into()));
         map.add("c.test", "three").unwrap();
         assert_eq!(look(&exact, "c.test"), Some(Value::Str("three".into())));
         assert_eq!(

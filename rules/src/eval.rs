@@ -21,8 +21,6 @@ pub(crate) struct Eval<'a> {
     proxy: &'a ProxyRules,
     /// ACL results by id: `None` until evaluated.
     memo: Vec<Option<bool>>,
-    /// The values of the fetch being matched, reused from one to the next.
-    values: Vec<Value>,
     trace: Option<&'a mut Trace>,
     acl_traces: Vec<AclTrace>,
 }
@@ -33,7 +31,6 @@ impl<'a> Eval<'a> {
             set,
             proxy,
             memo: vec![None; proxy.acls.len()],
-            values: Vec::new(),
             trace,
             acl_traces: Vec::new(),
         }
@@ -50,16 +47,22 @@ impl<'a> Eval<'a> {
         }
         let acl = &self.proxy.acls[id];
         let mut fetched = Vec::new();
+        let tracing = self.tracing();
         let mut result = false;
         for line in &acl.lines {
-            self.set.expr_values(&line.expr, req, &mut self.values);
-            if self.tracing() {
-                fetched.extend(self.values.iter().map(Value::to_text));
-            }
-            // An ACL with no pattern on a string fetch never matches, as in
-            // HAProxy; `-m found` and booleans need none.
-            if line.matcher.matches(&self.values) {
-                result = true;
+            // Each value is matched as it is fetched (HAProxy tries header
+            // occurrences in turn); an ACL with no pattern on a string
+            // fetch never matches, as in HAProxy; `-m found` and booleans
+            // need none.
+            self.set.expr_each(&line.expr, req, &mut |value| {
+                if tracing {
+                    fetched.push(value.to_text());
+                }
+                if !result && line.matcher.matches_one(&value) {
+                    result = true;
+                }
+            });
+            if result {
                 break;
             }
         }
@@ -242,21 +245,24 @@ fn owned_copy(req: &dyn RequestFacts) -> OwnedRequest {
 }
 
 impl RuleSet {
-    /// Values of an expression: every fetched value through the
-    /// converters, in `values` (emptied first).
-    pub(crate) fn expr_values(&self, expr: &Expr, req: &dyn RequestFacts, values: &mut Vec<Value>) {
+    /// Every value of an expression, fetched and through its converters,
+    /// passed to `f` as it comes; and whether more buffered data could still
+    /// change them (see [`crate::fetch::Fetch::values_may_change`]).
+    pub(crate) fn expr_each<'r>(
+        &self,
+        expr: &Expr,
+        req: &'r dyn RequestFacts,
+        f: &mut dyn FnMut(Value<'r>),
+    ) -> bool {
         let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
-        values.clear();
-        expr.fetch.values(req, &auth, values);
         if expr.converters.is_empty() {
-            return;
+            return expr.fetch.values_may_change(req, &auth, f);
         }
-        let fetched = std::mem::take(values);
-        values.extend(
-            fetched
-                .into_iter()
-                .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v))),
-        );
+        expr.fetch.values_may_change(req, &auth, &mut |value| {
+            if let Some(value) = expr.converters.iter().try_fold(value, |v, c| c.apply(v)) {
+                f(value)
+            }
+        })
     }
 
     /// The sample an expression yields in a log-format (its last value).
@@ -330,7 +336,7 @@ impl RuleSet {
                 let mut host = String::new();
                 crate::fetch::header_values(req, "host", false, &mut |v| {
                     if host.is_empty() {
-                        host = v.to_owned();
+                        host = v.into_owned();
                     }
                 });
                 format!("{target}://{host}{rest}")
@@ -375,7 +381,7 @@ impl RuleSet {
                 let matcher = method.map(|m| Matcher::compile(m, std::slice::from_ref(name), true));
                 req.headers.retain(|(n, _)| match &matcher {
                     None => n != name,
-                    Some(Ok(m)) => !m.matches(&[Value::Str(n.clone())]),
+                    Some(Ok(m)) => !m.matches(&[Value::Str(n.as_str().into())]),
                     Some(Err(_)) => true,
                 });
             }

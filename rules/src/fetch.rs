@@ -1,5 +1,6 @@
 //! Sample fetches: HAProxy's names, compiled once, evaluated per request.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::request::{path_of, query_of, RequestFacts};
@@ -114,29 +115,29 @@ impl Fetch {
 
     /// Every value the fetch yields (ACLs try each; HAProxy iterates
     /// header occurrences until one matches).
-    pub fn values(
+    pub fn values<'r>(
         &self,
-        req: &dyn RequestFacts,
+        req: &'r dyn RequestFacts,
         auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
-        out: &mut Vec<Value>,
+        out: &mut dyn FnMut(Value<'r>),
     ) {
         let _ = self.values_may_change(req, auth, out);
     }
 
     /// [`Fetch::values`], and whether more buffered data could still
     /// change them (HAProxy's `SMP_F_MAY_CHANGE`): content rules then wait.
-    pub fn values_may_change(
+    pub fn values_may_change<'r>(
         &self,
-        req: &dyn RequestFacts,
+        req: &'r dyn RequestFacts,
         auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
-        out: &mut Vec<Value>,
+        out: &mut dyn FnMut(Value<'r>),
     ) -> bool {
         use crate::client_hello::{client_hello_sni, hello_type, Peek};
         let payload = req.payload().unwrap_or_default();
         let may_grow = req.payload_may_grow();
         match self {
             Fetch::ReqLen => {
-                out.push(Value::Int(payload.len() as i64));
+                out(Value::Int(payload.len() as i64));
                 return may_grow;
             }
             Fetch::ReqPayload { offset, length } => {
@@ -147,7 +148,7 @@ impl Fetch {
                 };
                 match payload.get(*offset..end) {
                     Some(bytes) if *offset <= payload.len() => {
-                        out.push(Value::Str(String::from_utf8_lossy(bytes).into_owned()));
+                        out(Value::Str(String::from_utf8_lossy(bytes)));
                         return *length == 0 && may_grow;
                     }
                     _ => return may_grow,
@@ -156,7 +157,7 @@ impl Fetch {
             Fetch::ReqSslSni => {
                 return match client_hello_sni(payload) {
                     Peek::Found(Some(name)) => {
-                        out.push(Value::Str(name));
+                        out(Value::Str(Cow::Owned(name)));
                         false
                     }
                     Peek::Found(None) | Peek::NotTls => false,
@@ -166,7 +167,7 @@ impl Fetch {
             Fetch::ReqSslHelloType => {
                 return match hello_type(payload) {
                     Peek::Found(kind) => {
-                        out.push(Value::Int(i64::from(kind)));
+                        out(Value::Int(i64::from(kind)));
                         false
                     }
                     Peek::NotTls => false,
@@ -180,24 +181,22 @@ impl Fetch {
                 name,
                 occ: None,
                 split,
-            } => header_values(req, name, *split, &mut |v| {
-                out.push(Value::Str(v.to_owned()))
-            }),
+            } => header_values(req, name, *split, &mut |v| out(Value::Str(v))),
             Fetch::Hdr {
                 name,
                 occ: Some(n),
                 split,
             } => {
                 let mut all = Vec::new();
-                header_values(req, name, *split, &mut |v| all.push(v.to_owned()));
+                header_values(req, name, *split, &mut |v| all.push(v));
                 if let Some(v) = pick_occurrence(all, *n) {
-                    out.push(Value::Str(v));
+                    out(Value::Str(v));
                 }
             }
             Fetch::HdrCnt { name, split } => {
                 let mut n = 0;
                 header_values(req, name, *split, &mut |_| n += 1);
-                out.push(Value::Int(n));
+                out(Value::Int(n));
             }
             Fetch::HdrVal { name } => {
                 let mut last = None;
@@ -205,14 +204,14 @@ impl Fetch {
                     last = v.trim().parse::<i64>().ok()
                 });
                 if let Some(n) = last {
-                    out.push(Value::Int(n));
+                    out(Value::Int(n));
                 }
             }
-            Fetch::Path => out.push(Value::Str(path_of(req.target()).to_owned())),
-            Fetch::Url => out.push(Value::Str(req.target().to_owned())),
+            Fetch::Path => out(Value::Str(Cow::Borrowed(path_of(req.target())))),
+            Fetch::Url => out(Value::Str(Cow::Borrowed(req.target()))),
             Fetch::Query => {
                 if let Some(q) = query_of(req.target()) {
-                    out.push(Value::Str(q.to_owned()));
+                    out(Value::Str(Cow::Borrowed(q)));
                 }
             }
             Fetch::UrlParam { name } => {
@@ -220,7 +219,7 @@ impl Fetch {
                     for pair in q.split('&') {
                         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                         if k == name {
-                            out.push(Value::Str(v.to_owned()));
+                            out(Value::Str(Cow::Borrowed(v)));
                         }
                     }
                 }
@@ -229,22 +228,25 @@ impl Fetch {
                 let mut host = None;
                 header_values(req, "host", false, &mut |v| {
                     if host.is_none() {
-                        host = Some(v.to_owned())
+                        host = Some(v)
                     }
                 });
                 if let Some(host) = host {
-                    out.push(Value::Str(format!("{host}{}", path_of(req.target()))));
+                    out(Value::Str(Cow::Owned(format!(
+                        "{host}{}",
+                        path_of(req.target())
+                    ))));
                 }
             }
-            Fetch::Method => out.push(Value::Str(req.method().to_owned())),
-            Fetch::ReqVer => out.push(Value::Str(req.version().to_owned())),
-            Fetch::Src => out.push(Value::Ip(canonical(req.src().ip()))),
-            Fetch::SrcPort => out.push(Value::Int(i64::from(req.src().port()))),
-            Fetch::Dst => out.push(Value::Ip(canonical(req.dst().ip()))),
-            Fetch::DstPort => out.push(Value::Int(i64::from(req.dst().port()))),
+            Fetch::Method => out(Value::Str(Cow::Borrowed(req.method()))),
+            Fetch::ReqVer => out(Value::Str(Cow::Borrowed(req.version()))),
+            Fetch::Src => out(Value::Ip(canonical(req.src().ip()))),
+            Fetch::SrcPort => out(Value::Int(i64::from(req.src().port()))),
+            Fetch::Dst => out(Value::Ip(canonical(req.dst().ip()))),
+            Fetch::DstPort => out(Value::Int(i64::from(req.dst().port()))),
             Fetch::Cook { name } => cookies(req, &mut |k, v| {
                 if name.as_deref().is_none_or(|n| n == k) {
-                    out.push(Value::Str(v.to_owned()));
+                    out(Value::Str(v));
                 }
             }),
             Fetch::CookCnt { name } => {
@@ -254,34 +256,36 @@ impl Fetch {
                         n += 1;
                     }
                 });
-                out.push(Value::Int(n));
+                out(Value::Int(n));
             }
-            Fetch::SslFc => out.push(Value::Bool(req.tls().is_some())),
+            Fetch::SslFc => out(Value::Bool(req.tls().is_some())),
             Fetch::SslFcSni => {
-                if let Some(sni) = req.tls().and_then(|t| t.sni.clone()) {
-                    out.push(Value::Str(sni));
+                if let Some(sni) = req.tls().and_then(|t| t.sni.as_deref()) {
+                    out(Value::Str(Cow::Borrowed(sni)));
                 }
             }
             Fetch::SslFcAlpn => {
-                if let Some(alpn) = req.tls().and_then(|t| t.alpn.clone()) {
-                    out.push(Value::Str(alpn));
+                if let Some(alpn) = req.tls().and_then(|t| t.alpn.as_deref()) {
+                    out(Value::Str(Cow::Borrowed(alpn)));
                 }
             }
             Fetch::SslFcProtocol => {
-                if let Some(p) = req.tls().and_then(|t| t.protocol.clone()) {
-                    out.push(Value::Str(p));
+                if let Some(p) = req.tls().and_then(|t| t.protocol.as_deref()) {
+                    out(Value::Str(Cow::Borrowed(p)));
                 }
             }
-            Fetch::HttpAuth { userlist } => out.push(Value::Bool(matches!(
+            Fetch::HttpAuth { userlist } => out(Value::Bool(matches!(
                 auth(*userlist, req),
                 AuthResult::Valid(_)
             ))),
             Fetch::HttpAuthGroup { userlist } => {
                 if let AuthResult::Valid(groups) = auth(*userlist, req) {
-                    out.extend(groups.into_iter().map(Value::Str));
+                    for group in groups {
+                        out(Value::Str(Cow::Owned(group)));
+                    }
                 }
             }
-            Fetch::Constant(b) => out.push(Value::Bool(*b)),
+            Fetch::Constant(b) => out(Value::Bool(*b)),
             Fetch::ReqLen
             | Fetch::ReqPayload { .. }
             | Fetch::ReqSslSni
@@ -328,7 +332,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn pick_occurrence(all: Vec<String>, occ: i64) -> Option<String> {
+fn pick_occurrence<T>(all: Vec<T>, occ: i64) -> Option<T> {
     let len = all.len() as i64;
     let index = if occ < 0 { len + occ } else { occ - 1 };
     if index < 0 || index >= len {
@@ -337,49 +341,72 @@ fn pick_occurrence(all: Vec<String>, occ: i64) -> Option<String> {
     all.into_iter().nth(index as usize)
 }
 
-/// Values of header `name` (lowercase), split on commas when `split`.
-pub fn header_values(req: &dyn RequestFacts, name: &str, split: bool, f: &mut dyn FnMut(&str)) {
+/// Values of header `name` (lowercase), split on commas when `split`;
+/// borrowed from the request unless a value is not UTF-8.
+pub fn header_values<'r>(
+    req: &'r dyn RequestFacts,
+    name: &str,
+    split: bool,
+    f: &mut dyn FnMut(Cow<'r, str>),
+) {
     req.for_each_header(&mut |n, value| {
-        if n != name {
-            return;
-        }
-        let text = String::from_utf8_lossy(value);
-        if split {
-            for part in text.split(',') {
-                f(part.trim());
-            }
-        } else {
-            f(text.trim());
+        if n == name {
+            for_each_part(String::from_utf8_lossy(value), split.then_some(','), f);
         }
     });
 }
 
-/// Every `name=value` of the Cookie headers.
-pub fn cookies(req: &dyn RequestFacts, f: &mut dyn FnMut(&str, &str)) {
+/// `text`'s parts split on `separator` (the whole of it with none),
+/// trimmed; borrowed from `text` where it borrows.
+fn for_each_part<'r>(text: Cow<'r, str>, separator: Option<char>, f: &mut dyn FnMut(Cow<'r, str>)) {
+    match (text, separator) {
+        (Cow::Borrowed(text), Some(sep)) => {
+            text.split(sep).for_each(|p| f(Cow::Borrowed(p.trim())))
+        }
+        (Cow::Borrowed(text), None) => f(Cow::Borrowed(text.trim())),
+        (Cow::Owned(text), Some(sep)) => text
+            .split(sep)
+            .for_each(|p| f(Cow::Owned(p.trim().to_owned()))),
+        (Cow::Owned(text), None) => f(Cow::Owned(text.trim().to_owned())),
+    }
+}
+
+/// Every `name=value` of the Cookie headers (values borrowed from the
+/// request unless not UTF-8).
+pub fn cookies<'r>(req: &'r dyn RequestFacts, f: &mut dyn FnMut(&str, Cow<'r, str>)) {
     req.for_each_header(&mut |n, value| {
         if n != "cookie" {
             return;
         }
-        let text = String::from_utf8_lossy(value);
-        for pair in text.split(';') {
-            let pair = pair.trim();
-            if pair.is_empty() {
-                continue;
-            }
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            f(k.trim(), v.trim());
-        }
+        for_each_part(
+            String::from_utf8_lossy(value),
+            Some(';'),
+            &mut |pair| match pair {
+                Cow::Borrowed("") => {}
+                Cow::Borrowed(pair) => {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    f(k.trim(), Cow::Borrowed(v.trim()));
+                }
+                Cow::Owned(pair) => {
+                    if pair.is_empty() {
+                        return;
+                    }
+                    let (k, v) = pair.split_once('=').unwrap_or((&pair, ""));
+                    f(k.trim(), Cow::Owned(v.trim().to_owned()));
+                }
+            },
+        );
     });
 }
 
 /// The last value a fetch yields, as a sample expression (log-format,
 /// `use_backend %[…]`) reads it.
-pub fn last_value(
+pub fn last_value<'r>(
     fetch: &Fetch,
-    req: &dyn RequestFacts,
+    req: &'r dyn RequestFacts,
     auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
-) -> Option<Value> {
-    let mut values = Vec::new();
-    fetch.values(req, auth, &mut values);
-    values.pop()
+) -> Option<Value<'r>> {
+    let mut last = None;
+    fetch.values(req, auth, &mut |v| last = Some(v));
+    last
 }

@@ -386,6 +386,7 @@ pub fn fixture_server(
     if let Some(cookie) = cookie {
         let mut named = None;
         crate::fetch::cookies(req, &mut |k, v| {
+            let v: &str = &v;
             if k == cookie.name && named.is_none() {
                 let value = match cookie.mode {
                     CookieMode::Prefix => v.split_once('~').map(|(p, _)| p).unwrap_or(""),

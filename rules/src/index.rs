@@ -127,16 +127,14 @@ impl RuleSet {
     ) -> Option<usize> {
         let mut best: Option<usize> = None;
         for table in &proxy.index.tables {
-            let mut values = Vec::new();
-            self.expr_values(&table.expr, req, &mut values);
-            for value in values {
-                let text = value.to_text();
-                let text = if table.icase {
-                    text.to_lowercase()
+            self.expr_each(&table.expr, req, &mut |value| {
+                let text = value.text();
+                let text = if table.icase && text.bytes().any(|b| !b.is_ascii_lowercase()) {
+                    std::borrow::Cow::Owned(text.to_lowercase())
                 } else {
                     text
                 };
-                if let Some(&i) = table.exact.get(&text) {
+                if let Some(&i) = table.exact.get(text.as_ref()) {
                     best = Some(best.map_or(i, |b| b.min(i)));
                 }
                 for &len in &table.prefix_lens {
@@ -150,7 +148,7 @@ impl RuleSet {
                         best = Some(best.map_or(i, |b| b.min(i)));
                     }
                 }
-            }
+            });
         }
         best
     }

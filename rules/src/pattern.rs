@@ -169,7 +169,8 @@ impl Matcher {
         }
     }
 
-    fn matches_one(&self, value: &Value) -> bool {
+    /// Whether `value` matches any pattern (`-m found`: any value does).
+    pub(crate) fn matches_one(&self, value: &Value) -> bool {
         // Borrowed where it can be: a string sample is matched in place,
         // and folded only when it has something to fold (the result is
         // `to_lowercase`'s either way).
@@ -377,7 +378,7 @@ mod tests {
         )
         .unwrap()
     }
-    fn s(v: &str) -> Vec<Value> {
+    fn s(v: &str) -> Vec<Value<'_>> {
         vec![Value::Str(v.into())]
     }
 

@@ -12,7 +12,7 @@ pub trait RequestFacts {
     /// "1.0", "1.1" or "2.0".
     fn version(&self) -> &str;
     /// Every header line in order: (lowercase name, value).
-    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8]));
+    fn for_each_header<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s [u8]));
     fn src(&self) -> SocketAddr;
     fn dst(&self) -> SocketAddr;
     /// TLS facts of the client connection, when it is TLS.
@@ -172,7 +172,7 @@ impl RequestFacts for StreamFacts<'_> {
     fn version(&self) -> &str {
         ""
     }
-    fn for_each_header(&self, _: &mut dyn FnMut(&str, &[u8])) {}
+    fn for_each_header<'s>(&'s self, _: &mut dyn FnMut(&'s str, &'s [u8])) {}
     fn src(&self) -> SocketAddr {
         self.src
     }
@@ -197,7 +197,7 @@ impl RequestFacts for OwnedRequest {
     fn version(&self) -> &str {
         &self.version
     }
-    fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8])) {
+    fn for_each_header<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s [u8])) {
         for (name, value) in &self.headers {
             f(name, value.as_bytes());
         }

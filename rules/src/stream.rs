@@ -12,10 +12,9 @@
 
 use switchyard_grammar::Span;
 
-use crate::compile::{Cond, Expr, ProxyRules, TcpRule};
+use crate::compile::{Cond, ProxyRules, TcpRule};
 use crate::decision::Decision;
 use crate::request::RequestFacts;
-use crate::value::Value;
 use crate::RuleSet;
 
 /// HAProxy's ACL results (`ACL_TEST_FAIL`, `ACL_TEST_MISS`, `ACL_TEST_PASS`).
@@ -184,8 +183,11 @@ impl RuleSet {
         }
         let mut result = Tri::Fail;
         for line in &proxy.acls[id].lines {
-            let (values, may_change) = self.expr_values_may_change(&line.expr, facts);
-            if line.matcher.matches(&values) {
+            let mut matched = false;
+            let may_change = self.expr_each(&line.expr, facts, &mut |value| {
+                matched = matched || line.matcher.matches_one(&value);
+            });
+            if matched {
                 result = Tri::Pass;
                 break;
             }
@@ -195,17 +197,6 @@ impl RuleSet {
         }
         memo.push((id, result));
         result
-    }
-
-    fn expr_values_may_change(&self, expr: &Expr, facts: &dyn RequestFacts) -> (Vec<Value>, bool) {
-        let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
-        let mut values = Vec::new();
-        let may_change = expr.fetch.values_may_change(facts, &auth, &mut values);
-        let values = values
-            .into_iter()
-            .filter_map(|v| expr.converters.iter().try_fold(v, |v, c| c.apply(v)))
-            .collect();
-        (values, may_change)
     }
 }
 

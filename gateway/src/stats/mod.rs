@@ -246,7 +246,7 @@ impl StatsPage {
             fn version(&self) -> &str {
                 "1.1"
             }
-            fn for_each_header(&self, f: &mut dyn FnMut(&str, &[u8])) {
+            fn for_each_header<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s [u8])) {
                 if let Some(v) = self.0 {
                     f("authorization", v.as_bytes());
                 }
