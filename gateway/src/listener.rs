@@ -58,9 +58,10 @@ pub(crate) fn request_service(
 > + Clone {
     service_fn(move |req: Request<Incoming>| {
         let (proxy, conn) = (proxy.clone(), conn.clone());
-        let req = req.map(crate::body::ProxyBody::streamed);
+        let (parts, body) = req.into_parts();
+        let (parts, body) = (Box::new(parts), crate::body::ProxyBody::streamed(body));
         let request: RequestFuture =
-            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) });
+            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(parts, body, &conn).await) });
         request
     })
 }

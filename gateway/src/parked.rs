@@ -112,7 +112,7 @@ where
         // connection's task would otherwise carry.
         let answered = Box::pin(exchange(
             &mut io,
-            parts,
+            Box::new(parts),
             conn,
             proxy,
             retirement,
@@ -136,7 +136,7 @@ where
 /// written back.
 async fn exchange<IO>(
     io: &mut ClientIo<IO>,
-    request: Parts,
+    request: Box<Parts>,
     conn: &Arc<ClientConn>,
     proxy: &Arc<HttpProxy>,
     retirement: &Retirement,
@@ -146,8 +146,7 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let head_request = request.method == http::Method::HEAD;
-    let request = http::Request::from_parts(request, ProxyBody::Empty);
-    let mut response = proxy.handle(request, conn).await;
+    let mut response = proxy.handle(request, ProxyBody::Empty, conn).await;
     // A reload or stop while the request was in progress: its response
     // closes the connection, as it would had the signal come before (a
     // look, not a wait: nothing else needs waking meanwhile).

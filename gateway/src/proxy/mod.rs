@@ -215,7 +215,7 @@ enum AttemptError {
     /// A reused connection turned out closed by the server: the request
     /// goes once more to the same server, on a new connection (HAProxy's
     /// `http-reuse` lets the client retry instead; the effect is the same).
-    Stale(Box<Request<ProxyBody>>),
+    Stale(Box<Parts>),
     /// The request was sent and no valid response came back: how (`None`
     /// when no `retry-on` keyword covers it), and the status to answer.
     Sent {
@@ -231,15 +231,21 @@ impl HttpProxy {
 
     /// Serves one request; the connection counts it as in progress until
     /// its response has been passed on, when its log line is written.
+    ///
+    /// The head comes boxed and stays so down to the exchange: each
+    /// `async fn` it passes through keeps room for its arguments twice
+    /// (as argument and as local), and the request future is moved into
+    /// its box per request, so 224 bytes by value cost kilobytes.
     pub async fn handle(
         &self,
-        req: Request<ProxyBody>,
+        parts: Box<Parts>,
+        body: ProxyBody,
         conn: &Arc<ClientConn>,
     ) -> Response<ProxyBody> {
         conn.request_started();
         self.counters.request_started();
-        let http1 = req.version() < http::Version::HTTP_2;
-        let response = self.handle_logged(req, conn).await;
+        let http1 = parts.version < http::Version::HTTP_2;
+        let response = self.handle_logged(parts, body, conn).await;
         let (mut parts, body) = response.into_parts();
         if http1
             && conn.closing.load(Ordering::Relaxed)
@@ -263,16 +269,17 @@ impl HttpProxy {
 
     async fn handle_logged(
         &self,
-        req: Request<ProxyBody>,
+        parts: Box<Parts>,
+        body: ProxyBody,
         conn: &ClientConn,
     ) -> Response<ProxyBody> {
         let Some(logger) = self.logger.clone() else {
-            return self.handle_inner(req, conn, &mut None).await;
+            return self.handle_inner(parts, body, conn, &mut None).await;
         };
         // Boxed: the draft is hundreds of bytes the request future would
         // otherwise carry (and copy) even when nothing is logged.
-        let mut draft = Some(Box::new(LogDraft::new(&req, conn, &self.name)));
-        let response = self.handle_inner(req, conn, &mut draft).await;
+        let mut draft = Some(Box::new(LogDraft::new(&parts, conn, &self.name)));
+        let response = self.handle_inner(parts, body, conn, &mut draft).await;
         let draft = draft.expect("still there");
         let (parts, body) = response.into_parts();
         let status = parts.status.as_u16();
@@ -286,12 +293,12 @@ impl HttpProxy {
 
     async fn handle_inner(
         &self,
-        req: Request<ProxyBody>,
+        mut parts: Box<Parts>,
+        body: ProxyBody,
         conn: &ClientConn,
         draft: &mut Option<Box<LogDraft>>,
     ) -> Response<ProxyBody> {
         let first = conn.first_request();
-        let (mut parts, body) = req.into_parts();
         let trace = crate::log::debug_trace::stream();
         if let Some(stream) = trace {
             crate::log::debug_trace::request(stream, &self.name, conn.trace_fd, &parts);
@@ -301,12 +308,7 @@ impl HttpProxy {
             return self.errors.response(400);
         }
         ensure_host(&mut parts);
-        let target = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(&target)) {
+        if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(target_of(&parts))) {
             return self.stats_page(stats, &parts, conn, body).await;
         }
         let (backend_name, persist_override) = match self.router.route(&mut parts, conn) {
@@ -315,12 +317,12 @@ impl HttpProxy {
             Verdict::Service(name) => return self.service(&name),
             Verdict::Backend(name, persist) => (name, persist),
         };
-        // `stats enable` in a backend section: its page, once routed there.
-        if let Some(stats) = self
-            .backend_stats
-            .get(&backend_name)
-            .filter(|s| s.matches(&target))
-        {
+        // `stats enable` in a backend section: its page, once routed there
+        // (most configurations have none: no lookup then).
+        let backend_stats = (!self.backend_stats.is_empty())
+            .then(|| self.backend_stats.get(&backend_name))
+            .flatten();
+        if let Some(stats) = backend_stats.filter(|s| s.matches(target_of(&parts))) {
             return self.stats_page(stats, &parts, conn, body).await;
         }
         if let Some(d) = draft.as_mut() {
@@ -344,7 +346,7 @@ impl HttpProxy {
         let kept = self
             .router
             .has_response_rules(&backend_name)
-            .then(|| clone_parts(&parts));
+            .then(|| Box::new(clone_parts(&parts)));
         let response = self
             .forward(
                 &route,
@@ -411,7 +413,7 @@ impl HttpProxy {
     async fn forward(
         &self,
         route: &BackendRoute,
-        mut parts: Parts,
+        mut parts: Box<Parts>,
         body: ProxyBody,
         conn: &ClientConn,
         attempt: Attempt,
@@ -536,7 +538,7 @@ impl HttpProxy {
                 attempt < route.retries && (replay_after_send || !pooled.sender.returns_unsent());
             let request_head = match (keep, parts.take()) {
                 (true, Some(head)) => {
-                    let copy = clone_parts(&head);
+                    let copy = Box::new(clone_parts(&head));
                     parts = Some(head);
                     copy
                 }
@@ -552,13 +554,15 @@ impl HttpProxy {
                 }
             };
             let connected = std::time::Instant::now();
-            let request = Request::from_parts(request_head, request_body);
             // The common exchange is awaited in place; hyper's, with its
             // larger state, is boxed, so that every request's future (moved
             // into its box per request) does not carry room for it.
-            let exchanged = if pooled.is_own() && own_path_takes(&request, client_upgrade) {
-                self.exchange_own(route, pooled, permit, request).await
+            let exchanged = if pooled.is_own()
+                && own_path_takes(&request_head, &request_body, client_upgrade)
+            {
+                self.exchange_own(route, pooled, permit, request_head).await
             } else {
+                let request = Request::from_parts(*request_head, request_body);
                 Box::pin(self.exchange(route, pooled, permit, request, client_upgrade)).await
             };
             match exchanged {
@@ -602,8 +606,8 @@ impl HttpProxy {
                     }
                     return response;
                 }
-                Err(AttemptError::Stale(request)) if reuse => {
-                    parts.get_or_insert((*request).into_parts().0);
+                Err(AttemptError::Stale(head)) if reuse => {
+                    parts.get_or_insert(head);
                     reuse = false;
                     stale_retry = true;
                 }
@@ -614,7 +618,7 @@ impl HttpProxy {
                 Err(AttemptError::Connect(unsent)) => {
                     if let Some(request) = unsent {
                         let (head, unsent_body) = (*request).into_parts();
-                        parts.get_or_insert(head);
+                        parts.get_or_insert_with(|| Box::new(head));
                         if !replayable {
                             body = Some(unsent_body);
                         }
@@ -745,9 +749,8 @@ impl HttpProxy {
         route: &BackendRoute,
         mut pooled: PooledConn,
         permit: ServerPermit,
-        request: Request<ProxyBody>,
+        parts: Box<Parts>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
-        let (parts, _) = request.into_parts();
         let Some(conn) = pooled.own_mut() else {
             return Err(AttemptError::Connect(None));
         };
@@ -758,8 +761,7 @@ impl HttpProxy {
             // nothing reached it, so the request goes again.
             Err(e) if pooled.reused && e.nothing_received() => {
                 tracing::debug!(error = %e, "reused server connection closed");
-                let request = Request::from_parts(parts, ProxyBody::Empty);
-                return Err(AttemptError::Stale(Box::new(request)));
+                return Err(AttemptError::Stale(parts));
             }
             Err(e) => {
                 tracing::debug!(error = %e, "server exchange failed");
@@ -824,6 +826,11 @@ impl HttpProxy {
 }
 
 /// Waits for a response head no longer than `timeout server` (504).
+/// The request's path and query, as `stats uri` is matched against them.
+fn target_of(parts: &Parts) -> &str {
+    parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
+}
+
 async fn within_server_timeout<T>(
     route: &BackendRoute,
     response: impl std::future::Future<Output = T>,
@@ -845,13 +852,14 @@ async fn within_server_timeout<T>(
 /// bodiless `GET` or `HEAD` that does not ask to switch protocols. The
 /// rest (bodies, upgrades, `CONNECT`) is hyper's.
 fn own_path_takes(
-    request: &Request<ProxyBody>,
+    head: &Parts,
+    body: &ProxyBody,
     client_upgrade: &Option<hyper::upgrade::OnUpgrade>,
 ) -> bool {
-    (request.method() == http::Method::GET || request.method() == http::Method::HEAD)
-        && matches!(request.body(), ProxyBody::Empty)
+    (head.method == http::Method::GET || head.method == http::Method::HEAD)
+        && matches!(body, ProxyBody::Empty)
         && client_upgrade.is_none()
-        && !request.headers().contains_key(http::header::UPGRADE)
+        && !head.headers.contains_key(http::header::UPGRADE)
 }
 
 /// How to go about sending one request.
@@ -887,14 +895,14 @@ pub struct LogDraft {
 }
 
 impl LogDraft {
-    fn new(req: &Request<ProxyBody>, conn: &ClientConn, frontend: &str) -> LogDraft {
-        let version = match req.version() {
+    fn new(req: &Parts, conn: &ClientConn, frontend: &str) -> LogDraft {
+        let version = match req.version {
             http::Version::HTTP_10 => "HTTP/1.0",
             http::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
         let uri = req
-            .uri()
+            .uri
             .path_and_query()
             .map(|pq| pq.as_str())
             .unwrap_or("/");
@@ -903,7 +911,7 @@ impl LogDraft {
             client,
             conn.local,
             frontend,
-            req.method().as_str(),
+            req.method.as_str(),
             uri,
             version,
         );
