@@ -227,6 +227,7 @@ pub type Slot = Arc<ArcSwap<Current>>;
 /// The listener is shared with the handover list (`_getsocks`), which holds
 /// it weakly: when this task ends, the socket closes.
 pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Semaphore>) {
+    let local = fixed_local_address(&listener);
     loop {
         // At the limit, wait here: clients queue in the kernel's backlog.
         let Ok(permit) = maxconn.clone().acquire_owned().await else {
@@ -243,8 +244,22 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
         };
         let current = slot.load_full();
         let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&*listener);
-        tokio::spawn(serve(stream, peer, listener_fd, current, permit));
+        tokio::spawn(serve(stream, peer, local, listener_fd, current, permit));
     }
+}
+
+/// The local address of every connection `listener` accepts, when that is
+/// its own: bound to one IPv4 address and not `IP_TRANSPARENT`. A
+/// connection's local address is then known without a `getsockname` per
+/// connection (a wildcard or IPv6 bind asks each connection).
+fn fixed_local_address(listener: &TcpListener) -> Option<SocketAddr> {
+    let bound = listener.local_addr().ok()?;
+    if !bound.is_ipv4() || bound.ip().is_unspecified() {
+        return None;
+    }
+    let transparent =
+        nix::sys::socket::getsockopt(listener, nix::sys::socket::sockopt::IpTransparent);
+    (transparent == Ok(false)).then_some(bound)
 }
 
 /// A connection's task.
@@ -260,6 +275,7 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
 fn serve(
     stream: TcpStream,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     listener_fd: i32,
     current: Arc<Current>,
     permit: OwnedSemaphorePermit,
@@ -268,7 +284,7 @@ fn serve(
     match &current.service {
         Service::Http(proxy, bind) => {
             let _ = stream.set_nodelay(true);
-            let Ok(local) = stream.local_addr() else {
+            let Some(local) = local.or_else(|| stream.local_addr().ok()) else {
                 return Either::Right(Box::pin(async {}));
             };
             let accepted = crate::listener::Accepted {
@@ -320,6 +336,20 @@ pub(crate) type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_listener_on_one_address_gives_its_connections_that_address() {
+        let one = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(fixed_local_address(&one), Some(one.local_addr().unwrap()));
+        let (client, accepted) =
+            tokio::join!(TcpStream::connect(one.local_addr().unwrap()), one.accept());
+        let (accepted, _) = accepted.unwrap();
+        drop(client);
+        assert_eq!(fixed_local_address(&one), accepted.local_addr().ok());
+        // A wildcard's connections each have their own: asked per connection.
+        let any = TcpListener::bind("0.0.0.0:0").await.unwrap();
+        assert_eq!(fixed_local_address(&any), None);
+    }
 
     #[tokio::test]
     async fn drained_waits_for_the_last_connection() {
