@@ -561,6 +561,19 @@ async fn httplog_lines_reach_a_real_syslog_receiver() {
     assert!(line.starts_with("<150>"), "{line}");
     assert!(line.contains(" haproxy["), "{line}");
     assert!(line.contains(" fe be/s1 "), "{line}");
+    // Tq/Tw/Tc/Tr/Ta: every timer measured (HAProxy writes -1 for one
+    // that was not).
+    let timers = line
+        .split(" fe be/s1 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    let timers: Vec<&str> = timers.split('/').collect();
+    assert_eq!(timers.len(), 5, "{line}");
+    assert!(
+        timers.iter().all(|t| t.parse::<u64>().is_ok()),
+        "timers: {line}"
+    );
     assert!(
         line.contains(" 200 2 - - ---- "),
         "status, bytes, cookies, termination: {line}"

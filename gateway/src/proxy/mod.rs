@@ -496,7 +496,9 @@ impl HttpProxy {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             previous = Some(server.index);
-            let attempt_started = std::time::Instant::now();
+            // Times for the log line only: no clock read without one.
+            let logging = draft.is_some();
+            let attempt_started = logging.then(std::time::Instant::now);
             if let Some(d) = draft.as_mut() {
                 d.record.server = server.name.clone();
                 d.record.server_addr = Some(server.addr);
@@ -553,7 +555,7 @@ impl HttpProxy {
                     None => break,
                 }
             };
-            let connected = std::time::Instant::now();
+            let connected = logging.then(std::time::Instant::now);
             // The common exchange is awaited in place; hyper's, with its
             // larger state, is boxed, so that every request's future (moved
             // into its box per request) does not carry room for it.
@@ -591,8 +593,10 @@ impl HttpProxy {
                     }
                     if let Some(d) = draft.as_mut() {
                         d.record.t_connect =
-                            Some(connected.duration_since(attempt_started).as_millis() as u64);
-                        d.record.t_response = Some(connected.elapsed().as_millis() as u64);
+                            connected.zip(attempt_started).map(|(connected, started)| {
+                                connected.duration_since(started).as_millis() as u64
+                            });
+                        d.record.t_response = connected.map(|c| c.elapsed().as_millis() as u64);
                         d.record.t_queue = Some(0);
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
