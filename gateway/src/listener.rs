@@ -121,8 +121,7 @@ pub(crate) fn serve_accepted(
             proxy,
             member,
         };
-        let io = client_io(stream, &session, bind.h2_only, permit);
-        return Either::Left(serve_client(io, session, bind.h2_only));
+        return Either::Left(serve_client(stream, session, bind.h2_only, permit));
     };
     // The handshake is part of receiving the request head, as in HAProxy.
     // Boxed, as the other paths: a plain connection's task has no room for
@@ -143,8 +142,7 @@ pub(crate) fn serve_accepted(
             proxy,
             member,
         };
-        let io = client_io(stream, &session, bind.h2_only, permit);
-        serve_client(io, session, bind.h2_only).await;
+        serve_client(stream, session, bind.h2_only, permit).await;
     }))
 }
 
@@ -155,29 +153,35 @@ pub(crate) struct Session {
     pub member: Member,
 }
 
-/// The client's socket with the frontend's client-side rules around it,
-/// boxed: moved from future to future, it would take room in each.
-fn client_io<IO>(
-    io: IO,
-    session: &Session,
-    h2_only: bool,
-    permit: OwnedSemaphorePermit,
-) -> Box<ClientIo<IO>> {
-    // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
-    let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
-    Box::new(
-        ClientIo::new(io, session.conn.clone(), session.proxy.client_side.clone())
-            .http2_only(h2_only && alpn.is_none())
-            .holding(permit),
-    )
-}
-
 /// Serves HTTP on an established client connection (plain TCP or after the
 /// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
 /// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge. HTTP/1.1
 /// connections start on the parked path, which holds no buffers between
 /// requests (`parked.rs`); what it does not take goes the general way.
-async fn serve_client<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
+///
+/// Not an `async fn`: the socket is wrapped (with the frontend's
+/// client-side rules) and boxed first, so that the returned future holds a
+/// pointer to it rather than room for it beside every future it awaits.
+fn serve_client<IO>(
+    io: IO,
+    session: Session,
+    h2_only: bool,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> + Send + 'static
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
+    let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
+    let io = Box::new(
+        ClientIo::new(io, session.conn.clone(), session.proxy.client_side.clone())
+            .http2_only(h2_only && alpn.is_none())
+            .holding(permit),
+    );
+    serve_boxed(io, session, h2_only)
+}
+
+async fn serve_boxed<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

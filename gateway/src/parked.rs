@@ -21,7 +21,6 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Poll};
 
 use bytes::Bytes;
@@ -29,11 +28,10 @@ use http::request::Parts;
 use switchyard::h1_wire::request_parse::{plain_request, PlainRequest};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::accept::{Phase, Retirement};
+use crate::accept::Phase;
 use crate::body::ProxyBody;
 use crate::client_io::ClientIo;
 use crate::listener::Session;
-use crate::proxy::{ClientConn, HttpProxy};
 
 /// The most a parked connection reads at once: HAProxy's buffer size. It
 /// lives on the stack for the length of one read, never in the connection.
@@ -51,7 +49,7 @@ pub(crate) async fn serve<IO>(mut io: Box<ClientIo<IO>>, session: &Session) -> O
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (conn, proxy) = (&session.conn, &session.proxy);
+    let conn = &session.conn;
     let retirement = session.member.retirement();
     let mut retired: Option<Phase> = None;
     // Waited on beside each read until it fires; written out rather than
@@ -110,15 +108,7 @@ where
         }
         // Boxed: the request path's state is kilobytes, which an idle
         // connection's task would otherwise carry.
-        let answered = Box::pin(exchange(
-            &mut io,
-            Box::new(parts),
-            conn,
-            proxy,
-            retirement,
-            &mut retired,
-        ))
-        .await;
+        let answered = Box::pin(exchange(&mut io, Box::new(parts), session, &mut retired)).await;
         if answered.is_err() {
             // Cut short (the client left, the server's body broke off): the
             // connection is not at a message boundary any more.
@@ -137,23 +127,24 @@ where
 async fn exchange<IO>(
     io: &mut ClientIo<IO>,
     request: Box<Parts>,
-    conn: &Arc<ClientConn>,
-    proxy: &Arc<HttpProxy>,
-    retirement: &Retirement,
+    session: &Session,
     retired: &mut Option<Phase>,
 ) -> io::Result<()>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let head_request = request.method == http::Method::HEAD;
-    let mut response = proxy.handle(request, ProxyBody::Empty, conn).await;
+    let mut response = session
+        .proxy
+        .handle(request, ProxyBody::Empty, &session.conn)
+        .await;
     // A reload or stop while the request was in progress: its response
     // closes the connection, as it would had the signal come before (a
     // look, not a wait: nothing else needs waking meanwhile).
     if retired.is_none() {
-        if let Some(phase) = retirement.requested_now() {
+        if let Some(phase) = session.member.retirement().requested_now() {
             *retired = Some(phase);
-            conn.close_after_next_response();
+            session.conn.close_after_next_response();
             response.headers_mut().insert(
                 http::header::CONNECTION,
                 http::HeaderValue::from_static("close"),

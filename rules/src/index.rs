@@ -128,11 +128,10 @@ impl RuleSet {
         let mut best: Option<usize> = None;
         for table in &proxy.index.tables {
             self.expr_each(&table.expr, req, &mut |value| {
-                let text = value.text();
-                let text = if table.icase && text.bytes().any(|b| !b.is_ascii_lowercase()) {
-                    std::borrow::Cow::Owned(text.to_lowercase())
+                let text = if table.icase {
+                    crate::pattern::fold_case(value.text())
                 } else {
-                    text
+                    value.text()
                 };
                 if let Some(&i) = table.exact.get(text.as_ref()) {
                     best = Some(best.map_or(i, |b| b.min(i)));

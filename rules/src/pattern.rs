@@ -171,13 +171,11 @@ impl Matcher {
 
     /// Whether `value` matches any pattern (`-m found`: any value does).
     pub(crate) fn matches_one(&self, value: &Value) -> bool {
-        // Borrowed where it can be: a string sample is matched in place,
-        // and folded only when it has something to fold (the result is
-        // `to_lowercase`'s either way).
+        // Borrowed where it can be: a string sample is matched in place.
         let text = |icase: bool| {
             let t = value.text();
-            if icase && (!t.is_ascii() || t.bytes().any(|b| b.is_ascii_uppercase())) {
-                Cow::Owned(t.to_lowercase())
+            if icase {
+                fold_case(t)
             } else {
                 t
             }
@@ -220,6 +218,16 @@ impl Matcher {
             Matcher::Found => true,
             Matcher::Bool => value.as_int().is_some_and(|n| n != 0),
         }
+    }
+}
+
+/// `text` lower-cased for a `-i` match, copied only when it has something
+/// to fold (the result is `to_lowercase`'s either way).
+pub(crate) fn fold_case(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.is_ascii() || text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        text
     }
 }
 

@@ -829,12 +829,12 @@ impl HttpProxy {
     }
 }
 
-/// Waits for a response head no longer than `timeout server` (504).
-/// The request's path and query, as `stats uri` is matched against them.
+/// The request's path and query, as `stats uri` and the log see them.
 fn target_of(parts: &Parts) -> &str {
     parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 
+/// Waits for a response head no longer than `timeout server` (504).
 async fn within_server_timeout<T>(
     route: &BackendRoute,
     response: impl std::future::Future<Output = T>,
@@ -905,11 +905,7 @@ impl LogDraft {
             http::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
-        let uri = req
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/");
+        let uri = target_of(req);
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
         let mut record = crate::log::record::LogRecord::new(
             client,
