@@ -36,13 +36,18 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         parts.headers.remove(http::header::CONTENT_LENGTH);
     }
     let bodiless = has_no_body(parts.status, head_request);
-    let framing = if bodiless || parts.headers.contains_key(http::header::CONTENT_LENGTH) {
-        BodyFraming::AsFields
-    } else {
-        match body.size_hint().exact() {
+    // The length the fields announce (servers' lengths were checked on the
+    // way in: one value); `Ok(None)` without any.
+    let declared = match bodiless {
+        true => Ok(None),
+        false => content_length(&parts.headers),
+    };
+    let framing = match declared {
+        Ok(None) if !bodiless => match body.size_hint().exact() {
             Some(n) => BodyFraming::Length(n),
             None => BodyFraming::Chunked,
-        }
+        },
+        _ => BodyFraming::AsFields,
     };
     let reason = parts
         .extensions
@@ -60,8 +65,7 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     // client would read the rest as its next response), nor stop short.
     let mut left = match framing {
         BodyFraming::Length(n) => Some(n),
-        // (Servers' lengths were checked on the way in: one value.)
-        BodyFraming::AsFields => content_length(&parts.headers).ok().flatten(),
+        BodyFraming::AsFields => declared.ok().flatten(),
         BodyFraming::Chunked => None,
     };
     loop {

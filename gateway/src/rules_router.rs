@@ -61,9 +61,12 @@ impl RequestFacts for PartsFacts<'_> {
 }
 
 pub struct RulesRouter {
-    pub frontend: String,
-    pub rules: Arc<RuleSet>,
-    pub errors: ErrorPages,
+    frontend: String,
+    rules: Arc<RuleSet>,
+    errors: ErrorPages,
+    /// Sections with `http-response` rules (most configurations have
+    /// none): asked per request, so not by a lookup.
+    with_response_rules: Vec<String>,
 }
 
 impl Router for RulesRouter {
@@ -94,7 +97,9 @@ impl Router for RulesRouter {
     }
 
     fn has_response_rules(&self, backend: &str) -> bool {
-        self.rules.has_response_rules(&self.frontend, backend)
+        self.with_response_rules
+            .iter()
+            .any(|p| *p == self.frontend || p == backend)
     }
 
     fn on_response(
@@ -139,6 +144,16 @@ impl Router for RulesRouter {
 }
 
 impl RulesRouter {
+    pub fn new(frontend: String, rules: Arc<RuleSet>, errors: ErrorPages) -> RulesRouter {
+        let with_response_rules = rules.with_response_rules().map(str::to_owned).collect();
+        RulesRouter {
+            frontend,
+            rules,
+            errors,
+            with_response_rules,
+        }
+    }
+
     fn answer(&self, answer: Answer) -> Response<ProxyBody> {
         let mut response = match (&answer.body, answer.raw_http) {
             (None, _) => self.errors.response(answer.status),

@@ -306,11 +306,11 @@ fn build_fresh(
             backend_stats: backend_stats.clone(),
             views: views.clone(),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
-            router: Arc::new(RulesRouter {
-                frontend: proxy.name.clone(),
-                rules: rules.clone(),
-                errors: errors.clone(),
-            }),
+            router: Arc::new(RulesRouter::new(
+                proxy.name.clone(),
+                rules.clone(),
+                errors.clone(),
+            )),
             backends: routes.clone(),
             pool: pool.clone(),
             errors,

@@ -167,13 +167,14 @@ impl RuleSet {
         Some(self.run(self.frontend(frontend)?, req, true, None))
     }
 
-    /// Whether `frontend` or `backend` has `http-response` rules.
-    pub fn has_response_rules(&self, frontend: &str, backend: &str) -> bool {
-        self.proxy(backend)
-            .is_some_and(|p| !p.http_response.is_empty())
-            || self
-                .frontend(frontend)
-                .is_some_and(|p| !p.http_response.is_empty())
+    /// The sections (frontends, backends, listens) with `http-response`
+    /// rules: usually none, so that a router can tell without a lookup per
+    /// request.
+    pub fn with_response_rules(&self) -> impl Iterator<Item = &str> {
+        self.proxies
+            .iter()
+            .filter(|p| !p.http_response.is_empty())
+            .map(|p| p.name.as_str())
     }
 
     /// Header edits of `http-response` rules (the backend's, then the

@@ -6,6 +6,7 @@
 //! client around it (framing, interim responses, connection reuse).
 
 pub mod chunked;
+pub mod hop_by_hop;
 pub mod request_head;
 pub mod request_parse;
 pub mod response_encode;

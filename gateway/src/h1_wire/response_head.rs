@@ -2,8 +2,12 @@
 //! its status and fields, how its body is delimited (RFC 9112, section 6.3)
 //! and whether the connection may carry another request after it.
 
+use std::mem::MaybeUninit;
+
 use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+
+use crate::h1_wire::hop_by_hop;
 
 /// The most fields a response head may have (hyper's and HAProxy's order of
 /// magnitude; `tune.http.maxhdr` is 101).
@@ -33,6 +37,9 @@ pub struct ResponseHead {
     pub version: Version,
     /// The reason phrase when it differs from the status's usual one.
     pub reason: Option<bytes::Bytes>,
+    /// The end-to-end fields, in order: hop-by-hop ones (RFC 9110, section
+    /// 7.6.1) are left out as they are read, since they are never
+    /// forwarded; what they say is in `framing` and `reusable`.
     pub headers: HeaderMap,
     pub framing: Framing,
     /// The connection may carry another request once the body is read.
@@ -79,11 +86,18 @@ struct FieldSpan {
 }
 
 fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
-    let mut response = httparse::Response::new(&mut fields);
+    // Left uninitialised: httparse fills what it uses (filling 100 empty
+    // fields first cost more than parsing a short head).
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_FIELDS];
+    let mut response = httparse::Response::new(&mut []);
     let base = buf.as_ptr() as usize;
     let offset = |s: &[u8]| s.as_ptr() as usize - base;
-    let len = match response.parse(buf) {
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut fields,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(HeadError::TooLong),
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -123,16 +137,30 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         .collect();
     let head = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(spans.len());
+    let mut facts = FramingFacts::default();
     for span in spans {
         let name = HeaderName::from_bytes(&head[span.name])
             .map_err(|_| HeadError::Malformed("bad field name"))?;
         let value = HeaderValue::from_maybe_shared(head.slice(span.value))
             .map_err(|_| HeadError::Malformed("bad field value"))?;
-        headers.append(name, value);
+        match hop_by_hop::always_bit(&name) {
+            0 => {
+                if name == http::header::CONTENT_LENGTH {
+                    facts.content_length(value.as_bytes());
+                }
+                headers.append(name, value);
+            }
+            hop_by_hop::CONNECTION_BIT => facts.connection(value),
+            hop_by_hop::TRANSFER_ENCODING_BIT => facts.transfer_encoding(value.as_bytes()),
+            _ => {}
+        }
+    }
+    for value in &facts.naming {
+        hop_by_hop::remove_options(&mut headers, value.as_bytes());
     }
     let reason = reason.map(|r| head.slice(r));
-    let (framing, framing_reusable) = framing(status, head_request, &mut headers)?;
-    let reusable = framing_reusable && keeps_alive(version, &headers);
+    let (framing, framing_reusable) = facts.framing(status, head_request, &mut headers)?;
+    let reusable = framing_reusable && facts.keeps_alive(version);
     Ok(Some(ResponseHead {
         status,
         version,
@@ -141,6 +169,107 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         framing,
         reusable,
     }))
+}
+
+/// What the fields that frame the body and manage the connection say,
+/// gathered as the fields are read (they are not forwarded: see
+/// [`ResponseHead::headers`]).
+#[derive(Default)]
+struct FramingFacts {
+    /// `Content-Length` fields: their agreed length, or why they are wrong
+    /// (which matters only when the length frames the body).
+    length: Option<Result<u64, &'static str>>,
+    /// `Transfer-Encoding` fields were present.
+    encoded: bool,
+    /// `chunked` codings listed, and whether the last coding was one.
+    chunked: usize,
+    last_chunked: bool,
+    close: bool,
+    keep_alive: bool,
+    /// `Connection` values naming other fields, which go too (rare).
+    naming: Vec<HeaderValue>,
+}
+
+impl FramingFacts {
+    /// Every value (comma-separated lists included) digits only and all
+    /// the same.
+    fn content_length(&mut self, value: &[u8]) {
+        for part in value.split(|b| *b == b',') {
+            let length = match (self.length, parse_length(part.trim_ascii())) {
+                (Some(Err(_)), _) => return,
+                (_, None) => Err("bad Content-Length"),
+                (Some(Ok(l)), Some(n)) if l != n => Err("conflicting Content-Length values"),
+                (_, Some(n)) => Ok(n),
+            };
+            self.length = Some(length);
+        }
+    }
+
+    fn transfer_encoding(&mut self, value: &[u8]) {
+        self.encoded = true;
+        for coding in value.split(|b| *b == b',') {
+            let coding = coding.trim_ascii();
+            if coding.is_empty() {
+                continue;
+            }
+            self.last_chunked = coding.eq_ignore_ascii_case(b"chunked");
+            self.chunked += usize::from(self.last_chunked);
+        }
+    }
+
+    fn connection(&mut self, value: HeaderValue) {
+        self.close |= crate::h1_wire::lists_token(value.as_bytes(), "close");
+        self.keep_alive |= crate::h1_wire::lists_token(value.as_bytes(), "keep-alive");
+        if hop_by_hop::names_options(value.as_bytes()) {
+            self.naming.push(value);
+        }
+    }
+
+    /// The body's framing, and whether it leaves the connection usable.
+    fn framing(
+        &self,
+        status: StatusCode,
+        head_request: bool,
+        headers: &mut HeaderMap,
+    ) -> Result<(Framing, bool), HeadError> {
+        if has_no_body(status, head_request) {
+            return Ok((Framing::Empty, true));
+        }
+        if self.encoded {
+            // Only `chunked`, once and last, is passed on (HAProxy answers
+            // 502 to the rest: a coding the gateway would drop with the
+            // field, or chunked applied twice, RFC 9112 section 6.1).
+            if self.chunked != 1 || !self.last_chunked {
+                return Err(HeadError::Malformed("Transfer-Encoding other than chunked"));
+            }
+            // With Content-Length beside it, the length is ignored,
+            // removed before forwarding, and the connection not trusted
+            // further (RFC 9112, section 6.3).
+            let reusable = self.length.is_none();
+            if !reusable {
+                headers.remove(http::header::CONTENT_LENGTH);
+            }
+            return Ok((Framing::Chunked, reusable));
+        }
+        Ok(
+            match self.length.transpose().map_err(HeadError::Malformed)? {
+                Some(0) => (Framing::Empty, true),
+                Some(n) => (Framing::Length(n), true),
+                None => (Framing::UntilClose, false),
+            },
+        )
+    }
+
+    /// Whether the server keeps the connection open after this response:
+    /// HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
+    /// `keep-alive`.
+    fn keeps_alive(&self, version: Version) -> bool {
+        if version == Version::HTTP_10 {
+            self.keep_alive && !self.close
+        } else {
+            !self.close
+        }
+    }
 }
 
 /// Whether a response has no body whatever its fields say: to `HEAD`,
@@ -155,59 +284,11 @@ pub fn has_no_body(status: StatusCode, head_request: bool) -> bool {
 /// The length `Content-Length` fields give: every value (comma-separated
 /// lists included) digits only and all the same.
 pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
-    let mut length: Option<u64> = None;
+    let mut facts = FramingFacts::default();
     for value in headers.get_all(http::header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|b| *b == b',') {
-            let n = parse_length(part.trim_ascii())
-                .ok_or(HeadError::Malformed("bad Content-Length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(HeadError::Malformed("conflicting Content-Length values"));
-            }
-            length = Some(n);
-        }
+        facts.content_length(value.as_bytes());
     }
-    Ok(length)
-}
-
-/// The body's framing, and whether it leaves the connection usable.
-fn framing(
-    status: StatusCode,
-    head_request: bool,
-    headers: &mut HeaderMap,
-) -> Result<(Framing, bool), HeadError> {
-    if has_no_body(status, head_request) {
-        return Ok((Framing::Empty, true));
-    }
-    if headers.contains_key(http::header::TRANSFER_ENCODING) {
-        // Only `chunked`, once and last, is passed on (HAProxy answers 502
-        // to the rest: a coding the gateway would drop with the field, or
-        // chunked applied twice, RFC 9112 section 6.1).
-        let mut chunked = 0;
-        let mut last_chunked = false;
-        for value in headers.get_all(http::header::TRANSFER_ENCODING) {
-            for coding in value.as_bytes().split(|b| *b == b',') {
-                let coding = coding.trim_ascii();
-                if coding.is_empty() {
-                    continue;
-                }
-                last_chunked = coding.eq_ignore_ascii_case(b"chunked");
-                chunked += usize::from(last_chunked);
-            }
-        }
-        if chunked != 1 || !last_chunked {
-            return Err(HeadError::Malformed("Transfer-Encoding other than chunked"));
-        }
-        // With Content-Length beside it, the length is ignored, removed
-        // before forwarding, and the connection not trusted further (RFC
-        // 9112, section 6.3).
-        let reusable = headers.remove(http::header::CONTENT_LENGTH).is_none();
-        return Ok((Framing::Chunked, reusable));
-    }
-    Ok(match content_length(headers)? {
-        Some(0) => (Framing::Empty, true),
-        Some(n) => (Framing::Length(n), true),
-        None => (Framing::UntilClose, false),
-    })
+    facts.length.transpose().map_err(HeadError::Malformed)
 }
 
 /// A Content-Length value: digits only, no sign, no overflow.
@@ -218,22 +299,6 @@ fn parse_length(digits: &[u8]) -> Option<u64> {
     digits.iter().try_fold(0u64, |n, d| {
         n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
-}
-
-/// Whether the server keeps the connection open after this response:
-/// HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with `keep-alive`.
-fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let mut close = false;
-    let mut keep_alive = false;
-    for value in headers.get_all(http::header::CONNECTION) {
-        close |= crate::h1_wire::lists_token(value.as_bytes(), "close");
-        keep_alive |= crate::h1_wire::lists_token(value.as_bytes(), "keep-alive");
-    }
-    if version == Version::HTTP_10 {
-        keep_alive && !close
-    } else {
-        !close
-    }
 }
 
 #[cfg(test)]
@@ -355,6 +420,49 @@ mod tests {
         assert!(!reusable(
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
         ));
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_read_but_not_kept() {
+        let head = parse(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\n\
+             X-Hop: 1\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\nUpgrade: x\r\n\
+             Proxy-Connection: close\r\nX-End: 2\r\n\r\n",
+            false,
+        )
+        .0
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.framing, Framing::Chunked);
+        assert!(head.reusable);
+        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-end"]);
+        let head = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\nClose: named\r\n\r\n",
+            false,
+        )
+        .0
+        .unwrap()
+        .unwrap();
+        assert!(!head.reusable);
+        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["content-length"], "RFC 9110 7.6.1");
+    }
+
+    #[test]
+    fn a_bad_length_matters_only_where_it_frames_the_body() {
+        let framing = |text: &str| parse(text, false).0.map(|h| h.unwrap().framing);
+        assert_eq!(
+            framing("HTTP/1.1 304 Not Modified\r\nContent-Length: x\r\n\r\n"),
+            Ok(Framing::Empty)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Ok(Framing::Chunked)
+        );
+        assert!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: x\r\n\r\n").is_err()
+        );
     }
 
     #[test]

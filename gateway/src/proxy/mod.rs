@@ -5,10 +5,11 @@
 
 pub mod error_page;
 pub mod forwardfor;
-pub mod hop_by_hop;
 pub mod request_checks;
 pub mod retry;
 pub mod upgrade;
+
+use switchyard::h1_wire::hop_by_hop;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -437,12 +438,13 @@ impl HttpProxy {
         // Persistence: the server the request's cookie names, when usable.
         // `ignore-persist` neither follows the cookie nor sets one (with
         // `indirect`, the server still does not see it, as in HAProxy 2.6).
-        let now = unix_now();
         let persistence = route
             .backend
             .persistence
             .as_ref()
             .filter(|_| attempt.persist != Some(PersistOverride::Ignore));
+        // The clock is read only for a cookie's dates.
+        let now = persistence.map_or(0, |_| unix_now());
         let requested = persistence.and_then(|p| {
             p.requested(&parts.headers)
                 .filter(|c| p.still_valid(c, now))
@@ -801,7 +803,7 @@ impl HttpProxy {
                 response.extensions_mut().insert(reason);
             }
         }
-        hop_by_hop::strip(response.headers_mut());
+        // No hop-by-hop fields: the head was read without them.
         let (parts, _) = response.into_parts();
         let body = if head.framing == Framing::Empty {
             // Nothing more to read: the connection is free now.
@@ -883,7 +885,7 @@ fn says_close(headers: &http::HeaderMap) -> bool {
     headers
         .get_all(http::header::CONNECTION)
         .iter()
-        .any(|v| hop_by_hop::lists_token(v.as_bytes(), "close"))
+        .any(|v| switchyard::h1_wire::lists_token(v.as_bytes(), "close"))
 }
 
 fn unix_now() -> i64 {
@@ -998,12 +1000,15 @@ fn clone_parts(parts: &Parts) -> Parts {
 }
 
 /// `Host` for HTTP/2 clients, who send `:authority` instead.
+/// (An origin-form target, HTTP/1's usual one, has no authority: no
+/// lookup then.)
 pub fn ensure_host(parts: &mut Parts) {
+    let Some(authority) = parts.uri.authority() else {
+        return;
+    };
     if !parts.headers.contains_key(http::header::HOST) {
-        if let Some(authority) = parts.uri.authority() {
-            if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
-                parts.headers.insert(http::header::HOST, value);
-            }
+        if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+            parts.headers.insert(http::header::HOST, value);
         }
     }
 }

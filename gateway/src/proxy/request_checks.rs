@@ -21,24 +21,31 @@ pub enum Refusal {
     UserInfo,
 }
 
+/// One pass over the fields (they are few; a lookup by name costs more
+/// than comparing each name with two standard ones).
 pub fn check(parts: &Parts) -> Result<(), Refusal> {
-    let encodings: Vec<&[u8]> = parts
-        .headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    match encodings.as_slice() {
-        [] => {}
-        [one] if one.eq_ignore_ascii_case(b"chunked") => {}
-        _ => return Err(Refusal::TransferEncoding),
-    }
-    let mut hosts = parts.headers.get_all(HOST).iter();
-    let host = hosts.next();
-    if let Some(first) = host {
-        if hosts.any(|other| !other.as_bytes().eq_ignore_ascii_case(first.as_bytes())) {
-            return Err(Refusal::ConflictingHost);
+    let mut encodings = 0;
+    let mut chunked_alone = true;
+    let mut host: Option<&http::HeaderValue> = None;
+    let mut hosts_conflict = false;
+    for (name, value) in &parts.headers {
+        if name == TRANSFER_ENCODING {
+            encodings += 1;
+            chunked_alone &= value.as_bytes().eq_ignore_ascii_case(b"chunked");
+        } else if name == HOST {
+            match host {
+                None => host = Some(value),
+                Some(first) => {
+                    hosts_conflict |= !value.as_bytes().eq_ignore_ascii_case(first.as_bytes())
+                }
+            }
         }
+    }
+    if encodings > 1 || !chunked_alone {
+        return Err(Refusal::TransferEncoding);
+    }
+    if hosts_conflict {
+        return Err(Refusal::ConflictingHost);
     }
     if let Some(authority) = parts.uri.authority() {
         if authority.as_str().contains('@') {

@@ -1,0 +1,207 @@
+//! Hop-by-hop header fields (RFC 9110, section 7.6.1): they describe one
+//! connection and are not forwarded, nor are the fields `Connection` names.
+
+use http::header::{HeaderName, CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
+use http::HeaderMap;
+
+const KEEP_ALIVE: &str = "keep-alive";
+const PROXY_CONNECTION: &str = "proxy-connection";
+
+/// The hop-by-hop fields every message loses, whatever `Connection` says.
+const ALWAYS: [&str; 6] = [
+    "connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+];
+
+/// [`always_bit`] of `Connection`.
+pub const CONNECTION_BIT: u8 = 1;
+/// [`always_bit`] of `Transfer-Encoding`.
+pub const TRANSFER_ENCODING_BIT: u8 = 1 << 2;
+
+/// Removes hop-by-hop fields from `headers`.
+///
+/// This runs twice per request (request and response), so it is built for
+/// the common cases: one pass over the field names tells which of
+/// [`ALWAYS`] are present (usually none, or `Connection` alone), and only
+/// those are removed; a `Connection` option is looked up (which does not
+/// allocate) before it is named.
+pub fn strip(headers: &mut HeaderMap) {
+    let mut present = 0u8;
+    for name in headers.keys() {
+        present |= always_bit(name);
+    }
+    if present == 0 {
+        return;
+    }
+    if present & CONNECTION_BIT != 0 {
+        let mut named = Vec::new();
+        for value in headers.get_all(CONNECTION) {
+            present_options(headers, value.as_bytes(), &mut named);
+        }
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    // By constant where there is one: a name given as text is parsed first.
+    for (bit, name) in [CONNECTION, TE, TRANSFER_ENCODING, UPGRADE]
+        .iter()
+        .enumerate()
+    {
+        if present & (1 << bit) != 0 {
+            headers.remove(name);
+        }
+    }
+    for (bit, name) in ALWAYS.iter().enumerate().skip(4) {
+        if present & (1 << bit) != 0 {
+            headers.remove(*name);
+        }
+    }
+}
+
+/// Whether a `Connection` value names a field beyond [`ALWAYS`] (which go
+/// anyway): only then is [`remove_options`] worth calling. `close` counts,
+/// since a field may bear that name.
+pub fn names_options(connection: &[u8]) -> bool {
+    connection
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .any(|token| !token.is_empty() && !is_always(token))
+}
+
+/// Removes the fields one `Connection` value names.
+pub fn remove_options(headers: &mut HeaderMap, connection: &[u8]) {
+    let mut named = Vec::new();
+    present_options(headers, connection, &mut named);
+    for name in named {
+        headers.remove(name);
+    }
+}
+
+/// Adds to `named` the fields of `headers` that one `Connection` value
+/// names. Looked up first: naming a field allocates, and most are absent
+/// (`close` is an option, seldom a field).
+fn present_options(headers: &HeaderMap, connection: &[u8], named: &mut Vec<HeaderName>) {
+    for token in connection.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+        let Ok(token) = std::str::from_utf8(token) else {
+            continue;
+        };
+        if token.is_empty() || is_always(token.as_bytes()) || !headers.contains_key(token) {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            named.push(name);
+        }
+    }
+}
+
+fn is_always(token: &[u8]) -> bool {
+    ALWAYS
+        .iter()
+        .any(|a| token.eq_ignore_ascii_case(a.as_bytes()))
+}
+
+/// The bit of `name` in [`ALWAYS`], or 0 for any other field.
+pub fn always_bit(name: &HeaderName) -> u8 {
+    if name == CONNECTION {
+        CONNECTION_BIT
+    } else if name == TE {
+        1 << 1
+    } else if name == TRANSFER_ENCODING {
+        TRANSFER_ENCODING_BIT
+    } else if name == UPGRADE {
+        1 << 3
+    } else if name.as_str() == KEEP_ALIVE {
+        1 << 4
+    } else if name.as_str() == PROXY_CONNECTION {
+        1 << 5
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(list: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in list {
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn tokens_are_found_whatever_their_case_and_spacing() {
+        use crate::h1_wire::lists_token;
+        assert!(lists_token(b"keep-alive, Upgrade", "upgrade"));
+        assert!(lists_token(b"CLOSE", "close"));
+        assert!(!lists_token(b"closed, x-close-me", "close"));
+    }
+
+    #[test]
+    fn only_options_beyond_the_standard_fields_name_anything() {
+        assert!(!names_options(b"keep-alive"));
+        assert!(!names_options(b" Keep-Alive , upgrade,"));
+        assert!(names_options(b"close"));
+        assert!(names_options(b"keep-alive, X-Secret"));
+    }
+
+    #[test]
+    fn removes_listed_and_standard_hop_by_hop_fields() {
+        let mut h = fields(&[
+            ("connection", "keep-alive, X-Secret"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("te", "trailers"),
+            ("host", "a.example"),
+        ]);
+        strip(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("host"));
+    }
+
+    #[test]
+    fn a_message_without_hop_by_hop_fields_is_left_alone() {
+        let mut h = fields(&[("host", "a.example"), ("x-keep", "1")]);
+        strip(&mut h);
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn keep_alive_fields_go_even_without_connection() {
+        let mut h = fields(&[
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("transfer-encoding", "chunked"),
+            ("x-keep", "1"),
+        ]);
+        strip(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn fields_named_by_connection_options_go_too() {
+        let mut h = fields(&[
+            ("connection", "close"),
+            ("connection", "Keep-Alive, x-a"),
+            ("x-a", "1"),
+            ("close", "named by an option"),
+            ("x-b", "1"),
+        ]);
+        strip(&mut h);
+        assert!(!h.contains_key("connection"));
+        assert!(!h.contains_key("x-a"));
+        // RFC 9110 7.6.1: a field with the name of a connection option goes.
+        assert!(!h.contains_key("close"));
+        assert_eq!(h.len(), 1);
+    }
+}
