@@ -70,7 +70,9 @@ impl Source {
 /// An inactivity limit on a streamed body.
 pub struct IdleLimit {
     limit: Duration,
-    timer: Pin<Box<Sleep>>,
+    /// Made the first time the body has nothing to give: most bodies come
+    /// whole with their head, and never need one.
+    timer: Option<Pin<Box<Sleep>>>,
     armed: bool,
     what: &'static str,
 }
@@ -79,7 +81,7 @@ impl IdleLimit {
     pub fn new(limit: Duration, what: &'static str) -> Self {
         IdleLimit {
             limit,
-            timer: Box::pin(tokio::time::sleep(limit)),
+            timer: None,
             armed: false,
             what,
         }
@@ -90,11 +92,21 @@ impl IdleLimit {
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.armed {
             self.armed = true;
-            self.timer.as_mut().reset(Instant::now() + self.limit);
+            let deadline = Instant::now() + self.limit;
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
         }
-        self.timer.as_mut().poll(cx).is_ready()
+        self.timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready())
     }
 }
+
+/// Room for the ends a streamed body usually gets (the exchange's, the
+/// request's, the log line's), allocated once.
+const ENDS: usize = 3;
 
 impl ProxyBody {
     pub fn full(bytes: impl Into<Bytes>) -> Self {
@@ -104,7 +116,7 @@ impl ProxyBody {
     pub fn streamed(inner: Incoming) -> Self {
         ProxyBody::Streamed {
             inner: Source::Hyper(inner),
-            on_end: Vec::new(),
+            on_end: Vec::with_capacity(ENDS),
             bytes: 0,
             idle: None,
         }
@@ -115,7 +127,7 @@ impl ProxyBody {
         let idle = idle.map(Box::new);
         ProxyBody::Streamed {
             inner,
-            on_end: Vec::new(),
+            on_end: Vec::with_capacity(ENDS),
             bytes: 0,
             idle,
         }

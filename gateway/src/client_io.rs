@@ -76,7 +76,9 @@ pub struct ClientIo<S> {
     head_epoch: u64,
     /// When the first byte of the request being waited for arrived.
     first_byte: Option<Instant>,
-    head_timer: Pin<Box<Sleep>>,
+    /// Made the first time a read waits: a new connection's request is
+    /// often there by its first read.
+    head_timer: Option<Pin<Box<Sleep>>>,
     /// Made the first time a write blocks: most connections never see
     /// one, and an idle connection should not carry a timer for it.
     write_timer: Option<Pin<Box<Sleep>>>,
@@ -99,7 +101,7 @@ impl<S> ClientIo<S> {
             out: Outgoing::Through,
             head_epoch: 0,
             first_byte: None,
-            head_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            head_timer: None,
             write_timer: None,
             write_blocked: false,
             require_http2: false,
@@ -253,8 +255,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
             return polled;
         }
         let (deadline, answer) = this.head_deadline(epoch, since);
-        this.head_timer.as_mut().reset(deadline);
-        if this.head_timer.as_mut().poll(cx).is_pending() {
+        let timer = match &mut this.head_timer {
+            Some(timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => this
+                .head_timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
         if answer && this.protocol != Protocol::Http2 {

@@ -28,6 +28,10 @@ pub enum Fault {
     Stall,
     /// Accepts and never reads: a request body fills the socket buffers.
     NeverRead,
+    /// Answers a head announcing 100 bytes of body, sends 5 of them in a
+    /// second write 100 ms later, and sends nothing more while the
+    /// connection stays open.
+    StallBody,
 }
 
 /// A running faulty origin; its connections end when it is dropped.
@@ -136,6 +140,20 @@ async fn misbehave(fault: Fault, mut stream: TcpStream) {
         Fault::NeverRead => {
             let _keep = stream;
             std::future::pending::<()>().await;
+        }
+        Fault::StallBody => {
+            read_head(&mut stream).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = stream.write_all(b"hello").await;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
         }
     }
 }

@@ -414,3 +414,41 @@ fn assert_bystander_fast(answered: usize, slowest: Duration) {
         "other traffic slowed to {slowest:?}"
     );
 }
+
+/// A server that sends its head and part of its body, then goes silent:
+/// the client gets what was sent and the connection closes after `timeout
+/// server` counted from the last bytes (not from the head), cut short
+/// rather than padded or hung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_is_cut_after_timeout_server_of_silence() {
+    let faulty = FaultyOrigin::start(Fault::StallBody).await;
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 400ms\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend b\n\
+         backend b\n    server s {}\n",
+        faulty.addr
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got)).await;
+    let took = started.elapsed();
+    assert!(read.is_ok(), "hung: {:?}", String::from_utf8_lossy(&got));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\nhello"),
+        "only what was sent: {text}"
+    );
+    // 100 ms to the last bytes, then 400 ms of silence.
+    assert!(took >= Duration::from_millis(450), "cut after {took:?}");
+    assert!(faulty.accepted() == 1);
+}

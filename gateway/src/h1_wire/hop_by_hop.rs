@@ -82,18 +82,21 @@ pub fn remove_options(headers: &mut HeaderMap, connection: &[u8]) {
 }
 
 /// Adds to `named` the fields of `headers` that one `Connection` value
-/// names. Looked up first: naming a field allocates, and most are absent
-/// (`close` is an option, seldom a field).
+/// names (most name none: `close` is an option, seldom a field). The
+/// names are compared in one pass, cheaper than a lookup for a message's
+/// few fields, and a field is named (which allocates) only when present.
 fn present_options(headers: &HeaderMap, connection: &[u8], named: &mut Vec<HeaderName>) {
     for token in connection.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-        let Ok(token) = std::str::from_utf8(token) else {
-            continue;
-        };
-        if token.is_empty() || is_always(token.as_bytes()) || !headers.contains_key(token) {
+        if token.is_empty() || is_always(token) {
             continue;
         }
-        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-            named.push(name);
+        let present = headers
+            .keys()
+            .any(|name| name.as_str().as_bytes().eq_ignore_ascii_case(token));
+        if present {
+            if let Ok(name) = HeaderName::from_bytes(token) {
+                named.push(name);
+            }
         }
     }
 }

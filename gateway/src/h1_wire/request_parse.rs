@@ -9,8 +9,6 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
-use super::lists_token;
-
 /// The most fields a request head may have here (hyper's limit too).
 const MAX_FIELDS: usize = 100;
 
@@ -54,8 +52,12 @@ pub fn plain_request(read: &Bytes) -> Option<PlainRequest> {
             "upgrade" | "expect" | "transfer-encoding" => true,
             "content-length" => field.value.trim_ascii() != b"0",
             "connection" => {
-                close |= lists_token(field.value, "close");
-                lists_token(field.value, "upgrade")
+                let mut upgrade = false;
+                for token in field.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+                }
+                upgrade
             }
             _ => false,
         };

@@ -19,17 +19,14 @@ pub fn requested(parts: &Parts) -> Option<HeaderValue> {
     if parts.version != Version::HTTP_11 {
         return None;
     }
+    // `Upgrade` first: most requests have neither, some `Connection`.
+    let protocol = parts.headers.get(UPGRADE)?;
     let asks = parts
         .headers
         .get_all(CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
-    if !asks {
-        return None;
-    }
-    parts.headers.get(UPGRADE).cloned()
+        .any(|v| switchyard::h1_wire::lists_token(v.as_bytes(), "upgrade"));
+    asks.then(|| protocol.clone())
 }
 
 /// Puts the upgrade request back after hop-by-hop fields were removed.
