@@ -113,6 +113,9 @@ async fn serve(mut socket: TcpStream) {
                 );
                 vec![answer.into_bytes()]
             }
+            "/hop" => vec![b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\n\
+                  X-Hop: 1\r\nProxy-Connection: keep-alive\r\nX-End: 2\r\nContent-Length: 3\r\n\r\nhop"
+                .to_vec()],
             "/silent" => return,
             "/bad-chunk" => {
                 let _ = socket
@@ -197,6 +200,25 @@ async fn a_custom_reason_phrase_is_passed_on() {
         "{}",
         String::from_utf8_lossy(&got)
     );
+}
+
+/// Hop-by-hop fields (RFC 9110 §7.6.1), and those `Connection` names, stay
+/// between server and gateway; the rest reach the client, and the
+/// connection is still reused.
+#[tokio::test]
+async fn hop_by_hop_response_fields_are_not_passed_on() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start(&origin, "");
+    let c = client();
+    for _ in 0..2 {
+        let r = get(&c, &format!("{base}/hop"), &[]).await.unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "hop"));
+        assert_eq!(r.header("x-end"), Some("2"));
+        for hop in ["x-hop", "keep-alive", "proxy-connection", "connection"] {
+            assert_eq!(r.header(hop), None, "{hop}");
+        }
+    }
+    assert_eq!(origin.accepted(), 1, "the server connection was reused");
 }
 
 #[tokio::test]
