@@ -38,9 +38,10 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     let bodiless = has_no_body(parts.status, head_request);
     // The length the fields announce (servers' lengths were checked on the
     // way in: one value); `Ok(None)` without any.
-    let declared = match bodiless {
-        true => Ok(None),
-        false => content_length(&parts.headers),
+    let declared = if bodiless {
+        Ok(None)
+    } else {
+        content_length(&parts.headers)
     };
     let framing = match declared {
         Ok(None) if !bodiless => match body.size_hint().exact() {

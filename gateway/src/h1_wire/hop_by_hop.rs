@@ -42,9 +42,7 @@ pub fn strip(headers: &mut HeaderMap) {
         for value in headers.get_all(CONNECTION) {
             present_options(headers, value.as_bytes(), &mut named);
         }
-        for name in named {
-            headers.remove(name);
-        }
+        remove_all(headers, named);
     }
     // By constant where there is one: a name given as text is parsed first.
     for (bit, name) in [CONNECTION, TE, TRANSFER_ENCODING, UPGRADE]
@@ -76,6 +74,10 @@ pub fn names_options(connection: &[u8]) -> bool {
 pub fn remove_options(headers: &mut HeaderMap, connection: &[u8]) {
     let mut named = Vec::new();
     present_options(headers, connection, &mut named);
+    remove_all(headers, named);
+}
+
+fn remove_all(headers: &mut HeaderMap, named: Vec<HeaderName>) {
     for name in named {
         headers.remove(name);
     }

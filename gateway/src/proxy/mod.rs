@@ -9,8 +9,6 @@ pub mod request_checks;
 pub mod retry;
 pub mod upgrade;
 
-use switchyard::h1_wire::hop_by_hop;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,8 +28,8 @@ use crate::upstream::{Backend, PickContext, ServerPermit};
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
-use switchyard::h1_wire::chunked;
 use switchyard::h1_wire::response_head::Framing;
+use switchyard::h1_wire::{chunked, hop_by_hop};
 use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
