@@ -13,10 +13,10 @@ use hyper::body::Body;
 use switchyard::h1_wire::response_encode::{
     chunk_start, encode_head, BodyFraming, CHUNK_END, LAST_CHUNK,
 };
-use switchyard::h1_wire::response_head::{content_length, has_no_body};
+use switchyard::h1_wire::response_head::{content_length, fields_content_length, has_no_body};
 use tokio::io::AsyncWrite;
 
-use crate::body::ProxyBody;
+use crate::proxy_response::ProxyResponse;
 
 /// Bytes gathered before a write; a body frame larger than this is
 /// written from its own buffer instead of being copied.
@@ -27,21 +27,25 @@ const GATHER: usize = 16_384;
 /// connection is no longer at a message boundary and must be closed.
 pub async fn write<IO: AsyncWrite + Unpin>(
     io: &mut IO,
-    response: http::Response<ProxyBody>,
+    response: ProxyResponse,
     head_request: bool,
 ) -> io::Result<()> {
-    let (mut parts, mut body) = response.into_parts();
+    let (mut parts, mut server_fields, mut body) = response.into_wire();
     if parts.status.is_informational() || parts.status == http::StatusCode::NO_CONTENT {
         // Never a length on these (RFC 9110, section 8.6).
         parts.headers.remove(http::header::CONTENT_LENGTH);
+        if let Some(fields) = server_fields.as_mut() {
+            fields.remove("content-length");
+        }
     }
     let bodiless = has_no_body(parts.status, head_request);
     // The length the fields announce (servers' lengths were checked on the
-    // way in: one value); `Ok(None)` without any.
-    let declared = if bodiless {
-        Ok(None)
-    } else {
-        content_length(&parts.headers)
+    // way in: one value); `Ok(None)` without any. A server's fields, when
+    // still as read, are all of them: the gateway adds no length.
+    let declared = match &server_fields {
+        _ if bodiless => Ok(None),
+        Some(fields) => fields_content_length(fields),
+        None => content_length(&parts.headers),
     };
     let framing = match declared {
         Ok(None) if !bodiless => match body.size_hint().exact() {
@@ -55,7 +59,14 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         .get::<hyper::ext::ReasonPhrase>()
         .map(|r| r.as_bytes());
     let mut out = Vec::new();
-    encode_head(parts.status, reason, &parts.headers, framing, &mut out);
+    encode_head(
+        parts.status,
+        reason,
+        server_fields.as_ref(),
+        &parts.headers,
+        framing,
+        &mut out,
+    );
     if bodiless {
         // Dropped unread: its ends run as for a body not passed on.
         drop(body);
@@ -178,10 +189,13 @@ async fn write_all<IO: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::ProxyBody;
 
     async fn written(response: http::Response<ProxyBody>, head_request: bool) -> String {
         let mut out = Vec::new();
-        write(&mut out, response, head_request).await.unwrap();
+        write(&mut out, response.into(), head_request)
+            .await
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -228,12 +242,12 @@ mod tests {
         long.headers_mut()
             .insert("content-length", "3".parse().unwrap());
         let mut out = Vec::new();
-        assert!(write(&mut out, long, false).await.is_err());
+        assert!(write(&mut out, long.into(), false).await.is_err());
         assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nhel");
         let mut short = http::Response::new(ProxyBody::full("hi"));
         short
             .headers_mut()
             .insert("content-length", "3".parse().unwrap());
-        assert!(write(&mut Vec::new(), short, false).await.is_err());
+        assert!(write(&mut Vec::new(), short.into(), false).await.is_err());
     }
 }

@@ -60,8 +60,9 @@ pub(crate) fn request_service(
         let (proxy, conn) = (proxy.clone(), conn.clone());
         let (parts, body) = req.into_parts();
         let (parts, body) = (Box::new(parts), crate::body::ProxyBody::streamed(body));
-        let request: RequestFuture =
-            Box::pin(async move { Ok::<_, Infallible>(proxy.handle(parts, body, &conn).await) });
+        let request: RequestFuture = Box::pin(async move {
+            Ok::<_, Infallible>(proxy.handle(parts, body, &conn).await.into_http())
+        });
         request
     })
 }

@@ -24,6 +24,7 @@ mod prefixed_io;
 mod process;
 mod proxy;
 mod proxy_protocol;
+mod proxy_response;
 mod routing;
 mod rules_router;
 mod runtime;

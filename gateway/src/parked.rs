@@ -145,10 +145,7 @@ where
         if let Some(phase) = session.member.retirement().requested_now() {
             *retired = Some(phase);
             session.conn.close_after_next_response();
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
+            response.close_connection();
         }
     }
     crate::client_response::write(io, response, head_request).await

@@ -2,13 +2,13 @@
 //! asks of a frontend's rules, and what it gets back.
 
 use http::request::Parts;
-use http::response;
 use http::Response;
 
 use switchyard_rules::decision::PersistOverride;
 
 use crate::body::ProxyBody;
 use crate::proxy::ClientConn;
+use crate::proxy_response::ProxyResponse;
 
 /// What the rules decided for a request.
 pub enum Verdict {
@@ -39,6 +39,6 @@ pub trait Router: Send + Sync {
         backend: &str,
         request: &Parts,
         conn: &ClientConn,
-        response: &mut response::Parts,
+        response: &mut ProxyResponse,
     );
 }

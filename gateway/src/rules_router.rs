@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{response, Response, StatusCode};
+use http::{Response, StatusCode};
 use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet, TlsFacts};
 
 use crate::body::ProxyBody;
 use crate::proxy::error_page::{CannedResponse, ErrorPages};
 use crate::proxy::ClientConn;
+use crate::proxy_response::{FieldsMut, ProxyResponse};
 use crate::routing::{Router, Verdict};
 
 /// hyper's request head seen through the rules' eyes, without copying.
@@ -107,7 +108,7 @@ impl Router for RulesRouter {
         backend: &str,
         request: &Parts,
         conn: &ClientConn,
-        response: &mut response::Parts,
+        response: &mut ProxyResponse,
     ) {
         let facts = PartsFacts {
             parts: request,
@@ -122,7 +123,7 @@ impl Router for RulesRouter {
                         HeaderName::from_bytes(name.as_bytes()),
                         HeaderValue::from_str(&value),
                     ) {
-                        response.headers.insert(n, v);
+                        response.set_field(n, v);
                     }
                 }
                 ResponseEdit::Add(name, value) => {
@@ -130,12 +131,12 @@ impl Router for RulesRouter {
                         HeaderName::from_bytes(name.as_bytes()),
                         HeaderValue::from_str(&value),
                     ) {
-                        response.headers.append(n, v);
+                        response.append_field(n, v);
                     }
                 }
                 ResponseEdit::Del(name) => {
                     if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
-                        response.headers.remove(n);
+                        response.remove_field(&n);
                     }
                 }
             }

@@ -116,6 +116,9 @@ async fn serve(mut socket: TcpStream) {
             "/hop" => vec![b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\n\
                   X-Hop: 1\r\nProxy-Connection: keep-alive\r\nX-End: 2\r\nContent-Length: 3\r\n\r\nhop"
                 .to_vec()],
+            "/fields" => vec![b"HTTP/1.1 200 OK\r\nX-A: 1\r\nSet-Cookie: s=1\r\nConnection: keep-alive\r\n\
+                  X-Sp:   v  \r\nX-A: 2\r\nCache-Control: public\r\nX-Drop: 1\r\nContent-Length: 6\r\n\r\nfields"
+                .to_vec()],
             "/silent" => return,
             "/bad-chunk" => {
                 let _ = socket
@@ -142,15 +145,43 @@ async fn serve(mut socket: TcpStream) {
 }
 
 fn start(origin: &ScriptedOrigin, extra: &str) -> (Gateway, String) {
+    start_with(origin, extra, "")
+}
+
+/// [`start`], with `server_options` after the server's address.
+fn start_with(origin: &ScriptedOrigin, extra: &str, server_options: &str) -> (Gateway, String) {
     let port = free_port();
     let config = format!(
         "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 5s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\
-         backend be\n{extra}    server s1 {}\n",
+         backend be\n{extra}    server s1 {} {server_options}\n",
         origin.addr
     );
     let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
     (gw, format!("http://127.0.0.1:{port}"))
+}
+
+/// `GET path` on a connection of its own, as bytes; read until the bytes
+/// end with `end`.
+async fn raw_get(base: &str, path: &str, end: &[u8]) -> Vec<u8> {
+    let port = base.rsplit(':').next().unwrap();
+    let mut s = TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(end) {
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
 }
 
 #[tokio::test]
@@ -178,23 +209,7 @@ async fn every_body_framing_reaches_the_client_whole() {
 async fn a_custom_reason_phrase_is_passed_on() {
     let origin = ScriptedOrigin::start().await;
     let (_gw, base) = start(&origin, "");
-    let port = base.rsplit(':').next().unwrap();
-    let mut s = TcpStream::connect(format!("127.0.0.1:{port}"))
-        .await
-        .unwrap();
-    s.write_all(b"GET /interim HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await
-        .unwrap();
-    let mut got = Vec::new();
-    while !got.ends_with(b"ok") {
-        let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0);
-        got.extend_from_slice(&buf[..n]);
-    }
+    let got = raw_get(&base, "/interim", b"ok").await;
     assert!(
         got.starts_with(b"HTTP/1.1 200 Fine\r\n"),
         "{}",
@@ -219,6 +234,63 @@ async fn hop_by_hop_response_fields_are_not_passed_on() {
         }
     }
     assert_eq!(origin.accepted(), 1, "the server connection was reused");
+}
+
+/// A server's fields reach an HTTP/1.1 client in the server's order, names
+/// in lower case, with what the gateway edits (a persistence cookie, its
+/// `nocache`, `http-response` rules) applied; an HTTP/2 client gets the
+/// same fields.
+#[tokio::test]
+async fn server_fields_keep_their_order_and_take_the_gateways_edits() {
+    let origin = ScriptedOrigin::start().await;
+    let (_gw, base) = start_with(
+        &origin,
+        "    cookie SRV insert indirect nocache\n    http-response set-header X-Set yes\n    \
+         http-response del-header X-Drop\n",
+        "cookie s1",
+    );
+    let text = String::from_utf8(raw_get(&base, "/fields", b"fields").await).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "fields");
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(
+        lines[..6],
+        [
+            "HTTP/1.1 200 OK",
+            "x-a: 1",
+            "set-cookie: s=1",
+            "x-sp: v",
+            "x-a: 2",
+            "content-length: 6"
+        ],
+        "{head}"
+    );
+    let mut added: Vec<&str> = lines[6..].to_vec();
+    added.sort_unstable();
+    assert_eq!(added.len(), 3, "{head}");
+    assert_eq!(added[0], "cache-control: private");
+    assert!(added[1].starts_with("set-cookie: SRV=s1"), "{head}");
+    assert_eq!(added[2], "x-set: yes");
+
+    let c = switchyard_e2e::client::client_h2c();
+    let r = get(&c, &format!("{base}/fields"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "fields"));
+    let values = |name: &str| -> Vec<&str> {
+        r.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    };
+    assert_eq!(values("x-a"), ["1", "2"]);
+    assert_eq!(values("x-sp"), ["v"]);
+    assert_eq!(values("cache-control"), ["private"]);
+    assert_eq!(values("x-set"), ["yes"]);
+    assert!(values("x-drop").is_empty());
+    let cookies = values("set-cookie");
+    assert_eq!(cookies.len(), 2);
+    assert_eq!(cookies[0], "s=1");
+    assert!(cookies[1].starts_with("SRV=s1"), "{cookies:?}");
 }
 
 #[tokio::test]

@@ -64,10 +64,16 @@ pub fn strip(headers: &mut HeaderMap) {
 /// anyway): only then is [`remove_options`] worth calling. `close` counts,
 /// since a field may bear that name.
 pub fn names_options(connection: &[u8]) -> bool {
+    options(connection).next().is_some()
+}
+
+/// The fields one `Connection` value names beyond [`ALWAYS`] (which go
+/// anyway), as written.
+pub fn options(connection: &[u8]) -> impl Iterator<Item = &[u8]> {
     connection
         .split(|b| *b == b',')
         .map(<[u8]>::trim_ascii)
-        .any(|token| !token.is_empty() && !is_always(token))
+        .filter(|token| !token.is_empty() && !is_always(token))
 }
 
 /// Removes the fields one `Connection` value names.
@@ -88,10 +94,7 @@ fn remove_all(headers: &mut HeaderMap, named: Vec<HeaderName>) {
 /// names are compared in one pass, cheaper than a lookup for a message's
 /// few fields, and a field is named (which allocates) only when present.
 fn present_options(headers: &HeaderMap, connection: &[u8], named: &mut Vec<HeaderName>) {
-    for token in connection.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-        if token.is_empty() || is_always(token) {
-            continue;
-        }
+    for token in options(connection) {
         let present = headers
             .keys()
             .any(|name| name.as_str().as_bytes().eq_ignore_ascii_case(token));
@@ -128,6 +131,21 @@ pub fn always_bit(name: &HeaderName) -> u8 {
     }
 }
 
+/// [`always_bit`] of a name in lower case, for fields not made into
+/// `HeaderName`s (`server_fields`, whose names are put in lower case as
+/// they are read).
+pub fn always_bit_of(lowercase_name: &[u8]) -> u8 {
+    match lowercase_name {
+        b"connection" => CONNECTION_BIT,
+        b"te" => 1 << 1,
+        b"transfer-encoding" => TRANSFER_ENCODING_BIT,
+        b"upgrade" => 1 << 3,
+        b"keep-alive" => 1 << 4,
+        b"proxy-connection" => 1 << 5,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +167,21 @@ mod tests {
         assert!(lists_token(b"keep-alive, Upgrade", "upgrade"));
         assert!(lists_token(b"CLOSE", "close"));
         assert!(!lists_token(b"closed, x-close-me", "close"));
+    }
+
+    #[test]
+    fn a_lowercase_name_has_the_bit_of_its_header_name() {
+        for name in ALWAYS
+            .iter()
+            .chain(&["x-a", "content-length", "tee", "te-x"])
+        {
+            let header = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(
+                always_bit_of(name.as_bytes()),
+                always_bit(&header),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod request_head;
 pub mod request_parse;
 pub mod response_encode;
 pub mod response_head;
+pub mod server_fields;
 
 /// Whether a `Connection`-style field value lists `token`: comma-separated
 /// options, compared without case.

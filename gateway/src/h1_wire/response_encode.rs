@@ -3,6 +3,8 @@
 
 use http::{HeaderMap, StatusCode};
 
+use super::server_fields::ServerFields;
+
 /// How the body that follows the head is delimited on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFraming {
@@ -16,16 +18,18 @@ pub enum BodyFraming {
 }
 
 /// Appends the head to `out`: status line (with `reason` when the server
-/// gave an unusual one), the fields, names in lower case as hyper writes
-/// them, and the framing field when one is added.
+/// gave an unusual one), a server's fields still as read, then `headers`,
+/// names in lower case as hyper writes them, and the framing field when
+/// one is added.
 pub fn encode_head(
     status: StatusCode,
     reason: Option<&[u8]>,
+    server_fields: Option<&ServerFields>,
     headers: &HeaderMap,
     framing: BodyFraming,
     out: &mut Vec<u8>,
 ) {
-    out.reserve(64 + headers.len() * 40);
+    out.reserve(64 + (headers.len() + server_fields.map_or(0, ServerFields::len)) * 40);
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
@@ -33,6 +37,9 @@ pub fn encode_head(
     // HAProxy's word for a status it has no reason for.
     out.extend_from_slice(reason.unwrap_or(b"Other"));
     out.extend_from_slice(b"\r\n");
+    if let Some(fields) = server_fields {
+        fields.encode(out);
+    }
     for (name, value) in headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
@@ -74,6 +81,7 @@ mod tests {
         encode_head(
             StatusCode::OK,
             None,
+            None,
             &headers,
             BodyFraming::Length(5),
             &mut out,
@@ -86,6 +94,7 @@ mod tests {
         encode_head(
             StatusCode::OK,
             Some(b"Fine"),
+            None,
             &HeaderMap::new(),
             BodyFraming::Chunked,
             &mut out,
@@ -98,6 +107,7 @@ mod tests {
         let odd = StatusCode::from_u16(599).unwrap();
         encode_head(
             odd,
+            None,
             None,
             &HeaderMap::new(),
             BodyFraming::AsFields,

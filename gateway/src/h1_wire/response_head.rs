@@ -4,10 +4,12 @@
 
 use std::mem::MaybeUninit;
 
+use bytes::Bytes;
 use bytes::BytesMut;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+use http::{HeaderMap, StatusCode, Version};
 
 use crate::h1_wire::hop_by_hop;
+use crate::h1_wire::server_fields::{FieldSpan, ServerFields};
 
 /// The most fields a response head may have (hyper's and HAProxy's order of
 /// magnitude; `tune.http.maxhdr` is 101).
@@ -36,11 +38,12 @@ pub struct ResponseHead {
     pub status: StatusCode,
     pub version: Version,
     /// The reason phrase when it differs from the status's usual one.
-    pub reason: Option<bytes::Bytes>,
-    /// The end-to-end fields, in order: hop-by-hop ones (RFC 9110, section
-    /// 7.6.1) are left out as they are read, since they are never
-    /// forwarded; what they say is in `framing` and `reusable`.
-    pub headers: HeaderMap,
+    pub reason: Option<Bytes>,
+    /// The end-to-end fields, in order, as the server wrote them:
+    /// hop-by-hop ones (RFC 9110, section 7.6.1) are left out as they are
+    /// read, since they are never forwarded; what they say is in `framing`
+    /// and `reusable`.
+    pub fields: ServerFields,
     pub framing: Framing,
     /// The connection may carry another request once the body is read.
     pub reusable: bool,
@@ -77,12 +80,6 @@ pub fn take(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         }
         return Ok(Some(head));
     }
-}
-
-/// Where a field's name and value lie in the head.
-struct FieldSpan {
-    name: std::ops::Range<usize>,
-    value: std::ops::Range<usize>,
 }
 
 fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
@@ -127,45 +124,49 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
             true => 0..0,
             false => offset(r.as_bytes())..offset(r.as_bytes()) + r.len(),
         });
-    let spans: Vec<FieldSpan> = response
+    let spans = response
         .headers
         .iter()
-        .map(|f| FieldSpan {
-            name: offset(f.name.as_bytes())..offset(f.name.as_bytes()) + f.name.len(),
-            value: offset(f.value)..offset(f.value) + f.value.len(),
+        .map(|f| {
+            let name = offset(f.name.as_bytes());
+            let value = offset(f.value);
+            FieldSpan::new(name..name + f.name.len(), value..value + f.value.len())
         })
-        .collect();
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len());
+        .collect::<Option<Vec<FieldSpan>>>()
+        .ok_or(HeadError::TooLong)?;
+    let mut fields = ServerFields::from_head(buf.split_to(len), spans);
+    let head = fields.head().clone();
     let mut facts = FramingFacts::default();
-    for span in spans {
-        let name = HeaderName::from_bytes(&head[span.name])
-            .map_err(|_| HeadError::Malformed("bad field name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(span.value))
-            .map_err(|_| HeadError::Malformed("bad field value"))?;
-        match hop_by_hop::always_bit(&name) {
-            0 => {
-                if name == http::header::CONTENT_LENGTH {
-                    facts.content_length(value.as_bytes());
-                }
-                headers.append(name, value);
+    fields.retain(|name, value| match hop_by_hop::always_bit_of(name) {
+        0 => {
+            if name == b"content-length" {
+                facts.content_length(value);
             }
-            hop_by_hop::CONNECTION_BIT => facts.connection(value),
-            hop_by_hop::TRANSFER_ENCODING_BIT => facts.transfer_encoding(value.as_bytes()),
-            _ => {}
+            true
+        }
+        hop_by_hop::CONNECTION_BIT => {
+            facts.connection(value);
+            false
+        }
+        hop_by_hop::TRANSFER_ENCODING_BIT => {
+            facts.transfer_encoding(value);
+            false
+        }
+        _ => false,
+    });
+    for value in &facts.naming {
+        for option in hop_by_hop::options(value) {
+            fields.retain(|name, _| !name.eq_ignore_ascii_case(option));
         }
     }
-    for value in &facts.naming {
-        hop_by_hop::remove_options(&mut headers, value.as_bytes());
-    }
     let reason = reason.map(|r| head.slice(r));
-    let (framing, framing_reusable) = facts.framing(status, head_request, &mut headers)?;
+    let (framing, framing_reusable) = facts.framing(status, head_request, &mut fields)?;
     let reusable = framing_reusable && facts.keeps_alive(version);
     Ok(Some(ResponseHead {
         status,
         version,
         reason,
-        headers,
+        fields,
         framing,
         reusable,
     }))
@@ -187,7 +188,7 @@ struct FramingFacts {
     close: bool,
     keep_alive: bool,
     /// `Connection` values naming other fields, which go too (rare).
-    naming: Vec<HeaderValue>,
+    naming: Vec<Vec<u8>>,
 }
 
 impl FramingFacts {
@@ -217,11 +218,16 @@ impl FramingFacts {
         }
     }
 
-    fn connection(&mut self, value: HeaderValue) {
-        self.close |= crate::h1_wire::lists_token(value.as_bytes(), "close");
-        self.keep_alive |= crate::h1_wire::lists_token(value.as_bytes(), "keep-alive");
-        if hop_by_hop::names_options(value.as_bytes()) {
-            self.naming.push(value);
+    fn connection(&mut self, value: &[u8]) {
+        // The usual value, at a glance (`close` may name a field too).
+        if value.eq_ignore_ascii_case(b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        self.close |= crate::h1_wire::lists_token(value, "close");
+        self.keep_alive |= crate::h1_wire::lists_token(value, "keep-alive");
+        if hop_by_hop::names_options(value) {
+            self.naming.push(value.to_vec());
         }
     }
 
@@ -230,7 +236,7 @@ impl FramingFacts {
         &self,
         status: StatusCode,
         head_request: bool,
-        headers: &mut HeaderMap,
+        fields: &mut ServerFields,
     ) -> Result<(Framing, bool), HeadError> {
         if has_no_body(status, head_request) {
             return Ok((Framing::Empty, true));
@@ -247,7 +253,7 @@ impl FramingFacts {
             // further (RFC 9112, section 6.3).
             let reusable = self.length.is_none();
             if !reusable {
-                headers.remove(http::header::CONTENT_LENGTH);
+                fields.remove("content-length");
             }
             return Ok((Framing::Chunked, reusable));
         }
@@ -284,9 +290,23 @@ pub fn has_no_body(status: StatusCode, head_request: bool) -> bool {
 /// The length `Content-Length` fields give: every value (comma-separated
 /// lists included) digits only and all the same.
 pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
+    agreed_length(
+        headers
+            .get_all(http::header::CONTENT_LENGTH)
+            .iter()
+            .map(|v| v.as_bytes()),
+    )
+}
+
+/// [`content_length`] of a server's fields as read.
+pub fn fields_content_length(fields: &ServerFields) -> Result<Option<u64>, HeadError> {
+    agreed_length(fields.values("content-length"))
+}
+
+fn agreed_length<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Option<u64>, HeadError> {
     let mut facts = FramingFacts::default();
-    for value in headers.get_all(http::header::CONTENT_LENGTH) {
-        facts.content_length(value.as_bytes());
+    for value in values {
+        facts.content_length(value);
     }
     facts.length.transpose().map_err(HeadError::Malformed)
 }
@@ -325,7 +345,7 @@ mod tests {
         assert_eq!(head.framing, Framing::Length(5));
         assert!(head.reusable);
         assert!(head.reason.is_none());
-        assert_eq!(head.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(head.fields.values("x-a").count(), 2);
         assert_eq!(&rest[..], b"hello");
     }
 
@@ -364,7 +384,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(both.framing, Framing::Chunked);
-        assert!(!both.headers.contains_key("content-length"), "RFC 9112 6.3");
+        assert!(!both.fields.contains("content-length"), "RFC 9112 6.3");
         assert_eq!(
             framing("HTTP/1.1 200 OK\r\n\r\n", false),
             Framing::UntilClose
@@ -435,8 +455,8 @@ mod tests {
         .unwrap();
         assert_eq!(head.framing, Framing::Chunked);
         assert!(head.reusable);
-        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
-        assert_eq!(names, ["x-end"]);
+        let names: Vec<&[u8]> = head.fields.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, [b"x-end"]);
         let head = parse(
             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\nClose: named\r\n\r\n",
             false,
@@ -445,8 +465,8 @@ mod tests {
         .unwrap()
         .unwrap();
         assert!(!head.reusable);
-        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
-        assert_eq!(names, ["content-length"], "RFC 9110 7.6.1");
+        let names: Vec<&[u8]> = head.fields.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, [b"content-length"], "RFC 9110 7.6.1");
     }
 
     #[test]

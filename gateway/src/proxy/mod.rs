@@ -21,6 +21,7 @@ use http::{HeaderValue, Request, Response, Uri};
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::pool::{ConnectionPool, PooledConn, SendError};
+use crate::proxy_response::ProxyResponse;
 use crate::routing::{Router, Verdict};
 use crate::server_body::ServerBody;
 use crate::tls::upstream::TlsTarget;
@@ -240,20 +241,17 @@ impl HttpProxy {
         parts: Box<Parts>,
         body: ProxyBody,
         conn: &Arc<ClientConn>,
-    ) -> Response<ProxyBody> {
+    ) -> ProxyResponse {
         conn.request_started();
         self.counters.request_started();
         let http1 = parts.version < http::Version::HTTP_2;
-        let response = self.handle_logged(parts, body, conn).await;
-        let (mut parts, body) = response.into_parts();
+        let mut response = self.handle_logged(parts, body, conn).await;
         if http1
             && conn.closing.load(Ordering::Relaxed)
-            && parts.status != http::StatusCode::SWITCHING_PROTOCOLS
+            && response.status() != http::StatusCode::SWITCHING_PROTOCOLS
         {
-            parts
-                .headers
-                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-        } else if http1 && says_close(&parts.headers) {
+            response.close_connection();
+        } else if http1 && response.says_close() {
             // An error page or a rule said so: hyper closes after this
             // response, and so must the parked path (`parked.rs`).
             conn.close_after_next_response();
@@ -261,9 +259,9 @@ impl HttpProxy {
         let end = RequestEnd {
             conn: conn.clone(),
             counters: self.counters.clone(),
-            status: parts.status.as_u16(),
+            status: response.status().as_u16(),
         };
-        Response::from_parts(parts, body.with_end(Box::new(end)))
+        response.map_body(|body| body.with_end(Box::new(end)))
     }
 
     async fn handle_logged(
@@ -271,7 +269,7 @@ impl HttpProxy {
         parts: Box<Parts>,
         body: ProxyBody,
         conn: &ClientConn,
-    ) -> Response<ProxyBody> {
+    ) -> ProxyResponse {
         let Some(logger) = self.logger.clone() else {
             return self.handle_inner(parts, body, conn, &mut None).await;
         };
@@ -280,14 +278,12 @@ impl HttpProxy {
         let mut draft = Some(Box::new(LogDraft::new(&parts, conn, &self.name)));
         let response = self.handle_inner(parts, body, conn, &mut draft).await;
         let draft = draft.expect("still there");
-        let (parts, body) = response.into_parts();
-        let status = parts.status.as_u16();
         let end = LogEnd {
             logger,
             draft,
-            status,
+            status: response.status().as_u16(),
         };
-        Response::from_parts(parts, body.with_end(Box::new(end)))
+        response.map_body(|body| body.with_end(Box::new(end)))
     }
 
     async fn handle_inner(
@@ -296,7 +292,7 @@ impl HttpProxy {
         body: ProxyBody,
         conn: &ClientConn,
         draft: &mut Option<Box<LogDraft>>,
-    ) -> Response<ProxyBody> {
+    ) -> ProxyResponse {
         let first = conn.first_request();
         let trace = crate::log::debug_trace::stream();
         if let Some(stream) = trace {
@@ -304,16 +300,16 @@ impl HttpProxy {
         }
         if let Err(refusal) = request_checks::check(&parts) {
             tracing::debug!(?refusal, "request refused");
-            return self.errors.response(400);
+            return self.errors.response(400).into();
         }
         ensure_host(&mut parts);
         if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(target_of(&parts))) {
-            return self.stats_page(stats, &parts, conn, body).await;
+            return self.stats_page(stats, &parts, conn, body).await.into();
         }
         let (backend_name, persist_override) = match self.router.route(&mut parts, conn) {
-            Verdict::Respond(response) => return response,
-            Verdict::NoBackend => return self.errors.response(503),
-            Verdict::Service(name) => return self.service(&name),
+            Verdict::Respond(response) => return response.into(),
+            Verdict::NoBackend => return self.errors.response(503).into(),
+            Verdict::Service(name) => return self.service(&name).into(),
             Verdict::Backend(name, persist) => (name, persist),
         };
         // `stats enable` in a backend section: its page, once routed there
@@ -322,13 +318,13 @@ impl HttpProxy {
             .then(|| self.backend_stats.get(&backend_name))
             .flatten();
         if let Some(stats) = backend_stats.filter(|s| s.matches(target_of(&parts))) {
-            return self.stats_page(stats, &parts, conn, body).await;
+            return self.stats_page(stats, &parts, conn, body).await.into();
         }
         if let Some(d) = draft.as_mut() {
             d.record.backend = backend_name.clone();
         }
         let Some(route) = self.backends.get(&backend_name).cloned() else {
-            return self.errors.response(503);
+            return self.errors.response(503).into();
         };
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
             policy.apply(conn.forwarded_client(), &mut parts.headers);
@@ -362,10 +358,10 @@ impl HttpProxy {
             )
             .await;
         let Some(request) = kept else { return response };
-        let (mut response_parts, response_body) = response.into_parts();
+        let mut response = response;
         self.router
-            .on_response(&backend_name, &request, conn, &mut response_parts);
-        Response::from_parts(response_parts, response_body)
+            .on_response(&backend_name, &request, conn, &mut response);
+        response
     }
 
     async fn stats_page(
@@ -418,7 +414,7 @@ impl HttpProxy {
         attempt: Attempt,
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<Box<LogDraft>>,
-    ) -> Response<ProxyBody> {
+    ) -> ProxyResponse {
         let mut reuse = attempt.reuse;
         let attempt_trace = attempt.trace;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
@@ -507,7 +503,7 @@ impl HttpProxy {
             }
             let permit = match server.acquire(route.queue_timeout).await {
                 Ok(permit) => permit,
-                Err(_) => return route.errors.response(503),
+                Err(_) => return route.errors.response(503).into(),
             };
             let tls = server.tls.as_ref().map(|tls| TlsTarget {
                 tls: tls.clone(),
@@ -565,7 +561,9 @@ impl HttpProxy {
                 self.exchange_own(route, pooled, permit, request_head).await
             } else {
                 let request = Request::from_parts(*request_head, request_body);
-                Box::pin(self.exchange(route, pooled, permit, request, client_upgrade)).await
+                Box::pin(self.exchange(route, pooled, permit, request, client_upgrade))
+                    .await
+                    .map(ProxyResponse::from)
             };
             match exchanged {
                 // `retry-on 503` and friends: a status worth another try.
@@ -582,14 +580,12 @@ impl HttpProxy {
                 }
                 Ok(mut response) => {
                     if let Some(stream) = attempt_trace {
-                        let (head, body) = response.into_parts();
                         crate::log::debug_trace::response(
                             stream,
                             &route.backend.name,
                             conn.trace_fd,
-                            &head,
+                            response.parts_mut(),
                         );
-                        response = Response::from_parts(head, body);
                     }
                     if let Some(d) = draft.as_mut() {
                         d.record.t_connect =
@@ -600,13 +596,7 @@ impl HttpProxy {
                         d.record.t_queue = Some(0);
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
-                        p.on_response(
-                            response.headers_mut(),
-                            value,
-                            requested.as_ref(),
-                            &method,
-                            now,
-                        );
+                        p.on_response(&mut response, value, requested.as_ref(), &method, now);
                     }
                     return response;
                 }
@@ -641,7 +631,7 @@ impl HttpProxy {
                 }
             }
         }
-        route.errors.response(last_error)
+        route.errors.response(last_error).into()
     }
 
     /// One request/response exchange through hyper on `pooled` (requests
@@ -754,7 +744,7 @@ impl HttpProxy {
         mut pooled: PooledConn,
         permit: ServerPermit,
         parts: Box<Parts>,
-    ) -> Result<Response<ProxyBody>, AttemptError> {
+    ) -> Result<ProxyResponse, AttemptError> {
         let Some(conn) = pooled.own_mut() else {
             return Err(AttemptError::Connect(None));
         };
@@ -792,17 +782,7 @@ impl HttpProxy {
                 status: 502,
             });
         }
-        let mut response = Response::new(ProxyBody::Empty);
-        *response.status_mut() = head.status;
-        *response.version_mut() = head.version;
-        *response.headers_mut() = head.headers;
-        if let Some(reason) = head.reason {
-            if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason) {
-                response.extensions_mut().insert(reason);
-            }
-        }
         // No hop-by-hop fields: the head was read without them.
-        let (parts, _) = response.into_parts();
         let body = if head.framing == Framing::Empty {
             // Nothing more to read: the connection is free now.
             let conn = head.reusable.then_some(pooled);
@@ -825,7 +805,13 @@ impl HttpProxy {
                 _permit: permit,
             }))
         };
-        Ok(Response::from_parts(parts, body))
+        Ok(ProxyResponse::from_server(
+            head.status,
+            head.version,
+            head.reason,
+            head.fields,
+            body,
+        ))
     }
 }
 
@@ -879,13 +865,6 @@ struct Attempt {
 }
 
 /// Whether a response's `Connection` field has the `close` token.
-fn says_close(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .any(|v| switchyard::h1_wire::lists_token(v.as_bytes(), "close"))
-}
-
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use switchyard_grammar::ast::proxy::{CookieMode, CookieSettings};
 
 use super::cookie_date;
+use crate::proxy_response::FieldsMut;
 
 pub struct Persistence {
     pub settings: CookieSettings,
@@ -73,9 +74,8 @@ impl Persistence {
     }
 
     /// Whether a `Set-Cookie` value sets the persistence cookie.
-    fn sets_ours(&self, value: &HeaderValue) -> bool {
+    fn sets_ours(&self, value: &[u8]) -> bool {
         value
-            .as_bytes()
             .strip_prefix(self.settings.name.as_bytes())
             .is_some_and(|rest| rest.first() == Some(&b'='))
     }
@@ -201,7 +201,7 @@ impl Persistence {
     /// Unix time.
     pub fn on_response(
         &self,
-        headers: &mut HeaderMap,
+        headers: &mut impl FieldsMut,
         server_cookie: &str,
         had: Option<&RequestCookie>,
         method: &Method,
@@ -210,10 +210,7 @@ impl Persistence {
         let s = &self.settings;
         match s.mode {
             CookieMode::Insert => {
-                let server_set_it = headers
-                    .get_all(SET_COOKIE)
-                    .iter()
-                    .any(|v| self.sets_ours(v));
+                let server_set_it = headers.any_field_value(&SET_COOKIE, |v| self.sets_ours(v));
                 if server_set_it {
                     // The server's own cookie of that name wins with
                     // `preserve`; otherwise it is removed, as HAProxy does.
@@ -221,14 +218,13 @@ impl Persistence {
                         return;
                     }
                     let others: Vec<HeaderValue> = headers
-                        .get_all(SET_COOKIE)
-                        .iter()
-                        .filter(|v| !self.sets_ours(v))
-                        .cloned()
+                        .field_values(&SET_COOKIE)
+                        .into_iter()
+                        .filter(|v| !self.sets_ours(v.as_bytes()))
                         .collect();
-                    headers.remove(SET_COOKIE);
+                    headers.remove_field(&SET_COOKIE);
                     for v in others {
-                        headers.append(SET_COOKIE, v);
+                        headers.append_field(SET_COOKIE, v);
                     }
                 }
                 let current = had
@@ -244,29 +240,25 @@ impl Persistence {
                 self.push_inserted_value(&mut cookie, server_cookie, had, now);
                 cookie.push_str(&self.attributes);
                 if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(cookie)) {
-                    headers.append(SET_COOKIE, v);
+                    headers.append_field(SET_COOKIE, v);
                 }
                 if s.nocache {
-                    headers.insert(
+                    headers.set_field(
                         http::header::CACHE_CONTROL,
                         HeaderValue::from_static("private"),
                     );
                 }
             }
             CookieMode::Rewrite | CookieMode::Prefix => {
+                if !headers.any_field_value(&SET_COOKIE, |v| self.sets_ours(v)) {
+                    return;
+                }
                 let values: Vec<String> = headers
-                    .get_all(SET_COOKIE)
+                    .field_values(&SET_COOKIE)
                     .iter()
                     .filter_map(|v| v.to_str().ok().map(str::to_owned))
                     .collect();
-                if !headers
-                    .get_all(SET_COOKIE)
-                    .iter()
-                    .any(|v| self.sets_ours(v))
-                {
-                    return;
-                }
-                headers.remove(SET_COOKIE);
+                headers.remove_field(&SET_COOKIE);
                 for v in values {
                     let new = match v.strip_prefix(&format!("{}=", s.name)) {
                         Some(rest) if s.mode == CookieMode::Rewrite => {
@@ -277,11 +269,11 @@ impl Persistence {
                         None => v,
                     };
                     if let Ok(v) = HeaderValue::from_str(&new) {
-                        headers.append(SET_COOKIE, v);
+                        headers.append_field(SET_COOKIE, v);
                     }
                 }
                 if s.nocache {
-                    headers.insert(
+                    headers.set_field(
                         http::header::CACHE_CONTROL,
                         HeaderValue::from_static("private"),
                     );
