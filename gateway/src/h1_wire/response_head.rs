@@ -124,16 +124,16 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
             true => 0..0,
             false => offset(r.as_bytes())..offset(r.as_bytes()) + r.len(),
         });
-    let spans = response
-        .headers
-        .iter()
-        .map(|f| {
-            let name = offset(f.name.as_bytes());
-            let value = offset(f.value);
+    // Sized at once (collecting through `Option` would grow it).
+    let mut spans = Vec::with_capacity(response.headers.len());
+    for f in response.headers.iter() {
+        let name = offset(f.name.as_bytes());
+        let value = offset(f.value);
+        spans.push(
             FieldSpan::new(name..name + f.name.len(), value..value + f.value.len())
-        })
-        .collect::<Option<Vec<FieldSpan>>>()
-        .ok_or(HeadError::TooLong)?;
+                .ok_or(HeadError::TooLong)?,
+        );
+    }
     let mut fields = ServerFields::from_head(buf.split_to(len), spans);
     let head = fields.head().clone();
     let mut facts = FramingFacts::default();

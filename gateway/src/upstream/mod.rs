@@ -23,6 +23,9 @@ use balance::Balancer;
 use check::CheckPlan;
 use persist::Persistence;
 
+/// The servers one pick chooses among.
+type Candidates<'a> = smallvec::SmallVec<[&'a Arc<Server>; 16]>;
+
 pub struct Backend {
     pub name: String,
     pub servers: Vec<Arc<Server>>,
@@ -79,7 +82,8 @@ impl Backend {
     /// backups (all of them with `option allbackups`, else the first).
     pub fn pick(&self, ctx: &PickContext<'_>, avoid: &[usize]) -> Option<Arc<Server>> {
         let usable = |s: &&Arc<Server>| s.usable() && !avoid.contains(&s.index);
-        let mut candidates: Vec<&Arc<Server>> = self
+        // On the stack for the usual handful of servers.
+        let mut candidates: Candidates = self
             .servers
             .iter()
             .filter(|s| !s.backup)

@@ -157,12 +157,17 @@ pub struct RoundRobin {
 
 impl Balancer for RoundRobin {
     fn pick(&self, candidates: &[&Arc<Server>], _ctx: &PickContext<'_>) -> usize {
-        let weights: Vec<(usize, u32)> = candidates
-            .iter()
-            .map(|s| (s.index, s.weight().max(1)))
-            .collect();
+        let weight = |s: &Arc<Server>| (s.index, s.weight().max(1));
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.signature != weights {
+        // Compared in place: the list is built only when it changed.
+        let unchanged = state.signature.len() == candidates.len()
+            && state
+                .signature
+                .iter()
+                .zip(candidates)
+                .all(|(known, s)| *known == weight(s));
+        if !unchanged {
+            let weights: Vec<(usize, u32)> = candidates.iter().map(|s| weight(s)).collect();
             *state = State::new(&weights);
         }
         state.pick().min(candidates.len() - 1)
