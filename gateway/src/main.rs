@@ -34,6 +34,7 @@ mod server_conn;
 mod stats;
 mod support;
 mod tcp;
+mod tcp_connect;
 mod tls;
 mod tunnel;
 mod upstream;

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::body::ProxyBody;
 use crate::server_conn::{H1Conn, ServerStream};
@@ -342,8 +341,7 @@ async fn open(
     http2: bool,
 ) -> Result<PooledConn, ConnectError> {
     let connect = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let mut stream = crate::tcp_connect::connect(addr).await?;
         // The PROXY header goes first, before any TLS handshake.
         if let Some(header) = &proxy_header {
             tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;

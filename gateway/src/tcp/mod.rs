@@ -278,7 +278,7 @@ async fn connect(
         let queued = Instant::now();
         let permit = server.acquire(route.queue_timeout).await.ok()?;
         log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
-        let attempt_connect = TcpStream::connect(server.addr);
+        let attempt_connect = crate::tcp_connect::connect(server.addr);
         let connected = match route.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, attempt_connect)
                 .await
@@ -286,10 +286,7 @@ async fn connect(
             None => attempt_connect.await,
         };
         match connected {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return Some((server, permit, stream));
-            }
+            Ok(stream) => return Some((server, permit, stream)),
             Err(e) => {
                 tracing::debug!(server = %server.name, error = %e, "connect failed");
                 server.record_failure();

@@ -1,0 +1,82 @@
+//! Opening a TCP connection to a server, without a wait when the
+//! handshake is already over.
+//!
+//! tokio's `TcpStream::connect` always waits for the socket to be reported
+//! writable, then reads its error (`getsockopt(SO_ERROR)`). Under `timeout
+//! connect` that wait arms a timer, and a timer earlier than the one
+//! tokio's driver sleeps on wakes the driver through its eventfd: a write
+//! and a loop turn per connection. On loopback, and often to a nearby
+//! server, the handshake is over by the time `connect` returns: one call
+//! (`getpeername`, in place of `SO_ERROR`) shows it, and then there is
+//! nothing to wait for (docs/performance.md, scenario 4's system calls).
+//! Otherwise the wait is tokio's: writable, then the socket's error.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpStream;
+
+/// A connection to `addr`, with `TCP_NODELAY` (requests and responses are
+/// written whole, nothing is gained by delaying them).
+pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    socket.set_nodelay(true)?;
+    let pending = match socket.connect(&addr.into()) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => true,
+        Err(e) => return Err(e),
+    };
+    let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
+    // Not known established yet: an error here is `ENOTCONN`, the
+    // handshake still under way (or failed, which the wait reports).
+    if pending && stream.peer_addr().is_err() {
+        stream.writable().await?;
+        if let Some(e) = stream.take_error()? {
+            return Err(e);
+        }
+    }
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_loopback_connection_is_ready_at_once_and_carries_bytes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Established within `connect`: the first poll is the last.
+        let mut connecting = std::pin::pin!(connect(addr));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let Poll::Ready(stream) = connecting.as_mut().poll(&mut cx) else {
+            panic!("a loopback connection waited");
+        };
+        let mut stream = stream.unwrap();
+        assert!(stream.nodelay().unwrap());
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        stream.write_all(b"ping").await.unwrap();
+        let mut got = [0u8; 4];
+        accepted.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_an_error() {
+        // A port just freed: nothing listens there.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let error = connect(addr).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+}
