@@ -139,6 +139,15 @@ impl SendRequest {
             SendRequest::Http2(s, _) => s.is_closed(),
         }
     }
+
+    /// Lets go of a connection between exchanges that is not kept: the
+    /// gateway's own connections close with a reset, as HAProxy closes
+    /// them ([`H1Conn::close_abortively`]); hyper's close as hyper does.
+    fn discard(self) {
+        if let SendRequest::Own(conn) = self {
+            conn.close_abortively();
+        }
+    }
 }
 
 /// The task driving an HTTP/1 server connection, aborted when the
@@ -307,16 +316,24 @@ impl ConnectionPool {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(key)?;
         while let Some(mut conn) = list.pop() {
-            if conn.since.elapsed() < self.idle_timeout && !conn.sender.is_closed() {
+            if conn.sender.is_closed() {
+                continue;
+            }
+            if conn.since.elapsed() < self.idle_timeout {
                 return Some(conn.sender);
             }
+            conn.sender.discard();
         }
         None
     }
 
     /// Puts a connection whose exchange completed back for reuse.
     pub fn checkin(&self, mut conn: PooledConn) {
-        if conn.private || conn.sender.is_closed() {
+        if conn.sender.is_closed() {
+            return;
+        }
+        if conn.private {
+            conn.sender.discard();
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -326,6 +343,9 @@ impl ConnectionPool {
                 sender: conn.sender,
                 since: Instant::now(),
             });
+        } else {
+            drop(idle);
+            conn.sender.discard();
         }
     }
 }
@@ -410,6 +430,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
+
+    /// Reads until the connection ends: its error, or `None` at a FIN.
+    async fn end_of(socket: &mut TcpStream) -> Option<std::io::ErrorKind> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 64];
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) => return None,
+                Ok(_) => continue,
+                Err(e) => return Some(e.kind()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_the_pool_does_not_keep_are_reset() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = ConnectionPool::new(1, Duration::from_secs(10));
+        let open = || pool.checkout(addr, false, None, None, None, false);
+        let first = open().await.unwrap();
+        let (mut kept, _) = listener.accept().await.unwrap();
+        let second = open().await.unwrap();
+        let (mut extra, _) = listener.accept().await.unwrap();
+        pool.checkin(first);
+        pool.checkin(second);
+        // One idle connection per server: the second is let go, with a reset.
+        assert_eq!(
+            end_of(&mut extra).await,
+            Some(std::io::ErrorKind::ConnectionReset)
+        );
+        let still_open = tokio::time::timeout(Duration::from_millis(50), end_of(&mut kept));
+        assert!(still_open.await.is_err(), "the kept one stays open");
+        // A connection that began with a PROXY header is never kept.
+        let header = b"PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\n".to_vec();
+        let private = pool
+            .checkout(addr, false, None, None, Some(header), false)
+            .await
+            .unwrap();
+        let (mut private_end, _) = listener.accept().await.unwrap();
+        pool.checkin(private);
+        assert_eq!(
+            end_of(&mut private_end).await,
+            Some(std::io::ErrorKind::ConnectionReset)
+        );
+    }
 
     #[tokio::test]
     async fn a_connection_task_ends_with_its_sender_unless_detached() {

@@ -203,6 +203,19 @@ impl H1Conn {
         matches!(self.poll_fill(&mut cx), Poll::Pending)
     }
 
+    /// Closes the connection with a reset rather than a FIN, as HAProxy
+    /// closes a server connection it does not keep (`SO_LINGER` of zero,
+    /// then `close`): the exchange is over and nothing is left to send, so
+    /// nothing is lost, and the gateway keeps no `TIME_WAIT` socket per
+    /// server connection (docs/performance.md, scenario 4).
+    pub fn close_abortively(self) {
+        let tcp = match &self.io {
+            ServerStream::Plain(tcp) => tcp,
+            ServerStream::Tls(tls) => tls.get_ref().0,
+        };
+        let _ = tcp.set_zero_linger();
+    }
+
     /// The socket, for hyper to take over; `None` when bytes are pending
     /// (an idle connection has none).
     pub fn into_stream(self) -> Option<ServerStream> {
@@ -230,6 +243,19 @@ mod tests {
             .unwrap()
             .into_parts()
             .0
+    }
+
+    #[tokio::test]
+    async fn a_connection_let_go_is_reset_not_closed() {
+        let (conn, mut server) = pair().await;
+        conn.close_abortively();
+        let mut buf = [0u8; 8];
+        let error = server.read(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+        // A connection dropped as before closes with a FIN: end of stream.
+        let (conn, mut server) = pair().await;
+        drop(conn);
+        assert_eq!(server.read(&mut buf).await.unwrap(), 0);
     }
 
     #[tokio::test]
