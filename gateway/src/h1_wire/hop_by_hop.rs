@@ -114,21 +114,8 @@ fn is_always(token: &[u8]) -> bool {
 
 /// The bit of `name` in [`ALWAYS`], or 0 for any other field.
 pub fn always_bit(name: &HeaderName) -> u8 {
-    if name == CONNECTION {
-        CONNECTION_BIT
-    } else if name == TE {
-        1 << 1
-    } else if name == TRANSFER_ENCODING {
-        TRANSFER_ENCODING_BIT
-    } else if name == UPGRADE {
-        1 << 3
-    } else if name.as_str() == KEEP_ALIVE {
-        1 << 4
-    } else if name.as_str() == PROXY_CONNECTION {
-        1 << 5
-    } else {
-        0
-    }
+    // A `HeaderName` is in lower case.
+    always_bit_of(name.as_str().as_bytes())
 }
 
 /// [`always_bit`] of a name in lower case, for fields not made into

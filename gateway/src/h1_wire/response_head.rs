@@ -135,7 +135,6 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         );
     }
     let mut fields = ServerFields::from_head(buf.split_to(len), spans);
-    let head = fields.head().clone();
     let mut facts = FramingFacts::default();
     fields.retain(|name, value| match hop_by_hop::always_bit_of(name) {
         0 => {
@@ -159,7 +158,7 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
             fields.retain(|name, _| !name.eq_ignore_ascii_case(option));
         }
     }
-    let reason = reason.map(|r| head.slice(r));
+    let reason = reason.map(|r| fields.head().slice(r));
     let (framing, framing_reusable) = facts.framing(status, head_request, &mut fields)?;
     let reusable = framing_reusable && facts.keeps_alive(version);
     Ok(Some(ResponseHead {
