@@ -24,6 +24,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 
@@ -35,6 +36,30 @@ use crate::proxy::ClientConn;
 pub struct ClientSide {
     pub timeouts: ClientTimeouts,
     pub pages: ConnectionPages,
+    /// `option tcp-smart-accept` (automatic in HTTP): the listener leaves
+    /// the ACK of a client's first data to the answer, so when the gateway
+    /// has to wait for more of a request, quick ACKs are turned back on
+    /// (see [`ClientIo::poll_read`]).
+    pub smart_accept: bool,
+}
+
+/// The socket under the bytes a [`ClientIo`] reads: TCP, or TLS over it.
+pub trait ClientSocket: AsyncRead + AsyncWrite + Unpin {
+    /// Turns the kernel's quick acknowledgements back on for this
+    /// connection (`TCP_QUICKACK`), sending one now if it is due.
+    fn quick_acks_on(&self) -> io::Result<()>;
+}
+
+impl ClientSocket for TcpStream {
+    fn quick_acks_on(&self) -> io::Result<()> {
+        self.set_quickack(true)
+    }
+}
+
+impl ClientSocket for tokio_rustls::server::TlsStream<TcpStream> {
+    fn quick_acks_on(&self) -> io::Result<()> {
+        self.get_ref().0.quick_acks_on()
+    }
 }
 
 /// The raw responses the connection may have to write by itself.
@@ -86,6 +111,9 @@ pub struct ClientIo<S> {
     /// `bind … proto h2`: a client that does not open with the HTTP/2
     /// preface is disconnected.
     require_http2: bool,
+    /// The listener left quick ACKs off (`tcp-smart-accept`) and they are
+    /// not back on yet.
+    delayed_acks: bool,
     /// The connection's place under global `maxconn`, given back when the
     /// socket closes.
     _permit: Option<OwnedSemaphorePermit>,
@@ -94,6 +122,7 @@ pub struct ClientIo<S> {
 impl<S> ClientIo<S> {
     pub fn new(inner: S, conn: Arc<ClientConn>, side: Arc<ClientSide>) -> Self {
         ClientIo {
+            delayed_acks: side.smart_accept,
             inner,
             conn,
             side,
@@ -192,7 +221,7 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
+impl<S: ClientSocket> ClientIo<S> {
     /// The head deadline for the request being waited for, and whether
     /// missing it earns a 408 (else the connection closes silently).
     fn head_deadline(&mut self, epoch: u64, since: Instant) -> (Instant, bool) {
@@ -202,9 +231,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             (_, None) => (since + self.side.timeouts.idle, false),
         }
     }
+
+    /// A read is waiting for more of a request (the rest of a head, or a
+    /// body): the client may be holding its next bytes until the last ones
+    /// are acknowledged (Nagle), which a delayed ACK would hold up by up
+    /// to 40 ms. Quick ACKs go back on, once: HAProxy does the same when it
+    /// waits for more of a request on a `tcp-smart-accept` listener.
+    fn more_of_a_request_awaited(&mut self) {
+        if std::mem::take(&mut self.delayed_acks) {
+            if let Err(e) = self.inner.quick_acks_on() {
+                tracing::debug!(error = %e, "cannot turn quick ACKs back on");
+            }
+        }
+    }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
+impl<S: ClientSocket> AsyncRead for ClientIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -241,6 +283,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
             };
         }
         let Some((epoch, since)) = this.conn.waiting() else {
+            // A request in progress: a read that waits is for its body.
+            if polled.is_pending() {
+                this.more_of_a_request_awaited();
+            }
             this.conn.wake_when_idle(cx.waker());
             return polled;
         };
@@ -253,6 +299,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<S> {
         }
         if polled.is_ready() {
             return polled;
+        }
+        if this.first_byte.is_some() {
+            // Part of a head is in.
+            this.more_of_a_request_awaited();
         }
         let (deadline, answer) = this.head_deadline(epoch, since);
         let timer = match &mut this.head_timer {
@@ -343,15 +393,62 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn guarded(
+    /// A client socket over an in-memory pipe that counts the times quick
+    /// ACKs are turned back on.
+    struct Counted {
+        pipe: tokio::io::DuplexStream,
+        quickacks: Arc<AtomicUsize>,
+    }
+
+    impl AsyncRead for Counted {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().pipe).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Counted {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.get_mut().pipe).poll_write(cx, data)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().pipe).poll_flush(cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().pipe).poll_shutdown(cx)
+        }
+    }
+
+    impl ClientSocket for Counted {
+        fn quick_acks_on(&self) -> io::Result<()> {
+            self.quickacks.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    /// A guarded pipe, its client end, the connection's state, and how
+    /// many times quick ACKs were turned back on.
+    fn guarded_with(
         timeouts: ClientTimeouts,
+        smart_accept: bool,
     ) -> (
-        ClientIo<tokio::io::DuplexStream>,
+        ClientIo<Counted>,
         tokio::io::DuplexStream,
         Arc<ClientConn>,
+        Arc<AtomicUsize>,
     ) {
         let (server_side, client_side) = tokio::io::duplex(1 << 16);
         let addr = "127.0.0.1:1".parse().unwrap();
@@ -360,15 +457,29 @@ mod tests {
             bad_request: Bytes::from_static(b"HTTP/1.1 400 Bad request\r\n\r\nbad"),
             request_timeout: Bytes::from_static(b"HTTP/1.1 408 Request Time-out\r\n\r\nlate"),
         };
+        let quickacks = Arc::new(AtomicUsize::new(0));
+        let socket = Counted {
+            pipe: server_side,
+            quickacks: quickacks.clone(),
+        };
+        let side = Arc::new(ClientSide {
+            timeouts,
+            pages,
+            smart_accept,
+        });
         (
-            ClientIo::new(
-                server_side,
-                conn.clone(),
-                Arc::new(ClientSide { timeouts, pages }),
-            ),
+            ClientIo::new(socket, conn.clone(), side),
             client_side,
             conn,
+            quickacks,
         )
+    }
+
+    fn guarded(
+        timeouts: ClientTimeouts,
+    ) -> (ClientIo<Counted>, tokio::io::DuplexStream, Arc<ClientConn>) {
+        let (io, client, conn, _) = guarded_with(timeouts, false);
+        (io, client, conn)
     }
 
     const TIMEOUTS: ClientTimeouts = ClientTimeouts {
@@ -450,6 +561,54 @@ mod tests {
         let mut head = [0u8; 8];
         let read = tokio::time::timeout(Duration::from_secs(60), io.read(&mut head)).await;
         assert!(read.is_err(), "still waiting after a minute");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quick_acks_go_back_on_once_when_part_of_a_head_is_in_and_more_is_awaited() {
+        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, true);
+        let mut head = [0u8; 64];
+        // Nothing in yet: the client has sent nothing to acknowledge.
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut head)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 0);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        assert_eq!(io.read(&mut head).await.unwrap(), 16);
+        assert_eq!(quickacks.load(Ordering::Relaxed), 0, "no wait yet");
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut head)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 1);
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut head)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 1, "once per connection");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quick_acks_go_back_on_when_a_body_is_awaited_and_not_between_requests() {
+        let (mut io, _client, conn, quickacks) = guarded_with(TIMEOUTS, true);
+        conn.first_request();
+        conn.request_started();
+        conn.request_finished();
+        // Idle between requests: no request is partly in.
+        let mut buf = [0u8; 64];
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut buf)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 0);
+        // A request in progress whose body is read: more of it is awaited.
+        conn.request_started();
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut buf)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_smart_accept_quick_acks_are_left_alone() {
+        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, false);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let mut head = [0u8; 64];
+        assert_eq!(io.read(&mut head).await.unwrap(), 16);
+        let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut head)).await;
+        assert!(waited.is_err());
+        assert_eq!(quickacks.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

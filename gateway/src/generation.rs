@@ -134,11 +134,21 @@ pub struct Prebound {
     pub tcp: HashMap<SocketAddr, std::net::TcpListener>,
 }
 
+/// One listening address of the gateway.
+struct Listening {
+    /// The service of the generation in force there.
+    slot: Slot,
+    /// The accept loop.
+    task: JoinHandle<()>,
+    /// The socket, to set its options again when a reload changes them.
+    socket: Arc<TcpListener>,
+}
+
 /// The gateway: its listening addresses and the generation in force.
 pub struct Gateway {
     source: Source,
     current: Generation,
-    listeners: HashMap<SocketAddr, (Slot, JoinHandle<()>)>,
+    listeners: HashMap<SocketAddr, Listening>,
     maxconn: Arc<Semaphore>,
     api: Arc<ArcSwap<ApiState>>,
     api_tasks: Vec<JoinHandle<()>>,
@@ -202,9 +212,30 @@ impl Gateway {
             retirement: self.current.retirement.clone(),
         }));
         let listener = Arc::new(listener);
+        self.set_smart_accept(addr, &listener);
         self.exported.add(&listener);
-        let task = tokio::spawn(accept_loop(listener, slot.clone(), self.maxconn.clone()));
-        self.listeners.insert(addr, (slot, task));
+        let task = tokio::spawn(accept_loop(
+            listener.clone(),
+            slot.clone(),
+            self.maxconn.clone(),
+        ));
+        self.listeners.insert(
+            addr,
+            Listening {
+                slot,
+                task,
+                socket: listener,
+            },
+        );
+    }
+
+    /// `option tcp-smart-accept` on the socket of `addr`, as the generation
+    /// in force has it.
+    fn set_smart_accept(&self, addr: SocketAddr, socket: &TcpListener) {
+        let smart = self.current.runtime.smart_accept.contains(&addr);
+        if let Err(e) = crate::listener::set_smart_accept(socket, smart) {
+            tracing::warn!(%addr, error = %e, "cannot set tcp-smart-accept");
+        }
     }
 
     pub fn listener_count(&self) -> usize {
@@ -236,8 +267,9 @@ impl Gateway {
         let previous = std::mem::replace(&mut self.current, next);
         let services = self.current.services.clone();
         for (addr, service) in &services {
-            if let Some((slot, _)) = self.listeners.get(addr) {
-                slot.store(Arc::new(Current {
+            if let Some(listening) = self.listeners.get(addr) {
+                self.set_smart_accept(*addr, &listening.socket);
+                listening.slot.store(Arc::new(Current {
                     service: service.clone(),
                     retirement: self.current.retirement.clone(),
                 }));
@@ -252,10 +284,10 @@ impl Gateway {
             self.open(addr, listener, service);
         }
         let kept: Vec<SocketAddr> = services.iter().map(|(a, _)| *a).collect();
-        self.listeners.retain(|addr, (_, task)| {
+        self.listeners.retain(|addr, listening| {
             let keep = kept.contains(addr);
             if !keep {
-                task.abort();
+                listening.task.abort();
             }
             keep
         });
@@ -274,8 +306,8 @@ impl Gateway {
     /// progress (TCP sessions their exchange), then the process may exit.
     /// `hard_stop_after` bounds the wait.
     pub async fn soft_stop(mut self, hard_stop_after: Option<Duration>) {
-        for (_, (_, task)) in self.listeners.drain() {
-            task.abort();
+        for (_, listening) in self.listeners.drain() {
+            listening.task.abort();
         }
         for task in &self.api_tasks {
             task.abort();
@@ -301,8 +333,8 @@ impl Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        for (_, (_, task)) in self.listeners.drain() {
-            task.abort();
+        for (_, listening) in self.listeners.drain() {
+            listening.task.abort();
         }
         for task in self.api_tasks.iter().chain(&self.current.checks) {
             task.abort();

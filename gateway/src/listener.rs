@@ -20,7 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::either::Either;
 
 use crate::accept::{BoxedTask, HttpBind, Member, Phase};
-use crate::client_io::ClientIo;
+use crate::client_io::{ClientIo, ClientSocket};
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// A frontend's listening socket on `addr`: the inherited one bound
@@ -85,6 +85,18 @@ pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::Tcp
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
+}
+
+/// Whether connections accepted on `listener` leave the ACK of their
+/// first data to the answer (`option tcp-smart-accept`): quick ACKs off on
+/// the listening socket, which accepted sockets inherit, as HAProxy sets
+/// its listeners; on again otherwise, for a socket a reload keeps. The
+/// client's request is then acknowledged by the response instead of by
+/// a packet of its own, unless the answer takes the kernel's delayed-ACK
+/// time (40 ms) or the gateway waits for more of the request
+/// (`client_io.rs`).
+pub fn set_smart_accept(listener: &TcpListener, smart: bool) -> std::io::Result<()> {
+    socket2::SockRef::from(listener).set_quickack(!smart)
 }
 
 /// Where an accepted connection comes from: its client `peer` and
@@ -170,7 +182,7 @@ fn serve_client<IO>(
     permit: OwnedSemaphorePermit,
 ) -> impl std::future::Future<Output = ()> + Send + 'static
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    IO: ClientSocket + Send + 'static,
 {
     // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
     let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
@@ -184,7 +196,7 @@ where
 
 async fn serve_boxed<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    IO: ClientSocket + Send + 'static,
 {
     let handoff = if h2_only {
         crate::parked::Handoff {
@@ -267,4 +279,30 @@ pub struct ClientTimeouts {
     /// `timeout client`: the longest the client may stay silent while the
     /// gateway expects data from it, or not read what it is sent.
     pub client: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a connection accepted on `listener` acknowledges data at
+    /// once (`TCP_QUICKACK` as the kernel reports it for the accepted
+    /// socket: off while it is in delayed-ACK mode).
+    async fn accepted_quickack(listener: &TcpListener) -> bool {
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&accepted).quickack().unwrap()
+    }
+
+    #[tokio::test]
+    async fn smart_accept_is_inherited_by_accepted_connections_and_can_be_undone() {
+        let listener = bind_tcp("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        assert!(accepted_quickack(&listener).await, "the kernel's default");
+        set_smart_accept(&listener, true).unwrap();
+        assert!(!accepted_quickack(&listener).await);
+        // A reload that turns the option off.
+        set_smart_accept(&listener, false).unwrap();
+        assert!(accepted_quickack(&listener).await);
+    }
 }

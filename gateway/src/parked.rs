@@ -26,11 +26,11 @@ use std::task::{ready, Poll};
 use bytes::Bytes;
 use http::request::Parts;
 use switchyard::h1_wire::request_parse::{plain_request, PlainRequest};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::accept::Phase;
 use crate::body::ProxyBody;
-use crate::client_io::ClientIo;
+use crate::client_io::{ClientIo, ClientSocket};
 use crate::listener::Session;
 
 /// The most a parked connection reads at once: HAProxy's buffer size. It
@@ -47,7 +47,7 @@ pub(crate) struct Handoff<IO> {
 /// the general path.
 pub(crate) async fn serve<IO>(mut io: Box<ClientIo<IO>>, session: &Session) -> Option<Handoff<IO>>
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    IO: ClientSocket + Send + 'static,
 {
     let conn = &session.conn;
     let retirement = session.member.retirement();
@@ -131,7 +131,7 @@ async fn exchange<IO>(
     retired: &mut Option<Phase>,
 ) -> io::Result<()>
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    IO: ClientSocket + Send + 'static,
 {
     let head_request = request.method == http::Method::HEAD;
     let mut response = session

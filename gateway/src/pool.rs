@@ -275,12 +275,14 @@ impl ConnectionPool {
     /// An idle connection to `addr` (with `tls`) when `reuse` allows and no
     /// PROXY protocol header is to be sent; else a new one, which starts
     /// with `proxy_header` when there is one (and is then private).
-    /// `connect_timeout` covers the TCP connect and the TLS handshake.
+    /// `connect_timeout` covers the TCP connect and the TLS handshake;
+    /// `smart_connect` sends the handshake's last ACK with the first bytes
+    /// (`option tcp-smart-connect`).
     pub async fn checkout(
         &self,
         addr: SocketAddr,
         reuse: bool,
-        connect_timeout: Option<Duration>,
+        (connect_timeout, smart_connect): (Option<Duration>, bool),
         tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
         http2: bool,
@@ -309,7 +311,8 @@ impl ConnectionPool {
         // Boxed: the new-connection path (TLS handshakes especially) is
         // kilobytes of state, and every request's future would carry it
         // and copy it into place, reused connection or not.
-        Box::pin(open(addr, key, connect_timeout, tls, proxy_header, http2)).await
+        let dial = (connect_timeout, smart_connect);
+        Box::pin(open(addr, key, dial, tls, proxy_header, http2)).await
     }
 
     fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest> {
@@ -355,13 +358,15 @@ impl ConnectionPool {
 async fn open(
     addr: SocketAddr,
     key: PoolKey,
-    connect_timeout: Option<Duration>,
+    (connect_timeout, smart_connect): (Option<Duration>, bool),
     tls: Option<TlsTarget>,
     proxy_header: Option<Vec<u8>>,
     http2: bool,
 ) -> Result<PooledConn, ConnectError> {
     let connect = async {
-        let mut stream = crate::tcp_connect::connect(addr).await?;
+        // Something is always sent at once: the request, or first the
+        // PROXY header or the TLS client hello.
+        let mut stream = crate::tcp_connect::connect(addr, smart_connect).await?;
         // The PROXY header goes first, before any TLS handshake.
         if let Some(header) = &proxy_header {
             tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
@@ -450,7 +455,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let pool = ConnectionPool::new(1, Duration::from_secs(10));
-        let open = || pool.checkout(addr, false, None, None, None, false);
+        let open = || pool.checkout(addr, false, (None, false), None, None, false);
         let first = open().await.unwrap();
         let (mut kept, _) = listener.accept().await.unwrap();
         let second = open().await.unwrap();
@@ -467,7 +472,7 @@ mod tests {
         // A connection that began with a PROXY header is never kept.
         let header = b"PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\n".to_vec();
         let private = pool
-            .checkout(addr, false, None, None, Some(header), false)
+            .checkout(addr, false, (None, false), None, Some(header), false)
             .await
             .unwrap();
         let (mut private_end, _) = listener.accept().await.unwrap();

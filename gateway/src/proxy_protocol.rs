@@ -42,13 +42,19 @@ pub type Addresses = Option<(SocketAddr, SocketAddr)>;
 /// The header for a connection from `src` to `dst`, when the server line
 /// asks for one (`send-proxy-v2` wins over `send-proxy`, as in HAProxy).
 pub fn header_for(options: &ServerOptions, src: SocketAddr, dst: SocketAddr) -> Option<Vec<u8>> {
-    if options.send_proxy_v2 == Some(true) {
-        Some(v2_header(src, dst))
-    } else if options.send_proxy == Some(true) {
-        Some(v1_header(src, dst))
-    } else {
+    if !sends_header(options) {
         None
+    } else if options.send_proxy_v2 == Some(true) {
+        Some(v2_header(src, dst))
+    } else {
+        Some(v1_header(src, dst))
     }
+}
+
+/// Whether the server line asks for a header (`send-proxy`,
+/// `send-proxy-v2`).
+pub fn sends_header(options: &ServerOptions) -> bool {
+    options.send_proxy_v2 == Some(true) || options.send_proxy == Some(true)
 }
 
 /// The header a health check of a `send-proxy`/`send-proxy-v2` server

@@ -42,6 +42,9 @@ pub struct Runtime {
     pub tls: HashMap<SocketAddr, Arc<BindTls>>,
     /// Addresses of `bind … proto h2` lines: HTTP/2 only.
     pub h2_only: std::collections::HashSet<SocketAddr>,
+    /// Addresses whose connections leave the ACK of the client's first
+    /// data to the answer (`option tcp-smart-accept`, automatic in HTTP).
+    pub smart_accept: std::collections::HashSet<SocketAddr>,
     /// HTTP and TCP backends (checks run for all).
     pub backends: Vec<Arc<Backend>>,
     /// Every proxy's live counters, for the stats page and the runtime API.
@@ -194,6 +197,7 @@ fn build_fresh(
             forwardfor: forwardfor(proxy)?,
             errors: error_pages(proxy, config)?,
             connect_timeout: timeout(&proxy.timeouts.connect),
+            smart_connect: proxy.option("tcp-smart-connect"),
             server_timeout: timeout(&proxy.timeouts.server),
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
             retries: proxy.retries(),
@@ -271,6 +275,12 @@ fn build_fresh(
     let mut http_l4 = Vec::new();
     let mut tls = HashMap::new();
     let mut h2_only = std::collections::HashSet::new();
+    let mut smart_accept = std::collections::HashSet::new();
+    for proxy in config.frontends().filter(|p| !p.disabled) {
+        for bind in proxy.binds.iter().filter(|b| proxy.tcp_smart_accept(b)) {
+            smart_accept.extend(addresses_of(bind)?);
+        }
+    }
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -290,6 +300,7 @@ fn build_fresh(
                 bad_request: errors.wire(400),
                 request_timeout: errors.wire(408),
             },
+            smart_accept: proxy.binds.iter().any(|b| proxy.tcp_smart_accept(b)),
         });
         let frontend = Arc::new(HttpProxy {
             client_side,
@@ -343,6 +354,7 @@ fn build_fresh(
         http_l4,
         tls,
         h2_only,
+        smart_accept,
         tcp_listeners: tcp.listeners,
         backends,
         views,

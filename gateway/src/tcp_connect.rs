@@ -19,13 +19,22 @@ use tokio::net::TcpStream;
 
 /// A connection to `addr`, with `TCP_NODELAY` (requests and responses are
 /// written whole, nothing is gained by delaying them).
-pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+///
+/// With `smart` (`option tcp-smart-connect`, for a caller with bytes to
+/// send at once) the last packet of the handshake is held back and goes
+/// with those first bytes: quick ACKs are off until the connection is
+/// established, as HAProxy sets them. If nothing is sent, the kernel sends
+/// the ACK on its own after its delayed-ACK time (200 ms at most).
+pub async fn connect(addr: SocketAddr, smart: bool) -> io::Result<TcpStream> {
     let socket = Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking(),
         Some(Protocol::TCP),
     )?;
     socket.set_nodelay(true)?;
+    if smart {
+        socket.set_quickack(false)?;
+    }
     let pending = match socket.connect(&addr.into()) {
         Ok(()) => false,
         Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => true,
@@ -48,6 +57,7 @@ mod tests {
     use super::*;
     use std::future::Future;
     use std::task::{Context, Poll};
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
@@ -55,7 +65,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Established within `connect`: the first poll is the last.
-        let mut connecting = std::pin::pin!(connect(addr));
+        let mut connecting = std::pin::pin!(connect(addr, false));
         let mut cx = Context::from_waker(std::task::Waker::noop());
         let Poll::Ready(stream) = connecting.as_mut().poll(&mut cx) else {
             panic!("a loopback connection waited");
@@ -76,7 +86,37 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let error = connect(addr).await.unwrap_err();
+        let error = connect(addr, false).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    #[tokio::test]
+    async fn a_smart_connect_sends_the_handshakes_last_ack_with_the_first_bytes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // The server's kernel offers a connection once the handshake's last
+        // ACK is in. A plain connect sends it at once.
+        let _plain = connect(addr, false).await.unwrap();
+        listener
+            .accept()
+            .expect("a plain connection is complete when connect returns");
+        // A smart one holds it back (for 200 ms at most)...
+        let mut smart = connect(addr, true).await.unwrap();
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "the last ACK of a smart connect went out on its own"
+        );
+        // ...and sends it with the first bytes.
+        smart.write_all(b"ping").await.unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let (mut accepted, _) = tokio::time::timeout(Duration::from_millis(150), listener.accept())
+            .await
+            .expect("the first bytes complete the handshake")
+            .unwrap();
+        let mut got = [0u8; 4];
+        accepted.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
     }
 }

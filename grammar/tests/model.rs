@@ -275,3 +275,60 @@ fn tcp_request_rules_get_haproxys_placement_and_fetch_warnings() {
         "{warnings:#?}"
     );
 }
+
+#[test]
+fn tcp_smart_accept_is_automatic_in_http_and_on_ssl_binds_unless_written() {
+    let mut files = common::MemFiles::default();
+    files.0.insert("site.pem".into(), b"certificate".to_vec());
+    let text = "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend http_auto\n    mode http\n    bind :80\n    default_backend web\n\
+                frontend http_off\n    mode http\n    no option tcp-smart-accept\n    bind :81\n    default_backend web\n\
+                frontend tcp_auto\n    bind :82\n    bind :83 ssl crt site.pem\n    default_backend b\n\
+                frontend tcp_on\n    option tcp-smart-accept\n    bind :84\n    default_backend b\n\
+                backend web\n    mode http\n    server s 127.0.0.1:1\n\
+                backend b\n    option tcp-smart-connect\n    server s 127.0.0.1:1\n";
+    let loaded = switchyard_grammar::load(
+        &[("t.cfg".into(), text.into())],
+        switchyard_grammar::Environment::new(),
+        &files,
+    );
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let smart = |name: &str, bind: usize| {
+        let proxy = loaded.config.proxy(name).unwrap();
+        proxy.tcp_smart_accept(&proxy.binds[bind])
+    };
+    assert!(smart("http_auto", 0));
+    assert!(!smart("http_off", 0));
+    assert!(
+        !smart("tcp_auto", 0),
+        "plain TCP: the server may speak first"
+    );
+    assert!(smart("tcp_auto", 1), "ssl binds: the client speaks first");
+    assert!(smart("tcp_on", 0));
+    assert!(loaded
+        .config
+        .backend("b")
+        .unwrap()
+        .option("tcp-smart-connect"));
+    assert!(!loaded
+        .config
+        .backend("web")
+        .unwrap()
+        .option("tcp-smart-connect"));
+}
+
+#[test]
+fn tcp_smart_options_on_the_wrong_side_are_ignored_with_a_warning() {
+    let text = "defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend f\n    option tcp-smart-connect\n    bind :80\n    default_backend b\n\
+                backend b\n    option tcp-smart-accept\n    server s 127.0.0.1:1\n";
+    let loaded = load_text(text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    assert_eq!(
+        warnings(&loaded),
+        [
+            "'option tcp-smart-connect' ignored because frontend 'f' has no backend capability",
+            "'option tcp-smart-accept' ignored because backend 'b' has no frontend capability"
+        ]
+    );
+}

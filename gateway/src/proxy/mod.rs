@@ -165,6 +165,8 @@ pub struct BackendRoute {
     pub forwardfor: Option<ForwardForPolicy>,
     pub errors: ErrorPages,
     pub connect_timeout: Option<Duration>,
+    /// `option tcp-smart-connect`.
+    pub smart_connect: bool,
     pub server_timeout: Option<Duration>,
     pub queue_timeout: Option<Duration>,
     pub retries: u64,
@@ -514,7 +516,7 @@ impl HttpProxy {
                 .checkout(
                     server.addr,
                     reuse,
-                    route.connect_timeout,
+                    (route.connect_timeout, route.smart_connect),
                     tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
                     server.options.proto.as_deref() == Some("h2"),

@@ -90,6 +90,7 @@ pub fn build(
             Arc::new(TcpBackendRoute {
                 backend,
                 connect_timeout: timeout(&t.connect),
+                smart_connect: proxy.option("tcp-smart-connect"),
                 server_timeout: timeout(&t.server).unwrap_or(UNSET),
                 tunnel_timeout: timeout(&t.tunnel),
                 queue_timeout: timeout(&t.queue).or(timeout(&t.connect)),

@@ -31,6 +31,10 @@ use tunnel::{IdleLimits, Transferred, TunnelEnd};
 pub struct TcpBackendRoute {
     pub backend: Arc<Backend>,
     pub connect_timeout: Option<Duration>,
+    /// `option tcp-smart-connect`: applied when there is something to send
+    /// at once (bytes read during inspection, a PROXY header), as HAProxy
+    /// applies it.
+    pub smart_connect: bool,
     /// `timeout server`: the server side's inactivity limit.
     pub server_timeout: Duration,
     /// `timeout tunnel`: replaces both inactivity limits once connected.
@@ -164,7 +168,9 @@ impl TcpFrontend {
             buffered = inspected.buffered;
         }
         let connect_started = Instant::now();
-        let Some((server, permit, mut upstream)) = connect(&route, src, log).await else {
+        let Some((server, permit, mut upstream)) =
+            connect(&route, src, !buffered.is_empty(), log).await
+        else {
             return ['S', 'C'];
         };
         log.record.t_connect = Some(connect_started.elapsed().as_millis() as u64);
@@ -245,6 +251,7 @@ fn refused(inspected: &inspect::Inspected) -> Option<[char; 2]> {
 async fn connect(
     route: &TcpBackendRoute,
     src: SocketAddr,
+    buffered: bool,
     log: &mut SessionLog,
 ) -> Option<(Arc<Server>, ServerPermit, TcpStream)> {
     let headers = http::HeaderMap::new();
@@ -278,7 +285,9 @@ async fn connect(
         let queued = Instant::now();
         let permit = server.acquire(route.queue_timeout).await.ok()?;
         log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
-        let attempt_connect = crate::tcp_connect::connect(server.addr);
+        let first_bytes = buffered || crate::proxy_protocol::sends_header(&server.options);
+        let attempt_connect =
+            crate::tcp_connect::connect(server.addr, route.smart_connect && first_bytes);
         let connected = match route.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, attempt_connect)
                 .await

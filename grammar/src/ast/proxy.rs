@@ -383,6 +383,17 @@ impl Proxy {
         self.options.get(name).is_some_and(|o| o.enabled)
     }
 
+    /// Whether connections accepted on `bind` leave the first data's ACK
+    /// to the answer (`option tcp-smart-accept`): as written, else
+    /// HAProxy's automatic choice, on in HTTP mode and on `ssl` binds, where
+    /// the client speaks first and the answer follows at once.
+    pub fn tcp_smart_accept(&self, bind: &Bind) -> bool {
+        match self.options.get("tcp-smart-accept") {
+            Some(setting) => setting.enabled,
+            None => self.mode() == Mode::Http || bind.options.ssl,
+        }
+    }
+
     /// A server's options with `default-server` applied.
     pub fn server_options(&self, server: &Server) -> ServerOptions {
         server.options.over(&self.default_server)

@@ -25,6 +25,8 @@ const SWITCHES: &[(&str, Side)] = &[
     ("http-ignore-probes", Side::Frontend),
     ("log-separate-errors", Side::Frontend),
     ("prefer-last-server", Side::Backend),
+    ("tcp-smart-accept", Side::Frontend),
+    ("tcp-smart-connect", Side::Backend),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +69,6 @@ const UNSUPPORTED: &[&str] = &[
     "spop-check",
     "ssl-hello-chk",
     "tcp-check",
-    "tcp-smart-accept",
-    "tcp-smart-connect",
     "transparent",
     "log-tag",
 ];
