@@ -6,8 +6,8 @@
 //! client holding its next bytes for an ACK (Nagle) is not held up by the
 //! kernel's 40 ms delayed-ACK timer.
 //!
-//! What the client's kernel still counts as unacknowledged is read from
-//! `/proc/net/tcp` (the `tx_queue` of the client's socket).
+//! What the client's kernel still counts as unacknowledged is asked of the
+//! client's socket (`SIOCOUTQ`).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -51,20 +51,18 @@ async fn holding_origin(released: watch::Receiver<bool>) -> SocketAddr {
 }
 
 /// The bytes `client` has sent that its peer has not acknowledged, as the
-/// client's kernel reports them.
-fn unacknowledged(client: &TcpStream) -> u64 {
-    let local = client.local_addr().unwrap();
-    let peer = client.peer_addr().unwrap();
-    let key = |a: SocketAddr| format!("0100007F:{:04X}", a.port());
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    for line in table.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() > 4 && fields[1] == key(local) && fields[2] == key(peer) {
-            let tx_queue = fields[4].split(':').next().unwrap();
-            return u64::from_str_radix(tx_queue, 16).unwrap();
-        }
-    }
-    panic!("the client's socket {local} is not in /proc/net/tcp");
+/// client's kernel counts them: `SIOCOUTQ` (Linux defines it as
+/// `TIOCOUTQ`), sent but unacknowledged plus unsent bytes; the request
+/// goes out whole at once, so this is what waits for an ACK.
+fn unacknowledged(client: &TcpStream) -> i32 {
+    use std::os::fd::AsRawFd;
+    let mut queued: nix::libc::c_int = 0;
+    #[allow(unsafe_code)]
+    // SAFETY: SIOCOUTQ writes one int through the pointer, which points to
+    // `queued`; the descriptor is the open socket `client` borrows.
+    let rc = unsafe { nix::libc::ioctl(client.as_raw_fd(), nix::libc::TIOCOUTQ, &mut queued) };
+    assert_eq!(rc, 0, "SIOCOUTQ: {}", std::io::Error::last_os_error());
+    queued
 }
 
 fn start(port: u16, origin: SocketAddr, frontend_option: &str) -> Gateway {
