@@ -16,6 +16,7 @@ use switchyard_rules::RuleSet;
 
 use crate::listener::ClientTimeouts;
 use crate::pool::ConnectionPool;
+use crate::proxy::connection_mode::ConnectionMode;
 use crate::proxy::error_page::{CannedResponse, ErrorPages};
 use crate::proxy::forwardfor::ForwardForPolicy;
 use crate::proxy::retry::RetryPolicy;
@@ -198,6 +199,7 @@ fn build_fresh(
             errors: error_pages(proxy, config)?,
             connect_timeout: timeout(&proxy.timeouts.connect),
             smart_connect: proxy.option("tcp-smart-connect"),
+            connection_mode: ConnectionMode::of(proxy),
             server_timeout: timeout(&proxy.timeouts.server),
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
             retries: proxy.retries(),
@@ -326,6 +328,7 @@ fn build_fresh(
             pool: pool.clone(),
             errors,
             forwardfor: forwardfor(proxy)?,
+            connection_mode: ConnectionMode::of(proxy),
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

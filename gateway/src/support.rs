@@ -121,8 +121,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         for name in [
-            "http-server-close",
-            "httpclose",
             "abortonclose",
             "tcpka",
             "clitcpka",

@@ -332,3 +332,29 @@ fn tcp_smart_options_on_the_wrong_side_are_ignored_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn http_connection_modes_replace_each_other_within_a_section() {
+    let text = format!(
+        "{DEFAULTS}    option httpclose\n\
+         frontend inherits\n    bind :80\n    default_backend b\n\
+         frontend replaces\n    bind :81\n    option http-server-close\n    default_backend b\n\
+         frontend back_to_keep_alive\n    bind :82\n    option http-keep-alive\n    default_backend b\n\
+         frontend negated\n    bind :83\n    no option httpclose\n    default_backend b\n\
+         backend b\n    server s 127.0.0.1:1\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let modes = |name: &str| {
+        let p = loaded.config.proxy(name).unwrap();
+        (
+            p.option("httpclose"),
+            p.option("http-server-close"),
+            p.option("http-keep-alive"),
+        )
+    };
+    assert_eq!(modes("inherits"), (true, false, false));
+    assert_eq!(modes("replaces"), (false, true, false));
+    assert_eq!(modes("back_to_keep_alive"), (false, false, true));
+    assert_eq!(modes("negated"), (false, false, false));
+}

@@ -3,6 +3,7 @@
 //! back. Policy lives in the `rules` crate and in `backend/`; this module
 //! only sequences it, in HAProxy's order.
 
+pub mod connection_mode;
 pub mod error_page;
 pub mod forwardfor;
 pub mod request_checks;
@@ -26,6 +27,7 @@ use crate::routing::{Router, Verdict};
 use crate::server_body::ServerBody;
 use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
+use connection_mode::ConnectionMode;
 use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
@@ -167,6 +169,8 @@ pub struct BackendRoute {
     pub connect_timeout: Option<Duration>,
     /// `option tcp-smart-connect`.
     pub smart_connect: bool,
+    /// `option http-server-close` / `httpclose` in the backend.
+    pub connection_mode: ConnectionMode,
     pub server_timeout: Option<Duration>,
     pub queue_timeout: Option<Duration>,
     pub retries: u64,
@@ -203,6 +207,8 @@ pub struct HttpProxy {
     pub pool: Arc<ConnectionPool>,
     pub errors: ErrorPages,
     pub forwardfor: Option<ForwardForPolicy>,
+    /// `option http-server-close` / `httpclose` in the frontend.
+    pub connection_mode: ConnectionMode,
     /// 400 and 408 as the connection writes them itself.
     /// What every client connection of the frontend shares (one pointer
     /// per connection instead of a copy).
@@ -248,10 +254,15 @@ impl HttpProxy {
         self.counters.request_started();
         let http1 = parts.version < http::Version::HTTP_2;
         let mut response = self.handle_logged(parts, body, conn).await;
+        let closing = conn.closing.load(Ordering::Relaxed);
         if http1
-            && conn.closing.load(Ordering::Relaxed)
+            && (closing || self.connection_mode.closes_client())
             && response.status() != http::StatusCode::SWITCHING_PROTOCOLS
         {
+            if !closing {
+                // `option httpclose`: this response is the connection's last.
+                conn.close_after_next_response();
+            }
             response.close_connection();
         } else if http1 && response.says_close() {
             // An error page or a rule said so: hyper closes after this
@@ -337,8 +348,17 @@ impl HttpProxy {
             .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
             .flatten();
         hop_by_hop::strip(&mut parts.headers);
-        if let Some(protocol) = upgrade_to {
-            upgrade::restore(&mut parts.headers, protocol);
+        let close_server = self.connection_mode.closes_server(route.connection_mode);
+        match upgrade_to {
+            Some(protocol) => upgrade::restore(&mut parts.headers, protocol),
+            // `http-server-close`/`httpclose`: the server is told, and the
+            // connection is not kept (`forward`).
+            None if close_server => {
+                parts
+                    .headers
+                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            None => {}
         }
         let kept = self
             .router
@@ -352,6 +372,7 @@ impl HttpProxy {
                 conn,
                 Attempt {
                     reuse: !first,
+                    close_server,
                     persist: persist_override,
                     trace,
                 },
@@ -419,6 +440,7 @@ impl HttpProxy {
     ) -> ProxyResponse {
         let mut reuse = attempt.reuse;
         let attempt_trace = attempt.trace;
+        let close_server = attempt.close_server;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
         if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
@@ -507,19 +529,23 @@ impl HttpProxy {
                 Ok(permit) => permit,
                 Err(_) => return route.errors.response(503).into(),
             };
+            // HTTP/1.x only: an HTTP/2 server connection stays (and
+            // hyper leaves `Connection` out of HTTP/2 requests).
+            let http2 = server.options.proto.as_deref() == Some("h2");
+            let closes = close_server && !http2;
             let tls = server.tls.as_ref().map(|tls| TlsTarget {
                 tls: tls.clone(),
                 sni: tls.sni_for(&head.headers),
             });
-            let pooled = match self
+            let mut pooled = match self
                 .pool
                 .checkout(
                     server.addr,
-                    reuse,
+                    reuse && !closes,
                     (route.connect_timeout, route.smart_connect),
                     tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
-                    server.options.proto.as_deref() == Some("h2"),
+                    http2,
                 )
                 .await
             {
@@ -532,6 +558,8 @@ impl HttpProxy {
                     continue;
                 }
             };
+            // Closed after this exchange, as the request told the server.
+            pooled.private |= closes;
             // Keep a copy only if this request may be needed again after
             // being sent (or could not come back unsent).
             let keep =
@@ -860,6 +888,9 @@ struct Attempt {
     /// An idle server connection may be reused (`http-reuse safe`: not for
     /// a client connection's first request).
     reuse: bool,
+    /// The server connection is not kept after this exchange
+    /// (`http-server-close`, `httpclose`).
+    close_server: bool,
     /// The backend's `force-persist`/`ignore-persist` verdict.
     persist: Option<PersistOverride>,
     /// The stream number of `-d`'s trace.

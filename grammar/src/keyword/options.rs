@@ -29,6 +29,9 @@ const SWITCHES: &[(&str, Side)] = &[
     ("tcp-smart-connect", Side::Backend),
 ];
 
+/// The HTTP connection modes, of which a section has one.
+const CONNECTION_MODES: &[&str] = &["http-keep-alive", "http-server-close", "httpclose"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Frontend,
@@ -150,6 +153,11 @@ pub fn apply(
                             },
                         ),
                     ));
+                }
+                if CONNECTION_MODES.contains(key) && !negated {
+                    // One mode per section: each replaces the others, as
+                    // in HAProxy.
+                    proxy.options.retain(|k, _| !CONNECTION_MODES.contains(k));
                 }
                 if matches!(*key, "httplog" | "tcplog") && !negated {
                     // The two log formats replace each other, as in HAProxy.
