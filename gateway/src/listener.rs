@@ -87,6 +87,26 @@ pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::Tcp
     Ok(socket.into())
 }
 
+/// An accepted client socket as the frontend wants it: `TCP_NODELAY`
+/// (answers are written whole, nothing is gained by delaying them), and
+/// TCP keep-alive probes at the system's intervals with `keepalive`
+/// (`option clitcpka` or `tcpka`, [`client_keepalive`]).
+pub fn prepare_client(stream: &TcpStream, keepalive: bool) {
+    let _ = stream.set_nodelay(true);
+    if keepalive {
+        if let Err(e) = socket2::SockRef::from(stream).set_keepalive(true) {
+            tracing::debug!(error = %e, "cannot set SO_KEEPALIVE");
+        }
+    }
+}
+
+/// Whether a frontend's client connections get TCP keep-alive probes:
+/// `option clitcpka`, or `tcpka` (whose server half only a backend's
+/// setting gives, as in HAProxy).
+pub fn client_keepalive(frontend: &switchyard_grammar::ast::proxy::Proxy) -> bool {
+    frontend.option("clitcpka") || frontend.option("tcpka")
+}
+
 /// Whether connections accepted on `listener` leave the ACK of their
 /// first data to the answer (`option tcp-smart-accept`): quick ACKs off on
 /// the listening socket, which accepted sockets inherit, as HAProxy sets

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::body::ProxyBody;
 use crate::server_conn::{H1Conn, ServerStream};
+use crate::tcp_connect::ServerSocket;
 use crate::tls::upstream::TlsTarget;
 
 /// Why no connection could be had.
@@ -276,13 +277,12 @@ impl ConnectionPool {
     /// PROXY protocol header is to be sent; else a new one, which starts
     /// with `proxy_header` when there is one (and is then private).
     /// `connect_timeout` covers the TCP connect and the TLS handshake;
-    /// `smart_connect` sends the handshake's last ACK with the first bytes
-    /// (`option tcp-smart-connect`).
+    /// `socket` is what the backend asks of a new connection's socket.
     pub async fn checkout(
         &self,
         addr: SocketAddr,
         reuse: bool,
-        (connect_timeout, smart_connect): (Option<Duration>, bool),
+        (connect_timeout, socket): (Option<Duration>, ServerSocket),
         tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
         http2: bool,
@@ -311,7 +311,7 @@ impl ConnectionPool {
         // Boxed: the new-connection path (TLS handshakes especially) is
         // kilobytes of state, and every request's future would carry it
         // and copy it into place, reused connection or not.
-        let dial = (connect_timeout, smart_connect);
+        let dial = (connect_timeout, socket);
         Box::pin(open(addr, key, dial, tls, proxy_header, http2)).await
     }
 
@@ -358,7 +358,7 @@ impl ConnectionPool {
 async fn open(
     addr: SocketAddr,
     key: PoolKey,
-    (connect_timeout, smart_connect): (Option<Duration>, bool),
+    (connect_timeout, socket): (Option<Duration>, ServerSocket),
     tls: Option<TlsTarget>,
     proxy_header: Option<Vec<u8>>,
     http2: bool,
@@ -366,7 +366,7 @@ async fn open(
     let connect = async {
         // Something is always sent at once: the request, or first the
         // PROXY header or the TLS client hello.
-        let mut stream = crate::tcp_connect::connect(addr, smart_connect).await?;
+        let mut stream = crate::tcp_connect::connect(addr, socket).await?;
         // The PROXY header goes first, before any TLS handshake.
         if let Some(header) = &proxy_header {
             tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
@@ -455,7 +455,16 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let pool = ConnectionPool::new(1, Duration::from_secs(10));
-        let open = || pool.checkout(addr, false, (None, false), None, None, false);
+        let open = || {
+            pool.checkout(
+                addr,
+                false,
+                (None, ServerSocket::default()),
+                None,
+                None,
+                false,
+            )
+        };
         let first = open().await.unwrap();
         let (mut kept, _) = listener.accept().await.unwrap();
         let second = open().await.unwrap();
@@ -472,7 +481,14 @@ mod tests {
         // A connection that began with a PROXY header is never kept.
         let header = b"PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\n".to_vec();
         let private = pool
-            .checkout(addr, false, (None, false), None, Some(header), false)
+            .checkout(
+                addr,
+                false,
+                (None, ServerSocket::default()),
+                None,
+                Some(header),
+                false,
+            )
             .await
             .unwrap();
         let (mut private_end, _) = listener.accept().await.unwrap();

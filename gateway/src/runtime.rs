@@ -198,7 +198,7 @@ fn build_fresh(
             forwardfor: forwardfor(proxy)?,
             errors: error_pages(proxy, config)?,
             connect_timeout: timeout(&proxy.timeouts.connect),
-            smart_connect: proxy.option("tcp-smart-connect"),
+            server_socket: crate::tcp_connect::ServerSocket::of(proxy),
             connection_mode: ConnectionMode::of(proxy),
             server_timeout: timeout(&proxy.timeouts.server),
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
@@ -329,6 +329,7 @@ fn build_fresh(
             errors,
             forwardfor: forwardfor(proxy)?,
             connection_mode: ConnectionMode::of(proxy),
+            client_keepalive: crate::listener::client_keepalive(proxy),
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

@@ -122,9 +122,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
         for name in [
             "abortonclose",
-            "tcpka",
-            "clitcpka",
-            "srvtcpka",
             "prefer-last-server",
             "http-ignore-probes",
             "log-separate-errors",

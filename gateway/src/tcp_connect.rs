@@ -15,25 +15,50 @@ use std::io;
 use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use switchyard_grammar::ast::proxy::Proxy;
 use tokio::net::TcpStream;
+
+/// What a backend asks of its server sockets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerSocket {
+    /// `option tcp-smart-connect`: the handshake's last ACK goes with the
+    /// first bytes, when the caller has bytes to send at once.
+    pub smart_connect: bool,
+    /// `option srvtcpka` (or `tcpka`): TCP keep-alive probes, at the
+    /// system's intervals.
+    pub keepalive: bool,
+}
+
+impl ServerSocket {
+    /// The settings of a backend section.
+    pub fn of(backend: &Proxy) -> ServerSocket {
+        ServerSocket {
+            smart_connect: backend.option("tcp-smart-connect"),
+            keepalive: backend.option("srvtcpka") || backend.option("tcpka"),
+        }
+    }
+}
 
 /// A connection to `addr`, with `TCP_NODELAY` (requests and responses are
 /// written whole, nothing is gained by delaying them).
 ///
-/// With `smart` (`option tcp-smart-connect`, for a caller with bytes to
-/// send at once) the last packet of the handshake is held back and goes
-/// with those first bytes: quick ACKs are off until the connection is
-/// established, as HAProxy sets them. If nothing is sent, the kernel sends
-/// the ACK on its own after its delayed-ACK time (200 ms at most).
-pub async fn connect(addr: SocketAddr, smart: bool) -> io::Result<TcpStream> {
+/// With `smart_connect` (for a caller with bytes to send at once) the
+/// last packet of the handshake is held back and goes with those first
+/// bytes: quick ACKs are off until the connection is established, as
+/// HAProxy sets them. If nothing is sent, the kernel sends the ACK on its
+/// own after its delayed-ACK time (200 ms at most).
+pub async fn connect(addr: SocketAddr, options: ServerSocket) -> io::Result<TcpStream> {
     let socket = Socket::new(
         Domain::for_address(addr),
         Type::STREAM.nonblocking(),
         Some(Protocol::TCP),
     )?;
     socket.set_nodelay(true)?;
-    if smart {
+    if options.smart_connect {
         socket.set_quickack(false)?;
+    }
+    if options.keepalive {
+        socket.set_keepalive(true)?;
     }
     let pending = match socket.connect(&addr.into()) {
         Ok(()) => false,
@@ -65,7 +90,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Established within `connect`: the first poll is the last.
-        let mut connecting = std::pin::pin!(connect(addr, false));
+        let mut connecting = std::pin::pin!(connect(addr, ServerSocket::default()));
         let mut cx = Context::from_waker(std::task::Waker::noop());
         let Poll::Ready(stream) = connecting.as_mut().poll(&mut cx) else {
             panic!("a loopback connection waited");
@@ -86,9 +111,14 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let error = connect(addr, false).await.unwrap_err();
+        let error = connect(addr, ServerSocket::default()).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
     }
+
+    const SMART: ServerSocket = ServerSocket {
+        smart_connect: true,
+        keepalive: false,
+    };
 
     #[tokio::test]
     async fn a_smart_connect_sends_the_handshakes_last_ack_with_the_first_bytes() {
@@ -97,12 +127,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         // The server's kernel offers a connection once the handshake's last
         // ACK is in. A plain connect sends it at once.
-        let _plain = connect(addr, false).await.unwrap();
+        let _plain = connect(addr, ServerSocket::default()).await.unwrap();
         listener
             .accept()
             .expect("a plain connection is complete when connect returns");
         // A smart one holds it back (for 200 ms at most)...
-        let mut smart = connect(addr, true).await.unwrap();
+        let mut smart = connect(addr, SMART).await.unwrap();
         assert_eq!(
             listener.accept().unwrap_err().kind(),
             io::ErrorKind::WouldBlock,

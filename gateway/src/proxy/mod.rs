@@ -25,6 +25,7 @@ use crate::pool::{ConnectionPool, PooledConn, SendError};
 use crate::proxy_response::ProxyResponse;
 use crate::routing::{Router, Verdict};
 use crate::server_body::ServerBody;
+use crate::tcp_connect::ServerSocket;
 use crate::tls::upstream::TlsTarget;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use connection_mode::ConnectionMode;
@@ -167,8 +168,8 @@ pub struct BackendRoute {
     pub forwardfor: Option<ForwardForPolicy>,
     pub errors: ErrorPages,
     pub connect_timeout: Option<Duration>,
-    /// `option tcp-smart-connect`.
-    pub smart_connect: bool,
+    /// `option tcp-smart-connect`, `srvtcpka`.
+    pub server_socket: ServerSocket,
     /// `option http-server-close` / `httpclose` in the backend.
     pub connection_mode: ConnectionMode,
     pub server_timeout: Option<Duration>,
@@ -209,6 +210,8 @@ pub struct HttpProxy {
     pub forwardfor: Option<ForwardForPolicy>,
     /// `option http-server-close` / `httpclose` in the frontend.
     pub connection_mode: ConnectionMode,
+    /// `option clitcpka` / `tcpka` in the frontend.
+    pub client_keepalive: bool,
     /// 400 and 408 as the connection writes them itself.
     /// What every client connection of the frontend shares (one pointer
     /// per connection instead of a copy).
@@ -542,7 +545,7 @@ impl HttpProxy {
                 .checkout(
                     server.addr,
                     reuse && !closes,
-                    (route.connect_timeout, route.smart_connect),
+                    (route.connect_timeout, route.server_socket),
                     tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
                     http2,

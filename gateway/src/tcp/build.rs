@@ -90,7 +90,7 @@ pub fn build(
             Arc::new(TcpBackendRoute {
                 backend,
                 connect_timeout: timeout(&t.connect),
-                smart_connect: proxy.option("tcp-smart-connect"),
+                server_socket: crate::tcp_connect::ServerSocket::of(proxy),
                 server_timeout: timeout(&t.server).unwrap_or(UNSET),
                 tunnel_timeout: timeout(&t.tunnel),
                 queue_timeout: timeout(&t.queue).or(timeout(&t.connect)),
@@ -114,6 +114,7 @@ pub fn build(
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             dont_log_null: proxy.option("dontlognull"),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
+            client_keepalive: crate::listener::client_keepalive(proxy),
         });
         for (addr, accept_proxy) in bind_addresses(proxy)? {
             listeners.push(TcpListenerSpec {

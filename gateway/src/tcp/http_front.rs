@@ -39,7 +39,6 @@ impl HttpL4 {
             t if t >= Duration::from_secs(86_400) => HEADER_TIMEOUT_DEFAULT,
             t => t,
         };
-        let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok()?;
         // Connection rules see the real connection, as in HAProxy (only
         // later stages see the PROXY header's addresses).

@@ -31,10 +31,10 @@ use tunnel::{IdleLimits, Transferred, TunnelEnd};
 pub struct TcpBackendRoute {
     pub backend: Arc<Backend>,
     pub connect_timeout: Option<Duration>,
-    /// `option tcp-smart-connect`: applied when there is something to send
-    /// at once (bytes read during inspection, a PROXY header), as HAProxy
-    /// applies it.
-    pub smart_connect: bool,
+    /// `option tcp-smart-connect` (applied when there is something to send
+    /// at once: bytes read during inspection, a PROXY header, as HAProxy
+    /// applies it), `srvtcpka`.
+    pub server_socket: crate::tcp_connect::ServerSocket,
     /// `timeout server`: the server side's inactivity limit.
     pub server_timeout: Duration,
     /// `timeout tunnel`: replaces both inactivity limits once connected.
@@ -62,6 +62,8 @@ pub struct TcpFrontend {
     /// sent nothing (probes, port scans).
     pub dont_log_null: bool,
     pub counters: Arc<FrontendCounters>,
+    /// `option clitcpka` / `tcpka`.
+    pub client_keepalive: bool,
 }
 
 /// The session's log line, filled in as it goes.
@@ -79,7 +81,7 @@ impl TcpFrontend {
         peer: SocketAddr,
         accept_proxy: bool,
     ) {
-        let _ = client.set_nodelay(true);
+        crate::listener::prepare_client(&client, self.client_keepalive);
         let Ok(local) = client.local_addr() else {
             return;
         };
@@ -286,8 +288,11 @@ async fn connect(
         let permit = server.acquire(route.queue_timeout).await.ok()?;
         log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
         let first_bytes = buffered || crate::proxy_protocol::sends_header(&server.options);
-        let attempt_connect =
-            crate::tcp_connect::connect(server.addr, route.smart_connect && first_bytes);
+        let socket = crate::tcp_connect::ServerSocket {
+            smart_connect: route.server_socket.smart_connect && first_bytes,
+            ..route.server_socket
+        };
+        let attempt_connect = crate::tcp_connect::connect(server.addr, socket);
         let connected = match route.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, attempt_connect)
                 .await
