@@ -41,6 +41,10 @@ pub struct ClientSide {
     /// has to wait for more of a request, quick ACKs are turned back on
     /// (see [`ClientIo::poll_read`]).
     pub smart_accept: bool,
+    /// `option http-ignore-probes`: a connection that sent nothing at all
+    /// before `timeout http-request` (a browser's speculative pre-connect)
+    /// closes without the 408 page.
+    pub ignore_probes: bool,
 }
 
 /// The socket under the bytes a [`ClientIo`] reads: TCP, or TLS over it.
@@ -317,7 +321,8 @@ impl<S: ClientSocket> AsyncRead for ClientIo<S> {
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
-        if answer && this.protocol != Protocol::Http2 {
+        let probe = epoch == 0 && this.first_byte.is_none() && this.side.ignore_probes;
+        if answer && this.protocol != Protocol::Http2 && !probe {
             this.replace_with(this.side.pages.request_timeout.clone());
             ready!(this.poll_page(cx))?;
         } else {
@@ -444,6 +449,7 @@ mod tests {
     fn guarded_with(
         timeouts: ClientTimeouts,
         smart_accept: bool,
+        ignore_probes: bool,
     ) -> (
         ClientIo<Counted>,
         tokio::io::DuplexStream,
@@ -466,6 +472,7 @@ mod tests {
             timeouts,
             pages,
             smart_accept,
+            ignore_probes,
         });
         (
             ClientIo::new(socket, conn.clone(), side),
@@ -478,7 +485,7 @@ mod tests {
     fn guarded(
         timeouts: ClientTimeouts,
     ) -> (ClientIo<Counted>, tokio::io::DuplexStream, Arc<ClientConn>) {
-        let (io, client, conn, _) = guarded_with(timeouts, false);
+        let (io, client, conn, _) = guarded_with(timeouts, false, false);
         (io, client, conn)
     }
 
@@ -514,6 +521,29 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_secs(3));
         let mut seen = Vec::new();
         drop(io);
+        client.read_to_end(&mut seen).await.unwrap();
+        assert_eq!(seen, b"HTTP/1.1 408 Request Time-out\r\n\r\nlate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_http_ignore_probes_an_empty_connection_closes_without_a_page() {
+        // Nothing sent: closed silently at `timeout http-request`.
+        let (mut io, mut client, _conn, _) = guarded_with(TIMEOUTS, false, true);
+        let started = Instant::now();
+        let mut head = [0u8; 64];
+        assert_eq!(io.read(&mut head).await.unwrap(), 0);
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        drop(io);
+        let mut seen = Vec::new();
+        client.read_to_end(&mut seen).await.unwrap();
+        assert!(seen.is_empty(), "no page for a probe");
+        // Part of a head sent: the 408 page still.
+        let (mut io, mut client, _conn, _) = guarded_with(TIMEOUTS, false, true);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        assert_eq!(io.read(&mut head).await.unwrap(), 16);
+        assert_eq!(io.read(&mut head).await.unwrap(), 0);
+        drop(io);
+        let mut seen = Vec::new();
         client.read_to_end(&mut seen).await.unwrap();
         assert_eq!(seen, b"HTTP/1.1 408 Request Time-out\r\n\r\nlate");
     }
@@ -565,7 +595,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn quick_acks_go_back_on_once_when_part_of_a_head_is_in_and_more_is_awaited() {
-        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, true);
+        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, true, false);
         let mut head = [0u8; 64];
         // Nothing in yet: the client has sent nothing to acknowledge.
         let waited = tokio::time::timeout(Duration::from_millis(10), io.read(&mut head)).await;
@@ -584,7 +614,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn quick_acks_go_back_on_when_a_body_is_awaited_and_not_between_requests() {
-        let (mut io, _client, conn, quickacks) = guarded_with(TIMEOUTS, true);
+        let (mut io, _client, conn, quickacks) = guarded_with(TIMEOUTS, true, false);
         conn.first_request();
         conn.request_started();
         conn.request_finished();
@@ -602,7 +632,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn without_smart_accept_quick_acks_are_left_alone() {
-        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, false);
+        let (mut io, mut client, _conn, quickacks) = guarded_with(TIMEOUTS, false, false);
         client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         let mut head = [0u8; 64];
         assert_eq!(io.read(&mut head).await.unwrap(), 16);

@@ -303,6 +303,7 @@ fn build_fresh(
                 request_timeout: errors.wire(408),
             },
             smart_accept: proxy.binds.iter().any(|b| proxy.tcp_smart_accept(b)),
+            ignore_probes: proxy.option("http-ignore-probes"),
         });
         let frontend = Arc::new(HttpProxy {
             client_side,

@@ -120,12 +120,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 }
             }
         }
-        for name in [
-            "abortonclose",
-            "prefer-last-server",
-            "http-ignore-probes",
-            "log-separate-errors",
-        ] {
+        for name in ["abortonclose", "prefer-last-server"] {
             if let Some(setting) = proxy.options.get(name).filter(|o| o.enabled) {
                 refuse(
                     setting.span,

@@ -582,6 +582,44 @@ async fn httplog_lines_reach_a_real_syslog_receiver() {
 }
 
 #[tokio::test]
+async fn log_separate_errors_sends_lines_that_tell_of_trouble_at_level_err() {
+    let o = Origin::start("o").await;
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let log_port = receiver.local_addr().unwrap().port();
+    let port = free_port();
+    // A port just freed: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = format!(
+        "{DEFAULTS}    log 127.0.0.1:{log_port} local2 info\n    option httplog\n    option log-separate-errors\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    use_backend down if {{ path_beg /down }}\n    default_backend be\n\
+         backend be\n    server s1 {}\nbackend down\n    retries 0\n    server s1 {closed}\n",
+        o.addr
+    );
+    let _gw = start(&config, port);
+    let log_line = |buf: &mut [u8]| {
+        let n = receiver.recv(buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut buf = [0u8; 2048];
+    let r = get(&client(), &url(port, "/fine"), &[]).await.unwrap();
+    assert_eq!(r.status, 200);
+    let ok = log_line(&mut buf);
+    let r = get(&client(), &url(port, "/down"), &[]).await.unwrap();
+    assert_eq!(r.status, 503);
+    let failed = log_line(&mut buf);
+    // <150> = local2.info, <147> = local2.err.
+    assert!(ok.starts_with("<150>"), "{ok}");
+    assert!(failed.starts_with("<147>"), "{failed}");
+    assert!(failed.contains(" 503 "), "{failed}");
+}
+
+#[tokio::test]
 async fn h2c_clients_are_served_and_servers_see_http_1_1() {
     let o = Origin::start("o").await;
     let port = free_port();
@@ -730,6 +768,28 @@ async fn bad_and_slow_requests_get_haproxys_400_and_408_pages() {
         );
     }
     assert_eq!(o.request_count(), 0, "nothing reached the origin");
+}
+
+#[tokio::test]
+async fn http_ignore_probes_closes_an_empty_connection_without_the_408_page() {
+    let o = Origin::start("o").await;
+    let port = free_port();
+    let config = format!("{DEFAULTS}    timeout http-request 1s\nlisten l\n    bind 127.0.0.1:{port}\n    option http-ignore-probes\n    server s {}\n", o.addr);
+    let _gw = start(&config, port);
+    // A browser's pre-connect that never sends anything: closed silently
+    // at `timeout http-request`, as HAProxy 2.6 does.
+    let (seen, took) = raw_exchange(port, b"").await;
+    assert_eq!(seen, "");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    // Part of a request: still HAProxy's 408 page.
+    let (seen, _) = raw_exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+    assert!(
+        seen.starts_with("HTTP/1.1 408 Request Time-out\r\n"),
+        "{seen}"
+    );
 }
 
 #[tokio::test]

@@ -62,6 +62,17 @@ pub struct LogRecord {
 }
 
 impl LogRecord {
+    /// Whether the line tells of trouble, as HAProxy judges it for
+    /// `option log-separate-errors`: a redispatch, a termination cause
+    /// other than none or the proxy's own (`L`), retries with no error, or
+    /// an HTTP status of 500 or more.
+    pub fn is_error(&self) -> bool {
+        self.redispatched
+            || !matches!(self.termination[0], '-' | 'L')
+            || self.retries > 0
+            || self.status.is_some_and(|s| s >= 500)
+    }
+
     /// A record for a request just received; the request path fills in the
     /// rest as it goes.
     pub fn new(
@@ -278,6 +289,25 @@ mod tests {
         r.bytes_read = 170;
         r.pid = 7;
         r
+    }
+
+    #[test]
+    fn trouble_is_judged_as_haproxy_judges_it_for_log_separate_errors() {
+        assert!(!record().is_error(), "a 200 with nothing to say");
+        let with = |change: fn(&mut LogRecord)| {
+            let mut r = record();
+            change(&mut r);
+            r.is_error()
+        };
+        assert!(with(|r| r.status = Some(503)));
+        assert!(!with(|r| r.status = Some(404)));
+        assert!(with(|r| r.redispatched = true));
+        assert!(with(|r| r.retries = 1));
+        assert!(with(|r| r.termination = ['s', 'H']));
+        assert!(with(|r| r.termination = ['C', 'D']));
+        // The proxy's own answer (a redirect, `http-request return`) is
+        // no trouble.
+        assert!(!with(|r| r.termination = ['L', 'R']));
     }
 
     #[test]

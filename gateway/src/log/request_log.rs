@@ -22,7 +22,14 @@ const DEFAULT_FORMAT_TCP: &str = "Connect from %ci:%cp to %fi:%fp (%ft/TCP)";
 pub struct RequestLogger {
     sinks: Vec<LogSink>,
     format: LogFormat,
+    /// `option log-separate-errors`: lines that tell of trouble are sent
+    /// at level `err` instead of `info`.
+    separate_errors: bool,
 }
+
+/// Syslog levels.
+const INFO: u8 = 6;
+const ERR: u8 = 3;
 
 impl RequestLogger {
     /// The logger of frontend `proxy`, or `None` when it logs nowhere.
@@ -66,14 +73,23 @@ impl RequestLogger {
                     .map_err(|d| anyhow::anyhow!(d.message))?
             }
         };
-        Ok(Some(Arc::new(RequestLogger { sinks, format })))
+        Ok(Some(Arc::new(RequestLogger {
+            sinks,
+            format,
+            separate_errors: proxy.option("log-separate-errors"),
+        })))
     }
 
     pub fn log(&self, record: &LogRecord) {
         // `%[…]` samples are refused at startup until logs can evaluate them.
         let line = render(&self.format, record, &|_| None);
+        let level = if self.separate_errors && record.is_error() {
+            ERR
+        } else {
+            INFO
+        };
         for sink in &self.sinks {
-            sink.send(6, &line);
+            sink.send(level, &line);
         }
     }
 }
