@@ -306,8 +306,21 @@ impl Gateway {
     /// progress (TCP sessions their exchange), then the process may exit.
     /// `hard_stop_after` bounds the wait.
     pub async fn soft_stop(mut self, hard_stop_after: Option<Duration>) {
-        for (_, listening) in self.listeners.drain() {
-            listening.task.abort();
+        let accepting: Vec<JoinHandle<()>> = self
+            .listeners
+            .drain()
+            .map(|(_, listening)| {
+                listening.task.abort();
+                listening.task
+            })
+            .collect();
+        // Stopped for sure before the count of open connections is
+        // watched: on a multi-threaded runtime an accept loop may be past
+        // its `accept` when the abort comes, and the connection it is
+        // handing over must count, or the process could exit with it
+        // unanswered.
+        for task in accepting {
+            let _ = task.await;
         }
         for task in &self.api_tasks {
             task.abort();

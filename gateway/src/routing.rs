@@ -15,8 +15,12 @@ pub enum Verdict {
     /// Forward to this backend (the request has been edited already), with
     /// what its `force-persist`/`ignore-persist` rules said.
     Backend(String, Option<PersistOverride>),
-    /// Answer directly: deny, return, redirect, auth challenge, stats…
-    Respond(Response<ProxyBody>),
+    /// Answer directly: deny, return, redirect, auth challenge…; `denied`
+    /// for a deny (the log's `PR`, the others' being `LR`).
+    Respond {
+        response: Response<ProxyBody>,
+        denied: bool,
+    },
     /// No rule chose a backend and there is no `default_backend`.
     NoBackend,
     /// `http-request use-service NAME`.

@@ -90,7 +90,10 @@ impl Router for RulesRouter {
         match decision.outcome {
             Outcome::Backend(name) => Verdict::Backend(name, decision.persist),
             Outcome::NoBackend => Verdict::NoBackend,
-            Outcome::Answer(answer) => Verdict::Respond(self.answer(answer)),
+            Outcome::Answer(answer) => Verdict::Respond {
+                denied: answer.kind == switchyard_rules::decision::AnswerKind::Deny,
+                response: self.answer(answer),
+            },
             // Only prometheus-exporter parses, and serving it is refused at
             // startup until the stats work lands.
             Outcome::Service(name) => Verdict::Service(name),

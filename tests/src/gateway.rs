@@ -17,6 +17,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A loopback address nothing listens on (a port just freed): connections
+/// to it are refused.
+pub fn closed_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
 pub struct Gateway {
     child: Child,
     pub config_path: PathBuf,

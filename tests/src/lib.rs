@@ -8,6 +8,7 @@ pub mod launch;
 pub mod origin;
 pub mod origin_process;
 pub mod runtime_api;
+pub mod syslog;
 pub mod tcp_origin;
 
 use std::path::{Path, PathBuf};

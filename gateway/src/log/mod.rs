@@ -7,3 +7,4 @@ pub mod record;
 pub mod request_log;
 pub mod sink;
 pub mod syslog;
+pub mod termination;

@@ -21,6 +21,7 @@ use http::{HeaderValue, Request, Response, Uri};
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
+use crate::log::termination;
 use crate::pool::{ConnectionPool, PooledConn, SendError};
 use crate::proxy_response::ProxyResponse;
 use crate::routing::{Router, Verdict};
@@ -316,16 +317,32 @@ impl HttpProxy {
         }
         if let Err(refusal) = request_checks::check(&parts) {
             tracing::debug!(?refusal, "request refused");
+            ended(draft, termination::PROXY_REFUSED);
             return self.errors.response(400).into();
         }
         ensure_host(&mut parts);
         if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(target_of(&parts))) {
+            ended(draft, termination::LOCAL);
             return self.stats_page(stats, &parts, conn, body).await.into();
         }
         let (backend_name, persist_override) = match self.router.route(&mut parts, conn) {
-            Verdict::Respond(response) => return response.into(),
-            Verdict::NoBackend => return self.errors.response(503).into(),
-            Verdict::Service(name) => return self.service(&name).into(),
+            Verdict::Respond { response, denied } => {
+                let how = if denied {
+                    termination::PROXY_REFUSED
+                } else {
+                    termination::LOCAL
+                };
+                ended(draft, how);
+                return response.into();
+            }
+            Verdict::NoBackend => {
+                ended(draft, termination::NO_SERVER);
+                return self.errors.response(503).into();
+            }
+            Verdict::Service(name) => {
+                ended(draft, termination::LOCAL);
+                return self.service(&name).into();
+            }
             Verdict::Backend(name, persist) => (name, persist),
         };
         // `stats enable` in a backend section: its page, once routed there
@@ -334,12 +351,14 @@ impl HttpProxy {
             .then(|| self.backend_stats.get(&backend_name))
             .flatten();
         if let Some(stats) = backend_stats.filter(|s| s.matches(target_of(&parts))) {
+            ended(draft, termination::LOCAL);
             return self.stats_page(stats, &parts, conn, body).await.into();
         }
         if let Some(d) = draft.as_mut() {
             d.record.backend = backend_name.clone();
         }
         let Some(route) = self.backends.get(&backend_name).cloned() else {
+            ended(draft, termination::NO_SERVER);
             return self.errors.response(503).into();
         };
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
@@ -482,6 +501,9 @@ impl HttpProxy {
         let mut parts = Some(parts);
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
+        // What the log says of the last failure: no server could be
+        // reached, until an attempt says otherwise.
+        let mut last_failure = termination::NO_SERVER;
         let mut previous: Option<usize> = None;
         // Counted by hand: a stale reused connection's retry is not one of
         // `retries`.
@@ -530,7 +552,10 @@ impl HttpProxy {
             }
             let permit = match server.acquire(route.queue_timeout).await {
                 Ok(permit) => permit,
-                Err(_) => return route.errors.response(503).into(),
+                Err(_) => {
+                    ended(draft, termination::QUEUE_TIMEOUT);
+                    return route.errors.response(503).into();
+                }
             };
             // HTTP/1.x only: an HTTP/2 server connection stays (and
             // hyper leaves `Connection` out of HTTP/2 requests).
@@ -558,6 +583,7 @@ impl HttpProxy {
                     server.record_failure();
                     avoid.push(server.index);
                     last_error = 503;
+                    last_failure = termination::NO_SERVER;
                     continue;
                 }
             };
@@ -640,6 +666,7 @@ impl HttpProxy {
                 }
                 Err(AttemptError::Stale(_)) => {
                     last_error = 502;
+                    last_failure = termination::SERVER_CLOSED;
                     break;
                 }
                 Err(AttemptError::Connect(unsent)) => {
@@ -652,10 +679,20 @@ impl HttpProxy {
                     }
                     avoid.push(server.index);
                     last_error = 503;
+                    last_failure = termination::NO_SERVER;
                 }
                 Err(AttemptError::Sent { failure, status }) => {
                     server.record_failure();
                     last_error = status;
+                    last_failure = match failure {
+                        Some(SentFailure::Timeout) => termination::SERVER_TIMEOUT,
+                        Some(SentFailure::Junk) => termination::INVALID_RESPONSE,
+                        Some(SentFailure::Empty) => termination::SERVER_CLOSED,
+                        // The client's own body was malformed (400), or an
+                        // answer nobody asked for (502).
+                        None if status == 400 => termination::PROXY_REFUSED,
+                        None => termination::INVALID_RESPONSE,
+                    };
                     let retry = replayable && failure.is_some_and(|f| route.retry_on.covers(f));
                     if !retry {
                         break;
@@ -664,6 +701,7 @@ impl HttpProxy {
                 }
             }
         }
+        ended(draft, last_failure);
         route.errors.response(last_error).into()
     }
 
@@ -905,6 +943,13 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Notes in the log line how the gateway ended the exchange itself.
+fn ended(draft: &mut Option<Box<LogDraft>>, how: [char; 2]) {
+    if let Some(d) = draft.as_mut() {
+        d.record.termination = how;
+    }
 }
 
 /// What a log line needs, gathered along the request path.

@@ -1,0 +1,20 @@
+//! HAProxy's termination letters (the log's session state at
+//! disconnection: what ended the exchange, then in which state) for the
+//! ways the gateway ends an HTTP exchange itself. Compared with HAProxy
+//! 2.6.12's httplog lines for the same requests (`docs/gateway.md`).
+
+/// Answered by the proxy itself: a redirect, `http-request return`, an
+/// auth challenge, a stats page.
+pub const LOCAL: [char; 2] = ['L', 'R'];
+/// Refused by the proxy: `http-request deny`, an invalid request.
+pub const PROXY_REFUSED: [char; 2] = ['P', 'R'];
+/// No server could be reached (none up, connections refused, no backend).
+pub const NO_SERVER: [char; 2] = ['S', 'C'];
+/// No slot under the server's `maxconn` within `timeout queue`.
+pub const QUEUE_TIMEOUT: [char; 2] = ['s', 'Q'];
+/// `timeout server` struck before the response head.
+pub const SERVER_TIMEOUT: [char; 2] = ['s', 'H'];
+/// The server closed the connection before a response head.
+pub const SERVER_CLOSED: [char; 2] = ['S', 'H'];
+/// What the server sent is not a valid response.
+pub const INVALID_RESPONSE: [char; 2] = ['P', 'H'];
