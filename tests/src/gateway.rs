@@ -8,13 +8,22 @@ use std::time::{Duration, Instant};
 
 use crate::switchyard_binary;
 
-/// A free loopback port (bound then released; good enough on loopback).
+/// A free loopback port for a listener a test configures (bound then
+/// released). Taken at random below the kernel's ephemeral range (32768 and
+/// up on Linux): a port the kernel hands out there may be the local port of
+/// some test's outgoing connection by the time the gateway binds it, which
+/// then fails with "address already in use" (seen in CI).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        // `RandomState` is seeded afresh for each instance.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = 20_000 + (hasher.finish() % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A loopback address nothing listens on (a port just freed): connections
