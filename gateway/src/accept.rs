@@ -283,7 +283,7 @@ fn serve(
     let member = current.retirement.enter();
     match &current.service {
         Service::Http(proxy, bind) => {
-            crate::listener::prepare_client(&stream, proxy.client_keepalive);
+            crate::listener::prepare_client(&stream, proxy.client_keepalive.as_ref());
             let Some(local) = local.or_else(|| stream.local_addr().ok()) else {
                 return Either::Right(Box::pin(async {}));
             };
@@ -302,7 +302,7 @@ fn serve(
             )
         }
         Service::HttpL4(proxy, l4, bind) => {
-            crate::listener::prepare_client(&stream, proxy.client_keepalive);
+            crate::listener::prepare_client(&stream, proxy.client_keepalive.as_ref());
             let (proxy, l4, bind) = (proxy.clone(), l4.clone(), bind.clone());
             Either::Right(Box::pin(async move {
                 let timeouts = proxy.client_timeouts();

@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::either::Either;
 
+use switchyard_grammar::ast::proxy::TcpKeepaliveTuning;
+
 use crate::accept::{BoxedTask, HttpBind, Member, Phase};
 use crate::client_io::{ClientIo, ClientSocket};
 use crate::proxy::{ClientConn, HttpProxy};
@@ -89,22 +91,14 @@ pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::Tcp
 
 /// An accepted client socket as the frontend wants it: `TCP_NODELAY`
 /// (answers are written whole, nothing is gained by delaying them), and
-/// TCP keep-alive probes at the system's intervals with `keepalive`
-/// (`option clitcpka` or `tcpka`, [`client_keepalive`]).
-pub fn prepare_client(stream: &TcpStream, keepalive: bool) {
+/// TCP keep-alive probes with `keepalive` (`keepalive::client_side`).
+pub fn prepare_client(stream: &TcpStream, keepalive: Option<&TcpKeepaliveTuning>) {
     let _ = stream.set_nodelay(true);
-    if keepalive {
-        if let Err(e) = socket2::SockRef::from(stream).set_keepalive(true) {
-            tracing::debug!(error = %e, "cannot set SO_KEEPALIVE");
+    if let Some(tuning) = keepalive {
+        if let Err(e) = crate::keepalive::apply(socket2::SockRef::from(stream), tuning) {
+            tracing::debug!(error = %e, "cannot set TCP keep-alive");
         }
     }
-}
-
-/// Whether a frontend's client connections get TCP keep-alive probes:
-/// `option clitcpka`, or `tcpka` (whose server half only a backend's
-/// setting gives, as in HAProxy).
-pub fn client_keepalive(frontend: &switchyard_grammar::ast::proxy::Proxy) -> bool {
-    frontend.option("clitcpka") || frontend.option("tcpka")
 }
 
 /// Whether connections accepted on `listener` leave the ACK of their

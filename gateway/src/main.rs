@@ -16,6 +16,7 @@ mod config_files;
 mod demo;
 mod generation;
 mod inherit;
+mod keepalive;
 mod listener;
 mod log;
 mod parked;

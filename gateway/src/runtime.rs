@@ -330,7 +330,7 @@ fn build_fresh(
             errors,
             forwardfor: forwardfor(proxy)?,
             connection_mode: ConnectionMode::of(proxy),
-            client_keepalive: crate::listener::client_keepalive(proxy),
+            client_keepalive: crate::keepalive::client_side(proxy),
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

@@ -15,7 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::ast::proxy::{Proxy, TcpKeepaliveTuning};
 use tokio::net::TcpStream;
 
 /// What a backend asks of its server sockets.
@@ -24,9 +24,9 @@ pub struct ServerSocket {
     /// `option tcp-smart-connect`: the handshake's last ACK goes with the
     /// first bytes, when the caller has bytes to send at once.
     pub smart_connect: bool,
-    /// `option srvtcpka` (or `tcpka`): TCP keep-alive probes, at the
-    /// system's intervals.
-    pub keepalive: bool,
+    /// `option srvtcpka` (or `tcpka`): TCP keep-alive probes, with the
+    /// `srvtcpka-*` timings.
+    pub keepalive: Option<TcpKeepaliveTuning>,
 }
 
 impl ServerSocket {
@@ -34,7 +34,7 @@ impl ServerSocket {
     pub fn of(backend: &Proxy) -> ServerSocket {
         ServerSocket {
             smart_connect: backend.option("tcp-smart-connect"),
-            keepalive: backend.option("srvtcpka") || backend.option("tcpka"),
+            keepalive: crate::keepalive::server_side(backend),
         }
     }
 }
@@ -57,8 +57,8 @@ pub async fn connect(addr: SocketAddr, options: ServerSocket) -> io::Result<TcpS
     if options.smart_connect {
         socket.set_quickack(false)?;
     }
-    if options.keepalive {
-        socket.set_keepalive(true)?;
+    if let Some(tuning) = &options.keepalive {
+        crate::keepalive::apply(socket2::SockRef::from(&socket), tuning)?;
     }
     let pending = match socket.connect(&addr.into()) {
         Ok(()) => false,
@@ -117,7 +117,7 @@ mod tests {
 
     const SMART: ServerSocket = ServerSocket {
         smart_connect: true,
-        keepalive: false,
+        keepalive: None,
     };
 
     #[tokio::test]

@@ -358,3 +358,28 @@ fn http_connection_modes_replace_each_other_within_a_section() {
     assert_eq!(modes("back_to_keep_alive"), (false, false, true));
     assert_eq!(modes("negated"), (false, false, false));
 }
+
+#[test]
+fn tcp_keepalive_timings_take_seconds_by_default_and_are_inherited() {
+    let text = format!(
+        "{DEFAULTS}    clitcpka-idle 30\n    srvtcpka-cnt 4\n\
+         frontend fe\n    bind :80\n    clitcpka-intvl 500ms\n    default_backend b\n\
+         backend b\n    srvtcpka-idle 2m\n    server s 127.0.0.1:1\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let fe = loaded.config.proxy("fe").unwrap();
+    assert_eq!(fe.client_tcpka.idle, Some(Duration::from_secs(30)));
+    assert_eq!(fe.client_tcpka.interval, Some(Duration::from_millis(500)));
+    let b = loaded.config.backend("b").unwrap();
+    assert_eq!(b.server_tcpka.idle, Some(Duration::from_secs(120)));
+    assert_eq!(b.server_tcpka.count, Some(4));
+    let bad = load_text(&format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n    clitcpka-idle soon\n"
+    ));
+    assert!(
+        errors(&bad)[0].contains("invalid time value 'soon'"),
+        "{:?}",
+        errors(&bad)
+    );
+}

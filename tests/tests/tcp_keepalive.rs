@@ -22,9 +22,10 @@ fn proc_address(addr: SocketAddr) -> String {
     format!("0100007F:{:04X}", addr.port())
 }
 
-/// The timer kind of the established socket that `matches` its local and
-/// remote addresses (as `/proc/net/tcp` spells them).
-fn timer_kind(matches: impl Fn(&str, &str) -> bool) -> u8 {
+/// The timer of the established socket that `matches` its local and
+/// remote addresses (as `/proc/net/tcp` spells them): its kind, and when it
+/// fires, in clock ticks (1/100 s) from now.
+fn timer(matches: impl Fn(&str, &str) -> bool) -> (u8, u64) {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let row = table
         .lines()
@@ -32,22 +33,32 @@ fn timer_kind(matches: impl Fn(&str, &str) -> bool) -> u8 {
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
         .find(|f| f.len() > 5 && f[3] == "01" && matches(f[1], f[2]))
         .expect("the gateway's socket is in /proc/net/tcp");
-    row[5].split(':').next().unwrap().parse().unwrap()
+    let (kind, when) = row[5].split_once(':').unwrap();
+    (
+        kind.parse().unwrap(),
+        u64::from_str_radix(when, 16).unwrap(),
+    )
 }
 
-/// Whether the gateway's sockets (to `client`, and to the server at
-/// `server`) have their keep-alive timers armed.
-fn keepalive_armed(gateway: SocketAddr, client: SocketAddr, server: SocketAddr) -> (bool, bool) {
+/// The keep-alive timers of the gateway's sockets (to `client`, and to the
+/// server at `server`), in seconds until the first probe; `None` for a
+/// socket without one.
+fn keepalive_timers(
+    gateway: SocketAddr,
+    client: SocketAddr,
+    server: SocketAddr,
+) -> (Option<u64>, Option<u64>) {
     let (gateway, client, server) = (
         proc_address(gateway),
         proc_address(client),
         proc_address(server),
     );
-    let client_side = timer_kind(|local, remote| local == gateway && remote == client);
+    let seconds = |(kind, when): (u8, u64)| (kind == 2).then_some(when / 100);
+    let client_side = seconds(timer(|local, remote| local == gateway && remote == client));
     // The gateway's end of its connection to the server: the only socket
     // whose peer is the origin's listening address.
-    let server_side = timer_kind(|_, remote| remote == server);
-    (client_side == 2, server_side == 2)
+    let server_side = seconds(timer(|_, remote| remote == server));
+    (client_side, server_side)
 }
 
 /// Starts a gateway on `config` (with `{port}` and `{origin}` to fill in),
@@ -58,6 +69,16 @@ async fn armed_after_one_exchange(
     origin: SocketAddr,
     request: &[u8],
 ) -> (bool, bool) {
+    let (client_side, server_side) = timers_after_one_exchange(config, origin, request).await;
+    (client_side.is_some(), server_side.is_some())
+}
+
+/// The same, with the seconds until each socket's first probe.
+async fn timers_after_one_exchange(
+    config: &str,
+    origin: SocketAddr,
+    request: &[u8],
+) -> (Option<u64>, Option<u64>) {
     let port = free_port();
     let config = config
         .replace("{port}", &port.to_string())
@@ -74,7 +95,7 @@ async fn armed_after_one_exchange(
     assert!(n > 0, "no answer");
     // Idle now, both connections kept open.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    keepalive_armed(gateway, client.local_addr().unwrap(), origin)
+    keepalive_timers(gateway, client.local_addr().unwrap(), origin)
 }
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: ka.test\r\n\r\n";
@@ -122,4 +143,17 @@ async fn tcp_mode_keepalive_probes_on_both_sides_with_tcpka_in_a_listen() {
     let armed =
         armed_after_one_exchange(&listen("    option tcpka\n"), origin.addr, b"hello\n").await;
     assert_eq!(armed, (true, true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_probe_comes_after_the_idle_time_the_sections_set() {
+    let origin = Origin::start("web").await;
+    // A bare number is seconds, as HAProxy reads these keywords.
+    let config = "frontend fe\n    mode http\n    bind 127.0.0.1:{port}\n    option clitcpka\n    clitcpka-idle 30s\n    clitcpka-intvl 5s\n    clitcpka-cnt 3\n    default_backend be\n\
+                  backend be\n    mode http\n    option srvtcpka\n    srvtcpka-idle 45\n    server s1 {origin}\n";
+    let (client_side, server_side) = timers_after_one_exchange(config, origin.addr, GET).await;
+    let client_side = client_side.expect("client-side probes");
+    let server_side = server_side.expect("server-side probes");
+    assert!((25..=30).contains(&client_side), "{client_side} s");
+    assert!((40..=45).contains(&server_side), "{server_side} s");
 }

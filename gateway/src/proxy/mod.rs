@@ -211,8 +211,9 @@ pub struct HttpProxy {
     pub forwardfor: Option<ForwardForPolicy>,
     /// `option http-server-close` / `httpclose` in the frontend.
     pub connection_mode: ConnectionMode,
-    /// `option clitcpka` / `tcpka` in the frontend.
-    pub client_keepalive: bool,
+    /// `option clitcpka` / `tcpka` in the frontend, with the `clitcpka-*`
+    /// timings.
+    pub client_keepalive: Option<switchyard_grammar::ast::proxy::TcpKeepaliveTuning>,
     /// 400 and 408 as the connection writes them itself.
     /// What every client connection of the frontend shares (one pointer
     /// per connection instead of a copy).

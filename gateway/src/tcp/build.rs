@@ -114,7 +114,7 @@ pub fn build(
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             dont_log_null: proxy.option("dontlognull"),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
-            client_keepalive: crate::listener::client_keepalive(proxy),
+            client_keepalive: crate::keepalive::client_side(proxy),
         });
         for (addr, accept_proxy) in bind_addresses(proxy)? {
             listeners.push(TcpListenerSpec {

@@ -62,8 +62,8 @@ pub struct TcpFrontend {
     /// sent nothing (probes, port scans).
     pub dont_log_null: bool,
     pub counters: Arc<FrontendCounters>,
-    /// `option clitcpka` / `tcpka`.
-    pub client_keepalive: bool,
+    /// `option clitcpka` / `tcpka`, with the `clitcpka-*` timings.
+    pub client_keepalive: Option<switchyard_grammar::ast::proxy::TcpKeepaliveTuning>,
 }
 
 /// The session's log line, filled in as it goes.
@@ -81,7 +81,7 @@ impl TcpFrontend {
         peer: SocketAddr,
         accept_proxy: bool,
     ) {
-        crate::listener::prepare_client(&client, self.client_keepalive);
+        crate::listener::prepare_client(&client, self.client_keepalive.as_ref());
         let Ok(local) = client.local_addr() else {
             return;
         };

@@ -245,6 +245,18 @@ pub enum BackendTarget {
     Dynamic(crate::ast::log_format::LogFormat),
 }
 
+/// `clitcpka-idle`/`-intvl`/`-cnt` (or the `srvtcpka-` ones): the TCP
+/// keep-alive timings of one side, the system's where not written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpKeepaliveTuning {
+    /// `TCP_KEEPIDLE`: idle time before the first probe.
+    pub idle: Option<Duration>,
+    /// `TCP_KEEPINTVL`: time between probes.
+    pub interval: Option<Duration>,
+    /// `TCP_KEEPCNT`: probes unanswered before the connection is dropped.
+    pub count: Option<u32>,
+}
+
 /// `option NAME` / `no option NAME` for options that are on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptionSetting {
@@ -283,6 +295,10 @@ pub struct Proxy {
     /// On/off options (`dontlognull`, `redispatch`, `httplog`…).
     pub options: BTreeMap<&'static str, OptionSetting>,
     pub forwardfor: Option<ForwardFor>,
+    /// `clitcpka-*`: client-side keep-alive timings.
+    pub client_tcpka: TcpKeepaliveTuning,
+    /// `srvtcpka-*`: server-side keep-alive timings.
+    pub server_tcpka: TcpKeepaliveTuning,
     pub httpchk: Option<HttpCheckRequest>,
     pub http_check_expect: Option<HttpCheckExpect>,
     pub http_check_send: Option<HttpCheckSend>,
@@ -327,6 +343,8 @@ impl Proxy {
             cookie: None,
             options: BTreeMap::new(),
             forwardfor: None,
+            client_tcpka: TcpKeepaliveTuning::default(),
+            server_tcpka: TcpKeepaliveTuning::default(),
             httpchk: None,
             http_check_expect: None,
             http_check_send: None,

@@ -11,13 +11,23 @@ use crate::word::Word;
 
 /// A time such as `3s` or `500` (milliseconds).
 pub fn parse_time(word: &Word) -> Result<Duration, Diagnostic> {
+    parse_time_in(word, "ms")
+}
+
+/// A time whose bare numbers are seconds (`clitcpka-idle 30`), as a few
+/// keywords take them.
+pub fn parse_time_seconds(word: &Word) -> Result<Duration, Diagnostic> {
+    parse_time_in(word, "s")
+}
+
+fn parse_time_in(word: &Word, default_unit: &'static str) -> Result<Duration, Diagnostic> {
     let invalid = || {
         Diagnostic::error(word.span, format!("invalid time value '{}'", word.text)).with_help(
-            "write a number with an optional unit: us, ms (the default), s, m, h or d, e.g. 5s",
+            format!("write a number with an optional unit: us, ms, s, m, h or d ({default_unit} when none is written), e.g. 5s"),
         )
     };
     let pairs = ConfigGrammar::parse(Rule::time_value, &word.text).map_err(|_| invalid())?;
-    let (mut number, mut unit) = ("", "ms");
+    let (mut number, mut unit) = ("", default_unit);
     for pair in pairs.flatten() {
         match pair.as_rule() {
             Rule::number => number = pair.as_str(),

@@ -10,7 +10,7 @@ use crate::ast::log_format::LogFormat;
 use crate::ast::proxy::*;
 use crate::ast::server::{self, Server};
 use crate::ast::tcp_rule::{TcpRule, TcpRuleStage};
-use crate::ast::value::{parse_time, parse_uint};
+use crate::ast::value::{parse_time, parse_time_seconds, parse_uint};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::keyword::haproxy_keywords::{Allowed, PROXY_KEYWORDS};
 use crate::keyword::{missing, no_extra, options, unknown_keyword};
@@ -276,6 +276,22 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 parse_uint(n, "retries", 1000)?,
                 directive.span(),
             ));
+        }
+        "clitcpka-idle" | "clitcpka-intvl" | "clitcpka-cnt" | "srvtcpka-idle"
+        | "srvtcpka-intvl" | "srvtcpka-cnt" => {
+            let value = args.first().ok_or_else(|| missing(directive, "a value"))?;
+            no_extra(directive, 1)?;
+            let (side, setting) = name.split_once('-').expect("matched with a dash");
+            let tuning = if side == "clitcpka" {
+                &mut proxy.client_tcpka
+            } else {
+                &mut proxy.server_tcpka
+            };
+            match setting {
+                "idle" => tuning.idle = Some(parse_time_seconds(value)?),
+                "intvl" => tuning.interval = Some(parse_time_seconds(value)?),
+                _ => tuning.count = Some(parse_uint(value, name, i32::MAX as u64)? as u32),
+            }
         }
         "retry-on" => {
             proxy.retry_on = Some(Spanned::new(parse_retry_on(directive)?, directive.span()))
