@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// Print the version.
     #[arg(short = 'v')]
     pub short_version: bool,
+    /// This process's local peer name (`-L`): exported as
+    /// `HAPROXY_LOCALPEER` for the configuration, as HAProxy does; the
+    /// host's name when absent.
+    #[arg(short = 'L', value_name = "NAME")]
+    pub local_peer: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +134,8 @@ mod tests {
         ]);
         assert_eq!(cli.run.soft_stop, [12, 13]);
         assert!(cli.run.expose_socket.is_some());
+        let cli = parse(&["switchyard", "-d", "-L", "A", "-f", "a.cfg"]);
+        assert_eq!(cli.run.local_peer.as_deref(), Some("A"));
         let cli = parse(&["switchyard", "-cc", "defined(HOME)"]);
         assert_eq!(cli.run.condition.as_deref(), Some("defined(HOME)"));
     }

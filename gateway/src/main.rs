@@ -66,6 +66,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Sets `HAPROXY_LOCALPEER` before the configuration is read, as HAProxy
+/// does: the `-L` name, else the host's name. A configuration refers to it
+/// as `"${HAPROXY_LOCALPEER}"` (a `peers` section's local peer, a log tag).
+fn export_local_peer(name: Option<&str>) {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => match nix::unistd::gethostname() {
+            Ok(host) => host.to_string_lossy().into_owned(),
+            Err(_) => return,
+        },
+    };
+    std::env::set_var("HAPROXY_LOCALPEER", name);
+}
+
 /// The HAProxy-compatible modes: version, condition, check, serve.
 fn run_haproxy_style(args: cli::RunArgs) -> anyhow::Result<ExitCode> {
     if args.short_version || args.build_info {
@@ -82,6 +96,7 @@ fn run_haproxy_style(args: cli::RunArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    export_local_peer(args.local_peer.as_deref());
     if let Some(condition) = &args.condition {
         return command::condition::run(condition);
     }

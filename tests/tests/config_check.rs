@@ -100,3 +100,28 @@ fn fetching_listeners_from_a_missing_socket_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn dash_l_names_the_local_peer_for_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("peer.cfg");
+    std::fs::write(
+        &cfg,
+        ".if streq(\"$HAPROXY_LOCALPEER\",gw-a)\n.notice \"local peer is gw-a\"\n.else\n.alert \"local peer is not gw-a\"\n.endif\n",
+    )
+    .unwrap();
+    let out = run(&["-c", "-L", "gw-a", "-f", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("local peer is gw-a"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["-c", "-L", "gw-b", "-f", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("local peer is not gw-a"),
+        "{}",
+        stderr(&out)
+    );
+}
