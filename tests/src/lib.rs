@@ -23,11 +23,6 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared` beside the checkout, where the seed configurations live.
-pub fn shared_dir() -> PathBuf {
-    workspace_root().join("..").join("shared")
-}
-
 /// Path of the `switchyard` binary, built once per test process with the
 /// same profile as the tests (cargo does not build another package's
 /// binaries for a test crate, so we ask it to).

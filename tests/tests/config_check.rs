@@ -1,11 +1,11 @@
 //! `switchyard -c` as operators use it: on the tutorial's configurations,
 //! on directories, and with HAProxy's exit codes and messages.
 
-use switchyard_e2e::{run, shared_dir, stderr, stdout};
+use switchyard_e2e::{run, stderr, stdout, workspace_root};
 
 #[test]
 fn the_tutorial_configuration_as_fixed_is_valid() {
-    let seed = shared_dir().join("seed/configs/seed-fixed.cfg");
+    let seed = workspace_root().join("fixtures/seed/seed-fixed.cfg");
     let out = run(&["-c", "-f", seed.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "Configuration file is valid\n");
@@ -13,7 +13,7 @@ fn the_tutorial_configuration_as_fixed_is_valid() {
 
 #[test]
 fn the_tutorial_configuration_as_written_has_exactly_one_error() {
-    let seed = shared_dir().join("seed/configs/seed-as-written.cfg");
+    let seed = workspace_root().join("fixtures/seed/seed-as-written.cfg");
     let out = run(&["-c", "-f", seed.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -32,7 +32,7 @@ fn the_tutorial_configuration_as_written_has_exactly_one_error() {
 
 #[test]
 fn quiet_check_prints_nothing_when_valid() {
-    let seed = shared_dir().join("seed/configs/seed-fixed.cfg");
+    let seed = workspace_root().join("fixtures/seed/seed-fixed.cfg");
     let out = run(&["-c", "-q", "-f", seed.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(
