@@ -253,8 +253,10 @@ where
         // `timeout http-request` and `http-keep-alive` are ClientIo's, with
         // HAProxy's 408 page.
         .header_read_timeout(None)
-        // HAProxy's default buffer (tune.bufsize 16384 less maxrewrite).
-        .max_buf_size(16_384);
+        // Room for the longest head `tune.bufsize` allows (the request
+        // path refuses one longer than the buffer less `tune.maxrewrite`);
+        // hyper wants at least 8 KiB.
+        .max_buf_size(switchyard::h1_wire::buffer_limits::max_rewritten().max(8192));
     builder.http2().timer(TokioTimer::new());
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);

@@ -183,6 +183,8 @@ fn build_fresh(
     rules: Arc<RuleSet>,
     previous: Option<&Runtime>,
 ) -> anyhow::Result<Runtime> {
+    let buffers = config.global.buffers;
+    switchyard::h1_wire::buffer_limits::set(buffers.max_head(), buffers.max_rewritten());
     let pool = ConnectionPool::new(64, Duration::from_secs(10));
     let mut routes = rustc_hash::FxHashMap::default();
     let mut backends = Vec::new();

@@ -383,3 +383,55 @@ fn tcp_keepalive_timings_take_seconds_by_default_and_are_inherited() {
         errors(&bad)
     );
 }
+
+#[test]
+fn buffer_tuning_sets_the_head_and_rewrite_limits() {
+    let loaded = load_text("global\n    tune.bufsize 2040\n    tune.maxrewrite 128\n");
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let buffers = loaded.config.global.buffers;
+    // Rounded up to a multiple of 16, as HAProxy does on 64-bit machines.
+    assert_eq!(buffers.bufsize, 2048);
+    assert_eq!(buffers.max_head(), 2048 - 128);
+    assert_eq!(buffers.max_rewritten(), 2048);
+    // A reserve larger than half the buffer is brought back to half.
+    let half = load_text("global\n    tune.bufsize 4096\n    tune.maxrewrite 3000\n");
+    assert_eq!(half.config.global.buffers.max_head(), 2048);
+    // HAProxy's defaults: 16384 less 1024.
+    assert_eq!(load_text("").config.global.buffers.max_head(), 15_360);
+    assert_eq!(
+        errors(&load_text("global\n    tune.bufsize 100000\n")),
+        ["2:18 tune.bufsize '100000' is out of range"]
+    );
+    assert_eq!(
+        errors(&load_text("global\n    tune.bufsize 512\n")),
+        ["2:5 'tune.bufsize 512' is too small to hold a request"]
+    );
+}
+
+#[test]
+fn tuning_that_cannot_apply_here_is_accepted_with_the_reason() {
+    let on = load_text("global\n    tune.idle-pool.shared on\n");
+    assert!(errors(&on).is_empty() && warnings(&on).is_empty());
+    let off = load_text("global\n    tune.idle-pool.shared off\n");
+    assert!(errors(&off).is_empty());
+    assert!(
+        warnings(&off)[0].contains("one pool of idle server connections shared by all threads"),
+        "{:?}",
+        warnings(&off)
+    );
+    assert_eq!(
+        errors(&load_text("global\n    tune.idle-pool.shared maybe\n")),
+        ["2:27 expected 'on' or 'off', not 'maybe'"]
+    );
+    let dh = load_text("global\n    tune.ssl.default-dh-param 2048\n");
+    assert!(errors(&dh).is_empty());
+    assert!(
+        warnings(&dh)[0].contains("no finite-field Diffie-Hellman (DHE)"),
+        "{:?}",
+        warnings(&dh)
+    );
+    assert_eq!(
+        errors(&load_text("global\n    tune.ssl.default-dh-param 512\n")),
+        ["2:5 'tune.ssl.default-dh-param 512' is below the minimum"]
+    );
+}

@@ -5,6 +5,7 @@
 //! Parsing itself is httparse's; what is here is what RFC 9112 asks of a
 //! client around it (framing, interim responses, connection reuse).
 
+pub mod buffer_limits;
 pub mod chunked;
 pub mod hop_by_hop;
 pub mod request_head;

@@ -15,9 +15,7 @@ use crate::h1_wire::server_fields::{FieldSpan, ServerFields};
 /// magnitude; `tune.http.maxhdr` is 101).
 pub const MAX_FIELDS: usize = 100;
 
-/// The longest response head accepted (HAProxy's `tune.bufsize` less
-/// `tune.maxrewrite`).
-pub const MAX_HEAD: usize = 15_360;
+use crate::h1_wire::buffer_limits;
 
 /// How a response body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +53,9 @@ pub struct ResponseHead {
 pub enum HeadError {
     #[error("malformed response head: {0}")]
     Malformed(&'static str),
-    #[error("response head longer than {MAX_HEAD} bytes")]
+    /// Longer than `tune.bufsize` less `tune.maxrewrite`
+    /// ([`buffer_limits::max_head`]).
+    #[error("response head longer than the buffer allows (tune.bufsize less tune.maxrewrite)")]
     TooLong,
     #[error("101 Switching Protocols to a request that did not ask to switch")]
     UnaskedSwitch,
@@ -94,16 +94,17 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         buf,
         &mut fields,
     );
+    let max_head = buffer_limits::max_head();
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(HeadError::TooLong),
+        Ok(httparse::Status::Partial) if buf.len() > max_head => return Err(HeadError::TooLong),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(HeadError::Malformed("too many fields"))
         }
         Err(_) => return Err(HeadError::Malformed("not an HTTP/1.x response head")),
     };
-    if len > MAX_HEAD {
+    if len > max_head {
         return Err(HeadError::TooLong);
     }
     let status = response
@@ -353,7 +354,10 @@ mod tests {
         let (head, rest) = parse("HTTP/1.1 200 OK\r\nServer: o\r\n", false);
         assert!(head.unwrap().is_none());
         assert_eq!(rest.len(), 28, "nothing consumed");
-        let long = format!("HTTP/1.1 200 OK\r\nX: {}\r\n", "a".repeat(MAX_HEAD));
+        let long = format!(
+            "HTTP/1.1 200 OK\r\nX: {}\r\n",
+            "a".repeat(buffer_limits::max_head())
+        );
         assert_eq!(parse(&long, false).0.unwrap_err(), HeadError::TooLong);
     }
 

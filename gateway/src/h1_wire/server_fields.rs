@@ -15,7 +15,9 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Where one field's name and value lie in the head. A head is at most
-/// [`super::response_head::MAX_HEAD`] bytes, so `u16` offsets hold them.
+/// [`super::buffer_limits::max_head`] bytes (`tune.bufsize` is at most
+/// 65536, and a field ends before the head's last CRLF), so `u16` offsets
+/// hold them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FieldSpan {
     name_start: u16,
@@ -26,7 +28,7 @@ pub(crate) struct FieldSpan {
 
 impl FieldSpan {
     /// A field at these offsets of a head; `None` past what `u16` holds
-    /// (never, in a head of at most `MAX_HEAD` bytes).
+    /// (never, in a head of at most `tune.bufsize` bytes).
     pub(crate) fn new(name: Range<usize>, value: Range<usize>) -> Option<Self> {
         Some(FieldSpan {
             name_start: u16::try_from(name.start).ok()?,

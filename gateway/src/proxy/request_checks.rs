@@ -7,6 +7,7 @@
 
 use http::header::{HOST, TRANSFER_ENCODING};
 use http::request::Parts;
+use switchyard::h1_wire::buffer_limits;
 
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +20,23 @@ pub enum Refusal {
     TargetHostMismatch,
     /// A target with `user:password@` (RFC 9110 §4.2.4: treat as an error).
     UserInfo,
+    /// A head longer than `tune.bufsize` less `tune.maxrewrite`.
+    HeadTooLong,
 }
 
 /// One pass over the fields (they are few; a lookup by name costs more
-/// than comparing each name with two standard ones).
+/// than comparing each name with two standard ones), which also measures
+/// the head against `tune.bufsize` less `tune.maxrewrite`.
 pub fn check(parts: &Parts) -> Result<(), Refusal> {
+    let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    // The request line and the empty line, as HTTP/1.1 writes them.
+    let mut head_len = parts.method.as_str().len() + 1 + target + " HTTP/1.1\r\n\r\n".len();
     let mut encodings = 0;
     let mut chunked_alone = true;
     let mut host: Option<&http::HeaderValue> = None;
     let mut hosts_conflict = false;
     for (name, value) in &parts.headers {
+        head_len += name.as_str().len() + value.len() + ": \r\n".len();
         if name == TRANSFER_ENCODING {
             encodings += 1;
             chunked_alone &= value.as_bytes().eq_ignore_ascii_case(b"chunked");
@@ -40,6 +48,9 @@ pub fn check(parts: &Parts) -> Result<(), Refusal> {
                 }
             }
         }
+    }
+    if head_len > buffer_limits::max_head() {
+        return Err(Refusal::HeadTooLong);
     }
     if encodings > 1 || !chunked_alone {
         return Err(Refusal::TransferEncoding);
@@ -104,6 +115,19 @@ mod tests {
                 ]
             )),
             Err(Refusal::TransferEncoding)
+        );
+    }
+
+    #[test]
+    fn a_head_longer_than_the_buffer_less_its_reserve_is_refused() {
+        // HAProxy's default limit: 16384 less 1024. "GET / HTTP/1.1\r\n",
+        // "x: …\r\n" and the empty line.
+        let fits = "v".repeat(buffer_limits::max_head() - 16 - 5 - 2);
+        assert_eq!(check(&parts("/", &[("x", &fits)])), Ok(()));
+        let over = format!("{fits}v");
+        assert_eq!(
+            check(&parts("/", &[("x", &over)])),
+            Err(Refusal::HeadTooLong)
         );
     }
 

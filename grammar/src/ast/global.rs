@@ -51,4 +51,60 @@ pub struct Global {
     pub default_path: Option<(String, Option<Word>)>,
     pub quiet: bool,
     pub debug: bool,
+    /// `tune.bufsize` and `tune.maxrewrite`.
+    pub buffers: BufferLimits,
+    /// `tune.idle-pool.shared on|off` as written (`off` is warned about:
+    /// the idle pool is always one for all threads).
+    pub idle_pool_shared: Option<bool>,
+    /// `tune.ssl.default-dh-param`, accepted with a warning: rustls has no
+    /// finite-field DHE, so there are no DH parameters to size.
+    pub ssl_default_dh_param: Option<u64>,
+}
+
+/// HAProxy's buffer: `tune.bufsize` bytes, of which `tune.maxrewrite` are
+/// kept free when reading, for what the rules add. A message head must fit
+/// in the rest ([`BufferLimits::max_head`]), and rules may grow it up to the
+/// whole buffer ([`BufferLimits::max_rewritten`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferLimits {
+    /// `tune.bufsize`, rounded up to a multiple of 16 as HAProxy does on
+    /// 64-bit machines.
+    pub bufsize: usize,
+    /// `tune.maxrewrite` as written (HAProxy's default: 1024).
+    pub maxrewrite: usize,
+}
+
+impl Default for BufferLimits {
+    fn default() -> Self {
+        BufferLimits {
+            bufsize: Self::DEFAULT_BUFSIZE,
+            maxrewrite: Self::DEFAULT_MAXREWRITE,
+        }
+    }
+}
+
+impl BufferLimits {
+    pub const DEFAULT_BUFSIZE: usize = 16_384;
+    pub const DEFAULT_MAXREWRITE: usize = 1024;
+    /// The largest `tune.bufsize` accepted: response heads are indexed with
+    /// 16-bit offsets.
+    pub const MAX_BUFSIZE: usize = 65_536;
+
+    /// The reserve actually kept: `maxrewrite`, or half the buffer when it
+    /// is larger than that (HAProxy readjusts it so).
+    pub fn reserve(&self) -> usize {
+        self.maxrewrite.min(self.bufsize / 2)
+    }
+
+    /// The longest request or response head read: the buffer less the
+    /// reserve. A longer request is answered 400, a longer response 502.
+    pub fn max_head(&self) -> usize {
+        self.bufsize - self.reserve()
+    }
+
+    /// The most a message may hold once rules have added to it: the whole
+    /// buffer. A rule that would grow it further fails.
+    pub fn max_rewritten(&self) -> usize {
+        self.bufsize
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::ast::address::AddressUse;
 use crate::ast::bind::Bind;
-use crate::ast::global::{CpuMap, Global};
+use crate::ast::global::{BufferLimits, CpuMap, Global};
 use crate::ast::log::LogTarget;
 use crate::ast::proxy::Spanned;
 use crate::ast::value::{parse_time, parse_uint};
@@ -123,6 +123,52 @@ fn apply(
             }
             global.default_path = Some((kind.text.clone(), path));
         }
+        "tune.bufsize" => {
+            let n = count("tune.bufsize", BufferLimits::MAX_BUFSIZE as u64)?.value as usize;
+            if n < 1024 {
+                return Err(Diagnostic::error(
+                    kw.span,
+                    format!("'tune.bufsize {n}' is too small to hold a request"),
+                )
+                .with_help("use at least 1024 (HAProxy's default is 16384)"));
+            }
+            global.buffers.bufsize = n.div_ceil(16) * 16;
+        }
+        "tune.maxrewrite" => {
+            global.buffers.maxrewrite =
+                count("tune.maxrewrite", BufferLimits::MAX_BUFSIZE as u64)?.value as usize
+        }
+        "tune.idle-pool.shared" => {
+            let shared = on_off(one(directive, "'on' or 'off'")?)?;
+            if !shared {
+                diags.push(
+                    Diagnostic::warning(
+                        kw.span,
+                        "'tune.idle-pool.shared off' is ignored: switchyard keeps one pool of idle server connections shared by all threads",
+                    )
+                    .with_help("remove the line, or write 'tune.idle-pool.shared on', which is how switchyard always behaves"),
+                );
+            }
+            global.idle_pool_shared = Some(shared);
+        }
+        "tune.ssl.default-dh-param" => {
+            let bits = count("tune.ssl.default-dh-param", u32::MAX as u64)?.value;
+            if bits < 1024 {
+                return Err(Diagnostic::error(
+                    kw.span,
+                    format!("'tune.ssl.default-dh-param {bits}' is below the minimum"),
+                )
+                .with_help("use 1024 or more, e.g. 2048"));
+            }
+            diags.push(
+                Diagnostic::warning(
+                    kw.span,
+                    "'tune.ssl.default-dh-param' is ignored: rustls, switchyard's TLS library, has no finite-field Diffie-Hellman (DHE) key exchange, only ECDHE, so there are no DH parameters to size",
+                )
+                .with_help("remove the line; ECDHE cipher suites are always offered"),
+            );
+            global.ssl_default_dh_param = Some(bits);
+        }
         "quiet" => global.quiet = true,
         "debug" => global.debug = true,
         // Already applied in reading order by the reader; nothing more here.
@@ -138,6 +184,19 @@ fn apply(
         _ => return Err(unknown_keyword(directive, "global", GLOBAL_KEYWORDS)),
     }
     Ok(())
+}
+
+/// `on` or `off`.
+fn on_off(word: &Word) -> Result<bool, Diagnostic> {
+    match word.text.as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(Diagnostic::error(
+            word.span,
+            format!("expected 'on' or 'off', not '{other}'"),
+        )
+        .with_help("write 'on' or 'off'")),
+    }
 }
 
 fn apply_stats(directive: &RawDirective, global: &mut Global) -> Result<(), Diagnostic> {
