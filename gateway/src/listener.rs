@@ -250,6 +250,8 @@ where
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
+        // HAProxy never adds a `Date` field: the server's, if any, passes.
+        .auto_date_header(false)
         // `timeout http-request` and `http-keep-alive` are ClientIo's, with
         // HAProxy's 408 page.
         .header_read_timeout(None)
@@ -257,7 +259,10 @@ where
         // path refuses one longer than the buffer less `tune.maxrewrite`);
         // hyper wants at least 8 KiB.
         .max_buf_size(switchyard::h1_wire::buffer_limits::max_rewritten().max(8192));
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .auto_date_header(false);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     let phase = tokio::select! {

@@ -112,6 +112,9 @@ pub trait FieldsMut {
     fn set_field(&mut self, name: HeaderName, value: HeaderValue);
     /// Removes the fields named `name`.
     fn remove_field(&mut self, name: &HeaderName);
+    /// Removes every field whose (lowercase) name passes `test`, the
+    /// others keeping their order.
+    fn remove_fields_where(&mut self, test: impl Fn(&str) -> bool);
 }
 
 impl FieldsMut for HeaderMap {
@@ -127,12 +130,37 @@ impl FieldsMut for HeaderMap {
         self.append(name, value);
     }
 
+    /// As HAProxy's `set-header`: the old fields go, the new one goes last.
     fn set_field(&mut self, name: HeaderName, value: HeaderValue) {
-        self.insert(name, value);
+        self.remove_field(&name);
+        self.append(name, value);
     }
 
     fn remove_field(&mut self, name: &HeaderName) {
-        self.remove(name);
+        if self.contains_key(name) {
+            self.remove_fields_where(|n| n == name.as_str());
+        }
+    }
+
+    /// `HeaderMap::remove` moves the last field into the removed one's
+    /// place, which would reorder what the client sees: the map is rebuilt
+    /// instead, in order (only when a field goes).
+    fn remove_fields_where(&mut self, test: impl Fn(&str) -> bool) {
+        if !self.keys().any(|n| test(n.as_str())) {
+            return;
+        }
+        let old = std::mem::take(self);
+        self.reserve(old.len());
+        let mut current: Option<HeaderName> = None;
+        for (name, value) in old {
+            if let Some(name) = name {
+                current = Some(name);
+            }
+            let name = current.as_ref().expect("the first entry has a name");
+            if !test(name.as_str()) {
+                self.append(name.clone(), value);
+            }
+        }
     }
 }
 
@@ -170,6 +198,13 @@ impl FieldsMut for ProxyResponse {
             fields.remove(name.as_str());
         }
         self.parts.headers.remove(name);
+    }
+
+    fn remove_fields_where(&mut self, test: impl Fn(&str) -> bool) {
+        if let Some(fields) = self.server_fields.as_mut() {
+            fields.retain(|n, _| !std::str::from_utf8(n).is_ok_and(&test));
+        }
+        self.parts.headers.remove_fields_where(test);
     }
 }
 
@@ -291,6 +326,44 @@ mod tests {
                 "cache-control: private"
             ]
         );
+    }
+
+    #[test]
+    fn fields_removed_by_a_name_test_leave_the_others_in_order() {
+        let mut r = from_server(
+            "HTTP/1.1 200 OK\r\nX-Beg1: 1\r\nX-Keep: k\r\nX-Beg2: 2\r\nContent-Length: 0\r\n\r\n",
+        );
+        r.append_field(
+            HeaderName::from_static("x-beg3"),
+            HeaderValue::from_static("3"),
+        );
+        r.remove_fields_where(|n| n.starts_with("x-beg"));
+        let (wire, map) = written(r);
+        assert_eq!(
+            wire,
+            "HTTP/1.1 200 OK\r\nx-keep: k\r\ncontent-length: 0\r\n\r\n"
+        );
+        assert_eq!(map, ["x-keep: k", "content-length: 0"]);
+    }
+
+    #[test]
+    fn removing_from_a_map_keeps_the_other_fields_in_order() {
+        let mut map = HeaderMap::new();
+        for (n, v) in [
+            ("x-beg1", "1"),
+            ("x-a", "a"),
+            ("content-length", "2"),
+            ("x-z", "z"),
+        ] {
+            map.append(n, HeaderValue::from_static(v));
+        }
+        map.remove_fields_where(|n| n.starts_with("x-beg"));
+        map.set_field(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("b"),
+        );
+        let names: Vec<&str> = map.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["content-length", "x-z", "x-a"]);
     }
 
     #[test]

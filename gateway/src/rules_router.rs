@@ -137,11 +137,14 @@ impl Router for RulesRouter {
                         response.append_field(n, v);
                     }
                 }
-                ResponseEdit::Del(name) => {
-                    if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
-                        response.remove_field(&n);
+                ResponseEdit::Del(matcher) => match matcher.exact_name() {
+                    Some(name) => {
+                        if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
+                            response.remove_field(&n);
+                        }
                     }
-                }
+                    None => response.remove_fields_where(|n| matcher.matches(n)),
+                },
             }
         }
     }

@@ -17,6 +17,7 @@ use switchyard_grammar::{Diagnostic, Diagnostics, FileAccess, Span, Word};
 
 use crate::converter::{Converter, MapFile, CONVERTER_NAMES};
 use crate::fetch::Fetch;
+use crate::header_match::HeaderNameMatch;
 use crate::keyword::{default_method, resolve, FetchError, FETCH_NAMES};
 use crate::pattern::{MatchMethod, Matcher};
 
@@ -110,7 +111,7 @@ pub enum Action {
     Redirect(RedirectAction),
     SetHeader(String, Fmt),
     AddHeader(String, Fmt),
-    DelHeader(String, Option<MatchMethod>),
+    DelHeader(HeaderNameMatch),
     ReplaceHeader(String, Regex, Fmt),
     ReplaceValue(String, Regex, Fmt),
     SetPath(Fmt),
@@ -729,7 +730,17 @@ impl<'a> ProxyCompiler<'a> {
                     },
                     None => None,
                 };
-                Action::DelHeader(name.to_ascii_lowercase(), m)
+                match HeaderNameMatch::compile(name, m) {
+                    Ok(matcher) => Action::DelHeader(matcher),
+                    Err(e) => {
+                        self.error(
+                            method.as_ref().map_or(rule.span, |w| w.span),
+                            format!("invalid del-header pattern '{name}': {e}"),
+                            None,
+                        );
+                        return None;
+                    }
+                }
             }
             HttpAction::ReplaceHeader {
                 name,

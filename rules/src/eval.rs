@@ -10,7 +10,6 @@ use crate::compile::{
 };
 use crate::decision::{AclTrace, Answer, AnswerKind, Decision, Outcome, RuleTrace, Trace};
 use crate::fetch::{last_value, AuthResult};
-use crate::pattern::Matcher;
 use crate::request::{path_of, query_of, OwnedRequest, RequestFacts};
 use crate::value::Value;
 use crate::RuleSet;
@@ -377,13 +376,8 @@ impl RuleSet {
                 let value = self.render(fmt, req);
                 req.headers.push((name.clone(), value));
             }
-            Action::DelHeader(name, method) => {
-                let matcher = method.map(|m| Matcher::compile(m, std::slice::from_ref(name), true));
-                req.headers.retain(|(n, _)| match &matcher {
-                    None => n != name,
-                    Some(Ok(m)) => !m.matches(&[Value::Str(n.as_str().into())]),
-                    Some(Err(_)) => true,
-                });
+            Action::DelHeader(matcher) => {
+                req.headers.retain(|(n, _)| !matcher.matches(n));
             }
             Action::ReplaceHeader(name, re, fmt) => {
                 let template = self.render(fmt, req);
@@ -670,7 +664,7 @@ impl RuleSet {
                     name.clone(),
                     self.render(fmt, req),
                 )),
-                Action::DelHeader(name, _) => edits.push(crate::ResponseEdit::Del(name.clone())),
+                Action::DelHeader(matcher) => edits.push(crate::ResponseEdit::Del(matcher.clone())),
                 // Refused at compile time.
                 _ => {}
             }

@@ -13,6 +13,7 @@ pub mod decision;
 mod eval;
 pub mod fetch;
 pub mod fixture;
+pub mod header_match;
 pub mod index;
 pub mod keyword;
 pub mod pattern;
@@ -207,7 +208,8 @@ impl RuleSet {
 pub enum ResponseEdit {
     Set(String, String),
     Add(String, String),
-    Del(String),
+    /// Deletes every field whose name matches.
+    Del(header_match::HeaderNameMatch),
 }
 
 /// "did you mean …?" help, shared by the compiler's messages.

@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod launch;
 pub mod origin;
 pub mod origin_process;
+pub mod raw_http;
 pub mod runtime_api;
 pub mod syslog;
 pub mod tcp_origin;
