@@ -192,8 +192,11 @@ fn build_fresh(
         .backends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
     {
-        let backend =
-            Arc::new(Backend::build(proxy).with_context(|| format!("backend '{}'", proxy.name))?);
+        let backend = Arc::new(
+            Backend::build(proxy)
+                .with_context(|| format!("backend '{}'", proxy.name))?
+                .logging_events(proxy, &config.global)?,
+        );
         backends.push(backend.clone());
         let route = BackendRoute {
             backend,

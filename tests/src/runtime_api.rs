@@ -55,3 +55,21 @@ pub fn command(path: &Path, line: &str) -> String {
     stream.read_to_string(&mut answer).expect("answer");
     answer
 }
+
+/// One field of `show stat`'s CSV: the row of `proxy`/`server` (`BACKEND`,
+/// `FRONTEND` or a server's name), the column named `column`.
+pub fn stat_field(path: &Path, proxy: &str, server: &str, column: &str) -> String {
+    let stat = command(path, "show stat");
+    let mut lines = stat.lines();
+    let header = lines.next().expect("a header line");
+    let at = header
+        .trim_start_matches("# ")
+        .split(',')
+        .position(|c| c == column)
+        .unwrap_or_else(|| panic!("no column {column} in {header}"));
+    let prefix = format!("{proxy},{server},");
+    let row = lines
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no row {proxy}/{server} in {stat}"));
+    row.split(',').nth(at).unwrap_or_default().to_owned()
+}

@@ -26,3 +26,39 @@ impl SyslogReceiver {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 }
+
+impl SyslogReceiver {
+    /// The next line as (severity, message): the message is what follows
+    /// `TAG[PID]: `, without the newline HAProxy ends its datagrams with,
+    /// and with a check's duration written `Nms` (it varies from run to
+    /// run).
+    pub fn next_event(&self) -> (u8, String) {
+        let line = self.next_line();
+        let pri: u16 = line
+            .strip_prefix('<')
+            .and_then(|rest| rest.split_once('>'))
+            .and_then(|(pri, _)| pri.parse().ok())
+            .unwrap_or_else(|| panic!("no priority in {line:?}"));
+        let message = line
+            .split_once("]: ")
+            .map_or(line.as_str(), |(_, m)| m)
+            .trim_end_matches('\n');
+        ((pri % 8) as u8, without_check_duration(message))
+    }
+}
+
+/// `check duration: 12ms` → `check duration: Nms`.
+fn without_check_duration(message: &str) -> String {
+    const KEY: &str = "check duration: ";
+    match message.find(KEY) {
+        None => message.to_owned(),
+        Some(at) => {
+            let start = at + KEY.len();
+            let digits = message[start..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            format!("{}N{}", &message[..start], &message[start + digits..])
+        }
+    }
+}

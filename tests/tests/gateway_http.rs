@@ -8,7 +8,7 @@ use switchyard_e2e::client::{client, client_without_keepalive, get};
 use switchyard_e2e::faulty_origin::{Fault, FaultyOrigin};
 use switchyard_e2e::gateway::{closed_address, free_port, Gateway};
 use switchyard_e2e::origin::Origin;
-use switchyard_e2e::runtime_api::command;
+use switchyard_e2e::runtime_api::{command, stat_field};
 use switchyard_e2e::syslog::SyslogReceiver;
 
 /// `nbthread 1` runs the gateway on a single-threaded runtime (the
@@ -295,36 +295,162 @@ async fn weighted_round_robin_and_hashing() {
     }
 }
 
-#[tokio::test]
-async fn health_checks_take_a_server_out_and_back() {
-    let a = Origin::start("a").await;
-    let b = Origin::start("b").await;
+/// A health endpoint whose answer the test switches: `HTTP/1.1 200 OK`
+/// with the body `healthy` or `sick`, one answer per connection.
+struct HealthEndpoint {
+    addr: std::net::SocketAddr,
+    healthy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HealthEndpoint {
+    async fn start() -> HealthEndpoint {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = healthy.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let body = if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    "healthy"
+                } else {
+                    "sick"
+                };
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        HealthEndpoint {
+            addr,
+            healthy,
+            task,
+        }
+    }
+
+    fn set_healthy(&self, healthy: bool) {
+        self.healthy
+            .store(healthy, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for HealthEndpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Checks alone (no `retries`, no `redispatch` to route around a dead
+/// server) take a server out after exactly `fall` failed `http-check
+/// expect`s and back after exactly `rise` passed ones, with HAProxy's log
+/// lines and levels (captured from haproxy 2.6.12 for the same
+/// configuration) and its states on the runtime API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_checks_take_a_server_out_after_fall_failures_and_back_after_rise() {
+    let endpoint = HealthEndpoint::start().await;
+    let receiver = SyslogReceiver::start();
     let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("api.sock");
     let config = format!(
-        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    retries 2\n    option redispatch\n    server a {} check inter 100ms fall 2 rise 2\n    server b {} check inter 100ms fall 2 rise 2\n",
-        a.addr, b.addr
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend l\nbackend l\n    retries 0\n    option log-health-checks\n    log 127.0.0.1:{} daemon\n    option httpchk GET /health\n    http-check expect string healthy\n    server a {} check inter 100ms fall 3 rise 2\n",
+        socket.display(),
+        receiver.port,
+        endpoint.addr
     );
     let _gw = start(&config, port);
+    let state = |column: usize| {
+        command(&socket, "show servers state l")
+            .lines()
+            .find(|l| l.split(' ').nth(3) == Some("a"))
+            .and_then(|l| l.split(' ').nth(column).map(str::to_owned))
+            .unwrap()
+    };
+    let check_status = || stat_field(&socket, "l", "a", "check_status");
+    let check = |result: &str, why: &str, status: &str| {
+        (
+            5,
+            format!("Health check for server l/a {result}, reason: {why}, check duration: Nms, status: {status}."),
+        )
+    };
+    let passed = "Layer7 check passed, code: 200";
+    let failed = "Layer7 invalid response, info: \"HTTP content check did not match\"";
+
+    // Started UP at `rise`: the first pass fills the counter.
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "3/3 UP"));
+    endpoint.set_healthy(false);
+    // Exactly `fall` = 3 failures, the third taking it DOWN.
+    assert_eq!(receiver.next_event(), check("failed", failed, "2/3 UP"));
+    assert_eq!(receiver.next_event(), check("failed", failed, "1/3 UP"));
+    assert_eq!(receiver.next_event(), check("failed", failed, "0/2 DOWN"));
+    assert_eq!(
+        receiver.next_event(),
+        (1, "Server l/a is DOWN. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.".into())
+    );
+    assert_eq!(
+        receiver.next_event(),
+        (0, "backend l has no server available!".into())
+    );
+    // op_state 0 (stopped), check_status 13 (L7RSP), health 0.
+    assert_eq!(
+        (state(5), state(10), state(12)),
+        ("0".into(), "13".into(), "0".into())
+    );
+    assert_eq!(check_status(), "L7RSP");
     let c = client_without_keepalive();
-    let b_addr = b.stop();
-    // fall × inter = 200 ms; allow plenty on a shared machine.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    for _ in 0..10 {
-        let r = get(&c, &url(port, "/"), &[]).await.unwrap();
-        assert_eq!(
-            (r.status, r.body.as_str()),
-            (200, "a\n"),
-            "a DOWN server gets no traffic"
-        );
-    }
-    let b = Origin::start_on("b", b_addr).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut saw_b = false;
-    for _ in 0..10 {
-        saw_b |= get(&c, &url(port, "/"), &[]).await.unwrap().body == "b\n";
-    }
-    assert!(saw_b, "b is UP again after rise × inter");
-    assert!(b.request_count() > 0);
+    assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 503);
+
+    endpoint.set_healthy(true);
+    // Exactly `rise` = 2 passes bring it back.
+    assert_eq!(
+        receiver.next_event(),
+        check("succeeded", passed, "1/2 DOWN")
+    );
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "3/3 UP"));
+    assert_eq!(
+        receiver.next_event(),
+        (5, "Server l/a is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.".into())
+    );
+    assert_eq!(
+        (state(5), state(10), state(12)),
+        ("2".into(), "15".into(), "4".into())
+    );
+    assert_eq!(check_status(), "L7OK");
+    let r = get(&c, &url(port, "/"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "healthy"));
+
+    // Maintenance from the runtime API, and back: the checks start over.
+    command(&socket, "disable server l/a");
+    assert_eq!(
+        receiver.next_event(),
+        (1, "Server l/a is going DOWN for maintenance. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.".into())
+    );
+    assert_eq!(
+        receiver.next_event(),
+        (0, "backend l has no server available!".into())
+    );
+    command(&socket, "enable server l/a");
+    assert_eq!(
+        receiver.next_event(),
+        (
+            5,
+            "Server l/a is UP/READY (leaving forced maintenance).".into()
+        )
+    );
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "3/3 UP"));
 }
 
 /// HAProxy starts a checked server UP "but will fall down at first

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::runtime_api::stat_field;
+use switchyard_e2e::syslog::SyslogReceiver;
 use switchyard_e2e::tcp_origin::{Greeting, TcpOrigin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -122,32 +124,53 @@ async fn l7_hash_balancing_falls_back_to_roundrobin_in_tcp_mode() {
     assert!(is_rotation(&order, "ab"), "{order}");
 }
 
-#[tokio::test]
-async fn failover_without_client_errors_and_health_checks() {
+/// TCP checks alone (no `retries`, no `redispatch`): a stopped server is
+/// DOWN after exactly `fall` = 2 refused connections, said in HAProxy's
+/// words (captured from haproxy 2.6.12), and takes no connection; UP
+/// again after `rise` = 1 good check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_alone_take_a_stopped_server_out_and_back() {
     let a = TcpOrigin::start("a", Greeting::Name).await;
     let b = TcpOrigin::start("b", Greeting::Name).await;
+    let receiver = SyslogReceiver::start();
     let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("api.sock");
     let config = format!(
-        "{DEFAULTS}    retries 1\n    option redispatch\nlisten l\n    bind 127.0.0.1:{port}\n    \
+        "global\n    stats socket {} level admin\n{DEFAULTS}    retries 0\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend l\nbackend l\n    log 127.0.0.1:{} daemon\n    \
          server a {} check inter 100 fall 2 rise 1\n    server b {} check inter 100 fall 2 rise 1\n",
-        a.addr, b.addr
+        socket.display(),
+        receiver.port,
+        a.addr,
+        b.addr
     );
     let _gw = start(&config, port);
     let both = greeting(port).await + &greeting(port).await;
     assert!(both == "ab" || both == "ba", "{both}");
     let a_addr = a.stop();
-    // Before the checks notice: connection failures are retried elsewhere.
-    for _ in 0..6 {
-        assert_eq!(greeting(port).await, "b", "no client sees the dead server");
-    }
-    // After them: a is DOWN and not even tried.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.next_event(),
+        (1, "Server l/a is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check duration: Nms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.".into())
+    );
+    let column = |name: &str| stat_field(&socket, "l", "a", name);
+    // `chkfail`: the 2 failures of `fall`, not one more or less.
+    assert_eq!(
+        (
+            column("status").as_str(),
+            column("check_status").as_str(),
+            column("chkfail").as_str()
+        ),
+        ("DOWN", "L4CON", "2")
+    );
+    // With no retries, a connection sent to a would fail: none is.
     for _ in 0..4 {
-        assert_eq!(greeting(port).await, "b");
+        assert_eq!(greeting(port).await, "b", "a DOWN server takes nothing");
     }
-    // It comes back on the same address: UP after one good check.
     let a = TcpOrigin::start_on("a", Greeting::Name, a_addr).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.next_event(),
+        (5, "Server l/a is UP, reason: Layer4 check passed, check duration: Nms. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.".into())
+    );
     let mut seen = String::new();
     for _ in 0..4 {
         seen.push_str(&greeting(port).await);

@@ -37,20 +37,10 @@ impl RequestLogger {
         proxy: &Proxy,
         global: &Global,
     ) -> anyhow::Result<Option<Arc<RequestLogger>>> {
-        let mut targets: Vec<_> = proxy.logs.targets.iter().collect();
-        if proxy.logs.global.is_some() {
-            targets.extend(global.logs.iter());
-        }
-        if targets.is_empty() {
+        let sinks = LogSink::open_for_proxy(proxy, global).context("log target")?;
+        if sinks.is_empty() {
             return Ok(None);
         }
-        let tag = global.log_tag.clone().unwrap_or_else(|| "haproxy".into());
-        let hostname = global.log_send_hostname.clone().unwrap_or_default();
-        let sinks = targets
-            .into_iter()
-            .map(|t| LogSink::open(t, &tag, &hostname))
-            .collect::<Result<Vec<_>, _>>()
-            .context("log target")?;
         let format = match &proxy.log_format {
             Some(custom) => custom.format.clone(),
             None => {

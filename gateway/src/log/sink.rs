@@ -101,6 +101,24 @@ impl LogSink {
         })
     }
 
+    /// The sinks of `proxy`'s `log` lines, the global ones included with
+    /// `log global`; empty when it logs nowhere.
+    pub fn open_for_proxy(
+        proxy: &switchyard_grammar::ast::proxy::Proxy,
+        global: &switchyard_grammar::ast::global::Global,
+    ) -> Result<Vec<LogSink>, SinkError> {
+        let mut targets: Vec<_> = proxy.logs.targets.iter().collect();
+        if proxy.logs.global.is_some() {
+            targets.extend(global.logs.iter());
+        }
+        let tag = global.log_tag.clone().unwrap_or_else(|| "haproxy".into());
+        let hostname = global.log_send_hostname.clone().unwrap_or_default();
+        targets
+            .into_iter()
+            .map(|t| LogSink::open(t, &tag, &hostname))
+            .collect()
+    }
+
     /// Sends `message` at severity `level` (0 emerg … 7 debug).
     pub fn send(&self, level: u8, message: &str) {
         if level > self.max_level {

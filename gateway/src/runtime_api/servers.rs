@@ -97,21 +97,11 @@ pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(
                     )
                 }
             };
-            server.set_admin_state(wanted);
+            backend.set_admin_state(&server, wanted);
             Ok(())
         }
         Some("health") => {
-            match args.get(2).map(String::as_str) {
-                Some("up") => server.set_up(true),
-                Some("stopping") => server.set_stopping(),
-                Some("down") => server.set_up(false),
-                _ => {
-                    return Err(
-                        "'set server <srv> health' expects 'up', 'stopping', or 'down'.".into(),
-                    )
-                }
-            }
-            Ok(())
+            backend.set_health_from_cli(&server, args.get(2).map_or("", String::as_str))
         }
         Some(
             other @ ("addr" | "agent" | "agent-addr" | "agent-port" | "agent-send" | "check-addr"
@@ -124,16 +114,14 @@ pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(
 }
 
 pub fn disable_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
-    find(state, args.first())?
-        .1
-        .set_admin_state(AdminState::Maint);
+    let (backend, server) = find(state, args.first())?;
+    backend.set_admin_state(&server, AdminState::Maint);
     Ok(())
 }
 
 pub fn enable_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
-    find(state, args.first())?
-        .1
-        .set_admin_state(AdminState::Ready);
+    let (backend, server) = find(state, args.first())?;
+    backend.set_admin_state(&server, AdminState::Ready);
     Ok(())
 }
 

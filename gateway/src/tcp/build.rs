@@ -81,7 +81,8 @@ pub fn build(
     for proxy in config.backends().filter(tcp) {
         let backend = Arc::new(
             Backend::build(&layer4_view(proxy))
-                .with_context(|| format!("backend '{}'", proxy.name))?,
+                .with_context(|| format!("backend '{}'", proxy.name))?
+                .logging_events(proxy, &config.global)?,
         );
         backends.push(backend.clone());
         let t = &proxy.timeouts;

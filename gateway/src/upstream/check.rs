@@ -16,6 +16,7 @@ use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::events::Cause;
 use super::health::{Health, Transition};
 use super::server::Server;
 use super::Backend;
@@ -86,17 +87,22 @@ impl CheckPlan {
 /// Runs checks for `server` until the task is dropped.
 pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, spread: Duration) {
     tokio::time::sleep(spread).await;
-    let mut health = Health::resume(plan.rise as u32, plan.fall as u32, server.check_health());
+    let (rise, fall) = (plan.rise as u32, plan.fall as u32);
     loop {
-        if !server.checks_enabled() {
-            // `disable health`: no checks until `enable health`.
+        if !server.checks_enabled() || server.in_maintenance() {
+            // `disable health`, or maintenance (where HAProxy pauses the
+            // checks too): no checks until it ends.
             tokio::time::sleep(plan.inter).await;
             continue;
         }
-        // A state set by the runtime API since the last check wins.
+        // The counter lives on the server, where the runtime API may have
+        // changed it (`set server … health`, leaving maintenance).
+        let mut health = Health::resume(rise, fall, server.check_health());
         health.align(server.is_up());
+        let before = (server.check_status(), health.value());
         let result = check_once(&server, &plan).await;
-        server.set_check_status(status_code(&result.reason));
+        let status = status_code(&result.reason);
+        server.set_check_status(status);
         let transition = if result.ok {
             health.passed()
         } else {
@@ -109,32 +115,14 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
             health.failed()
         };
         server.set_check_health(health.value());
+        let changed = before != (Some(status), health.value());
+        backend.report_check(&server, &result, &health, changed);
         match transition {
-            Some(Transition::Up) => report_up(&backend, &server, &result),
-            Some(Transition::Down) => report_down(&backend, &server, &result),
+            Some(Transition::Up) => backend.server_up(&server, Cause::Check(&result)),
+            Some(Transition::Down) => backend.server_down(&server, Cause::Check(&result)),
             None => {}
         }
         tokio::time::sleep(health.interval(plan.inter, plan.fastinter, plan.downinter)).await;
-    }
-}
-
-fn report_up(backend: &Backend, server: &Server, result: &CheckResult) {
-    server.set_up(true);
-    let (active, backup) = backend.usable_counts();
-    tracing::warn!(target: "switchyard::check",
-        "Server {}/{} is UP, reason: {}{}, check duration: {}ms. {active} active and {backup} backup servers online. 0 sessions requeued, 0 total in queue.",
-        backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(), result.duration.as_millis());
-}
-
-fn report_down(backend: &Backend, server: &Server, result: &CheckResult) {
-    server.set_up(false);
-    let (active, backup) = backend.usable_counts();
-    tracing::warn!(target: "switchyard::check",
-        "Server {}/{} is DOWN, reason: {}{}{}, check duration: {}ms. {active} active and {backup} backup servers left. {} sessions active, 0 requeued, 0 remaining in queue.",
-        backend.name, server.name, result.reason, result.code.map(|c| format!(", code: {c}")).unwrap_or_default(),
-        result.info.as_ref().map(|i| format!(", info: \"{i}\"")).unwrap_or_default(), result.duration.as_millis(), server.in_flight());
-    if active == 0 && backup == 0 {
-        tracing::error!(target: "switchyard::check", "backend '{}' has no server available!", backend.name);
     }
 }
 
@@ -322,35 +310,47 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
         );
     };
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let (passed, failure) = match expect {
-        None => ((200..400).contains(&code), "Layer7 wrong status"),
-        Some(e) => {
-            let pattern = e.pattern.text.as_str();
-            let matched = match e.kind.as_str() {
-                "status" => pattern
-                    .split(',')
-                    .any(|p| p.trim().parse::<u16>().ok() == Some(code)),
-                "rstatus" => Regex::new(pattern).is_ok_and(|r| r.is_match(&code.to_string())),
-                "string" => body.contains(pattern),
-                _ => Regex::new(pattern).is_ok_and(|r| r.is_match(body)),
-            };
-            let failure = if e.kind.contains("status") {
-                "Layer7 wrong status"
-            } else {
-                "Layer7 response error"
-            };
-            (matched != e.negated, failure)
-        }
-    };
-    if passed {
-        (true, "Layer7 check passed".into(), None, Some(code))
-    } else {
+    let reason_phrase = || status_line.splitn(3, ' ').nth(2).unwrap_or("").to_owned();
+    let wrong_status = || {
         (
             false,
-            failure.into(),
-            Some(status_line.splitn(3, ' ').nth(2).unwrap_or("").to_owned()),
+            "Layer7 wrong status".to_owned(),
+            Some(reason_phrase()),
             Some(code),
         )
+    };
+    let Some(e) = expect else {
+        return if (200..400).contains(&code) {
+            (true, "Layer7 check passed".into(), None, Some(code))
+        } else {
+            wrong_status()
+        };
+    };
+    let pattern = e.pattern.text.as_str();
+    let on_status = e.kind.contains("status");
+    let matched = match e.kind.as_str() {
+        "status" => pattern
+            .split(',')
+            .any(|p| p.trim().parse::<u16>().ok() == Some(code)),
+        "rstatus" => Regex::new(pattern).is_ok_and(|r| r.is_match(&code.to_string())),
+        "string" => body.contains(pattern),
+        _ => Regex::new(pattern).is_ok_and(|r| r.is_match(body)),
+    };
+    match (matched != e.negated, on_status) {
+        (true, _) => (true, "Layer7 check passed".into(), None, Some(code)),
+        (false, true) => wrong_status(),
+        // HAProxy's texts for a body that fails `expect [!] string|rstring`
+        // (an L7RSP status, which carries no code).
+        (false, false) => (
+            false,
+            "Layer7 invalid response".into(),
+            Some(if e.negated {
+                "HTTP check matched unwanted content".into()
+            } else {
+                "HTTP content check did not match".into()
+            }),
+            None,
+        ),
     }
 }
 

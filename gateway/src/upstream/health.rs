@@ -53,6 +53,14 @@ impl Health {
         self.value
     }
 
+    pub fn rise(&self) -> u32 {
+        self.rise
+    }
+
+    pub fn fall(&self) -> u32 {
+        self.fall
+    }
+
     fn full(&self) -> u32 {
         self.rise + self.fall - 1
     }

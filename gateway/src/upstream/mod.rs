@@ -5,6 +5,7 @@
 pub mod balance;
 pub mod check;
 pub mod cookie_date;
+pub mod events;
 pub mod health;
 pub mod persist;
 pub mod server;
@@ -34,6 +35,8 @@ pub struct Backend {
     pub allbackups: bool,
     /// `option persist`: a cookie naming a DOWN server still goes there.
     pub persist_to_down: bool,
+    /// Where server state changes and check results are logged.
+    pub events: events::EventLog,
     pub(crate) config: Proxy,
 }
 
@@ -57,8 +60,21 @@ impl Backend {
             persistence: proxy.cookie.clone().map(Persistence::new),
             allbackups: proxy.option("allbackups"),
             persist_to_down: proxy.option("persist"),
+            events: events::EventLog::default(),
             config: proxy.clone(),
         })
+    }
+
+    /// Logs its server events to `proxy`'s `log` targets (with
+    /// `option log-health-checks`, every change of a check's result too).
+    pub fn logging_events(
+        mut self,
+        proxy: &Proxy,
+        global: &Global,
+    ) -> Result<Backend, crate::log::sink::SinkError> {
+        let sinks = crate::log::sink::LogSink::open_for_proxy(proxy, global)?;
+        self.events = events::EventLog::new(sinks, proxy.option("log-health-checks"));
+        Ok(self)
     }
 
     pub fn server(&self, index: usize) -> Option<Arc<Server>> {

@@ -404,6 +404,14 @@ impl Server {
         self.check_health.store(value, Ordering::Relaxed);
     }
 
+    /// The checks start over as at startup: UP, falling at the first
+    /// failure (HAProxy, on leaving maintenance).
+    pub fn restart_checks(&self) {
+        let rise = self.options.rise.unwrap_or(2) as u32;
+        let fall = self.options.fall.unwrap_or(3) as u32;
+        self.set_check_health(super::health::Health::starting(rise, fall).value());
+    }
+
     pub fn record_failure(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
     }

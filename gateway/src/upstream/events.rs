@@ -1,0 +1,326 @@
+//! What a backend says when one of its servers changes state, and, with
+//! `option log-health-checks`, when a check's result changes: HAProxy
+//! 2.6's texts and syslog levels (`check.c`: `set_server_check_status`,
+//! `server.c`: `srv_update_status`), sent to the backend's `log` targets
+//! and, as HAProxy also prints them, to stderr. The texts were captured
+//! from haproxy 2.6.12 on loopback for the same events.
+//!
+//! Every change of a server's state made by checks or the runtime API goes
+//! through the [`Backend`] methods here, so that none is left unlogged.
+
+use crate::log::sink::LogSink;
+
+use super::check::CheckResult;
+use super::health::Health;
+use super::server::{AdminState, Server};
+use super::Backend;
+
+/// Syslog severities HAProxy uses for these events.
+pub const EMERG: u8 = 0;
+pub const ALERT: u8 = 1;
+pub const NOTICE: u8 = 5;
+
+/// Where a backend's server events go.
+#[derive(Default)]
+pub struct EventLog {
+    sinks: Vec<LogSink>,
+    /// `option log-health-checks`: every change of a check's result is
+    /// logged, and state changes no longer repeat the check's reason.
+    pub health_checks: bool,
+}
+
+impl EventLog {
+    pub fn new(sinks: Vec<LogSink>, health_checks: bool) -> EventLog {
+        EventLog {
+            sinks,
+            health_checks,
+        }
+    }
+
+    /// Sends `message` (without its final period's newline) at `level`.
+    fn send(&self, level: u8, message: &str) {
+        if level <= ALERT {
+            tracing::warn!(target: "switchyard::check", "{message}");
+        } else {
+            tracing::info!(target: "switchyard::check", "{message}");
+        }
+        // HAProxy's datagram ends with the newline of its `"%s.\n"`.
+        let line = format!("{message}\n");
+        for sink in &self.sinks {
+            sink.send(level, &line);
+        }
+    }
+}
+
+/// Why a server changed state, which the message then says.
+pub enum Cause<'a> {
+    /// A check result (its reason is told unless `log-health-checks`
+    /// already told it).
+    Check(&'a CheckResult),
+    /// `set server … health` on the runtime API.
+    Cli,
+}
+
+/// `, reason: …, code: …, info: "…", check duration: …ms`, as HAProxy's
+/// `check_append_info` writes it.
+pub fn check_info(result: &CheckResult) -> String {
+    let mut text = format!(", reason: {}", result.reason);
+    if let Some(code) = result.code {
+        text.push_str(&format!(", code: {code}"));
+    }
+    if let Some(info) = result.info.as_deref().filter(|i| !i.is_empty()) {
+        text.push_str(", info: \"");
+        // HAProxy's `chunk_asciiencode`: `<HH>` for what is not printable
+        // ASCII, for `<`, `>` and the quote.
+        for b in info.bytes() {
+            if matches!(b, b'"' | b'<' | b'>') || !(0x20..0x7f).contains(&b) {
+                text.push_str(&format!("<{b:02X}>"));
+            } else {
+                text.push(char::from(b));
+            }
+        }
+        text.push('"');
+    }
+    text.push_str(&format!(
+        ", check duration: {}ms",
+        result.duration.as_millis()
+    ));
+    text
+}
+
+impl Backend {
+    /// `Server b/s` or `Backup Server b/s`, as state messages start.
+    fn server_title(&self, server: &Server) -> String {
+        let kind = if server.backup {
+            "Backup Server"
+        } else {
+            "Server"
+        };
+        format!("{kind} {}/{}", self.name, server.name)
+    }
+
+    /// `. N active and N backup servers online.[ Running on backup.] …`
+    fn online_tail(&self) -> String {
+        let (active, backup) = self.usable_counts();
+        format!(
+            ". {active} active and {backup} backup servers online.{} 0 sessions requeued, 0 total in queue.",
+            running_on_backup(active, backup)
+        )
+    }
+
+    /// `. N active and N backup servers left.[ Running on backup.] …`
+    fn left_tail(&self, server: &Server) -> String {
+        let (active, backup) = self.usable_counts();
+        format!(
+            ". {active} active and {backup} backup servers left.{} {} sessions active, 0 requeued, 0 remaining in queue.",
+            running_on_backup(active, backup),
+            server.in_flight()
+        )
+    }
+
+    /// HAProxy's emergency line once no server can take traffic.
+    fn announce_if_none_left(&self) {
+        if self.usable_counts() == (0, 0) {
+            self.events.send(
+                EMERG,
+                &format!(
+                    "{} {} has no server available!",
+                    // HAProxy's `proxy_type_str`: a `listen` is a "proxy".
+                    if self.config.kind == switchyard_grammar::ast::proxy::ProxyKind::Listen {
+                        "proxy"
+                    } else {
+                        "backend"
+                    },
+                    self.name
+                ),
+            );
+        }
+    }
+
+    fn cause_text(&self, cause: &Cause<'_>) -> String {
+        match cause {
+            Cause::Check(_) if self.events.health_checks => String::new(),
+            Cause::Check(result) => check_info(result),
+            Cause::Cli => ", changed from CLI".into(),
+        }
+    }
+
+    /// With `option log-health-checks`: a check's result changed the
+    /// server's check status or health counter (`changed`).
+    pub(crate) fn report_check(
+        &self,
+        server: &Server,
+        result: &CheckResult,
+        health: &Health,
+        changed: bool,
+    ) {
+        if !self.events.health_checks || !changed {
+            return;
+        }
+        let (value, rise, fall) = (health.value(), health.rise(), health.fall());
+        let (shown, of, state) = if value >= rise {
+            let state = if server.weight() > 0 { "UP" } else { "DRAIN" };
+            (value - rise + 1, fall, state)
+        } else {
+            (value, rise, "DOWN")
+        };
+        self.events.send(
+            NOTICE,
+            &format!(
+                "Health check for {}server {}/{} {}{}, status: {shown}/{of} {state}.",
+                if server.backup { "backup " } else { "" },
+                self.name,
+                server.name,
+                if result.ok { "succeeded" } else { "failed" },
+                check_info(result)
+            ),
+        );
+    }
+
+    /// The server goes UP (checks or the runtime API).
+    pub(crate) fn server_up(&self, server: &Server, cause: Cause<'_>) {
+        server.set_up(true);
+        if server.in_maintenance() {
+            return;
+        }
+        let message = format!(
+            "{} is UP{}{}",
+            self.server_title(server),
+            self.cause_text(&cause),
+            self.online_tail()
+        );
+        self.events.send(NOTICE, &message);
+    }
+
+    /// The server goes DOWN (checks or the runtime API).
+    pub(crate) fn server_down(&self, server: &Server, cause: Cause<'_>) {
+        server.set_up(false);
+        if server.in_maintenance() {
+            return;
+        }
+        let message = format!(
+            "{} is DOWN{}{}",
+            self.server_title(server),
+            self.cause_text(&cause),
+            self.left_tail(server)
+        );
+        self.events.send(ALERT, &message);
+        self.announce_if_none_left();
+    }
+
+    /// `set server … health up|stopping|down` on the runtime API.
+    pub fn set_health_from_cli(&self, server: &Server, health: &str) -> Result<(), String> {
+        match health {
+            "up" if !server.is_up() || server.is_stopping() => self.server_up(server, Cause::Cli),
+            "up" => {}
+            "down" if server.is_up() => self.server_down(server, Cause::Cli),
+            "down" => {}
+            "stopping" => {
+                let was_stopping = server.is_stopping() && server.is_up();
+                server.set_stopping();
+                if !was_stopping && !server.in_maintenance() {
+                    let message = format!(
+                        "{} is stopping, changed from CLI{}",
+                        self.server_title(server),
+                        self.online_tail()
+                    );
+                    self.events.send(NOTICE, &message);
+                    self.announce_if_none_left();
+                }
+            }
+            _ => {
+                return Err("'set server <srv> health' expects 'up', 'stopping', or 'down'.".into())
+            }
+        }
+        Ok(())
+    }
+
+    /// `disable server`, `enable server`, `set server … state`: the new
+    /// administrative state, logged as HAProxy does. Leaving maintenance
+    /// puts the server UP, its checks starting over ("falls at first
+    /// failure"), as in HAProxy.
+    pub fn set_admin_state(&self, server: &Server, state: AdminState) {
+        let before = server.admin_state();
+        if before == state {
+            return;
+        }
+        let title = self.server_title(server);
+        server.set_admin_state(state);
+        match (before, state) {
+            (_, AdminState::Maint) => {
+                if server.is_up() {
+                    let message = format!(
+                        "{title} is going DOWN for maintenance{}",
+                        self.left_tail(server)
+                    );
+                    self.events.send(ALERT, &message);
+                    self.announce_if_none_left();
+                } else {
+                    self.events.send(
+                        NOTICE,
+                        &format!("{title} was DOWN and now enters maintenance."),
+                    );
+                }
+            }
+            (AdminState::Maint, _) => {
+                server.set_up(true);
+                server.restart_checks();
+                let mode = if state == AdminState::Drain {
+                    "DRAIN"
+                } else {
+                    "READY"
+                };
+                self.events.send(
+                    NOTICE,
+                    &format!("{title} is UP/{mode} (leaving forced maintenance)."),
+                );
+                if state == AdminState::Drain {
+                    self.events
+                        .send(NOTICE, &format!("{title} remains in forced drain mode."));
+                }
+            }
+            (AdminState::Ready, AdminState::Drain) => {
+                let message = format!("{title} enters drain state{}", self.online_tail());
+                self.events.send(NOTICE, &message);
+                self.announce_if_none_left();
+            }
+            (AdminState::Drain, AdminState::Ready) => {
+                let state = if server.is_up() { "UP" } else { "DOWN" };
+                self.events.send(
+                    NOTICE,
+                    &format!("{title} is {state} (leaving forced drain)."),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn running_on_backup(active: usize, backup: usize) -> &'static str {
+    if active == 0 && backup > 0 {
+        " Running on backup."
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn check_info_is_written_as_haproxy_writes_it() {
+        let result = CheckResult {
+            ok: false,
+            reason: "Layer7 wrong status".into(),
+            info: Some("Service <\"Unavailable\">".into()),
+            code: Some(503),
+            duration: Duration::from_millis(3),
+        };
+        assert_eq!(
+            check_info(&result),
+            ", reason: Layer7 wrong status, code: 503, info: \"Service <3C><22>Unavailable<22><3E>\", check duration: 3ms"
+        );
+    }
+}
