@@ -37,7 +37,7 @@ pub fn lex_line(
         let len = pair.as_str().len();
         let mut word = Word::new(String::new(), at(start, len));
         for part in pair.into_inner() {
-            append_part(part, env, &mut word, &at)?;
+            append_part(part, env, &mut word, &at, false)?;
         }
         words.push(word);
     }
@@ -49,6 +49,7 @@ fn append_part(
     env: &Environment,
     word: &mut Word,
     at: &dyn Fn(usize, usize) -> Span,
+    in_dquotes: bool,
 ) -> Result<(), Diagnostic> {
     match part.as_rule() {
         Rule::bare | Rule::dq_text | Rule::sq_text | Rule::dq_dollar => {
@@ -57,13 +58,14 @@ fn append_part(
         Rule::escape => {
             word.quoted = true;
             let span = part.as_span();
-            word.text.push(unescape(part.as_str()).ok_or_else(|| {
+            let unescaped = unescape(part.as_str(), in_dquotes).ok_or_else(|| {
                 Diagnostic::error(
                     at(span.start(), span.end() - span.start()),
                     "invalid hexadecimal escape sequence",
                 )
                 .with_help("write two hexadecimal digits after \\x, e.g. \\x41")
-            })?);
+            })?;
+            word.text.push_str(&unescaped);
         }
         Rule::env_var => {
             let mut name = "";
@@ -83,8 +85,9 @@ fn append_part(
         }
         Rule::dquoted | Rule::squoted => {
             word.quoted = true;
+            let dquoted = part.as_rule() == Rule::dquoted;
             for inner in part.into_inner() {
-                append_part(inner, env, word, at)?;
+                append_part(inner, env, word, at, dquoted)?;
             }
         }
         _ => {}
@@ -92,20 +95,26 @@ fn append_part(
     Ok(())
 }
 
-/// `\x41` → `A`, `\n` → newline, `\r`, `\t`, anything else → itself.
-/// `None` for a `\x` without two hexadecimal digits.
-fn unescape(escape: &str) -> Option<char> {
+/// HAProxy's escapes (`parse_line`): `\x41` → `A`, `\n`, `\r`, `\t`;
+/// `\\`, `\ `, `\#`, `\"` and `\'` → the character; `\$` → `$` inside
+/// double quotes. Any other backslash is not an escape and stays, with the
+/// character after it: `\1` remains `\1` for the regex substitutions
+/// (`replace-path (.*) /foo\1`), `\d` for a regex. `None` for a `\x`
+/// without two hexadecimal digits.
+fn unescape(escape: &str, in_dquotes: bool) -> Option<String> {
     let rest = &escape[1..];
-    match rest {
-        "n" => Some('\n'),
-        "r" => Some('\r'),
-        "t" => Some('\t'),
-        "x" => None,
+    Some(match rest {
+        "n" => "\n".to_owned(),
+        "r" => "\r".to_owned(),
+        "t" => "\t".to_owned(),
+        "x" => return None,
         _ if rest.starts_with('x') && rest.len() == 3 => {
-            u8::from_str_radix(&rest[1..], 16).ok().map(char::from)
+            char::from(u8::from_str_radix(&rest[1..], 16).ok()?).to_string()
         }
-        _ => rest.chars().next(),
-    }
+        "\\" | " " | "#" | "\"" | "'" => rest.to_owned(),
+        "$" if in_dquotes => rest.to_owned(),
+        _ => escape.to_owned(),
+    })
 }
 
 /// The `line` rule accepts every line except those with an unclosed quote or
@@ -165,6 +174,20 @@ mod tests {
         assert_eq!(words(r#"a"b c"'d e'f\ g"#), ["ab cd ef g"]);
         assert_eq!(words(r#""\x41\"" '\x41'"#), ["A\"", "\\x41"]);
         assert_eq!(words(r#"x "a#b" c\#d"#), ["x", "a#b", "c#d"]);
+    }
+
+    #[test]
+    fn a_backslash_that_is_no_escape_stays_as_haproxy_keeps_it() {
+        // Back-references and regex classes reach the rules whole.
+        assert_eq!(
+            words(r#"replace-path (.*) /foo\1 "\2\d" x\.y"#),
+            ["replace-path", "(.*)", "/foo\\1", "\\2\\d", "x\\.y"]
+        );
+        // The escapes proper: \\, \<space>, \#, quotes, and \$ in double quotes.
+        assert_eq!(
+            words(r#"a\\b c\ d \"e\' "\$f" \$g"#),
+            ["a\\b", "c d", "\"e'", "$f", "\\$g"]
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::fetch::Fetch;
 use crate::header_match::HeaderNameMatch;
 use crate::keyword::{default_method, resolve, FetchError, FETCH_NAMES};
 use crate::pattern::{MatchMethod, Matcher};
+use crate::request::UriPart;
 
 /// A fetch and its converters.
 #[derive(Debug, Clone)]
@@ -114,8 +115,10 @@ pub enum Action {
     DelHeader(HeaderNameMatch),
     ReplaceHeader(String, Regex, Fmt),
     ReplaceValue(String, Regex, Fmt),
-    SetPath(Fmt),
-    ReplacePath(Regex, Fmt),
+    /// `set-path` or `set-pathq`.
+    SetPath(Fmt, UriPart),
+    /// `replace-path`, `replace-pathq` or `replace-uri`.
+    ReplacePath(Regex, Fmt, UriPart),
     SetQuery(Fmt),
     SetUri(Fmt),
     SetMethod(Fmt),
@@ -760,9 +763,18 @@ impl<'a> ProxyCompiler<'a> {
                 self.regex(regex)?,
                 self.fmt(replacement)?,
             ),
-            HttpAction::SetPath(f) => Action::SetPath(self.fmt(f)?),
+            HttpAction::SetPath(f) => Action::SetPath(self.fmt(f)?, UriPart::Path),
+            HttpAction::SetPathq(f) => Action::SetPath(self.fmt(f)?, UriPart::PathQuery),
             HttpAction::ReplacePath { regex, replacement } => {
-                Action::ReplacePath(self.regex(regex)?, self.fmt(replacement)?)
+                Action::ReplacePath(self.regex(regex)?, self.fmt(replacement)?, UriPart::Path)
+            }
+            HttpAction::ReplacePathq { regex, replacement } => Action::ReplacePath(
+                self.regex(regex)?,
+                self.fmt(replacement)?,
+                UriPart::PathQuery,
+            ),
+            HttpAction::ReplaceUri { regex, replacement } => {
+                Action::ReplacePath(self.regex(regex)?, self.fmt(replacement)?, UriPart::Whole)
             }
             HttpAction::SetQuery(f) => Action::SetQuery(self.fmt(f)?),
             HttpAction::SetUri(f) => Action::SetUri(self.fmt(f)?),

@@ -404,21 +404,16 @@ impl RuleSet {
                     }
                 }
             }
-            Action::SetPath(fmt) => {
-                let path = self.render(fmt, req);
-                req.target = match query_of(&req.target) {
-                    Some(q) => format!("{path}?{q}"),
-                    None => path,
-                };
+            Action::SetPath(fmt, part) => {
+                let new = self.render(fmt, req);
+                let (before, _, after) = part.split(&req.target);
+                req.target = format!("{before}{new}{after}");
             }
-            Action::ReplacePath(re, fmt) => {
+            Action::ReplacePath(re, fmt, part) => {
                 let template = self.render(fmt, req);
-                let path = path_of(&req.target).to_owned();
-                if let Some(new) = replace_whole(re, &path, &template) {
-                    req.target = match query_of(&req.target) {
-                        Some(q) => format!("{new}?{q}"),
-                        None => new,
-                    };
+                let (before, value, after) = part.split(&req.target);
+                if let Some(new) = replace_whole(re, value, &template) {
+                    req.target = format!("{before}{new}{after}");
                 }
             }
             Action::SetQuery(fmt) => {

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::request::{path_of, query_of, RequestFacts};
+use crate::request::{path_of, query_of, RequestFacts, UriPart};
 use crate::value::Value;
 
 /// What a fetch reads.
@@ -25,6 +25,9 @@ pub enum Fetch {
         name: String,
     },
     Path,
+    /// `pathq`: the path and the query string, without an absolute-form
+    /// target's scheme and authority.
+    PathQ,
     Url,
     /// `url_param(name)` / `urlp(name)`.
     UrlParam {
@@ -88,6 +91,7 @@ impl Fetch {
         match self {
             Fetch::Hdr { .. }
             | Fetch::Path
+            | Fetch::PathQ
             | Fetch::Url
             | Fetch::UrlParam { .. }
             | Fetch::Base
@@ -208,6 +212,9 @@ impl Fetch {
                 }
             }
             Fetch::Path => out(Value::Str(Cow::Borrowed(path_of(req.target())))),
+            Fetch::PathQ => out(Value::Str(Cow::Borrowed(
+                UriPart::PathQuery.split(req.target()).1,
+            ))),
             Fetch::Url => out(Value::Str(Cow::Borrowed(req.target()))),
             Fetch::Query => {
                 if let Some(q) = query_of(req.target()) {
@@ -399,14 +406,21 @@ pub fn cookies<'r>(req: &'r dyn RequestFacts, f: &mut dyn FnMut(&str, Cow<'r, st
     });
 }
 
-/// The last value a fetch yields, as a sample expression (log-format,
-/// `use_backend %[…]`) reads it.
+/// The value a fetch yields as a sample expression (log-format,
+/// `use_backend %[…]`) reads it: the last one (the last occurrence of a
+/// header or a named cookie), except for a cookie fetch without a name,
+/// which HAProxy answers with the first cookie's value.
 pub fn last_value<'r>(
     fetch: &Fetch,
     req: &'r dyn RequestFacts,
     auth: &dyn Fn(usize, &dyn RequestFacts) -> AuthResult,
 ) -> Option<Value<'r>> {
-    let mut last = None;
-    fetch.values(req, auth, &mut |v| last = Some(v));
-    last
+    let first_wanted = matches!(fetch, Fetch::Cook { name: None });
+    let mut picked = None;
+    fetch.values(req, auth, &mut |v| {
+        if !(first_wanted && picked.is_some()) {
+            picked = Some(v)
+        }
+    });
+    picked
 }

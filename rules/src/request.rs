@@ -67,6 +67,49 @@ pub fn path_of(target: &str) -> &str {
     }
 }
 
+/// Which part of a request target a rule rewrites or a fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriPart {
+    /// The path, without the query string (`path`, `set-path`).
+    Path,
+    /// The path and the query string (`pathq`, `set-pathq`).
+    PathQuery,
+    /// The target as received (`url`, `replace-uri`).
+    Whole,
+}
+
+impl UriPart {
+    /// `target` as (what comes before the part, the part, what comes after):
+    /// the scheme and authority of an absolute-form target come before the
+    /// path, the `?query` after it.
+    pub fn split(self, target: &str) -> (&str, &str, &str) {
+        if self == UriPart::Whole {
+            return ("", target, "");
+        }
+        let path_start = if target.starts_with('/') {
+            0
+        } else {
+            match target.find("://") {
+                Some(i) => {
+                    let authority = i + 3;
+                    target[authority..]
+                        .find(['/', '?'])
+                        .map_or(target.len(), |j| authority + j)
+                }
+                None => 0,
+            }
+        };
+        let (before, rest) = target.split_at(path_start);
+        match self {
+            UriPart::Path => {
+                let end = rest.find('?').unwrap_or(rest.len());
+                (before, &rest[..end], &rest[end..])
+            }
+            _ => (before, rest, ""),
+        }
+    }
+}
+
 /// The query string (after `?`), if any.
 pub fn query_of(target: &str) -> Option<&str> {
     target.split_once('?').map(|(_, q)| q)
@@ -216,6 +259,19 @@ impl RequestFacts for OwnedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_split_around_the_part_a_rule_rewrites() {
+        let abs = "http://h.test/a/b?x=1";
+        assert_eq!(UriPart::Path.split(abs), ("http://h.test", "/a/b", "?x=1"));
+        assert_eq!(
+            UriPart::PathQuery.split(abs),
+            ("http://h.test", "/a/b?x=1", "")
+        );
+        assert_eq!(UriPart::Whole.split(abs), ("", abs, ""));
+        assert_eq!(UriPart::Path.split("/p?q"), ("", "/p", "?q"));
+        assert_eq!(UriPart::PathQuery.split("/p?q"), ("", "/p?q", ""));
+    }
 
     #[test]
     fn paths_and_queries() {

@@ -136,3 +136,100 @@ fn no_backend_is_503_and_listen_is_its_own_backend() {
         Outcome::Backend("app".into())
     );
 }
+
+/// The request as `rules` rewrite it (`fe` routes everything to `b0`).
+fn rewritten(rules: &str, req: &OwnedRequest) -> OwnedRequest {
+    let set = compile(&format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n{rules}    default_backend b0\n{}",
+        backends(1)
+    ));
+    set.decide("fe", req)
+        .unwrap()
+        .rewritten
+        .expect("a rule rewrote the request")
+}
+
+#[test]
+fn backslash_digit_in_a_substitution_is_the_captured_group() {
+    // As written in a configuration: the tokenizer keeps `\1`, which is no
+    // escape, for the substitution.
+    let path = rewritten(
+        "    http-request replace-path (.*) /foo\\1\n",
+        &OwnedRequest::get("/1?q=2"),
+    );
+    assert_eq!(path.target, "/foo/1?q=2");
+    let req = OwnedRequest::get("/")
+        .header("X-Agent", "curl/8.0")
+        .header("X-List", "a1, b2");
+    let header = rewritten(
+        "    http-request replace-header X-Agent ^curl/(.*)$ client-\\1\n",
+        &req,
+    );
+    assert!(
+        header
+            .headers
+            .contains(&("x-agent".into(), "client-8.0".into())),
+        "{:?}",
+        header.headers
+    );
+    let value = rewritten(
+        "    http-request replace-value X-List ^([a-z])([0-9])$ \\2\\1\n",
+        &req,
+    );
+    assert!(
+        value.headers.contains(&("x-list".into(), "1a, 2b".into())),
+        "{:?}",
+        value.headers
+    );
+}
+
+#[test]
+fn a_cookie_fetch_without_a_name_reads_the_first_cookie() {
+    let req = OwnedRequest::get("/")
+        .header("Cookie", "a=11; b=22")
+        .header("Cookie", "a=33");
+    let out = rewritten(
+        "    http-request set-header x-val %[req.cook_val()]\n    http-request set-header x-cook %[req.cook()]\n    http-request set-header x-named %[req.cook(a)]\n",
+        &req,
+    );
+    let get = |n: &str| {
+        out.headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("x-val"), Some("11"));
+    assert_eq!(get("x-cook"), Some("11"));
+    // With a name: its last occurrence.
+    assert_eq!(get("x-named"), Some("33"));
+}
+
+#[test]
+fn path_and_pathq_rewrites_as_path_and_pathq_vtc() {
+    // HAProxy's reg-test http-rules/path_and_pathq.vtc, rule for rule.
+    let rules = "    http-request add-header x-pathq %[pathq]\n    http-request set-path /fe%[path]\n    http-request replace-path (.*) /foo\\1\n    http-request replace-path (.*) \\1/bar\n    http-request set-pathq %[path]?app=regtest&%[query]\n    http-request replace-pathq /([^?]*)\\?app=([^&]*)&?(.*) /\\2/\\1?\\3\n";
+    let origin = rewritten(rules, &OwnedRequest::get("/req1?param1=val1&param2=val2"));
+    assert_eq!(
+        origin.target,
+        "/regtest/foo/fe/req1/bar?param1=val1&param2=val2"
+    );
+    assert!(origin
+        .headers
+        .contains(&("x-pathq".into(), "/req1?param1=val1&param2=val2".into())));
+    let absolute = rewritten(
+        rules,
+        &OwnedRequest::get("http://127.0.0.1/req2?param1=val1&param2=val2"),
+    );
+    assert_eq!(
+        absolute.target,
+        "http://127.0.0.1/regtest/foo/fe/req2/bar?param1=val1&param2=val2"
+    );
+    assert!(absolute
+        .headers
+        .contains(&("x-pathq".into(), "/req2?param1=val1&param2=val2".into())));
+    let uri = rewritten(
+        "    http-request replace-uri ^http://([^/]*)/(.*)$ /\\1/\\2\n",
+        &OwnedRequest::get("http://h.test/a?b"),
+    );
+    assert_eq!(uri.target, "/h.test/a?b");
+}

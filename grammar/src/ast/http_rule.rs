@@ -82,6 +82,19 @@ pub enum HttpAction {
         regex: Word,
         replacement: LogFormat,
     },
+    /// `set-pathq FMT`: the path and the query string together.
+    SetPathq(LogFormat),
+    /// `replace-pathq REGEX FMT`: on the path and the query string.
+    ReplacePathq {
+        regex: Word,
+        replacement: LogFormat,
+    },
+    /// `replace-uri REGEX FMT`: on the target as received (with the scheme
+    /// and authority of an absolute-form one).
+    ReplaceUri {
+        regex: Word,
+        replacement: LogFormat,
+    },
     SetQuery(LogFormat),
     SetUri(LogFormat),
     SetMethod(LogFormat),
@@ -123,6 +136,9 @@ const REQUEST_ACTIONS: &[&str] = &[
     "replace-value",
     "set-path",
     "replace-path",
+    "set-pathq",
+    "replace-pathq",
+    "replace-uri",
     "set-query",
     "set-uri",
     "set-method",
@@ -157,7 +173,6 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "lua",
     "normalize-uri",
     "reject",
-    "replace-uri",
     "sc-inc-gpc",
     "sc-inc-gpc0",
     "sc-inc-gpc1",
@@ -169,7 +184,6 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "set-map",
     "set-mark",
     "set-nice",
-    "set-pathq",
     "set-priority-class",
     "set-priority-offset",
     "set-src",
@@ -348,11 +362,16 @@ fn parse_action(name: &Word, args: &[Word]) -> Result<HttpAction, Diagnostic> {
         "set-method" => HttpAction::SetMethod(LogFormat::parse(
             &need(name, args, 1, "a method format")?[0],
         )?),
-        "replace-path" => {
+        "set-pathq" => HttpAction::SetPathq(LogFormat::parse(
+            &need(name, args, 1, "a path and query format")?[0],
+        )?),
+        "replace-path" | "replace-pathq" | "replace-uri" => {
             let a = need(name, args, 2, "a regex and a replacement")?;
-            HttpAction::ReplacePath {
-                regex: a[0].clone(),
-                replacement: LogFormat::parse(&a[1])?,
+            let (regex, replacement) = (a[0].clone(), LogFormat::parse(&a[1])?);
+            match name.text.as_str() {
+                "replace-path" => HttpAction::ReplacePath { regex, replacement },
+                "replace-pathq" => HttpAction::ReplacePathq { regex, replacement },
+                _ => HttpAction::ReplaceUri { regex, replacement },
             }
         }
         "set-status" => {

@@ -100,17 +100,21 @@ fn call(pair: Pair<'_, Rule>, text: &str, base: Span) -> SampleCall {
     }
 }
 
+/// HAProxy's argument unescaping (`make_arg_list`): a backslash before a
+/// backslash or a quote stands for that character; any other backslash
+/// stays, so `regsub(a(b),\1)`'s back-reference reaches the converter.
 fn unescape_arg(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
+    let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            if let Some(next) = chars.next() {
+            if let Some(&next) = chars.peek().filter(|n| matches!(n, '\\' | '\'' | '"')) {
+                chars.next();
                 out.push(next);
+                continue;
             }
-        } else {
-            out.push(c);
         }
+        out.push(c);
     }
     out
 }
@@ -119,6 +123,11 @@ fn unescape_arg(raw: &str) -> String {
 mod tests {
     use super::*;
     use crate::span::FileId;
+
+    #[test]
+    fn argument_backslashes_other_than_before_quotes_stay() {
+        assert_eq!(unescape_arg(r#"\1\\x\,\"q\'"#), r#"\1\x\,"q'"#);
+    }
 
     #[test]
     fn fetch_with_converters() {
