@@ -496,13 +496,9 @@ mod tests {
 
     #[test]
     fn evaluation_stops_at_the_first_decisive_operand() {
-        assert!(error("1 && openssl_version_before(1)")
-            .message
-            .contains("OpenSSL"));
         assert!(!truth("0 && openssl_version_before(1)"));
-        assert!(error("0 || openssl_version_before(1)")
-            .message
-            .contains("OpenSSL"));
+        assert!(truth("1 || openssl_version_before(1)"));
+        assert!(!truth("1 && openssl_version_before(1)"));
     }
 
     #[test]

@@ -19,9 +19,13 @@ const CURRENT: [u32; 7] = [2, 6, 0, 0, 3, 0, 0];
 
 /// HAProxy 2.6's feature names, each with whether Switchyard has it. Only
 /// what a configuration can rely on is `+`: Switchyard is multi-threaded,
-/// polls with epoll on Linux and kqueue on the BSDs and macOS, and answers
-/// to its own name. Everything else is `-`, notably OPENSSL (TLS is rustls),
-/// PCRE/PCRE2 (regexes are Rust's `regex`), LUA, PROMEX, SLZ/ZLIB.
+/// polls with epoll on Linux and kqueue on the BSDs and macOS, answers to
+/// its own name, provides TLS (`OPENSSL`: configurations test it to know
+/// whether `ssl`, `crt` and the `ssl_*` fetches exist; the library is
+/// rustls, so `openssl_version_*()` stay unanswerable) and regular
+/// expressions (`PCRE`, `PCRE2`: the `regex` crate, whose patterns have no
+/// back-references or look-around; such a pattern is refused with that
+/// reason). Everything else is `-`, notably the JITs, LUA, PROMEX, SLZ/ZLIB.
 const FEATURES: &[(&str, bool)] = &[
     ("51DEGREES", false),
     ("ACCEPT4", false),
@@ -56,10 +60,10 @@ const FEATURES: &[(&str, bool)] = &[
     ("NETFILTER", false),
     ("NS", false),
     ("OBSOLETE_LINKER", false),
-    ("OPENSSL", false),
+    ("OPENSSL", true),
     ("OT", false),
-    ("PCRE", false),
-    ("PCRE2", false),
+    ("PCRE", true),
+    ("PCRE2", true),
     ("PCRE2_JIT", false),
     ("PCRE_JIT", false),
     ("POLL", false),
@@ -286,8 +290,10 @@ mod tests {
     fn features_are_looked_up_like_haproxy() {
         assert!(has_feature("THREAD"));
         assert!(has_feature("SWITCHYARD"));
-        assert!(!has_feature("OPENSSL"));
-        assert!(!has_feature("PCRE2"));
+        assert!(has_feature("OPENSSL"));
+        assert!(has_feature("PCRE2"));
+        assert!(has_feature("PCRE"));
+        assert!(!has_feature("PCRE2_JIT"));
         assert!(!has_feature("thread"), "names are case-sensitive");
         assert!(!has_feature("THREA"), "a name must end where an entry ends");
         assert!(!has_feature("HREAD"), "and start after its sign");

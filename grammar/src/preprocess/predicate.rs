@@ -37,9 +37,9 @@ pub enum Predicate {
     VersionAtLeast,
     /// `version_before(V)`.
     VersionBefore,
-    /// `openssl_version_atleast(V)`: an error, there is no OpenSSL.
+    /// `openssl_version_atleast(V)`: false, the TLS library is not OpenSSL.
     OpensslVersionAtLeast,
-    /// `openssl_version_before(V)`: an error, there is no OpenSSL.
+    /// `openssl_version_before(V)`: false, the TLS library is not OpenSSL.
     OpensslVersionBefore,
     /// `ssllib_name_startswith(NAME)`: false, there is no OpenSSL-like library.
     SslLibNameStartsWith,
@@ -108,15 +108,10 @@ impl PredicateCall {
             Predicate::VersionBefore => {
                 identity::compare_version(arg(0)) == Some(Ordering::Greater)
             }
-            Predicate::OpensslVersionAtLeast | Predicate::OpensslVersionBefore => {
-                let name = self.predicate.name();
-                return Err(ConditionError::new(
-                    self.at,
-                    name.len(),
-                    format!("'{name}' cannot be answered: switchyard has no OpenSSL library (it uses rustls)"),
-                )
-                .help(format!("guard it as HAProxy builds without OpenSSL need: 'feature(OPENSSL) && {name}(…)'")));
-            }
+            // TLS is rustls: there is no OpenSSL version to be at least
+            // or before anything, so both are false (and the usual guard
+            // `feature(OPENSSL) && openssl_version_atleast(1.1.1)` too).
+            Predicate::OpensslVersionAtLeast | Predicate::OpensslVersionBefore => false,
             Predicate::SslLibNameStartsWith => false,
         })
     }
@@ -283,7 +278,8 @@ mod tests {
     fn feature() {
         assert!(truth("feature(THREAD)"));
         assert!(truth("feature(SWITCHYARD)"));
-        assert!(!truth("feature(OPENSSL)"));
+        assert!(truth("feature(OPENSSL)"), "TLS is provided, by rustls");
+        assert!(truth("feature(PCRE2)") && truth("feature(PCRE)"));
         assert!(!truth("feature(openssl)"));
         assert!(!truth("feature(NOPE)"));
         assert!(!truth("feature()"));
@@ -357,13 +353,11 @@ mod tests {
 
     #[test]
     fn tls_library_predicates() {
+        // TLS is provided (feature(OPENSSL)) by rustls, which is no OpenSSL:
+        // no version of it to compare.
         assert!(!truth("ssllib_name_startswith(OpenSSL)"));
-        assert!(error("openssl_version_atleast(1.1.1)")
-            .message
-            .contains("no OpenSSL"));
-        assert!(error("openssl_version_before(3.0.0)")
-            .message
-            .contains("no OpenSSL"));
+        assert!(!truth("openssl_version_atleast(1.1.1)"));
+        assert!(!truth("openssl_version_before(3.0.0)"));
         assert!(!truth("feature(OPENSSL) && openssl_version_atleast(1.1.1)"));
         assert!(truth("1 || openssl_version_atleast(1.1.1)"));
     }
