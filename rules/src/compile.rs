@@ -102,6 +102,7 @@ pub struct RedirectAction {
     pub append_slash: bool,
     pub set_cookie: Option<String>,
     pub clear_cookie: Option<String>,
+    pub ignore_empty: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -694,6 +695,7 @@ impl<'a> ProxyCompiler<'a> {
             append_slash: r.append_slash,
             set_cookie: r.set_cookie.clone(),
             clear_cookie: r.clear_cookie.clone(),
+            ignore_empty: r.ignore_empty,
         })
     }
 

@@ -163,10 +163,11 @@ impl<'a> Eval<'a> {
                     ))
                 }
                 Action::Redirect(r) => {
-                    return Some((
-                        Outcome::Answer(self.set.redirect(r, req.facts())),
-                        rule.span,
-                    ))
+                    // `ignore-empty` with an empty target: the rule does
+                    // nothing and the next one runs.
+                    if let Some(answer) = self.set.redirect(r, req.facts()) {
+                        return Some((Outcome::Answer(answer), rule.span));
+                    }
                 }
                 Action::Auth(realm) => {
                     let realm = realm.clone().unwrap_or_else(|| self.proxy.name.clone());
@@ -314,9 +315,12 @@ impl RuleSet {
         }
     }
 
-    fn redirect(&self, r: &RedirectAction, req: &dyn RequestFacts) -> Answer {
+    fn redirect(&self, r: &RedirectAction, req: &dyn RequestFacts) -> Option<Answer> {
         use switchyard_grammar::ast::http_rule::RedirectKind;
         let target = self.render(&r.target, req);
+        if r.ignore_empty && target.is_empty() {
+            return None;
+        }
         let path = path_of(req.target());
         let query = query_of(req.target());
         let mut rest = path.to_owned();
@@ -356,13 +360,13 @@ impl RuleSet {
         }
         headers.push(("content-length".into(), "0".into()));
         headers.push(("cache-control".into(), "no-cache".into()));
-        Answer {
+        Some(Answer {
             status: r.code,
             headers,
             body: Some(Vec::new()),
             raw_http: false,
             kind: AnswerKind::Redirect,
-        }
+        })
     }
 
     fn apply_edit(&self, action: &Action, req: &mut OwnedRequest) {

@@ -233,3 +233,23 @@ fn path_and_pathq_rewrites_as_path_and_pathq_vtc() {
     );
     assert_eq!(uri.target, "/h.test/a?b");
 }
+
+#[test]
+fn redirect_options_come_in_any_order_and_ignore_empty_skips_the_rule() {
+    let rules = "    http-request redirect code 301 location %[req.hdr(x-to)] ignore-empty\n    default_backend b0\n";
+    let to = OwnedRequest::get("/").header("X-To", "/elsewhere");
+    assert_eq!(route(rules, &to), "status 301");
+    let set = compile(&format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n{rules}{}",
+        backends(1)
+    ));
+    let answer = set.decide("fe", &to).unwrap();
+    match answer.outcome {
+        Outcome::Answer(a) => assert!(a
+            .headers
+            .contains(&("location".to_owned(), "/elsewhere".to_owned()))),
+        other => panic!("{other:?}"),
+    }
+    // No target: no redirect, the next rule decides.
+    assert_eq!(route(rules, &OwnedRequest::get("/")), "b0");
+}

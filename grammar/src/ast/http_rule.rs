@@ -26,6 +26,9 @@ pub struct Redirect {
     pub append_slash: bool,
     pub set_cookie: Option<String>,
     pub clear_cookie: Option<String>,
+    /// `ignore-empty`: no redirect (the rule does nothing) when the target
+    /// comes out empty.
+    pub ignore_empty: bool,
 }
 
 /// The body of a `return` or a `deny` with a response.
@@ -483,9 +486,14 @@ fn parse_return(
 }
 
 fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
-    let (kind_word, target) = match args {
-        [k, t, ..] => (k, t),
-        [k] => {
+    // As HAProxy reads it: the type and its target, and the options, in
+    // any order (`redirect code 301 location /x ignore-empty`).
+    let kind_at = args
+        .iter()
+        .position(|w| ["location", "prefix", "scheme"].contains(&w.text.as_str()));
+    let (kind_word, target) = match kind_at.map(|k| (&args[k], args.get(k + 1))) {
+        Some((k, Some(t))) => (k, t),
+        Some((k, None)) => {
             return Err(
                 Diagnostic::error(k.span, format!("missing argument for '{}'", k.text)).with_help(
                     format!(
@@ -495,23 +503,25 @@ fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
                 ),
             )
         }
-        _ => return Err(Diagnostic::error(
+        None if args.is_empty() => return Err(Diagnostic::error(
             name.span,
             "'redirect' expects 'location', 'prefix' or 'scheme' and a target (missing argument)",
         )
         .with_help("e.g. 'redirect scheme https code 301'")),
+        None => {
+            let first = &args[0];
+            return Err(Diagnostic::error(
+                first.span,
+                format!("unknown redirect type '{}'", first.text),
+            )
+            .with_help("use 'location', 'prefix' or 'scheme' and a target"));
+        }
     };
+    let kind_at = kind_at.unwrap_or_default();
     let kind = match kind_word.text.as_str() {
         "location" => RedirectKind::Location,
         "prefix" => RedirectKind::Prefix,
-        "scheme" => RedirectKind::Scheme,
-        _ => {
-            return Err(Diagnostic::error(
-                kind_word.span,
-                format!("unknown redirect type '{}'", kind_word.text),
-            )
-            .with_help("use 'location', 'prefix' or 'scheme'"))
-        }
+        _ => RedirectKind::Scheme,
     };
     let mut r = Redirect {
         kind,
@@ -521,9 +531,14 @@ fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
         append_slash: false,
         set_cookie: None,
         clear_cookie: None,
+        ignore_empty: false,
     };
-    let mut i = 2;
+    let mut i = 0;
     while i < args.len() {
+        if i == kind_at {
+            i += 2;
+            continue;
+        }
         let w = &args[i];
         let mut value = || {
             i += 1;
@@ -549,6 +564,7 @@ fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
             }
             "drop-query" => r.drop_query = true,
             "append-slash" => r.append_slash = true,
+            "ignore-empty" => r.ignore_empty = true,
             "set-cookie" => r.set_cookie = Some(value()?.text.clone()),
             "clear-cookie" => r.clear_cookie = Some(value()?.text.clone()),
             _ => {
@@ -557,7 +573,7 @@ fn parse_redirect(name: &Word, args: &[Word]) -> Result<Redirect, Diagnostic> {
                     format!("unknown redirect option '{}'", w.text),
                 )
                 .with_help(
-                    "the options are code, drop-query, append-slash, set-cookie and clear-cookie",
+                    "the options are code, drop-query, append-slash, ignore-empty, set-cookie and clear-cookie",
                 ))
             }
         }
