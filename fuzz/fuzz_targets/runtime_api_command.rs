@@ -5,33 +5,5 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchyard::api_syntax::{
-    escape_word, parse_maxconn, split_line, split_server, Level, WeightArg, MAX_WEIGHT,
-};
 
-fuzz_target!(|data: &[u8]| {
-    // The session reads lines as lossy UTF-8, up to 16 kB.
-    let line = String::from_utf8_lossy(&data[..data.len().min(16 * 1024)]);
-    // `;` alone holds no command at all: nothing to run, nothing to answer.
-    let commands = split_line(&line);
-    for words in &commands {
-        let escaped: Vec<String> = words.iter().map(|w| escape_word(w)).collect();
-        let again = split_line(&escaped.join(" "));
-        if words.is_empty() {
-            assert_eq!(again, vec![Vec::<String>::new()]);
-        } else {
-            assert_eq!(&again, &vec![words.clone()], "escaped words read back");
-        }
-        for (i, word) in words.iter().enumerate() {
-            let _ = Level::parse(word);
-            let _ = split_server(Some(word));
-            let _ = parse_maxconn(Some(word));
-            if let Ok(weight) = WeightArg::parse(Some(word)) {
-                for initial in [0, 1, 100, MAX_WEIGHT] {
-                    assert!(weight.resolve(initial) <= MAX_WEIGHT);
-                }
-            }
-            let _ = WeightArg::parse(words.get(i + 1));
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| switchyard_fuzz_checks::runtime_api_command::check(data));
