@@ -9,8 +9,9 @@
 
 use bytes::BytesMut;
 use http::{HeaderMap, StatusCode, Version};
+use switchyard::h1_wire::buffer_limits;
 use switchyard::h1_wire::chunked::{Decoder, Step, MAX_TRAILERS};
-use switchyard::h1_wire::response_head::{self, Framing, ResponseHead, MAX_HEAD};
+use switchyard::h1_wire::response_head::{self, Framing, ResponseHead};
 
 /// The input, handed to a parser `piece` bytes a read.
 struct Wire<'a> {
@@ -67,7 +68,11 @@ fn read(input: &[u8], head_request: bool, piece: usize) -> Reading {
     let head = loop {
         match response_head::take(&mut buf, head_request) {
             Ok(None) => {
-                assert!(buf.len() <= MAX_HEAD, "waits holding {} bytes", buf.len());
+                assert!(
+                    buf.len() <= buffer_limits::max_head(),
+                    "waits holding {} bytes",
+                    buf.len()
+                );
                 if !wire.feed(&mut buf) {
                     break Ok(None);
                 }
