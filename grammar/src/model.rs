@@ -92,6 +92,7 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
     let builtin = Proxy::new(ProxyKind::Defaults, String::new(), Span::default());
     let mut last_defaults = builtin.clone();
     let mut named_defaults: HashMap<String, Proxy> = HashMap::new();
+    let mut rules_users = RulesUsers::default();
     for section in sections {
         let header = &section.header;
         let args = header.args();
@@ -139,6 +140,13 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                     None if kind == ProxyKind::Defaults => &builtin,
                     None => &last_defaults,
                 };
+                if base.defines_rules() {
+                    if let Err(diag) =
+                        rules_users.admit(base, kind, &header_info.name, header_info.span)
+                    {
+                        diags.push(diag);
+                    }
+                }
                 let mut proxy =
                     Proxy::inherit(base, kind, header_info.name.clone(), header_info.span);
                 keyword::proxy::apply_all(&section.directives, &mut proxy, diags);
@@ -151,6 +159,63 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                     config.proxies.push(proxy);
                 }
             }
+        }
+    }
+}
+
+/// Who uses each named defaults section that has TCP/HTTP rules: HAProxy
+/// lets such a section serve frontends or backends, not both, never a
+/// `listen` or another defaults section, and no backend when it has
+/// `tcp-request connection`/`session` rules.
+#[derive(Default)]
+struct RulesUsers {
+    /// By defaults section name: the first frontend and the first backend.
+    by_defaults: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+impl RulesUsers {
+    fn admit(
+        &mut self,
+        base: &Proxy,
+        kind: ProxyKind,
+        name: &str,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let defaults = &base.name;
+        let refuse = |why: String| {
+            Err(Diagnostic::error(span, why).with_help(format!(
+                "move the rules of defaults section '{defaults}' into the sections that need them, or use another defaults section here"
+            )))
+        };
+        let users = self.by_defaults.entry(defaults.clone()).or_default();
+        match kind {
+            ProxyKind::Defaults => refuse(format!(
+                "a defaults section cannot inherit from defaults section '{defaults}', which has TCP/HTTP rules"
+            )),
+            ProxyKind::Listen => refuse(format!(
+                "listen '{name}' cannot use defaults section '{defaults}', which has TCP/HTTP rules"
+            )),
+            ProxyKind::Frontend => match &users.1 {
+                Some(backend) => refuse(format!(
+                    "frontend '{name}' cannot use defaults section '{defaults}', which has TCP/HTTP rules and is already used by backend '{backend}'"
+                )),
+                None => {
+                    users.0.get_or_insert_with(|| name.to_owned());
+                    Ok(())
+                }
+            },
+            ProxyKind::Backend if !base.tcp_request_connection.is_empty() => refuse(format!(
+                "backend '{name}' cannot use defaults section '{defaults}', which has 'tcp-request connection' rules"
+            )),
+            ProxyKind::Backend => match &users.0 {
+                Some(frontend) => refuse(format!(
+                    "backend '{name}' cannot use defaults section '{defaults}', which has TCP/HTTP rules and is already used by frontend '{frontend}'"
+                )),
+                None => {
+                    users.1.get_or_insert_with(|| name.to_owned());
+                    Ok(())
+                }
+            },
         }
     }
 }

@@ -435,3 +435,61 @@ fn tuning_that_cannot_apply_here_is_accepted_with_the_reason() {
         ["2:5 'tune.ssl.default-dh-param 512' is below the minimum"]
     );
 }
+
+#[test]
+fn rules_of_a_named_defaults_section_come_first_in_each_user() {
+    let text = "defaults common\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+                defaults def_front from common\n    http-request set-header x-from defaults\n    tcp-request inspect-delay 5s\n\
+                frontend fe from def_front\n    bind :80\n    http-request set-header x-own fe\n    default_backend be\n\
+                backend be from common\n    server s 127.0.0.1:1\n";
+    let loaded = load_text(text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let fe = loaded.config.frontends().find(|p| p.name == "fe").unwrap();
+    let names: Vec<String> = fe
+        .http_request
+        .iter()
+        .map(|r| match &r.action {
+            switchyard_grammar::ast::http_rule::HttpAction::SetHeader { name, .. } => name.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["x-from", "x-own"]);
+    assert!(fe.tcp_inspect_delay.is_some());
+    assert!(loaded.config.backend("be").unwrap().http_request.is_empty());
+}
+
+#[test]
+fn defaults_sections_with_rules_serve_only_where_haproxy_allows() {
+    const RULES: &str =
+        "defaults invalid\n    http-request set-header x 1\n    tcp-request connection accept\n";
+    let bad = |rest: &str| errors(&load_text(&format!("{RULES}{rest}")));
+    assert_eq!(
+        bad("defaults from invalid\n    mode tcp\n"),
+        ["4:1 a defaults section cannot inherit from defaults section 'invalid', which has TCP/HTTP rules"]
+    );
+    assert_eq!(
+        bad("listen li from invalid\n    bind :80\n    server s 127.0.0.1:1\n"),
+        ["4:8 listen 'li' cannot use defaults section 'invalid', which has TCP/HTTP rules"]
+    );
+    assert_eq!(
+        bad("backend be from invalid\n    server s 127.0.0.1:1\n"),
+        ["4:9 backend 'be' cannot use defaults section 'invalid', which has 'tcp-request connection' rules"]
+    );
+    let both = errors(&load_text(
+        "defaults invalid\n    http-request set-header x 1\nfrontend fe from invalid\n    bind :80\n    default_backend be\nbackend be from invalid\n    server s 127.0.0.1:1\n",
+    ));
+    assert_eq!(
+        both,
+        ["6:9 backend 'be' cannot use defaults section 'invalid', which has TCP/HTTP rules and is already used by frontend 'fe'"]
+    );
+    // Anonymous defaults sections still refuse rules, and no defaults
+    // section takes an ACL.
+    assert_eq!(
+        errors(&load_text("defaults\n    http-request set-header x 1\n")),
+        ["2:5 'http-request' not allowed in anonymous 'defaults' section"]
+    );
+    assert_eq!(
+        errors(&load_text("defaults d\n    acl a path /\n")),
+        ["2:5 'acl' not allowed in 'defaults' section"]
+    );
+}

@@ -253,3 +253,21 @@ fn redirect_options_come_in_any_order_and_ignore_empty_skips_the_rule() {
     // No target: no redirect, the next rule decides.
     assert_eq!(route(rules, &OwnedRequest::get("/")), "b0");
 }
+
+#[test]
+fn a_named_defaults_sections_rules_run_before_the_proxys_own() {
+    let set = compile(
+        "defaults common\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         defaults def_front from common\n    http-request set-header x-order defaults\n    http-request deny if { path /blocked }\n\
+         frontend fe from def_front\n    bind :80\n    http-request set-header x-order own if { hdr(x-order) defaults }\n    default_backend b0\n\
+         backend b0 from common\n    server s 127.0.0.1:9000\n",
+    );
+    let decision = set.decide("fe", &OwnedRequest::get("/")).unwrap();
+    let rewritten = decision.rewritten.expect("rewritten");
+    // The proxy's rule saw the defaults rule's header.
+    assert!(rewritten
+        .headers
+        .contains(&("x-order".to_owned(), "own".to_owned())));
+    let blocked = set.decide("fe", &OwnedRequest::get("/blocked")).unwrap();
+    assert_eq!(blocked.status(), Some(403));
+}

@@ -367,19 +367,35 @@ impl Proxy {
 
     /// A new proxy that inherits what HAProxy copies from a defaults
     /// section: everything but the name and the per-proxy lists.
+    ///
+    /// The TCP/HTTP rules of a named defaults section (`http-request`,
+    /// `http-response`, `tcp-request …`) come first in the new proxy's
+    /// lists, as HAProxy runs a proxy's defaults rules before its own.
+    /// (A defaults section never inherits rules: `model.rs` refuses one
+    /// made `from` a defaults section with rules.)
     pub fn inherit(defaults: &Proxy, kind: ProxyKind, name: String, name_span: Span) -> Proxy {
+        let rules = kind != ProxyKind::Defaults;
+        let inherited = |list: &Vec<HttpRule>| if rules { list.clone() } else { Vec::new() };
         Proxy {
             kind,
             name,
             name_span,
             binds: Vec::new(),
             acls: Vec::new(),
-            http_request: Vec::new(),
-            http_response: Vec::new(),
+            http_request: inherited(&defaults.http_request),
+            http_response: inherited(&defaults.http_response),
             redirects: Vec::new(),
-            tcp_request_connection: Vec::new(),
-            tcp_request_content: Vec::new(),
-            tcp_inspect_delay: None,
+            tcp_request_connection: if rules {
+                defaults.tcp_request_connection.clone()
+            } else {
+                Vec::new()
+            },
+            tcp_request_content: if rules {
+                defaults.tcp_request_content.clone()
+            } else {
+                Vec::new()
+            },
+            tcp_inspect_delay: defaults.tcp_inspect_delay.clone().filter(|_| rules),
             use_backends: Vec::new(),
             servers: Vec::new(),
             force_persist: Vec::new(),
@@ -389,6 +405,16 @@ impl Proxy {
             id: None,
             ..defaults.clone()
         }
+    }
+
+    /// Whether this (defaults) section has TCP/HTTP rules, which limit the
+    /// sections that may use it.
+    pub fn defines_rules(&self) -> bool {
+        !(self.http_request.is_empty()
+            && self.http_response.is_empty()
+            && self.tcp_request_connection.is_empty()
+            && self.tcp_request_content.is_empty()
+            && self.tcp_inspect_delay.is_none())
     }
 
     /// The effective mode (HAProxy defaults to TCP).

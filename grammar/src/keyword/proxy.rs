@@ -203,11 +203,14 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             return Err(Diagnostic::error(kw.span, format!("'{name}' not allowed in anonymous 'defaults' section"))
                 .with_help("name the defaults section and use it with 'from', or move the line into each frontend"));
         }
-        return Err(Diagnostic::error(
-            kw.span,
-            format!("'{name}' in a named defaults section is not supported by switchyard yet"),
-        )
-        .with_help("write the line in each frontend or backend that needs it"));
+        // A named defaults section may hold TCP/HTTP rules (run before
+        // those of each proxy using it), but no ACLs, as in HAProxy.
+        if name == "acl" {
+            return Err(
+                Diagnostic::error(kw.span, "'acl' not allowed in 'defaults' section")
+                    .with_help("use an anonymous ACL in the rule, e.g. 'if { path_beg /api }'"),
+            );
+        }
     }
     let args = directive.args();
     match name {
