@@ -491,5 +491,57 @@ fn defaults_sections_with_rules_serve_only_where_haproxy_allows() {
     assert_eq!(
         errors(&load_text("defaults d\n    acl a path /\n")),
         ["2:5 'acl' not allowed in 'defaults' section"]
+
+/// HAProxy takes the defaults' health-check request and rules as a whole
+/// or not at all (checks/http-check-send.vtc): a section's own `option
+/// httpchk` drops the inherited `http-check send`, and its own
+/// `http-check send` drops the inherited request line.
+#[test]
+fn http_check_rules_are_inherited_as_a_whole() {
+    let text = format!(
+        "{DEFAULTS}    option httpchk GET /status HTTP/1.1\\r\\nHdr:\\ must-be-removed\n    http-check send hdr Host my-www-host body test\n\
+         backend own_option\n    option httpchk\n    server s 127.0.0.1:1 check\n\
+         backend inherits\n    server s 127.0.0.1:1 check\n\
+         backend own_send\n    http-check send hdr Host other-www-host\n    server s 127.0.0.1:1 check\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let request = |name: &str| {
+        let be = loaded.config.backend(name).unwrap();
+        let request = be.httpchk.clone().unwrap();
+        let request = match &be.http_check_send {
+            Some(send) => request.with(send),
+            None => request,
+        };
+        (
+            request.method,
+            request.uri,
+            request.version,
+            request.headers,
+        )
+    };
+    let host = |h: &str| vec![("Host".to_owned(), h.to_owned())];
+    assert_eq!(
+        request("own_option"),
+        ("OPTIONS".into(), "/".into(), "HTTP/1.0".into(), vec![])
+    );
+    assert_eq!(
+        request("inherits"),
+        (
+            "GET".into(),
+            "/status".into(),
+            "HTTP/1.1".into(),
+            host("my-www-host")
+        ),
+        "the header smuggled after the version is dropped with http-check send"
+    );
+    assert_eq!(
+        request("own_send"),
+        (
+            "OPTIONS".into(),
+            "/".into(),
+            "HTTP/1.0".into(),
+            host("other-www-host")
+        )
     );
 }

@@ -217,6 +217,13 @@ impl<'a> ProxyCompiler<'a> {
     }
 
     pub fn compile(mut self, proxy: &Proxy) -> ProxyRules {
+        // A health check's regex is refused here, at `-c`, as HAProxy does;
+        // the gateway compiles it once for all checks.
+        if let Some(expect) = &proxy.http_check_expect {
+            if matches!(expect.kind.as_str(), "rstring" | "rstatus") {
+                self.regex(&expect.pattern);
+            }
+        }
         for def in &proxy.acls {
             if let Some(line) = self.acl_line(&def.expr) {
                 match self.names.get(&def.name.text) {

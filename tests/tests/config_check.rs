@@ -125,3 +125,19 @@ fn dash_l_names_the_local_peer_for_the_configuration() {
         stderr(&out)
     );
 }
+
+/// An `http-check expect rstring` that does not compile is a configuration
+/// error at `-c`, as in HAProxy, not a check that silently never passes.
+#[test]
+fn an_invalid_health_check_regex_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.cfg");
+    std::fs::write(&cfg, "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nbackend be\n    option httpchk\n    http-check expect rstring ^(ok\n    server s 127.0.0.1:9000 check\n").unwrap();
+    let out = run(&["-c", "-f", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.cfg:8:31: error: invalid regex '^(ok'"),
+        "{err}"
+    );
+}

@@ -45,6 +45,9 @@ pub struct CheckPlan {
     pub port: Option<u16>,
     pub http: Option<HttpCheckRequest>,
     pub expect: Option<HttpCheckExpect>,
+    /// `expect rstatus|rstring`'s pattern, compiled once (`-c` refuses an
+    /// invalid one).
+    pub expect_regex: Option<Regex>,
     /// The server's options, for the PROXY header its checks start with
     /// (`send-proxy`, `send-proxy-v2`).
     pub proxy_protocol: switchyard_grammar::ast::server::ServerOptions,
@@ -79,6 +82,11 @@ impl CheckPlan {
                     None => request.clone(),
                 }),
             expect: backend.http_check_expect.clone(),
+            expect_regex: backend
+                .http_check_expect
+                .as_ref()
+                .filter(|e| e.kind.starts_with('r'))
+                .and_then(|e| Regex::new(&e.pattern.text).ok()),
             proxy_protocol: o.clone(),
         }
     }
@@ -198,12 +206,12 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
             let Some(request) = &plan.http else {
                 return (true, "Layer6 check passed".to_owned(), None, None);
             };
-            return http_check(&mut stream, request, plan.expect.as_ref()).await;
+            return http_check(&mut stream, request, plan).await;
         }
         let Some(request) = &plan.http else {
             return (true, "Layer4 check passed".to_owned(), None, None);
         };
-        http_check(&mut stream, request, plan.expect.as_ref()).await
+        http_check(&mut stream, request, plan).await
     })
     .await;
     let duration = start.elapsed();
@@ -242,6 +250,26 @@ fn io_info(e: &std::io::Error) -> String {
     }
 }
 
+/// Whether `response` holds all a check looks at: the head, and with
+/// `needs_body` the `content-length` bytes after it (else, the close).
+fn answer_complete(response: &[u8], needs_body: bool) -> bool {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    if !needs_body {
+        return true;
+    }
+    let head = String::from_utf8_lossy(&response[..end]);
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    length.is_some_and(|length| response.len() >= end + 4 + length)
+}
+
 /// The check request as HAProxy 2.6 writes it: header names in lower case,
 /// `content-length` with a body, `connection: close` in HTTP/1.1.
 fn check_request_text(request: &HttpCheckRequest) -> String {
@@ -252,7 +280,13 @@ fn check_request_text(request: &HttpCheckRequest) -> String {
     if let Some(body) = &request.body {
         text.push_str(&format!("content-length: {}\r\n", body.len()));
     }
-    if request.version != "HTTP/1.0" {
+    // HTTP/1.1 checks close after the answer, unless the request names its
+    // own `connection` (a WebSocket-style upgrade check, say).
+    let has_connection = request
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("connection"));
+    if request.version != "HTTP/1.0" && !has_connection {
         text.push_str("connection: close\r\n");
     }
     text.push_str("\r\n");
@@ -265,8 +299,9 @@ fn check_request_text(request: &HttpCheckRequest) -> String {
 async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: &HttpCheckRequest,
-    expect: Option<&HttpCheckExpect>,
+    plan: &CheckPlan,
 ) -> (bool, String, Option<String>, Option<u16>) {
+    let expect = plan.expect.as_ref();
     let text = check_request_text(request);
     if let Err(e) = stream.write_all(text.as_bytes()).await {
         return (
@@ -276,10 +311,13 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
             None,
         );
     }
+    let needs_body = expect.is_some_and(|e| !e.kind.contains("status"));
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
-    // Read until the server closes or 16 KiB, enough for status and a body check.
-    while response.len() < 16 * 1024 {
+    // Read what the expectation needs: the head for a status (a 101 or a
+    // kept-alive answer must not wait for a close), else the body up to its
+    // length, the close, or 16 KiB.
+    while response.len() < 16 * 1024 && !answer_complete(&response, needs_body) {
         match stream.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&buf[..n]),
@@ -332,9 +370,12 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
         "status" => pattern
             .split(',')
             .any(|p| p.trim().parse::<u16>().ok() == Some(code)),
-        "rstatus" => Regex::new(pattern).is_ok_and(|r| r.is_match(&code.to_string())),
+        "rstatus" => plan
+            .expect_regex
+            .as_ref()
+            .is_some_and(|r| r.is_match(&code.to_string())),
         "string" => body.contains(pattern),
-        _ => Regex::new(pattern).is_ok_and(|r| r.is_match(body)),
+        _ => plan.expect_regex.as_ref().is_some_and(|r| r.is_match(body)),
     };
     match (matched != e.negated, on_status) {
         (true, _) => (true, "Layer7 check passed".into(), None, Some(code)),
@@ -408,6 +449,7 @@ mod tests {
                 span: Default::default(),
             }),
             expect: None,
+            expect_regex: None,
             proxy_protocol: Default::default(),
         }
     }
@@ -495,6 +537,56 @@ mod tests {
         assert_eq!(
             check_request_text(&request),
             "HEAD /health HTTP/1.1\r\nhost: www.test\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"
+        );
+    }
+
+    /// checks/http-check-send.vtc's WebSocket-style check: the request's
+    /// own `connection` is the only one, and a `101` that keeps the
+    /// connection open passes `expect status 101` without waiting for a close.
+    #[tokio::test]
+    async fn an_upgrade_check_passes_on_its_101() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            let _ = seen_tx.send(String::from_utf8(got).unwrap());
+            s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: raw-proto\r\n\r\n")
+                .await
+                .unwrap();
+            // Held open, as an upgraded connection is.
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port}")]);
+        let mut p = plan(true);
+        let send = switchyard_grammar::ast::proxy::HttpCheckSend {
+            version: Some("HTTP/1.1".into()),
+            headers: vec![
+                ("connection".into(), "upgrade".into()),
+                ("upgrade".into(), "raw-proto".into()),
+            ],
+            ..Default::default()
+        };
+        p.http = p.http.map(|r| r.with(&send));
+        p.expect = Some(HttpCheckExpect {
+            negated: false,
+            kind: "status".into(),
+            pattern: switchyard_grammar::Word::new("101", Default::default()),
+            span: Default::default(),
+        });
+        let result = check_once(&s[0], &p).await;
+        assert!(result.ok && result.code == Some(101), "{result:?}");
+        assert!(result.duration < Duration::from_secs(1), "{result:?}");
+        let seen = seen_rx.recv().await.unwrap();
+        assert_eq!(
+            seen,
+            "GET /health HTTP/1.1\r\nconnection: upgrade\r\nupgrade: raw-proto\r\n\r\n"
         );
     }
 

@@ -194,9 +194,24 @@ pub struct HttpCheckSend {
 }
 
 impl HttpCheckRequest {
-    /// The request with `send`'s changes applied.
+    /// `option httpchk` alone: `OPTIONS / HTTP/1.0`.
+    pub fn bare(span: Span) -> HttpCheckRequest {
+        HttpCheckRequest {
+            method: "OPTIONS".into(),
+            uri: "/".into(),
+            version: "HTTP/1.0".into(),
+            headers: Vec::new(),
+            body: None,
+            span,
+        }
+    }
+
+    /// The request with `send`'s changes applied. The headers smuggled
+    /// after the version of `option httpchk` are dropped, as HAProxy drops
+    /// them once `http-check send` is there.
     pub fn with(&self, send: &HttpCheckSend) -> HttpCheckRequest {
         let mut out = self.clone();
+        out.headers.clear();
         if let Some(m) = &send.method {
             out.method = m.clone();
         }
@@ -302,6 +317,10 @@ pub struct Proxy {
     pub httpchk: Option<HttpCheckRequest>,
     pub http_check_expect: Option<HttpCheckExpect>,
     pub http_check_send: Option<HttpCheckSend>,
+    /// Whether the check request and rules (`option httpchk`,
+    /// `http-check …`) were written in this section; until then they are
+    /// the defaults section's, which HAProxy takes as a whole or not at all.
+    pub http_check_own: bool,
     pub timeouts: Timeouts,
     pub retries: Option<Spanned<u64>>,
     pub retry_on: Option<Spanned<Vec<String>>>,
@@ -348,6 +367,7 @@ impl Proxy {
             httpchk: None,
             http_check_expect: None,
             http_check_send: None,
+            http_check_own: false,
             timeouts: Timeouts::default(),
             retries: None,
             retry_on: None,
@@ -403,6 +423,7 @@ impl Proxy {
             description: None,
             disabled: false,
             id: None,
+            http_check_own: false,
             ..defaults.clone()
         }
     }

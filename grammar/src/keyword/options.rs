@@ -117,7 +117,9 @@ pub fn apply(
                 proxy.httpchk = None;
                 return Ok(());
             }
-            proxy.httpchk = Some(parse_httpchk(rest, span)?);
+            let request = parse_httpchk(rest, span)?;
+            crate::keyword::proxy::own_http_check_rules(proxy, true);
+            proxy.httpchk = Some(request);
         }
         "httplog" if rest.first().is_some_and(|w| w.is("clf")) => {
             extra(1)?;
@@ -243,14 +245,7 @@ fn parse_httpchk(
     rest: &[crate::word::Word],
     span: crate::span::Span,
 ) -> Result<HttpCheckRequest, Diagnostic> {
-    let mut check = HttpCheckRequest {
-        method: "OPTIONS".into(),
-        uri: "/".into(),
-        version: "HTTP/1.0".into(),
-        headers: Vec::new(),
-        body: None,
-        span,
-    };
+    let mut check = HttpCheckRequest::bare(span);
     match rest {
         [] => {}
         [uri] => check.uri = uri.text.clone(),

@@ -353,8 +353,16 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 .ok_or_else(|| missing(directive, "a numeric id"))?;
             proxy.id = Some(parse_uint(n, "proxy id", i32::MAX as u64)?);
         }
-        "http-check expect" => proxy.http_check_expect = Some(parse_http_check_expect(directive)?),
-        "http-check send" => proxy.http_check_send = Some(parse_http_check_send(directive)?),
+        "http-check expect" => {
+            let expect = parse_http_check_expect(directive)?;
+            own_http_check_rules(proxy, false);
+            proxy.http_check_expect = Some(expect);
+        }
+        "http-check send" => {
+            let send = parse_http_check_send(directive)?;
+            own_http_check_rules(proxy, false);
+            proxy.http_check_send = Some(send);
+        }
         _ if name.starts_with("timeout ") => parse_timeout(directive, &name[8..], proxy)?,
         _ if name.starts_with("stats ") => {
             crate::keyword::proxy_stats::apply(directive, &name[6..], proxy)?
@@ -777,6 +785,25 @@ fn parse_timeout(
     };
     *slot = t;
     Ok(())
+}
+
+/// The first check directive of a section replaces what it inherited:
+/// HAProxy takes the defaults' check rules as a whole or not at all, and
+/// a section with rules of its own keeps only `option httpchk` as a flag
+/// (its request back to `OPTIONS / HTTP/1.0`). `httpchk` says whether the
+/// directive is `option httpchk`, which sets the request itself.
+pub(crate) fn own_http_check_rules(proxy: &mut Proxy, httpchk: bool) {
+    if proxy.http_check_own {
+        return;
+    }
+    proxy.http_check_own = true;
+    proxy.http_check_send = None;
+    proxy.http_check_expect = None;
+    if !httpchk {
+        if let Some(request) = &mut proxy.httpchk {
+            *request = HttpCheckRequest::bare(request.span);
+        }
+    }
 }
 
 fn parse_http_check_send(directive: &RawDirective) -> Result<HttpCheckSend, Diagnostic> {
