@@ -491,6 +491,8 @@ fn defaults_sections_with_rules_serve_only_where_haproxy_allows() {
     assert_eq!(
         errors(&load_text("defaults d\n    acl a path /\n")),
         ["2:5 'acl' not allowed in 'defaults' section"]
+    );
+}
 
 /// HAProxy takes the defaults' health-check request and rules as a whole
 /// or not at all (checks/http-check-send.vtc): a section's own `option
