@@ -210,6 +210,7 @@ fn build_fresh(
             retries: proxy.retries(),
             redispatch: proxy.option("redispatch"),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
+            header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
             retry_on: match &proxy.retry_on {
                 Some(list) => RetryPolicy::from_keywords(list.value.iter().map(String::as_str)),
                 None => RetryPolicy::default(),
@@ -334,6 +335,7 @@ fn build_fresh(
             pool: pool.clone(),
             errors,
             forwardfor: forwardfor(proxy)?,
+            header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
             connection_mode: ConnectionMode::of(proxy),
             client_keepalive: crate::keepalive::client_side(proxy),
         });

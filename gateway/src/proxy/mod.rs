@@ -6,6 +6,7 @@
 pub mod connection_mode;
 pub mod error_page;
 pub mod forwardfor;
+pub mod header_names;
 pub mod request_checks;
 pub mod retry;
 pub mod upgrade;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, Uri};
+use switchyard_grammar::ast::proxy::HeaderNamePolicy;
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
@@ -179,6 +181,8 @@ pub struct BackendRoute {
     pub redispatch: bool,
     pub retry_on: RetryPolicy,
     pub tunnel_timeout: Option<Duration>,
+    /// The backend's `option http-restrict-req-hdr-names`.
+    pub header_names: HeaderNamePolicy,
 }
 
 impl BackendRoute {
@@ -209,6 +213,8 @@ pub struct HttpProxy {
     pub pool: Arc<ConnectionPool>,
     pub errors: ErrorPages,
     pub forwardfor: Option<ForwardForPolicy>,
+    /// The frontend's `option http-restrict-req-hdr-names`.
+    pub header_names: HeaderNamePolicy,
     /// `option http-server-close` / `httpclose` in the frontend.
     pub connection_mode: ConnectionMode,
     /// `option clitcpka` / `tcpka` in the frontend, with the `clitcpka-*`
@@ -362,6 +368,14 @@ impl HttpProxy {
             ended(draft, termination::NO_SERVER);
             return self.errors.response(503).into();
         };
+        // `option http-restrict-req-hdr-names`: the frontend's, then the
+        // backend's, once the rules have run.
+        for policy in [self.header_names, route.header_names] {
+            if header_names::restrict(policy, &mut parts.headers).is_err() {
+                ended(draft, termination::PROXY_REFUSED);
+                return self.errors.response(403).into();
+            }
+        }
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
             policy.apply(conn.forwarded_client(), &mut parts.headers);
         }

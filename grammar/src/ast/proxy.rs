@@ -310,6 +310,8 @@ pub struct Proxy {
     /// On/off options (`dontlognull`, `redispatch`, `httplog`…).
     pub options: BTreeMap<&'static str, OptionSetting>,
     pub forwardfor: Option<ForwardFor>,
+    /// `option http-restrict-req-hdr-names`; `None` is `preserve`.
+    pub restrict_req_hdr_names: Option<HeaderNamePolicy>,
     /// `clitcpka-*`: client-side keep-alive timings.
     pub client_tcpka: TcpKeepaliveTuning,
     /// `srvtcpka-*`: server-side keep-alive timings.
@@ -337,6 +339,26 @@ pub struct Proxy {
     pub id: Option<u64>,
 }
 
+/// What `option http-restrict-req-hdr-names` does with a request header
+/// whose name has a character outside `[A-Za-z0-9-]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeaderNamePolicy {
+    /// Keep it (HAProxy's default without FastCGI).
+    #[default]
+    Preserve,
+    /// Remove the header.
+    Delete,
+    /// Refuse the request with 403.
+    Reject,
+}
+
+impl HeaderNamePolicy {
+    /// Whether `name` is one the policy concerns.
+    pub fn restricted(name: &str) -> bool {
+        !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }
+}
+
 impl Proxy {
     /// A proxy with HAProxy's built-in defaults.
     pub fn new(kind: ProxyKind, name: String, name_span: Span) -> Proxy {
@@ -362,6 +384,7 @@ impl Proxy {
             cookie: None,
             options: BTreeMap::new(),
             forwardfor: None,
+            restrict_req_hdr_names: None,
             client_tcpka: TcpKeepaliveTuning::default(),
             server_tcpka: TcpKeepaliveTuning::default(),
             httpchk: None,

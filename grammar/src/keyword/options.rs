@@ -1,6 +1,6 @@
 //! `option NAME …` and `no option NAME` in proxy sections.
 
-use crate::ast::proxy::{ForwardFor, HttpCheckRequest, OptionSetting, Proxy};
+use crate::ast::proxy::{ForwardFor, HeaderNamePolicy, HttpCheckRequest, OptionSetting, Proxy};
 use crate::diagnostic::Diagnostic;
 use crate::reader::RawDirective;
 use crate::suggest::did_you_mean;
@@ -52,7 +52,6 @@ const UNSUPPORTED: &[&str] = &[
     "http-buffer-request",
     "http-no-delay",
     "http-pretend-keepalive",
-    "http-restrict-req-hdr-names",
     "http-use-proxy-header",
     "http_proxy",
     "idle-close-on-response",
@@ -121,6 +120,33 @@ pub fn apply(
             crate::keyword::proxy::own_http_check_rules(proxy, true);
             proxy.httpchk = Some(request);
         }
+        "http-restrict-req-hdr-names" => {
+            if negated {
+                return Err(Diagnostic::error(
+                    name.span,
+                    "'no option http-restrict-req-hdr-names' is not an option",
+                )
+                .with_help("write 'option http-restrict-req-hdr-names preserve' to turn it off"));
+            }
+            let policy = rest
+                .first()
+                .ok_or_else(|| super::missing(directive, "preserve, delete or reject"))?;
+            extra(1)?;
+            proxy.restrict_req_hdr_names = Some(match policy.text.as_str() {
+                "preserve" => HeaderNamePolicy::Preserve,
+                "delete" => HeaderNamePolicy::Delete,
+                "reject" => HeaderNamePolicy::Reject,
+                other => {
+                    return Err(Diagnostic::error(
+                        policy.span,
+                        format!(
+                            "unknown policy '{other}' for 'option http-restrict-req-hdr-names'"
+                        ),
+                    )
+                    .with_help("use preserve, delete or reject"))
+                }
+            });
+        }
         "httplog" if rest.first().is_some_and(|w| w.is("clf")) => {
             extra(1)?;
             proxy.options.insert(
@@ -184,7 +210,7 @@ pub fn apply(
                 .with_help("remove it, or run this configuration with HAProxy"));
             } else {
                 let mut known: Vec<&str> = SWITCHES.iter().map(|(k, _)| *k).collect();
-                known.extend(["forwardfor", "httpchk"]);
+                known.extend(["forwardfor", "httpchk", "http-restrict-req-hdr-names"]);
                 let diag = Diagnostic::error(name.span, format!("unknown option '{other}'"));
                 return Err(match did_you_mean(other, &known) {
                     Some(s) => diag.with_help(format!("did you mean 'option {s}'?")),
