@@ -64,7 +64,18 @@ async fn fd_binds_and_stats_socket_serve_on_the_inherited_sockets() {
     let stat = tokio::task::spawn_blocking(move || command(&api_path, "show servers state"))
         .await
         .unwrap();
-    assert!(stat.contains("be"), "{stat}");
+    // The row of be/s1 (not only the header line that names the columns):
+    // `be_id be_name srv_id srv_name srv_addr ...`, with the origin's address.
+    let row = stat
+        .lines()
+        .find(|l| !l.starts_with('#') && l.split(' ').nth(1) == Some("be"))
+        .unwrap_or_else(|| panic!("no row for backend be: {stat}"));
+    let fields: Vec<&str> = row.split(' ').collect();
+    assert_eq!(
+        (fields[3], fields[4]),
+        ("s1", a.addr.ip().to_string().as_str()),
+        "{row}"
+    );
 }
 
 #[tokio::test]
