@@ -209,7 +209,7 @@ async fn daemon_mode_writes_the_pidfile_and_serves_in_the_background() {
 #[tokio::test]
 async fn privileges_are_dropped_and_the_process_is_chrooted_after_binding() {
     if !is_root() {
-        eprintln!("not root: dropping privileges cannot be tested here");
+        switchyard_e2e::cannot_run_here("not root: dropping privileges cannot be tested here");
         return;
     }
     let a = Origin::start("a").await;
