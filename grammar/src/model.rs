@@ -150,6 +150,15 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                 let mut proxy =
                     Proxy::inherit(base, kind, header_info.name.clone(), header_info.span);
                 keyword::proxy::apply_all(&section.directives, &mut proxy, diags);
+                // As HAProxy: the bases set in `global` by now apply (once:
+                // a defaults section's `default-server` is rebased in the
+                // proxies that inherit it).
+                if kind != ProxyKind::Defaults {
+                    proxy.apply_file_bases(
+                        config.global.crt_base.as_ref(),
+                        config.global.ca_base.as_ref(),
+                    );
+                }
                 if kind == ProxyKind::Defaults {
                     if !header_info.name.is_empty() {
                         named_defaults.insert(header_info.name.clone(), proxy.clone());

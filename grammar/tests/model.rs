@@ -547,3 +547,48 @@ fn http_check_rules_are_inherited_as_a_whole() {
         )
     );
 }
+
+#[test]
+fn crt_base_and_ca_base_prefix_relative_tls_files() {
+    let mut files = common::MemFiles::default();
+    for f in [
+        "/certs/site.pem",
+        "/certs/list.txt",
+        "/cas/ca.pem",
+        "/abs/other.pem",
+        "/cas/srv-ca.pem",
+        "/cas/dflt-ca.pem",
+    ] {
+        files.0.insert(f.into(), b"x".to_vec());
+    }
+    let text = "global\n    crt-base /certs\n    ca-base /cas\n\
+                defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n    default-server ca-file dflt-ca.pem\n\
+                frontend fe\n    bind :443 ssl crt site.pem crt /abs/other.pem crt-list list.txt ca-file ca.pem verify optional\n    default_backend be\n\
+                backend be\n    server s 127.0.0.1:443 ssl verify required ca-file srv-ca.pem\n";
+    let loaded = switchyard_grammar::load(
+        &[("t.cfg".into(), text.into())],
+        switchyard_grammar::Environment::new(),
+        &files,
+    );
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let fe = loaded.config.frontends().find(|p| p.name == "fe").unwrap();
+    let bind = &fe.binds[0].options;
+    let texts =
+        |ws: &[switchyard_grammar::Word]| ws.iter().map(|w| w.text.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        texts(&bind.certificates),
+        ["/certs/site.pem", "/abs/other.pem"]
+    );
+    assert_eq!(texts(&bind.crt_list), ["/certs/list.txt"]);
+    assert_eq!(bind.ca_file.as_ref().unwrap().text, "/cas/ca.pem");
+    assert_eq!(bind.crt_base.as_deref(), Some("/certs"));
+    let be = loaded.config.backend("be").unwrap();
+    assert_eq!(
+        be.servers[0].options.ca_file.as_ref().unwrap().text,
+        "/cas/srv-ca.pem"
+    );
+    assert_eq!(
+        be.default_server.ca_file.as_ref().unwrap().text,
+        "/cas/dflt-ca.pem"
+    );
+}

@@ -459,6 +459,27 @@ async fn crt_list_filters_choose_certificates() {
     assert_eq!(r.certificate, fallback.der);
 }
 
+/// `crt-base`: a relative `crt-list`, and the relative files it names,
+/// are read under the base, as HAProxy reads them.
+#[tokio::test]
+async fn crt_base_applies_to_crt_list_and_its_files() {
+    let pki = Pki::new("Switchyard test CA");
+    let site = pki.issue("site.pem", &["site.test"]);
+    std::fs::write(pki.dir.path().join("list.txt"), "site.pem site.test\n").unwrap();
+    let origin = Origin::start("app").await;
+    let port = free_port();
+    let config = format!(
+        "global\n    crt-base {}\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} ssl crt-list list.txt\n    default_backend app\nbackend app\n    server s {}\n",
+        display(pki.dir.path()),
+        origin.addr
+    );
+    let _gw = start(&config, port);
+    let r = tls_get(port, Some("site.test"), &[], Trust::Ca(&pki), "/")
+        .await
+        .unwrap();
+    assert_eq!(r.certificate, site.der);
+}
+
 #[tokio::test]
 async fn alpn_negotiates_h2_or_http1_and_the_rules_see_the_tls_facts() {
     let pki = Pki::new("Switchyard test CA");

@@ -152,7 +152,15 @@ fn load_certificates(
         let path = Path::new(&word.text);
         if is_list {
             for line in crt_list::load(path)? {
-                entries.push(certificate(&line.path, &line.filters, provider)?);
+                // `crt-base` applies to the list's relative files too.
+                let file = match line.path.to_str() {
+                    Some(p) => std::path::PathBuf::from(switchyard_grammar::ast::proxy::rebased(
+                        p,
+                        options.crt_base.as_deref(),
+                    )),
+                    None => line.path.clone(),
+                };
+                entries.push(certificate(&file, &line.filters, provider)?);
             }
         } else if path.is_dir() {
             let files = directory_files(path)?;

@@ -19,6 +19,9 @@ pub struct BindOptions {
     /// `crt FILE|DIR`, repeatable; the first certificate is the default.
     pub certificates: Vec<Word>,
     pub crt_list: Vec<Word>,
+    /// `crt-base` from `global`, for the relative files a `crt-list`
+    /// names (the `crt` and `crt-list` words are already rebased).
+    pub crt_base: Option<String>,
     /// `alpn h2,http/1.1`.
     pub alpn: Vec<String>,
     pub ssl_min_ver: Option<TlsVersion>,

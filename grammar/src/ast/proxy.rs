@@ -339,6 +339,19 @@ pub struct Proxy {
     pub id: Option<u64>,
 }
 
+/// `BASE/PATH` for a relative `path` when there is a base (HAProxy's
+/// `crt-base`/`ca-base`); an absolute path stays.
+pub fn rebased(path: &str, base: Option<&str>) -> String {
+    match base {
+        Some(base) if !path.starts_with('/') => format!("{base}/{path}"),
+        _ => path.to_owned(),
+    }
+}
+
+fn rebase(word: &mut Word, base: Option<&Word>) {
+    word.text = rebased(&word.text, base.map(|b| b.text.as_str()));
+}
+
 /// What `option http-restrict-req-hdr-names` does with a request header
 /// whose name has a character outside `[A-Za-z0-9-]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -448,6 +461,29 @@ impl Proxy {
             id: None,
             http_check_own: false,
             ..defaults.clone()
+        }
+    }
+
+    /// `crt-base` and `ca-base` from `global`, applied as HAProxy applies
+    /// them: a relative `crt`, `crt-list` (and each relative file the list
+    /// names, see [`BindOptions::crt_base`]) or `ca-file` on a `bind`,
+    /// `server` or `default-server` line becomes `BASE/PATH`.
+    pub fn apply_file_bases(&mut self, crt_base: Option<&Word>, ca_base: Option<&Word>) {
+        for bind in &mut self.binds {
+            let o = &mut bind.options;
+            for word in o.certificates.iter_mut().chain(o.crt_list.iter_mut()) {
+                rebase(word, crt_base);
+            }
+            if let Some(word) = o.ca_file.as_mut() {
+                rebase(word, ca_base);
+            }
+            o.crt_base = crt_base.map(|w| w.text.clone());
+        }
+        let servers = self.servers.iter_mut().map(|s| &mut s.options);
+        for options in servers.chain(std::iter::once(&mut self.default_server)) {
+            if let Some(word) = options.ca_file.as_mut() {
+                rebase(word, ca_base);
+            }
         }
     }
 
