@@ -259,10 +259,12 @@ where
         // path refuses one longer than the buffer less `tune.maxrewrite`);
         // hyper wants at least 8 KiB.
         .max_buf_size(switchyard::h1_wire::buffer_limits::max_rewritten().max(8192));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .auto_date_header(false);
+    crate::h2_front::configure(
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .auto_date_header(false),
+    );
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     let phase = tokio::select! {

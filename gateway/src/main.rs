@@ -15,6 +15,7 @@ mod command;
 mod config_files;
 mod demo;
 mod generation;
+mod h2_front;
 mod inherit;
 mod keepalive;
 mod listener;

@@ -73,8 +73,9 @@ pub enum SendRequest {
     Own(Box<H1Conn>),
     /// With the task that drives the connection, ended with the sender.
     Http1(http1::SendRequest<ProxyBody>, ConnectionTask),
-    /// With the scheme its requests name (`https` over TLS).
-    Http2(http2::SendRequest<ProxyBody>, &'static str),
+    /// With the scheme its requests name (`https` over TLS) and the
+    /// server's address, their authority when they have no `Host`.
+    Http2(http2::SendRequest<ProxyBody>, &'static str, SocketAddr),
 }
 
 impl SendRequest {
@@ -99,8 +100,8 @@ impl SendRequest {
                     })
                 })
             }
-            SendRequest::Http2(s, scheme) => {
-                let sent = s.send_request(h2_request(request, scheme));
+            SendRequest::Http2(s, scheme, addr) => {
+                let sent = s.send_request(h2_request(request, scheme, *addr));
                 Box::pin(async move {
                     sent.await.map_err(|error| SendError {
                         error: Some(error),
@@ -121,7 +122,7 @@ impl SendRequest {
         match self {
             SendRequest::Own(_) => Ok(()),
             SendRequest::Http1(s, _) => s.ready().await,
-            SendRequest::Http2(s, _) => s.ready().await,
+            SendRequest::Http2(s, ..) => s.ready().await,
         }
     }
 
@@ -129,7 +130,7 @@ impl SendRequest {
         match self {
             SendRequest::Own(conn) => conn.is_usable(),
             SendRequest::Http1(s, _) => s.is_ready(),
-            SendRequest::Http2(s, _) => s.is_ready(),
+            SendRequest::Http2(s, ..) => s.is_ready(),
         }
     }
 
@@ -137,7 +138,7 @@ impl SendRequest {
         match self {
             SendRequest::Own(conn) => !conn.is_usable(),
             SendRequest::Http1(s, _) => s.is_closed(),
-            SendRequest::Http2(s, _) => s.is_closed(),
+            SendRequest::Http2(s, ..) => s.is_closed(),
         }
     }
 
@@ -176,24 +177,26 @@ impl Drop for ConnectionTask {
 }
 
 /// An HTTP/2 request names its target in `:scheme` and `:authority`: the
-/// origin-form request gets both (from Host), and HTTP/1-only fields go.
-fn h2_request(request: http::Request<ProxyBody>, scheme: &str) -> http::Request<ProxyBody> {
+/// origin-form request gets both (from Host, else the server's address,
+/// as an HTTP/2 client may send neither), and HTTP/1-only fields go.
+fn h2_request(
+    request: http::Request<ProxyBody>,
+    scheme: &str,
+    server: SocketAddr,
+) -> http::Request<ProxyBody> {
     let (mut parts, body) = request.into_parts();
     let authority = parts
         .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
-    if let Some(authority) = authority {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/");
-        if let Ok(uri) = format!("{scheme}://{authority}{path}").parse() {
-            parts.uri = uri;
-        }
-        parts.headers.remove(http::header::HOST);
+        .remove(http::header::HOST)
+        .and_then(|h| h.to_str().ok().map(str::to_owned))
+        .unwrap_or_else(|| server.to_string());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    if let Ok(uri) = format!("{scheme}://{authority}{path}").parse() {
+        parts.uri = uri;
     }
     parts.version = http::Version::HTTP_2;
     parts.headers.remove(http::header::CONNECTION);
@@ -244,7 +247,7 @@ impl PooledConn {
             )));
         };
         Ok(PooledConn {
-            sender: Box::pin(handshake(stream, false, "http")).await?,
+            sender: Box::pin(handshake(stream, false, ("http", self.key.addr))).await?,
             ..self
         })
     }
@@ -389,8 +392,8 @@ async fn open(
     };
     let sender = match transport {
         stream if !http2 => SendRequest::Own(Box::new(H1Conn::new(stream))),
-        ServerStream::Plain(stream) => handshake(stream, http2, "http").await?,
-        ServerStream::Tls(stream) => Box::pin(handshake(*stream, http2, "https")).await?,
+        ServerStream::Plain(stream) => handshake(stream, http2, ("http", addr)).await?,
+        ServerStream::Tls(stream) => Box::pin(handshake(*stream, http2, ("https", addr))).await?,
     };
     Ok(PooledConn {
         sender,
@@ -405,7 +408,7 @@ async fn open(
 async fn handshake<IO>(
     io: IO,
     http2: bool,
-    scheme: &'static str,
+    (scheme, addr): (&'static str, SocketAddr),
 ) -> Result<SendRequest, ConnectError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -419,7 +422,7 @@ where
             // Errors here are seen by the requests on the connection.
             let _ = connection.await;
         });
-        return Ok(SendRequest::Http2(sender, scheme));
+        return Ok(SendRequest::Http2(sender, scheme, addr));
     }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
     let task = tokio::spawn(async move {

@@ -6,6 +6,7 @@
 pub mod connection_mode;
 pub mod error_page;
 pub mod forwardfor;
+pub mod framing;
 pub mod header_names;
 pub mod request_checks;
 pub mod retry;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderValue, Request, Response};
 use switchyard_grammar::ast::proxy::HeaderNamePolicy;
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
@@ -480,12 +481,11 @@ impl HttpProxy {
         let close_server = attempt.close_server;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
-        if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
-            if let Some(pq) = parts.uri.path_and_query().cloned() {
-                parts.uri = Uri::from(pq);
-            }
-        }
+        framing::origin_form(&mut parts);
         parts.version = http::Version::HTTP_11;
+        if !body_is_empty(&body) {
+            framing::announce_unsized_body(&mut parts.headers);
+        }
         // A bodiless request can be replayed after it was sent; one with a
         // body only while nothing was sent (connection failures).
         let replayable = body_is_empty(&body) && is_idempotent(&parts.method);

@@ -1,0 +1,27 @@
+//! The HTTP/2 side of a frontend as HAProxy 2.6 presents it: the settings
+//! it announces and the order of its first frames.
+//!
+//! HAProxy's first frame is a SETTINGS with its default windows (65,535
+//! bytes) and 100 concurrent streams, and it sends no WINDOW_UPDATE before
+//! acknowledging the client's SETTINGS. hyper's defaults differ on each point: 1 MiB windows,
+//! whose connection part the `h2` crate announces with a WINDOW_UPDATE
+//! right after its SETTINGS, which can overtake the SETTINGS ACK that
+//! clients such as VTest's wait for.
+
+use hyper_util::server::conn::auto::Http2Builder;
+
+/// HAProxy's `tune.h2.initial-window-size` default, the protocol's own
+/// (RFC 9113 §6.9.2): announcing it takes no SETTINGS entry, and the
+/// connection window needs no WINDOW_UPDATE to reach it.
+pub const INITIAL_WINDOW: u32 = 65_535;
+
+/// HAProxy's `tune.h2.max-concurrent-streams` default.
+pub const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Sets a frontend's HTTP/2 server as HAProxy's.
+pub fn configure<E>(builder: &mut Http2Builder<'_, E>) {
+    builder
+        .initial_connection_window_size(INITIAL_WINDOW)
+        .initial_stream_window_size(INITIAL_WINDOW)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+}
