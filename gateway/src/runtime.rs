@@ -236,13 +236,17 @@ fn build_fresh(
         .collect();
     let tcp = crate::tcp::build::build(config, rules.clone(), &counters)?;
     backends.extend(tcp.backends.iter().cloned());
+    let ids = crate::stats::ids::proxy_ids(config);
     let views: Arc<Vec<ProxyView>> = Arc::new(
         config
             .proxies
             .iter()
-            .filter(served)
-            .map(|p| ProxyView {
+            .zip(ids)
+            .filter(|(p, _)| served(p))
+            .map(|(p, id)| ProxyView {
                 name: p.name.clone(),
+                id,
+                forced_id: p.id.is_some(),
                 frontend: if p.kind.is_frontend() {
                     counters.get(&p.name).cloned()
                 } else {

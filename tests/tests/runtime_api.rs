@@ -93,8 +93,8 @@ async fn weights_and_server_states_apply_to_the_next_request() {
     let fields: Vec<&str> = b_line.split(' ').collect();
     assert_eq!(
         (fields[5], fields[6]),
-        ("2", "1"),
-        "running, in maintenance: {b_line}"
+        ("0", "1"),
+        "stopped (HAProxy's op state in maintenance), in maintenance: {b_line}"
     );
     assert_eq!(
         s.admin("enable server web/b; set server web/a state drain"),

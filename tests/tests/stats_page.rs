@@ -6,6 +6,7 @@
 use switchyard_e2e::client::{client_without_keepalive, get, send};
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::runtime_api::command;
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
 const AUTH: (&str, &str) = ("Authorization", "Basic dGVzdDp0ZXN0"); // test:test
@@ -178,4 +179,106 @@ async fn json_prometheus_and_a_backend_page_with_scope() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains(">web</th>"));
     assert!(!page.body.contains(">fe</th>"), "outside the scope");
+}
+
+/// The reg-test `webstats-scope-and-post-change.vtc`'s exchange, compared
+/// with what HAProxy 2.6.12 answered to it
+/// (`fixtures/haproxy/webstats-scope-and-post.txt`): `scope=` in the
+/// query limits the CSV, proxy ids count the `stats socket`'s GLOBAL
+/// proxy as 1, the form names its backend as `#ID`, and `show servers
+/// state` gives HAProxy's numbers after the changes.
+#[tokio::test]
+async fn scope_and_admin_posts_by_backend_id_as_haproxy_answers() {
+    let golden = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/haproxy/webstats-scope-and-post.txt"
+    ))
+    .unwrap();
+    let origin = Origin::start("s1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let server = origin.addr;
+    let config = format!(
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe1\n    bind 127.0.0.1:{port}\n    stats enable\n    stats refresh 5s\n    stats uri /\n    stats admin if TRUE\n\
+         backend b1\n    server srv1 {server}\n    server srv2 {server}\n    server srv3 {server}\n\
+         backend b2\n    server srv1 {server}\n    server srv2 {server}\n",
+        sock.display()
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let c = client_without_keepalive();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    // Only b1, numbered 3.
+    let csv = get(&c, &url("/?;csv;scope=b1"), &[]).await.unwrap().body;
+    let ids: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{}", f[0], f[1], f[27], f[28])
+        })
+        .collect();
+    let expected: Vec<String> = section(&golden, "# GET /?;csv;scope=b1")
+        .skip(1)
+        .map(|l| l.trim_start_matches("#   ").to_owned())
+        .collect();
+    assert_eq!(ids, expected, "{csv}");
+
+    // The three POSTs, with HAProxy's locations.
+    for line in golden.lines().filter(|l| l.starts_with("# POST ")) {
+        let words: Vec<&str> = line.split(' ').collect();
+        let (path, body, location) = (words[2], words[4], words[7]);
+        let r = send(&c, "POST", &url(path), &[], body.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(r.status, 303);
+        assert_eq!(r.header("location"), Some(location), "{line}");
+    }
+
+    let stat = command(&sock, "show stat");
+    let statuses: Vec<String> = stat
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{},{}", f[0], f[1], f[17], f[27], f[28])
+        })
+        .collect();
+    let expected: Vec<String> = section(&golden, "# show stat")
+        .skip(1)
+        .map(|l| l.trim_start_matches("#   ").to_owned())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(statuses, expected, "{stat}");
+
+    // `show servers state`, but for the seconds since the last change and
+    // the port.
+    let masked = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let mut f: Vec<&str> = l.split(' ').collect();
+                if f.len() == 25 && !l.starts_with('#') {
+                    f[9] = "T";
+                    f[18] = "P";
+                }
+                f.join(" ")
+            })
+            .collect()
+    };
+    let state = command(&sock, "show servers state");
+    let expected = golden.split("# show servers state:\n").nth(1).unwrap();
+    assert_eq!(masked(&state), masked(expected), "{state}");
+}
+
+/// The lines of `golden` from the one starting with `title` (excluded) to
+/// the next line not indented as a capture.
+fn section<'a>(golden: &'a str, title: &'a str) -> impl Iterator<Item = &'a str> {
+    golden
+        .lines()
+        .skip_while(move |l| !l.starts_with(title))
+        .skip(1)
+        .take_while(|l| l.starts_with("#   "))
 }

@@ -101,7 +101,10 @@ pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(
             Ok(())
         }
         Some("health") => {
-            backend.set_health_from_cli(&server, args.get(2).map_or("", String::as_str))
+            let wanted = args.get(2).map_or("", String::as_str);
+            backend.set_health_from_cli(&server, wanted)?;
+            server.force_health_counter(wanted != "down");
+            Ok(())
         }
         Some(
             other @ ("addr" | "agent" | "agent-addr" | "agent-port" | "agent-send" | "check-addr"
@@ -162,7 +165,7 @@ pub fn show_servers_state(
     state: &ApiState,
     out: &mut String,
 ) -> Result<(), String> {
-    let backends: Vec<(usize, &Arc<Backend>)> = match args.first() {
+    let backends: Vec<((u32, bool), &Arc<Backend>)> = match args.first() {
         Some(name) => {
             let b = state
                 .backends
@@ -178,43 +181,20 @@ pub fn show_servers_state(
             .collect(),
     };
     out.push_str("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n");
-    for (be_id, backend) in backends {
-        for server in &backend.servers {
-            let checked = server.options.check == Some(true);
-            let op_state = if !server.is_up() {
-                0
-            } else if server.is_stopping() {
-                3
-            } else {
-                2
-            };
-            let admin_state = match server.admin_state() {
-                AdminState::Ready => 0,
-                AdminState::Maint => 1,
-                AdminState::Drain => 8,
-            };
-            let (result, health) = match (checked, server.is_up()) {
-                (false, _) => (0, 0),
-                (true, true) => (3, server.check_health()),
-                (true, false) => (2, server.check_health()),
-            };
-            let check_state = match (checked, server.checks_enabled()) {
-                (false, _) => 0,
-                (true, true) => 6,
-                (true, false) => 2,
-            };
+    for ((be_id, be_forced), backend) in backends {
+        let ids = crate::stats::ids::server_ids(backend);
+        for (server, srv_id) in backend.servers.iter().zip(ids) {
             let _ = writeln!(
                 out,
-                "{be_id} {} {} {} {} {op_state} {admin_state} {} {} {} {} {result} {health} {check_state} 0 0 0 - {} - 0 {} - - 0",
+                "{be_id} {} {srv_id} {} {} {} {} {} - {} - {} {} - - 0",
                 backend.name,
-                server.index + 1,
                 server.name,
                 server.addr.ip(),
-                server.weight(),
-                server.initial_weight,
-                server.since_last_change().as_secs(),
-                check_status_number(server.check_status()),
+                StateFields::of(server),
+                u8::from(be_forced),
+                u8::from(server.options.id.is_some()),
                 server.addr.port(),
+                u8::from(server.tls.is_some()),
                 server.options.check_port.unwrap_or(0),
             );
         }
@@ -222,11 +202,90 @@ pub fn show_servers_state(
     Ok(())
 }
 
-/// The proxy's number, as the CSV's `iid` column gives it.
-fn proxy_id(state: &ApiState, name: &str) -> usize {
+/// The state columns of a `show servers state` line, from `srv_op_state`
+/// to `srv_f_forced_id`, with HAProxy's numbers (`SRV_ST_*`,
+/// `SRV_ADMF_*`, `CHK_RES_*`, `CHK_ST_*`).
+#[derive(Debug, PartialEq, Eq)]
+struct StateFields {
+    op: u8,
+    admin: u8,
+    uweight: u32,
+    iweight: u32,
+    since_change: u64,
+    check_status: u8,
+    check_result: u8,
+    health: u32,
+    check_state: u8,
+}
+
+impl StateFields {
+    fn of(server: &Server) -> StateFields {
+        let checked = server.options.check == Some(true);
+        let maint = server.in_maintenance();
+        StateFields {
+            // A server in maintenance is STOPPED (0) whatever its checks say.
+            op: if maint || !server.is_up() {
+                0
+            } else if server.is_stopping() {
+                3
+            } else {
+                2
+            },
+            admin: match server.admin_state() {
+                AdminState::Ready => 0,
+                AdminState::Maint => 1,
+                AdminState::Drain => 8,
+            },
+            uweight: server.weight(),
+            iweight: server.initial_weight,
+            since_change: server.since_last_change().as_secs(),
+            check_status: check_status_number(server.check_status()),
+            // CHK_RES_UNKNOWN (no check run), FAILED, PASSED.
+            check_result: match (checked, server.check_status()) {
+                (false, _) | (true, None) => 0,
+                (true, Some(_)) if server.is_up() => 3,
+                (true, Some(_)) => 2,
+            },
+            // Every server has the counter, checked or not (HAProxy
+            // starts an unchecked one at `rise`).
+            health: server.check_health(),
+            // CONFIGURED|ENABLED, CONFIGURED (`disable health`), and
+            // PAUSED added in maintenance.
+            check_state: match (checked, server.checks_enabled(), maint) {
+                (false, _, _) => 0,
+                (true, true, false) => 6,
+                (true, true, true) => 14,
+                (true, false, false) => 2,
+                (true, false, true) => 10,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for StateFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} {} {} {} {} {} 0",
+            self.op,
+            self.admin,
+            self.uweight,
+            self.iweight,
+            self.since_change,
+            self.check_status,
+            self.check_result,
+            self.health,
+            self.check_state
+        )
+    }
+}
+
+/// The backend's view: its id, as the CSV's `iid` column gives it, and
+/// whether `id` forced it.
+fn proxy_id(state: &ApiState, name: &str) -> (u32, bool) {
     state
         .views
         .iter()
-        .position(|v| v.name == name && v.backend.is_some())
-        .map_or(0, |i| i + 1)
+        .find(|v| v.name == name && v.backend.is_some())
+        .map_or((0, false), |v| (v.id, v.forced_id))
 }

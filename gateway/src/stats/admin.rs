@@ -6,6 +6,7 @@
 
 use super::ProxyView;
 use crate::upstream::server::{AdminState, Server};
+use crate::upstream::Backend;
 
 /// `application/x-www-form-urlencoded` pairs, decoded.
 pub fn parse_form(body: &str) -> Vec<(String, String)> {
@@ -43,36 +44,20 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Applies the form to the backend it names; HAProxy's outcome code:
-/// `DONE` (every server changed), `PART` (some unknown), `NONE` (no server
-/// checked or no action), `ERRP` (bad request).
+/// Applies the form to the backend it names (`b=NAME` or `b=#ID`);
+/// HAProxy's outcome code: `DONE` (every server changed), `PART` (some
+/// unknown), `NONE` (no server checked), `ERRP` (unknown backend, missing
+/// or unknown action, no server known). As in HAProxy, the last `b` and
+/// the last `action` count, wherever the servers are in the form.
 pub fn apply(form: &[(String, String)], proxies: &[ProxyView]) -> &'static str {
-    let field = |name: &str| {
+    let last = |name: &str| {
         form.iter()
+            .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let (Some(backend), Some(action)) = (field("b"), field("action")) else {
+    let Some(backend) = last("b").and_then(|b| find_backend(b, proxies)) else {
         return "ERRP";
-    };
-    let Some(backend) = proxies
-        .iter()
-        .find(|p| p.name == backend)
-        .and_then(|p| p.backend.as_ref())
-    else {
-        return "ERRP";
-    };
-    let act: fn(&Server) = match action {
-        "ready" => |s| s.set_admin_state(AdminState::Ready),
-        "drain" => |s| s.set_admin_state(AdminState::Drain),
-        "maint" => |s| s.set_admin_state(AdminState::Maint),
-        "dhlth" => |s| s.set_checks_enabled(false),
-        "ehlth" => |s| s.set_checks_enabled(true),
-        "hrunn" => |s| s.set_up(true),
-        "hnolb" => |s| s.set_stopping(),
-        "hdown" => |s| s.set_up(false),
-        "" => return "NONE",
-        _ => return "ERRP",
     };
     let names: Vec<&str> = form
         .iter()
@@ -82,18 +67,55 @@ pub fn apply(form: &[(String, String)], proxies: &[ProxyView]) -> &'static str {
     if names.is_empty() {
         return "NONE";
     }
-    let mut missing = false;
-    for name in names {
-        match backend.servers.iter().find(|s| s.name == name) {
-            Some(server) => act(server),
-            None => missing = true,
+    let Some(act) = last("action").and_then(action_of) else {
+        return "ERRP";
+    };
+    let mut changed = 0;
+    for name in &names {
+        if let Some(server) = backend.servers.iter().find(|s| s.name == *name) {
+            act(backend, server);
+            changed += 1;
         }
     }
-    if missing {
-        "PART"
-    } else {
-        "DONE"
+    match changed {
+        0 => "ERRP",
+        c if c == names.len() => "DONE",
+        _ => "PART",
     }
+}
+
+/// A backend by name, or by id as `#ID`.
+fn find_backend<'a>(name: &str, proxies: &'a [ProxyView]) -> Option<&'a Backend> {
+    let by_id = name.strip_prefix('#').and_then(|id| id.parse::<u32>().ok());
+    proxies
+        .iter()
+        .filter(|p| match by_id {
+            Some(id) => p.id == id,
+            None => p.name == name,
+        })
+        .find_map(|p| p.backend.as_deref())
+}
+
+/// The change an `action` makes (none for an unknown or empty one), made
+/// through the backend so that it is logged as the runtime API's are.
+fn action_of(action: &str) -> Option<fn(&Backend, &Server)> {
+    fn forced(b: &Backend, s: &Server, health: &str) {
+        if b.set_health_from_cli(s, health).is_ok() {
+            s.force_health_counter(health != "down");
+        }
+    }
+    let act: fn(&Backend, &Server) = match action {
+        "ready" => |b, s| b.set_admin_state(s, AdminState::Ready),
+        "drain" => |b, s| b.set_admin_state(s, AdminState::Drain),
+        "maint" => |b, s| b.set_admin_state(s, AdminState::Maint),
+        "dhlth" => |_, s| s.set_checks_enabled(false),
+        "ehlth" => |_, s| s.set_checks_enabled(true),
+        "hrunn" => |b, s| forced(b, s, "up"),
+        "hnolb" => |b, s| forced(b, s, "stopping"),
+        "hdown" => |b, s| forced(b, s, "down"),
+        _ => return None,
+    };
+    Some(act)
 }
 
 #[cfg(test)]

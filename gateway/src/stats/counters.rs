@@ -53,13 +53,15 @@ fn get(v: &AtomicU64) -> String {
 pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
     let mut out = Vec::new();
     let pid = std::process::id().to_string();
-    for (iid, proxy) in proxies.iter().enumerate() {
+    for proxy in proxies {
         let base = |svname: &str, kind: &str| -> Row {
             let mut r = Row::new();
             r.insert("pxname", proxy.name.clone());
             r.insert("svname", svname.to_owned());
             r.insert("pid", pid.clone());
-            r.insert("iid", (iid + 1).to_string());
+            r.insert("iid", proxy.id.to_string());
+            // FRONTEND and BACKEND rows are sid 0; a server's row sets its own.
+            r.insert("sid", "0".into());
             r.insert("type", kind.to_owned());
             r.insert("mode", proxy.mode.into());
             r
@@ -90,7 +92,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
         if let Some(b) = &proxy.backend {
             let (mut cur, mut total, mut act, mut bck, mut weight) = (0u64, 0u64, 0u64, 0u64, 0u64);
             let (mut retries, mut redispatches) = (0u64, 0u64);
-            for s in &b.servers {
+            for (s, sid) in b.servers.iter().zip(super::ids::server_ids(b)) {
                 let mut r = base(&s.name, "2");
                 let status = match s.admin_state() {
                     crate::upstream::server::AdminState::Maint => "MAINT",
@@ -121,7 +123,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 r.insert("lbtot", picks.to_string());
                 r.insert("econ", s.failures.load(Ordering::Relaxed).to_string());
                 r.insert("qcur", "0".into());
-                r.insert("sid", (s.index + 1).to_string());
+                r.insert("sid", sid.to_string());
                 if let Some(code) = s.check_status() {
                     r.insert("check_status", code.to_owned());
                 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod counters;
 pub mod html;
+pub mod ids;
 pub mod json;
 pub mod prometheus;
 
@@ -54,6 +55,10 @@ pub fn csv_columns() -> impl Iterator<Item = &'static str> {
 #[derive(Clone)]
 pub struct ProxyView {
     pub name: String,
+    /// HAProxy's proxy id (see [`ids`]).
+    pub id: u32,
+    /// Whether the id was given by the `id` keyword.
+    pub forced_id: bool,
     pub frontend: Option<Arc<FrontendCounters>>,
     pub backend: Option<Arc<Backend>>,
     /// `roundrobin`, `leastconn`… for the CSV's algo column.
@@ -83,7 +88,8 @@ pub struct StatsPage {
     proxies: Arc<Vec<ProxyView>>,
 }
 
-/// What the part of the target after the page's URI asks for.
+/// What the part of the target after the page's URI asks for. As HAProxy,
+/// each option is found anywhere in that part (`/;csv`, `/?;csv;scope=b1`).
 #[derive(Debug, Default, PartialEq, Eq)]
 struct PageOptions {
     csv: bool,
@@ -94,25 +100,47 @@ struct PageOptions {
     no_refresh: bool,
     /// `;st=DONE|NONE|PART|DENY|ERRP`: the outcome of an admin action.
     status: Option<String>,
+    /// `scope=TEXT`: only proxies whose name contains TEXT (ignoring case).
+    scope: Option<String>,
 }
+
+/// HAProxy's `STAT_SCOPE_TXT_MAXLEN`: the longest scope text kept.
+const SCOPE_MAX: usize = 20;
 
 impl PageOptions {
     fn parse(rest: &str) -> PageOptions {
-        let mut o = PageOptions::default();
-        for part in rest.split(';').filter(|p| !p.is_empty()) {
-            match part {
-                "csv" => o.csv = true,
-                "json" => o.json = true,
-                "up" => o.only_up = true,
-                "norefresh" => o.no_refresh = true,
-                p => {
-                    if let Some(st) = p.strip_prefix("st=") {
-                        o.status = Some(st.to_owned());
-                    }
-                }
-            }
+        let has = |option: &str| rest.contains(option);
+        PageOptions {
+            // HAProxy looks for `;json` after `;csv`: JSON wins.
+            csv: has(";csv") && !has(";json"),
+            json: has(";json"),
+            only_up: has(";up"),
+            no_refresh: has(";norefresh"),
+            status: rest
+                .split_once(";st=")
+                .map(|(_, st)| st.chars().take_while(|c| c.is_ascii_alphabetic()).collect()),
+            scope: rest.split_once("scope=").and_then(|(_, text)| {
+                let text: String = text
+                    .chars()
+                    .take_while(|c| !matches!(c, ';' | '&' | ' '))
+                    .take(SCOPE_MAX)
+                    .collect();
+                // A character HAProxy refuses in a name clears the scope.
+                let valid = text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
+                (valid && !text.is_empty()).then_some(text)
+            }),
         }
-        o
+    }
+
+    /// Whether the request's `scope=` lets a proxy be shown.
+    fn shows(&self, proxy: &str) -> bool {
+        self.scope.as_ref().is_none_or(|scope| {
+            proxy
+                .to_ascii_lowercase()
+                .contains(&scope.to_ascii_lowercase())
+        })
     }
 }
 
@@ -178,6 +206,7 @@ impl StatsPage {
             .path_and_query()
             .map(|pq| pq.as_str())
             .unwrap_or("/");
+        let options = PageOptions::parse(&target[self.uri.len()..]);
         if parts.method == Method::POST {
             let outcome = if !admin {
                 "DENY"
@@ -189,13 +218,18 @@ impl StatsPage {
             };
             let mut r = Response::new(ProxyBody::Empty);
             *r.status_mut() = StatusCode::SEE_OTHER;
-            if let Ok(v) = HeaderValue::from_str(&format!("{};st={outcome}", self.uri)) {
+            let scope = options
+                .scope
+                .as_ref()
+                .map(|s| format!("?scope={s}"))
+                .unwrap_or_default();
+            if let Ok(v) = HeaderValue::from_str(&format!("{};st={outcome}{scope}", self.uri)) {
                 r.headers_mut().insert(LOCATION, v);
             }
             return r;
         }
-        let options = PageOptions::parse(&target[self.uri.len()..]);
-        let visible = self.visible();
+        let mut visible = self.visible();
+        visible.retain(|p| options.shows(&p.name));
         let (body, content_type) = if options.csv {
             (csv(&visible), "text/plain")
         } else if options.json {
@@ -306,5 +340,27 @@ mod tests {
         assert!(o.only_up && o.status.as_deref() == Some("DONE"));
         assert!(PageOptions::parse(";json").json);
         assert_eq!(PageOptions::parse(""), PageOptions::default());
+    }
+
+    #[test]
+    fn options_and_scope_anywhere_after_the_uri() {
+        let o = PageOptions::parse("?;csv;scope=b1");
+        assert!(o.csv);
+        assert_eq!(o.scope.as_deref(), Some("b1"));
+        assert!(o.shows("b1") && o.shows("xB1y") && !o.shows("b2"));
+        assert_eq!(
+            PageOptions::parse("?scope=b2&x").scope.as_deref(),
+            Some("b2")
+        );
+        // A character HAProxy refuses clears the scope: everything shows.
+        let o = PageOptions::parse(";scope=a/b");
+        assert_eq!(o.scope, None);
+        assert!(o.shows("anything"));
+        assert_eq!(
+            PageOptions::parse("?scope=abcdefghijklmnopqrstuvwxyz")
+                .scope
+                .as_deref(),
+            Some("abcdefghijklmnopqrst")
+        );
     }
 }

@@ -296,10 +296,23 @@ impl Server {
         }
     }
 
+    /// Sets the operator's state; entering maintenance empties the health
+    /// counter, as HAProxy does (checks pause until it ends).
     pub fn set_admin_state(&self, state: AdminState) {
         if self.admin.swap(state as u8, Ordering::Relaxed) != state as u8 {
             self.touch();
         }
+        if state == AdminState::Maint {
+            self.set_check_health(0);
+        }
+    }
+
+    /// `set server … health up|stopping|down` and the stats page's
+    /// `hrunn`/`hnolb`/`hdown`: the health counter full (`rise + fall - 1`)
+    /// or empty, as HAProxy's forced states set it.
+    pub fn force_health_counter(&self, up: bool) {
+        let full = self.options.rise.unwrap_or(2) + self.options.fall.unwrap_or(3) - 1;
+        self.set_check_health(if up { full as u32 } else { 0 });
     }
 
     pub fn in_maintenance(&self) -> bool {
@@ -310,13 +323,10 @@ impl Server {
         self.checks_enabled.load(Ordering::Relaxed)
     }
 
-    /// `disable health` / `enable health`. With checks paused the server
-    /// counts as up, as HAProxy treats an unchecked server.
+    /// `disable health` / `enable health`. Pausing the checks keeps the
+    /// server's state (HAProxy 2.6 leaves a DOWN server DOWN).
     pub fn set_checks_enabled(&self, enabled: bool) {
         self.checks_enabled.store(enabled, Ordering::Relaxed);
-        if !enabled {
-            self.set_up(true);
-        }
     }
 
     /// Total time spent down (`downtime`), the current period included.
@@ -407,6 +417,10 @@ impl Server {
     /// The checks start over as at startup: UP, falling at the first
     /// failure (HAProxy, on leaving maintenance).
     pub fn restart_checks(&self) {
+        if self.options.check != Some(true) {
+            // No checks: the counter stays empty, as HAProxy leaves it.
+            return;
+        }
         let rise = self.options.rise.unwrap_or(2) as u32;
         let fall = self.options.fall.unwrap_or(3) as u32;
         self.set_check_health(super::health::Health::starting(rise, fall).value());
