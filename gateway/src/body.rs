@@ -23,6 +23,11 @@ pub trait BodyEnd: Send + Sync {
 
 pub enum ProxyBody {
     Empty,
+    /// An empty body that hyper must poll once before it knows it ended:
+    /// hyper leaves out the `Content-Length: 0` of a body that says it has
+    /// ended before being polled and writes its own after the other
+    /// fields, which would move the field (see `ProxyResponse::into_http`).
+    EmptyPolled,
     Full(Full<Bytes>),
     Streamed {
         inner: Source,
@@ -138,7 +143,7 @@ impl ProxyBody {
         match &mut self {
             ProxyBody::Streamed { on_end: list, .. } => list.push(on_end),
             ProxyBody::Full(full) => on_end.finished(true, full.size_hint().exact().unwrap_or(0)),
-            ProxyBody::Empty => on_end.finished(true, 0),
+            ProxyBody::Empty | ProxyBody::EmptyPolled => on_end.finished(true, 0),
         }
         self
     }
@@ -159,7 +164,7 @@ impl Body for ProxyBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut *self {
-            ProxyBody::Empty => Poll::Ready(None),
+            ProxyBody::Empty | ProxyBody::EmptyPolled => Poll::Ready(None),
             ProxyBody::Full(full) => Pin::new(full)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
@@ -196,6 +201,7 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match self {
             ProxyBody::Empty => true,
+            ProxyBody::EmptyPolled => false,
             ProxyBody::Full(full) => full.is_end_stream(),
             ProxyBody::Streamed { inner, .. } => inner.is_end_stream(),
         }
@@ -203,7 +209,7 @@ impl Body for ProxyBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ProxyBody::Empty => SizeHint::with_exact(0),
+            ProxyBody::Empty | ProxyBody::EmptyPolled => SizeHint::with_exact(0),
             ProxyBody::Full(full) => full.size_hint(),
             ProxyBody::Streamed { inner, .. } => inner.size_hint(),
         }

@@ -50,6 +50,9 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     let framing = match declared {
         Ok(None) if !bodiless => match body.size_hint().exact() {
             Some(n) => BodyFraming::Length(n),
+            // HTTP/1.0 has no chunking: the request path closes the
+            // connection after this response (`HttpProxy::handle`).
+            None if parts.version == http::Version::HTTP_10 => BodyFraming::UntilClose,
             None => BodyFraming::Chunked,
         },
         _ => BodyFraming::AsFields,
@@ -60,6 +63,7 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         .map(|r| r.as_bytes());
     let mut out = Vec::new();
     encode_head(
+        parts.version,
         parts.status,
         reason,
         server_fields.as_ref(),
@@ -78,7 +82,7 @@ pub async fn write<IO: AsyncWrite + Unpin>(
     let mut left = match framing {
         BodyFraming::Length(n) => Some(n),
         BodyFraming::AsFields => declared.ok().flatten(),
-        BodyFraming::Chunked => None,
+        BodyFraming::Chunked | BodyFraming::UntilClose => None,
     };
     loop {
         let frame = poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {

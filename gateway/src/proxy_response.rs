@@ -66,6 +66,22 @@ impl ProxyResponse {
         &mut self.parts
     }
 
+    /// Whether the response came as HTTP/1.0 with no length known, so its
+    /// body ends with the connection: HTTP/1.0 has no chunking, and HAProxy
+    /// passes such a response on as it came and closes after it.
+    /// `head_request`: the request was `HEAD` (no body follows).
+    pub fn http10_until_close(&self, head_request: bool) -> bool {
+        self.parts.version == Version::HTTP_10
+            && !switchyard::h1_wire::response_head::has_no_body(self.parts.status, head_request)
+            && hyper::body::Body::size_hint(&self.body).exact().is_none()
+            && !self.any_field_value(&http::header::CONTENT_LENGTH, |_| true)
+    }
+
+    /// Whether the response is a server's HTTP/1.0 one.
+    pub fn is_http10(&self) -> bool {
+        self.parts.version == Version::HTTP_10
+    }
+
     /// Adds `Connection: close` (HTTP/1: the connection closes after this
     /// response).
     pub fn close_connection(&mut self) {
@@ -89,6 +105,25 @@ impl ProxyResponse {
     /// As an `http::Response`, for hyper.
     pub fn into_http(mut self) -> Response<ProxyBody> {
         self.parts_mut();
+        let status = self.parts.status;
+        let zero_length = self.parts.headers.get(http::header::CONTENT_LENGTH)
+            == Some(&HeaderValue::from_static("0"));
+        // Only a body with nothing attached: a streamed one's ends must
+        // run when hyper has written it.
+        let plain_empty = match &self.body {
+            ProxyBody::Empty => true,
+            ProxyBody::Full(_) => hyper::body::Body::is_end_stream(&self.body),
+            _ => false,
+        };
+        if zero_length
+            && plain_empty
+            && !(status.is_informational()
+                || status == StatusCode::NO_CONTENT
+                || status == StatusCode::NOT_MODIFIED)
+        {
+            // Keeps `Content-Length: 0` where it is (`ProxyBody::EmptyPolled`).
+            self.body = ProxyBody::EmptyPolled;
+        }
         Response::from_parts(self.parts, self.body)
     }
 
@@ -267,6 +302,7 @@ mod tests {
         let (parts, fields, _) = r.into_wire();
         let mut out = Vec::new();
         switchyard::h1_wire::response_encode::encode_head(
+            parts.version,
             parts.status,
             None,
             fields.as_ref(),

@@ -175,10 +175,9 @@ impl RulesRouter {
             }
         };
         *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+        // In the rules' order, which is HAProxy's (its `content-length`
+        // included: the body is the one the rules made).
         for (name, value) in answer.headers {
-            if name == "content-length" {
-                continue;
-            }
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_str(&value),

@@ -674,10 +674,13 @@ impl<'a> ProxyCompiler<'a> {
                         }
                     },
                 };
-                (
-                    Body::Bytes(Arc::new(bytes)),
-                    matches!(spec.body, ReturnBody::Errorfile(_)),
-                )
+                match &spec.body {
+                    // The file's text is a log-format string, evaluated
+                    // for each answer as HAProxy does.
+                    ReturnBody::LfFile(w) => (Body::Format(self.lf_file(w, &bytes)?), false),
+                    ReturnBody::Errorfile(_) => (Body::Bytes(Arc::new(bytes)), true),
+                    _ => (Body::Bytes(Arc::new(bytes)), false),
+                }
             }
         };
         let mut headers = Vec::new();
@@ -691,6 +694,41 @@ impl<'a> ProxyCompiler<'a> {
             headers,
             raw_http,
         })
+    }
+
+    /// An `lf-file`'s contents compiled as a log-format string; an error
+    /// points at the file's name in the rule.
+    fn lf_file(&mut self, file: &Word, bytes: &[u8]) -> Option<Fmt> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            self.error(
+                file.span,
+                format!(
+                    "'{}' is not UTF-8 text, which a log-format file must be",
+                    file.text
+                ),
+                Some("use 'file' for a payload sent as it is".into()),
+            );
+            return None;
+        };
+        let word = Word {
+            text: text.to_owned(),
+            span: file.span,
+            quoted: true,
+        };
+        match LogFormat::parse(&word) {
+            Ok(format) => self.fmt(&format),
+            Err(diagnostic) => {
+                self.error(
+                    file.span,
+                    format!(
+                        "the log-format in '{}' is invalid: {}",
+                        file.text, diagnostic.message
+                    ),
+                    diagnostic.help.clone(),
+                );
+                None
+            }
+        }
     }
 
     fn redirect(&mut self, r: &Redirect) -> Option<RedirectAction> {

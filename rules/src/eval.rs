@@ -287,11 +287,11 @@ impl RuleSet {
         out
     }
 
+    /// A `deny`/`return` answer, its fields in HAProxy's order: the `hdr`
+    /// ones, then `content-length`, then `content-type` (only with a
+    /// non-empty payload: HAProxy sends no type for nothing).
     fn reply(&self, reply: &Reply, kind: AnswerKind, req: &dyn RequestFacts) -> Answer {
         let mut headers = Vec::new();
-        if let Some(ct) = &reply.content_type {
-            headers.push(("content-type".to_owned(), ct.clone()));
-        }
         for (name, fmt) in &reply.headers {
             headers.push((name.to_ascii_lowercase(), self.render(fmt, req)));
         }
@@ -306,6 +306,13 @@ impl RuleSet {
             (AnswerKind::Return, None) => Some(Vec::new()),
             (_, b) => b,
         };
+        // An `errorfile` payload is a whole response, with its own fields.
+        if let (Some(body), false) = (&body, reply.raw_http) {
+            headers.push(("content-length".to_owned(), body.len().to_string()));
+            if let (Some(ct), false) = (&reply.content_type, body.is_empty()) {
+                headers.push(("content-type".to_owned(), ct.clone()));
+            }
+        }
         Answer {
             status: reply.status,
             headers,
@@ -345,21 +352,21 @@ impl RuleSet {
                 format!("{target}://{host}{rest}")
             }
         };
-        let mut headers = vec![("location".to_owned(), location)];
+        // HAProxy's order; `no-cache` only on the redirects a cache may
+        // keep by default otherwise (302, 303, 307), as HAProxy sends it.
+        let mut headers = vec![
+            ("content-length".to_owned(), "0".to_owned()),
+            ("location".to_owned(), location),
+        ];
+        if matches!(r.code, 302 | 303 | 307) {
+            headers.push(("cache-control".into(), "no-cache".into()));
+        }
         if let Some(c) = &r.set_cookie {
-            headers.push(("set-cookie".into(), format!("{c}; path=/")));
+            headers.push(("set-cookie".into(), format!("{c}; path=/;")));
         }
         if let Some(c) = &r.clear_cookie {
-            headers.push((
-                "set-cookie".into(),
-                format!(
-                    "{}; path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT",
-                    c.trim_end_matches('=')
-                ),
-            ));
+            headers.push(("set-cookie".into(), format!("{c}; path=/; Max-Age=0;")));
         }
-        headers.push(("content-length".into(), "0".into()));
-        headers.push(("cache-control".into(), "no-cache".into()));
         Some(Answer {
             status: r.code,
             headers,

@@ -14,7 +14,7 @@ fn start(origin: &RawOrigin, frontend: &str, backend: &str) -> (Gateway, u16) {
     let config = format!(
         "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n{frontend}    default_backend be\n\
-         backend be\n{backend}    server s1 {}\n",
+         backend be\n{backend}    server s1 {}\nbackend none\n",
         origin.addr
     );
     let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
@@ -48,6 +48,137 @@ async fn response_del_header_match_methods_keep_the_order() {
                 "x-z: z"
             ],
             "{shape:?}: {got}"
+        );
+    }
+}
+
+/// The responses the gateway writes itself put `content-length` where
+/// HAProxy 2.6.12 does (first in its own pages and redirects, after the
+/// `hdr` fields of a `return`), `return` without payload sends no type,
+/// a 301 no `cache-control`, and `lf-file` is evaluated.
+#[tokio::test]
+async fn own_responses_have_haproxys_fields_in_its_order() {
+    let origin = RawOrigin::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lf = dir.path().join("page.lf");
+    std::fs::write(&lf, "path is %[path]\n").unwrap();
+    let (_gw, port) = start(
+        &origin,
+        &format!(
+            "    http-request deny if {{ path /deny }}\n    \
+             http-request return status 200 content-type text/plain string hello hdr x-h v if {{ path /ret }}\n    \
+             http-request return content-type text/plain if {{ path /empty }}\n    \
+             http-request return content-type text/plain lf-file {} if {{ path /lf }}\n    \
+             http-request redirect location /x code 301 if {{ path /r301 }}\n    \
+             http-request redirect location /x if {{ path /r302 }}\n    \
+             http-request auth realm R if {{ path /auth }}\n    \
+             use_backend none if {{ path /503 }}\n",
+            lf.display()
+        ),
+        "",
+    );
+    let cases: [(&str, &[&str]); 8] = [
+        (
+            "/deny",
+            &[
+                "HTTP/1.1 403 Forbidden",
+                "content-length: 93",
+                "cache-control: no-cache",
+                "content-type: text/html",
+            ],
+        ),
+        (
+            "/ret",
+            &[
+                "HTTP/1.1 200 OK",
+                "x-h: v",
+                "content-length: 5",
+                "content-type: text/plain",
+            ],
+        ),
+        ("/empty", &["HTTP/1.1 200 OK", "content-length: 0"]),
+        (
+            "/lf",
+            &[
+                "HTTP/1.1 200 OK",
+                "content-length: 12",
+                "content-type: text/plain",
+            ],
+        ),
+        (
+            "/r301",
+            &[
+                "HTTP/1.1 301 Moved Permanently",
+                "content-length: 0",
+                "location: /x",
+            ],
+        ),
+        (
+            "/r302",
+            &[
+                "HTTP/1.1 302 Found",
+                "content-length: 0",
+                "location: /x",
+                "cache-control: no-cache",
+            ],
+        ),
+        (
+            "/auth",
+            &[
+                "HTTP/1.1 401 Unauthorized",
+                "content-length: 112",
+                "cache-control: no-cache",
+                "content-type: text/html",
+                "www-authenticate: Basic realm=\"R\"",
+            ],
+        ),
+        (
+            "/503",
+            &[
+                "HTTP/1.1 503 Service Unavailable",
+                "content-length: 107",
+                "cache-control: no-cache",
+                "content-type: text/html",
+            ],
+        ),
+    ];
+    for shape in SHAPES {
+        for (path, head) in cases {
+            let got = exchange(port, &request("GET", path, &[], shape)).await;
+            assert_eq!(head_lines(&got), head, "{shape:?} {path}: {got}");
+            if path == "/lf" {
+                assert!(got.ends_with("\r\n\r\npath is /lf\n"), "{got}");
+            }
+        }
+    }
+}
+
+/// A server's HTTP/1.0 response reaches an HTTP/1.1 client as HTTP/1.0,
+/// as HAProxy passes it: with a length, `connection: keep-alive` is added
+/// and the connection stays; without one, the body ends with the
+/// connection (HTTP/1.0 cannot be chunked).
+#[tokio::test]
+async fn http10_responses_pass_as_http10() {
+    let origin = RawOrigin::start(&[
+        ("/sized", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        (
+            "/until-close",
+            b"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nuntil close",
+        ),
+    ])
+    .await;
+    let (_gw, port) = start(&origin, "", "");
+    for shape in SHAPES {
+        let got = exchange(port, &request("GET", "/sized", &[], shape)).await;
+        assert_eq!(
+            got, "HTTP/1.0 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+            "{shape:?}"
+        );
+        // `exchange` reads to the close when no length is given.
+        let got = exchange(port, &request("GET", "/until-close", &[], shape)).await;
+        assert_eq!(
+            got, "HTTP/1.0 200 OK\r\nx-a: 1\r\n\r\nuntil close",
+            "{shape:?}"
         );
     }
 }

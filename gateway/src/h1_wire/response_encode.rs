@@ -1,7 +1,7 @@
 //! A response head as written to an HTTP/1.1 client, and the chunk
 //! framing of a body whose length is not known in advance.
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, Version};
 
 use super::server_fields::ServerFields;
 
@@ -15,13 +15,19 @@ pub enum BodyFraming {
     Length(u64),
     /// `Transfer-Encoding: chunked` is added, and the body is chunked.
     Chunked,
+    /// Nothing is added: the body ends with the connection (an HTTP/1.0
+    /// response of unknown length, which cannot be chunked).
+    UntilClose,
 }
 
-/// Appends the head to `out`: status line (with `reason` when the server
-/// gave an unusual one), a server's fields still as read, then `headers`,
+/// Appends the head to `out`: status line (`HTTP/1.0` for a server's
+/// HTTP/1.0 response, which HAProxy passes on as such; `HTTP/1.1`
+/// otherwise; with `reason` when the server gave an unusual one), a
+/// server's fields still as read, then `headers`,
 /// names in lower case as hyper writes them, and the framing field when
 /// one is added.
 pub fn encode_head(
+    version: Version,
     status: StatusCode,
     reason: Option<&[u8]>,
     server_fields: Option<&ServerFields>,
@@ -30,7 +36,11 @@ pub fn encode_head(
     out: &mut Vec<u8>,
 ) {
     out.reserve(64 + (headers.len() + server_fields.map_or(0, ServerFields::len)) * 40);
-    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(if version == Version::HTTP_10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     let reason = reason.or_else(|| status.canonical_reason().map(str::as_bytes));
@@ -47,7 +57,7 @@ pub fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     match framing {
-        BodyFraming::AsFields => {}
+        BodyFraming::AsFields | BodyFraming::UntilClose => {}
         BodyFraming::Length(n) => {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(n.to_string().as_bytes());
@@ -79,6 +89,7 @@ mod tests {
         headers.insert("x-a", "1".parse().unwrap());
         let mut out = Vec::new();
         encode_head(
+            Version::HTTP_11,
             StatusCode::OK,
             None,
             None,
@@ -92,6 +103,7 @@ mod tests {
         );
         out.clear();
         encode_head(
+            Version::HTTP_11,
             StatusCode::OK,
             Some(b"Fine"),
             None,
@@ -106,6 +118,7 @@ mod tests {
         out.clear();
         let odd = StatusCode::from_u16(599).unwrap();
         encode_head(
+            Version::HTTP_11,
             odd,
             None,
             None,

@@ -55,10 +55,17 @@ pub struct CannedResponse {
 }
 
 impl CannedResponse {
+    /// The page as a response; `content-length` comes first, as in
+    /// HAProxy's built-in messages (an `errorfile`'s own length is
+    /// recomputed for its body).
     pub fn to_response(&self) -> Response<ProxyBody> {
         let mut response = Response::new(ProxyBody::full(self.body.clone()));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from(self.body.len()),
+        );
         for (name, value) in &self.headers {
             headers.append(name.clone(), value.clone());
         }

@@ -26,7 +26,7 @@ use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
 use crate::log::termination;
 use crate::pool::{ConnectionPool, PooledConn, SendError};
-use crate::proxy_response::ProxyResponse;
+use crate::proxy_response::{FieldsMut, ProxyResponse};
 use crate::routing::{Router, Verdict};
 use crate::server_body::ServerBody;
 use crate::tcp_connect::ServerSocket;
@@ -265,6 +265,7 @@ impl HttpProxy {
         conn.request_started();
         self.counters.request_started();
         let http1 = parts.version < http::Version::HTTP_2;
+        let head_request = parts.method == http::Method::HEAD;
         let mut response = self.handle_logged(parts, body, conn).await;
         let closing = conn.closing.load(Ordering::Relaxed);
         if http1
@@ -280,6 +281,19 @@ impl HttpProxy {
             // An error page or a rule said so: hyper closes after this
             // response, and so must the parked path (`parked.rs`).
             conn.close_after_next_response();
+        } else if http1 && response.is_http10() {
+            // A server's HTTP/1.0 response goes out as HTTP/1.0, as HAProxy
+            // passes it: its body, when no length says where it ends, ends
+            // with the connection; otherwise the connection stays, which
+            // HTTP/1.0 must be told.
+            if response.http10_until_close(head_request) {
+                conn.close_after_next_response();
+            } else {
+                response.append_field(
+                    http::header::CONNECTION,
+                    HeaderValue::from_static("keep-alive"),
+                );
+            }
         }
         let end = RequestEnd {
             conn: conn.clone(),
