@@ -1049,3 +1049,65 @@ async fn the_tutorials_stats_page_with_its_password_and_csv() {
         .unwrap();
     assert_eq!((fe[col("stot")], fe[col("hrsp_2xx")]), ("3", "3"));
 }
+
+/// httplog lines against those haproxy 2.6.12 sent for the same exchanges
+/// (`fixtures/httplog/`): the cookie letters of `%tsc` (`--NI` no cookie
+/// then inserted, `--II` invalid then inserted, `--VN` valid), the
+/// counters and queues, every field but the ones that vary from run to run
+/// (client port, dates, timers) and `%B`, which HAProxy counts in its
+/// internal (HTX) representation rather than in bytes on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn httplog_lines_match_haproxys_for_cookie_persistence() {
+    let fixture = std::fs::read_to_string(
+        switchyard_e2e::workspace_root()
+            .join("fixtures/httplog/cookie-insert-indirect.haproxy-2.6.12.log"),
+    )
+    .unwrap();
+    let expected: Vec<String> = fixture
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(comparable_httplog)
+        .collect();
+    let origin = Origin::start("ok").await;
+    let receiver = SyslogReceiver::start();
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option httplog\n    log 127.0.0.1:{} local0\n    default_backend be\n\
+         backend be\n    cookie SRVID insert indirect nocache\n    server s1 {} cookie one\n",
+        receiver.port, origin.addr
+    );
+    let _gw = start(&config, port);
+    let c = client_without_keepalive();
+    for (path, cookie) in [
+        ("/a", None),
+        ("/b", Some("SRVID=bogus")),
+        ("/c", Some("SRVID=one")),
+    ] {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+        assert_eq!(
+            get(&c, &url(port, path), &headers).await.unwrap().status,
+            200
+        );
+        let line = receiver.next_line();
+        let want = &expected[["/a", "/b", "/c"].iter().position(|p| *p == path).unwrap()];
+        assert_eq!(&comparable_httplog(&line), want, "{line}");
+    }
+}
+
+/// An httplog syslog line with its varying fields replaced: the priority
+/// and the message from the client address on, the client port, the date,
+/// the timers and `%B` masked.
+fn comparable_httplog(line: &str) -> String {
+    let (head, message) = line.split_once("]: ").unwrap();
+    let priority = &head[..head.find('>').unwrap() + 1];
+    let mut fields: Vec<String> = message
+        .trim_end_matches('\n')
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    fields[0] = format!("{}:PORT", fields[0].split(':').next().unwrap());
+    fields[1] = "[DATE]".into();
+    fields[4] = "TIMERS".into();
+    fields[6] = "BYTES".into();
+    format!("{priority} {}", fields.join(" "))
+}

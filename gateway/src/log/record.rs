@@ -44,6 +44,10 @@ pub struct LogRecord {
     pub bytes_uploaded: u64,
     /// The two termination-state letters (`--`, `sD`, `SC`, `CD`…).
     pub termination: [char; 2],
+    /// `%tsc`'s cookie letters: the request's (`N`, `I`, `D`, `V`, `E`,
+    /// `O`) and the response's (`N`, `I`, `U`, `P`, `R`, `D`); `--`
+    /// without `cookie` in the backend.
+    pub persistence: [char; 2],
     pub retries: u32,
     pub redispatched: bool,
     pub conns_process: u64,
@@ -104,6 +108,7 @@ impl LogRecord {
             bytes_read: 0,
             bytes_uploaded: 0,
             termination: ['-', '-'],
+            persistence: ['-', '-'],
             retries: 0,
             redispatched: false,
             conns_process: 1,
@@ -221,9 +226,7 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "CC" => r.captured_request_cookie.clone()?,
         "CS" => r.captured_response_cookie.clone()?,
         "ts" => r.termination.iter().collect(),
-        // Persistence letters are not tracked yet: "--" as HAProxy prints
-        // when no cookie is configured.
-        "tsc" => format!("{}{}--", r.termination[0], r.termination[1]),
+        "tsc" => [r.termination, r.persistence].concat().iter().collect(),
         "ac" => r.conns_process.to_string(),
         "fc" => r.conns_frontend.to_string(),
         "bc" => r.conns_backend.to_string(),

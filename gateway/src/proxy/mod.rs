@@ -522,6 +522,18 @@ impl HttpProxy {
         let mut sticky = requested
             .as_ref()
             .and_then(|c| route.backend.persisted(&c.server, forced));
+        if let (Some(d), Some(p)) = (draft.as_mut(), &route.backend.persistence) {
+            d.record.persistence = [
+                cookie_request_flag(
+                    p,
+                    &route.backend,
+                    &parts.headers,
+                    persistence.is_some(),
+                    now,
+                ),
+                'N',
+            ];
+        }
         if let Some(p) = &route.backend.persistence {
             p.strip_request(&mut parts.headers);
         }
@@ -684,7 +696,11 @@ impl HttpProxy {
                         d.record.t_queue = Some(0);
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
-                        p.on_response(&mut response, value, requested.as_ref(), &method, now);
+                        let flag =
+                            p.on_response(&mut response, value, requested.as_ref(), &method, now);
+                        if let Some(d) = draft.as_mut() {
+                            d.record.persistence[1] = flag;
+                        }
                     }
                     return response;
                 }
@@ -1097,5 +1113,34 @@ pub fn ensure_host(parts: &mut Parts) {
         if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
             parts.headers.insert(http::header::HOST, value);
         }
+    }
+}
+
+/// The request's cookie letter of `%tsc`: `N` none (or `ignore-persist`),
+/// `O`/`E` expired, `I` naming no server, `D` naming a DOWN one, `V` valid.
+fn cookie_request_flag(
+    persistence: &crate::upstream::persist::Persistence,
+    backend: &crate::upstream::Backend,
+    headers: &http::HeaderMap,
+    applied: bool,
+    now: i64,
+) -> char {
+    if !applied {
+        return 'N';
+    }
+    let cookie = persistence.requested(headers);
+    if let Some(flag) = persistence.expired_flag(cookie.as_ref(), now) {
+        return flag;
+    }
+    let named = cookie.as_ref().and_then(|c| {
+        backend
+            .servers
+            .iter()
+            .find(|s| s.cookie.as_deref() == Some(c.server.as_str()))
+    });
+    match named {
+        None => 'I',
+        Some(server) if !server.is_up() || server.in_maintenance() => 'D',
+        Some(_) => 'V',
     }
 }

@@ -80,6 +80,28 @@ impl Persistence {
             .is_some_and(|rest| rest.first() == Some(&b'='))
     }
 
+    /// The request's letter of `%tsc` (HAProxy's "session state at
+    /// disconnection", cookie part) before the server is known: `N` no
+    /// cookie, `O` too old (`maxlife`), `E` idle too long (`maxidle`);
+    /// `None` for a cookie still in force, which the server decides.
+    pub fn expired_flag(&self, cookie: Option<&RequestCookie>, now: i64) -> Option<char> {
+        let Some(cookie) = cookie else {
+            return Some('N');
+        };
+        let too_far = |date: Option<i64>, limit: &Option<std::time::Duration>| {
+            date.zip(*limit).is_some_and(|(date, limit)| {
+                now - date > limit.as_secs() as i64 || date - now > FUTURE_TOLERANCE
+            })
+        };
+        if too_far(cookie.first_seen, &self.settings.maxlife) {
+            Some('O')
+        } else if too_far(cookie.last_seen, &self.settings.maxidle) {
+            Some('E')
+        } else {
+            None
+        }
+    }
+
     /// HAProxy's `maxlife` and `maxidle`: a cookie first set too long ago,
     /// or not seen for too long, counts as no cookie.
     pub fn still_valid(&self, cookie: &RequestCookie, now: i64) -> bool {
@@ -198,7 +220,9 @@ impl Persistence {
 
     /// Adjusts the response of `server_cookie`'s server. `had` is the
     /// cookie the request carried (none when it was expired); `now` is the
-    /// Unix time.
+    /// Unix time. Returns the response's letter of `%tsc`: `N` nothing
+    /// done, `I` inserted, `U` dates updated, `P` the server's kept
+    /// (`preserve`), `D` the server's deleted, `R` rewritten.
     pub fn on_response(
         &self,
         headers: &mut impl FieldsMut,
@@ -206,7 +230,7 @@ impl Persistence {
         had: Option<&RequestCookie>,
         method: &Method,
         now: i64,
-    ) {
+    ) -> char {
         let s = &self.settings;
         match s.mode {
             CookieMode::Insert => {
@@ -215,7 +239,7 @@ impl Persistence {
                     // The server's own cookie of that name wins with
                     // `preserve`; otherwise it is removed, as HAProxy does.
                     if s.preserve {
-                        return;
+                        return 'P';
                     }
                     let others: Vec<HeaderValue> = headers
                         .field_values(&SET_COOKIE)
@@ -230,8 +254,9 @@ impl Persistence {
                 let current = had
                     .is_some_and(|h| h.server == server_cookie && !self.dates_need_update(h, now));
                 if (current && !server_set_it) || (s.postonly && method != Method::POST) {
-                    return;
+                    return if server_set_it { 'D' } else { 'N' };
                 }
+                let updated = had.is_some_and(|h| h.server == server_cookie) && !server_set_it;
                 let mut cookie = String::with_capacity(
                     s.name.len() + server_cookie.len() + self.attributes.len() + 24,
                 );
@@ -248,10 +273,15 @@ impl Persistence {
                         HeaderValue::from_static("private"),
                     );
                 }
+                if updated {
+                    'U'
+                } else {
+                    'I'
+                }
             }
             CookieMode::Rewrite | CookieMode::Prefix => {
                 if !headers.any_field_value(&SET_COOKIE, |v| self.sets_ours(v)) {
-                    return;
+                    return 'N';
                 }
                 let values: Vec<String> = headers
                     .field_values(&SET_COOKIE)
@@ -278,6 +308,7 @@ impl Persistence {
                         HeaderValue::from_static("private"),
                     );
                 }
+                'R'
             }
         }
     }
@@ -331,12 +362,16 @@ mod tests {
         p.strip_request(&mut req);
         assert_eq!(req.get("cookie").unwrap(), "a=1; b=2");
         let mut resp = HeaderMap::new();
-        p.on_response(&mut resp, "s1", None, &Method::GET, NOW);
+        // `%tsc`'s response letter: inserted.
+        assert_eq!(p.on_response(&mut resp, "s1", None, &Method::GET, NOW), 'I');
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s1; path=/; HttpOnly");
         assert_eq!(resp.get("cache-control").unwrap(), "private");
         let mut again = HeaderMap::new();
         let had = p.requested(&headers(&[("cookie", "SRV=s1")]));
-        p.on_response(&mut again, "s1", had.as_ref(), &Method::GET, NOW);
+        assert_eq!(
+            p.on_response(&mut again, "s1", had.as_ref(), &Method::GET, NOW),
+            'N'
+        );
         assert!(
             again.is_empty(),
             "no new cookie when the client already has it"
@@ -364,12 +399,33 @@ mod tests {
         p.strip_request(&mut req);
         assert_eq!(req.get("cookie").unwrap(), "SRV=abc123");
         let mut resp = headers(&[("set-cookie", "SRV=xyz; Path=/")]);
-        p.on_response(&mut resp, "s2", None, &Method::GET, NOW);
+        assert_eq!(p.on_response(&mut resp, "s2", None, &Method::GET, NOW), 'R');
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2~xyz; Path=/");
         let r = settings(CookieMode::Rewrite, false);
         let mut resp = headers(&[("set-cookie", "SRV=anything; Path=/")]);
         r.on_response(&mut resp, "s2", None, &Method::GET, NOW);
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2; Path=/");
+    }
+
+    /// `%tsc`'s request letter before the server is known.
+    #[test]
+    fn expired_cookies_are_told_apart() {
+        let mut settings = settings(CookieMode::Insert, false).settings;
+        settings.maxidle = Some(std::time::Duration::from_secs(60));
+        settings.maxlife = Some(std::time::Duration::from_secs(600));
+        let p = Persistence::new(settings);
+        let cookie = |last: i64, first: i64| RequestCookie {
+            server: "s1".into(),
+            last_seen: Some(last),
+            first_seen: Some(first),
+        };
+        assert_eq!(p.expired_flag(None, NOW), Some('N'));
+        assert_eq!(p.expired_flag(Some(&cookie(NOW, NOW)), NOW), None);
+        assert_eq!(p.expired_flag(Some(&cookie(NOW - 61, NOW)), NOW), Some('E'));
+        assert_eq!(
+            p.expired_flag(Some(&cookie(NOW, NOW - 601)), NOW),
+            Some('O')
+        );
     }
 
     #[test]
