@@ -3,7 +3,6 @@
 //! connection with hyper (HTTP/1.1 and h2c, and both over TLS on `bind …
 //! ssl`); the accept loop is in `accept.rs`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +10,8 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;
+
+use crate::proxy::error_page::SilentClose;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -39,7 +40,7 @@ const FRONTEND_BACKLOG: i32 = 1024;
 pub(crate) type RequestFuture = std::pin::Pin<
     Box<
         dyn std::future::Future<
-                Output = Result<hyper::Response<crate::body::ProxyBody>, Infallible>,
+                Output = Result<hyper::Response<crate::body::ProxyBody>, SilentClose>,
             > + Send,
     >,
 >;
@@ -55,7 +56,7 @@ pub(crate) fn request_service(
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = hyper::Response<crate::body::ProxyBody>,
-    Error = Infallible,
+    Error = SilentClose,
     Future = RequestFuture,
 > + Clone {
     service_fn(move |req: Request<Incoming>| {
@@ -63,7 +64,13 @@ pub(crate) fn request_service(
         let (parts, body) = req.into_parts();
         let (parts, body) = (Box::new(parts), crate::body::ProxyBody::streamed(body));
         let request: RequestFuture = Box::pin(async move {
-            Ok::<_, Infallible>(proxy.handle(parts, body, &conn).await.into_http())
+            let response = proxy.handle(parts, body, &conn).await;
+            // An empty errorfile: hyper drops the connection on a service
+            // error, writing nothing.
+            if response.is_silent() {
+                return Err(SilentClose);
+            }
+            Ok(response.into_http())
         });
         request
     })

@@ -148,6 +148,12 @@ where
             response.close_connection();
         }
     }
+    if response.is_silent() {
+        // An empty errorfile: no answer, the connection closes.
+        return Err(io::Error::other(
+            "closed without an answer (empty errorfile)",
+        ));
+    }
     crate::client_response::write(io, response, head_request).await
 }
 

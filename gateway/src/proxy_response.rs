@@ -96,6 +96,16 @@ impl ProxyResponse {
         })
     }
 
+    /// Whether the response is not to be written: the connection closes
+    /// without an answer (an empty errorfile, see
+    /// [`crate::proxy::error_page::SilentClose`]).
+    pub fn is_silent(&self) -> bool {
+        self.parts
+            .extensions
+            .get::<crate::proxy::error_page::SilentClose>()
+            .is_some()
+    }
+
     /// The same response with its body changed by `f`.
     pub fn map_body(mut self, f: impl FnOnce(ProxyBody) -> ProxyBody) -> Self {
         self.body = f(self.body);

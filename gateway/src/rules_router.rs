@@ -164,7 +164,7 @@ impl RulesRouter {
     fn answer(&self, answer: Answer) -> Response<ProxyBody> {
         let mut response = match (&answer.body, answer.raw_http) {
             (None, _) => self.errors.response(answer.status),
-            (Some(raw), true) => match CannedResponse::parse_http(raw) {
+            (Some(raw), true) => match CannedResponse::parse_errorfile(raw, answer.status) {
                 Ok(canned) => canned.to_response(),
                 Err(_) => self.errors.response(500),
             },

@@ -59,7 +59,7 @@ fn error_pages(proxy: &Proxy, config: &Config) -> anyhow::Result<ErrorPages> {
             .files
             .get(&e.path.text)
             .ok_or_else(|| anyhow!("errorfile {} was not loaded", e.path.text))?;
-        let page = CannedResponse::parse_http(raw)
+        let page = CannedResponse::parse_errorfile(raw, e.status)
             .map_err(|why| anyhow!("errorfile {}: {why}", e.path.text))?;
         pages.insert(e.status, page);
     }

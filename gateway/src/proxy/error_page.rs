@@ -52,7 +52,25 @@ pub struct CannedResponse {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
+    /// An empty errorfile (`errorfile 408 /dev/null`): HAProxy closes the
+    /// connection without an answer.
+    pub silent: bool,
 }
+
+/// Marks a response that is not to be written: the client's connection
+/// closes without an answer (an empty errorfile). The request service
+/// turns it into an error, on which hyper drops the connection; the parked
+/// path drops it itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SilentClose;
+
+impl std::fmt::Display for SilentClose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed without an answer (empty errorfile)")
+    }
+}
+
+impl std::error::Error for SilentClose {}
 
 impl CannedResponse {
     /// The page as a response; `content-length` comes first, as in
@@ -61,6 +79,9 @@ impl CannedResponse {
     pub fn to_response(&self) -> Response<ProxyBody> {
         let mut response = Response::new(ProxyBody::full(self.body.clone()));
         *response.status_mut() = self.status;
+        if self.silent {
+            response.extensions_mut().insert(SilentClose);
+        }
         let headers = response.headers_mut();
         headers.insert(
             http::header::CONTENT_LENGTH,
@@ -95,12 +116,16 @@ impl CannedResponse {
                 ),
             ],
             body: Bytes::from(body),
+            silent: false,
         }
     }
 
     /// The response as the connection writes it by itself, closing after
     /// it (HAProxy's field order for its own pages).
     pub fn to_wire(&self) -> Bytes {
+        if self.silent {
+            return Bytes::new();
+        }
         let reason = builtin(self.status.as_u16())
             .map(|(title, _)| title.split_once(' ').map_or("", |(_, r)| r))
             .or(self.status.canonical_reason())
@@ -131,7 +156,20 @@ impl CannedResponse {
     }
 
     /// Parses an `errorfile`: a complete HTTP/1.x response (status line,
-    /// headers, blank line, body), as HAProxy requires.
+    /// headers, blank line, body), as HAProxy requires; or an empty file
+    /// (`/dev/null`), which answers nothing and closes (for `status`).
+    pub fn parse_errorfile(raw: &[u8], status: u16) -> Result<CannedResponse, String> {
+        if raw.is_empty() {
+            return Ok(CannedResponse {
+                silent: true,
+                ..CannedResponse::builtin(status)
+            });
+        }
+        CannedResponse::parse_http(raw)
+    }
+
+    /// Parses a complete HTTP/1.x response (status line, headers, blank
+    /// line, body), as HAProxy requires of an errorfile.
     pub fn parse_http(raw: &[u8]) -> Result<CannedResponse, String> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Response::new(&mut headers);
@@ -159,6 +197,7 @@ impl CannedResponse {
             status,
             headers: out,
             body: Bytes::copy_from_slice(&raw[header_len..]),
+            silent: false,
         })
     }
 }
@@ -227,5 +266,18 @@ mod tests {
             .all(|(n, _)| n != http::header::CONTENT_LENGTH));
         assert!(CannedResponse::parse_http(b"<html>oops</html>").is_err());
         assert!(CannedResponse::parse_http(b"HTTP/1.0 503 x\r\nA: b\r\n").is_err());
+    }
+
+    #[test]
+    fn an_empty_errorfile_answers_nothing() {
+        let page = CannedResponse::parse_errorfile(b"", 408).unwrap();
+        assert!(page.silent);
+        assert!(page.to_wire().is_empty());
+        assert!(page
+            .to_response()
+            .extensions()
+            .get::<SilentClose>()
+            .is_some());
+        assert!(CannedResponse::parse_errorfile(b"<html>", 408).is_err());
     }
 }
