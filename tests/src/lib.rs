@@ -36,6 +36,25 @@ pub fn cannot_run_here(reason: &str) {
     eprintln!("SKIPPED: {reason}");
 }
 
+/// Polls `condition` every 20 ms until it holds, for at most `limit`, and
+/// panics naming `what` if it never does. Tests wait this way for what
+/// they assert rather than sleeping a fixed time first: on a loaded
+/// machine they only take longer, they do not fail.
+pub async fn wait_until(
+    what: &str,
+    limit: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Path of the `switchyard` binary, built once per test process with the
 /// same profile as the tests (cargo does not build another package's
 /// binaries for a test crate, so we ask it to).

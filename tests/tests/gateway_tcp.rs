@@ -12,6 +12,7 @@ use switchyard_e2e::origin::Origin;
 use switchyard_e2e::runtime_api::stat_field;
 use switchyard_e2e::syslog::SyslogReceiver;
 use switchyard_e2e::tcp_origin::{Greeting, TcpOrigin};
+use switchyard_e2e::wait_until;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -36,9 +37,39 @@ fn is_rotation(order: &str, cycle: &str) -> bool {
 async fn exchange_open(port: u16, payload: &[u8]) -> String {
     let mut s = TcpStream::connect(addr(port)).await.unwrap();
     s.write_all(payload).await.unwrap();
+    read_until_closed(&mut s).await
+}
+
+/// Everything read until the gateway closes (or resets) the connection;
+/// a connection still open after 5 s fails the test, so that an answer
+/// that never comes is not taken for a close.
+async fn read_until_closed(s: &mut TcpStream) -> String {
     let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "the gateway neither closed nor answered within 5 s (read {:?})",
+        String::from_utf8_lossy(&out)
+    );
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sends `payload` (and half-closes after it when `half_close`) and
+/// checks that the gateway closes the connection without a byte; how long
+/// that took.
+async fn refused(port: u16, payload: &[u8], half_close: bool) -> Duration {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr(port)).await.unwrap();
+    s.write_all(payload).await.unwrap();
+    if half_close {
+        s.shutdown().await.unwrap();
+    }
+    assert_eq!(
+        read_until_closed(&mut s).await,
+        "",
+        "a refusal sends nothing"
+    );
+    started.elapsed()
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -50,9 +81,7 @@ async fn exchange(port: u16, payload: &[u8]) -> String {
     let mut s = TcpStream::connect(addr(port)).await.unwrap();
     s.write_all(payload).await.unwrap();
     s.shutdown().await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
+    read_until_closed(&mut s).await
 }
 
 /// The first line an origin greets with, through the gateway.
@@ -89,9 +118,13 @@ async fn roundrobin_over_tcp_origins_with_tcplog() {
     // The payload reached the origin, after the greeting went out.
     let next = &order[..1];
     assert_eq!(exchange(port, b"hello").await, format!("{next}\n"));
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let to = origins.iter().find(|o| o.name == next).unwrap();
-    assert!(to.received().iter().any(|r| r == b"hello"));
+    wait_until(
+        "the origin receives the payload",
+        Duration::from_secs(5),
+        || to.received().iter().any(|r| r == b"hello"),
+    )
+    .await;
     let mut lines = Vec::new();
     let mut buf = [0u8; 2048];
     while lines.len() < 7 {
@@ -225,7 +258,11 @@ async fn send_proxy_v1_and_v2_reach_the_origin() {
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
     assert_eq!(out, b"v1\n");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let pinged = |o: &TcpOrigin| o.received().iter().any(|r| r.ends_with(b"ping"));
+    wait_until("v1 receives the payload", Duration::from_secs(5), || {
+        pinged(&v1)
+    })
+    .await;
     let expected = format!("PROXY TCP4 127.0.0.1 127.0.0.1 {client_port} {p1}\r\nping");
     let got = v1.received().into_iter().find(|r| r.ends_with(b"ping"));
     assert_eq!(String::from_utf8_lossy(&got.unwrap()), expected);
@@ -236,7 +273,10 @@ async fn send_proxy_v1_and_v2_reach_the_origin() {
     s.shutdown().await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("v2 receives the payload", Duration::from_secs(5), || {
+        pinged(&v2)
+    })
+    .await;
     let got = &v2
         .received()
         .into_iter()
@@ -278,9 +318,13 @@ async fn accept_proxy_gives_the_header_address_to_forwardfor() {
     assert_eq!(seen[0].header_values("x-forwarded-for"), ["203.0.113.7"]);
     assert_eq!(seen[1].header_values("x-forwarded-for"), ["203.0.113.8"]);
     // Without a header, or with a malformed one: closed, nothing forwarded.
-    assert_eq!(exchange_open(port, request.as_bytes()).await, "");
+    // (at once: not after a timeout)
+    let t = refused(port, request.as_bytes(), false).await;
+    assert!(t < Duration::from_secs(1), "closed after {t:?}");
     let bad = format!("PROXY TCP4 203.0.113.7 127.0.0.1 99999 {port}\r\n{request}");
-    assert_eq!(exchange_open(port, bad.as_bytes()).await, "");
+    let t = refused(port, bad.as_bytes(), false).await;
+    assert!(t < Duration::from_secs(1), "closed after {t:?}");
+    assert_eq!(o.seen().len(), 2, "nothing forwarded");
     // A client that sends nothing is dropped after the client timeout.
     let started = Instant::now();
     let mut silent = TcpStream::connect(addr(port)).await.unwrap();
@@ -393,14 +437,23 @@ async fn idle_tunnels_close_after_client_server_or_tunnel_timeout() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         s.write_all(b"x").await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let received: usize = o
-        .received()
-        .iter()
-        .map(|r| r.iter().filter(|b| **b == b'x').count())
-        .sum();
+    // The tunnel is still open: the origin gets all five bytes, on one
+    // connection that has not ended.
+    let xs = |o: &TcpOrigin| -> usize {
+        o.received()
+            .iter()
+            .map(|r| r.iter().filter(|b| **b == b'x').count())
+            .sum()
+    };
+    wait_until(
+        "the origin receives the five bytes",
+        Duration::from_secs(5),
+        || xs(&o) >= 5,
+    )
+    .await;
     assert_eq!(
-        received, 5,
+        xs(&o),
+        5,
         "750 ms of steady traffic through a 300 ms client timeout"
     );
 }
@@ -479,9 +532,8 @@ async fn sni_passthrough_to_two_tls_origins() {
         assert_eq!(out, want, "{host}");
     }
     // Not TLS: the catch-all content rule rejects it once it is clear.
-    let started = Instant::now();
-    assert_eq!(exchange(port, b"GET / HTTP/1.1\r\n\r\n").await, "");
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let t = refused(port, b"GET / HTTP/1.1\r\n\r\n", true).await;
+    assert!(t < Duration::from_secs(4), "closed after {t:?}");
 }
 
 #[tokio::test]
@@ -526,11 +578,15 @@ async fn backend_content_rules_run_after_the_frontend_chose() {
     );
     let _gw = start(&config, port);
     let before = o.received().len();
-    assert_eq!(exchange(port, b"BAD request").await, "");
+    // Rejected as soon as the payload matches, not at the 2 s inspect-delay.
+    let t = refused(port, b"BAD request", true).await;
+    assert!(t < Duration::from_secs(1), "closed after {t:?}");
     assert_eq!(o.received().len(), before, "refused before connecting");
     assert_eq!(exchange(port, b"GOOD").await, "o\n");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(o.received().iter().any(|r| r == b"GOOD"));
+    wait_until("the origin receives GOOD", Duration::from_secs(5), || {
+        o.received().iter().any(|r| r == b"GOOD")
+    })
+    .await;
 }
 
 #[tokio::test]

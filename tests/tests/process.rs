@@ -10,7 +10,7 @@ use switchyard_e2e::client::{client, client_without_keepalive, get};
 use switchyard_e2e::gateway::{free_port, send_signal, Gateway};
 use switchyard_e2e::origin::Origin;
 use switchyard_e2e::runtime_api::command;
-use switchyard_e2e::switchyard_binary;
+use switchyard_e2e::{switchyard_binary, wait_until};
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
 
@@ -46,9 +46,11 @@ async fn a_reload_under_load_loses_no_request_and_keeps_server_state() {
     // A bounded load loop: new connections and kept-alive ones.
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let from_s2 = Arc::new(AtomicUsize::new(0));
     let mut loops = Vec::new();
     for keepalive in [false, true] {
         let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        let from_s2 = from_s2.clone();
         loops.push(tokio::spawn(async move {
             let c = if keepalive {
                 client()
@@ -63,6 +65,9 @@ async fn a_reload_under_load_loses_no_request_and_keeps_server_state() {
                 match get(&c, &url(port), &[]).await {
                     Ok(r) if r.status == 200 => {
                         ok.fetch_add(1, Ordering::Relaxed);
+                        if r.body == "b\n" {
+                            from_s2.fetch_add(1, Ordering::Relaxed);
+                        }
                         bodies.push(r.body);
                     }
                     other => {
@@ -74,18 +79,33 @@ async fn a_reload_under_load_loses_no_request_and_keeps_server_state() {
             bodies
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let served = |n: usize| {
+        let ok = ok.clone();
+        move || ok.load(Ordering::Relaxed) >= n
+    };
+    wait_until("the load loops run", Duration::from_secs(10), served(20)).await;
     // Same server line, plus a second server: s1 keeps its runtime weight.
     gw.rewrite_config(&config(
         &a.addr,
         &format!("    server s2 {} weight 10\n", b.addr),
     ));
     gw.signal("HUP");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // An invalid configuration changes nothing.
+    wait_until(
+        "the reloaded configuration serves s2",
+        Duration::from_secs(10),
+        || from_s2.load(Ordering::Relaxed) > 0,
+    )
+    .await;
+    // An invalid configuration changes nothing: the load goes on after it.
     gw.rewrite_config("frontend broken\n    bind 127.0.0.1:1\n    mode nonsense\n");
     gw.signal("USR2");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = ok.load(Ordering::Relaxed) + 50;
+    wait_until(
+        "requests after the failed reload",
+        Duration::from_secs(10),
+        served(after),
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     let mut seen = Vec::new();
     for l in loops {
@@ -126,14 +146,19 @@ async fn soft_stop_finishes_requests_in_progress_then_exits() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The slow request is at the origin before the soft stop.
+    wait_until(
+        "the slow request reaches the origin",
+        Duration::from_secs(10),
+        || a.request_count() == 1,
+    )
+    .await;
     gw.signal("USR1");
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // No new connections…
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
-        "the listener is closed"
-    );
+    wait_until("the listener closes", Duration::from_secs(5), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    })
+    .await;
     // …but the request in progress completes.
     let r = slow.await.unwrap().unwrap();
     assert_eq!((r.status, r.body.as_str()), (200, "a\n"));
@@ -257,8 +282,8 @@ async fn global_maxconn_pauses_accepting_at_the_limit() {
         a.addr
     );
     let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
-    // The probe connection Gateway::start made may still hold the slot.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The probe connection Gateway::start made may still hold the slot:
+    // this one then waits in the backlog until it is freed.
     let mut first = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
@@ -383,7 +408,14 @@ async fn connections_opened_and_closed_leave_no_descriptor_or_memory_behind() {
     for t in tasks {
         t.await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Closed connections are released as their tasks end.
+    let pid = gw.pid();
+    wait_until(
+        "the descriptors of closed connections are released",
+        Duration::from_secs(10),
+        || fds_and_rss_kb(pid).0 <= fds0 + 4,
+    )
+    .await;
     let (fds1, rss1) = fds_and_rss_kb(gw.pid());
     eprintln!("{total} connections: fds {fds0} -> {fds1}, RSS {rss0} kB -> {rss1} kB");
     assert!(fds1 <= fds0 + 4, "descriptors leaked: {fds0} -> {fds1}");
