@@ -22,12 +22,14 @@ enum Tree {
     Init,
     Next,
     Curr,
+    /// Not usable: in no tree (HAProxy's `lb_tree == NULL`).
+    Down,
 }
 
 #[derive(Debug, Clone)]
 struct Slot {
-    /// Index into the candidate list.
-    candidate: usize,
+    /// The server's index in its backend.
+    server: usize,
     eweight: u64,
     npos: u64,
     rweight: u64,
@@ -58,11 +60,11 @@ impl State {
             next_weight: total,
             seq: 0,
         };
-        for (candidate, (_, w)) in weights.iter().enumerate() {
+        for (server, w) in weights {
             let eweight = u64::from(*w) * SCALE;
             let key = state.next_key(EWGHT_MAX - eweight);
             state.slots.push(Slot {
-                candidate,
+                server: *server,
                 eweight,
                 npos: 0,
                 rweight: 0,
@@ -71,6 +73,60 @@ impl State {
             });
         }
         state
+    }
+
+    /// Follows a change of the usable servers as HAProxy's
+    /// `fwrr_set_server_status_down`/`_up` do, the others keeping their
+    /// places: one that left gives its weight back; one that (re)joins is
+    /// placed after the servers already in the window, at `curr_pos +
+    /// (next_weight + curr_weight - curr_pos) / eweight`. A weight change
+    /// (or no server in common) starts a new cycle.
+    fn follow(&mut self, weights: &[(usize, u32)]) {
+        let weight_of = |server: usize| weights.iter().find(|(s, _)| *s == server).map(|w| w.1);
+        let kept = self
+            .signature
+            .iter()
+            .filter(|(s, _)| weight_of(*s).is_some())
+            .count();
+        let reweighted = self
+            .signature
+            .iter()
+            .any(|(s, w)| weight_of(*s).is_some_and(|now| now != *w));
+        if kept == 0 || reweighted {
+            *self = State::new(weights);
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let slot = &mut self.slots[i];
+            if slot.tree != Tree::Down && weight_of(slot.server).is_none() {
+                self.next_weight -= slot.eweight;
+                slot.tree = Tree::Down;
+            }
+        }
+        for (server, w) in weights {
+            let known = self.slots.iter().position(|s| s.server == *server);
+            if known.is_some_and(|i| self.slots[i].tree != Tree::Down) {
+                continue;
+            }
+            let eweight = u64::from(*w) * SCALE;
+            let i = known.unwrap_or_else(|| {
+                self.slots.push(Slot {
+                    server: *server,
+                    eweight,
+                    npos: 0,
+                    rweight: 0,
+                    tree: Tree::Down,
+                    key: (0, 0),
+                });
+                self.slots.len() - 1
+            });
+            self.next_weight += eweight;
+            let npos = self.curr_pos
+                + (self.next_weight + self.curr_weight - self.curr_pos) / self.slots[i].eweight;
+            self.slots[i].npos = npos;
+            self.queue(i);
+        }
+        self.signature = weights.to_vec();
     }
 
     fn next_key(&mut self, key: u64) -> (u64, u64) {
@@ -102,7 +158,12 @@ impl State {
         }
     }
 
+    /// The index of the server picked.
     fn pick(&mut self) -> usize {
+        if self.curr_weight == 0 {
+            self.curr_weight = self.next_weight;
+            self.curr_pos = self.next_weight;
+        }
         let i = match self.server_from_group() {
             Some(i) => i,
             None => {
@@ -111,7 +172,7 @@ impl State {
                     slot.tree = match slot.tree {
                         Tree::Next => Tree::Init,
                         Tree::Init => Tree::Next,
-                        Tree::Curr => Tree::Curr,
+                        other => other,
                     };
                 }
                 self.curr_weight = self.next_weight;
@@ -132,8 +193,18 @@ impl State {
             slot.npos += 1;
         }
         self.curr_pos += 1;
-        // fwrr_queue_srv
-        let (npos, rweight, eweight) = (slot.npos, slot.rweight, slot.eweight);
+        self.queue(i);
+        self.slots[i].server
+    }
+
+    /// `fwrr_queue_srv`: into the current window, or the next one when the
+    /// server's next position lies beyond it.
+    fn queue(&mut self, i: usize) {
+        let (npos, rweight, eweight) = (
+            self.slots[i].npos,
+            self.slots[i].rweight,
+            self.slots[i].eweight,
+        );
         if npos >= 2 * self.curr_weight || npos >= self.curr_weight + self.next_weight {
             let key = self.next_key(EWGHT_MAX - eweight);
             let slot = &mut self.slots[i];
@@ -146,7 +217,6 @@ impl State {
             slot.tree = Tree::Curr;
             slot.key = key;
         }
-        self.slots[i].candidate
     }
 }
 
@@ -168,9 +238,17 @@ impl Balancer for RoundRobin {
                 .all(|(known, s)| *known == weight(s));
         if !unchanged {
             let weights: Vec<(usize, u32)> = candidates.iter().map(|s| weight(s)).collect();
-            *state = State::new(&weights);
+            if state.signature.is_empty() {
+                *state = State::new(&weights);
+            } else {
+                state.follow(&weights);
+            }
         }
-        state.pick().min(candidates.len() - 1)
+        let server = state.pick();
+        candidates
+            .iter()
+            .position(|s| s.index == server)
+            .unwrap_or(0)
     }
 }
 
@@ -210,6 +288,37 @@ mod tests {
                 "weights {weights:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_server_back_up_rejoins_after_the_others_as_in_haproxy() {
+        // HAProxy 2.6 with two equal servers: s1 goes down, s2 takes the
+        // traffic, s1 comes back and s2 still answers first, the others
+        // keeping their places in the cycle (fwrr_set_server_status_up).
+        let s = servers(&["a 127.0.0.1:1", "b 127.0.0.1:2"]);
+        let rr = RoundRobin::default();
+        let ctx = crate::upstream::balance::testing::ctx();
+        let both: Vec<&Arc<Server>> = s.iter().collect();
+        let only_b = vec![&s[1]];
+        let name = |candidates: &[&Arc<Server>]| candidates[rr.pick(candidates, &ctx)].name.clone();
+        assert_eq!(name(&both) + &name(&both), "ab");
+        assert_eq!(name(&only_b) + &name(&only_b), "bb");
+        let after: String = (0..6).map(|_| name(&both)).collect();
+        assert_eq!(after, "bababa");
+
+        // Weights 3 and 2, each server leaving and coming back in turn
+        // (HAProxy 2.6.12, `disable server`/`enable server`).
+        let s = servers(&["a 127.0.0.1:1 weight 3", "b 127.0.0.1:2 weight 2"]);
+        let rr = RoundRobin::default();
+        let name = |candidates: &[&Arc<Server>]| candidates[rr.pick(candidates, &ctx)].name.clone();
+        let both: Vec<&Arc<Server>> = s.iter().collect();
+        let picks =
+            |candidates: &[&Arc<Server>], n| (0..n).map(|_| name(candidates)).collect::<String>();
+        assert_eq!(picks(&both, 3), "aab");
+        assert_eq!(picks(&[&s[1]], 2), "bb");
+        assert_eq!(picks(&both, 12), "ababaababaab");
+        assert_eq!(picks(&[&s[0]], 1), "a");
+        assert_eq!(picks(&both, 12), "ababaababaab");
     }
 
     #[test]
