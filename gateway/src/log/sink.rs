@@ -31,6 +31,11 @@ pub struct LogSink {
     max_len: usize,
     tag: String,
     hostname: String,
+    /// `sample RANGES:SIZE`, and how many messages it has seen.
+    sample: Option<(
+        switchyard_grammar::ast::log::LogSample,
+        std::sync::atomic::AtomicU64,
+    )>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +103,10 @@ impl LogSink {
             max_len: target.max_len.map(|n| n as usize).unwrap_or(1024),
             tag: tag.to_owned(),
             hostname: hostname.to_owned(),
+            sample: target
+                .sample
+                .clone()
+                .map(|sample| (sample, std::sync::atomic::AtomicU64::new(0))),
         })
     }
 
@@ -123,6 +132,12 @@ impl LogSink {
     pub fn send(&self, level: u8, message: &str) {
         if level > self.max_level {
             return;
+        }
+        if let Some((sample, seen)) = &self.sample {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if !sample.takes(n) {
+                return;
+            }
         }
         let frame = Frame {
             format: self.format,
@@ -172,13 +187,19 @@ mod tests {
         LogTarget::parse(&words[0], &words[1..]).unwrap()
     }
 
-    #[test]
-    fn sends_rfc3164_over_udp_to_a_real_receiver() {
+    /// A UDP socket on loopback to send lines to, and its port.
+    fn receiver() -> (UdpSocket, u16) {
         let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
         receiver
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .unwrap();
         let port = receiver.local_addr().unwrap().port();
+        (receiver, port)
+    }
+
+    #[test]
+    fn sends_rfc3164_over_udp_to_a_real_receiver() {
+        let (receiver, port) = receiver();
         let sink = LogSink::open(
             &target(&format!("log 127.0.0.1:{port} local2 info")),
             "switchyard",
@@ -195,6 +216,45 @@ mod tests {
             text.ends_with(&format!("switchyard[{}]: hello", std::process::id())),
             "{text}"
         );
+    }
+
+    /// `sample 1,3:5`: of every five messages, the first and the third
+    /// (log/load_balancing.vtc).
+    #[test]
+    fn sampled_targets_take_their_positions_of_every_window() {
+        let (receiver, port) = receiver();
+        let sink = LogSink::open(
+            &target(&format!(
+                "log 127.0.0.1:{port} sample 1,3:5 format raw local0"
+            )),
+            "switchyard",
+            "",
+        )
+        .unwrap();
+        for n in 1..=10 {
+            sink.send(6, &format!("m{n}"));
+        }
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        for _ in 0..4 {
+            let n = receiver.recv(&mut buf).unwrap();
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert_eq!(got, ["m1", "m3", "m6", "m8"]);
+        let bad = |text: &str| {
+            let words = switchyard_grammar::lexer::lex_line(
+                text,
+                Default::default(),
+                1,
+                &Environment::new(),
+            )
+            .unwrap();
+            LogTarget::parse(&words[0], &words[1..])
+                .unwrap_err()
+                .message
+        };
+        assert!(bad("log 127.0.0.1 sample 6:5 local0").contains("not a range within 1-5"));
+        assert!(bad("log 127.0.0.1 sample 1,2 local0").contains("no ':SIZE'"));
     }
 
     #[test]

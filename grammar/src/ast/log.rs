@@ -47,7 +47,63 @@ pub struct LogTarget {
     pub minlevel: Option<String>,
     pub format: LogWireFormat,
     pub max_len: Option<u64>,
+    /// `sample RANGES:SIZE`: of every `size` messages, only those at the
+    /// positions in `ranges` (1-based, inclusive) go to this target.
+    pub sample: Option<LogSample>,
     pub span: Span,
+}
+
+/// `sample 1,3-4:5`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSample {
+    pub ranges: Vec<(u64, u64)>,
+    pub size: u64,
+}
+
+impl LogSample {
+    fn parse(word: &Word) -> Result<LogSample, Diagnostic> {
+        let invalid = |why: &str| {
+            Diagnostic::error(
+                word.span,
+                format!("invalid log sample '{}': {why}", word.text),
+            )
+            .with_help("write RANGES:SIZE, e.g. 'sample 1,3-4:5' (positions from 1 to SIZE)")
+        };
+        let (ranges, size) = word
+            .text
+            .rsplit_once(':')
+            .ok_or_else(|| invalid("no ':SIZE'"))?;
+        let size: u64 = size
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| invalid("the size is not a positive number"))?;
+        let mut parsed = Vec::new();
+        for range in ranges.split(',') {
+            let (low, high) = range.split_once('-').unwrap_or((range, range));
+            let bound = |n: &str| n.parse::<u64>().ok().filter(|n| (1..=size).contains(n));
+            match (bound(low), bound(high)) {
+                (Some(low), Some(high)) if low <= high => parsed.push((low, high)),
+                _ => {
+                    return Err(invalid(&format!(
+                        "'{range}' is not a range within 1-{size}"
+                    )))
+                }
+            }
+        }
+        Ok(LogSample {
+            ranges: parsed,
+            size,
+        })
+    }
+
+    /// Whether the `n`-th message (counted from 0) is sent.
+    pub fn takes(&self, n: u64) -> bool {
+        let position = n % self.size + 1;
+        self.ranges
+            .iter()
+            .any(|(low, high)| (*low..=*high).contains(&position))
+    }
 }
 
 /// The `log` lines of a proxy.
@@ -95,6 +151,7 @@ impl LogTarget {
         };
         let mut format = LogWireFormat::default();
         let mut max_len = None;
+        let mut sample = None;
         loop {
             match rest {
                 [k, v, tail @ ..] if k.is("format") => {
@@ -120,7 +177,11 @@ impl LogTarget {
                     max_len = Some(crate::ast::value::parse_uint(v, "log length", 65535)?);
                     rest = tail;
                 }
-                [k, ..] if k.is("sample") || k.is("profile") => {
+                [k, v, tail @ ..] if k.is("sample") => {
+                    sample = Some(LogSample::parse(v)?);
+                    rest = tail;
+                }
+                [k, ..] if k.is("profile") => {
                     return Err(Diagnostic::error(
                         k.span,
                         format!("log option '{}' is not supported by switchyard yet", k.text),
@@ -177,6 +238,7 @@ impl LogTarget {
             minlevel,
             format,
             max_len,
+            sample,
             span: keyword.span.to(end),
         })
     }
