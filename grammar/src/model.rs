@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use crate::ast::global::Global;
-use crate::ast::proxy::{Mode, Proxy, ProxyKind};
+use crate::ast::http_rule::{HttpAction, ReturnBody};
+use crate::ast::proxy::{HttpErrors, Mode, Proxy, ProxyKind};
 use crate::ast::userlist::Userlist;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::env::Environment;
@@ -31,6 +32,8 @@ pub struct Config {
     pub env: Environment,
     /// Contents of the files named by `errorfile`, by path as written.
     pub files: HashMap<String, Vec<u8>>,
+    /// `http-errors` sections.
+    pub http_errors: Vec<HttpErrors>,
 }
 
 /// A configuration together with its sources and diagnostics; usable when
@@ -78,8 +81,10 @@ pub fn load(files: &[(String, String)], env: Environment, fs: &dyn FileAccess) -
         userlists: Vec::new(),
         env: read.env,
         files: HashMap::new(),
+        http_errors: Vec::new(),
     };
     build_sections(&read.sections, &mut config, &mut diags);
+    resolve_http_errors(&mut config, &mut diags);
     crate::validate::validate(&mut config, fs, &mut diags);
     LoadedConfig {
         config,
@@ -105,6 +110,11 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                     ));
                 }
                 keyword::global::apply_all(&section.directives, &mut config.global, diags);
+            }
+            SectionKind::HttpErrors => {
+                if let Some(section) = http_errors_section(section, &config.http_errors, diags) {
+                    config.http_errors.push(section);
+                }
             }
             SectionKind::Userlist => {
                 if let Some(list) = keyword::userlist::build(section, diags) {
@@ -225,6 +235,110 @@ impl RulesUsers {
                     Ok(())
                 }
             },
+        }
+    }
+}
+
+/// `http-errors NAME` and its `errorfile CODE FILE` lines.
+fn http_errors_section(
+    section: &RawSection,
+    known: &[HttpErrors],
+    diags: &mut Diagnostics,
+) -> Option<HttpErrors> {
+    let header = &section.header;
+    let name = match header.args() {
+        [name] => name.clone(),
+        [] => {
+            diags.push(
+                Diagnostic::error(
+                    header.keyword().span,
+                    "'http-errors' expects a name (missing argument)",
+                )
+                .with_help("write 'http-errors NAME'"),
+            );
+            return None;
+        }
+        [_, extra, ..] => {
+            diags.push(Diagnostic::error(
+                extra.span,
+                format!(
+                    "unexpected word '{}' after the http-errors name",
+                    extra.text
+                ),
+            ));
+            return None;
+        }
+    };
+    if known.iter().any(|k| k.name.text == name.text) {
+        diags.push(Diagnostic::error(
+            name.span,
+            format!("http-errors section '{}' is already defined", name.text),
+        ));
+        return None;
+    }
+    let mut errorfiles = Vec::new();
+    for directive in &section.directives {
+        let kw = directive.keyword();
+        if !kw.is("errorfile") {
+            diags.push(
+                Diagnostic::error(
+                    kw.span,
+                    format!("unknown keyword '{}' in 'http-errors' section", kw.text),
+                )
+                .with_help("an http-errors section holds 'errorfile CODE FILE' lines"),
+            );
+            continue;
+        }
+        match keyword::proxy::parse_errorfile(directive) {
+            Ok(e) => errorfiles.push(e),
+            Err(d) => diags.push(d),
+        }
+    }
+    Some(HttpErrors { name, errorfiles })
+}
+
+/// Once every section is read: each proxy's `errorfiles NAME` imports, and
+/// the `errorfiles NAME` of its `deny`/`return` rules, become the files
+/// they name.
+fn resolve_http_errors(config: &mut Config, diags: &mut Diagnostics) {
+    let sections = &config.http_errors;
+    for proxy in &mut config.proxies {
+        for d in proxy.resolve_errorfile_imports(sections) {
+            diags.push(d);
+        }
+        for rule in proxy
+            .http_request
+            .iter_mut()
+            .chain(proxy.http_response.iter_mut())
+        {
+            let (HttpAction::Deny(spec) | HttpAction::Return(spec)) = &mut rule.action else {
+                continue;
+            };
+            let ReturnBody::Errorfiles(name) = &spec.body else {
+                continue;
+            };
+            let Some(section) = sections.iter().find(|s| s.name.text == name.text) else {
+                diags.push(
+                    Diagnostic::error(
+                        name.span,
+                        format!("no http-errors section named '{}'", name.text),
+                    )
+                    .with_help(
+                        "declare 'http-errors NAME' with its 'errorfile' lines, or fix the name",
+                    ),
+                );
+                continue;
+            };
+            // The section's file for the status, else the proxy's page.
+            spec.body = match section
+                .errorfiles
+                .iter()
+                .rev()
+                .find(|e| e.status == spec.status)
+            {
+                Some(e) => ReturnBody::Errorfile(e.path.clone()),
+                None => ReturnBody::DefaultErrorfiles,
+            };
         }
     }
 }

@@ -21,6 +21,7 @@ pub enum SectionKind {
     Backend,
     Listen,
     Userlist,
+    HttpErrors,
 }
 
 impl SectionKind {
@@ -32,6 +33,7 @@ impl SectionKind {
             SectionKind::Backend => "backend",
             SectionKind::Listen => "listen",
             SectionKind::Userlist => "userlist",
+            SectionKind::HttpErrors => "http-errors",
         }
     }
 
@@ -43,6 +45,7 @@ impl SectionKind {
             "backend" => SectionKind::Backend,
             "listen" => SectionKind::Listen,
             "userlist" => SectionKind::Userlist,
+            "http-errors" => SectionKind::HttpErrors,
             _ => return None,
         })
     }
@@ -54,7 +57,6 @@ const UNSUPPORTED_SECTIONS: &[&str] = &[
     "resolvers",
     "mailers",
     "program",
-    "http-errors",
     "ring",
     "cache",
     "crt-store",

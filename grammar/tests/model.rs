@@ -592,3 +592,64 @@ fn crt_base_and_ca_base_prefix_relative_tls_files() {
         "/cas/dflt-ca.pem"
     );
 }
+
+#[test]
+fn http_errors_sections_are_imported_in_place() {
+    let mut files = common::MemFiles::default();
+    for f in ["e1-400", "e1-500", "own-500", "own-400", "e3-400"] {
+        files
+            .0
+            .insert(f.into(), b"HTTP/1.0 200 OK\r\n\r\n".to_vec());
+    }
+    let text = format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n    errorfile 500 own-500\n    errorfiles e1 500\n    errorfiles e3\n    errorfile 400 own-400\n    \
+         http-request deny deny_status 400 errorfiles e1 if {{ path /a }}\n    http-request deny deny_status 404 errorfiles e1 if {{ path /b }}\n    \
+         http-request return status 400 default-errorfiles if {{ path /c }}\n    default_backend be\n\
+         backend be\n    server s 127.0.0.1:1\n\
+         http-errors e1\n    errorfile 400 e1-400\n    errorfile 500 e1-500\n\
+         http-errors e3\n    errorfile 400 e3-400\n"
+    );
+    let loaded = switchyard_grammar::load(
+        &[("t.cfg".into(), text)],
+        switchyard_grammar::Environment::new(),
+        &files,
+    );
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let fe = loaded.config.frontends().find(|p| p.name == "fe").unwrap();
+    let order: Vec<(u16, &str)> = fe
+        .errorfiles
+        .iter()
+        .map(|e| (e.status, e.path.text.as_str()))
+        .collect();
+    // In the order written: a later entry for a code overrides.
+    assert_eq!(
+        order,
+        [
+            (500, "own-500"),
+            (500, "e1-500"),
+            (400, "e3-400"),
+            (400, "own-400")
+        ]
+    );
+    use switchyard_grammar::ast::http_rule::{HttpAction, ReturnBody};
+    let bodies: Vec<&ReturnBody> = fe
+        .http_request
+        .iter()
+        .map(|r| match &r.action {
+            HttpAction::Deny(s) | HttpAction::Return(s) => &s.body,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(matches!(bodies[0], ReturnBody::Errorfile(w) if w.text == "e1-400"));
+    // No 404 in e1: the proxy's page.
+    assert!(matches!(bodies[1], ReturnBody::DefaultErrorfiles));
+    assert!(matches!(bodies[2], ReturnBody::DefaultErrorfiles));
+    let unknown = errors(&load_text(&format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n    errorfiles nope\n    default_backend be\nbackend be\n    server s 127.0.0.1:1\n"
+    )));
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(
+        unknown[0].ends_with("no http-errors section named 'nope'"),
+        "{unknown:?}"
+    );
+}

@@ -78,6 +78,9 @@ pub type Fmt = Vec<FmtPart>;
 #[derive(Debug, Clone)]
 pub enum Body {
     None,
+    /// The proxy's error page for the status (`default-errorfiles`, or an
+    /// `errorfiles NAME` section without a file for it).
+    ErrorPage,
     Text(String),
     Format(Fmt),
     Bytes(Arc<Vec<u8>>),
@@ -661,6 +664,9 @@ impl<'a> ProxyCompiler<'a> {
     fn reply(&mut self, spec: &ReturnSpec) -> Option<Reply> {
         let (body, raw_http) = match &spec.body {
             ReturnBody::None => (Body::None, false),
+            // `errorfiles NAME` is resolved by the grammar; one left (its
+            // section is missing, an error already) answers the same.
+            ReturnBody::DefaultErrorfiles | ReturnBody::Errorfiles(_) => (Body::ErrorPage, false),
             ReturnBody::String(s) => (Body::Text(s.clone()), false),
             ReturnBody::LfString(f) => (Body::Format(self.fmt(f)?), false),
             ReturnBody::File(w) | ReturnBody::LfFile(w) | ReturnBody::Errorfile(w) => {

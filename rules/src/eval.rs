@@ -297,6 +297,15 @@ impl RuleSet {
         }
         let body = match &reply.body {
             Body::None => None,
+            Body::ErrorPage => {
+                return Answer {
+                    status: reply.status,
+                    headers,
+                    body: None,
+                    raw_http: false,
+                    kind,
+                }
+            }
             Body::Text(s) => Some(s.clone().into_bytes()),
             Body::Format(f) => Some(self.render(f, req).into_bytes()),
             Body::Bytes(b) => Some(b.as_ref().clone()),

@@ -58,3 +58,51 @@ async fn an_empty_errorfile_closes_without_an_answer() {
         String::from_utf8_lossy(&page)
     );
 }
+
+/// `http-errors` sections, imported by `errorfiles NAME [CODE…]` (in place
+/// among `errorfile` lines) and named by `deny … errorfiles NAME`;
+/// `return … default-errorfiles` answers the proxy's page.
+#[tokio::test]
+async fn http_errors_sections_answer_for_the_proxy_and_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = |name: &str, status: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("HTTP/1.0 {status}\r\nx-err-type: {name}\r\n\r\n{name}\n"),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let (e1_403, e1_404, own_403) = (
+        page("e1-403", "403 Forbidden"),
+        page("e1-404", "404 Not Found"),
+        page("own-403", "403 Forbidden"),
+    );
+    let port = free_port();
+    let config = format!(
+        "http-errors e1\n    errorfile 403 {e1_403}\n    errorfile 404 {e1_404}\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    errorfiles e1 403\n    errorfile 403 {own_403}\n\
+         http-request deny deny_status 404 errorfiles e1 if {{ path /e1-404 }}\n\
+         http-request return status 403 default-errorfiles if {{ path /default-403 }}\n\
+         http-request deny if {{ path /403 }}\n    http-request deny deny_status 404 if {{ path /404 }}\n    default_backend be\n\
+         backend be\n    server s 127.0.0.1:9\n"
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let get = |path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        async move { String::from_utf8(answer(port, &request).await).unwrap() }
+    };
+    // The errorfile after the import wins for 403.
+    assert!(get("/403").await.contains("x-err-type: own-403"));
+    assert!(get("/default-403").await.contains("x-err-type: own-403"));
+    // Only 403 was imported: 404 is HAProxy's page for the proxy...
+    let builtin = get("/404").await;
+    assert!(
+        builtin.starts_with("HTTP/1.1 404 ") && !builtin.contains("x-err-type"),
+        "{builtin}"
+    );
+    // ...but the rule names the section.
+    assert!(get("/e1-404").await.contains("x-err-type: e1-404"));
+}

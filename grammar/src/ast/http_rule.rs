@@ -40,6 +40,11 @@ pub enum ReturnBody {
     File(Word),
     LfFile(Word),
     Errorfile(Word),
+    /// `errorfiles NAME`: the section's file for the status (resolved once
+    /// every section is read into `Errorfile` or `DefaultErrorfiles`).
+    Errorfiles(Word),
+    /// `default-errorfiles`: the proxy's error page for the status.
+    DefaultErrorfiles,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,6 +449,12 @@ fn parse_return(
     let mut i = 0;
     while i < args.len() {
         let key = &args[i];
+        if key.is("default-errorfiles") {
+            // No value: the next word is the next option.
+            spec.body = ReturnBody::DefaultErrorfiles;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1).ok_or_else(|| {
             Diagnostic::error(
                 key.span,
@@ -459,6 +470,7 @@ fn parse_return(
             "file" => spec.body = ReturnBody::File(value.clone()),
             "lf-file" => spec.body = ReturnBody::LfFile(value.clone()),
             "errorfile" => spec.body = ReturnBody::Errorfile(value.clone()),
+            "errorfiles" => spec.body = ReturnBody::Errorfiles(value.clone()),
             "hdr" => {
                 let fmt = args.get(i + 2).ok_or_else(|| {
                     Diagnostic::error(key.span, "'hdr' expects a name and a value (missing argument)")
@@ -468,14 +480,18 @@ fn parse_return(
             }
             _ => {
                 return Err(Diagnostic::error(key.span, format!("unknown '{}' option '{}'", name.text, key.text)).with_help(
-                    "the options are status, content-type, string, lf-string, file, lf-file, errorfile and hdr",
+                    "the options are status, content-type, string, lf-string, file, lf-file, errorfile, errorfiles, default-errorfiles and hdr",
                 ))
             }
         }
         i += 2;
     }
     let has_body = !matches!(spec.body, ReturnBody::None);
-    if has_body && spec.content_type.is_none() && !matches!(spec.body, ReturnBody::Errorfile(_)) {
+    let file_response = matches!(
+        spec.body,
+        ReturnBody::Errorfile(_) | ReturnBody::Errorfiles(_) | ReturnBody::DefaultErrorfiles
+    );
+    if has_body && spec.content_type.is_none() && !file_response {
         return Err(Diagnostic::error(
             name.span,
             format!("'{}' with a body needs 'content-type'", name.text),

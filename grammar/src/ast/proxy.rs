@@ -245,6 +245,25 @@ pub struct ErrorFile {
     pub path: Word,
 }
 
+/// `errorfiles NAME [CODE…]`: the files of `http-errors NAME` (those of the
+/// codes listed, or all), taken in place: `at` is how many `errorfile`
+/// entries came before it, so that later ones override it and it overrides
+/// earlier ones. Resolved into [`Proxy::errorfiles`] once every section is
+/// read (`model.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorFilesImport {
+    pub at: usize,
+    pub name: Word,
+    pub codes: Vec<u16>,
+}
+
+/// An `http-errors NAME` section: `errorfile CODE FILE` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpErrors {
+    pub name: Word,
+    pub errorfiles: Vec<ErrorFile>,
+}
+
 /// `use_backend NAME [if|unless COND]`; the name may be a log-format
 /// expression (`%[req.hdr(host),lower,map(hosts.map,be_default)]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,6 +351,8 @@ pub struct Proxy {
     pub logs: LogSetting,
     pub log_format: Option<LogFormatSetting>,
     pub errorfiles: Vec<ErrorFile>,
+    /// `errorfiles NAME [CODE…]`, until resolved into `errorfiles`.
+    pub errorfile_imports: Vec<ErrorFilesImport>,
     pub force_persist: Vec<Condition>,
     pub ignore_persist: Vec<Condition>,
     pub description: Option<String>,
@@ -373,6 +394,39 @@ impl HeaderNamePolicy {
 }
 
 impl Proxy {
+    /// Puts the files of each `errorfiles NAME` in place among the
+    /// `errorfile` entries (a later entry for a code wins); an unknown
+    /// section name is an error.
+    pub fn resolve_errorfile_imports(&mut self, sections: &[HttpErrors]) -> Vec<crate::Diagnostic> {
+        let mut diags = Vec::new();
+        // Last first, so that earlier positions stay valid.
+        for import in std::mem::take(&mut self.errorfile_imports)
+            .into_iter()
+            .rev()
+        {
+            let Some(section) = sections.iter().find(|s| s.name.text == import.name.text) else {
+                diags.push(
+                    crate::Diagnostic::error(
+                        import.name.span,
+                        format!("no http-errors section named '{}'", import.name.text),
+                    )
+                    .with_help(
+                        "declare 'http-errors NAME' with its 'errorfile' lines, or fix the name",
+                    ),
+                );
+                continue;
+            };
+            let files = section
+                .errorfiles
+                .iter()
+                .filter(|e| import.codes.is_empty() || import.codes.contains(&e.status))
+                .cloned();
+            let at = import.at.min(self.errorfiles.len());
+            self.errorfiles.splice(at..at, files);
+        }
+        diags
+    }
+
     /// A proxy with HAProxy's built-in defaults.
     pub fn new(kind: ProxyKind, name: String, name_span: Span) -> Proxy {
         Proxy {
@@ -413,6 +467,7 @@ impl Proxy {
             logs: LogSetting::default(),
             log_format: None,
             errorfiles: Vec::new(),
+            errorfile_imports: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),
             description: None,

@@ -315,6 +315,20 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             }
         }
         "errorfile" => proxy.errorfiles.push(parse_errorfile(directive)?),
+        "errorfiles" => {
+            let Some((name, codes)) = args.split_first() else {
+                return Err(missing(directive, "the name of an http-errors section"));
+            };
+            let codes = codes
+                .iter()
+                .map(errorfile_code)
+                .collect::<Result<Vec<u16>, Diagnostic>>()?;
+            proxy.errorfile_imports.push(ErrorFilesImport {
+                at: proxy.errorfiles.len(),
+                name: name.clone(),
+                codes,
+            });
+        }
         "force-persist" | "ignore-persist" => {
             let (before, condition) = split_condition(args)?;
             let condition = condition
@@ -715,7 +729,18 @@ const ERRORFILE_CODES: &[u16] = &[
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
 
-fn parse_errorfile(directive: &RawDirective) -> Result<ErrorFile, Diagnostic> {
+/// A status code `errorfile` and `errorfiles` accept.
+fn errorfile_code(code: &Word) -> Result<u16, Diagnostic> {
+    let status = parse_uint(code, "status code", 999)? as u16;
+    if !ERRORFILE_CODES.contains(&status) {
+        return Err(Diagnostic::error(code.span, format!("invalid status code '{}' for 'errorfile'", code.text))
+            .with_help("the codes are 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503 and 504"));
+    }
+    Ok(status)
+}
+
+/// `errorfile CODE FILE`, in a proxy or an `http-errors` section.
+pub(crate) fn parse_errorfile(directive: &RawDirective) -> Result<ErrorFile, Diagnostic> {
     let args = directive.args();
     let (code, path) = match args {
         [c, p] => (c, p),
@@ -727,11 +752,7 @@ fn parse_errorfile(directive: &RawDirective) -> Result<ErrorFile, Diagnostic> {
             ))
         }
     };
-    let status = parse_uint(code, "status code", 999)? as u16;
-    if !ERRORFILE_CODES.contains(&status) {
-        return Err(Diagnostic::error(code.span, format!("invalid status code '{}' for 'errorfile'", code.text))
-            .with_help("the codes are 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503 and 504"));
-    }
+    let status = errorfile_code(code)?;
     Ok(ErrorFile {
         status,
         path: path.clone(),
