@@ -1,9 +1,10 @@
 //! The HTTP/2 side of a frontend as HAProxy 2.6 presents it: the settings
 //! it announces and the order of its first frames.
 //!
-//! HAProxy's first frame is a SETTINGS with its default windows (65,535
-//! bytes) and 100 concurrent streams, and it sends no WINDOW_UPDATE before
-//! acknowledging the client's SETTINGS. hyper's defaults differ on each point: 1 MiB windows,
+//! HAProxy's first frame is a SETTINGS with `ENABLE_CONNECT_PROTOCOL` (RFC
+//! 8441: WebSocket over HTTP/2, `proxy/h2_websocket.rs`), its default
+//! windows (65,535 bytes) and 100 concurrent streams, and it sends no
+//! WINDOW_UPDATE before acknowledging the client's SETTINGS. hyper's defaults differ on each point: 1 MiB windows,
 //! whose connection part the `h2` crate announces with a WINDOW_UPDATE
 //! right after its SETTINGS, which can overtake the SETTINGS ACK that
 //! clients such as VTest's wait for.
@@ -23,5 +24,6 @@ pub fn configure<E>(builder: &mut Http2Builder<'_, E>) {
     builder
         .initial_connection_window_size(INITIAL_WINDOW)
         .initial_stream_window_size(INITIAL_WINDOW)
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .enable_connect_protocol();
 }

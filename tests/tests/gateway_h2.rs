@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::h2_frames::{
-    H2Connection, ACK, DATA, END_STREAM, HEADERS, MAX_CONCURRENT_STREAMS, SETTINGS, WINDOW_UPDATE,
+    H2Connection, ACK, DATA, ENABLE_CONNECT_PROTOCOL, END_STREAM, HEADERS, MAX_CONCURRENT_STREAMS,
+    SETTINGS, WINDOW_UPDATE,
 };
 use switchyard_e2e::origin::Origin;
 
@@ -95,4 +96,120 @@ async fn a_request_without_authority_or_host_reaches_an_h2_server() {
     let seen = &o.seen()[0];
     // The server's address stands for the missing authority.
     assert_eq!(seen.uri, format!("http://{}/bare", o.addr));
+}
+
+/// An HTTP/1.1 WebSocket server on raw TCP: it keeps the handshake's head,
+/// answers 101 with the accept value of the key it got (or `accept` when
+/// given), then echoes every byte.
+async fn websocket_origin(
+    accept: Option<&'static str>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, head) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        while !buf.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                return;
+            }
+            buf.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+            .unwrap_or("")
+            .to_owned();
+        let _ = seen.send(text);
+        let accept = accept.map_or_else(
+            || tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()),
+            str::to_owned,
+        );
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: {accept}\r\n\r\n"
+        );
+        stream.write_all(answer.as_bytes()).await.unwrap();
+        let mut chunk = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut chunk).await {
+            if n == 0 || stream.write_all(&chunk[..n]).await.is_err() {
+                return;
+            }
+        }
+    });
+    (addr, head)
+}
+
+/// RFC 8441's extended CONNECT for a WebSocket on stream 1.
+async fn websocket_over_h2(addr: std::net::SocketAddr) -> (H2Connection, Vec<(String, String)>) {
+    let mut conn = H2Connection::open(addr).await;
+    let settings = conn.frames_until(SETTINGS, 0, WAIT).await;
+    assert!(
+        settings[0]
+            .settings()
+            .contains(&(ENABLE_CONNECT_PROTOCOL, 1)),
+        "RFC 8441 §3: announced by the server"
+    );
+    conn.send(SETTINGS, ACK, 0, &[]).await;
+    let request = [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "http"),
+        (":path", "/chat"),
+        (":authority", "127.0.0.1"),
+        ("sec-websocket-version", "13"),
+    ];
+    conn.send_headers(1, &request, false).await;
+    let frames = conn.frames_until(HEADERS, 1, WAIT).await;
+    let headers = conn.decode(frames.last().unwrap());
+    (conn, headers)
+}
+
+#[tokio::test]
+async fn websocket_over_h2_reaches_an_http1_server_as_its_handshake_and_tunnels() {
+    let (origin, head) = websocket_origin(None).await;
+    let (_gw, addr) = h2_gateway(origin, "").await;
+    let (mut conn, headers) = websocket_over_h2(addr).await;
+    assert!(
+        headers.contains(&(":status".into(), "200".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers
+            .iter()
+            .all(|(n, _)| n != "upgrade" && n != "connection" && n != "sec-websocket-accept"),
+        "HTTP/1.1's handshake fields stay on the server's side: {headers:?}"
+    );
+    let head = head.await.unwrap();
+    assert!(head.starts_with("GET /chat HTTP/1.1\r\n"), "{head}");
+    for field in [
+        "connection: upgrade",
+        "upgrade: websocket",
+        "sec-websocket-version: 13",
+    ] {
+        assert!(head.contains(field), "{field} in {head}");
+    }
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+        .expect("the gateway makes the key HTTP/2 does not have");
+    assert_eq!(key.len(), 24, "16 bytes in base64: {key}");
+    // The tunnel: DATA frames to the server's bytes and back.
+    conn.send(DATA, 0, 1, b"\x81\x04ping").await;
+    let frames = conn.frames_until(DATA, 1, WAIT).await;
+    assert_eq!(frames.last().unwrap().payload, b"\x81\x04ping");
+}
+
+#[tokio::test]
+async fn websocket_over_h2_with_a_wrong_accept_from_the_server_is_502() {
+    let (origin, _head) = websocket_origin(Some("invalid_key")).await;
+    let (_gw, addr) = h2_gateway(origin, "").await;
+    let (_conn, headers) = websocket_over_h2(addr).await;
+    assert!(
+        headers.contains(&(":status".into(), "502".into())),
+        "{headers:?}"
+    );
 }

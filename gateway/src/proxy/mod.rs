@@ -7,6 +7,7 @@ pub mod connection_mode;
 pub mod error_page;
 pub mod forwardfor;
 pub mod framing;
+pub mod h2_websocket;
 pub mod header_names;
 pub mod request_checks;
 pub mod retry;
@@ -394,6 +395,15 @@ impl HttpProxy {
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
             policy.apply(conn.forwarded_client(), &mut parts.headers);
         }
+        // RFC 8441: an HTTP/2 client's WebSocket reaches the server as an
+        // HTTP/1.1 handshake (its stream has no body, the tunnel follows).
+        let websocket_over_h2 = h2_websocket::is_extended_connect(&parts);
+        let body = if websocket_over_h2 {
+            h2_websocket::to_h1_handshake(&mut parts);
+            ProxyBody::Empty
+        } else {
+            body
+        };
         let upgrade_to = upgrade::requested(&parts);
         let tunnel_asked = upgrade_to.is_some() || parts.method == http::Method::CONNECT;
         let mut client_upgrade = tunnel_asked
@@ -772,6 +782,10 @@ impl HttpProxy {
         }
         let reused = pooled.reused;
         let connect = request.method() == http::Method::CONNECT;
+        let websocket_over_h2 = request
+            .extensions()
+            .get::<h2_websocket::ExpectedAccept>()
+            .cloned();
         let sent = pooled.sender.send_request(request);
         let result = within_server_timeout(route, sent).await?;
         let mut response = match result {
@@ -806,8 +820,12 @@ impl HttpProxy {
         let switched = response.status() == http::StatusCode::SWITCHING_PROTOCOLS
             || (connect && response.status().is_success());
         if switched {
-            // The server switched protocols: only for a client that asked.
-            let Some(client) = client_upgrade.take() else {
+            // The server switched protocols: only for a client that asked
+            // (and, for WebSocket over HTTP/2, that proved it read the key).
+            let proven = websocket_over_h2
+                .as_ref()
+                .is_none_or(|expected| expected.matches(response.headers()));
+            let Some(client) = client_upgrade.take().filter(|_| proven) else {
                 return Err(AttemptError::Sent {
                     failure: None,
                     status: 502,
@@ -823,6 +841,9 @@ impl HttpProxy {
                 route.tunnel_idle(&self.client_side.timeouts),
             );
             let (mut parts, _) = response.into_parts();
+            if websocket_over_h2.is_some() {
+                h2_websocket::to_h2_answer(&mut parts.status, &mut parts.headers);
+            }
             if connect {
                 // A 2xx to CONNECT has no body (RFC 9110 §9.3.6): what
                 // follows is the tunnel, whatever the server announced.
