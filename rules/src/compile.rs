@@ -36,9 +36,13 @@ pub struct AclLine {
     pub expr: Expr,
     pub method: MatchMethod,
     pub icase: bool,
-    pub matcher: Matcher,
-    /// The patterns as written, for indexing and tracing.
+    pub matcher: crate::pattern_file::LineMatcher,
+    /// The patterns as written (and the files' at startup), for indexing
+    /// and tracing.
     pub patterns: Vec<String>,
+    /// How many of `patterns` are written on the line (the rest came from
+    /// `-f` files).
+    pub inline_patterns: usize,
     pub span: Span,
 }
 
@@ -196,6 +200,9 @@ pub(crate) struct ProxyCompiler<'a> {
     pub maps: &'a mut HashMap<String, Arc<MapFile>>,
     pub files: &'a HashMap<String, Vec<u8>>,
     pub diags: &'a mut Diagnostics,
+    /// Where `-f` files are registered, shared by path (none: each line
+    /// keeps a fixed copy).
+    pub pattern_files: Option<&'a mut Vec<Arc<crate::pattern_file::PatternFile>>>,
     acls: Vec<Acl>,
     names: HashMap<String, AclId>,
 }
@@ -214,6 +221,7 @@ impl<'a> ProxyCompiler<'a> {
             maps,
             files,
             diags,
+            pattern_files: None,
             acls: Vec::new(),
             names: HashMap::new(),
         }
@@ -505,10 +513,14 @@ impl<'a> ProxyCompiler<'a> {
                 }
             }),
         };
-        let mut patterns: Vec<String> = acl.patterns.iter().map(|w| w.text.clone()).collect();
+        let inline: Vec<String> = acl.patterns.iter().map(|w| w.text.clone()).collect();
+        let inline_patterns = inline.len();
+        let mut patterns = inline.clone();
+        let mut files = Vec::new();
         for file in &acl.flags.files {
             match self.fs.read(&file.text) {
                 Ok(bytes) => {
+                    let mut lines = Vec::new();
                     for line in String::from_utf8_lossy(&bytes).lines() {
                         let line = line.trim();
                         if line.is_empty() || line.starts_with('#') {
@@ -520,6 +532,23 @@ impl<'a> ProxyCompiler<'a> {
                             line
                         };
                         patterns.push(pattern.to_owned());
+                        lines.push(line.to_owned());
+                    }
+                    if let Some(registry) = self.pattern_files.as_deref_mut() {
+                        let shared = match registry.iter().find(|f| f.path == file.text) {
+                            Some(f) => f.clone(),
+                            None => {
+                                let f = Arc::new(crate::pattern_file::PatternFile::new(
+                                    &file.text, &lines,
+                                ));
+                                registry.push(f.clone());
+                                f
+                            }
+                        };
+                        if let Ok(mut used) = shared.used_by.lock() {
+                            used.push(acl.span.line);
+                        }
+                        files.push(shared);
                     }
                 }
                 Err(e) => {
@@ -556,12 +585,30 @@ impl<'a> ProxyCompiler<'a> {
                 return None;
             }
         };
+        let matcher = if files.is_empty() {
+            crate::pattern_file::LineMatcher::Fixed(matcher)
+        } else {
+            match crate::pattern_file::LiveMatcher::new(
+                method,
+                acl.flags.ignore_case,
+                inline,
+                acl.flags.map_files,
+                files,
+            ) {
+                Ok(live) => crate::pattern_file::LineMatcher::Live(live),
+                Err(e) => {
+                    self.error(acl.span, e, None);
+                    return None;
+                }
+            }
+        };
         Some(AclLine {
             expr,
             method,
             icase: acl.flags.ignore_case,
             matcher,
             patterns,
+            inline_patterns,
             span: acl.span,
         })
     }

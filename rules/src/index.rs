@@ -55,6 +55,7 @@ impl SwitchIndex {
             // Every line of the ACL must be indexable on the same table.
             let eligible = acl.lines.iter().all(|l| {
                 l.expr.converters.is_empty()
+                    && l.matcher.is_fixed()
                     && matches!(l.method, MatchMethod::Str | MatchMethod::Beg)
             });
             if !eligible || acl.lines.is_empty() {

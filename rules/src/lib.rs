@@ -17,6 +17,7 @@ pub mod header_match;
 pub mod index;
 pub mod keyword;
 pub mod pattern;
+pub mod pattern_file;
 pub mod request;
 pub mod stream;
 pub mod userlist;
@@ -48,6 +49,9 @@ pub struct RuleSet {
     /// Every map file the rules use, by path; shared with the converters,
     /// so a change through the runtime API applies to the next request.
     maps: Vec<Arc<converter::MapFile>>,
+    /// Every ACL pattern file (`-f`), in the order first read; shared with
+    /// the ACL lines reading it, as `maps` are.
+    pattern_files: Vec<Arc<pattern_file::PatternFile>>,
 }
 
 /// One `acl` line (or anonymous ACL) as the runtime API's `show acl` lists it.
@@ -58,7 +62,10 @@ pub struct AclSummary {
     /// The fetch as written (`path_beg`, `hdr(host)`…).
     pub fetch: String,
     pub line: u32,
+    /// The line's own patterns first, then those its files held at startup.
     pub patterns: Vec<String>,
+    /// How many of `patterns` are the line's own.
+    pub inline_patterns: usize,
 }
 
 impl RuleSet {
@@ -73,11 +80,14 @@ impl RuleSet {
         let names: Vec<String> = userlists.iter().map(|u| u.name.clone()).collect();
         let lookup = |name: &str| names.iter().position(|n| n == name);
         let mut maps = HashMap::new();
+        let mut pattern_files = Vec::new();
         let mut proxies = Vec::new();
         let mut by_name = FxHashMap::default();
         let mut frontends_by_name = FxHashMap::default();
         for proxy in &config.proxies {
-            let compiler = ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
+            let mut compiler =
+                ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
+            compiler.pattern_files = Some(&mut pattern_files);
             let mut rules = compiler.compile(proxy);
             rules.index = index::SwitchIndex::build(&rules);
             // A frontend and a backend may share a name: the backend wins the
@@ -104,7 +114,13 @@ impl RuleSet {
             frontends_by_name,
             userlists,
             maps,
+            pattern_files,
         })
+    }
+
+    /// The ACL pattern files, in the order the configuration reads them.
+    pub fn pattern_files(&self) -> &[Arc<pattern_file::PatternFile>] {
+        &self.pattern_files
     }
 
     /// The map files the rules use, sorted by path.
@@ -125,6 +141,7 @@ impl RuleSet {
                         fetch: line.expr.text.clone(),
                         line: line.span.line,
                         patterns: line.patterns.clone(),
+                        inline_patterns: line.inline_patterns,
                     })
                 })
             })

@@ -217,3 +217,76 @@ async fn prompt_mode_keeps_the_session_open() {
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     assert_eq!(rest, "", "quit closes the session");
 }
+
+/// `add acl`/`del acl`/`clear acl` on a pattern file (`-f`) change the
+/// decision of the very next request (the reg-test `acl_cli_spaces.vtc`'s
+/// exchange, escaped spaces and `;` included); `show acl` answers as
+/// HAProxy 2.6.12 did (`fixtures/haproxy/acl-cli.txt`).
+#[tokio::test]
+async fn acl_pattern_files_change_decisions_at_once() {
+    let origin = Origin::start("s1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agents = dir.path().join("agents.acl");
+    std::fs::write(&agents, "foo\nbar\n").unwrap();
+    let sock = dir.path().join("admin.sock");
+    let port = free_port();
+    let config = format!(
+        "global\n    stats socket {} level admin\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe1\n    bind 127.0.0.1:{port}\n    http-request deny if {{ req.hdr(user-agent) -i -m str -f {} }}\n    default_backend be1\n\
+         backend be1\n    server s1 {}\n",
+        sock.display(),
+        agents.display(),
+        origin.addr
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let status = |agent: &'static str| async move {
+        let c = client_without_keepalive();
+        get(
+            &c,
+            &format!("http://127.0.0.1:{port}/"),
+            &[("User-Agent", agent)],
+        )
+        .await
+        .unwrap()
+        .status
+    };
+    let file = agents.display().to_string();
+    assert_eq!(status("Mon User Agent;").await, 200);
+    assert_eq!(status("FOO").await, 403);
+    assert_eq!(
+        command(&sock, &format!("add acl {file} Mon\\ User\\ Agent\\;")),
+        "\n"
+    );
+    let shown = command(&sock, &format!("show acl {file}"));
+    let patterns: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, p)| p))
+        .collect();
+    assert_eq!(patterns, ["foo", "bar", "Mon User Agent;"], "{shown}");
+    assert_eq!(status("Mon User Agent;").await, 403, "denied at once");
+    assert_eq!(
+        command(&sock, &format!("del acl {file} Mon\\ User\\ Agent\\;")),
+        "\n"
+    );
+    assert_eq!(status("Mon User Agent;").await, 200);
+    // HAProxy's messages.
+    assert_eq!(
+        command(&sock, &format!("del acl {file} nosuch")),
+        "Key not found.\n\n"
+    );
+    assert_eq!(
+        command(&sock, "add acl /nosuch x"),
+        "Unknown ACL identifier. Please use #<id> or <file>.\n\n"
+    );
+    assert_eq!(
+        command(&sock, "add acl"),
+        "'add acl' expects two parameters: ACL identifier and pattern.\n\n"
+    );
+    let listing = command(&sock, "show acl");
+    assert!(listing.starts_with(&format!(
+        "# id (file) description\n0 ({file}) pattern loaded from file '{file}' used by acl at line 10. curr_ver=0 next_ver=0 entry_cnt=2\n1 () acl 'req.hdr(user-agent)'"
+    )), "{listing}");
+    assert_eq!(command(&sock, "clear acl #0"), "\n");
+    assert_eq!(status("FOO").await, 200, "cleared");
+}

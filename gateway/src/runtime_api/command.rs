@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 pub use switchyard::api_syntax::{split_line, Level};
 
-use super::{info, maps, servers, ApiState};
+use super::{acls, info, maps, servers, ApiState};
 
 /// A client's session state.
 pub struct Session {
@@ -31,6 +31,13 @@ struct Command {
 
 const COMMANDS: &[Command] = &[
     Command {
+        words: &["add", "acl"],
+        level: Level::Operator,
+        usage: "add acl <acl> <pattern>",
+        help: "add an acl entry",
+        run: acls::add_acl,
+    },
+    Command {
         words: &["add", "map"],
         level: Level::Operator,
         usage: "add map <map> <key> <val>",
@@ -38,11 +45,25 @@ const COMMANDS: &[Command] = &[
         run: maps::add_map,
     },
     Command {
+        words: &["clear", "acl"],
+        level: Level::Operator,
+        usage: "clear acl <acl>",
+        help: "clear the contents of this acl",
+        run: acls::clear_acl,
+    },
+    Command {
         words: &["clear", "map"],
         level: Level::Operator,
         usage: "clear map <map>",
         help: "clear the contents of this map",
         run: maps::clear_map,
+    },
+    Command {
+        words: &["del", "acl"],
+        level: Level::Operator,
+        usage: "del acl <acl> [<key>|#<ref>]",
+        help: "delete acl entries matching <key>",
+        run: acls::del_acl,
     },
     Command {
         words: &["del", "map"],
@@ -126,7 +147,7 @@ const COMMANDS: &[Command] = &[
         level: Level::User,
         usage: "show acl [<acl>]",
         help: "report available acls or dump an acl's contents",
-        run: maps::show_acl,
+        run: acls::show_acl,
     },
     Command {
         words: &["show", "backend"],

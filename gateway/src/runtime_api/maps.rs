@@ -1,5 +1,5 @@
 //! Map and ACL commands: `show map`, `get map`, `add map`, `del map`,
-//! `set map`, `clear map`, `show acl`. A map is named by its file path or
+//! `set map`, `clear map` (ACLs are in `acls.rs`). A map is named by its file path or
 //! by `#ID` as `show map` numbers it; a change is seen by the next request.
 
 use std::fmt::Write;
@@ -94,34 +94,5 @@ pub fn set_map(args: &[String], state: &ApiState, _: &mut String) -> Result<(), 
 
 pub fn clear_map(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
     find(state, args.first())?.clear();
-    Ok(())
-}
-
-/// `show acl`: every ACL line; `show acl #ID`: its patterns.
-pub fn show_acl(args: &[String], state: &ApiState, out: &mut String) -> Result<(), String> {
-    let acls = state.rules.acl_summaries();
-    let Some(which) = args.first() else {
-        out.push_str("# id (file) description\n");
-        for (id, acl) in acls.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{id} () acl '{}' ({}/{}) line {}. curr_ver=0 next_ver=0 entry_cnt={}",
-                acl.fetch,
-                acl.proxy,
-                acl.name,
-                acl.line,
-                acl.patterns.len()
-            );
-        }
-        return Ok(());
-    };
-    let acl = which
-        .strip_prefix('#')
-        .and_then(|id| id.parse::<usize>().ok())
-        .and_then(|id| acls.get(id))
-        .ok_or("Unknown ACL identifier. Please use #<id> or <file>.")?;
-    for (i, pattern) in acl.patterns.iter().enumerate() {
-        let _ = writeln!(out, "{i:#x} {pattern}");
-    }
     Ok(())
 }

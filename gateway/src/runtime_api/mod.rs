@@ -7,6 +7,7 @@
 //! change the live state the request path uses (server weights and states,
 //! map entries), so a change applies to the next request.
 
+mod acls;
 mod command;
 mod info;
 mod maps;
