@@ -48,6 +48,8 @@ pub struct CheckPlan {
     /// `expect rstatus|rstring`'s pattern, compiled once (`-c` refuses an
     /// invalid one).
     pub expect_regex: Option<Regex>,
+    /// `http-check send-state`: the node name the state header gives.
+    pub send_state: Option<String>,
     /// The server's options, for the PROXY header its checks start with
     /// (`send-proxy`, `send-proxy-v2`).
     pub proxy_protocol: switchyard_grammar::ast::server::ServerOptions,
@@ -87,6 +89,7 @@ impl CheckPlan {
                 .as_ref()
                 .filter(|e| e.kind.starts_with('r'))
                 .and_then(|e| Regex::new(&e.pattern.text).ok()),
+            send_state: backend.http_check_send_state.then(String::new),
             proxy_protocol: o.clone(),
         }
     }
@@ -108,7 +111,22 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
         let mut health = Health::resume(rise, fall, server.check_health());
         health.align(server.is_up());
         let before = (server.check_status(), health.value());
-        let result = check_once(&server, &plan).await;
+        let result = match (&plan.send_state, &plan.http) {
+            (Some(node), Some(request)) => {
+                // The state header is the request's first field, as HAProxy's.
+                let value = super::send_state::value(&backend, &server, &health, node);
+                let mut request = request.clone();
+                request
+                    .headers
+                    .insert(0, (super::send_state::NAME.to_owned(), value));
+                let plan = CheckPlan {
+                    http: Some(request),
+                    ..plan.clone()
+                };
+                check_once(&server, &plan).await
+            }
+            _ => check_once(&server, &plan).await,
+        };
         let status = status_code(&result.reason);
         server.set_check_status(status);
         let transition = if result.ok {
@@ -450,6 +468,7 @@ mod tests {
             }),
             expect: None,
             expect_regex: None,
+            send_state: None,
             proxy_protocol: Default::default(),
         }
     }

@@ -8,6 +8,7 @@ pub mod cookie_date;
 pub mod events;
 pub mod health;
 pub mod persist;
+pub mod send_state;
 pub mod server;
 
 use std::sync::Arc;
@@ -154,7 +155,10 @@ impl Backend {
             .into_iter()
             .enumerate()
             .map(|(i, server)| {
-                let plan = CheckPlan::for_server(&self.config, server);
+                let mut plan = CheckPlan::for_server(&self.config, server);
+                if plan.send_state.is_some() {
+                    plan.send_state = Some(node_name(global));
+                }
                 let mut spread = plan.inter * i as u32 / count;
                 if let Some(percent) = global.spread_checks {
                     spread += plan.inter * (percent as u32) / 100 * (i as u32 % 2) / 2;
@@ -168,4 +172,13 @@ impl Backend {
             })
             .collect()
     }
+}
+
+/// HAProxy's `node`: the global setting, else the host's name.
+fn node_name(global: &Global) -> String {
+    global.node.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
 }

@@ -342,6 +342,8 @@ pub struct Proxy {
     /// `http-check …`) were written in this section; until then they are
     /// the defaults section's, which HAProxy takes as a whole or not at all.
     pub http_check_own: bool,
+    /// `http-check send-state`: checks tell the server its state.
+    pub http_check_send_state: bool,
     pub timeouts: Timeouts,
     pub retries: Option<Spanned<u64>>,
     pub retry_on: Option<Spanned<Vec<String>>>,
@@ -458,6 +460,7 @@ impl Proxy {
             http_check_expect: None,
             http_check_send: None,
             http_check_own: false,
+            http_check_send_state: false,
             timeouts: Timeouts::default(),
             retries: None,
             retry_on: None,

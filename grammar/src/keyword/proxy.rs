@@ -372,6 +372,19 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             own_http_check_rules(proxy, false);
             proxy.http_check_expect = Some(expect);
         }
+        // HAProxy's option flag, inherited on its own (not with the rules).
+        "http-check send-state" => {
+            if let Some(extra) = directive.args().get(1) {
+                return Err(Diagnostic::error(
+                    extra.span,
+                    format!(
+                        "unexpected word '{}' after 'http-check send-state'",
+                        extra.text
+                    ),
+                ));
+            }
+            proxy.http_check_send_state = true;
+        }
         "http-check send" => {
             let send = parse_http_check_send(directive)?;
             own_http_check_rules(proxy, false);
