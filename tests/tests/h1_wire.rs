@@ -5,7 +5,7 @@
 //! writes: `raw_http::SHAPES`).
 
 use switchyard_e2e::gateway::{free_port, Gateway};
-use switchyard_e2e::raw_http::{exchange, head_lines, request, RawOrigin, SHAPES};
+use switchyard_e2e::raw_http::{exchange, head_lines, request, RawOrigin, Shape, SHAPES};
 
 /// A gateway with one frontend (`frontend` lines) and a backend `be` (its
 /// lines, then the server `origin`).
@@ -14,7 +14,7 @@ fn start(origin: &RawOrigin, frontend: &str, backend: &str) -> (Gateway, u16) {
     let config = format!(
         "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n{frontend}    default_backend be\n\
-         backend be\n{backend}    server s1 {}\nbackend none\n",
+         backend be\n{backend}    server s1 {} cookie s1\nbackend none\n",
         origin.addr
     );
     let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
@@ -180,5 +180,85 @@ async fn http10_responses_pass_as_http10() {
             got, "HTTP/1.0 200 OK\r\nx-a: 1\r\n\r\nuntil close",
             "{shape:?}"
         );
+    }
+}
+
+/// `cookie … nocache` appends `Cache-Control: private` only to a response
+/// HAProxy judges cacheable (a validator or freshness information, a GET,
+/// a status cacheable by default), after the server's own fields.
+#[tokio::test]
+async fn nocache_marks_only_cacheable_responses_private() {
+    let origin = RawOrigin::start(&[
+        ("/plain", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        (
+            "/etag",
+            b"HTTP/1.1 200 OK\r\nETag: \"x\"\r\nContent-Length: 2\r\n\r\nok",
+        ),
+        (
+            "/fresh",
+            b"HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 2\r\n\r\nok",
+        ),
+        (
+            "/public",
+            b"HTTP/1.1 200 OK\r\nCache-Control: public\r\nContent-Length: 2\r\n\r\nok",
+        ),
+    ])
+    .await;
+    let (_gw, port) = start(&origin, "", "    cookie SRV insert indirect nocache\n");
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "/plain",
+            &[
+                "HTTP/1.1 200 OK",
+                "content-length: 2",
+                "set-cookie: SRV=s1; path=/",
+            ],
+        ),
+        (
+            "/etag",
+            &[
+                "HTTP/1.1 200 OK",
+                "etag: \"x\"",
+                "content-length: 2",
+                "set-cookie: SRV=s1; path=/",
+                "cache-control: private",
+            ],
+        ),
+        (
+            "/fresh",
+            &[
+                "HTTP/1.1 200 OK",
+                "cache-control: max-age=60",
+                "content-length: 2",
+                "set-cookie: SRV=s1; path=/",
+                "cache-control: private",
+            ],
+        ),
+        (
+            "/public",
+            &[
+                "HTTP/1.1 200 OK",
+                "cache-control: public",
+                "content-length: 2",
+                "set-cookie: SRV=s1; path=/",
+            ],
+        ),
+    ];
+    for shape in SHAPES {
+        for (path, head) in cases {
+            let got = exchange(port, &request("GET", path, &[], shape)).await;
+            let mut lines = head_lines(&got);
+            if shape != Shape::Bodiless {
+                // hyper's `HeaderMap` writes the values of one name
+                // together (docs/compatibility.md): the same fields, each
+                // name's values in order.
+                let mut expected = head.to_vec();
+                lines[1..].sort_by_key(|l| l.split(':').next().map(str::to_owned));
+                expected[1..].sort_by_key(|l| l.split(':').next().map(str::to_owned));
+                assert_eq!(lines, expected, "{shape:?} {path}: {got}");
+                continue;
+            }
+            assert_eq!(lines, head, "{shape:?} {path}: {got}");
+        }
     }
 }

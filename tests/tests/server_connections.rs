@@ -117,7 +117,7 @@ async fn serve(mut socket: TcpStream) {
                   X-Hop: 1\r\nProxy-Connection: keep-alive\r\nX-End: 2\r\nContent-Length: 3\r\n\r\nhop"
                 .to_vec()],
             "/fields" => vec![b"HTTP/1.1 200 OK\r\nX-A: 1\r\nSet-Cookie: s=1\r\nConnection: keep-alive\r\n\
-                  X-Sp:   v  \r\nX-A: 2\r\nCache-Control: public\r\nX-Drop: 1\r\nContent-Length: 6\r\n\r\nfields"
+                  X-Sp:   v  \r\nX-A: 2\r\nCache-Control: max-age=60\r\nX-Drop: 1\r\nContent-Length: 6\r\n\r\nfields"
                 .to_vec()],
             "/silent" => return,
             "/bad-chunk" => {
@@ -239,7 +239,8 @@ async fn hop_by_hop_response_fields_are_not_passed_on() {
 /// A server's fields reach an HTTP/1.1 client in the server's order, names
 /// in lower case, with what the gateway edits (a persistence cookie, its
 /// `nocache`, `http-response` rules) applied; an HTTP/2 client gets the
-/// same fields.
+/// same fields. The response is cacheable (`max-age`), so `nocache` appends
+/// `Cache-Control: private` and leaves the server's own, as HAProxy does.
 #[tokio::test]
 async fn server_fields_keep_their_order_and_take_the_gateways_edits() {
     let origin = ScriptedOrigin::start().await;
@@ -254,18 +255,19 @@ async fn server_fields_keep_their_order_and_take_the_gateways_edits() {
     assert_eq!(body, "fields");
     let lines: Vec<&str> = head.lines().collect();
     assert_eq!(
-        lines[..6],
+        lines[..7],
         [
             "HTTP/1.1 200 OK",
             "x-a: 1",
             "set-cookie: s=1",
             "x-sp: v",
             "x-a: 2",
+            "cache-control: max-age=60",
             "content-length: 6"
         ],
         "{head}"
     );
-    let mut added: Vec<&str> = lines[6..].to_vec();
+    let mut added: Vec<&str> = lines[7..].to_vec();
     added.sort_unstable();
     assert_eq!(added.len(), 3, "{head}");
     assert_eq!(added[0], "cache-control: private");
@@ -284,7 +286,7 @@ async fn server_fields_keep_their_order_and_take_the_gateways_edits() {
     };
     assert_eq!(values("x-a"), ["1", "2"]);
     assert_eq!(values("x-sp"), ["v"]);
-    assert_eq!(values("cache-control"), ["private"]);
+    assert_eq!(values("cache-control"), ["max-age=60", "private"]);
     assert_eq!(values("x-set"), ["yes"]);
     assert!(values("x-drop").is_empty());
     let cookies = values("set-cookie");

@@ -706,8 +706,15 @@ impl HttpProxy {
                         d.record.t_queue = Some(0);
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
-                        let flag =
-                            p.on_response(&mut response, value, requested.as_ref(), &method, now);
+                        let status = response.status();
+                        let flag = p.on_response(
+                            &mut response,
+                            value,
+                            requested.as_ref(),
+                            &method,
+                            status,
+                            now,
+                        );
                         if let Some(d) = draft.as_mut() {
                             d.record.persistence[1] = flag;
                         }

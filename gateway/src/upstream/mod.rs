@@ -1,8 +1,10 @@
 //! The server side of the gateway: a backend's servers and their state
 //! ([`server`]), choosing one ([`balance`]), cookie persistence
-//! ([`persist`]) and health checks ([`check`]).
+//! ([`persist`], with [`cacheability`] for `nocache`) and health checks
+//! ([`check`]).
 
 pub mod balance;
+pub mod cacheability;
 pub mod check;
 pub mod cookie_date;
 pub mod events;

@@ -229,6 +229,7 @@ impl Persistence {
         server_cookie: &str,
         had: Option<&RequestCookie>,
         method: &Method,
+        status: http::StatusCode,
         now: i64,
     ) -> char {
         let s = &self.settings;
@@ -264,11 +265,16 @@ impl Persistence {
                 cookie.push('=');
                 self.push_inserted_value(&mut cookie, server_cookie, had, now);
                 cookie.push_str(&self.attributes);
+                // Whether a cache may keep it is judged on the server's
+                // response, before the cookie is added (as HAProxy does).
+                let cacheable =
+                    s.nocache && super::cacheability::cacheable(method, status, headers);
                 if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(cookie)) {
                     headers.append_field(SET_COOKIE, v);
                 }
-                if s.nocache {
-                    headers.set_field(
+                if cacheable {
+                    // Appended: the server's own `Cache-Control` stays.
+                    headers.append_field(
                         http::header::CACHE_CONTROL,
                         HeaderValue::from_static("private"),
                     );
@@ -302,12 +308,8 @@ impl Persistence {
                         headers.append_field(SET_COOKIE, v);
                     }
                 }
-                if s.nocache {
-                    headers.set_field(
-                        http::header::CACHE_CONTROL,
-                        HeaderValue::from_static("private"),
-                    );
-                }
+                // HAProxy adds `Cache-Control: private` for `nocache`
+                // only to a cookie it inserts.
                 'R'
             }
         }
@@ -363,13 +365,49 @@ mod tests {
         assert_eq!(req.get("cookie").unwrap(), "a=1; b=2");
         let mut resp = HeaderMap::new();
         // `%tsc`'s response letter: inserted.
-        assert_eq!(p.on_response(&mut resp, "s1", None, &Method::GET, NOW), 'I');
+        assert_eq!(
+            p.on_response(
+                &mut resp,
+                "s1",
+                None,
+                &Method::GET,
+                http::StatusCode::OK,
+                NOW
+            ),
+            'I'
+        );
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s1; path=/; HttpOnly");
-        assert_eq!(resp.get("cache-control").unwrap(), "private");
+        assert_eq!(
+            resp.get("cache-control"),
+            None,
+            "not cacheable: nothing said"
+        );
+        let mut cacheable = headers(&[("cache-control", "max-age=60")]);
+        p.on_response(
+            &mut cacheable,
+            "s1",
+            None,
+            &Method::GET,
+            http::StatusCode::OK,
+            NOW,
+        );
+        let values: Vec<_> = cacheable.get_all("cache-control").iter().collect();
+        assert_eq!(
+            values,
+            ["max-age=60", "private"],
+            "appended, the server's kept"
+        );
         let mut again = HeaderMap::new();
         let had = p.requested(&headers(&[("cookie", "SRV=s1")]));
         assert_eq!(
-            p.on_response(&mut again, "s1", had.as_ref(), &Method::GET, NOW),
+            p.on_response(
+                &mut again,
+                "s1",
+                had.as_ref(),
+                &Method::GET,
+                http::StatusCode::OK,
+                NOW
+            ),
             'N'
         );
         assert!(
@@ -382,7 +420,14 @@ mod tests {
     fn insert_replaces_a_cookie_the_server_set_unless_preserve() {
         let p = settings(CookieMode::Insert, false);
         let mut resp = headers(&[("set-cookie", "SRV=x"), ("set-cookie", "other=1")]);
-        p.on_response(&mut resp, "s1", None, &Method::GET, NOW);
+        p.on_response(
+            &mut resp,
+            "s1",
+            None,
+            &Method::GET,
+            http::StatusCode::OK,
+            NOW,
+        );
         let values: Vec<_> = resp
             .get_all("set-cookie")
             .iter()
@@ -399,11 +444,28 @@ mod tests {
         p.strip_request(&mut req);
         assert_eq!(req.get("cookie").unwrap(), "SRV=abc123");
         let mut resp = headers(&[("set-cookie", "SRV=xyz; Path=/")]);
-        assert_eq!(p.on_response(&mut resp, "s2", None, &Method::GET, NOW), 'R');
+        assert_eq!(
+            p.on_response(
+                &mut resp,
+                "s2",
+                None,
+                &Method::GET,
+                http::StatusCode::OK,
+                NOW
+            ),
+            'R'
+        );
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2~xyz; Path=/");
         let r = settings(CookieMode::Rewrite, false);
         let mut resp = headers(&[("set-cookie", "SRV=anything; Path=/")]);
-        r.on_response(&mut resp, "s2", None, &Method::GET, NOW);
+        r.on_response(
+            &mut resp,
+            "s2",
+            None,
+            &Method::GET,
+            http::StatusCode::OK,
+            NOW,
+        );
         assert_eq!(resp.get("set-cookie").unwrap(), "SRV=s2; Path=/");
     }
 
@@ -447,7 +509,14 @@ mod tests {
     fn set_cookie(p: &Persistence, had: Option<&str>, now: i64) -> Option<String> {
         let had = had.and_then(|v| p.requested(&headers(&[("cookie", v)])));
         let mut resp = HeaderMap::new();
-        p.on_response(&mut resp, "s1", had.as_ref(), &Method::GET, now);
+        p.on_response(
+            &mut resp,
+            "s1",
+            had.as_ref(),
+            &Method::GET,
+            http::StatusCode::OK,
+            now,
+        );
         resp.get("set-cookie")
             .map(|v| v.to_str().unwrap().to_owned())
     }
