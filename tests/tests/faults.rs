@@ -139,8 +139,15 @@ async fn an_origin_process_killed_mid_load_loses_no_request() {
     assert_eq!(outcomes.len(), clients * each);
     assert!(failed.is_empty(), "failed requests: {failed:?}");
     assert!(at_kill < clients * each, "s1 died before the load ended");
-    // fall × inter, plus a check's own time and a shared machine's delays.
-    let limit = inter * fall + Duration::from_secs(1);
+    // After `fall` failed checks: not before the second of them can run
+    // ((fall - 1) × inter after the kill, the first one failing at once at
+    // the earliest), and within fall × inter plus a check's own time and
+    // a loaded machine's delays (the load runs on the same two cores).
+    let (earliest, limit) = (inter * (fall - 1), inter * fall + Duration::from_secs(3));
+    assert!(
+        down_after >= earliest - Duration::from_millis(20),
+        "DOWN after {down_after:?}, before {fall} checks could fail"
+    );
     assert!(down_after <= limit, "DOWN after {down_after:?} > {limit:?}");
     assert!(s2.request_count() > clients * each / 2);
     let stat = command(&socket, "show stat");

@@ -1,23 +1,29 @@
 //! Hostile requests over plain TCP: every case of
-//! `fixtures/hostile/requests.txt` (request smuggling shapes, bad header
+//! `fixtures/hostile/requests.txt` (request smuggling shapes, among them
+//! complete requests smuggled after CL.TE and TE.CL bodies, bad header
 //! names and bytes, odd versions and targets, oversized heads, slowloris)
-//! gets the answer written in the file — HAProxy 2.6's, or a stricter 400
-//! (`scripts/haproxy-hostile-diff` checks the file against HAProxy) — and
-//! the origin receives exactly as many requests as written: a refused
-//! request never reaches it.
+//! gets the answers written in the file — HAProxy 2.6's, or a stricter 400
+//! (`scripts/haproxy-hostile-diff` checks the file against HAProxy): every
+//! status the connection carries until the gateway closes it, and exactly
+//! the requests written at the origin (method, target, framing, body
+//! length), so that a refused or smuggled request never reaches it.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use switchyard_e2e::gateway::{free_port, Gateway};
-use switchyard_e2e::origin::Origin;
+use switchyard_e2e::origin::{Origin, SeenRequest};
 use switchyard_e2e::workspace_root;
 
 struct Case {
     name: String,
-    status: String,
-    origin_requests: usize,
+    /// Every status on the connection, in order (`# responses`).
+    responses: Vec<String>,
+    /// Each request the origin receives, as `METHOD TARGET framing=F
+    /// body=N` (`# origin`).
+    origin: Vec<String>,
     bytes: Vec<u8>,
 }
 
@@ -56,84 +62,169 @@ fn cases() -> Vec<Case> {
     text.split("\n###\n")
         .filter(|b| !b.starts_with("#!"))
         .map(|block| {
-            let mut lines = block.splitn(3, '\n');
+            let mut lines = block.split('\n');
             let name = lines.next().unwrap().trim_start_matches("# ").to_owned();
-            let expect: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-            assert_eq!(expect[..2], ["#", "expect"], "{name}: no expectation");
-            let raw = lines.next().unwrap_or("").trim_end_matches('\n');
+            let (mut responses, mut origin, mut raw) = (None, Vec::new(), Vec::new());
+            for line in lines {
+                if let Some(statuses) = line.strip_prefix("# responses ") {
+                    responses = Some(statuses.split(' ').map(str::to_owned).collect());
+                } else if let Some(request) = line.strip_prefix("# origin ") {
+                    origin.push(request.to_owned());
+                } else if !line.starts_with("# ") {
+                    raw.push(line);
+                }
+            }
             Case {
+                responses: responses.unwrap_or_else(|| panic!("{name}: no # responses line")),
                 name,
-                status: expect[2].to_owned(),
-                origin_requests: expect[3].parse().unwrap(),
-                bytes: unescape(raw),
+                origin,
+                bytes: unescape(raw.join("\n").trim_end_matches('\n')),
             }
         })
         .collect()
 }
 
-/// The status of the first final answer on a fresh connection after
-/// sending `bytes` ("closed" when there is none).
-async fn status_for(port: u16, bytes: &[u8]) -> String {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+/// The status of every response in `out`, in order (interim ones too),
+/// then "junk" if bytes follow that are not a response.
+fn statuses(mut out: &[u8]) -> Vec<String> {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut statuses = Vec::new();
+    while !out.is_empty() {
+        let Some(end) = find(out, b"\r\n\r\n") else {
+            statuses.push("junk".to_owned());
+            break;
+        };
+        let head = String::from_utf8_lossy(&out[..end]).into_owned();
+        let mut rest = &out[end + 4..];
+        let mut lines = head.split("\r\n");
+        let status = match lines.next().unwrap().split(' ').collect::<Vec<_>>()[..] {
+            [version, status, ..] if version.starts_with("HTTP/1.") => status.to_owned(),
+            _ => {
+                statuses.push("junk".to_owned());
+                break;
+            }
+        };
+        let field = |name: &str| {
+            head.split("\r\n").skip(1).find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_owned())
+            })
+        };
+        if status.starts_with('1') || status == "204" || status == "304" {
+        } else if field("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
+            loop {
+                let line_end = find(rest, b"\r\n").expect("a chunk size line");
+                let size_text = String::from_utf8_lossy(&rest[..line_end]).into_owned();
+                let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+                    .expect("a chunk size");
+                rest = &rest[line_end + 2..];
+                if size == 0 {
+                    rest = &rest[find(rest, b"\r\n").expect("the end of the body") + 2..];
+                    break;
+                }
+                rest = &rest[size + 2..];
+            }
+        } else if let Some(length) = field("content-length") {
+            rest = &rest[length.parse::<usize>().unwrap().min(rest.len())..];
+        } else {
+            rest = &[]; // read until close
+        }
+        statuses.push(status);
+        out = rest;
+    }
+    statuses
+}
+
+/// Sends `bytes` from the client address `from` on a new connection and
+/// reads until the gateway closes it: every status it carried ("closed"
+/// when there was none, "timeout" last when it stayed open 10 s).
+async fn exchange(port: u16, from: IpAddr, bytes: &[u8]) -> Vec<String> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from, 0)).unwrap();
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .unwrap();
     let _ = stream.write_all(bytes).await;
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        // Interim answers (100 Continue) are not the answer.
-        while seen.starts_with(b"HTTP/1.1 1") {
-            match seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                Some(end) => {
-                    seen.drain(..end + 4);
-                }
-                None => break,
-            }
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 65536];
+        // A reset after the answer ends the connection too.
+        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+            out.extend_from_slice(&buf[..n]);
         }
-        if let Some(line_end) = seen.windows(2).position(|w| w == b"\r\n") {
-            if !seen.starts_with(b"HTTP/1.1 1") {
-                let line = String::from_utf8_lossy(&seen[..line_end]).into_owned();
-                return line.split(' ').nth(1).unwrap_or("junk").to_owned();
-            }
-        }
-        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                return if seen.is_empty() {
-                    "closed".into()
-                } else {
-                    "junk".into()
-                }
-            }
-            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
-            Err(_) => return "timeout".into(),
-        }
+    })
+    .await;
+    let mut got = statuses(&out);
+    if got.is_empty() {
+        got.push("closed".to_owned());
     }
+    if read.is_err() {
+        got.push("timeout".to_owned());
+    }
+    got
 }
 
-#[tokio::test]
-async fn hostile_requests_get_haproxys_answer_or_a_stricter_one() {
+/// A request as the origin received it, in the fixture's notation.
+fn as_written(seen: &SeenRequest) -> String {
+    let has = |name: &str| !seen.header_values(name).is_empty();
+    let framing = if has("transfer-encoding") {
+        "chunked"
+    } else if has("content-length") {
+        "length"
+    } else {
+        "none"
+    };
+    format!(
+        "{} {} framing={framing} body={}",
+        seen.method, seen.uri, seen.body_len
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_haproxys_answers_or_stricter_ones() {
     let cases = cases();
     assert!(cases.len() >= 50, "the corpus has {} requests", cases.len());
     let origin = Origin::start("o").await;
     let port = free_port();
+    // `option forwardfor` tells the origin which case a request came from:
+    // each case connects from its own loopback address, all at once.
     let config = format!(
         "defaults\n    mode http\n    timeout connect 2s\n    timeout client 2s\n    timeout server 2s\n    timeout http-request 1s\n\
-         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server o {}\n",
+         frontend fe\n    bind 127.0.0.1:{port}\n    option forwardfor\n    default_backend be\nbackend be\n    server o {}\n",
         origin.addr
     );
     let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let client_address = |i: usize| IpAddr::V4(Ipv4Addr::new(127, 0, 1, i as u8 + 1));
+    let answers: Vec<Vec<String>> = futures_util::future::join_all(
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, case)| exchange(port, client_address(i), &case.bytes)),
+    )
+    .await;
+    let seen = origin.seen();
     let mut failures = Vec::new();
-    for case in &cases {
-        let before = origin.request_count();
-        let status = status_for(port, &case.bytes).await;
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        let reached = origin.request_count() - before;
-        if status != case.status || reached != case.origin_requests {
+    for (i, (case, got)) in cases.iter().zip(&answers).enumerate() {
+        let from = client_address(i).to_string();
+        let reached: Vec<String> = seen
+            .iter()
+            .filter(|r| r.header_values("x-forwarded-for") == [from.as_str()])
+            .map(as_written)
+            .collect();
+        if *got != case.responses || reached != case.origin {
             failures.push(format!(
-                "{}: expected {} with {} request(s) at the origin, got {status} with {reached}",
-                case.name, case.status, case.origin_requests
+                "{}:\n    expected responses {:?}, origin {:?}\n    got      responses {got:?}, origin {reached:?}",
+                case.name, case.responses, case.origin
             ));
         }
     }
+    let unattributed = seen
+        .iter()
+        .filter(|r| r.header_values("x-forwarded-for").len() != 1)
+        .count();
+    assert_eq!(unattributed, 0, "requests at the origin from no case");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
