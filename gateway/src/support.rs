@@ -91,6 +91,18 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         for server in &proxy.servers {
+            // Servers are reached over TCP only: a unix or abstract socket
+            // would start and then fail every connection.
+            if matches!(
+                server.address.family,
+                AddressFamily::Unix | AddressFamily::Abns
+            ) {
+                refuse(
+                    server.address.word.span,
+                    "a 'server' on a unix socket",
+                    "unix sockets",
+                );
+            }
             let o = proxy.server_options(server);
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse_server_tls(server.keyword.span, &o, &mut refuse);

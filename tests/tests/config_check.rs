@@ -141,3 +141,36 @@ fn an_invalid_health_check_regex_is_a_configuration_error() {
         "{err}"
     );
 }
+
+/// A `server` on a unix socket (`unix@PATH`, `/PATH`, `abns@NAME`) is not
+/// built: `-c` warns at its place and starting refuses it with the reason,
+/// instead of `-c` passing and the start failing on a missing port.
+#[test]
+fn a_server_on_a_unix_socket_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ux.cfg");
+    std::fs::write(
+        &cfg,
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe\n    bind 127.0.0.1:1\n    default_backend be\n\
+         backend be\n    server s1 unix@/run/origin.sock\n    server s2 /run/origin.sock\n    server s3 abns@origin\n",
+    )
+    .unwrap();
+    let path = cfg.to_str().unwrap();
+    let check = stderr(&run(&["-c", "-f", path]));
+    for line in [10, 11, 12] {
+        assert!(
+            check.contains(&format!(
+                "ux.cfg:{line}:15: warning: a 'server' on a unix socket is not built into the gateway yet"
+            )),
+            "{check}"
+        );
+    }
+    let start = run(&["-f", path]);
+    assert!(!start.status.success());
+    assert!(
+        stderr(&start).contains("a 'server' on a unix socket is not built into the gateway yet"),
+        "{}",
+        stderr(&start)
+    );
+}
