@@ -106,6 +106,16 @@ impl ProxyResponse {
             .is_some()
     }
 
+    /// Something the gateway attaches to the response for its own use.
+    pub fn insert_extension<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        self.parts.extensions.insert(value);
+    }
+
+    /// What [`ProxyResponse::insert_extension`] attached, if anything.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.parts.extensions.get::<T>()
+    }
+
     /// The same response with its body changed by `f`.
     pub fn map_body(mut self, f: impl FnOnce(ProxyBody) -> ProxyBody) -> Self {
         self.body = f(self.body);

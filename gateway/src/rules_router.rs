@@ -22,6 +22,18 @@ pub struct PartsFacts<'a> {
     pub dst: SocketAddr,
     /// The client connection's TLS, for `ssl_fc*`.
     pub tls: Option<&'a TlsFacts>,
+    /// The server that answered, for `srv_name`/`srv_id` in
+    /// `http-response` rules.
+    pub server: Option<&'a ServedBy>,
+}
+
+/// The server a response came from: its name and id (HAProxy's numbering,
+/// `stats/ids.rs`). Put on the response only when `http-response` rules
+/// will read it.
+#[derive(Debug, Clone)]
+pub struct ServedBy {
+    pub name: String,
+    pub id: u32,
 }
 
 impl RequestFacts for PartsFacts<'_> {
@@ -59,6 +71,9 @@ impl RequestFacts for PartsFacts<'_> {
     fn tls(&self) -> Option<&TlsFacts> {
         self.tls
     }
+    fn server(&self) -> Option<(&str, u32)> {
+        self.server.map(|s| (s.name.as_str(), s.id))
+    }
 }
 
 pub struct RulesRouter {
@@ -78,6 +93,7 @@ impl Router for RulesRouter {
                 src: conn.peer,
                 dst: conn.local,
                 tls: conn.tls.as_deref(),
+                server: None,
             };
             match self.rules.decide(&self.frontend, &facts) {
                 Some(d) => d,
@@ -113,11 +129,13 @@ impl Router for RulesRouter {
         conn: &ClientConn,
         response: &mut ProxyResponse,
     ) {
+        let served_by = response.extension::<ServedBy>().cloned();
         let facts = PartsFacts {
             parts: request,
             src: conn.peer,
             dst: conn.local,
             tls: conn.tls.as_deref(),
+            server: served_by.as_ref(),
         };
         for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
             match edit {

@@ -75,6 +75,10 @@ pub enum Fetch {
     ReqSslSni,
     /// `req.ssl_hello_type`: 1 once a whole ClientHello is buffered.
     ReqSslHelloType,
+    /// `srv_id`: the id of the server that answered (response side).
+    SrvId,
+    /// `srv_name`: the name of the server that answered (response side).
+    SrvName,
 }
 
 /// The type a fetch returns, which decides its default match method.
@@ -103,6 +107,7 @@ impl Fetch {
             | Fetch::SslFcAlpn
             | Fetch::SslFcProtocol
             | Fetch::ReqSslSni
+            | Fetch::SrvName
             | Fetch::ReqPayload { .. } => Kind::Str,
             Fetch::HttpAuthGroup { .. } => Kind::Str,
             Fetch::HdrCnt { .. }
@@ -111,6 +116,7 @@ impl Fetch {
             | Fetch::DstPort
             | Fetch::CookCnt { .. }
             | Fetch::ReqLen
+            | Fetch::SrvId
             | Fetch::ReqSslHelloType => Kind::Int,
             Fetch::Src | Fetch::Dst => Kind::Ip,
             Fetch::SslFc | Fetch::HttpAuth { .. } | Fetch::Constant(_) => Kind::Bool,
@@ -243,6 +249,16 @@ impl Fetch {
                         "{host}{}",
                         path_of(req.target())
                     ))));
+                }
+            }
+            Fetch::SrvId => {
+                if let Some((_, id)) = req.server() {
+                    out(Value::Int(i64::from(id)));
+                }
+            }
+            Fetch::SrvName => {
+                if let Some((name, _)) = req.server() {
+                    out(Value::Str(Cow::Borrowed(name)));
                 }
             }
             Fetch::Method => out(Value::Str(Cow::Borrowed(req.method()))),

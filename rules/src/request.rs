@@ -31,6 +31,11 @@ pub trait RequestFacts {
     fn payload_may_grow(&self) -> bool {
         false
     }
+    /// The server that answered (its name and id), for `srv_name` and
+    /// `srv_id` in `http-response` rules; `None` before one is chosen.
+    fn server(&self) -> Option<(&str, u32)> {
+        None
+    }
     /// `Authorization: Basic` credentials already decoded, if any.
     fn basic_credentials(&self) -> Option<(String, String)> {
         let mut found = None;

@@ -437,6 +437,7 @@ impl HttpProxy {
                     close_server,
                     persist: persist_override,
                     trace,
+                    served_by: kept.is_some(),
                 },
                 &mut client_upgrade,
                 draft,
@@ -461,6 +462,7 @@ impl HttpProxy {
             src: conn.peer,
             dst: conn.local,
             tls: conn.tls.as_deref(),
+            server: None,
         });
         stats.serve(parts, admin, body).await
     }
@@ -502,6 +504,7 @@ impl HttpProxy {
     ) -> ProxyResponse {
         let mut reuse = attempt.reuse;
         let attempt_trace = attempt.trace;
+        let attempt_served_by = attempt.served_by;
         let close_server = attempt.close_server;
         // Servers see HTTP/1.1 requests with origin-form targets, whatever
         // the client spoke.
@@ -704,6 +707,16 @@ impl HttpProxy {
                             });
                         d.record.t_response = connected.map(|c| c.elapsed().as_millis() as u64);
                         d.record.t_queue = Some(0);
+                    }
+                    if attempt_served_by {
+                        let id = crate::stats::ids::server_ids(&route.backend)
+                            .get(server.index)
+                            .copied()
+                            .unwrap_or_default();
+                        response.insert_extension(crate::rules_router::ServedBy {
+                            name: server.name.clone(),
+                            id,
+                        });
                     }
                     if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
                         let status = response.status();
@@ -1009,6 +1022,9 @@ struct Attempt {
     persist: Option<PersistOverride>,
     /// The stream number of `-d`'s trace.
     trace: Option<u32>,
+    /// `http-response` rules will run: the response carries the server
+    /// that answered ([`crate::rules_router::ServedBy`]).
+    served_by: bool,
 }
 
 /// Whether a response's `Connection` field has the `close` token.
