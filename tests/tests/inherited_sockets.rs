@@ -15,6 +15,7 @@ use switchyard_e2e::gateway::free_port;
 use switchyard_e2e::launch::{Launch, NotifySocket, Running};
 use switchyard_e2e::origin::Origin;
 use switchyard_e2e::runtime_api::command;
+use switchyard_e2e::wait_until;
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
 
@@ -240,20 +241,27 @@ async fn a_restart_with_x_and_sf_loses_no_request_and_the_old_process_exits() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = load_loop(addr, stop.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let limit = Duration::from_secs(10);
+    wait_until("the load reaches the first process", limit, || {
+        a.request_count() > 20
+    })
+    .await;
 
     // Two restarts in a row: each new process takes the socket over from
     // the one before through the same stats socket path.
     let sock_text = sock.to_str().unwrap().to_owned();
     let mut previous_pid = old.pid().to_string();
     let mut running = Vec::new();
-    for (name, server) in [("new.cfg", b.addr), ("newer.cfg", c.addr)] {
+    for (name, origin) in [("new.cfg", &b), ("newer.cfg", &c)] {
         let new = tokio::task::block_in_place(|| {
-            start(name, server, &["-x", &sock_text, "-sf", &previous_pid])
+            start(name, origin.addr, &["-x", &sock_text, "-sf", &previous_pid])
         });
         previous_pid = new.pid().to_string();
         running.push(new);
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        wait_until("the load reaches the new process", limit, || {
+            origin.request_count() > 20
+        })
+        .await;
     }
     let old_status = tokio::task::block_in_place(|| old.wait_exit(Duration::from_secs(10)))
         .expect("the first process exits after -sf");
@@ -262,7 +270,11 @@ async fn a_restart_with_x_and_sf_loses_no_request_and_the_old_process_exits() {
         tokio::task::block_in_place(|| running[0].wait_exit(Duration::from_secs(10)))
             .expect("the second process exits after -sf");
     assert!(middle_status.success(), "{middle_status:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_exits = c.request_count() + 20;
+    wait_until("the load goes on after the exits", limit, || {
+        c.request_count() >= after_exits
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     let (ok, failed, bodies) = load.await.unwrap();
     assert_eq!(failed, 0, "no request may fail across the restarts");
