@@ -571,7 +571,13 @@ async fn maxconn_queues_and_times_out_with_503() {
                 .status
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The slow request holds the one slot before the next one comes.
+    switchyard_e2e::wait_until(
+        "the slow request at the origin",
+        Duration::from_secs(10),
+        || o.request_count() == 1,
+    )
+    .await;
     let queued = get(&c, &url(port, "/"), &[]).await.unwrap();
     assert_eq!(queued.status, 503, "the queue timed out");
     assert_eq!(slow.await.unwrap(), 200);
