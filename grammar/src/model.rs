@@ -163,6 +163,9 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                 // As HAProxy: the bases set in `global` by now apply (once:
                 // a defaults section's `default-server` is rebased in the
                 // proxies that inherit it).
+                if let Some(warning) = proxy.apply_dispatch() {
+                    diags.push(warning);
+                }
                 if kind != ProxyKind::Defaults {
                     proxy.apply_file_bases(
                         config.global.crt_base.as_ref(),

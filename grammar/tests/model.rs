@@ -653,3 +653,52 @@ fn http_errors_sections_are_imported_in_place() {
         "{unknown:?}"
     );
 }
+
+#[test]
+fn dispatch_is_the_one_server_without_balance_and_ignored_with_it() {
+    let alone = load_text(&format!(
+        "{DEFAULTS}listen li\n    bind :80\n    dispatch 127.0.0.1:8080\n"
+    ));
+    assert!(errors(&alone).is_empty(), "{:?}", errors(&alone));
+    let li = alone.config.backend("li").unwrap();
+    assert_eq!(li.servers.len(), 1);
+    assert_eq!(li.servers[0].name.text, "dispatch");
+    assert_eq!(li.servers[0].address.word.text, "127.0.0.1:8080");
+    let with_servers = load_text(&format!(
+        "{DEFAULTS}backend be\n    dispatch 127.0.0.1:8080\n    server s 127.0.0.1:1\n"
+    ));
+    assert_eq!(
+        with_servers.config.backend("be").unwrap().servers[0]
+            .name
+            .text,
+        "dispatch"
+    );
+    assert!(
+        warnings(&with_servers)[0].contains("are not used"),
+        "{:?}",
+        warnings(&with_servers)
+    );
+    let balanced = load_text(&format!(
+        "{DEFAULTS}backend be\n    balance roundrobin\n    dispatch 127.0.0.1:8080\n    server s 127.0.0.1:1\n"
+    ));
+    assert_eq!(
+        balanced.config.backend("be").unwrap().servers[0].name.text,
+        "s"
+    );
+    assert_eq!(
+        warnings(&balanced),
+        ["dispatch address of backend 'be' will be ignored in balance mode"]
+    );
+    assert_eq!(
+        errors(&load_text(&format!(
+            "{DEFAULTS}frontend fe\n    bind :80\n    dispatch 127.0.0.1:8080\n"
+        )))
+        .len()
+            + warnings(&load_text(&format!(
+                "{DEFAULTS}frontend fe\n    bind :80\n    dispatch 127.0.0.1:8080\n"
+            )))
+            .len(),
+        1,
+        "a frontend has no servers: refused or ignored with the reason"
+    );
+}

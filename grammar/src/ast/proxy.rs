@@ -322,6 +322,8 @@ pub struct Proxy {
     pub use_backends: Vec<UseBackend>,
     pub default_backend: Option<Word>,
     pub servers: Vec<Server>,
+    /// `dispatch ADDR:PORT`, as a server named `dispatch`.
+    pub dispatch: Option<Server>,
     pub default_server: ServerOptions,
     pub balance: Option<Spanned<BalanceAlgorithm>>,
     pub hash_type: Option<Spanned<HashType>>,
@@ -447,6 +449,7 @@ impl Proxy {
             use_backends: Vec::new(),
             default_backend: None,
             servers: Vec::new(),
+            dispatch: None,
             default_server: ServerOptions::default(),
             balance: None,
             hash_type: None,
@@ -543,6 +546,39 @@ impl Proxy {
                 rebase(word, ca_base);
             }
         }
+    }
+
+    /// `dispatch ADDR:PORT` as HAProxy applies it once the section is read:
+    /// without `balance`, every connection goes to that address, and the
+    /// section's servers are not used (warned about); with `balance`, the
+    /// dispatch address is ignored, with HAProxy's warning. Here the
+    /// address becomes the section's one server, named `dispatch`.
+    pub fn apply_dispatch(&mut self) -> Option<crate::Diagnostic> {
+        let dispatch = self.dispatch.take()?;
+        let span = dispatch.keyword.span;
+        if self.balance.is_some() {
+            return Some(crate::Diagnostic::warning(
+                span,
+                format!(
+                    "dispatch address of {} '{}' will be ignored in balance mode",
+                    self.kind.keyword(),
+                    self.name
+                ),
+            ));
+        }
+        let unused = !self.servers.is_empty();
+        self.servers = vec![dispatch];
+        unused.then(|| {
+            crate::Diagnostic::warning(
+                span,
+                format!(
+                    "the servers of {} '{}' are not used: without 'balance', 'dispatch' sends every connection to its address, as in HAProxy",
+                    self.kind.keyword(),
+                    self.name
+                ),
+            )
+            .with_help("remove 'dispatch', or the servers")
+        })
     }
 
     /// Whether this (defaults) section has TCP/HTTP rules, which limit the

@@ -256,6 +256,24 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             proxy.default_backend = Some(target.clone());
         }
         "server" => proxy.servers.push(Server::parse(kw, args)?),
+        "dispatch" => {
+            let [address] = args else {
+                return Err(match args.get(1) {
+                    Some(extra) => Diagnostic::error(
+                        extra.span,
+                        format!("unexpected word '{}' after 'dispatch'", extra.text),
+                    ),
+                    None => missing(
+                        directive,
+                        "an address and port, e.g. 'dispatch 10.0.0.1:80'",
+                    ),
+                });
+            };
+            // A server named `dispatch` at that address (see
+            // `Proxy::apply_dispatch`).
+            let name = Word::new("dispatch".to_owned(), kw.span);
+            proxy.dispatch = Some(Server::parse(kw, &[name, address.clone()])?);
+        }
         "default-server" => {
             let parsed = server::parse_options(args)?;
             proxy.default_server = parsed.over(&proxy.default_server);
