@@ -39,6 +39,7 @@ mod tcp;
 mod tcp_connect;
 mod tls;
 mod tunnel;
+mod unix_socket;
 mod upstream;
 
 use std::process::ExitCode;

@@ -15,6 +15,7 @@ use crate::body::ProxyBody;
 use crate::server_conn::{H1Conn, ServerStream};
 use crate::tcp_connect::ServerSocket;
 use crate::tls::upstream::TlsTarget;
+use crate::unix_socket::UnixTarget;
 
 /// Why no connection could be had.
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +35,20 @@ pub enum ConnectError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PoolKey {
     addr: SocketAddr,
+    unix: Option<UnixTarget>,
     http2: bool,
     tls: Option<(usize, Option<String>)>,
 }
 
 impl PoolKey {
-    fn new(addr: SocketAddr, http2: bool, tls: Option<&TlsTarget>) -> PoolKey {
+    fn new(
+        (addr, unix): (SocketAddr, Option<&UnixTarget>),
+        http2: bool,
+        tls: Option<&TlsTarget>,
+    ) -> PoolKey {
         PoolKey {
             addr,
+            unix: unix.cloned(),
             http2,
             tls: tls.map(|t| (t.tls.id, t.sni.clone())),
         }
@@ -283,14 +290,14 @@ impl ConnectionPool {
     /// `socket` is what the backend asks of a new connection's socket.
     pub async fn checkout(
         &self,
-        addr: SocketAddr,
+        (addr, unix): (SocketAddr, Option<&UnixTarget>),
         reuse: bool,
         (connect_timeout, socket): (Option<Duration>, ServerSocket),
         tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
         http2: bool,
     ) -> Result<PooledConn, ConnectError> {
-        let key = PoolKey::new(addr, http2, tls.as_ref());
+        let key = PoolKey::new((addr, unix), http2, tls.as_ref());
         if reuse && proxy_header.is_none() {
             while let Some(mut sender) = self.pop_idle(&key) {
                 // A connection checked in right after its response ended may
@@ -367,6 +374,15 @@ async fn open(
     http2: bool,
 ) -> Result<PooledConn, ConnectError> {
     let connect = async {
+        if let Some(unix) = &key.unix {
+            // A server on a unix socket: no TCP options, no TLS (refused at
+            // startup), the PROXY header still first.
+            let mut stream = unix.connect().await?;
+            if let Some(header) = &proxy_header {
+                tokio::io::AsyncWriteExt::write_all(&mut stream, header).await?;
+            }
+            return Ok(ServerStream::Unix(stream));
+        }
         // Something is always sent at once: the request, or first the
         // PROXY header or the TLS client hello.
         let mut stream = crate::tcp_connect::connect(addr, socket).await?;
@@ -393,6 +409,7 @@ async fn open(
     let sender = match transport {
         stream if !http2 => SendRequest::Own(Box::new(H1Conn::new(stream))),
         ServerStream::Plain(stream) => handshake(stream, http2, ("http", addr)).await?,
+        ServerStream::Unix(stream) => handshake(stream, http2, ("http", addr)).await?,
         ServerStream::Tls(stream) => Box::pin(handshake(*stream, http2, ("https", addr))).await?,
     };
     Ok(PooledConn {
@@ -460,7 +477,7 @@ mod tests {
         let pool = ConnectionPool::new(1, Duration::from_secs(10));
         let open = || {
             pool.checkout(
-                addr,
+                (addr, None),
                 false,
                 (None, ServerSocket::default()),
                 None,
@@ -485,7 +502,7 @@ mod tests {
         let header = b"PROXY TCP4 127.0.0.1 127.0.0.1 1 2\r\n".to_vec();
         let private = pool
             .checkout(
-                addr,
+                (addr, None),
                 false,
                 (None, ServerSocket::default()),
                 None,

@@ -91,19 +91,27 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             }
         }
         for server in &proxy.servers {
-            // Servers are reached over TCP only: a unix or abstract socket
-            // would start and then fail every connection.
+            let o = proxy.server_options(server);
+            // A server on a unix socket serves HTTP requests
+            // (`unix_socket.rs`); TCP mode, TLS and health checks reach
+            // servers over TCP only, and would fail every connection.
             if matches!(
                 server.address.family,
                 AddressFamily::Unix | AddressFamily::Abns
             ) {
-                refuse(
-                    server.address.word.span,
-                    "a 'server' on a unix socket",
-                    "unix sockets",
-                );
+                let what = if proxy.mode() != Mode::Http {
+                    Some("a 'server' on a unix socket in TCP mode")
+                } else if o.ssl == Some(true) {
+                    Some("TLS ('ssl') to a server on a unix socket")
+                } else if o.check == Some(true) {
+                    Some("health checks ('check') of a server on a unix socket")
+                } else {
+                    None
+                };
+                if let Some(what) = what {
+                    refuse(server.address.word.span, what, "unix sockets");
+                }
             }
-            let o = proxy.server_options(server);
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse_server_tls(server.keyword.span, &o, &mut refuse);
             }

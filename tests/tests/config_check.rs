@@ -142,34 +142,40 @@ fn an_invalid_health_check_regex_is_a_configuration_error() {
     );
 }
 
-/// A `server` on a unix socket (`unix@PATH`, `/PATH`, `abns@NAME`) is not
-/// built: `-c` warns at its place and starting refuses it with the reason,
-/// instead of `-c` passing and the start failing on a missing port.
+/// A `server` on a unix socket (`unix@PATH`, `/PATH`, `abns@NAME`) serves
+/// HTTP (`unix_sockets.rs`); in TCP mode, with `ssl` or with `check` it is
+/// not built: `-c` warns at its place and starting refuses it with the
+/// reason, instead of `-c` passing and the start failing.
 #[test]
-fn a_server_on_a_unix_socket_is_refused_at_its_place() {
+fn a_server_on_a_unix_socket_is_refused_where_not_built() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("ux.cfg");
     std::fs::write(
         &cfg,
         "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
          frontend fe\n    bind 127.0.0.1:1\n    default_backend be\n\
-         backend be\n    server s1 unix@/run/origin.sock\n    server s2 /run/origin.sock\n    server s3 abns@origin\n",
+         backend be\n    server s1 unix@/run/origin.sock check\n    server s2 /run/origin.sock\n    server s3 abns@origin\n\
+         listen tcp\n    mode tcp\n    bind 127.0.0.1:2\n    server s4 /run/origin.sock\n",
     )
     .unwrap();
     let path = cfg.to_str().unwrap();
     let check = stderr(&run(&["-c", "-f", path]));
-    for line in [10, 11, 12] {
+    for (line, what) in [
+        (10, "health checks ('check') of a server on a unix socket"),
+        (16, "a 'server' on a unix socket in TCP mode"),
+    ] {
         assert!(
             check.contains(&format!(
-                "ux.cfg:{line}:15: warning: a 'server' on a unix socket is not built into the gateway yet"
+                "ux.cfg:{line}:15: warning: {what} is not built into the gateway yet"
             )),
             "{check}"
         );
     }
+    assert_eq!(check.matches("warning:").count(), 2, "{check}");
     let start = run(&["-f", path]);
     assert!(!start.status.success());
     assert!(
-        stderr(&start).contains("a 'server' on a unix socket is not built into the gateway yet"),
+        stderr(&start).contains("a 'server' on a unix socket in TCP mode is not built"),
         "{}",
         stderr(&start)
     );

@@ -622,7 +622,7 @@ impl HttpProxy {
             let mut pooled = match self
                 .pool
                 .checkout(
-                    server.addr,
+                    (server.addr, server.unix.as_ref()),
                     reuse && !closes,
                     (route.connect_timeout, route.server_socket),
                     tls,

@@ -189,7 +189,11 @@ pub fn show_servers_state(
                 "{be_id} {} {srv_id} {} {} {} {} {} - {} - {} {} - - 0",
                 backend.name,
                 server.name,
-                server.addr.ip(),
+                // `-` and port 0 for a server on a unix socket, as HAProxy.
+                match server.unix {
+                    Some(_) => "-".to_owned(),
+                    None => server.addr.ip().to_string(),
+                },
                 StateFields::of(server),
                 u8::from(be_forced),
                 u8::from(server.options.id.is_some()),

@@ -130,7 +130,12 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 if let Some(cookie) = &s.cookie {
                     r.insert("cookie", cookie.clone());
                 }
-                r.insert("addr", s.addr.to_string());
+                // HAProxy writes `unix` for a server on a unix socket.
+                let addr = match &s.unix {
+                    Some(_) => "unix".to_owned(),
+                    None => s.addr.to_string(),
+                };
+                r.insert("addr", addr);
                 r.insert("lastchg", s.since_last_change().as_secs().to_string());
                 r.insert("wretr", s.retries.load(Ordering::Relaxed).to_string());
                 r.insert("wredis", s.redispatches.load(Ordering::Relaxed).to_string());

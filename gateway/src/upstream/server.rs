@@ -52,6 +52,8 @@ pub struct Server {
     pub name: String,
     pub index: usize,
     pub addr: SocketAddr,
+    /// A server on a unix socket (`addr` is then `0.0.0.0:0`).
+    pub unix: Option<crate::unix_socket::UnixTarget>,
     pub backup: bool,
     /// `addr`: where health checks go instead of the server's address.
     pub check_ip: Option<std::net::IpAddr>,
@@ -102,7 +104,10 @@ pub struct Server {
 impl Server {
     pub fn build(proxy: &Proxy, line: &ServerLine, index: usize) -> Result<Server, BuildError> {
         let options = proxy.server_options(line);
+        let unix = crate::unix_socket::UnixTarget::of(&line.address);
         let port = match line.address.port {
+            // A unix socket has no port; `addr` is then a placeholder.
+            _ if unix.is_some() => 0,
             Port::Range(p, _) => p,
             _ => {
                 return Err(BuildError::NoPort {
@@ -112,6 +117,7 @@ impl Server {
             }
         };
         let addr = match &line.address.host {
+            _ if unix.is_some() => SocketAddr::from(([0, 0, 0, 0], 0)),
             Host::Ip(ip) => SocketAddr::new(*ip, port),
             Host::Name(name) => (name.as_str(), port)
                 .to_socket_addrs()
@@ -171,6 +177,7 @@ impl Server {
             name: line.name.text.clone(),
             index,
             addr,
+            unix,
             backup: options.backup.unwrap_or(false),
             cookie: options.cookie.clone(),
             initial_weight: weight,
