@@ -106,6 +106,30 @@ impl ProxyResponse {
             .is_some()
     }
 
+    /// Whether the head, as HTTP/1.1 writes it, fits the buffer
+    /// (`tune.bufsize`; see `h1_wire::buffer_limits`).
+    pub fn head_fits(&self) -> bool {
+        use switchyard::h1_wire::buffer_limits::{head_len, max_rewritten};
+        let reason = self
+            .parts
+            .extensions
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| r.as_bytes().len())
+            .or(self.parts.status.canonical_reason().map(str::len))
+            .unwrap_or(0);
+        let line = "HTTP/1.1 200 ".len() + reason;
+        let added = self
+            .parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        let len = match &self.server_fields {
+            Some(fields) => head_len(line, fields.iter().chain(added)),
+            None => head_len(line, added),
+        };
+        len <= max_rewritten()
+    }
+
     /// Something the gateway attaches to the response for its own use.
     pub fn insert_extension<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
         self.parts.extensions.insert(value);

@@ -102,6 +102,14 @@ impl Router for RulesRouter {
         };
         if let Some(rewritten) = decision.rewritten {
             apply_rewrite(parts, rewritten);
+            // `tune.bufsize`: what the rules added must fit in the buffer
+            // (HAProxy's strict mode: 500 when it does not).
+            if !switchyard::h1_wire::buffer_limits::request_fits(parts) {
+                return Verdict::Respond {
+                    denied: false,
+                    response: self.errors.response(500),
+                };
+            }
         }
         match decision.outcome {
             Outcome::Backend(name) => Verdict::Backend(name, decision.persist),
@@ -164,6 +172,11 @@ impl Router for RulesRouter {
                     None => response.remove_fields_where(|n| matcher.matches(n)),
                 },
             }
+        }
+        // `tune.bufsize`: what the rules added must fit in the buffer
+        // (HAProxy's strict mode: 500 when it does not).
+        if !response.head_fits() {
+            *response = self.errors.response(500).into();
         }
     }
 }

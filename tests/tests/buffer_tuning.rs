@@ -42,7 +42,7 @@ async fn request_heads_are_bounded_by_the_buffer_less_its_reserve() {
     );
 }
 
-/// An origin that answers `GET /N` with a field of N bytes.
+/// An origin that answers `GET …/N` with a field of N bytes.
 async fn padding_origin() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -61,7 +61,7 @@ async fn padding_origin() -> std::net::SocketAddr {
                 let size: usize = text
                     .split(' ')
                     .nth(1)
-                    .and_then(|p| p.trim_start_matches('/').parse().ok())
+                    .and_then(|p| p.rsplit('/').next()?.parse().ok())
                     .unwrap_or(0);
                 let answer = format!(
                     "HTTP/1.1 200 OK\r\nx-pad: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -119,4 +119,38 @@ async fn the_default_buffer_takes_heads_the_small_one_refuses() {
         .await
         .unwrap();
     assert_eq!(reply.status, 200);
+}
+
+/// What rules add must fit in the whole buffer: past it, HAProxy's strict
+/// mode answers 500 (request and response side alike).
+#[tokio::test]
+async fn rules_may_grow_a_head_up_to_the_whole_buffer() {
+    let origin = padding_origin().await;
+    let port = free_port();
+    let big = "v".repeat(200);
+    let config = format!(
+        "{TUNED}defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    http-request set-header x-small 0123456789 if {{ path_beg /small }}\n    \
+         http-request set-header x-big {big} if {{ path_beg /big }}\n    http-response set-header x-big {big} if {{ path_beg /rbig }}\n    default_backend be\n\
+         backend be\n    server o {origin}\n"
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let c = client();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    // A head of about 1900 bytes: in the 1920 read; +~20 fits the 2048
+    // buffer, +~210 does not.
+    let pad = "p".repeat(1850);
+    let small = get(&c, &url("/small"), &[("x-pad", &pad)]).await.unwrap();
+    assert_eq!(small.status, 200);
+    let big_req = get(&c, &url("/big"), &[("x-pad", &pad)]).await.unwrap();
+    assert_eq!(big_req.status, 500);
+    // The same rule on a small request is fine.
+    assert_eq!(get(&c, &url("/big"), &[]).await.unwrap().status, 200);
+    // Response side: the origin pads its head with a field of N bytes.
+    let fits = get(&c, &url("/rbig/1000"), &[]).await.unwrap();
+    assert_eq!(fits.status, 200);
+    assert_eq!(fits.header("x-big"), Some(big.as_str()));
+    assert_eq!(get(&c, &url("/rbig/1800"), &[]).await.unwrap().status, 500);
+    // Without the rule, the same response passes.
+    assert_eq!(get(&c, &url("/1800"), &[]).await.unwrap().status, 200);
 }
