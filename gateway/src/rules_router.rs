@@ -17,14 +17,45 @@ use crate::routing::{Router, Verdict};
 
 /// hyper's request head seen through the rules' eyes, without copying.
 pub struct PartsFacts<'a> {
-    pub parts: &'a Parts,
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
+    parts: &'a Parts,
+    src: SocketAddr,
+    dst: SocketAddr,
     /// The client connection's TLS, for `ssl_fc*`.
-    pub tls: Option<&'a TlsFacts>,
+    tls: Option<&'a TlsFacts>,
     /// The server that answered, for `srv_name`/`srv_id` in
     /// `http-response` rules.
-    pub server: Option<&'a ServedBy>,
+    server: Option<&'a ServedBy>,
+    /// An HTTP/1 absolute-form target as received (`http::Uri` has no
+    /// string of the whole); `None` for the usual origin form.
+    absolute: Option<String>,
+}
+
+impl<'a> PartsFacts<'a> {
+    pub fn new(parts: &'a Parts, conn: &'a ClientConn) -> PartsFacts<'a> {
+        PartsFacts {
+            parts,
+            src: conn.peer,
+            dst: conn.local,
+            tls: conn.tls.as_deref(),
+            server: None,
+            absolute: absolute_target(parts),
+        }
+    }
+
+    /// The same facts with the server that answered.
+    pub fn with_server(mut self, server: Option<&'a ServedBy>) -> PartsFacts<'a> {
+        self.server = server;
+        self
+    }
+}
+
+/// The target of an HTTP/1 request sent in absolute form
+/// (`GET http://host/p?q HTTP/1.1`), as HAProxy keeps it: the rules, the
+/// log and the server see it so. HTTP/2's `:scheme`/`:authority` are not
+/// one: such a request is seen in origin form, as HAProxy normalizes it.
+pub fn absolute_target(parts: &Parts) -> Option<String> {
+    (parts.version < http::Version::HTTP_2 && parts.uri.scheme().is_some())
+        .then(|| parts.uri.to_string())
 }
 
 /// The server a response came from: its name and id (HAProxy's numbering,
@@ -41,8 +72,9 @@ impl RequestFacts for PartsFacts<'_> {
         self.parts.method.as_str()
     }
     fn target(&self) -> &str {
-        // For absolute-form targets, the path and query only (the authority
-        // is in Host, which hyper keeps).
+        if let Some(absolute) = &self.absolute {
+            return absolute;
+        }
         self.parts
             .uri
             .path_and_query()
@@ -88,13 +120,7 @@ pub struct RulesRouter {
 impl Router for RulesRouter {
     fn route(&self, parts: &mut Parts, conn: &ClientConn) -> Verdict {
         let decision = {
-            let facts = PartsFacts {
-                parts,
-                src: conn.peer,
-                dst: conn.local,
-                tls: conn.tls.as_deref(),
-                server: None,
-            };
+            let facts = PartsFacts::new(parts, conn);
             match self.rules.decide(&self.frontend, &facts) {
                 Some(d) => d,
                 None => return Verdict::NoBackend,
@@ -138,13 +164,7 @@ impl Router for RulesRouter {
         response: &mut ProxyResponse,
     ) {
         let served_by = response.extension::<ServedBy>().cloned();
-        let facts = PartsFacts {
-            parts: request,
-            src: conn.peer,
-            dst: conn.local,
-            tls: conn.tls.as_deref(),
-            server: served_by.as_ref(),
-        };
+        let facts = PartsFacts::new(request, conn).with_server(served_by.as_ref());
         for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
             match edit {
                 ResponseEdit::Set(name, value) => {

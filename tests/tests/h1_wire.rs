@@ -262,3 +262,42 @@ async fn nocache_marks_only_cacheable_responses_private() {
         }
     }
 }
+
+/// An absolute-form target (`GET http://host/p?q HTTP/1.1`) reaches the
+/// server, the rules (`%[url]`) and the log (`%HU`, `%HP`, `%HPO`, `%HQ`)
+/// as the client sent it, as HAProxy keeps it (log/log_uri.vtc).
+#[tokio::test]
+async fn absolute_form_targets_are_kept() {
+    let origin = RawOrigin::start(&[]).await;
+    let syslog = switchyard_e2e::syslog::SyslogReceiver::start();
+    let (_gw, port) = start(
+        &origin,
+        &format!(
+            "    log 127.0.0.1:{} local0\n    log-format \"hpo=%HPO hp=%HP hu=%HU hq=%HQ\"\n    \
+             http-request set-header x-url %[url]\n",
+            syslog.port
+        ),
+        "",
+    );
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let target = format!("http://example/r/{i}?q={i}");
+        let got = exchange(port, &request("GET", &target, &[], shape)).await;
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{shape:?}: {got}");
+        let line = syslog.next_line();
+        assert!(
+            line.contains(&format!(
+                "hpo=/r/{i} hp=http://example/r/{i} hu={target} hq=?q={i}"
+            )),
+            "{shape:?}: {line}"
+        );
+        let seen = origin.received().pop().unwrap();
+        assert!(
+            seen.starts_with(&format!("GET {target} HTTP/1.1\r\n")),
+            "{shape:?}: {seen}"
+        );
+        assert!(
+            seen.contains(&format!("x-url: {target}\r\n")),
+            "{shape:?}: {seen}"
+        );
+    }
+}

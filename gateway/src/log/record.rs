@@ -245,6 +245,9 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "HM" => r.method.clone(),
         "HU" => r.uri.clone(),
         "HP" => r.uri.split('?').next().unwrap_or_default().to_owned(),
+        // The path alone, an absolute-form target's scheme and authority
+        // left out.
+        "HPO" => switchyard_rules::request::path_of(&r.uri).to_owned(),
         "HQ" => r
             .uri
             .find('?')
@@ -262,7 +265,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "ci", "cp", "fi", "fp", "f", "ft", "b", "s", "si", "sp", "t", "tr", "trg", "T", "ms", "TR",
     "Tw", "Tc", "Tr", "Ta", "Tt", "Th", "Ti", "Tq", "ST", "B", "U", "CC", "CS", "ts", "tsc", "ac",
     "fc", "bc", "sc", "rc", "sq", "bq", "hr", "hs", "hrl", "hsl", "r", "HM", "HU", "HP", "HQ",
-    "HV", "pid", "o",
+    "HV", "HPO", "pid", "o",
 ];
 
 #[cfg(test)]
@@ -292,6 +295,19 @@ mod tests {
         r.bytes_read = 170;
         r.pid = 7;
         r
+    }
+
+    #[test]
+    fn uri_parts_of_an_absolute_form_target_are_haproxys() {
+        let mut r = record();
+        r.uri = "http://localhost/r/4?q=4".into();
+        let part = |name| variable(name, &r).unwrap();
+        assert_eq!(part("HU"), "http://localhost/r/4?q=4");
+        assert_eq!(part("HP"), "http://localhost/r/4");
+        assert_eq!(part("HPO"), "/r/4");
+        assert_eq!(part("HQ"), "?q=4");
+        r.uri = "/r/2?q=2".into();
+        assert_eq!(variable("HPO", &r).unwrap(), "/r/2");
     }
 
     #[test]

@@ -20,8 +20,8 @@ pub fn announce_unsized_body(headers: &mut HeaderMap) {
     }
 }
 
-/// Servers see HTTP/1.1 requests with origin-form targets, whatever the
-/// client spoke.
+/// An HTTP/2 client's request reaches an HTTP/1.1 server with an
+/// origin-form target.
 pub fn origin_form(parts: &mut Parts) {
     if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
         if let Some(pq) = parts.uri.path_and_query().cloned() {

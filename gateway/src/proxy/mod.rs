@@ -457,13 +457,7 @@ impl HttpProxy {
         conn: &ClientConn,
         body: ProxyBody,
     ) -> Response<ProxyBody> {
-        let admin = stats.admin_allowed(&crate::rules_router::PartsFacts {
-            parts,
-            src: conn.peer,
-            dst: conn.local,
-            tls: conn.tls.as_deref(),
-            server: None,
-        });
+        let admin = stats.admin_allowed(&crate::rules_router::PartsFacts::new(parts, conn));
         stats.serve(parts, admin, body).await
     }
 
@@ -506,9 +500,12 @@ impl HttpProxy {
         let attempt_trace = attempt.trace;
         let attempt_served_by = attempt.served_by;
         let close_server = attempt.close_server;
-        // Servers see HTTP/1.1 requests with origin-form targets, whatever
-        // the client spoke.
-        framing::origin_form(&mut parts);
+        // Servers see HTTP/1.1 requests; an HTTP/2 client's target in
+        // origin form, an HTTP/1 client's as it sent it (HAProxy forwards
+        // an absolute-form target as such).
+        if parts.version >= http::Version::HTTP_2 {
+            framing::origin_form(&mut parts);
+        }
         parts.version = http::Version::HTTP_11;
         if !body_is_empty(&body) {
             framing::announce_unsized_body(&mut parts.headers);
@@ -1054,7 +1051,10 @@ impl LogDraft {
             http::Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
-        let uri = target_of(req);
+        // As received: an HTTP/1 absolute-form target whole, as HAProxy
+        // logs it.
+        let absolute = crate::rules_router::absolute_target(req);
+        let uri = absolute.as_deref().unwrap_or_else(|| target_of(req));
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
         let mut record = crate::log::record::LogRecord::new(
             client,
