@@ -213,6 +213,58 @@ fn h2_request(
 struct IdleConn {
     sender: SendRequest,
     since: Instant,
+    /// Released after a request that was not its first: the server keeps
+    /// connections alive (HAProxy's "safe" list, which `http-reuse
+    /// aggressive` lets a client connection's first request use).
+    proven: bool,
+}
+
+/// Which idle connection a request may take (`http-reuse`, HAProxy 2.6).
+#[derive(Clone, Copy)]
+pub enum Reuse<'a> {
+    /// None: a new connection (`safe` for a client connection's first
+    /// request, and any retry after a stale one).
+    New,
+    /// One that has served more than one request (`aggressive`, first
+    /// request).
+    Proven,
+    /// Any (`safe` and `aggressive` after the first request, `always`).
+    Any,
+    /// Only the client connection's own, which no other client connection
+    /// ever gets (`never`).
+    Own(&'a Arc<PrivateSlot>),
+}
+
+/// A client connection's own idle server connection (`http-reuse never`):
+/// it goes back here instead of the pool, and closes with the client
+/// connection.
+#[derive(Default)]
+pub struct PrivateSlot(Mutex<Option<(PoolKey, IdleConn)>>);
+
+impl PrivateSlot {
+    fn take(&self, key: &PoolKey) -> Option<SendRequest> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            Some((k, conn)) if k == *key => Some(conn.sender),
+            Some((_, conn)) => {
+                // Another server's: this client connection moved on.
+                conn.sender.discard();
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, key: PoolKey, conn: IdleConn) {
+        let old = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace((key, conn));
+        if let Some((_, old)) = old {
+            old.sender.discard();
+        }
+    }
 }
 
 /// A connection checked out of the pool for one request.
@@ -224,6 +276,9 @@ pub struct PooledConn {
     /// It began with a PROXY protocol header naming one client: never
     /// reused for another (HAProxy marks such connections private).
     pub private: bool,
+    /// The client connection it belongs to (`http-reuse never`), where it
+    /// goes back instead of the pool.
+    owner: Option<Arc<PrivateSlot>>,
 }
 
 impl PooledConn {
@@ -291,15 +346,23 @@ impl ConnectionPool {
     pub async fn checkout(
         &self,
         (addr, unix): (SocketAddr, Option<&UnixTarget>),
-        reuse: bool,
+        reuse: Reuse<'_>,
         (connect_timeout, socket): (Option<Duration>, ServerSocket),
         tls: Option<TlsTarget>,
         proxy_header: Option<Vec<u8>>,
         http2: bool,
     ) -> Result<PooledConn, ConnectError> {
         let key = PoolKey::new((addr, unix), http2, tls.as_ref());
-        if reuse && proxy_header.is_none() {
-            while let Some(mut sender) = self.pop_idle(&key) {
+        let owner = match reuse {
+            Reuse::Own(slot) => Some(slot.clone()),
+            _ => None,
+        };
+        if !matches!(reuse, Reuse::New) && proxy_header.is_none() {
+            let next = || match reuse {
+                Reuse::Own(slot) => slot.take(&key),
+                _ => self.pop_idle(&key, matches!(reuse, Reuse::Proven)),
+            };
+            while let Some(mut sender) = next() {
                 // A connection checked in right after its response ended may
                 // need a moment before it takes the next request; most are
                 // ready at once, and need no timer armed.
@@ -314,6 +377,7 @@ impl ConnectionPool {
                         key,
                         reused: true,
                         private: false,
+                        owner,
                     });
                 }
             }
@@ -322,20 +386,26 @@ impl ConnectionPool {
         // kilobytes of state, and every request's future would carry it
         // and copy it into place, reused connection or not.
         let dial = (connect_timeout, socket);
-        Box::pin(open(addr, key, dial, tls, proxy_header, http2)).await
+        let mut opened = Box::pin(open(addr, key, dial, tls, proxy_header, http2)).await?;
+        opened.owner = owner;
+        Ok(opened)
     }
 
-    fn pop_idle(&self, key: &PoolKey) -> Option<SendRequest> {
+    /// The most recently idle usable connection for `key` (only a proven
+    /// one with `proven_only`); expired and closed ones met on the way go.
+    fn pop_idle(&self, key: &PoolKey, proven_only: bool) -> Option<SendRequest> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(key)?;
-        while let Some(mut conn) = list.pop() {
-            if conn.sender.is_closed() {
-                continue;
+        let mut at = list.len();
+        while at > 0 {
+            at -= 1;
+            if list[at].sender.is_closed() {
+                list.remove(at);
+            } else if list[at].since.elapsed() >= self.idle_timeout {
+                list.remove(at).sender.discard();
+            } else if list[at].proven || !proven_only {
+                return Some(list.remove(at).sender);
             }
-            if conn.since.elapsed() < self.idle_timeout {
-                return Some(conn.sender);
-            }
-            conn.sender.discard();
         }
         None
     }
@@ -349,16 +419,22 @@ impl ConnectionPool {
             conn.sender.discard();
             return;
         }
+        let idle_conn = IdleConn {
+            sender: conn.sender,
+            since: Instant::now(),
+            proven: conn.reused,
+        };
+        if let Some(owner) = conn.owner {
+            owner.put(conn.key, idle_conn);
+            return;
+        }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.entry(conn.key).or_default();
         if list.len() < self.max_idle_per_server {
-            list.push(IdleConn {
-                sender: conn.sender,
-                since: Instant::now(),
-            });
+            list.push(idle_conn);
         } else {
             drop(idle);
-            conn.sender.discard();
+            idle_conn.sender.discard();
         }
     }
 }
@@ -417,6 +493,7 @@ async fn open(
         key,
         reused: false,
         private: proxy_header.is_some(),
+        owner: None,
     })
 }
 
@@ -478,7 +555,7 @@ mod tests {
         let open = || {
             pool.checkout(
                 (addr, None),
-                false,
+                Reuse::New,
                 (None, ServerSocket::default()),
                 None,
                 None,
@@ -503,7 +580,7 @@ mod tests {
         let private = pool
             .checkout(
                 (addr, None),
-                false,
+                Reuse::New,
                 (None, ServerSocket::default()),
                 None,
                 Some(header),

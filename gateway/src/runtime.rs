@@ -210,6 +210,11 @@ fn build_fresh(
             retries: proxy.retries(),
             redispatch: proxy.option("redispatch"),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
+            http_reuse: proxy
+                .http_reuse
+                .as_ref()
+                .map(|r| r.value)
+                .unwrap_or_default(),
             header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
             retry_on: match &proxy.retry_on {
                 Some(list) => RetryPolicy::from_keywords(list.value.iter().map(String::as_str)),

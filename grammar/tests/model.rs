@@ -702,3 +702,32 @@ fn dispatch_is_the_one_server_without_balance_and_ignored_with_it() {
         "a frontend has no servers: refused or ignored with the reason"
     );
 }
+
+#[test]
+fn http_reuse_takes_haproxys_four_modes_and_is_inherited() {
+    use switchyard_grammar::ast::proxy::HttpReuse;
+    let text = format!(
+        "{DEFAULTS}    http-reuse always\n\
+         backend inherits\n    server s 127.0.0.1:1\n\
+         backend own\n    http-reuse never\n    server s 127.0.0.1:1\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let reuse = |name: &str| {
+        loaded
+            .config
+            .backend(name)
+            .unwrap()
+            .http_reuse
+            .as_ref()
+            .map(|r| r.value)
+    };
+    assert_eq!(reuse("inherits"), Some(HttpReuse::Always));
+    assert_eq!(reuse("own"), Some(HttpReuse::Never));
+    let bad = load_text(&format!("{DEFAULTS}backend b\n    http-reuse sometimes\n"));
+    assert!(
+        errors(&bad)[0].contains("unknown http-reuse mode 'sometimes'"),
+        "{:?}",
+        errors(&bad)
+    );
+}

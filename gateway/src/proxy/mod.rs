@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderValue, Request, Response};
-use switchyard_grammar::ast::proxy::HeaderNamePolicy;
+use switchyard_grammar::ast::proxy::{HeaderNamePolicy, HttpReuse};
 
 use crate::body::{BodyEnd, IdleLimit, ProxyBody};
 use crate::listener::ClientTimeouts;
@@ -65,6 +65,8 @@ pub struct ClientConn {
     /// carry its 64 bytes (`OnceBox`: one pointer, where a `OnceLock` of a
     /// box is two words).
     forwarded: once_cell::race::OnceBox<forwardfor::ForwardedClient>,
+    /// Its own idle server connection, with `http-reuse never` only.
+    own_server: once_cell::race::OnceBox<Arc<crate::pool::PrivateSlot>>,
 }
 
 /// A client connection between requests.
@@ -89,6 +91,7 @@ impl ClientConn {
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
             forwarded: once_cell::race::OnceBox::new(),
+            own_server: once_cell::race::OnceBox::new(),
         }
     }
 
@@ -161,6 +164,11 @@ impl ClientConn {
             .get_or_init(|| Box::new(forwardfor::ForwardedClient::new(self.peer.ip())))
     }
 
+    /// The slot of its own server connection (`http-reuse never`).
+    pub(crate) fn own_server(&self) -> &Arc<crate::pool::PrivateSlot> {
+        self.own_server.get_or_init(Box::default)
+    }
+
     /// Counts a request; true for the first of the connection.
     pub(crate) fn first_request(&self) -> bool {
         self.requests.fetch_add(1, Ordering::Relaxed) == 0
@@ -185,6 +193,8 @@ pub struct BackendRoute {
     pub tunnel_timeout: Option<Duration>,
     /// The backend's `option http-restrict-req-hdr-names`.
     pub header_names: HeaderNamePolicy,
+    /// `http-reuse`: which idle server connections a request may take.
+    pub http_reuse: HttpReuse,
 }
 
 impl BackendRoute {
@@ -496,7 +506,8 @@ impl HttpProxy {
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<Box<LogDraft>>,
     ) -> ProxyResponse {
-        let mut reuse = attempt.reuse;
+        let mut reuse = true;
+        let attempt_first = !attempt.reuse;
         let attempt_trace = attempt.trace;
         let attempt_served_by = attempt.served_by;
         let close_server = attempt.close_server;
@@ -620,7 +631,7 @@ impl HttpProxy {
                 .pool
                 .checkout(
                     (server.addr, server.unix.as_ref()),
-                    reuse && !closes,
+                    reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
                     (route.connect_timeout, route.server_socket),
                     tls,
                     crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
@@ -1004,6 +1015,29 @@ fn own_path_takes(
         && matches!(body, ProxyBody::Empty)
         && client_upgrade.is_none()
         && !head.headers.contains_key(http::header::UPGRADE)
+}
+
+/// Which idle server connection this attempt may take (`http-reuse`):
+/// none when `allowed` is false (a retry after a stale one, a connection
+/// the request asks to close), else by the backend's policy, `later` for
+/// a client connection's requests after its first.
+fn reuse_policy(
+    policy: HttpReuse,
+    allowed: bool,
+    later: bool,
+    conn: &ClientConn,
+) -> crate::pool::Reuse<'_> {
+    use crate::pool::Reuse;
+    match policy {
+        HttpReuse::Never if allowed => Reuse::Own(conn.own_server()),
+        _ if !allowed => Reuse::New,
+        HttpReuse::Never => Reuse::New,
+        HttpReuse::Safe if later => Reuse::Any,
+        HttpReuse::Safe => Reuse::New,
+        HttpReuse::Aggressive if later => Reuse::Any,
+        HttpReuse::Aggressive => Reuse::Proven,
+        HttpReuse::Always => Reuse::Any,
+    }
 }
 
 /// How to go about sending one request.

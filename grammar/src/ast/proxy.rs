@@ -127,6 +127,21 @@ pub enum HashFunction {
     Crc32,
 }
 
+/// `http-reuse`: which idle server connections a request may use
+/// (HAProxy 2.6's policies; `safe` by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpReuse {
+    /// Only the client connection's own server connection.
+    Never,
+    /// Only for requests after a client connection's first.
+    #[default]
+    Safe,
+    /// A first request only on a connection that has already been reused.
+    Aggressive,
+    /// Any idle connection, for any request.
+    Always,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HashType {
     pub method: HashMethod,
@@ -348,6 +363,7 @@ pub struct Proxy {
     pub http_check_send_state: bool,
     pub timeouts: Timeouts,
     pub retries: Option<Spanned<u64>>,
+    pub http_reuse: Option<Spanned<HttpReuse>>,
     pub retry_on: Option<Spanned<Vec<String>>>,
     pub maxconn: Option<Spanned<u64>>,
     pub fullconn: Option<Spanned<u64>>,
@@ -466,6 +482,7 @@ impl Proxy {
             http_check_send_state: false,
             timeouts: Timeouts::default(),
             retries: None,
+            http_reuse: None,
             retry_on: None,
             maxconn: None,
             fullconn: None,

@@ -314,6 +314,26 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 _ => tuning.count = Some(parse_uint(value, name, i32::MAX as u64)? as u32),
             }
         }
+        "http-reuse" => {
+            let mode = args
+                .first()
+                .ok_or_else(|| missing(directive, "never, safe, aggressive or always"))?;
+            no_extra(directive, 1)?;
+            let policy = match mode.text.as_str() {
+                "never" => HttpReuse::Never,
+                "safe" => HttpReuse::Safe,
+                "aggressive" => HttpReuse::Aggressive,
+                "always" => HttpReuse::Always,
+                other => {
+                    return Err(Diagnostic::error(
+                        mode.span,
+                        format!("unknown http-reuse mode '{other}'"),
+                    )
+                    .with_help("use never, safe, aggressive or always"))
+                }
+            };
+            proxy.http_reuse = Some(Spanned::new(policy, directive.span()));
+        }
         "retry-on" => {
             proxy.retry_on = Some(Spanned::new(parse_retry_on(directive)?, directive.span()))
         }
