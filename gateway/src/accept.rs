@@ -248,6 +248,40 @@ pub async fn accept_loop(listener: Arc<TcpListener>, slot: Slot, maxconn: Arc<Se
     }
 }
 
+/// [`accept_loop`] for a unix socket: only plain HTTP is served there
+/// (TLS, layer-4 steps and TCP mode on unix sockets are refused at
+/// startup, `support.rs`).
+pub async fn unix_accept_loop(
+    listener: tokio::net::UnixListener,
+    slot: Slot,
+    maxconn: Arc<Semaphore>,
+) {
+    loop {
+        let Ok(permit) = maxconn.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let current = slot.load_full();
+        let member = current.retirement.enter();
+        if let Service::Http(proxy, bind) = &current.service {
+            tokio::spawn(crate::listener::serve_unix(
+                stream,
+                proxy.clone(),
+                bind.h2_only,
+                member,
+                permit,
+            ));
+        }
+    }
+}
+
 /// The local address of every connection `listener` accepts, when that is
 /// its own: bound to one IPv4 address and not `IP_TRANSPARENT`. A
 /// connection's local address is then known without a `getsockname` per

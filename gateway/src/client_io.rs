@@ -60,6 +60,13 @@ impl ClientSocket for TcpStream {
     }
 }
 
+/// A client on a unix socket: no TCP acknowledgements to tune.
+impl ClientSocket for tokio::net::UnixStream {
+    fn quick_acks_on(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl ClientSocket for tokio_rustls::server::TlsStream<TcpStream> {
     fn quick_acks_on(&self) -> io::Result<()> {
         self.get_ref().0.quick_acks_on()

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+
+use crate::unix_socket::UnixBind;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +67,8 @@ impl Source {
 struct Generation {
     runtime: Runtime,
     services: Vec<(SocketAddr, Service)>,
+    /// The HTTP services on unix sockets.
+    unix_services: Vec<(UnixBind, Service)>,
     retire: Retire,
     retirement: Retirement,
     checks: Vec<JoinHandle<()>>,
@@ -90,6 +94,16 @@ impl Generation {
             };
             services.push((*addr, service));
         }
+        let unix_services = runtime
+            .unix_listeners
+            .iter()
+            .map(|(bind, frontend)| {
+                (
+                    bind.clone(),
+                    Service::Http(frontend.clone(), HttpBind::default()),
+                )
+            })
+            .collect();
         for spec in &runtime.tcp_listeners {
             services.push((
                 spec.addr,
@@ -107,6 +121,7 @@ impl Generation {
         Ok(Generation {
             runtime,
             services,
+            unix_services,
             retire,
             retirement,
             checks,
@@ -144,11 +159,18 @@ struct Listening {
     socket: Arc<TcpListener>,
 }
 
+/// A listening unix socket: the service in force there and its accept loop.
+struct UnixListening {
+    slot: Slot,
+    task: JoinHandle<()>,
+}
+
 /// The gateway: its listening addresses and the generation in force.
 pub struct Gateway {
     source: Source,
     current: Generation,
     listeners: HashMap<SocketAddr, Listening>,
+    unix_listeners: HashMap<UnixBind, UnixListening>,
     maxconn: Arc<Semaphore>,
     api: Arc<ArcSwap<ApiState>>,
     api_tasks: Vec<JoinHandle<()>>,
@@ -187,6 +209,7 @@ impl Gateway {
             source,
             current,
             listeners: HashMap::new(),
+            unix_listeners: HashMap::new(),
             maxconn: Arc::new(Semaphore::new(maxconn)),
             api,
             api_tasks,
@@ -203,7 +226,25 @@ impl Gateway {
             let listener = TcpListener::from_std(std_listener)?;
             gateway.open(addr, listener, service);
         }
+        for (bind, service) in gateway.current.unix_services.clone() {
+            let listener = bind.listen()?;
+            gateway.open_unix(bind, listener, service);
+        }
         Ok(gateway)
+    }
+
+    fn open_unix(&mut self, bind: UnixBind, listener: tokio::net::UnixListener, service: Service) {
+        let slot: Slot = Arc::new(ArcSwap::from_pointee(Current {
+            service,
+            retirement: self.current.retirement.clone(),
+        }));
+        let task = tokio::spawn(crate::accept::unix_accept_loop(
+            listener,
+            slot.clone(),
+            self.maxconn.clone(),
+        ));
+        self.unix_listeners
+            .insert(bind, UnixListening { slot, task });
     }
 
     fn open(&mut self, addr: SocketAddr, listener: TcpListener, service: Service) {
@@ -264,6 +305,13 @@ impl Gateway {
                 fresh.push((*addr, listener));
             }
         }
+        let mut fresh_unix = Vec::new();
+        for (bind, service) in &next.unix_services {
+            if !self.unix_listeners.contains_key(bind) {
+                let listener = bind.listen().map_err(|e| format!("{e:#}"))?;
+                fresh_unix.push((bind.clone(), listener, service.clone()));
+            }
+        }
         let previous = std::mem::replace(&mut self.current, next);
         let services = self.current.services.clone();
         for (addr, service) in &services {
@@ -283,6 +331,25 @@ impl Gateway {
                 .expect("bound for this generation's own address");
             self.open(addr, listener, service);
         }
+        let unix_services = self.current.unix_services.clone();
+        for (bind, service) in &unix_services {
+            if let Some(listening) = self.unix_listeners.get(bind) {
+                listening.slot.store(Arc::new(Current {
+                    service: service.clone(),
+                    retirement: self.current.retirement.clone(),
+                }));
+            }
+        }
+        for (bind, listener, service) in fresh_unix {
+            self.open_unix(bind, listener, service);
+        }
+        self.unix_listeners.retain(|bind, listening| {
+            let keep = unix_services.iter().any(|(b, _)| b == bind);
+            if !keep {
+                listening.task.abort();
+            }
+            keep
+        });
         let kept: Vec<SocketAddr> = services.iter().map(|(a, _)| *a).collect();
         self.listeners.retain(|addr, listening| {
             let keep = kept.contains(addr);
@@ -306,13 +373,13 @@ impl Gateway {
     /// progress (TCP sessions their exchange), then the process may exit.
     /// `hard_stop_after` bounds the wait.
     pub async fn soft_stop(mut self, hard_stop_after: Option<Duration>) {
+        let unix_tasks = self.unix_listeners.drain().map(|(_, l)| l.task);
         let accepting: Vec<JoinHandle<()>> = self
             .listeners
             .drain()
-            .map(|(_, listening)| {
-                listening.task.abort();
-                listening.task
-            })
+            .map(|(_, listening)| listening.task)
+            .chain(unix_tasks)
+            .inspect(|task| task.abort())
             .collect();
         // Stopped for sure before the count of open connections is
         // watched: on a multi-threaded runtime an accept loop may be past
@@ -347,6 +414,9 @@ impl Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         for (_, listening) in self.listeners.drain() {
+            listening.task.abort();
+        }
+        for (_, listening) in self.unix_listeners.drain() {
             listening.task.abort();
         }
         for task in self.api_tasks.iter().chain(&self.current.checks) {

@@ -180,6 +180,26 @@ pub(crate) fn serve_accepted(
     }))
 }
 
+/// Serves HTTP on a connection accepted on a unix socket. The client has
+/// no IP address: `src` and `dst` are `0.0.0.0:0`.
+pub(crate) fn serve_unix(
+    stream: tokio::net::UnixStream,
+    proxy: Arc<HttpProxy>,
+    h2_only: bool,
+    member: Member,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut conn = ClientConn::new(unspecified, unspecified);
+    conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let session = Session {
+        conn: Arc::new(conn),
+        proxy,
+        member,
+    };
+    serve_client(stream, session, h2_only, permit)
+}
+
 /// What serving a client connection needs beside its socket.
 pub(crate) struct Session {
     pub conn: Arc<ClientConn>,

@@ -34,6 +34,8 @@ const UNSET: Duration = Duration::from_secs(86_400);
 pub struct Runtime {
     /// Each listening address and the frontend that serves it.
     pub listeners: Vec<(SocketAddr, Arc<HttpProxy>)>,
+    /// HTTP frontends' unix sockets (`bind /PATH`, `unix@PATH`, `abns@NAME`).
+    pub unix_listeners: Vec<(crate::unix_socket::UnixBind, Arc<HttpProxy>)>,
     /// HTTP listening addresses with a layer-4 step first (`accept-proxy`,
     /// `tcp-request connection` rules).
     pub http_l4: Vec<(SocketAddr, Arc<crate::tcp::http_front::HttpL4>)>,
@@ -120,6 +122,10 @@ fn addresses_of(bind: &Bind) -> anyhow::Result<Vec<SocketAddr>> {
 /// range, or the addresses of the inherited sockets `fd@N` and
 /// `systemd@NAME` name.
 pub fn socket_addrs(address: &Address) -> anyhow::Result<Vec<SocketAddr>> {
+    // A unix socket is none: `unix_binds` lists those.
+    if crate::unix_socket::UnixTarget::of(address).is_some() {
+        return Ok(Vec::new());
+    }
     let ip = match &address.host {
         Host::Any => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         Host::Ip(ip) => *ip,
@@ -289,6 +295,7 @@ fn build_fresh(
             .collect(),
     );
     let mut listeners = Vec::new();
+    let mut unix_listeners = Vec::new();
     let mut http_l4 = Vec::new();
     let mut tls = HashMap::new();
     let mut h2_only = std::collections::HashSet::new();
@@ -351,6 +358,20 @@ fn build_fresh(
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));
         }
+        for bind in &proxy.binds {
+            for address in &bind.addresses {
+                if let Some(target) = crate::unix_socket::UnixTarget::of(address) {
+                    let o = &bind.options;
+                    let unix = crate::unix_socket::UnixBind {
+                        target,
+                        mode: o.unix_mode,
+                        user: o.unix_user.clone(),
+                        group: o.unix_group.clone(),
+                    };
+                    unix_listeners.push((unix, frontend.clone()));
+                }
+            }
+        }
         for (addr, accept_proxy) in crate::tcp::build::bind_addresses(proxy)? {
             if accept_proxy || !proxy.tcp_request_connection.is_empty() {
                 let l4 = crate::tcp::http_front::HttpL4 {
@@ -372,6 +393,7 @@ fn build_fresh(
     }
     Ok(Runtime {
         listeners,
+        unix_listeners,
         http_l4,
         tls,
         h2_only,

@@ -30,13 +30,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
     }
     for socket in &g.stats_sockets {
         let o = &socket.options;
-        if o.unix_user.is_some() || o.unix_group.is_some() {
-            refuse(
-                socket.keyword.span,
-                "'user'/'group'/'uid'/'gid' on 'stats socket'",
-                "operations (process control)",
-            );
-        }
         if o.ssl {
             refuse(socket.keyword.span, "TLS on 'stats socket'", "TLS");
         }
@@ -71,6 +64,22 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 );
             }
             for address in &bind.addresses {
+                if matches!(address.family, AddressFamily::Unix | AddressFamily::Abns) {
+                    // Plain HTTP on a unix socket is served (`unix_socket.rs`).
+                    let what = if proxy.mode() != Mode::Http {
+                        Some("a 'bind' on a unix socket in TCP mode")
+                    } else if o.ssl {
+                        Some("TLS ('ssl') on a unix socket 'bind'")
+                    } else if o.accept_proxy || !proxy.tcp_request_connection.is_empty() {
+                        Some("'accept-proxy' or 'tcp-request connection' rules on a unix socket 'bind'")
+                    } else {
+                        None
+                    };
+                    if let Some(what) = what {
+                        refuse(address.word.span, what, "unix sockets");
+                    }
+                    continue;
+                }
                 // `fd@N` and `systemd@NAME` are inherited TCP listeners
                 // (inherit/); what they are is checked at startup.
                 if !matches!(
@@ -84,7 +93,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 {
                     refuse(
                         address.word.span,
-                        "a 'bind' on a unix socket, socket pair or host name",
+                        "a 'bind' on a socket pair or host name",
                         "unix sockets",
                     );
                 }

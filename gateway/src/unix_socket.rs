@@ -1,7 +1,8 @@
-//! Servers on unix sockets: `server NAME unix@PATH`, `server NAME /PATH`
-//! and `server NAME abns@NAME` (Linux's abstract namespace). Requests to
-//! such a server go over a stream unix socket instead of TCP; everything
-//! else (balancing, reuse, limits, logs) is as for a TCP server.
+//! Unix sockets: servers (`server NAME unix@PATH`, `server NAME /PATH`,
+//! `server NAME abns@NAME` in Linux's abstract namespace), to which
+//! requests go over a stream unix socket instead of TCP, everything else
+//! (balancing, reuse, limits, logs) as for a TCP server; and listening
+//! sockets (`bind /PATH mode 660 user U group G`, `stats socket`).
 
 use std::fmt;
 use std::io;
@@ -43,6 +44,85 @@ impl UnixTarget {
             }
         }
     }
+}
+
+/// A listening unix socket: where, and its file's `mode`, `user` and
+/// `group` (`bind` and `stats socket` options; none for an abstract name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnixBind {
+    pub target: UnixTarget,
+    pub mode: Option<u32>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+impl UnixBind {
+    /// Binds the socket. A socket file left by an earlier run is replaced
+    /// (any other file there is an error); the file then gets its mode and
+    /// owner.
+    pub fn listen(&self) -> anyhow::Result<tokio::net::UnixListener> {
+        use anyhow::Context;
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let std_listener = match &self.target {
+            UnixTarget::Abstract(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+                std::os::unix::net::UnixListener::bind_addr(&addr)
+                    .with_context(|| format!("cannot bind abns@{name}"))?
+            }
+            UnixTarget::Path(path) => {
+                let shown = path.display();
+                if let Ok(meta) = std::fs::symlink_metadata(path) {
+                    if !meta.file_type().is_socket() {
+                        anyhow::bail!("{shown}: the path exists and is not a socket");
+                    }
+                    std::fs::remove_file(path)
+                        .with_context(|| format!("{shown}: cannot remove the old socket"))?;
+                }
+                let listener = std::os::unix::net::UnixListener::bind(path)
+                    .with_context(|| format!("cannot bind {shown}"))?;
+                if let Some(mode) = self.mode {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                        .with_context(|| format!("{shown}: cannot set mode {mode:o}"))?;
+                }
+                let uid = match &self.user {
+                    Some(user) => Some(user_id(user)?),
+                    None => None,
+                };
+                let gid = match &self.group {
+                    Some(group) => Some(group_id(group)?),
+                    None => None,
+                };
+                if uid.is_some() || gid.is_some() {
+                    nix::unistd::chown(path, uid, gid)
+                        .with_context(|| format!("{shown}: cannot change the owner"))?;
+                }
+                listener
+            }
+        };
+        std_listener.set_nonblocking(true)?;
+        Ok(tokio::net::UnixListener::from_std(std_listener)?)
+    }
+}
+
+/// A user by name or number (`user`/`uid`).
+fn user_id(user: &str) -> anyhow::Result<nix::unistd::Uid> {
+    if let Ok(n) = user.parse::<u32>() {
+        return Ok(nix::unistd::Uid::from_raw(n));
+    }
+    nix::unistd::User::from_name(user)?
+        .map(|u| u.uid)
+        .ok_or_else(|| anyhow::anyhow!("unknown user '{user}'"))
+}
+
+/// A group by name or number (`group`/`gid`).
+fn group_id(group: &str) -> anyhow::Result<nix::unistd::Gid> {
+    if let Ok(n) = group.parse::<u32>() {
+        return Ok(nix::unistd::Gid::from_raw(n));
+    }
+    nix::unistd::Group::from_name(group)?
+        .map(|g| g.gid)
+        .ok_or_else(|| anyhow::anyhow!("unknown group '{group}'"))
 }
 
 /// As HAProxy writes the address in its stats and logs.

@@ -113,3 +113,73 @@ async fn http_requests_reach_servers_on_unix_sockets() {
         assert_eq!((f[4], f[18]), ("-", "0"), "{line}");
     }
 }
+
+/// Sends one HTTP/1.1 request on `stream` and returns the whole answer
+/// (the request asks for the connection to close).
+async fn exchange(mut stream: UnixStream) -> String {
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+/// `bind /PATH mode 660 user U group G`, `bind unix@PATH` and
+/// `bind abns@NAME` take HTTP requests; the socket file gets its mode and
+/// owner (as HAProxy sets them), and a reload keeps serving on it.
+#[tokio::test]
+async fn http_frontends_listen_on_unix_sockets() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let origin_sock = dir.path().join("origin.sock");
+    on_path(&origin_sock, "origin");
+    let (plain, owned) = (dir.path().join("fe.sock"), dir.path().join("owned.sock"));
+    let abstract_name = format!("switchyard-e2e-fe-{}", std::process::id());
+    let port = free_port();
+    // Owner changes need root: elsewhere only the mode is checked.
+    let root = nix::unistd::Uid::effective().is_root();
+    let owner = if root { " user 65534 group 65534" } else { "" };
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe1\n    bind 127.0.0.1:{port}\n    bind {} mode 600\n    bind unix@{} mode 660{owner}\n    bind abns@{abstract_name}\n    default_backend be1\n\
+         backend be1\n    server s1 {}\n",
+        plain.display(),
+        owned.display(),
+        origin_sock.display()
+    );
+    let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    for path in [&plain, &owned] {
+        let answer = exchange(UnixStream::connect(path).await.unwrap()).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\norigin"), "{answer}");
+    }
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&plain), mode(&owned)), (0o600, 0o660));
+    if root {
+        let meta = std::fs::metadata(&owned).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    }
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(&abstract_name).unwrap();
+    let std_stream = std::os::unix::net::UnixStream::connect_addr(&addr).unwrap();
+    std_stream.set_nonblocking(true).unwrap();
+    let answer = exchange(UnixStream::from_std(std_stream).unwrap()).await;
+    assert!(answer.ends_with("origin"), "{answer}");
+
+    // A reload keeps the socket and serves the new configuration on it.
+    gw.rewrite_config(&config.replace("default_backend be1", "http-request return status 203"));
+    gw.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = exchange(UnixStream::connect(&plain).await.unwrap()).await;
+        if answer.starts_with("HTTP/1.1 203") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reloaded: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use switchyard_grammar::ast::address::{Host, Port};
+use switchyard_grammar::ast::bind::BindOptions;
 use switchyard_grammar::ast::global::Global;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
@@ -78,7 +79,7 @@ pub fn listen(
             let serve = |listener| serve(listener, state.clone(), exported.clone(), rules);
             match &address.host {
                 Host::Path(path) => {
-                    let listener = bind_unix(path, socket.options.unix_mode)?;
+                    let listener = bind_unix(path, &socket.options)?;
                     tasks.push(tokio::spawn(serve(ApiListener::Unix(listener))));
                 }
                 Host::Fd(_) | Host::Systemd(_) => {
@@ -126,22 +127,15 @@ fn inherited_listeners(host: &Host) -> anyhow::Result<Vec<ApiListener>> {
 
 /// Binds a unix socket at `path`, replacing a stale one left by an earlier
 /// run, with `mode` permissions when given.
-fn bind_unix(path: &str, mode: Option<u32>) -> anyhow::Result<UnixListener> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.file_type().is_socket() {
-            anyhow::bail!("stats socket {path}: the path exists and is not a socket");
-        }
-        std::fs::remove_file(path)
-            .with_context(|| format!("stats socket {path}: cannot remove the old socket"))?;
+fn bind_unix(path: &str, options: &BindOptions) -> anyhow::Result<UnixListener> {
+    crate::unix_socket::UnixBind {
+        target: crate::unix_socket::UnixTarget::Path(path.into()),
+        mode: options.unix_mode,
+        user: options.unix_user.clone(),
+        group: options.unix_group.clone(),
     }
-    let listener =
-        UnixListener::bind(path).with_context(|| format!("cannot bind the stats socket {path}"))?;
-    if let Some(mode) = mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("stats socket {path}: cannot set mode {mode:o}"))?;
-    }
-    Ok(listener)
+    .listen()
+    .with_context(|| format!("stats socket {path}"))
 }
 
 /// The longest command line accepted; HAProxy's buffer is 16 kB too.

@@ -79,8 +79,6 @@ const UNSUPPORTED: &[&str] = &[
     "force-tlsv12",
     "force-tlsv13",
     "generate-certificates",
-    "gid",
-    "group",
     "interface",
     "namespace",
     "nice",
@@ -131,6 +129,8 @@ const SUPPORTED: &[&str] = &[
     "mode",
     "user",
     "uid",
+    "group",
+    "gid",
     "level",
     "tcp-ut",
 ];
@@ -269,6 +269,7 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
                 })?);
             }
             "user" | "uid" => o.unix_user = Some(value(i)?.text.clone()),
+            "group" | "gid" => o.unix_group = Some(value(i)?.text.clone()),
             "level" => {
                 let v = value(i)?;
                 if !["user", "operator", "admin"].contains(&v.text.as_str()) {
