@@ -282,6 +282,11 @@ pub struct PooledConn {
 }
 
 impl PooledConn {
+    /// Whether the connection speaks HTTP/2 (`proto h2`).
+    pub fn is_http2(&self) -> bool {
+        matches!(self.sender, SendRequest::Http2(..))
+    }
+
     /// Whether the gateway drives the connection itself.
     pub fn is_own(&self) -> bool {
         matches!(self.sender, SendRequest::Own(_))

@@ -213,3 +213,89 @@ async fn websocket_over_h2_with_a_wrong_accept_from_the_server_is_502() {
         "{headers:?}"
     );
 }
+
+/// An HTTP/2 server that takes RFC 8441's WebSocket (extended CONNECT) and
+/// answers each text message with "h2: TEXT"; it reports the method and
+/// `:protocol` of the request it got.
+async fn h2_websocket_origin() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Option<String>)>,
+) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let protocol = req
+                        .extensions()
+                        .get::<hyper::ext::Protocol>()
+                        .map(|p| p.as_str().to_owned());
+                    let _ = seen.send((req.method().to_string(), protocol));
+                    let upgrade = hyper::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        let Ok(upgraded) = upgrade.await else { return };
+                        let io = hyper_util::rt::TokioIo::new(upgraded);
+                        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                            io,
+                            Role::Server,
+                            None,
+                        )
+                        .await;
+                        while let Some(Ok(Message::Text(text))) = ws.next().await {
+                            if ws.send(Message::text(format!("h2: {text}"))).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Empty::<bytes::Bytes>::new(),
+                        ))
+                    }
+                },
+            );
+            tokio::spawn(async move {
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .enable_connect_protocol()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+            });
+        }
+    });
+    (addr, requests)
+}
+
+#[tokio::test]
+async fn an_http1_websocket_reaches_an_h2_server_as_an_extended_connect() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (origin, mut requests) = h2_websocket_origin().await;
+    let port = free_port();
+    let config =
+        format!("{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {origin} proto h2\n");
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    // tungstenite checks the Sec-WebSocket-Accept of its own key.
+    let (mut ws, response) =
+        tokio_tungstenite::client_async(format!("ws://127.0.0.1:{port}/chat"), stream)
+            .await
+            .expect("the handshake goes through as HTTP/2's extended CONNECT");
+    assert_eq!(response.status(), 101);
+    let (method, protocol) = requests.recv().await.unwrap();
+    assert_eq!(
+        (method.as_str(), protocol.as_deref()),
+        ("CONNECT", Some("websocket"))
+    );
+    ws.send(Message::text("hello")).await.unwrap();
+    let reply = ws.next().await.unwrap().unwrap();
+    assert_eq!(reply, Message::text("h2: hello"));
+}

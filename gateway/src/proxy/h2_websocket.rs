@@ -6,6 +6,10 @@
 //! server's `101` goes back as `200` once its `Sec-WebSocket-Accept` proves
 //! it read that key (else `502`, as HAProxy answers), and the stream and
 //! the server connection are then joined like any upgrade.
+//!
+//! The other way, an HTTP/1.1 client's WebSocket handshake toward a
+//! `proto h2` server becomes an extended CONNECT, and the server's `200` the
+//! client's `101`, with the `Sec-WebSocket-Accept` of the client's key.
 
 use base64::Engine as _;
 use http::header::{HeaderName, CONNECTION, UPGRADE};
@@ -46,6 +50,8 @@ pub fn is_extended_connect(parts: &Parts) -> bool {
 pub fn to_h1_handshake(parts: &mut Parts) {
     parts.method = Method::GET;
     parts.version = Version::HTTP_11;
+    // An HTTP/2 request's target reaches an HTTP/1.1 server in origin form.
+    super::framing::origin_form(parts);
     parts.extensions.remove::<hyper::ext::Protocol>();
     let key = fresh_key();
     parts.extensions.insert(ExpectedAccept(accept_for(&key)));
@@ -68,6 +74,43 @@ pub fn to_h2_answer(status: &mut StatusCode, headers: &mut HeaderMap) {
     headers.remove(CONNECTION);
     headers.remove(UPGRADE);
     headers.remove(ACCEPT);
+}
+
+/// The `Sec-WebSocket-Accept` an HTTP/1.1 client expects for the key it
+/// sent; kept while its handshake goes to an HTTP/2 server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAccept(HeaderValue);
+
+/// Rewrites an HTTP/1.1 WebSocket handshake (already checked to ask for
+/// `websocket`) into an extended CONNECT for an HTTP/2 server; the accept
+/// value the client will need, when it sent a key.
+pub fn to_extended_connect(parts: &mut Parts) -> Option<ClientAccept> {
+    let key = parts.headers.remove(KEY)?;
+    parts.method = Method::CONNECT;
+    parts
+        .extensions
+        .insert(hyper::ext::Protocol::from_static("websocket"));
+    parts.headers.remove(CONNECTION);
+    parts.headers.remove(UPGRADE);
+    let accept = accept_for(key.to_str().ok()?);
+    Some(ClientAccept(
+        HeaderValue::from_str(&accept).expect("base64 is a valid value"),
+    ))
+}
+
+/// Whether a request asks for a WebSocket (`Upgrade: websocket`).
+pub fn asks_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// Turns an HTTP/2 server's `200` into the HTTP/1.1 client's `101`.
+pub fn to_h1_answer(status: &mut StatusCode, headers: &mut HeaderMap, accept: ClientAccept) {
+    *status = StatusCode::SWITCHING_PROTOCOLS;
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(ACCEPT, accept.0);
 }
 
 /// 16 random bytes, base64-encoded (RFC 6455 §4.1).
@@ -132,6 +175,36 @@ mod tests {
         assert!(expected.matches(&answer));
         answer.insert(ACCEPT, HeaderValue::from_static("invalid_key"));
         assert!(!expected.matches(&answer));
+    }
+
+    #[test]
+    fn an_http1_handshake_becomes_an_extended_connect_and_its_answer_a_101() {
+        let mut parts = http::Request::builder()
+            .uri("/chat")
+            .header(CONNECTION, "upgrade")
+            .header(UPGRADE, "websocket")
+            .header(KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        assert!(asks_websocket(&parts.headers));
+        let accept = to_extended_connect(&mut parts).unwrap();
+        assert_eq!(parts.method, Method::CONNECT);
+        assert_eq!(
+            parts
+                .extensions
+                .get::<hyper::ext::Protocol>()
+                .unwrap()
+                .as_str(),
+            "websocket"
+        );
+        assert!(!parts.headers.contains_key(KEY) && !parts.headers.contains_key(UPGRADE));
+        let (mut status, mut headers) = (StatusCode::OK, HeaderMap::new());
+        to_h1_answer(&mut status, &mut headers, accept);
+        assert_eq!(status, StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(headers[ACCEPT], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]

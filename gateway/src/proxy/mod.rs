@@ -809,6 +809,14 @@ impl HttpProxy {
             };
         }
         let reused = pooled.reused;
+        // An HTTP/1.1 client's WebSocket toward an HTTP/2 server: RFC 8441.
+        let (mut head, body) = request.into_parts();
+        let client_accept = (pooled.is_http2()
+            && client_upgrade.is_some()
+            && h2_websocket::asks_websocket(&head.headers))
+        .then(|| h2_websocket::to_extended_connect(&mut head))
+        .flatten();
+        let request = Request::from_parts(head, body);
         let connect = request.method() == http::Method::CONNECT;
         let websocket_over_h2 = request
             .extensions()
@@ -872,7 +880,10 @@ impl HttpProxy {
             if websocket_over_h2.is_some() {
                 h2_websocket::to_h2_answer(&mut parts.status, &mut parts.headers);
             }
-            if connect {
+            if let Some(accept) = client_accept {
+                h2_websocket::to_h1_answer(&mut parts.status, &mut parts.headers, accept);
+                parts.headers.remove(http::header::CONTENT_LENGTH);
+            } else if connect {
                 // A 2xx to CONNECT has no body (RFC 9110 §9.3.6): what
                 // follows is the tunnel, whatever the server announced.
                 parts.headers.remove(http::header::CONTENT_LENGTH);
