@@ -301,3 +301,38 @@ async fn absolute_form_targets_are_kept() {
         );
     }
 }
+
+/// `TE: trailers, gzip` reaches the server as `te: trailers` in its place;
+/// a request with a transfer-coding HAProxy does not implement (`gzip,
+/// chunked`) is answered 422 with HAProxy's page.
+#[tokio::test]
+async fn te_keeps_trailers_and_unknown_codings_are_422() {
+    let origin = RawOrigin::start(&[]).await;
+    let (_gw, port) = start(&origin, "", "");
+    for shape in SHAPES {
+        let got = exchange(
+            port,
+            &request("GET", "/", &["TE: trailers, gzip", "X-After: 1"], shape),
+        )
+        .await;
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{shape:?}: {got}");
+        let seen = origin.received().pop().unwrap();
+        assert!(
+            seen.contains("host: example\r\nte: trailers\r\nx-after: 1\r\n"),
+            "{shape:?}: {seen}"
+        );
+    }
+    let got = exchange(
+        port,
+        &[
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+                .to_vec(),
+        ],
+    )
+    .await;
+    assert!(
+        got.starts_with("HTTP/1.1 422 Unprocessable Content\r\ncontent-length: 116\r\n"),
+        "{got}"
+    );
+    assert!(got.contains("<h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n"), "{got}");
+}

@@ -30,10 +30,36 @@ pub const TRANSFER_ENCODING_BIT: u8 = 1 << 2;
 /// those are removed; a `Connection` option is looked up (which does not
 /// allocate) before it is named.
 pub fn strip(headers: &mut HeaderMap) {
+    strip_keeping(headers, 0);
+}
+
+/// Removes hop-by-hop fields from a request's `headers`, but `TE:
+/// trailers`: as HAProxy does, a `TE` listing `trailers` reaches the
+/// server as `te: trailers` alone, in its place (its other codings are
+/// this connection's business).
+pub fn strip_request(headers: &mut HeaderMap) {
+    let trailers = headers
+        .get_all(TE)
+        .iter()
+        .any(|v| super::lists_token(v.as_bytes(), "trailers"));
+    if !trailers {
+        return strip(headers);
+    }
+    // `insert` keeps the first field's place.
+    headers.insert(TE, http::HeaderValue::from_static("trailers"));
+    strip_keeping(headers, TE_BIT);
+}
+
+/// [`always_bit`] of `TE`.
+const TE_BIT: u8 = 1 << 1;
+
+/// [`strip`], but the fields of [`ALWAYS`] in `keep` stay.
+fn strip_keeping(headers: &mut HeaderMap, keep: u8) {
     let mut present = 0u8;
     for name in headers.keys() {
         present |= always_bit(name);
     }
+    present &= !keep;
     if present == 0 {
         return;
     }
@@ -136,6 +162,25 @@ pub fn always_bit_of(lowercase_name: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn te_trailers_alone_reaches_the_server_in_place() {
+        let mut headers = HeaderMap::new();
+        headers.append("host", "a".parse().unwrap());
+        headers.append("te", "gzip, Trailers".parse().unwrap());
+        headers.append("x-a", "1".parse().unwrap());
+        headers.append("connection", "te".parse().unwrap());
+        strip_request(&mut headers);
+        let fields: Vec<String> = headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+            .collect();
+        assert_eq!(fields, ["host: a", "te: trailers", "x-a: 1"]);
+        let mut gzip_only = HeaderMap::new();
+        gzip_only.append("te", "gzip".parse().unwrap());
+        strip_request(&mut gzip_only);
+        assert!(gzip_only.is_empty());
+    }
 
     fn fields(list: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

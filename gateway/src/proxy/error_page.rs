@@ -21,6 +21,7 @@ fn builtin(status: u16) -> Option<(&'static str, &'static str)> {
         408 => ("408 Request Time-out", "Your browser didn't send a complete request in time."),
         410 => ("410 Gone", "The resource is no longer available and will not be available again."),
         413 => ("413 Payload Too Large", "The request entity exceeds the maximum allowed."),
+        422 => ("422 Unprocessable Content", "The server cannot process the contained instructions."),
         425 => ("425 Too Early", "Your browser sent early data."),
         429 => ("429 Too Many Requests", "You have sent too many requests in a given amount of time."),
         500 => ("500 Internal Server Error", "An internal server error occurred."),
@@ -81,6 +82,15 @@ impl CannedResponse {
         *response.status_mut() = self.status;
         if self.silent {
             response.extensions_mut().insert(SilentClose);
+        }
+        // HAProxy's reason phrase where it is not the usual one ("422
+        // Unprocessable Content", "504 Gateway Time-out").
+        let reason = builtin(self.status.as_u16())
+            .and_then(|(title, _)| title.split_once(' ').map(|(_, reason)| reason));
+        if let Some(reason) = reason.filter(|r| Some(*r) != self.status.canonical_reason()) {
+            if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes()) {
+                response.extensions_mut().insert(reason);
+            }
         }
         let headers = response.headers_mut();
         headers.insert(

@@ -351,7 +351,7 @@ impl HttpProxy {
         if let Err(refusal) = request_checks::check(&parts) {
             tracing::debug!(?refusal, "request refused");
             ended(draft, termination::PROXY_REFUSED);
-            return self.errors.response(400).into();
+            return self.errors.response(refusal.status()).into();
         }
         ensure_host(&mut parts);
         if let Some(stats) = self.stats.as_ref().filter(|s| s.matches(target_of(&parts))) {
@@ -419,7 +419,7 @@ impl HttpProxy {
         let mut client_upgrade = tunnel_asked
             .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
             .flatten();
-        hop_by_hop::strip(&mut parts.headers);
+        hop_by_hop::strip_request(&mut parts.headers);
         let close_server = self.connection_mode.closes_server(route.connection_mode);
         match upgrade_to {
             Some(protocol) => upgrade::restore(&mut parts.headers, protocol),
