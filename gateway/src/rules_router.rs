@@ -141,7 +141,11 @@ impl Router for RulesRouter {
             Outcome::Backend(name) => Verdict::Backend(name, decision.persist),
             Outcome::NoBackend => Verdict::NoBackend,
             Outcome::Answer(answer) => Verdict::Respond {
-                denied: answer.kind == switchyard_rules::decision::AnswerKind::Deny,
+                denied: matches!(
+                    answer.kind,
+                    switchyard_rules::decision::AnswerKind::Deny
+                        | switchyard_rules::decision::AnswerKind::Reject
+                ),
                 response: self.answer(answer),
             },
             // Only prometheus-exporter parses, and serving it is refused at
@@ -213,6 +217,15 @@ impl RulesRouter {
     }
 
     fn answer(&self, answer: Answer) -> Response<ProxyBody> {
+        if answer.kind == switchyard_rules::decision::AnswerKind::Reject {
+            // Nothing is written: both engines drop the connection.
+            let mut response = Response::new(ProxyBody::Empty);
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            response
+                .extensions_mut()
+                .insert(crate::proxy::error_page::SilentClose);
+            return response;
+        }
         let mut response = match (&answer.body, answer.raw_http) {
             (None, _) => self.errors.response(answer.status),
             (Some(raw), true) => match CannedResponse::parse_errorfile(raw, answer.status) {

@@ -116,6 +116,8 @@ pub struct RedirectAction {
 pub enum Action {
     Allow,
     Deny(Reply),
+    /// Closes the client's connection without an answer.
+    Reject,
     Return(Reply),
     Redirect(RedirectAction),
     SetHeader(String, Fmt),
@@ -801,6 +803,7 @@ impl<'a> ProxyCompiler<'a> {
         let action = match &rule.action {
             HttpAction::Allow => Action::Allow,
             HttpAction::Deny(spec) => Action::Deny(self.reply(spec)?),
+            HttpAction::Reject => Action::Reject,
             HttpAction::Return(spec) => Action::Return(self.reply(spec)?),
             HttpAction::Redirect(r) => Action::Redirect(self.redirect(r)?),
             HttpAction::SetHeader { name, value } => {

@@ -20,6 +20,8 @@ pub struct Answer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerKind {
     Deny,
+    /// `http-request reject`: no answer, the connection is closed.
+    Reject,
     Return,
     Redirect,
     Auth,

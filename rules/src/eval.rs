@@ -156,6 +156,16 @@ impl<'a> Eval<'a> {
                         rule.span,
                     ))
                 }
+                Action::Reject => {
+                    let answer = Answer {
+                        status: 403,
+                        headers: Vec::new(),
+                        body: None,
+                        raw_http: false,
+                        kind: AnswerKind::Reject,
+                    };
+                    return Some((Outcome::Answer(answer), rule.span));
+                }
                 Action::Return(reply) => {
                     return Some((
                         Outcome::Answer(self.set.reply(reply, AnswerKind::Return, req.facts())),

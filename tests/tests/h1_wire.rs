@@ -336,3 +336,18 @@ async fn te_keeps_trailers_and_unknown_codings_are_422() {
     );
     assert!(got.contains("<h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n"), "{got}");
 }
+
+/// `http-request reject` closes the connection without a byte, on every
+/// engine, and the server is not asked.
+#[tokio::test]
+async fn reject_closes_without_an_answer() {
+    let origin = RawOrigin::start(&[]).await;
+    let (_gw, port) = start(&origin, "    http-request reject if { path /rej }\n", "");
+    for shape in SHAPES {
+        let got = exchange(port, &request("GET", "/rej", &[], shape)).await;
+        assert_eq!(got, "", "{shape:?}: nothing is answered");
+    }
+    assert!(origin.received().is_empty());
+    let got = exchange(port, &request("GET", "/ok", &[], SHAPES[0])).await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+}

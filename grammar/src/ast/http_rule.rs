@@ -60,6 +60,8 @@ pub enum HttpAction {
     Allow,
     /// `deny [deny_status N]` or `deny status N [content-type T] [string S…]`.
     Deny(ReturnSpec),
+    /// `reject`: the connection is closed, nothing answered.
+    Reject,
     Return(ReturnSpec),
     Redirect(Redirect),
     SetHeader {
@@ -135,6 +137,7 @@ pub struct HttpRule {
 const REQUEST_ACTIONS: &[&str] = &[
     "allow",
     "deny",
+    "reject",
     "return",
     "redirect",
     "set-header",
@@ -180,7 +183,6 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "early-hint",
     "lua",
     "normalize-uri",
-    "reject",
     "sc-inc-gpc",
     "sc-inc-gpc0",
     "sc-inc-gpc1",
@@ -317,6 +319,10 @@ fn parse_action(name: &Word, args: &[Word]) -> Result<HttpAction, Diagnostic> {
             HttpAction::Allow
         }
         "deny" => HttpAction::Deny(parse_return(name, args, 403, true)?),
+        "reject" => {
+            need(name, args, 0, "no argument")?;
+            HttpAction::Reject
+        }
         "return" => HttpAction::Return(parse_return(name, args, 200, false)?),
         "redirect" => HttpAction::Redirect(parse_redirect(name, args)?),
         "set-header" => {
@@ -667,6 +673,16 @@ mod tests {
             rule("http-response del-header Server").unwrap().action,
             HttpAction::DelHeader { .. }
         ));
+    }
+
+    #[test]
+    fn reject_takes_no_argument() {
+        assert_eq!(
+            rule("http-request reject if x").unwrap().action,
+            HttpAction::Reject
+        );
+        assert!(rule("http-request reject now").is_err());
+        assert!(rule("http-response reject").is_err(), "request side only");
     }
 
     #[test]
