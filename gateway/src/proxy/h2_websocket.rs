@@ -49,8 +49,6 @@ pub fn is_extended_connect(parts: &Parts) -> bool {
 /// key whose expected answer goes into the extensions.
 pub fn to_h1_handshake(parts: &mut Parts) {
     parts.method = Method::GET;
-    // An HTTP/2 request: its target goes out in origin form.
-    super::framing::origin_form(parts);
     parts.version = Version::HTTP_11;
     // An HTTP/2 request's target reaches an HTTP/1.1 server in origin form.
     super::framing::origin_form(parts);
