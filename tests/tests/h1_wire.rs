@@ -351,3 +351,43 @@ async fn reject_closes_without_an_answer() {
     let got = exchange(port, &request("GET", "/ok", &[], SHAPES[0])).await;
     assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
 }
+
+/// A WebSocket handshake without `Sec-WebSocket-Key` is a 400 (the server
+/// is not asked); a server's 101 without `Sec-WebSocket-Accept` is a 502.
+#[tokio::test]
+async fn websocket_handshakes_need_their_key_and_accept() {
+    let origin = RawOrigin::start(&[
+        (
+            "/ws",
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\
+              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+        ),
+        (
+            "/no-accept",
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+        ),
+    ])
+    .await;
+    let (_gw, port) = start(&origin, "", "");
+    let handshake = |path: &str, key: bool| {
+        let key = if key {
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        } else {
+            ""
+        };
+        vec![format!(
+            "GET {path} HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n{key}\r\n"
+        )
+        .into_bytes()]
+    };
+    let got = exchange(port, &handshake("/ws", false)).await;
+    assert!(got.starts_with("HTTP/1.1 400 Bad request\r\n"), "{got}");
+    assert!(origin.received().is_empty(), "the server is not asked");
+    let got = exchange(port, &handshake("/no-accept", true)).await;
+    assert!(got.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{got}");
+    let got = exchange(port, &handshake("/ws", true)).await;
+    assert!(
+        got.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{got}"
+    );
+}

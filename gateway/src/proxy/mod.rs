@@ -415,6 +415,12 @@ impl HttpProxy {
             body
         };
         let upgrade_to = upgrade::requested(&parts);
+        if upgrade_to.is_some() && upgrade::websocket_without_key(&parts.headers) {
+            // HAProxy refuses a WebSocket handshake the server could not
+            // answer (RFC 6455 §4.1: the key is required).
+            ended(draft, termination::PROXY_REFUSED);
+            return self.errors.response(400).into();
+        }
         let tunnel_asked = upgrade_to.is_some() || parts.method == http::Method::CONNECT;
         let mut client_upgrade = tunnel_asked
             .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
@@ -811,6 +817,8 @@ impl HttpProxy {
         let reused = pooled.reused;
         // An HTTP/1.1 client's WebSocket toward an HTTP/2 server: RFC 8441.
         let (mut head, body) = request.into_parts();
+        let asked_websocket =
+            client_upgrade.is_some() && h2_websocket::asks_websocket(&head.headers);
         let client_accept = (pooled.is_http2()
             && client_upgrade.is_some()
             && h2_websocket::asks_websocket(&head.headers))
@@ -858,9 +866,15 @@ impl HttpProxy {
         if switched {
             // The server switched protocols: only for a client that asked
             // (and, for WebSocket over HTTP/2, that proved it read the key).
-            let proven = websocket_over_h2
-                .as_ref()
-                .is_none_or(|expected| expected.matches(response.headers()));
+            // An HTTP/1.1 server's 101 to a WebSocket handshake must carry
+            // `Sec-WebSocket-Accept` (RFC 6455 §4.2.2), else 502, as HAProxy.
+            let accepted = !asked_websocket
+                || client_accept.is_some()
+                || response.headers().contains_key("sec-websocket-accept");
+            let proven = accepted
+                && websocket_over_h2
+                    .as_ref()
+                    .is_none_or(|expected| expected.matches(response.headers()));
             let Some(client) = client_upgrade.take().filter(|_| proven) else {
                 return Err(AttemptError::Sent {
                     failure: None,

@@ -29,6 +29,15 @@ pub fn requested(parts: &Parts) -> Option<HeaderValue> {
     asks.then(|| protocol.clone())
 }
 
+/// Whether `headers` ask for WebSocket without the `Sec-WebSocket-Key`
+/// its handshake requires (HAProxy answers such a request 400).
+pub fn websocket_without_key(headers: &HeaderMap) -> bool {
+    headers
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+        && !headers.contains_key("sec-websocket-key")
+}
+
 /// Puts the upgrade request back after hop-by-hop fields were removed.
 pub fn restore(headers: &mut HeaderMap, protocol: HeaderValue) {
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
@@ -65,6 +74,19 @@ pub fn spawn_tunnel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_websocket_handshake_needs_its_key() {
+        let ws = parts(Version::HTTP_11, &[("upgrade", "WebSocket")]);
+        assert!(websocket_without_key(&ws.headers));
+        let keyed = parts(
+            Version::HTTP_11,
+            &[("upgrade", "websocket"), ("sec-websocket-key", "k")],
+        );
+        assert!(!websocket_without_key(&keyed.headers));
+        let other = parts(Version::HTTP_11, &[("upgrade", "h2c")]);
+        assert!(!websocket_without_key(&other.headers));
+    }
 
     fn parts(version: Version, headers: &[(&str, &str)]) -> Parts {
         let mut builder = http::Request::builder().version(version).uri("/chat");
