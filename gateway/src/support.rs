@@ -101,16 +101,14 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
         for server in &proxy.servers {
             let o = proxy.server_options(server);
-            // A server on a unix socket serves HTTP requests
-            // (`unix_socket.rs`); TCP mode, TLS and health checks reach
+            // A server on a unix socket serves HTTP requests and TCP
+            // sessions (`unix_socket.rs`); TLS and health checks reach
             // servers over TCP only, and would fail every connection.
             if matches!(
                 server.address.family,
                 AddressFamily::Unix | AddressFamily::Abns
             ) {
-                let what = if proxy.mode() != Mode::Http {
-                    Some("a 'server' on a unix socket in TCP mode")
-                } else if o.ssl == Some(true) {
+                let what = if o.ssl == Some(true) {
                     Some("TLS ('ssl') to a server on a unix socket")
                 } else if o.check == Some(true) {
                     Some("health checks ('check') of a server on a unix socket")

@@ -183,3 +183,40 @@ async fn http_frontends_listen_on_unix_sockets() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// In TCP mode a session reaches a server on a unix socket: the bytes go
+/// both ways through the tunnel.
+#[tokio::test]
+async fn tcp_sessions_reach_servers_on_unix_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("echo.sock");
+    let listener = UnixListener::bind(&origin).unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut read, mut write) = stream.split();
+                let _ = tokio::io::copy(&mut read, &mut write).await;
+            });
+        }
+    });
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         listen echo\n    bind 127.0.0.1:{port}\n    server s1 unix@{}\n",
+        origin.display()
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    client.write_all(b"ping over a unix socket").await.unwrap();
+    let mut echoed = [0u8; 23];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.read_exact(&mut echoed),
+    )
+    .await
+    .expect("echoed in time")
+    .unwrap();
+    assert_eq!(&echoed, b"ping over a unix socket");
+}

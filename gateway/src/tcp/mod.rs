@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use switchyard_rules::{Outcome, RuleSet, StreamFacts, TcpVerdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_util::either::Either;
 
 use crate::log::record::LogRecord;
 use crate::log::request_log::RequestLogger;
@@ -219,6 +220,10 @@ impl TcpFrontend {
     }
 }
 
+/// The server side of a session: TCP, or a unix socket
+/// (`server NAME unix@PATH`).
+type ServerSide = Either<TcpStream, tokio::net::UnixStream>;
+
 /// The pause before a connection is retried on the same server.
 const TURN_AROUND: Duration = Duration::from_secs(1);
 
@@ -255,7 +260,7 @@ async fn connect(
     src: SocketAddr,
     buffered: bool,
     log: &mut SessionLog,
-) -> Option<(Arc<Server>, ServerPermit, TcpStream)> {
+) -> Option<(Arc<Server>, ServerPermit, ServerSide)> {
     let headers = http::HeaderMap::new();
     let ctx = PickContext {
         client: src.ip(),
@@ -292,7 +297,14 @@ async fn connect(
             smart_connect: route.server_socket.smart_connect && first_bytes,
             ..route.server_socket
         };
-        let attempt_connect = crate::tcp_connect::connect(server.addr, socket);
+        let attempt_connect = async {
+            match &server.unix {
+                Some(unix) => unix.connect().await.map(Either::Right),
+                None => crate::tcp_connect::connect(server.addr, socket)
+                    .await
+                    .map(Either::Left),
+            }
+        };
         let connected = match route.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, attempt_connect)
                 .await
