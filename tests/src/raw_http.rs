@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub struct RawOrigin {
     pub addr: SocketAddr,
     /// Every request head (and body bytes read with it), as received.
     received: Arc<Mutex<Vec<Vec<u8>>>>,
+    accepted: Arc<AtomicU64>,
 }
 
 impl RawOrigin {
@@ -33,12 +35,24 @@ impl RawOrigin {
         let addr = listener.local_addr().unwrap();
         let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let (table, seen) = (Arc::new(table), received.clone());
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(serve(socket, table.clone(), seen.clone()));
             }
         });
-        RawOrigin { addr, received }
+        RawOrigin {
+            addr,
+            received,
+            accepted,
+        }
+    }
+
+    /// How many connections the origin accepted.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// The requests received so far, as text.

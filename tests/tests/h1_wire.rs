@@ -391,3 +391,36 @@ async fn websocket_handshakes_need_their_key_and_accept() {
         "{got}"
     );
 }
+
+/// A HEAD rewritten to GET (`http-request set-method GET`): the client
+/// gets the head alone, and the server's body is read to its end, so the
+/// server connection is kept for the next request instead of closed.
+#[tokio::test]
+async fn head_rewritten_to_get_drains_the_servers_body() {
+    let origin =
+        RawOrigin::start(&[("/x", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")]).await;
+    let (_gw, port) = start(
+        &origin,
+        "    http-request set-method GET if METH_HEAD\n",
+        "",
+    );
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    s.write_all(b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let got = switchyard_e2e::raw_http::read_response(&mut s).await;
+    assert_eq!(
+        got, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
+        "no body after HEAD"
+    );
+    s.write_all(b"GET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let got = switchyard_e2e::raw_http::read_response(&mut s).await;
+    assert!(got.ends_with("\r\n\r\nok"), "{got}");
+    assert!(origin.received()[0].starts_with("GET /x HTTP/1.1\r\n"));
+    assert_eq!(origin.accepted(), 1, "the server connection was kept");
+}
