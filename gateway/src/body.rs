@@ -138,6 +138,14 @@ impl ProxyBody {
         }
     }
 
+    /// Reads the body to its end and lets it go (a `HEAD` the rules made a
+    /// `GET`: the client gets no body, but the server connection is kept
+    /// only once its body was read): its ends run as for a body passed on.
+    pub async fn drain(mut self) {
+        use http_body_util::BodyExt;
+        while let Some(Ok(_)) = self.frame().await {}
+    }
+
     /// Attaches `on_end` to a streamed body; for other bodies it runs at once.
     pub fn with_end(mut self, on_end: Box<dyn BodyEnd>) -> Self {
         match &mut self {

@@ -71,6 +71,14 @@ pub async fn write<IO: AsyncWrite + Unpin>(
         framing,
         &mut out,
     );
+    if bodiless && head_request && !body.is_end_stream() {
+        // A HEAD the rules made a GET: the server's body is read before
+        // the connection's next request, which may want its server
+        // connection, as HAProxy drains it.
+        write_all(io, &out, &[]).await?;
+        body.drain().await;
+        return Ok(());
+    }
     if bodiless {
         // Dropped unread: its ends run as for a body not passed on.
         drop(body);

@@ -62,9 +62,23 @@ pub(crate) fn request_service(
     service_fn(move |req: Request<Incoming>| {
         let (proxy, conn) = (proxy.clone(), conn.clone());
         let (parts, body) = req.into_parts();
+        let head_request = parts.method == http::Method::HEAD;
         let (parts, body) = (Box::new(parts), crate::body::ProxyBody::streamed(body));
         let request: RequestFuture = Box::pin(async move {
-            let response = proxy.handle(parts, body, &conn).await;
+            let mut response = proxy.handle(parts, body, &conn).await;
+            if head_request {
+                // A HEAD the rules made a GET: hyper would drop the
+                // server's body (and its connection); it is read to its
+                // end instead, beside the next request.
+                response = response.map_body(|body| {
+                    if hyper::body::Body::is_end_stream(&body) {
+                        body
+                    } else {
+                        tokio::spawn(body.drain());
+                        crate::body::ProxyBody::Empty
+                    }
+                });
+            }
             // An empty errorfile: hyper drops the connection on a service
             // error, writing nothing.
             if response.is_silent() {

@@ -306,19 +306,6 @@ impl HttpProxy {
                 );
             }
         }
-        if head_request {
-            // A HEAD the rules made a GET (`set-method`): the client gets
-            // the head alone, and the server's body is read to its end so
-            // that its connection is kept, as HAProxy does.
-            response = response.map_body(|body| {
-                if hyper::body::Body::is_end_stream(&body) {
-                    body
-                } else {
-                    drain(body);
-                    ProxyBody::Empty
-                }
-            });
-        }
         let end = RequestEnd {
             conn: conn.clone(),
             counters: self.counters.clone(),
@@ -1021,13 +1008,6 @@ impl HttpProxy {
 /// The request's path and query, as `stats uri` and the log see them.
 fn target_of(parts: &Parts) -> &str {
     parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
-}
-
-/// Reads `body` to its end in a task of its own and lets it go: its ends
-/// (the server connection back to the pool) run as for a body passed on.
-fn drain(mut body: ProxyBody) {
-    use http_body_util::BodyExt;
-    tokio::spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
 }
 
 /// Waits for a response head no longer than `timeout server` (504).
