@@ -327,7 +327,11 @@ mod tests {
 
     #[test]
     fn a_corrupt_count_is_refused() {
+        // Reads the command before answering: closing first would make the
+        // command's write fail (EPIPE), depending on which thread runs first.
         let (_dir, path) = stats_socket(|mut stream| {
+            let mut line = [0u8; 10];
+            let _ = stream.read_exact(&mut line);
             let _ = stream.write_all(&(-5i32).to_ne_bytes());
         });
         assert!(matches!(
