@@ -82,6 +82,25 @@ pub fn take(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
     }
 }
 
+/// Where the reason phrase lies in a status line that httparse read as
+/// empty because it is not UTF-8: a phrase with obs-text (bytes 0x80–0xFF,
+/// RFC 9110 section 15's `reason-phrase`) is passed on as HAProxy passes it.
+/// `None` when the line has no phrase after `HTTP/1.x NNN ` or holds a
+/// control character.
+fn obs_text_reason(head: &[u8]) -> Option<std::ops::Range<usize>> {
+    const START: usize = "HTTP/1.1 200 ".len();
+    let line_end = head.iter().position(|&b| b == b'\n')?;
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    let phrase = line.get(START..).filter(|p| !p.is_empty())?;
+    let allowed = |b: &u8| *b == b'\t' || (b' '..=b'~').contains(b) || *b >= 0x80;
+    phrase
+        .iter()
+        .all(allowed)
+        .then_some(START..START + phrase.len())
+}
+
 fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
     // Left uninitialised: httparse fills what it uses (filling 100 empty
     // fields first cost more than parsing a short head).
@@ -122,7 +141,7 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         .reason
         .filter(|r| Some(*r) != status.canonical_reason())
         .map(|r| match r.is_empty() {
-            true => 0..0,
+            true => obs_text_reason(&buf[..len]).unwrap_or(0..0),
             false => offset(r.as_bytes())..offset(r.as_bytes()) + r.len(),
         });
     // Sized at once (collecting through `Option` would grow it).
@@ -520,12 +539,12 @@ mod tests {
             Some(&b""[..]),
             "an empty reason stays empty"
         );
-        for bare in [
-            &b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"[..],
-            b"HTTP/1.1 200 Tr\xe8s bien\r\nContent-Length: 0\r\n\r\n",
-        ] {
-            let head = take(&mut BytesMut::from(bare), false).unwrap().unwrap();
-            assert_eq!(head.reason.as_deref(), Some(&b""[..]));
-        }
+        let bare = &b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"[..];
+        let head = take(&mut BytesMut::from(bare), false).unwrap().unwrap();
+        assert_eq!(head.reason.as_deref(), Some(&b""[..]));
+        // obs-text is passed on as HAProxy passes it.
+        let latin1 = &b"HTTP/1.1 200 Tr\xe8s bien\r\nContent-Length: 0\r\n\r\n"[..];
+        let head = take(&mut BytesMut::from(latin1), false).unwrap().unwrap();
+        assert_eq!(head.reason.as_deref(), Some(&b"Tr\xe8s bien"[..]));
     }
 }
