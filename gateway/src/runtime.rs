@@ -65,6 +65,13 @@ fn error_pages(proxy: &Proxy, config: &Config) -> anyhow::Result<ErrorPages> {
             .map_err(|why| anyhow!("errorfile {}: {why}", e.path.text))?;
         pages.insert(e.status, page);
     }
+    for message in &proxy.http_errors {
+        if let Some(page) = crate::proxy::http_error::canned(&message.spec, &config.files) {
+            let page =
+                page.map_err(|why| anyhow!("http-error status {}: {why}", message.spec.status))?;
+            pages.insert(message.spec.status, page);
+        }
+    }
     Ok(ErrorPages::new(pages))
 }
 

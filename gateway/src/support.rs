@@ -147,6 +147,20 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 }
             }
         }
+        for message in &proxy.http_errors {
+            if refused_dynamic_message(config, message.spec.status)
+                && crate::proxy::http_error::is_dynamic(&message.spec)
+            {
+                refuse(
+                    message.span,
+                    &format!(
+                        "a log-format 'http-error' message for {}, a status the gateway answers after routing (a 'string', 'file' or 'errorfile' message is served)",
+                        message.spec.status
+                    ),
+                    "error messages",
+                );
+            }
+        }
         for name in ["abortonclose", "prefer-last-server"] {
             if let Some(setting) = proxy.options.get(name).filter(|o| o.enabled) {
                 refuse(
@@ -158,6 +172,22 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Whether the gateway may answer `status` with a proxy's page outside the
+/// rules engine, which alone renders log-format messages (a server's
+/// failure: 500, 502, 503, 504, once the request is gone; a request refused
+/// by `option http-restrict-req-hdr-names reject`: 403).
+fn refused_dynamic_message(config: &Config, status: u16) -> bool {
+    use switchyard_grammar::ast::proxy::HeaderNamePolicy;
+    match status {
+        500 | 502 | 503 | 504 => true,
+        403 => config
+            .proxies
+            .iter()
+            .any(|p| p.restrict_req_hdr_names == Some(HeaderNamePolicy::Reject)),
+        _ => false,
+    }
 }
 
 /// What `server … ssl` may use that the gateway does not do yet: ALPN other
@@ -206,5 +236,41 @@ fn refuse_server_tls(
             &format!("'ca-file {}' (a system store)", ca_file.text),
             "TLS",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchyard_grammar::Environment;
+
+    fn refusals(proxy_lines: &str) -> Vec<String> {
+        let text = format!(
+            "defaults\n    mode http\nfrontend fe\n    bind :80\n{proxy_lines}    default_backend be\nbackend be\n    server s 127.0.0.1:1\n"
+        );
+        let loaded = switchyard_grammar::load(
+            &[("t.cfg".into(), text)],
+            Environment::new(),
+            &crate::config_files::FsAccess,
+        );
+        super::not_yet_served(&loaded.config)
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_log_format_message_is_refused_for_a_status_the_gateway_answers_itself() {
+        let refused =
+            refusals("    http-error status 503 content-type text/plain lf-string \"%[path]\"\n");
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].contains("'http-error' message for 503"),
+            "{refused:?}"
+        );
+        // Static for 503, or rendered by the rules for 404: served.
+        assert!(refusals(
+            "    http-error status 503 content-type text/plain string busy\n    http-error status 404 content-type text/plain lf-string \"%[path]\"\n"
+        )
+        .is_empty());
     }
 }

@@ -467,13 +467,20 @@ fn load_files(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics)
     }
     for proxy in &config.proxies {
         wanted.extend(proxy.errorfiles.iter().map(|e| e.path.clone()));
-        for rule in proxy.http_request.iter().chain(&proxy.http_response) {
-            if let HttpAction::Return(spec) | HttpAction::Deny(spec) = &rule.action {
-                if let ReturnBody::File(w) | ReturnBody::LfFile(w) | ReturnBody::Errorfile(w) =
-                    &spec.body
-                {
-                    wanted.push(w.clone());
-                }
+        let replies = proxy
+            .http_request
+            .iter()
+            .chain(&proxy.http_response)
+            .filter_map(|rule| match &rule.action {
+                HttpAction::Return(spec) | HttpAction::Deny(spec) => Some(spec),
+                _ => None,
+            })
+            .chain(proxy.http_errors.iter().map(|h| &h.spec));
+        for spec in replies {
+            if let ReturnBody::File(w) | ReturnBody::LfFile(w) | ReturnBody::Errorfile(w) =
+                &spec.body
+            {
+                wanted.push(w.clone());
             }
         }
     }

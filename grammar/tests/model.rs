@@ -593,14 +593,34 @@ fn crt_base_and_ca_base_prefix_relative_tls_files() {
     );
 }
 
-#[test]
-fn http_errors_sections_are_imported_in_place() {
+/// `text` loaded with each of `names` an errorfile; no error expected.
+fn load_with_errorfiles(names: &[&str], text: String) -> switchyard_grammar::LoadedConfig {
     let mut files = common::MemFiles::default();
-    for f in ["e1-400", "e1-500", "own-500", "own-400", "e3-400"] {
+    for f in names {
         files
             .0
-            .insert(f.into(), b"HTTP/1.0 200 OK\r\n\r\n".to_vec());
+            .insert((*f).into(), b"HTTP/1.0 200 OK\r\n\r\n".to_vec());
     }
+    let loaded = switchyard_grammar::load(
+        &[("t.cfg".into(), text)],
+        switchyard_grammar::Environment::new(),
+        &files,
+    );
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    loaded
+}
+
+/// A proxy's `errorfile` entries: (code, file).
+fn errorfile_entries(proxy: &switchyard_grammar::ast::proxy::Proxy) -> Vec<(u16, &str)> {
+    proxy
+        .errorfiles
+        .iter()
+        .map(|e| (e.status, e.path.text.as_str()))
+        .collect()
+}
+
+#[test]
+fn http_errors_sections_are_imported_in_place() {
     let text = format!(
         "{DEFAULTS}frontend fe\n    bind :80\n    errorfile 500 own-500\n    errorfiles e1 500\n    errorfiles e3\n    errorfile 400 own-400\n    \
          http-request deny deny_status 400 errorfiles e1 if {{ path /a }}\n    http-request deny deny_status 404 errorfiles e1 if {{ path /b }}\n    \
@@ -609,28 +629,10 @@ fn http_errors_sections_are_imported_in_place() {
          http-errors e1\n    errorfile 400 e1-400\n    errorfile 500 e1-500\n\
          http-errors e3\n    errorfile 400 e3-400\n"
     );
-    let loaded = switchyard_grammar::load(
-        &[("t.cfg".into(), text)],
-        switchyard_grammar::Environment::new(),
-        &files,
-    );
-    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let loaded = load_with_errorfiles(&["e1-400", "e1-500", "own-500", "own-400", "e3-400"], text);
     let fe = loaded.config.frontends().find(|p| p.name == "fe").unwrap();
-    let order: Vec<(u16, &str)> = fe
-        .errorfiles
-        .iter()
-        .map(|e| (e.status, e.path.text.as_str()))
-        .collect();
-    // In the order written: a later entry for a code overrides.
-    assert_eq!(
-        order,
-        [
-            (500, "own-500"),
-            (500, "e1-500"),
-            (400, "e3-400"),
-            (400, "own-400")
-        ]
-    );
+    // A later line for a code replaces what came before for it.
+    assert_eq!(errorfile_entries(fe), [(500, "e1-500"), (400, "own-400")]);
     use switchyard_grammar::ast::http_rule::{HttpAction, ReturnBody};
     let bodies: Vec<&ReturnBody> = fe
         .http_request
@@ -652,6 +654,31 @@ fn http_errors_sections_are_imported_in_place() {
         unknown[0].ends_with("no http-errors section named 'nope'"),
         "{unknown:?}"
     );
+}
+
+#[test]
+fn http_error_lines_replace_what_came_before_for_their_code() {
+    let text = "http-errors e1\n    errorfile 403 e1-403\n\
+         defaults\n    mode http\n    errorfile 404 d-404\n    http-error status 503 content-type text/plain string busy\n\
+         frontend fe\n    bind :80\n    http-error status 404 default-errorfiles\n    http-error status 403 errorfiles e1\n\
+         \x20   http-error status 500 content-type text/plain string first\n    http-error status 500 errorfile own-500\n\
+         \x20   http-error status 400\n    default_backend be\n\
+         backend be\n    server s 127.0.0.1:1\n";
+    let loaded = load_with_errorfiles(&["d-404", "e1-403", "own-500"], text.into());
+    let fe = loaded.config.frontends().find(|p| p.name == "fe").unwrap();
+    // 404 forgotten, 403 imported, 500 the file written last.
+    assert_eq!(errorfile_entries(fe), [(403, "e1-403"), (500, "own-500")]);
+    // The defaults' 503 is inherited; an empty 400 is a message.
+    let messages: Vec<u16> = fe.http_errors.iter().map(|h| h.spec.status).collect();
+    assert_eq!(messages, [503, 400]);
+    let bad = errors(&load_text(&format!(
+        "{DEFAULTS}frontend fe\n    bind :80\n    http-error 503\n    http-error status 302\n    \
+         http-error status 503 string x\n    default_backend be\nbackend be\n    server s 127.0.0.1:1\n"
+    )));
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(bad[0].contains("expects 'status CODE' first"), "{bad:?}");
+    assert!(bad[1].contains("invalid status code '302'"), "{bad:?}");
+    assert!(bad[2].contains("needs 'content-type'"), "{bad:?}");
 }
 
 #[test]

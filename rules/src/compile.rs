@@ -191,6 +191,9 @@ pub struct ProxyRules {
     pub stats_admin: Vec<Cond>,
     pub is_backend: bool,
     pub is_frontend: bool,
+    /// `http-error status CODE …`: the messages that replace the proxy's
+    /// own error pages in the answers of its rules.
+    pub error_messages: Vec<Reply>,
     /// The switching rules' hash tables, built after compilation.
     pub index: crate::index::SwitchIndex,
 }
@@ -322,7 +325,13 @@ impl<'a> ProxyCompiler<'a> {
             .iter()
             .filter_map(|c| self.cond(c))
             .collect();
+        let error_messages = proxy
+            .http_errors
+            .iter()
+            .filter_map(|h| self.reply(&h.spec))
+            .collect();
         ProxyRules {
+            error_messages,
             persist,
             stats_admin,
             tcp_connection,

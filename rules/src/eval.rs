@@ -152,7 +152,12 @@ impl<'a> Eval<'a> {
                 Action::Allow => return None,
                 Action::Deny(reply) => {
                     return Some((
-                        Outcome::Answer(self.set.reply(reply, AnswerKind::Deny, req.facts())),
+                        Outcome::Answer(self.set.reply(
+                            reply,
+                            AnswerKind::Deny,
+                            &self.proxy.error_messages,
+                            req.facts(),
+                        )),
                         rule.span,
                     ))
                 }
@@ -168,7 +173,12 @@ impl<'a> Eval<'a> {
                 }
                 Action::Return(reply) => {
                     return Some((
-                        Outcome::Answer(self.set.reply(reply, AnswerKind::Return, req.facts())),
+                        Outcome::Answer(self.set.reply(
+                            reply,
+                            AnswerKind::Return,
+                            &self.proxy.error_messages,
+                            req.facts(),
+                        )),
                         rule.span,
                     ))
                 }
@@ -300,7 +310,29 @@ impl RuleSet {
     /// A `deny`/`return` answer, its fields in HAProxy's order: the `hdr`
     /// ones, then `content-length`, then `content-type` (only with a
     /// non-empty payload: HAProxy sends no type for nothing).
-    fn reply(&self, reply: &Reply, kind: AnswerKind, req: &dyn RequestFacts) -> Answer {
+    ///
+    /// An answer with the proxy's error page (a `deny` without a body,
+    /// `default-errorfiles`) takes the proxy's `http-error` message for
+    /// the status when it has one (`messages`).
+    fn reply(
+        &self,
+        reply: &Reply,
+        kind: AnswerKind,
+        messages: &[Reply],
+        req: &dyn RequestFacts,
+    ) -> Answer {
+        let error_page = matches!(
+            (&reply.body, kind),
+            (Body::ErrorPage, _) | (Body::None, AnswerKind::Deny)
+        );
+        if let Some(message) = messages
+            .iter()
+            .find(|m| error_page && m.status == reply.status)
+        {
+            // A message without a payload is an empty one, as for `return`.
+            let answer = self.reply(message, AnswerKind::Return, &[], req);
+            return Answer { kind, ..answer };
+        }
         let mut headers = Vec::new();
         for (name, fmt) in &reply.headers {
             headers.push((name.to_ascii_lowercase(), self.render(fmt, req)));

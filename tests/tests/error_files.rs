@@ -106,3 +106,72 @@ async fn http_errors_sections_answer_for_the_proxy_and_the_rules() {
     // ...but the rule names the section.
     assert!(get("/e1-404").await.contains("x-err-type: e1-404"));
 }
+
+/// `http-error status CODE …`: a message built as a `return` is, used for
+/// the proxy's own answers with that status (a `deny`, `default-errorfiles`,
+/// a server's failure, inherited from `defaults`); later lines for a code
+/// replace earlier ones, and `default-errorfiles` goes back to HAProxy's.
+#[tokio::test]
+async fn http_error_messages_replace_the_proxys_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("404.http");
+    std::fs::write(
+        &file,
+        "HTTP/1.0 404 Not Found\r\nx-err-type: file\r\n\r\nfile\n",
+    )
+    .unwrap();
+    let file = file.display();
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
+         \x20   http-error status 503 content-type text/plain hdr x-m \"static\" string \"no server\"\n\
+         \x20   errorfile 404 {file}\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   http-error status 400\n\
+         \x20   http-error status 404 default-errorfiles\n\
+         \x20   http-error status 403 content-type text/plain string \"replaced\"\n\
+         \x20   errorfile 403 {file}\n\
+         \x20   http-error status 200 content-type text/plain hdr x-path \"p=%[path]\" lf-string \"at %[path]\"\n\
+         \x20   http-request return status 200 default-errorfiles if {{ path /200 }}\n\
+         \x20   http-request deny deny_status 400 if {{ path /400 }}\n\
+         \x20   http-request deny if {{ path /403 }}\n\
+         \x20   http-request deny deny_status 404 if {{ path /404 }}\n\
+         \x20   default_backend be\n\
+         backend be\n    server s 127.0.0.1:9\n"
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let get = |path: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        async move { String::from_utf8(answer(port, &request).await).unwrap() }
+    };
+    let rendered = get("/200").await;
+    assert!(
+        rendered.starts_with("HTTP/1.1 200 ")
+            && rendered
+                .contains("x-path: p=/200\r\ncontent-length: 7\r\ncontent-type: text/plain\r\n")
+            && rendered.ends_with("\r\n\r\nat /200"),
+        "{rendered}"
+    );
+    let empty = get("/400").await;
+    assert!(
+        empty.starts_with("HTTP/1.1 400 ") && empty.contains("content-length: 0\r\n"),
+        "{empty}"
+    );
+    // The errorfile written after the http-error wins.
+    assert!(get("/403").await.contains("x-err-type: file"));
+    // `default-errorfiles` forgets the defaults' errorfile: HAProxy's page.
+    let builtin = get("/404").await;
+    assert!(
+        builtin.contains("<h1>404 Not Found</h1>") && !builtin.contains("x-err-type"),
+        "{builtin}"
+    );
+    // The server fails: the defaults' message, in HAProxy's field order.
+    let no_server = get("/").await;
+    assert!(
+        no_server.starts_with("HTTP/1.1 503 ")
+            && no_server
+                .contains("x-m: static\r\ncontent-length: 9\r\ncontent-type: text/plain\r\n")
+            && no_server.ends_with("no server"),
+        "{no_server}"
+    );
+}

@@ -56,6 +56,9 @@ pub struct CannedResponse {
     /// An empty errorfile (`errorfile 408 /dev/null`): HAProxy closes the
     /// connection without an answer.
     pub silent: bool,
+    /// How many of `headers` come before `content-length` (an
+    /// `http-error`'s `hdr` fields do; HAProxy's own pages have none).
+    pub length_at: usize,
 }
 
 /// Marks a response that is not to be written: the client's connection
@@ -93,11 +96,17 @@ impl CannedResponse {
             }
         }
         let headers = response.headers_mut();
+        let (before, after) = self
+            .headers
+            .split_at(self.length_at.min(self.headers.len()));
+        for (name, value) in before {
+            headers.append(name.clone(), value.clone());
+        }
         headers.insert(
             http::header::CONTENT_LENGTH,
             HeaderValue::from(self.body.len()),
         );
-        for (name, value) in &self.headers {
+        for (name, value) in after {
             headers.append(name.clone(), value.clone());
         }
         response
@@ -127,6 +136,7 @@ impl CannedResponse {
             ],
             body: Bytes::from(body),
             silent: false,
+            length_at: 0,
         }
     }
 
@@ -208,6 +218,7 @@ impl CannedResponse {
             headers: out,
             body: Bytes::copy_from_slice(&raw[header_len..]),
             silent: false,
+            length_at: 0,
         })
     }
 }
@@ -230,6 +241,15 @@ impl ErrorPages {
     /// The page for `status` as raw bytes on the wire, connection closing.
     pub fn wire(&self, status: u16) -> Bytes {
         self.canned(status).to_wire()
+    }
+
+    /// A backend's page for `status`, else the frontend's (`fallback`),
+    /// else HAProxy's: the order in which HAProxy looks for a message.
+    pub fn response_or(&self, fallback: &ErrorPages, status: u16) -> Response<ProxyBody> {
+        match self.overrides.get(&status) {
+            Some(canned) => canned.to_response(),
+            None => fallback.response(status),
+        }
     }
 
     fn canned(&self, status: u16) -> CannedResponse {

@@ -9,6 +9,7 @@ pub mod forwardfor;
 pub mod framing;
 pub mod h2_websocket;
 pub mod header_names;
+pub mod http_error;
 pub mod request_checks;
 pub mod retry;
 pub mod upgrade;
@@ -622,7 +623,7 @@ impl HttpProxy {
                 Ok(permit) => permit,
                 Err(_) => {
                     ended(draft, termination::QUEUE_TIMEOUT);
-                    return route.errors.response(503).into();
+                    return route.errors.response_or(&self.errors, 503).into();
                 }
             };
             // HTTP/1.x only: an HTTP/2 server connection stays (and
@@ -791,7 +792,7 @@ impl HttpProxy {
             }
         }
         ended(draft, last_failure);
-        route.errors.response(last_error).into()
+        route.errors.response_or(&self.errors, last_error).into()
     }
 
     /// One request/response exchange through hyper on `pooled` (requests

@@ -440,7 +440,7 @@ fn parse_status(word: &Word, min: u64, max: u64) -> Result<u16, Diagnostic> {
 
 /// `deny`/`return` options: `[deny_status N] [status N] [content-type T]
 /// [string S | lf-string F | file F | lf-file F | errorfile F] [hdr N F]…`.
-fn parse_return(
+pub(crate) fn parse_return(
     name: &Word,
     args: &[Word],
     default_status: u16,

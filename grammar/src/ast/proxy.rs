@@ -270,6 +270,21 @@ pub struct ErrorFilesImport {
     pub at: usize,
     pub name: Word,
     pub codes: Vec<u16>,
+    /// How many `http-error` replies came before it: those of the codes it
+    /// imports are replaced by the section's files (the later line wins).
+    pub http_errors_before: usize,
+    /// Codes a later line of the proxy says something else for.
+    pub overridden: Vec<u16>,
+}
+
+/// `http-error status CODE …`: the message the proxy sends instead of its
+/// own for CODE, built as a `return` is (`string`, `lf-string`, `file`,
+/// `lf-file`, `hdr`). `errorfile`, `errorfiles` and `default-errorfiles`
+/// forms are read into [`Proxy::errorfiles`] and its imports instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpErrorReply {
+    pub spec: crate::ast::http_rule::ReturnSpec,
+    pub span: Span,
 }
 
 /// An `http-errors NAME` section: `errorfile CODE FILE` lines.
@@ -373,6 +388,9 @@ pub struct Proxy {
     pub errorfiles: Vec<ErrorFile>,
     /// `errorfiles NAME [CODE…]`, until resolved into `errorfiles`.
     pub errorfile_imports: Vec<ErrorFilesImport>,
+    /// `http-error status CODE …` replies, one per code (a later
+    /// `errorfile` or `http-error` for the code replaces it).
+    pub http_errors: Vec<HttpErrorReply>,
     pub force_persist: Vec<Condition>,
     pub ignore_persist: Vec<Condition>,
     pub description: Option<String>,
@@ -419,6 +437,7 @@ impl Proxy {
     /// section name is an error.
     pub fn resolve_errorfile_imports(&mut self, sections: &[HttpErrors]) -> Vec<crate::Diagnostic> {
         let mut diags = Vec::new();
+        let mut replaced = Vec::new();
         // Last first, so that earlier positions stay valid.
         for import in std::mem::take(&mut self.errorfile_imports)
             .into_iter()
@@ -440,11 +459,42 @@ impl Proxy {
                 .errorfiles
                 .iter()
                 .filter(|e| import.codes.is_empty() || import.codes.contains(&e.status))
+                .filter(|e| !import.overridden.contains(&e.status))
                 .cloned();
+            let files: Vec<ErrorFile> = files.collect();
+            replaced.extend(
+                self.http_errors[..import.http_errors_before.min(self.http_errors.len())]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| files.iter().any(|f| f.status == h.spec.status))
+                    .map(|(i, _)| i),
+            );
             let at = import.at.min(self.errorfiles.len());
             self.errorfiles.splice(at..at, files);
         }
+        let mut index = 0;
+        self.http_errors.retain(|_| {
+            index += 1;
+            !replaced.contains(&(index - 1))
+        });
         diags
+    }
+
+    /// Forgets what the proxy (or its defaults) said for `status` so far:
+    /// a later `errorfile` or `http-error` for it replaces it.
+    pub fn forget_error_message(&mut self, status: u16) {
+        self.http_errors.retain(|h| h.spec.status != status);
+        while let Some(i) = self.errorfiles.iter().position(|e| e.status == status) {
+            self.errorfiles.remove(i);
+            for import in &mut self.errorfile_imports {
+                if import.at > i {
+                    import.at -= 1;
+                }
+            }
+        }
+        for import in &mut self.errorfile_imports {
+            import.overridden.push(status);
+        }
     }
 
     /// A proxy with HAProxy's built-in defaults.
@@ -491,6 +541,7 @@ impl Proxy {
             log_format: None,
             errorfiles: Vec::new(),
             errorfile_imports: Vec::new(),
+            http_errors: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),
             description: None,

@@ -6,6 +6,7 @@
 
 pub mod global;
 pub mod haproxy_keywords;
+pub mod http_error;
 pub mod options;
 pub mod proxy;
 pub mod proxy_stats;

@@ -78,7 +78,6 @@ const RULES_NOT_INHERITED: &[&str] = &[
     "http-request",
     "http-response",
     "http-after-response",
-    "http-error",
     "tcp-request connection",
     "tcp-request content",
     "tcp-request session",
@@ -352,7 +351,12 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 proxy.fullconn = value
             }
         }
-        "errorfile" => proxy.errorfiles.push(parse_errorfile(directive)?),
+        "errorfile" => {
+            let file = parse_errorfile(directive)?;
+            proxy.forget_error_message(file.status);
+            proxy.errorfiles.push(file);
+        }
+        "http-error" => crate::keyword::http_error::apply(directive, proxy)?,
         "errorfiles" => {
             let Some((name, codes)) = args.split_first() else {
                 return Err(missing(directive, "the name of an http-errors section"));
@@ -361,10 +365,15 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 .iter()
                 .map(errorfile_code)
                 .collect::<Result<Vec<u16>, Diagnostic>>()?;
+            for code in &codes {
+                proxy.forget_error_message(*code);
+            }
             proxy.errorfile_imports.push(ErrorFilesImport {
                 at: proxy.errorfiles.len(),
                 name: name.clone(),
                 codes,
+                http_errors_before: proxy.http_errors.len(),
+                overridden: Vec::new(),
             });
         }
         "force-persist" | "ignore-persist" => {
@@ -781,7 +790,7 @@ const ERRORFILE_CODES: &[u16] = &[
 ];
 
 /// A status code `errorfile` and `errorfiles` accept.
-fn errorfile_code(code: &Word) -> Result<u16, Diagnostic> {
+pub(crate) fn errorfile_code(code: &Word) -> Result<u16, Diagnostic> {
     let status = parse_uint(code, "status code", 999)? as u16;
     if !ERRORFILE_CODES.contains(&status) {
         return Err(Diagnostic::error(code.span, format!("invalid status code '{}' for 'errorfile'", code.text))
