@@ -116,6 +116,7 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                     config.http_errors.push(section);
                 }
             }
+            SectionKind::FcgiApp => keyword::fcgi_app::check(section, diags),
             SectionKind::Userlist => {
                 if let Some(list) = keyword::userlist::build(section, diags) {
                     config.userlists.push(list);

@@ -22,6 +22,7 @@ pub enum SectionKind {
     Listen,
     Userlist,
     HttpErrors,
+    FcgiApp,
 }
 
 impl SectionKind {
@@ -34,6 +35,7 @@ impl SectionKind {
             SectionKind::Listen => "listen",
             SectionKind::Userlist => "userlist",
             SectionKind::HttpErrors => "http-errors",
+            SectionKind::FcgiApp => "fcgi-app",
         }
     }
 
@@ -46,6 +48,7 @@ impl SectionKind {
             "listen" => SectionKind::Listen,
             "userlist" => SectionKind::Userlist,
             "http-errors" => SectionKind::HttpErrors,
+            "fcgi-app" => SectionKind::FcgiApp,
             _ => return None,
         })
     }
@@ -197,6 +200,7 @@ const ALL_SECTIONS: &[&str] = &[
     "mailers",
     "program",
     "http-errors",
+    "fcgi-app",
     "ring",
     "cache",
 ];

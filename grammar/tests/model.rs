@@ -758,3 +758,39 @@ fn http_reuse_takes_haproxys_four_modes_and_is_inherited() {
         errors(&bad)
     );
 }
+
+/// An `fcgi-app` section is checked as HAProxy checks it and has no effect
+/// (nothing can use it: `use-fcgi-app` is refused), with a warning; before,
+/// its keywords were read as those of the section above it.
+#[test]
+fn an_fcgi_app_section_is_checked_and_cannot_be_used() {
+    let body = format!("{DEFAULTS}backend be\n    server s 127.0.0.1:1\n");
+    let declared = load_text(&format!(
+        "{body}fcgi-app app\n    docroot /srv\n    index index.php\n    option keep-conn\n"
+    ));
+    assert!(errors(&declared).is_empty(), "{:?}", errors(&declared));
+    assert!(
+        warnings(&declared)
+            .iter()
+            .any(|w| w.contains("fcgi-app 'app' is not used")),
+        "{:?}",
+        warnings(&declared)
+    );
+    let bad = errors(&load_text(&format!(
+        "{body}fcgi-app app\n    index index.php\n    docrot /srv\n"
+    )));
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(
+        bad[0].contains("unknown keyword 'docrot' in 'fcgi-app' section"),
+        "{bad:?}"
+    );
+    assert!(bad[1].contains("no docroot configured"), "{bad:?}");
+    let used = errors(&load_text(&format!(
+        "{DEFAULTS}backend be\n    use-fcgi-app app\n    server s 127.0.0.1:1\nfcgi-app app\n    docroot /srv\n"
+    )));
+    assert!(
+        used.iter()
+            .any(|e| e.contains("'use-fcgi-app' is not supported")),
+        "{used:?}"
+    );
+}
