@@ -69,15 +69,21 @@ pub(crate) fn request_service(
             if head_request {
                 // A HEAD the rules made a GET: hyper would drop the
                 // server's body (and its connection); it is read to its
-                // end instead, beside the next request.
+                // end before the answer, so that the server connection is
+                // back in the pool when the client's next request (on an
+                // HTTP/2 connection, maybe already there) wants it.
+                let mut unread = None;
                 response = response.map_body(|body| {
                     if hyper::body::Body::is_end_stream(&body) {
                         body
                     } else {
-                        tokio::spawn(body.drain());
+                        unread = Some(body);
                         crate::body::ProxyBody::Empty
                     }
                 });
+                if let Some(body) = unread {
+                    body.drain().await;
+                }
             }
             // An empty errorfile: hyper drops the connection on a service
             // error, writing nothing.

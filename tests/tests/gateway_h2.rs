@@ -299,3 +299,93 @@ async fn an_http1_websocket_reaches_an_h2_server_as_an_extended_connect() {
     let reply = ws.next().await.unwrap().unwrap();
     assert_eq!(reply, Message::text("h2: hello"));
 }
+
+/// An HTTP/1 origin counting its connections: `/slow` answers a chunked
+/// body whose end comes `pause` after its start, anything else `ok`.
+async fn slow_body_origin(
+    pause: Duration,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end + 4);
+                    if head.contains(" /slow ") {
+                        let start =
+                            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n";
+                        s.write_all(start).await.unwrap();
+                        tokio::time::sleep(pause).await;
+                        s.write_all(b"0\r\n\r\n").await.unwrap();
+                    } else {
+                        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .await
+                            .unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// A HEAD the rules make a GET, from an HTTP/2 client: the server's body
+/// is read to its end before the answer, so the client's next request
+/// (which HTTP/2 lets come at once) finds the server connection back in
+/// the pool rather than opening another (`http_bodyless_response.vtc`).
+#[tokio::test]
+async fn a_head_made_get_over_h2_leaves_the_server_connection_for_the_next_request() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let (origin, accepted) = slow_body_origin(Duration::from_millis(300)).await;
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port} proto h2\n    http-request set-method GET if METH_HEAD\n    server s {origin}\n"
+    );
+    let _gw = Gateway::start(&config, addr);
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let request = |method: &str, path: &str| {
+        hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1{path}"))
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    let head = sender.send_request(request("HEAD", "/slow")).await.unwrap();
+    assert_eq!(head.status(), 200);
+    let body = head.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.is_empty(), "no body after HEAD: {body:?}");
+    let next = sender.send_request(request("GET", "/next")).await.unwrap();
+    let body = next.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"ok");
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the drained server connection served the next request"
+    );
+}
