@@ -126,7 +126,7 @@ pub fn read_files(
             // HAProxy cuts every line into words, in false branches too, so
             // an unclosed quote is an error wherever it is.
             let words = match lex_line(line, file, index as u32 + 1, &out.env) {
-                Ok(words) => words,
+                Ok(words) => expand_address_word(words, &out.env),
                 Err(diag) => {
                     diags.push(diag);
                     continue;
@@ -186,6 +186,21 @@ pub fn read_files(
         preprocessor.finish_file(diags);
     }
     out
+}
+
+/// HAProxy expands environment variables once more in the address of
+/// `bind`, `server` and `log` (its address parser calls `env_expand`), so
+/// an unquoted `log ${ADDR}:${PORT}` works there and nowhere else.
+fn expand_address_word(mut words: Vec<Word>, env: &Environment) -> Vec<Word> {
+    let at = match words.first().map(|w| w.text.as_str()) {
+        Some("log" | "bind") => 1,
+        Some("server") => 2,
+        _ => return words,
+    };
+    if let Some(word) = words.get_mut(at).filter(|w| w.text.contains('$')) {
+        word.text = env.expand_in_address(&word.text);
+    }
+    words
 }
 
 const ALL_SECTIONS: &[&str] = &[

@@ -201,10 +201,28 @@ fn check_acl_references(proxy: &Proxy, diags: &mut Diagnostics) {
     }
 }
 
+/// `agent-check` needs `agent-port` (HAProxy refuses the server without).
+fn check_agent(proxy: &Proxy, server: &Server, diags: &mut Diagnostics) {
+    let options = proxy.server_options(server);
+    if options.agent_check == Some(true) && options.agent_port.is_none() {
+        diags.push(
+            Diagnostic::error(
+                server.name.span,
+                format!(
+                    "server '{}' has 'agent-check' but no agent port",
+                    server.name.text
+                ),
+            )
+            .with_help("add 'agent-port PORT' to the server line or its default-server"),
+        );
+    }
+}
+
 fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for s in &proxy.servers {
         check_server_verify(proxy, s, diags);
+        check_agent(proxy, s, diags);
         if let Some(line) = seen.insert(&s.name.text, s.name.span.line) {
             diags.push(Diagnostic::error(s.name.span, format!("duplicate server name '{}' in backend '{}'", s.name.text, proxy.name))
                 .with_help(format!("another server has this name at line {line}; server names are unique within a backend")));

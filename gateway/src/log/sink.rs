@@ -57,6 +57,10 @@ impl LogSink {
             LogDestination::Udp(address) => {
                 let ip = match &address.host {
                     Host::Ip(ip) => *ip,
+                    // Nothing before the colon (`log :514`, or `log ${A}:${P}`
+                    // with both unset): HAProxy sends to 0.0.0.0, which the
+                    // kernel delivers to this host.
+                    Host::Any => std::net::Ipv4Addr::UNSPECIFIED.into(),
                     _ => return Err(SinkError::Address(address.word.text.clone())),
                 };
                 let port = match address.port {

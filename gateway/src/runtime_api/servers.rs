@@ -6,12 +6,10 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
-
 use super::ApiState;
 use crate::upstream::server::{AdminState, Server};
 use crate::upstream::Backend;
-use switchyard::api_syntax::{parse_maxconn, split_server, WeightArg};
+use switchyard::api_syntax::{parse_maxconn, split_server};
 
 fn find<'a>(
     state: &'a ApiState,
@@ -32,38 +30,9 @@ fn find<'a>(
     Ok((backend, server))
 }
 
-/// Static algorithms place servers once: HAProxy only lets their weights
-/// go to 0% or back to 100%.
-fn is_static(backend: &Backend) -> bool {
-    let algorithm = backend.config.balance.as_ref().map(|b| &b.value);
-    let consistent = backend
-        .config
-        .hash_type
-        .as_ref()
-        .is_some_and(|h| h.value.method == HashMethod::Consistent);
-    match algorithm {
-        Some(BalanceAlgorithm::StaticRr) => true,
-        Some(
-            BalanceAlgorithm::Source
-            | BalanceAlgorithm::Uri { .. }
-            | BalanceAlgorithm::UrlParam { .. }
-            | BalanceAlgorithm::Hdr { .. },
-        ) => !consistent,
-        _ => false,
-    }
-}
-
 /// Applies `N` or `N%` (of the configured weight) to `server`.
 fn apply_weight(backend: &Backend, server: &Server, text: Option<&String>) -> Result<(), String> {
-    let weight = WeightArg::parse(text)?.resolve(server.initial_weight);
-    if is_static(backend) && weight != 0 && weight != server.initial_weight {
-        return Err(
-            "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'."
-                .into(),
-        );
-    }
-    server.set_weight(weight);
-    Ok(())
+    backend.change_weight(server, text)
 }
 
 pub fn get_weight(args: &[String], state: &ApiState, out: &mut String) -> Result<(), String> {
@@ -186,7 +155,7 @@ pub fn show_servers_state(
         for (server, srv_id) in backend.servers.iter().zip(ids) {
             let _ = writeln!(
                 out,
-                "{be_id} {} {srv_id} {} {} {} {} {} - {} - {} {} - - 0",
+                "{be_id} {} {srv_id} {} {} {} {} {} - {} - {} {} - {} {}",
                 backend.name,
                 server.name,
                 // `-` and port 0 for a server on a unix socket, as HAProxy.
@@ -200,6 +169,12 @@ pub fn show_servers_state(
                 server.addr.port(),
                 u8::from(server.tls.is_some()),
                 server.options.check_port.unwrap_or(0),
+                server
+                    .options
+                    .agent_addr
+                    .as_ref()
+                    .map_or("-", |a| a.text.as_str()),
+                server.options.agent_port.unwrap_or(0),
             );
         }
     }
@@ -220,6 +195,7 @@ struct StateFields {
     check_result: u8,
     health: u32,
     check_state: u8,
+    agent_state: u8,
 }
 
 impl StateFields {
@@ -262,6 +238,12 @@ impl StateFields {
                 (true, false, false) => 2,
                 (true, false, true) => 10,
             },
+            // CONFIGURED|ENABLED|AGENT: an agent is never paused.
+            agent_state: if server.options.agent_check == Some(true) {
+                22
+            } else {
+                0
+            },
         }
     }
 }
@@ -270,7 +252,7 @@ impl std::fmt::Display for StateFields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} {} {} {} {} {} {} {} 0",
+            "{} {} {} {} {} {} {} {} {} {}",
             self.op,
             self.admin,
             self.uweight,
@@ -279,7 +261,8 @@ impl std::fmt::Display for StateFields {
             self.check_status,
             self.check_result,
             self.health,
-            self.check_state
+            self.check_state,
+            self.agent_state
         )
     }
 }

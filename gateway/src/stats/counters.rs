@@ -99,6 +99,8 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                     crate::upstream::server::AdminState::Drain if s.is_up() => "DRAIN",
                     _ if s.is_stopping() => "NOLB",
                     _ if s.is_up() => "UP",
+                    // HAProxy names the agent when its `down` holds the server.
+                    _ if !s.agent_says_up() => "DOWN (agent)",
                     _ => "DOWN",
                 };
                 r.insert(
@@ -122,10 +124,18 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 r.insert("stot", picks.to_string());
                 r.insert("lbtot", picks.to_string());
                 r.insert("econ", s.failures.load(Ordering::Relaxed).to_string());
-                r.insert("qcur", "0".into());
+                let (queued, max_queued) = s.queue();
+                r.insert("qcur", queued.to_string());
+                r.insert("qmax", max_queued.to_string());
                 r.insert("sid", sid.to_string());
                 if let Some(code) = s.check_status() {
                     r.insert("check_status", code.to_owned());
+                }
+                if let Some(code) = s.agent_status() {
+                    r.insert("agent_status", code.to_owned());
+                }
+                if let Some(info) = s.agent_info() {
+                    r.insert("last_agt", info);
                 }
                 if let Some(cookie) = &s.cookie {
                     r.insert("cookie", cookie.clone());

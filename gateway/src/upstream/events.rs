@@ -154,6 +154,29 @@ impl Backend {
         health: &Health,
         changed: bool,
     ) {
+        self.report_result("Health", server, result, health, changed);
+    }
+
+    /// With `option log-health-checks`: an agent's answer changed its
+    /// status or verdict (`health` is the agent's own counter, 1/1).
+    pub(crate) fn report_agent(
+        &self,
+        server: &Server,
+        result: &CheckResult,
+        health: &Health,
+        changed: bool,
+    ) {
+        self.report_result("Agent", server, result, health, changed);
+    }
+
+    fn report_result(
+        &self,
+        kind: &str,
+        server: &Server,
+        result: &CheckResult,
+        health: &Health,
+        changed: bool,
+    ) {
         if !self.events.health_checks || !changed {
             return;
         }
@@ -167,7 +190,7 @@ impl Backend {
         self.events.send(
             NOTICE,
             &format!(
-                "Health check for {}server {}/{} {}{}, status: {shown}/{of} {state}.",
+                "{kind} check for {}server {}/{} {}{}, status: {shown}/{of} {state}.",
                 if server.backup { "backup " } else { "" },
                 self.name,
                 server.name,

@@ -61,7 +61,7 @@ impl Health {
         self.fall
     }
 
-    fn full(&self) -> u32 {
+    pub fn full(&self) -> u32 {
         self.rise + self.fall - 1
     }
 

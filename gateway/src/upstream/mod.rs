@@ -129,6 +129,42 @@ impl Backend {
         Some(candidates[chosen].clone())
     }
 
+    /// Static algorithms place servers once: HAProxy only lets their weights
+    /// go to 0% or back to 100%.
+    fn is_static(&self) -> bool {
+        use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
+        let consistent = self
+            .config
+            .hash_type
+            .as_ref()
+            .is_some_and(|h| h.value.method == HashMethod::Consistent);
+        match self.config.balance.as_ref().map(|b| &b.value) {
+            Some(BalanceAlgorithm::StaticRr) => true,
+            Some(
+                BalanceAlgorithm::Source
+                | BalanceAlgorithm::Uri { .. }
+                | BalanceAlgorithm::UrlParam { .. }
+                | BalanceAlgorithm::Hdr { .. },
+            ) => !consistent,
+            _ => false,
+        }
+    }
+
+    /// Applies `N` or `N%` (of the configured weight) to `server`, as the
+    /// runtime API's `set weight` and an agent's `75%` ask, with HAProxy's
+    /// messages for what it refuses.
+    pub fn change_weight(&self, server: &Server, text: Option<&String>) -> Result<(), String> {
+        let weight = switchyard::api_syntax::WeightArg::parse(text)?.resolve(server.initial_weight);
+        if self.is_static() && weight != 0 && weight != server.initial_weight {
+            return Err(
+                "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'."
+                    .into(),
+            );
+        }
+        server.set_weight(weight);
+        Ok(())
+    }
+
     /// (active, backup) servers that can take traffic.
     pub fn usable_counts(&self) -> (usize, usize) {
         let active = self
@@ -147,6 +183,35 @@ impl Backend {
     /// Starts one check task per server with `check`, spread over the
     /// first interval (more with `spread-checks`).
     pub fn spawn_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
+        let mut tasks = self.spawn_health_checks(global);
+        tasks.extend(self.spawn_agent_checks(global));
+        tasks
+    }
+
+    /// One agent task per server with `agent-check`, spread as health checks are.
+    fn spawn_agent_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
+        let plans: Vec<_> = self
+            .servers
+            .iter()
+            .filter_map(|s| Some((s, check::agent::AgentPlan::for_server(&self.config, s)?)))
+            .collect();
+        let count = plans.len().max(1) as u32;
+        plans
+            .into_iter()
+            .enumerate()
+            .map(|(i, (server, plan))| {
+                let spread = spread_delay(plan.inter, i as u32, count, global);
+                tokio::spawn(check::agent::run(
+                    self.clone(),
+                    server.clone(),
+                    plan,
+                    spread,
+                ))
+            })
+            .collect()
+    }
+
+    fn spawn_health_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
         let checked: Vec<&Arc<Server>> = self
             .servers
             .iter()
@@ -161,19 +226,21 @@ impl Backend {
                 if plan.send_state.is_some() {
                     plan.send_state = Some(node_name(global));
                 }
-                let mut spread = plan.inter * i as u32 / count;
-                if let Some(percent) = global.spread_checks {
-                    spread += plan.inter * (percent as u32) / 100 * (i as u32 % 2) / 2;
-                }
-                tokio::spawn(check::run(
-                    self.clone(),
-                    server.clone(),
-                    plan,
-                    spread.min(Duration::from_secs(60)),
-                ))
+                let spread = spread_delay(plan.inter, i as u32, count, global);
+                tokio::spawn(check::run(self.clone(), server.clone(), plan, spread))
             })
             .collect()
     }
+}
+
+/// When the `index`th of `count` checks first runs: spread over the first
+/// interval, more with `spread-checks`.
+fn spread_delay(inter: Duration, index: u32, count: u32, global: &Global) -> Duration {
+    let mut spread = inter * index / count;
+    if let Some(percent) = global.spread_checks {
+        spread += inter * (percent as u32) / 100 * (index % 2) / 2;
+    }
+    spread.min(Duration::from_secs(60))
 }
 
 /// HAProxy's `node`: the global setting, else the host's name.

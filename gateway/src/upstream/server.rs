@@ -57,6 +57,15 @@ pub struct Server {
     pub backup: bool,
     /// `addr`: where health checks go instead of the server's address.
     pub check_ip: Option<std::net::IpAddr>,
+    /// `agent-addr`: where the agent is asked instead of the server's address.
+    pub agent_ip: Option<std::net::IpAddr>,
+    /// The agent's verdict on the server's health: false from a `down`,
+    /// `fail` or `stopped` until an `up`. While false, passing health
+    /// checks do not bring the server back (HAProxy's `check_notify_success`).
+    agent_up: AtomicBool,
+    /// The agent's last status (`L7OK`, `L7STS`) and what it said, for
+    /// `show stat`'s `last_agt`.
+    agent_status: std::sync::Mutex<(Option<&'static str>, Option<String>)>,
     /// `cookie VALUE` for persistence.
     pub cookie: Option<String>,
     pub options: ServerOptions,
@@ -88,6 +97,9 @@ pub struct Server {
     /// `show servers state` reports it and a reload resumes from it.
     check_health: AtomicU32,
     slots: Arc<Semaphore>,
+    /// Requests waiting for a slot now (`qcur`) and at most (`qmax`).
+    queued: AtomicU32,
+    max_queued: AtomicU32,
     pub picks: AtomicU64,
     pub failures: AtomicU64,
     /// Failed checks (`chkfail`) and UP→DOWN transitions (`chkdown`).
@@ -99,6 +111,31 @@ pub struct Server {
     /// after failing here (`wredis`).
     pub retries: AtomicU64,
     pub redispatches: AtomicU64,
+}
+
+/// An `addr` or `agent-addr`: an IP address, or a name resolved once.
+fn resolve_ip(
+    word: Option<&switchyard_grammar::Word>,
+    server: &str,
+) -> Result<Option<std::net::IpAddr>, BuildError> {
+    let Some(word) = word else {
+        return Ok(None);
+    };
+    word.text
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| {
+            (word.text.as_str(), 0)
+                .to_socket_addrs()
+                .map_err(|e| e.to_string())
+                .and_then(|mut a| a.next().ok_or_else(|| "no address".to_owned()))
+                .map(|a| a.ip())
+        })
+        .map(Some)
+        .map_err(|why| BuildError::Resolve {
+            server: server.to_owned(),
+            address: word.text.clone(),
+            why,
+        })
 }
 
 impl Server {
@@ -136,25 +173,8 @@ impl Server {
                 })
             }
         };
-        let check_ip = match &options.check_addr {
-            None => None,
-            Some(word) => Some(
-                word.text
-                    .parse::<std::net::IpAddr>()
-                    .or_else(|_| {
-                        (word.text.as_str(), 0)
-                            .to_socket_addrs()
-                            .map_err(|e| e.to_string())
-                            .and_then(|mut a| a.next().ok_or_else(|| "no address".to_owned()))
-                            .map(|a| a.ip())
-                    })
-                    .map_err(|why| BuildError::Resolve {
-                        server: line.name.text.clone(),
-                        address: word.text.clone(),
-                        why,
-                    })?,
-            ),
-        };
+        let check_ip = resolve_ip(options.check_addr.as_ref(), &line.name.text)?;
+        let agent_ip = resolve_ip(options.agent_addr.as_ref(), &line.name.text)?;
         let weight = options.weight.unwrap_or(1) as u32;
         let maxconn = options.maxconn.unwrap_or(0).min(u64::from(UNLIMITED)) as u32;
         let capacity = if maxconn == 0 { UNLIMITED } else { maxconn };
@@ -172,6 +192,9 @@ impl Server {
         };
         Ok(Server {
             check_ip,
+            agent_ip,
+            agent_up: AtomicBool::new(true),
+            agent_status: std::sync::Mutex::new((None, None)),
             check_tls: tls.clone().filter(|_| check_ssl),
             tls: tls.filter(|_| ssl),
             name: line.name.text.clone(),
@@ -205,6 +228,8 @@ impl Server {
                 .value(),
             ),
             slots: Arc::new(Semaphore::new(capacity as usize)),
+            queued: AtomicU32::new(0),
+            max_queued: AtomicU32::new(0),
             picks: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             check_failures: AtomicU64::new(0),
@@ -214,6 +239,44 @@ impl Server {
             redispatches: AtomicU64::new(0),
             options,
         })
+    }
+
+    pub fn agent_says_up(&self) -> bool {
+        self.agent_up.load(Ordering::Relaxed)
+    }
+
+    pub fn agent_status(&self) -> Option<&'static str> {
+        self.agent_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+    }
+
+    /// What the agent last said (`via agent : down`…).
+    pub fn agent_info(&self) -> Option<String> {
+        self.agent_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone()
+    }
+
+    pub fn set_agent_status(&self, status: &'static str, info: Option<String>) {
+        *self.agent_status.lock().unwrap_or_else(|e| e.into_inner()) = (Some(status), info);
+    }
+
+    pub fn set_agent_up(&self, up: bool) {
+        self.agent_up.store(up, Ordering::Relaxed);
+    }
+
+    /// The health counter's full value (`rise + fall - 1`), which an
+    /// agent's `up` sets.
+    pub fn full_health(&self) -> u32 {
+        super::health::Health::starting(
+            self.options.rise.unwrap_or(2) as u32,
+            self.options.fall.unwrap_or(3) as u32,
+        )
+        .full()
     }
 
     pub fn weight(&self) -> u32 {
@@ -241,6 +304,7 @@ impl Server {
             self.set_check_status(code);
         }
         self.set_check_health(old.check_health());
+        self.set_agent_up(old.agent_says_up());
         *self.last_change.lock().unwrap_or_else(|e| e.into_inner()) =
             *old.last_change.lock().unwrap_or_else(|e| e.into_inner());
         self.picks
@@ -401,6 +465,14 @@ impl Server {
     }
 
     /// The most requests it had at once.
+    /// Requests waiting for a slot (`qcur`) and the most at once (`qmax`).
+    pub fn queue(&self) -> (u32, u32) {
+        (
+            self.queued.load(Ordering::Relaxed),
+            self.max_queued.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn max_in_flight(&self) -> u32 {
         self.max_in_flight.load(Ordering::Relaxed)
     }
@@ -439,14 +511,24 @@ impl Server {
 
     /// A slot on the server, waiting at most `queue` when it is at `maxconn`.
     pub async fn acquire(&self, queue: Option<Duration>) -> Result<ServerPermit, QueueTimeout> {
-        let wait = self.slots.clone().acquire_owned();
-        let permit = match queue {
-            Some(limit) => tokio::time::timeout(limit, wait)
-                .await
-                .map_err(|_| QueueTimeout)?,
-            None => wait.await,
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            // No free slot: the request queues (`qcur`, `qmax`).
+            Err(_) => {
+                let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+                self.max_queued.fetch_max(now, Ordering::Relaxed);
+                let _leaves = QueueExit(&self.queued);
+                let wait = self.slots.clone().acquire_owned();
+                let permit = match queue {
+                    Some(limit) => tokio::time::timeout(limit, wait)
+                        .await
+                        .map_err(|_| QueueTimeout)?,
+                    None => wait.await,
+                };
+                permit.map_err(|_| QueueTimeout)?
+            }
         };
-        let permit = Some(permit.map_err(|_| QueueTimeout)?);
+        let permit = Some(permit);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         self.picks.fetch_add(1, Ordering::Relaxed);
@@ -454,6 +536,16 @@ impl Server {
             _slot: permit,
             in_flight: self.in_flight.clone(),
         })
+    }
+}
+
+/// Takes a request off its server's queue count however it leaves the
+/// queue (a slot, the queue timeout, or the client going away).
+struct QueueExit<'a>(&'a AtomicU32);
+
+impl Drop for QueueExit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -38,6 +38,16 @@ pub struct ServerOptions {
     pub proto: Option<String>,
     pub id: Option<u64>,
     pub slowstart: Option<Duration>,
+    /// `agent-check` / `no-agent-check`: the auxiliary agent check.
+    pub agent_check: Option<bool>,
+    /// `agent-port`: where the agent listens (required by `agent-check`).
+    pub agent_port: Option<u16>,
+    /// `agent-addr`: the agent's address, else the server's (or `addr`).
+    pub agent_addr: Option<Word>,
+    /// `agent-inter`: how often the agent is asked (2 s by default).
+    pub agent_inter: Option<Duration>,
+    /// `agent-send`: the text written to the agent on connection.
+    pub agent_send: Option<String>,
 }
 
 impl ServerOptions {
@@ -71,7 +81,12 @@ impl ServerOptions {
             send_proxy_v2,
             proto,
             id,
-            slowstart
+            slowstart,
+            agent_check,
+            agent_port,
+            agent_addr,
+            agent_inter,
+            agent_send
         )
     }
 }
@@ -86,11 +101,6 @@ pub struct Server {
 }
 
 const UNSUPPORTED: &[&str] = &[
-    "agent-check",
-    "agent-port",
-    "agent-inter",
-    "agent-addr",
-    "agent-send",
     "resolvers",
     "resolve-prefer",
     "resolve-net",
@@ -171,6 +181,12 @@ const SUPPORTED: &[&str] = &[
     "proto",
     "id",
     "slowstart",
+    "agent-check",
+    "no-agent-check",
+    "agent-port",
+    "agent-inter",
+    "agent-addr",
+    "agent-send",
 ];
 
 impl Server {
@@ -229,6 +245,12 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
             "ssl" => flag(&mut o.ssl, true),
             "send-proxy" => flag(&mut o.send_proxy, true),
             "send-proxy-v2" => flag(&mut o.send_proxy_v2, true),
+            "agent-check" => flag(&mut o.agent_check, true),
+            "no-agent-check" => flag(&mut o.agent_check, false),
+            "agent-port" => o.agent_port = Some(parse_port(value()?)?),
+            "agent-addr" => o.agent_addr = Some(parse_agent_addr(value()?)?),
+            "agent-inter" => o.agent_inter = Some(positive_time(value()?)?),
+            "agent-send" => o.agent_send = Some(value()?.text.clone()),
             "inter" => o.inter = Some(positive_time(value()?)?),
             "fastinter" => o.fastinter = Some(positive_time(value()?)?),
             "downinter" => o.downinter = Some(positive_time(value()?)?),
@@ -289,6 +311,26 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
         i += if takes_value { 2 } else { 1 };
     }
     Ok(o)
+}
+
+/// `agent-addr`: an IP address or a host name, taken as written (HAProxy
+/// expands no environment variable here, unlike a server's address).
+fn parse_agent_addr(w: &Word) -> Result<Word, Diagnostic> {
+    let valid = !w.text.is_empty()
+        && w.text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'));
+    if !valid {
+        return Err(Diagnostic::error(
+            w.span,
+            format!(
+                "invalid agent-addr '{}': not an IP address or host name",
+                w.text
+            ),
+        )
+        .with_help("write 'agent-addr IP' or 'agent-addr HOSTNAME'"));
+    }
+    Ok(w.clone())
 }
 
 fn positive_time(w: &Word) -> Result<Duration, Diagnostic> {
@@ -368,7 +410,7 @@ mod tests {
             .unwrap_err()
             .message
             .contains("invalid weight"));
-        assert!(server("server a 127.0.0.1:1 agent-check")
+        assert!(server("server a 127.0.0.1:1 track b/s")
             .unwrap_err()
             .message
             .contains("not supported"));

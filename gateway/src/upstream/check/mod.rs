@@ -8,6 +8,8 @@
 //! With `check-ssl` (or `ssl` and no check `port`/`addr`), the check runs
 //! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
+pub mod agent;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,13 +70,7 @@ impl CheckPlan {
             downinter: o.downinter.unwrap_or(inter),
             fall: o.fall.unwrap_or(3),
             rise: o.rise.unwrap_or(2),
-            // HAProxy: `timeout check` if set, else `inter`.
-            timeout: backend
-                .timeouts
-                .check
-                .as_ref()
-                .map(|t| t.value)
-                .unwrap_or(inter),
+            timeout: check_timeout(backend, inter),
             port: o.check_port,
             http: backend
                 .httpchk
@@ -93,6 +89,17 @@ impl CheckPlan {
             proxy_protocol: o.clone(),
         }
     }
+}
+
+/// How long one check may take: `timeout check` if set, else the check's
+/// interval (HAProxy's rule, for health and agent checks alike).
+pub fn check_timeout(backend: &switchyard_grammar::ast::proxy::Proxy, inter: Duration) -> Duration {
+    backend
+        .timeouts
+        .check
+        .as_ref()
+        .map(|t| t.value)
+        .unwrap_or(inter)
 }
 
 /// Runs checks for `server` until the task is dropped.
@@ -144,9 +151,12 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
         let changed = before != (Some(status), health.value());
         backend.report_check(&server, &result, &health, changed);
         match transition {
-            Some(Transition::Up) => backend.server_up(&server, Cause::Check(&result)),
+            // An agent's `down` holds the server down until its `up`.
+            Some(Transition::Up) if server.agent_says_up() => {
+                backend.server_up(&server, Cause::Check(&result))
+            }
             Some(Transition::Down) => backend.server_down(&server, Cause::Check(&result)),
-            None => {}
+            _ => {}
         }
         tokio::time::sleep(health.interval(plan.inter, plan.fastinter, plan.downinter)).await;
     }
