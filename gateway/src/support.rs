@@ -56,12 +56,17 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                     "TLS (client certificates)",
                 );
             }
-            if let Some(ca_file) = &o.ca_file {
-                refuse(
-                    ca_file.span,
-                    "'ca-file' on 'bind' (client certificates)",
-                    "TLS (client certificates)",
-                );
+            for (file, what) in [
+                (&o.ca_file, "'ca-file' on 'bind' (client certificates)"),
+                (
+                    &o.ca_verify_file,
+                    "'ca-verify-file' on 'bind' (client certificates)",
+                ),
+                (&o.crl_file, "'crl-file' on 'bind' (client certificates)"),
+            ] {
+                if let Some(file) = file {
+                    refuse(file.span, what, "TLS (client certificates)");
+                }
             }
             for address in &bind.addresses {
                 if matches!(address.family, AddressFamily::Unix | AddressFamily::Abns) {

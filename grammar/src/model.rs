@@ -172,6 +172,7 @@ fn build_sections(sections: &[RawSection], config: &mut Config, diags: &mut Diag
                         config.global.crt_base.as_ref(),
                         config.global.ca_base.as_ref(),
                     );
+                    proxy.apply_tls_defaults(&config.global);
                 }
                 if kind == ProxyKind::Defaults {
                     if !header_info.name.is_empty() {

@@ -220,9 +220,16 @@ fn check_agent(proxy: &Proxy, server: &Server, diags: &mut Diagnostics) {
 
 fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
+    for bind in proxy.binds.iter().filter(|b| b.options.ssl) {
+        check_tls_versions(&bind.options.tls, bind.keyword.span, diags);
+    }
     for s in &proxy.servers {
         check_server_verify(proxy, s, diags);
         check_agent(proxy, s, diags);
+        let o = proxy.server_options(s);
+        if o.ssl == Some(true) || o.check_ssl == Some(true) {
+            check_tls_versions(&o.tls, s.name.span, diags);
+        }
         if let Some(line) = seen.insert(&s.name.text, s.name.span.line) {
             diags.push(Diagnostic::error(s.name.span, format!("duplicate server name '{}' in backend '{}'", s.name.text, proxy.name))
                 .with_help(format!("another server has this name at line {line}; server names are unique within a backend")));
@@ -281,6 +288,20 @@ fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
             )
             .with_help("add 'option httpchk' to the backend"),
         );
+    }
+}
+
+/// A line's own TLS versions laid over `global`'s defaults must leave
+/// TLSv1.2 or TLSv1.3 (each setting alone was checked where written).
+fn check_tls_versions(
+    policy: &crate::ast::tls::TlsPolicy,
+    span: crate::span::Span,
+    diags: &mut Diagnostics,
+) {
+    if let Err(why) = policy.versions() {
+        diags.push(Diagnostic::error(span, why).with_help(
+            "with ssl-default-bind-options/ssl-default-server-options, check which versions the line and the defaults disable together",
+        ));
     }
 }
 

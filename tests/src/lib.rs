@@ -8,6 +8,7 @@ pub mod h2_frames;
 pub mod launch;
 pub mod origin;
 pub mod origin_process;
+pub mod pki;
 pub mod raw_http;
 pub mod runtime_api;
 pub mod syslog;

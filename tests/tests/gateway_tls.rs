@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,127 +15,16 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::ClientConfig;
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::pki::{provider, AnyCertificate, Pki};
 use switchyard_e2e::{run_in, stderr};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A test CA and the certificates it signs, written as HAProxy PEM files
-/// (leaf, then key) in a temporary directory.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: rcgen::Certificate,
-    ca_key: KeyPair,
-}
-
-/// An issued certificate: its PEM file and its DER, to recognise it.
-struct Issued {
-    path: PathBuf,
-    der: CertificateDer<'static>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = params.self_signed(&ca_key).unwrap();
-        let pki = Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca,
-            ca_key,
-        };
-        std::fs::write(pki.ca_path(), pki.ca.pem()).unwrap();
-        pki
-    }
-
-    fn ca_path(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
-    }
-
-    fn roots(&self) -> RootCertStore {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.ca.der().clone()).unwrap();
-        roots
-    }
-
-    /// Issues a certificate for `names` (an IP literal becomes an IP SAN)
-    /// into `file` (relative to the temporary directory).
-    fn issue(&self, file: &str, names: &[&str]) -> Issued {
-        let key = KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let params = CertificateParams::new(names).unwrap();
-        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
-        let path = self.dir.path().join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
-        Issued {
-            path,
-            der: cert.der().clone(),
-        }
-    }
-}
-
-/// Accepts any certificate (to see which one a server presents); the
-/// handshake signatures are still checked.
-#[derive(Debug)]
-struct AnyCertificate;
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            m,
-            c,
-            d,
-            &provider().signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            m,
-            c,
-            d,
-            &provider().signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
 
 /// How the test client checks the gateway's certificate.
 enum Trust<'a> {

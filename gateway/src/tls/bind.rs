@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
 use rustls::server::Acceptor;
-use rustls::{ProtocolVersion, ServerConfig, SupportedProtocolVersion};
-use switchyard_grammar::ast::bind::{BindOptions, TlsVersion};
+use rustls::{ProtocolVersion, ServerConfig};
+use switchyard_grammar::ast::bind::BindOptions;
 use switchyard_rules::TlsFacts;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -38,14 +38,15 @@ pub struct BindTls {
 
 impl BindTls {
     pub fn build(options: &BindOptions) -> Result<BindTls, TlsError> {
-        let provider = super::provider();
+        let provider = super::policy::provider_for(&options.tls);
         let store = CertStore::new(load_certificates(options, &provider)?, options.strict_sni);
-        let versions = protocol_versions(options)?;
+        let versions = super::policy::protocol_versions(&options.tls)?;
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&versions)
             .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(store));
+        super::sessions::apply(&mut config, &options.tls, &options.tls_tuning)?;
         let without_alpn = Arc::new(config.clone());
         let alpn: Vec<Vec<u8>> = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
         config.alpn_protocols = alpn.clone();
@@ -112,26 +113,6 @@ pub fn version_name(version: ProtocolVersion) -> &'static str {
         ProtocolVersion::TLSv1_0 => "TLSv1",
         _ => "unknown",
     }
-}
-
-fn protocol_versions(
-    options: &BindOptions,
-) -> Result<Vec<&'static SupportedProtocolVersion>, TlsError> {
-    let min = options.ssl_min_ver.unwrap_or(TlsVersion::Tls12);
-    let max = options.ssl_max_ver.unwrap_or(TlsVersion::Tls13);
-    if min > max {
-        return Err(TlsError::Config(
-            "'ssl-min-ver' is above 'ssl-max-ver'".to_owned(),
-        ));
-    }
-    let mut out = Vec::new();
-    if max == TlsVersion::Tls13 {
-        out.push(&rustls::version::TLS13);
-    }
-    if min == TlsVersion::Tls12 {
-        out.push(&rustls::version::TLS12);
-    }
-    Ok(out)
 }
 
 /// Every certificate of the line in the order written (`crt` and
@@ -270,19 +251,6 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.pem", "b.pem"]);
-    }
-
-    #[test]
-    fn versions() {
-        let mut o = BindOptions::default();
-        assert_eq!(protocol_versions(&o).unwrap().len(), 2);
-        o.ssl_min_ver = Some(TlsVersion::Tls13);
-        assert_eq!(
-            protocol_versions(&o).unwrap()[0].version,
-            ProtocolVersion::TLSv1_3
-        );
-        o.ssl_max_ver = Some(TlsVersion::Tls12);
-        assert!(protocol_versions(&o).is_err());
     }
 
     #[test]

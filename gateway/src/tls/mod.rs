@@ -11,17 +11,17 @@ pub mod bind;
 pub mod crt_list;
 pub mod names;
 pub mod pem;
+pub mod policy;
+pub mod sessions;
 pub mod sni;
 pub mod upstream;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use rustls::crypto::CryptoProvider;
-
-/// The crypto provider every TLS configuration of the gateway uses.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// rustls' own provider, for tests (a line's is [`policy::provider_for`]'s).
+#[cfg(test)]
+pub fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Why a TLS setting could not be put in place; each names the file.

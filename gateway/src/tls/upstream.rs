@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::pem::load_ca_file;
+use super::pem::{load_ca_file, load_certified_key};
 use super::TlsError;
 
 /// Where the SNI sent to a server comes from.
@@ -85,7 +85,8 @@ impl ServerTls {
     /// The TLS settings of a server line (its options laid over its
     /// `default-server`).
     pub fn build(options: &ServerOptions) -> Result<ServerTls, TlsError> {
-        let provider = super::provider();
+        let provider = super::policy::provider_for(&options.tls);
+        let versions = super::policy::protocol_versions(&options.tls)?;
         let verify_none = options.verify.as_ref().is_some_and(|v| v.text == "none");
         let verifier: Arc<dyn ServerCertVerifier> = if verify_none {
             Arc::new(AnyCertificate {
@@ -113,12 +114,24 @@ impl ServerTls {
             Some(word) => SniSource::parse(&word.text).map_err(TlsError::Config)?,
             None => SniSource::None,
         };
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Config(e.to_string()))?
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)
+            .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let mut config = match &options.crt {
+            Some(crt) => {
+                let key = load_certified_key(Path::new(&crt.text), &provider)?;
+                builder.with_client_cert_resolver(Arc::new(ClientCertificate(key)))
+            }
+            None => builder.with_no_client_auth(),
+        };
+        if options.tls.no_tls_tickets {
+            config.resumption = config
+                .resumption
+                .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+        }
+        config.max_fragment_size = options.tls_tuning.maxrecord;
         config.alpn_protocols = options
             .alpn
             .iter()
@@ -162,6 +175,25 @@ impl ServerTls {
             .filter(|n| matches!(n, ServerName::DnsName(_)))
             .unwrap_or(ServerName::IpAddress(addr.ip().into()));
         self.connector.connect(name, stream).await
+    }
+}
+
+/// `crt FILE` on a `server` line: the certificate shown to the server
+/// whenever it asks for one, as HAProxy shows it.
+#[derive(Debug)]
+struct ClientCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
     }
 }
 

@@ -3,15 +3,12 @@
 use std::time::Duration;
 
 use crate::ast::address::{parse_address_list, Address, AddressUse};
+use crate::ast::tls::{Side, TlsPolicy};
 use crate::ast::value::{parse_time, parse_uint};
 use crate::diagnostic::Diagnostic;
 use crate::word::Word;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    Tls12,
-    Tls13,
-}
+pub use crate::ast::tls::TlsVersion;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BindOptions {
@@ -24,10 +21,18 @@ pub struct BindOptions {
     pub crt_base: Option<String>,
     /// `alpn h2,http/1.1`.
     pub alpn: Vec<String>,
-    pub ssl_min_ver: Option<TlsVersion>,
-    pub ssl_max_ver: Option<TlsVersion>,
+    /// Versions, ciphers, curves, tickets; laid over `global`'s
+    /// `ssl-default-bind-*` once the configuration is read.
+    pub tls: TlsPolicy,
+    /// `global`'s `tune.ssl.*`, copied here with the defaults.
+    pub tls_tuning: crate::ast::global::TlsTuning,
     pub strict_sni: bool,
     pub ca_file: Option<Word>,
+    /// `ca-verify-file`: CAs that verify client certificates without
+    /// being named to clients.
+    pub ca_verify_file: Option<Word>,
+    /// `crl-file`: revoked client certificates.
+    pub crl_file: Option<Word>,
     /// `verify none|optional|required` (client certificates).
     pub verify: Option<Word>,
     pub accept_proxy: bool,
@@ -62,35 +67,16 @@ pub struct Bind {
 
 /// Options HAProxy's `bind` has that Switchyard does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "allow-0rtt",
     "ca-ignore-err",
     "ca-sign-file",
     "ca-sign-pass",
-    "ca-verify-file",
-    "ciphers",
-    "ciphersuites",
-    "crl-file",
     "crt-ignore-err",
-    "curves",
-    "ecdhe",
-    "force-sslv3",
-    "force-tlsv10",
-    "force-tlsv11",
-    "force-tlsv12",
-    "force-tlsv13",
     "generate-certificates",
     "interface",
     "namespace",
     "nice",
     "no-ca-names",
-    "no-sslv3",
-    "no-tls-tickets",
-    "no-tlsv10",
-    "no-tlsv11",
-    "no-tlsv12",
-    "no-tlsv13",
     "npn",
-    "prefer-client-ciphers",
     "process",
     "quic-cc-algo",
     "quic-force-retry",
@@ -110,10 +96,10 @@ const SUPPORTED: &[&str] = &[
     "crt",
     "crt-list",
     "alpn",
-    "ssl-min-ver",
-    "ssl-max-ver",
     "strict-sni",
     "ca-file",
+    "ca-verify-file",
+    "crl-file",
     "verify",
     "accept-proxy",
     "name",
@@ -155,20 +141,16 @@ impl Bind {
     }
 }
 
-fn parse_tls_version(w: &Word) -> Result<TlsVersion, Diagnostic> {
-    match w.text.as_str() {
-        "TLSv1.2" => Ok(TlsVersion::Tls12),
-        "TLSv1.3" => Ok(TlsVersion::Tls13),
-        "SSLv3" | "TLSv1.0" | "TLSv1.1" => Err(Diagnostic::error(
-            w.span,
-            format!("'{}' is not supported by switchyard", w.text),
-        )
-        .with_help("rustls speaks TLSv1.2 and TLSv1.3 only")),
-        _ => Err(
-            Diagnostic::error(w.span, format!("unknown TLS version '{}'", w.text))
-                .with_help("use TLSv1.2 or TLSv1.3"),
-        ),
-    }
+/// `allow-0rtt` is refused: early data can be replayed by anyone who
+/// saw it, and Switchyard forwards requests without knowing whether a
+/// server may see them twice (HAProxy leaves that to `wait-for-handshake`,
+/// which Switchyard does not have).
+pub fn refuse_0rtt(w: &Word) -> Diagnostic {
+    Diagnostic::error(
+        w.span,
+        "'allow-0rtt' is not supported by switchyard: TLS 1.3 early data can be replayed by an attacker, and switchyard has no 'http-request wait-for-handshake' to hold replay-sensitive requests back",
+    )
+    .with_help("remove 'allow-0rtt'; clients then send their first request after the handshake (one round trip later)")
 }
 
 /// Parses `bind`/`stats socket` options.
@@ -188,6 +170,10 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
                 )
             })
         };
+        if let Some(taken) = o.tls.parse_option(words, i, Side::Bind)? {
+            i += taken;
+            continue;
+        }
         let mut takes_value = true;
         match w.text.as_str() {
             "ssl" => {
@@ -221,9 +207,10 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
             "crt" => o.certificates.push(value(i)?.clone()),
             "crt-list" => o.crt_list.push(value(i)?.clone()),
             "alpn" => o.alpn = value(i)?.text.split(',').map(str::to_owned).collect(),
-            "ssl-min-ver" => o.ssl_min_ver = Some(parse_tls_version(value(i)?)?),
-            "ssl-max-ver" => o.ssl_max_ver = Some(parse_tls_version(value(i)?)?),
             "ca-file" => o.ca_file = Some(value(i)?.clone()),
+            "ca-verify-file" => o.ca_verify_file = Some(value(i)?.clone()),
+            "crl-file" => o.crl_file = Some(value(i)?.clone()),
+            "allow-0rtt" => return Err(refuse_0rtt(w)),
             "verify" => {
                 let v = value(i)?;
                 if !["none", "optional", "required"].contains(&v.text.as_str()) {
@@ -285,7 +272,7 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
                 return Err(crate::suggest::unknown_option(
                     w,
                     "bind",
-                    SUPPORTED,
+                    &[SUPPORTED, crate::ast::tls::OPTIONS].concat(),
                     UNSUPPORTED,
                 ))
             }

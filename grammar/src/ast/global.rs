@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::ast::bind::Bind;
 use crate::ast::log::LogTarget;
 use crate::ast::proxy::Spanned;
+use crate::ast::tls::TlsPolicy;
 use crate::word::Word;
 
 /// `cpu-map [auto:]THREAD-SET CPU-SET`, e.g. `cpu-map 1/all 0-1`.
@@ -59,6 +60,27 @@ pub struct Global {
     /// `tune.ssl.default-dh-param`, accepted with a warning: rustls has no
     /// finite-field DHE, so there are no DH parameters to size.
     pub ssl_default_dh_param: Option<u64>,
+    /// `ssl-default-bind-ciphers`, `-ciphersuites`, `-curves`, `-options`:
+    /// laid under every `bind` line's own TLS options.
+    pub bind_tls: TlsPolicy,
+    /// `ssl-default-server-ciphers`, `-ciphersuites`, `-options`: laid
+    /// under every `default-server` and `server` line's.
+    pub server_tls: TlsPolicy,
+    /// `ssl-server-verify none|required`: the default of `server … verify`.
+    pub ssl_server_verify: Option<Word>,
+    pub tls_tuning: TlsTuning,
+}
+
+/// `tune.ssl.cachesize`, `tune.ssl.lifetime`, `tune.ssl.maxrecord` as
+/// written (None: rustls' own behaviour, see docs/gateway.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TlsTuning {
+    /// Sessions kept for resumption by session ID (0: none).
+    pub cachesize: Option<usize>,
+    /// How long a session (cached or in a ticket) may be resumed.
+    pub lifetime: Option<Duration>,
+    /// The largest TLS record sent.
+    pub maxrecord: Option<usize>,
 }
 
 /// HAProxy's buffer: `tune.bufsize` bytes, of which `tune.maxrewrite` are

@@ -13,5 +13,6 @@ pub mod sample;
 pub mod server;
 pub mod stats;
 pub mod tcp_rule;
+pub mod tls;
 pub mod userlist;
 pub mod value;

@@ -613,6 +613,27 @@ impl Proxy {
             if let Some(word) = options.ca_file.as_mut() {
                 rebase(word, ca_base);
             }
+            if let Some(word) = options.crt.as_mut() {
+                rebase(word, crt_base);
+            }
+        }
+    }
+
+    /// `global`'s TLS defaults laid under the lines' own settings, as
+    /// HAProxy applies `ssl-default-bind-*`, `ssl-default-server-*`,
+    /// `ssl-server-verify` and `tune.ssl.*`: under each `bind`, and under
+    /// `default-server` (which each `server` is laid over).
+    pub fn apply_tls_defaults(&mut self, global: &crate::ast::global::Global) {
+        for bind in &mut self.binds {
+            let o = &mut bind.options;
+            o.tls = o.tls.over(&global.bind_tls);
+            o.tls_tuning = global.tls_tuning;
+        }
+        let d = &mut self.default_server;
+        d.tls = d.tls.over(&global.server_tls);
+        d.tls_tuning = global.tls_tuning;
+        if d.verify.is_none() {
+            d.verify = global.ssl_server_verify.clone();
         }
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::ast::address::{Address, AddressUse};
+use crate::ast::tls::{Side, TlsPolicy};
 use crate::ast::value::{parse_time, parse_uint};
 use crate::diagnostic::Diagnostic;
 use crate::word::Word;
@@ -48,13 +49,25 @@ pub struct ServerOptions {
     pub agent_inter: Option<Duration>,
     /// `agent-send`: the text written to the agent on connection.
     pub agent_send: Option<String>,
+    /// `crt FILE`: the client certificate (chain and key) shown to the
+    /// server.
+    pub crt: Option<Word>,
+    /// Versions, ciphers, curves, tickets; laid over `default-server`'s
+    /// and `global`'s `ssl-default-server-*`.
+    pub tls: TlsPolicy,
+    /// `global`'s `tune.ssl.maxrecord`, copied with the defaults.
+    pub tls_tuning: crate::ast::global::TlsTuning,
 }
 
 impl ServerOptions {
     /// The options of `self` with the gaps filled from `defaults`.
     pub fn over(&self, defaults: &ServerOptions) -> ServerOptions {
         macro_rules! pick {
-            ($($f:ident),*) => { ServerOptions { $($f: self.$f.clone().or_else(|| defaults.$f.clone()),)* } };
+            ($($f:ident),*) => { ServerOptions {
+                $($f: self.$f.clone().or_else(|| defaults.$f.clone()),)*
+                tls: self.tls.over(&defaults.tls),
+                tls_tuning: defaults.tls_tuning,
+            } };
         }
         pick!(
             check,
@@ -86,7 +99,8 @@ impl ServerOptions {
             agent_port,
             agent_addr,
             agent_inter,
-            agent_send
+            agent_send,
+            crt
         )
     }
 }
@@ -121,9 +135,6 @@ const UNSUPPORTED: &[&str] = &[
     "pool-purge-delay",
     "pool-low-conn",
     "max-reuse",
-    "ciphers",
-    "ciphersuites",
-    "crt",
     "crl-file",
     "no-check-ssl",
     "check-send-proxy",
@@ -138,16 +149,11 @@ const UNSUPPORTED: &[&str] = &[
     "minconn",
     "non-stick",
     "stick",
-    "allow-0rtt",
     "no-send-proxy",
     "no-ssl",
-    "force-tlsv12",
-    "force-tlsv13",
-    "no-tls-tickets",
     "set-proxy-v2-tlv-fmt",
     "proxy-v2-options",
     "shard",
-    "curves",
     "sigalgs",
     "client-sigalgs",
 ];
@@ -187,6 +193,7 @@ const SUPPORTED: &[&str] = &[
     "agent-inter",
     "agent-addr",
     "agent-send",
+    "crt",
 ];
 
 impl Server {
@@ -229,6 +236,10 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
                 )
             })
         };
+        if let Some(taken) = o.tls.parse_option(words, i, Side::Server)? {
+            i += taken;
+            continue;
+        }
         let mut takes_value = true;
         let mut flag = |slot: &mut Option<bool>, v: bool| {
             *slot = Some(v);
@@ -286,6 +297,8 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
                 o.verify = Some(v.clone());
             }
             "ca-file" => o.ca_file = Some(value()?.clone()),
+            "crt" => o.crt = Some(value()?.clone()),
+            "allow-0rtt" => return Err(crate::ast::bind::refuse_0rtt(w)),
             "sni" => o.sni = Some(value()?.clone()),
             "alpn" => o.alpn = Some(value()?.text.split(',').map(str::to_owned).collect()),
             "proto" => {
@@ -303,7 +316,7 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
                 return Err(crate::suggest::unknown_option(
                     w,
                     "server",
-                    SUPPORTED,
+                    &[SUPPORTED, crate::ast::tls::OPTIONS].concat(),
                     UNSUPPORTED,
                 ))
             }

@@ -5,8 +5,11 @@ use crate::ast::bind::Bind;
 use crate::ast::global::{BufferLimits, CpuMap, Global};
 use crate::ast::log::LogTarget;
 use crate::ast::proxy::Spanned;
+use crate::ast::tls::Side;
 use crate::ast::value::{parse_time, parse_uint};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use std::time::Duration;
+
 use crate::keyword::haproxy_keywords::GLOBAL_KEYWORDS;
 use crate::keyword::{missing, no_extra, unknown_keyword};
 use crate::reader::RawDirective;
@@ -169,6 +172,63 @@ fn apply(
             );
             global.ssl_default_dh_param = Some(bits);
         }
+        "ssl-default-bind-ciphers"
+        | "ssl-default-bind-ciphersuites"
+        | "ssl-default-bind-curves"
+        | "ssl-default-bind-options"
+        | "ssl-default-server-ciphers"
+        | "ssl-default-server-ciphersuites"
+        | "ssl-default-server-options" => apply_tls_default(directive, global, diags)?,
+        "ssl-server-verify" => {
+            let v = one(directive, "'none' or 'required'")?;
+            if !v.is("none") && !v.is("required") {
+                return Err(Diagnostic::error(
+                    v.span,
+                    format!("unknown ssl-server-verify mode '{}'", v.text),
+                )
+                .with_help("use 'none' or 'required'"));
+            }
+            global.ssl_server_verify = Some(v.clone());
+        }
+        "ssl-dh-param-file" => {
+            one(directive, "a file")?;
+            diags.push(no_effect(kw, "rustls, switchyard's TLS library, has no finite-field Diffie-Hellman (DHE) key exchange, only ECDHE, so DH parameters are never used"));
+        }
+        "ssl-engine" => {
+            if args.is_empty() {
+                return Err(missing(directive, "an engine name"));
+            }
+            diags.push(no_effect(kw, "switchyard's TLS is rustls with the ring provider, which has no OpenSSL engines; keys and ciphers run in software"));
+        }
+        "ssl-mode-async" => {
+            no_extra(directive, 0)?;
+            diags.push(no_effect(kw, "rustls has no asynchronous (engine-offloaded) mode; handshakes run on the worker threads"));
+        }
+        "tune.ssl.cachesize" => {
+            global.tls_tuning.cachesize =
+                Some(count("tune.ssl.cachesize", i32::MAX as u64)?.value as usize)
+        }
+        "tune.ssl.lifetime" => {
+            let w = one(directive, "a time (seconds by default)")?;
+            let t = if w.text.bytes().all(|b| b.is_ascii_digit()) {
+                Duration::from_secs(parse_uint(w, "tune.ssl.lifetime", u32::MAX as u64)?)
+            } else {
+                parse_time(w)?
+            };
+            global.tls_tuning.lifetime = Some(t);
+        }
+        "tune.ssl.maxrecord" => {
+            let n = count("tune.ssl.maxrecord", 16_384)?.value as usize;
+            // 0 is HAProxy's "no limit"; rustls needs room for a header.
+            if n != 0 && n < 64 {
+                return Err(Diagnostic::error(
+                    kw.span,
+                    format!("'tune.ssl.maxrecord {n}' is too small"),
+                )
+                .with_help("use 0 (no limit) or at least 64, e.g. 1419"));
+            }
+            global.tls_tuning.maxrecord = (n != 0).then_some(n);
+        }
         "quiet" => global.quiet = true,
         "debug" => global.debug = true,
         // Already applied in reading order by the reader; nothing more here.
@@ -183,6 +243,59 @@ fn apply(
         }
         _ => return Err(unknown_keyword(directive, "global", GLOBAL_KEYWORDS)),
     }
+    Ok(())
+}
+
+/// A warning for a keyword that has no meaning with rustls.
+fn no_effect(kw: &Word, why: &str) -> Diagnostic {
+    Diagnostic::warning(kw.span, format!("'{}' is ignored: {why}", kw.text))
+        .with_help("remove the line; it changes nothing in switchyard")
+}
+
+/// `ssl-default-{bind,server}-*`: the words are read as the same options
+/// on a `bind`/`server` line would be.
+fn apply_tls_default(
+    directive: &RawDirective,
+    global: &mut Global,
+    diags: &mut Diagnostics,
+) -> Result<(), Diagnostic> {
+    let kw = directive.keyword();
+    let args = directive.args();
+    let (side, policy, what) = match kw.text.strip_prefix("ssl-default-bind-") {
+        Some(what) => (Side::Bind, &mut global.bind_tls, what),
+        None => (
+            Side::Server,
+            &mut global.server_tls,
+            kw.text.trim_start_matches("ssl-default-server-"),
+        ),
+    };
+    let mut line = crate::ast::tls::TlsPolicy::default();
+    if what == "options" {
+        let mut i = 0;
+        while i < args.len() {
+            match line.parse_option(args, i, side)? {
+                Some(taken) => i += taken,
+                None => {
+                    return Err(Diagnostic::error(
+                        args[i].span,
+                        format!(
+                            "'{}' is not a TLS option switchyard knows in '{}'",
+                            args[i].text, kw.text
+                        ),
+                    )
+                    .with_help("the options are ssl-min-ver, ssl-max-ver, no-sslv3, no-tlsv10, no-tlsv11, no-tlsv12, no-tlsv13, force-tlsv12, force-tlsv13, no-tls-tickets and (bind) prefer-client-ciphers"))
+                }
+            }
+        }
+    } else {
+        // `ciphers`, `ciphersuites` or `curves`, as on a line.
+        let value = one(directive, "a list")?;
+        line.parse_option(&[Word::new(what, kw.span), value.clone()], 0, side)?;
+    }
+    for warning in line.warnings() {
+        diags.push(warning);
+    }
+    *policy = line.over(policy);
     Ok(())
 }
 

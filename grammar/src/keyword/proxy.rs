@@ -21,8 +21,9 @@ use crate::word::Word;
 pub fn apply_all(directives: &[RawDirective], proxy: &mut Proxy, diags: &mut Diagnostics) {
     for directive in directives {
         warn_out_of_order(directive, proxy, diags);
-        if let Err(diag) = apply(directive, proxy) {
-            diags.push(diag);
+        match apply(directive, proxy) {
+            Err(diag) => diags.push(diag),
+            Ok(()) => tls_warnings(directive, proxy, diags),
         }
     }
 }
@@ -141,6 +142,22 @@ fn where_allowed(allowed: Allowed) -> String {
         }
     }
     places.join(", ")
+}
+
+/// What a `bind`, `server` or `default-server` line just read asks of
+/// TLS that rustls does not have (see [`TlsPolicy::warnings`]).
+///
+/// [`TlsPolicy::warnings`]: crate::ast::tls::TlsPolicy::warnings
+fn tls_warnings(directive: &RawDirective, proxy: &Proxy, diags: &mut Diagnostics) {
+    let policy = match directive.keyword().text.as_str() {
+        "bind" => proxy.binds.last().map(|b| b.options.tls.clone()),
+        "server" => proxy.servers.last().map(|s| s.options.tls.clone()),
+        "default-server" => server::parse_options(directive.args()).ok().map(|o| o.tls),
+        _ => None,
+    };
+    for warning in policy.iter().flat_map(|p| p.warnings()) {
+        diags.push(warning);
+    }
 }
 
 fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> {
