@@ -2,7 +2,7 @@
 //! it announces and the order of its first frames.
 //!
 //! HAProxy's first frame is a SETTINGS with `ENABLE_CONNECT_PROTOCOL` (RFC
-//! 8441: WebSocket over HTTP/2, `proxy/h2_websocket.rs`), its default
+//! 8441: WebSocket over HTTP/2, `proxy/extended_connect.rs`), its default
 //! windows (65,535 bytes) and 100 concurrent streams, and it sends no
 //! WINDOW_UPDATE before acknowledging the client's SETTINGS. hyper's defaults differ on each point: 1 MiB windows,
 //! whose connection part the `h2` crate announces with a WINDOW_UPDATE

@@ -16,6 +16,7 @@ mod config_files;
 mod demo;
 mod generation;
 mod h2_front;
+mod h2_peer_settings;
 mod inherit;
 mod keepalive;
 mod listener;

@@ -80,9 +80,15 @@ pub enum SendRequest {
     Own(Box<H1Conn>),
     /// With the task that drives the connection, ended with the sender.
     Http1(http1::SendRequest<ProxyBody>, ConnectionTask),
-    /// With the scheme its requests name (`https` over TLS) and the
-    /// server's address, their authority when they have no `Host`.
-    Http2(http2::SendRequest<ProxyBody>, &'static str, SocketAddr),
+    /// With the scheme its requests name (`https` over TLS), the server's
+    /// address, their authority when they have no `Host`, and what the
+    /// server's first SETTINGS allow.
+    Http2(
+        http2::SendRequest<ProxyBody>,
+        &'static str,
+        SocketAddr,
+        Arc<crate::h2_peer_settings::PeerSettings>,
+    ),
 }
 
 impl SendRequest {
@@ -107,7 +113,7 @@ impl SendRequest {
                     })
                 })
             }
-            SendRequest::Http2(s, scheme, addr) => {
+            SendRequest::Http2(s, scheme, addr, _) => {
                 let sent = s.send_request(h2_request(request, scheme, *addr));
                 Box::pin(async move {
                     sent.await.map_err(|error| SendError {
@@ -202,6 +208,13 @@ fn h2_request(
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
+    // An extended CONNECT (RFC 8441) names `https` whatever the
+    // connection, as HAProxy writes it.
+    let scheme = if parts.extensions.get::<hyper::ext::Protocol>().is_some() {
+        "https"
+    } else {
+        scheme
+    };
     if let Ok(uri) = format!("{scheme}://{authority}{path}").parse() {
         parts.uri = uri;
     }
@@ -285,6 +298,14 @@ impl PooledConn {
     /// Whether the connection speaks HTTP/2 (`proto h2`).
     pub fn is_http2(&self) -> bool {
         matches!(self.sender, SendRequest::Http2(..))
+    }
+
+    /// What an HTTP/2 server's first SETTINGS allow.
+    pub fn peer_settings(&self) -> Option<&Arc<crate::h2_peer_settings::PeerSettings>> {
+        match &self.sender {
+            SendRequest::Http2(.., settings) => Some(settings),
+            _ => None,
+        }
     }
 
     /// Whether the gateway drives the connection itself.
@@ -513,15 +534,22 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     if http2 {
+        // HAProxy's windows, as on the front (`h2_front.rs`): with hyper's
+        // larger ones the `h2` crate sends a connection WINDOW_UPDATE right
+        // after its SETTINGS, before acknowledging the server's, which
+        // servers such as VTest's take for a protocol error.
+        let (io, settings) = crate::h2_peer_settings::SettingsWatch::new(io);
         let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .timer(hyper_util::rt::TokioTimer::new())
+            .initial_connection_window_size(crate::h2_front::INITIAL_WINDOW)
+            .initial_stream_window_size(crate::h2_front::INITIAL_WINDOW)
             .handshake(TokioIo::new(io))
             .await?;
         tokio::spawn(async move {
             // Errors here are seen by the requests on the connection.
             let _ = connection.await;
         });
-        return Ok(SendRequest::Http2(sender, scheme, addr));
+        return Ok(SendRequest::Http2(sender, scheme, addr, settings));
     }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
     let task = tokio::spawn(async move {

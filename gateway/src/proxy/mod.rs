@@ -5,9 +5,9 @@
 
 pub mod connection_mode;
 pub mod error_page;
+pub mod extended_connect;
 pub mod forwardfor;
 pub mod framing;
-pub mod h2_websocket;
 pub mod header_names;
 pub mod http_error;
 pub mod request_checks;
@@ -406,11 +406,13 @@ impl HttpProxy {
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {
             policy.apply(conn.forwarded_client(), &mut parts.headers);
         }
-        // RFC 8441: an HTTP/2 client's WebSocket reaches the server as an
-        // HTTP/1.1 handshake (its stream has no body, the tunnel follows).
-        let websocket_over_h2 = h2_websocket::is_extended_connect(&parts);
-        let body = if websocket_over_h2 {
-            h2_websocket::to_h1_handshake(&mut parts);
+        // RFC 8441: an HTTP/2 client's upgrade (WebSocket or another
+        // protocol) reaches the server as an HTTP/1.1 one (its stream has
+        // no body, the tunnel follows); `exchange` makes it an extended
+        // CONNECT again for an HTTP/2 server.
+        let upgrade_over_h2 = extended_connect::is_extended_connect(&parts);
+        let body = if upgrade_over_h2 {
+            extended_connect::to_h1_handshake(&mut parts);
             ProxyBody::Empty
         } else {
             body
@@ -816,21 +818,48 @@ impl HttpProxy {
             };
         }
         let reused = pooled.reused;
-        // An HTTP/1.1 client's WebSocket toward an HTTP/2 server: RFC 8441.
+        // An HTTP/1.1 client's upgrade toward an HTTP/2 server: RFC 8441.
         let (mut head, body) = request.into_parts();
         let asked_websocket =
-            client_upgrade.is_some() && h2_websocket::asks_websocket(&head.headers);
-        let client_accept = (pooled.is_http2()
-            && client_upgrade.is_some()
-            && h2_websocket::asks_websocket(&head.headers))
-        .then(|| h2_websocket::to_extended_connect(&mut head))
-        .flatten();
+            client_upgrade.is_some() && extended_connect::asks_websocket(&head.headers);
+        let client_accept =
+            (pooled.is_http2() && client_upgrade.is_some() && head.method != http::Method::CONNECT)
+                .then(|| extended_connect::to_extended_connect(&mut head))
+                .flatten();
         let request = Request::from_parts(head, body);
         let connect = request.method() == http::Method::CONNECT;
+        // From an HTTP/2 client to an HTTP/2 server, the two translations
+        // cancel out: the server's 200 is the client's.
+        let from_extended_connect = request
+            .extensions()
+            .get::<extended_connect::FromExtendedConnect>()
+            .is_some();
+        let h2_both_sides = from_extended_connect && client_accept.is_some();
+        let (client_accept, from_extended_connect) = if h2_both_sides {
+            (None, false)
+        } else {
+            (client_accept, from_extended_connect)
+        };
         let websocket_over_h2 = request
             .extensions()
-            .get::<h2_websocket::ExpectedAccept>()
+            .get::<extended_connect::ExpectedAccept>()
+            .filter(|_| !h2_both_sides)
             .cloned();
+        // An extended CONNECT waits for the server's SETTINGS: to one that
+        // does not allow it (RFC 8441 §3) nothing is sent, and the client
+        // gets a 502, as from HAProxy (which resets a stream it never
+        // opened; the `h2` crate cannot).
+        let extended = request.extensions().get::<hyper::ext::Protocol>().is_some();
+        if let Some(settings) = pooled.peer_settings().filter(|_| extended).cloned() {
+            if !within_server_timeout(route, settings.connect_protocol()).await? {
+                // The connection stays for the server's other requests.
+                self.pool.checkin(pooled);
+                return Err(AttemptError::Sent {
+                    failure: None,
+                    status: 502,
+                });
+            }
+        }
         let sent = pooled.sender.send_request(request);
         let result = within_server_timeout(route, sent).await?;
         let mut response = match result {
@@ -871,6 +900,7 @@ impl HttpProxy {
             // `Sec-WebSocket-Accept` (RFC 6455 §4.2.2), else 502, as HAProxy.
             let accepted = !asked_websocket
                 || client_accept.is_some()
+                || h2_both_sides
                 || response.headers().contains_key("sec-websocket-accept");
             let proven = accepted
                 && websocket_over_h2
@@ -892,11 +922,11 @@ impl HttpProxy {
                 route.tunnel_idle(&self.client_side.timeouts),
             );
             let (mut parts, _) = response.into_parts();
-            if websocket_over_h2.is_some() {
-                h2_websocket::to_h2_answer(&mut parts.status, &mut parts.headers);
+            if from_extended_connect {
+                extended_connect::to_h2_answer(&mut parts.status, &mut parts.headers);
             }
             if let Some(accept) = client_accept {
-                h2_websocket::to_h1_answer(&mut parts.status, &mut parts.headers, accept);
+                extended_connect::to_h1_answer(&mut parts.status, &mut parts.headers, accept);
                 parts.headers.remove(http::header::CONTENT_LENGTH);
             } else if connect {
                 // A 2xx to CONNECT has no body (RFC 9110 §9.3.6): what

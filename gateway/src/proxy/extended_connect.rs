@@ -1,15 +1,16 @@
-//! WebSocket over HTTP/2 (RFC 8441) toward an HTTP/1.1 server, as HAProxy
-//! 2.6 translates it: the client's extended CONNECT (`:method CONNECT`,
-//! `:protocol websocket`) reaches the server as an RFC 6455 handshake
-//! (`GET`, `Connection: upgrade`, `Upgrade: websocket` and a
-//! `Sec-WebSocket-Key` the gateway makes, HTTP/2 having none); the
-//! server's `101` goes back as `200` once its `Sec-WebSocket-Accept` proves
-//! it read that key (else `502`, as HAProxy answers), and the stream and
-//! the server connection are then joined like any upgrade.
-//!
-//! The other way, an HTTP/1.1 client's WebSocket handshake toward a
+//! Protocol upgrades between HTTP/1.1 and HTTP/2 (RFC 8441), as HAProxy
+//! 2.6 translates them, for any protocol: the HTTP/2 client's extended
+//! CONNECT (`:method CONNECT`, `:protocol P`) reaches an HTTP/1.1 server as
+//! `GET` with `Connection: upgrade` and `Upgrade: P`, and the server's `101`
+//! goes back as `200`; the other way, an HTTP/1.1 client's upgrade toward a
 //! `proto h2` server becomes an extended CONNECT, and the server's `200` the
-//! client's `101`, with the `Sec-WebSocket-Accept` of the client's key.
+//! client's `101` with `Upgrade: P`. The stream and the server connection
+//! are then joined like any upgrade.
+//!
+//! WebSocket adds its key: toward HTTP/1.1 the gateway makes a
+//! `Sec-WebSocket-Key` (HTTP/2 has none) and takes the server's `101` only
+//! with the matching `Sec-WebSocket-Accept` (else `502`, as HAProxy
+//! answers); toward HTTP/2 the client's key is kept to answer its accept.
 
 use base64::Engine as _;
 use http::header::{HeaderName, CONNECTION, UPGRADE};
@@ -35,36 +36,45 @@ impl ExpectedAccept {
     }
 }
 
-/// Whether `parts` is an extended CONNECT for WebSocket.
+/// Marks a request that came as an extended CONNECT and goes to an
+/// HTTP/1.1 server as an upgrade: its `101` goes back as `200`.
+#[derive(Debug, Clone, Copy)]
+pub struct FromExtendedConnect;
+
+/// Whether `parts` is an extended CONNECT (a `:protocol` to switch to).
 pub fn is_extended_connect(parts: &Parts) -> bool {
     parts.version == Version::HTTP_2
         && parts.method == Method::CONNECT
-        && parts
-            .extensions
-            .get::<hyper::ext::Protocol>()
-            .is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
+        && parts.extensions.get::<hyper::ext::Protocol>().is_some()
 }
 
-/// Rewrites an extended CONNECT into the HTTP/1.1 handshake, with a fresh
-/// key whose expected answer goes into the extensions.
+/// Rewrites an extended CONNECT into the HTTP/1.1 upgrade request; for
+/// WebSocket with a fresh key whose expected answer goes into the
+/// extensions.
 pub fn to_h1_handshake(parts: &mut Parts) {
+    let Some(protocol) = parts.extensions.remove::<hyper::ext::Protocol>() else {
+        return;
+    };
+    let Ok(upgrade) = HeaderValue::from_bytes(protocol.as_str().as_bytes()) else {
+        return;
+    };
     parts.method = Method::GET;
     parts.version = Version::HTTP_11;
     // An HTTP/2 request's target reaches an HTTP/1.1 server in origin form.
     super::framing::origin_form(parts);
-    parts.extensions.remove::<hyper::ext::Protocol>();
-    let key = fresh_key();
-    parts.extensions.insert(ExpectedAccept(accept_for(&key)));
+    parts.extensions.insert(FromExtendedConnect);
     parts
         .headers
         .insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    parts
-        .headers
-        .insert(UPGRADE, HeaderValue::from_static("websocket"));
-    parts.headers.insert(
-        KEY,
-        HeaderValue::from_str(&key).expect("base64 is a valid value"),
-    );
+    if protocol.as_str().eq_ignore_ascii_case("websocket") {
+        let key = fresh_key();
+        parts.extensions.insert(ExpectedAccept(accept_for(&key)));
+        parts.headers.insert(
+            KEY,
+            HeaderValue::from_str(&key).expect("base64 is a valid value"),
+        );
+    }
+    parts.headers.insert(UPGRADE, upgrade);
 }
 
 /// Turns the server's `101` into the HTTP/2 client's `200`, without the
@@ -76,26 +86,35 @@ pub fn to_h2_answer(status: &mut StatusCode, headers: &mut HeaderMap) {
     headers.remove(ACCEPT);
 }
 
-/// The `Sec-WebSocket-Accept` an HTTP/1.1 client expects for the key it
-/// sent; kept while its handshake goes to an HTTP/2 server.
+/// What an HTTP/1.1 client whose upgrade went to an HTTP/2 server expects
+/// in its `101`: the protocol, and for WebSocket the accept value of the
+/// key it sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientAccept(HeaderValue);
+pub struct ClientUpgrade {
+    protocol: HeaderValue,
+    accept: Option<HeaderValue>,
+}
 
-/// Rewrites an HTTP/1.1 WebSocket handshake (already checked to ask for
-/// `websocket`) into an extended CONNECT for an HTTP/2 server; the accept
-/// value the client will need, when it sent a key.
-pub fn to_extended_connect(parts: &mut Parts) -> Option<ClientAccept> {
-    let key = parts.headers.remove(KEY)?;
+/// Rewrites an HTTP/1.1 upgrade request into an extended CONNECT for an
+/// HTTP/2 server; what the client's answer needs. `None` (and `parts`
+/// unchanged) without `Upgrade`, or for a WebSocket without a key.
+pub fn to_extended_connect(parts: &mut Parts) -> Option<ClientUpgrade> {
+    let protocol = parts.headers.get(UPGRADE)?.clone();
+    let name = protocol.to_str().ok()?.to_owned();
+    let accept = if name.eq_ignore_ascii_case("websocket") {
+        let key = parts.headers.remove(KEY)?;
+        let accept = accept_for(key.to_str().ok()?);
+        Some(HeaderValue::from_str(&accept).expect("base64 is a valid value"))
+    } else {
+        None
+    };
     parts.method = Method::CONNECT;
     parts
         .extensions
-        .insert(hyper::ext::Protocol::from_static("websocket"));
+        .insert(hyper::ext::Protocol::from(name.as_str()));
     parts.headers.remove(CONNECTION);
     parts.headers.remove(UPGRADE);
-    let accept = accept_for(key.to_str().ok()?);
-    Some(ClientAccept(
-        HeaderValue::from_str(&accept).expect("base64 is a valid value"),
-    ))
+    Some(ClientUpgrade { protocol, accept })
 }
 
 /// Whether a request asks for a WebSocket (`Upgrade: websocket`).
@@ -106,11 +125,13 @@ pub fn asks_websocket(headers: &HeaderMap) -> bool {
 }
 
 /// Turns an HTTP/2 server's `200` into the HTTP/1.1 client's `101`.
-pub fn to_h1_answer(status: &mut StatusCode, headers: &mut HeaderMap, accept: ClientAccept) {
+pub fn to_h1_answer(status: &mut StatusCode, headers: &mut HeaderMap, upgrade: ClientUpgrade) {
     *status = StatusCode::SWITCHING_PROTOCOLS;
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(ACCEPT, accept.0);
+    headers.insert(UPGRADE, upgrade.protocol);
+    if let Some(accept) = upgrade.accept {
+        headers.insert(ACCEPT, accept);
+    }
 }
 
 /// 16 random bytes, base64-encoded (RFC 6455 §4.1).
@@ -134,6 +155,27 @@ fn accept_for(key: &str) -> String {
 mod tests {
     use super::*;
 
+    fn protocol_of(parts: &Parts) -> &str {
+        parts
+            .extensions
+            .get::<hyper::ext::Protocol>()
+            .unwrap()
+            .as_str()
+    }
+
+    /// An HTTP/2 client's extended CONNECT for `protocol`.
+    fn extended_connect(uri: &str, protocol: &'static str) -> Parts {
+        http::Request::builder()
+            .method(Method::CONNECT)
+            .version(Version::HTTP_2)
+            .uri(uri)
+            .extension(hyper::ext::Protocol::from_static(protocol))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
     #[test]
     fn the_accept_value_is_rfc_6455s() {
         // RFC 6455 §1.3's example.
@@ -145,15 +187,7 @@ mod tests {
 
     #[test]
     fn an_extended_connect_becomes_a_websocket_handshake() {
-        let mut parts = http::Request::builder()
-            .method(Method::CONNECT)
-            .version(Version::HTTP_2)
-            .uri("http://example.test/chat")
-            .extension(hyper::ext::Protocol::from_static("websocket"))
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0;
+        let mut parts = extended_connect("http://example.test/chat", "websocket");
         assert!(is_extended_connect(&parts));
         to_h1_handshake(&mut parts);
         assert_eq!(
@@ -192,19 +226,34 @@ mod tests {
         assert!(asks_websocket(&parts.headers));
         let accept = to_extended_connect(&mut parts).unwrap();
         assert_eq!(parts.method, Method::CONNECT);
-        assert_eq!(
-            parts
-                .extensions
-                .get::<hyper::ext::Protocol>()
-                .unwrap()
-                .as_str(),
-            "websocket"
-        );
+        assert_eq!(protocol_of(&parts), "websocket");
         assert!(!parts.headers.contains_key(KEY) && !parts.headers.contains_key(UPGRADE));
         let (mut status, mut headers) = (StatusCode::OK, HeaderMap::new());
         to_h1_answer(&mut status, &mut headers, accept);
         assert_eq!(status, StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(headers[ACCEPT], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn any_protocol_is_translated_both_ways_without_a_key() {
+        let mut parts = extended_connect("http://127.0.0.1/", "custom_protocol");
+        assert!(is_extended_connect(&parts));
+        to_h1_handshake(&mut parts);
+        assert_eq!(parts.method, Method::GET);
+        assert_eq!(parts.headers[CONNECTION], "upgrade");
+        assert_eq!(parts.headers[UPGRADE], "custom_protocol");
+        assert!(!parts.headers.contains_key(KEY));
+        assert!(parts.extensions.get::<FromExtendedConnect>().is_some());
+        assert!(parts.extensions.get::<ExpectedAccept>().is_none());
+        // And back toward an HTTP/2 server.
+        let upgrade = to_extended_connect(&mut parts).unwrap();
+        assert_eq!(parts.method, Method::CONNECT);
+        assert_eq!(protocol_of(&parts), "custom_protocol");
+        let (mut status, mut headers) = (StatusCode::OK, HeaderMap::new());
+        to_h1_answer(&mut status, &mut headers, upgrade);
+        assert_eq!(status, StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(headers[UPGRADE], "custom_protocol");
+        assert!(!headers.contains_key(ACCEPT));
     }
 
     #[test]
