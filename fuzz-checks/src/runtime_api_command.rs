@@ -3,7 +3,7 @@
 //! every word must read back whole once escaped, and the argument parsers
 //! must never panic nor give a weight above 256.
 
-use switchyard::api_syntax::{
+use switchyard::wire::api_syntax::{
     escape_word, parse_maxconn, split_line, split_server, Level, WeightArg, MAX_WEIGHT,
 };
 

@@ -1,5 +1,5 @@
 //! Arbitrary bytes as a server's answer on the gateway's own server
-//! connections (`switchyard::h1_wire`): the response head, then a chunked
+//! connections (`switchyard::wire::h1`): the response head, then a chunked
 //! body when the head says so, fed in reads of 1 to 128 bytes. Nothing may
 //! panic; the decoder never returns empty data nor more than it consumed;
 //! neither parser waits for more while holding more than its limit; a
@@ -9,9 +9,9 @@
 
 use bytes::BytesMut;
 use http::{HeaderMap, StatusCode, Version};
-use switchyard::h1_wire::buffer_limits;
-use switchyard::h1_wire::chunked::{Decoder, Step, MAX_TRAILERS};
-use switchyard::h1_wire::response_head::{self, Framing, ResponseHead};
+use switchyard::wire::h1::buffer_limits;
+use switchyard::wire::h1::chunked::{Decoder, Step, MAX_TRAILERS};
+use switchyard::wire::h1::response_head::{self, Framing, ResponseHead};
 
 /// The input, handed to a parser `piece` bytes a read.
 struct Wire<'a> {

@@ -1,53 +1,28 @@
 //! The `switchyard` binary.
-// Denied, not forbidden: `inherit/fd.rs` allows it for the one call that
+// Denied, not forbidden: `net/inherit/fd.rs` allows it for the one call that
 // turns an inherited descriptor number into an owned descriptor.
 #![deny(unsafe_code)]
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-mod accept;
-mod body;
-mod cli;
-mod client_io;
-mod client_response;
 mod command;
-mod config_files;
-mod demo;
-mod generation;
-mod h2_front;
-mod h2_peer_settings;
-mod inherit;
-mod keepalive;
-mod listener;
+mod front;
 mod log;
-mod parked;
-mod pool;
-mod prefixed_io;
+mod message;
+mod net;
 mod process;
 mod proxy;
-mod proxy_protocol;
-mod proxy_response;
-mod routing;
-mod rules_router;
-mod runtime;
 mod runtime_api;
-mod server_body;
-mod server_conn;
 mod stats;
-mod support;
 mod tcp;
-mod tcp_connect;
-mod tls;
-mod tunnel;
-mod unix_socket;
 mod upstream;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use command::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(cli::normalize_args(std::env::args_os()));

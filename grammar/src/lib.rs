@@ -23,6 +23,6 @@ pub mod word;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use env::Environment;
-pub use model::{load, Config, FileAccess, LoadedConfig};
+pub use model::{load, Config, FileAccess, LoadedConfig, NoFiles};
 pub use span::{SourceMap, Span};
 pub use word::Word;

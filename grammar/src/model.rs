@@ -21,6 +21,17 @@ pub trait FileAccess {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
 }
 
+/// A [`FileAccess`] with no files: every read is `NotFound`. For
+/// configurations held in memory (tests, benchmarks) that name no file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFiles;
+
+impl FileAccess for NoFiles {
+    fn read(&self, _path: &str) -> std::io::Result<Vec<u8>> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Config {

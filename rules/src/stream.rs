@@ -206,14 +206,9 @@ mod tests {
     use crate::client_hello::tests::client_hello;
     use crate::request::StreamFacts;
     use crate::Outcome;
-    use switchyard_grammar::{Environment, FileAccess};
+    use switchyard_grammar::Environment;
 
-    struct NoFiles;
-    impl FileAccess for NoFiles {
-        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
+    use switchyard_grammar::NoFiles;
 
     fn rules(text: &str) -> RuleSet {
         let loaded = switchyard_grammar::load(

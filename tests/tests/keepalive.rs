@@ -1,4 +1,4 @@
-//! Client keep-alive on the parked path (`gateway/src/parked.rs`): an idle
+//! Client keep-alive on the parked path (`gateway/src/front/parked.rs`): an idle
 //! HTTP/1.1 connection holds no HTTP buffers, and everything a persistent
 //! connection carries still works on it: many requests, pipelined ones,
 //! a request with a body in the middle (handed to the general path), a

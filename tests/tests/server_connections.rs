@@ -1,5 +1,5 @@
-//! The gateway's own HTTP/1.1 server connections (`gateway/src/server_conn.rs`,
-//! `server_body.rs`), which carry bodiless GET and HEAD requests: every way a
+//! The gateway's own HTTP/1.1 server connections (`gateway/src/upstream/server_conn.rs`,
+//! `upstream/server_body.rs`), which carry bodiless GET and HEAD requests: every way a
 //! response body can be framed reaches the client whole, connections are
 //! reused and let go as the server says, a server closing an idle
 //! connection costs no request, and a request with a body that lands on

@@ -3,10 +3,11 @@
 
 use std::process::ExitCode;
 
-use crate::demo::{run_origin, DEMO_CONFIG, GUIDE, ORIGINS};
+use crate::command::demo_origins::{run_origin, DEMO_CONFIG, GUIDE, ORIGINS};
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    let loaded = crate::config_files::load_text("fixtures/demo.cfg (built in)", DEMO_CONFIG);
+    let loaded =
+        crate::process::config_files::load_text("fixtures/demo.cfg (built in)", DEMO_CONFIG);
     let Some(checked) = super::check::report(loaded, false) else {
         return Ok(ExitCode::FAILURE);
     };
@@ -25,7 +26,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
     });
     println!("{GUIDE}");
-    let source = crate::generation::Source::Text {
+    let source = crate::process::generation::Source::Text {
         name: "fixtures/demo.cfg (built in)",
         text: DEMO_CONFIG,
     };

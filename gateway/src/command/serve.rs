@@ -12,16 +12,16 @@ use std::time::Duration;
 use anyhow::Context;
 use switchyard_grammar::{Diagnostic, Diagnostics};
 
-use super::check::Checked;
-use crate::cli::RunArgs;
-use crate::generation::{Gateway, Prebound, Source};
-use crate::inherit::systemd::Activation;
-use crate::inherit::Inherited;
+use crate::command::cli::RunArgs;
+use crate::net::inherit::systemd::Activation;
+use crate::net::inherit::Inherited;
+use crate::process::config_check::Checked;
 use crate::process::cpu_map::{pin_current_thread, ThreadPinning};
+use crate::process::generation::{Gateway, Prebound, Source};
 use crate::process::old_processes::OldProcesses;
 use crate::process::privileges::Identity;
+use crate::process::runtime;
 use crate::process::signals::{Order, Signals};
-use crate::runtime;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let old_processes = OldProcesses::new(&args.soft_stop, &args.hard_stop)?;
@@ -29,7 +29,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     // First, before the process opens anything it keeps: inherited
-    // descriptors are taken by number (see inherit/fd.rs).
+    // descriptors are taken by number (see net/inherit/fd.rs).
     if !collect_inherited(&checked, args.expose_socket.as_deref())? {
         return Ok(ExitCode::FAILURE);
     }
@@ -59,7 +59,7 @@ fn collect_inherited(checked: &Checked, old_stats_socket: Option<&Path>) -> anyh
         return Ok(false);
     }
     if let Some(path) = old_stats_socket {
-        let sockets = crate::inherit::handover::fetch(path, HANDOVER_TIMEOUT)
+        let sockets = crate::net::inherit::handover::fetch(path, HANDOVER_TIMEOUT)
             .with_context(|| format!("-x {}", path.display()))?;
         eprintln!(
             "switchyard: took {} listening socket(s) over from {}",
@@ -68,7 +68,7 @@ fn collect_inherited(checked: &Checked, old_stats_socket: Option<&Path>) -> anyh
         );
         inherited.add_handover(sockets);
     }
-    crate::inherit::install(inherited);
+    crate::net::inherit::install(inherited);
     Ok(true)
 }
 
@@ -179,7 +179,7 @@ pub fn serve(
             tokio::spawn(extra);
         }
         let mut gateway = Gateway::start(source, checked, prebound, maxconn, threads)?;
-        crate::inherit::close_unused_handover();
+        crate::net::inherit::close_unused_handover();
         if let Some(dir) = &global.chroot {
             crate::process::privileges::enter_chroot(&dir.text)?;
         }
@@ -264,7 +264,7 @@ fn prebind(checked: &Checked) -> anyhow::Result<Prebound> {
             if prebound.tcp.contains_key(&addr) {
                 continue;
             }
-            let listener = crate::listener::open_frontend(addr).map_err(|e| {
+            let listener = crate::front::listener::open_frontend(addr).map_err(|e| {
                 let hint = match e.kind() {
                     std::io::ErrorKind::AddrInUse => " (to take it over from an old switchyard or haproxy, start with -x and its stats socket)",
                     _ => "",
@@ -280,7 +280,7 @@ fn prebind(checked: &Checked) -> anyhow::Result<Prebound> {
 /// Prints, as errors, what the configuration uses that this build does not
 /// serve yet; true when there is any.
 fn refuse_unbuilt(checked: &Checked) -> bool {
-    let refused = crate::support::not_yet_served(&checked.loaded.config);
+    let refused = crate::process::support::not_yet_served(&checked.loaded.config);
     if refused.is_empty() {
         return false;
     }

@@ -1,7 +1,7 @@
 //! `http-error status CODE …` messages as pages the gateway can send for
 //! its own errors. A message with log-format parts (`lf-string`, `lf-file`,
 //! a `hdr` with `%[…]`) needs the request: the rules engine renders it for
-//! the answers of `http-request` rules, and `support.rs` refuses one for a
+//! the answers of `http-request` rules, and `process/support.rs` refuses one for a
 //! status the gateway produces after routing, where the request is gone.
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use switchyard_grammar::ast::http_rule::{ReturnBody, ReturnSpec};
 use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
 
-use crate::proxy::error_page::CannedResponse;
+use crate::message::error_page::CannedResponse;
 
 /// The text of a format with no sample or variable in it.
 fn literal(format: &LogFormat) -> Option<String> {

@@ -3,8 +3,8 @@
 //! back. Policy lives in the `rules` crate and in `backend/`; this module
 //! only sequences it, in HAProxy's order.
 
+pub mod client_side;
 pub mod connection_mode;
-pub mod error_page;
 pub mod extended_connect;
 pub mod forwardfor;
 pub mod framing;
@@ -12,6 +12,8 @@ pub mod header_names;
 pub mod http_error;
 pub mod request_checks;
 pub mod retry;
+pub mod routing;
+pub mod rules_router;
 pub mod upgrade;
 
 use std::collections::HashMap;
@@ -24,22 +26,22 @@ use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 use switchyard_grammar::ast::proxy::{HeaderNamePolicy, HttpReuse};
 
-use crate::body::{BodyEnd, IdleLimit, ProxyBody};
-use crate::listener::ClientTimeouts;
 use crate::log::termination;
-use crate::pool::{ConnectionPool, PooledConn, SendError};
-use crate::proxy_response::{FieldsMut, ProxyResponse};
-use crate::routing::{Router, Verdict};
-use crate::server_body::ServerBody;
-use crate::tcp_connect::ServerSocket;
-use crate::tls::upstream::TlsTarget;
+use crate::message::body::{BodyEnd, IdleLimit, ProxyBody};
+use crate::message::error_page::ErrorPages;
+use crate::message::response::{FieldsMut, ProxyResponse};
+use crate::net::connect::ServerSocket;
+use crate::net::tls::upstream::TlsTarget;
+use crate::proxy::client_side::ClientTimeouts;
+use crate::proxy::routing::{Router, Verdict};
+use crate::upstream::pool::{ConnectionPool, PooledConn, SendError};
+use crate::upstream::server_body::ServerBody;
 use crate::upstream::{Backend, PickContext, ServerPermit};
 use connection_mode::ConnectionMode;
-use error_page::ErrorPages;
 use forwardfor::ForwardForPolicy;
 use retry::{is_idempotent, redispatch_now, RetryPolicy, SentFailure};
-use switchyard::h1_wire::response_head::Framing;
-use switchyard::h1_wire::{chunked, hop_by_hop};
+use switchyard::wire::h1::response_head::Framing;
+use switchyard::wire::h1::{chunked, hop_by_hop};
 use switchyard_rules::decision::PersistOverride;
 
 /// One client connection, as the request path needs to know it.
@@ -67,7 +69,7 @@ pub struct ClientConn {
     /// box is two words).
     forwarded: once_cell::race::OnceBox<forwardfor::ForwardedClient>,
     /// Its own idle server connection, with `http-reuse never` only.
-    own_server: once_cell::race::OnceBox<Arc<crate::pool::PrivateSlot>>,
+    own_server: once_cell::race::OnceBox<Arc<crate::upstream::pool::PrivateSlot>>,
 }
 
 /// A client connection between requests.
@@ -166,7 +168,7 @@ impl ClientConn {
     }
 
     /// The slot of its own server connection (`http-reuse never`).
-    pub(crate) fn own_server(&self) -> &Arc<crate::pool::PrivateSlot> {
+    pub(crate) fn own_server(&self) -> &Arc<crate::upstream::pool::PrivateSlot> {
         self.own_server.get_or_init(Box::default)
     }
 
@@ -236,7 +238,7 @@ pub struct HttpProxy {
     /// 400 and 408 as the connection writes them itself.
     /// What every client connection of the frontend shares (one pointer
     /// per connection instead of a copy).
-    pub client_side: Arc<crate::client_io::ClientSide>,
+    pub client_side: Arc<crate::proxy::client_side::ClientSide>,
 }
 
 /// Why one attempt to reach a server did not give a response.
@@ -291,7 +293,7 @@ impl HttpProxy {
             response.close_connection();
         } else if http1 && response.says_close() {
             // An error page or a rule said so: hyper closes after this
-            // response, and so must the parked path (`parked.rs`).
+            // response, and so must the parked path (`front/parked.rs`).
             conn.close_after_next_response();
         } else if http1 && response.is_http10() {
             // A server's HTTP/1.0 response goes out as HTTP/1.0, as HAProxy
@@ -476,7 +478,7 @@ impl HttpProxy {
         conn: &ClientConn,
         body: ProxyBody,
     ) -> Response<ProxyBody> {
-        let admin = stats.admin_allowed(&crate::rules_router::PartsFacts::new(parts, conn));
+        let admin = stats.admin_allowed(&crate::proxy::rules_router::PartsFacts::new(parts, conn));
         stats.serve(parts, admin, body).await
     }
 
@@ -493,7 +495,7 @@ impl HttpProxy {
                 );
                 r
             }
-            // Refused at startup (support.rs); never reached.
+            // Refused at startup (process/support.rs); never reached.
             _ => self.errors.response(503),
         }
     }
@@ -643,7 +645,11 @@ impl HttpProxy {
                     reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
                     (route.connect_timeout, route.server_socket),
                     tls,
-                    crate::proxy_protocol::header_for(&server.options, conn.peer, conn.local),
+                    switchyard::wire::proxy_protocol::header_for(
+                        &server.options,
+                        conn.peer,
+                        conn.local,
+                    ),
                     http2,
                 )
                 .await
@@ -730,7 +736,7 @@ impl HttpProxy {
                             .get(server.index)
                             .copied()
                             .unwrap_or_default();
-                        response.insert_extension(crate::rules_router::ServedBy {
+                        response.insert_extension(crate::proxy::rules_router::ServedBy {
                             name: server.name.clone(),
                             id,
                         });
@@ -946,7 +952,7 @@ impl HttpProxy {
         Ok(Response::from_parts(
             parts,
             ProxyBody::streamed_with_idle(
-                crate::body::Source::Hyper(body),
+                crate::message::body::Source::Hyper(body),
                 route.server_timeout.map(|limit| {
                     IdleLimit::new(limit, "timeout server: the server stopped sending")
                 }),
@@ -958,7 +964,7 @@ impl HttpProxy {
 
 impl HttpProxy {
     /// One exchange on a connection the gateway drives itself
-    /// (`server_conn.rs`): a bodiless `GET` or `HEAD`.
+    /// (`upstream/server_conn.rs`): a bodiless `GET` or `HEAD`.
     async fn exchange_own(
         &self,
         route: &BackendRoute,
@@ -1015,7 +1021,7 @@ impl HttpProxy {
         } else {
             let body = ServerBody::new(pooled, self.pool.clone(), head.framing, head.reusable);
             ProxyBody::streamed_with_idle(
-                crate::body::Source::Server(Box::new(body)),
+                crate::message::body::Source::Server(Box::new(body)),
                 route.server_timeout.map(|limit| {
                     IdleLimit::new(limit, "timeout server: the server stopped sending")
                 }),
@@ -1082,8 +1088,8 @@ fn reuse_policy(
     allowed: bool,
     later: bool,
     conn: &ClientConn,
-) -> crate::pool::Reuse<'_> {
-    use crate::pool::Reuse;
+) -> crate::upstream::pool::Reuse<'_> {
+    use crate::upstream::pool::Reuse;
     match policy {
         HttpReuse::Never if allowed => Reuse::Own(conn.own_server()),
         _ if !allowed => Reuse::New,
@@ -1110,7 +1116,7 @@ struct Attempt {
     /// The stream number of `-d`'s trace.
     trace: Option<u32>,
     /// `http-response` rules will run: the response carries the server
-    /// that answered ([`crate::rules_router::ServedBy`]).
+    /// that answered ([`crate::proxy::rules_router::ServedBy`]).
     served_by: bool,
 }
 
@@ -1143,7 +1149,7 @@ impl LogDraft {
         };
         // As received: an HTTP/1 absolute-form target whole, as HAProxy
         // logs it.
-        let absolute = crate::rules_router::absolute_target(req);
+        let absolute = crate::proxy::rules_router::absolute_target(req);
         let uri = absolute.as_deref().unwrap_or_else(|| target_of(req));
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
         let mut record = crate::log::record::LogRecord::new(

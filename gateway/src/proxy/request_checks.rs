@@ -9,7 +9,7 @@
 
 use http::header::{HOST, TRANSFER_ENCODING};
 use http::request::Parts;
-use switchyard::h1_wire::buffer_limits;
+use switchyard::wire::h1::buffer_limits;
 
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

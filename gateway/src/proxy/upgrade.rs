@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
-use crate::tunnel::{self, TunnelEnd};
+use crate::net::tunnel::{self, TunnelEnd};
 use crate::upstream::ServerPermit;
 
 /// The protocol an HTTP/1.1 request asks to switch to, if it asks.
@@ -25,7 +25,7 @@ pub fn requested(parts: &Parts) -> Option<HeaderValue> {
         .headers
         .get_all(CONNECTION)
         .iter()
-        .any(|v| switchyard::h1_wire::lists_token(v.as_bytes(), "upgrade"));
+        .any(|v| switchyard::wire::h1::lists_token(v.as_bytes(), "upgrade"));
     asks.then(|| protocol.clone())
 }
 

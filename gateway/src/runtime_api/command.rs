@@ -1,12 +1,12 @@
 //! Dispatching a command line's commands: the command table that `help`
 //! prints, levels checked per command, and HAProxy's answer framing (each
 //! answer ends with an empty line). The syntax (splitting on `;` and
-//! spaces, levels, arguments) is `switchyard::api_syntax`, in the library
+//! spaces, levels, arguments) is `switchyard::wire::api_syntax`, in the library
 //! half of the package so that a fuzz target reaches it.
 
 use std::fmt::Write;
 
-pub use switchyard::api_syntax::{split_line, Level};
+pub use switchyard::wire::api_syntax::{split_line, Level};
 
 use super::{acls, info, maps, servers, ApiState};
 

@@ -23,7 +23,7 @@ use switchyard_grammar::ast::global::Global;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 
-use crate::inherit::handover::Exported;
+use crate::net::inherit::handover::Exported;
 use crate::stats::ProxyView;
 use crate::upstream::Backend;
 use switchyard_rules::RuleSet;
@@ -92,7 +92,7 @@ pub fn listen(
                         anyhow::bail!("stats socket {} has no port", address.word.text);
                     };
                     let addr = std::net::SocketAddr::new(*ip, port);
-                    let listener = crate::listener::bind_tcp(addr, 64)
+                    let listener = crate::front::listener::bind_tcp(addr, 64)
                         .with_context(|| format!("cannot bind the stats socket on {addr}"))?;
                     tasks.push(tokio::spawn(serve(ApiListener::Tcp(listener))));
                 }
@@ -108,12 +108,12 @@ pub fn listen(
 
 /// `stats socket fd@N` or `systemd@NAME`: the inherited sockets, unix or TCP.
 fn inherited_listeners(host: &Host) -> anyhow::Result<Vec<ApiListener>> {
-    use crate::inherit::fd::Bound;
+    use crate::net::inherit::fd::Bound;
     let mut out = Vec::new();
-    for (fd, bound) in crate::inherit::stats_sockets(host)? {
+    for (fd, bound) in crate::net::inherit::stats_sockets(host)? {
         out.push(match bound {
             Bound::Tcp(_) => ApiListener::Tcp(TcpListener::from_std(
-                crate::inherit::fd::tcp_listener(fd)?,
+                crate::net::inherit::fd::tcp_listener(fd)?,
             )?),
             Bound::Unix(_) => {
                 let listener = std::os::unix::net::UnixListener::from(fd);
@@ -128,8 +128,8 @@ fn inherited_listeners(host: &Host) -> anyhow::Result<Vec<ApiListener>> {
 /// Binds a unix socket at `path`, replacing a stale one left by an earlier
 /// run, with `mode` permissions when given.
 fn bind_unix(path: &str, options: &BindOptions) -> anyhow::Result<UnixListener> {
-    crate::unix_socket::UnixBind {
-        target: crate::unix_socket::UnixTarget::Path(path.into()),
+    crate::net::unix_socket::UnixBind {
+        target: crate::net::unix_socket::UnixTarget::Path(path.into()),
         mode: options.unix_mode,
         user: options.unix_user.clone(),
         group: options.unix_group.clone(),
@@ -162,7 +162,7 @@ pub async fn serve(
                     // `_getsocks` needs the unix stream itself (SCM_RIGHTS).
                     if let Some(stream) = session(stream, state, rules).await {
                         if rules.expose_fd {
-                            crate::inherit::handover::answer(stream, &exported).await;
+                            crate::net::inherit::handover::answer(stream, &exported).await;
                         }
                     }
                 });
@@ -221,7 +221,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         let state = state.load_full();
         let mut out = String::new();
         for words in command::split_line(line.trim_end_matches(['\r', '\n'])) {
-            if words.first().map(String::as_str) == Some(crate::inherit::handover::COMMAND) {
+            if words.first().map(String::as_str) == Some(crate::net::inherit::handover::COMMAND) {
                 let _ = write.write_all(out.as_bytes()).await;
                 return Some(lines.into_inner().unsplit(write));
             }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::ApiState;
 use crate::upstream::server::{AdminState, Server};
 use crate::upstream::Backend;
-use switchyard::api_syntax::{parse_maxconn, split_server};
+use switchyard::wire::api_syntax::{parse_maxconn, split_server};
 
 fn find<'a>(
     state: &'a ApiState,

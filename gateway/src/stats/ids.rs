@@ -56,7 +56,11 @@ mod tests {
     use super::*;
 
     fn ids(text: &str) -> Vec<u32> {
-        let loaded = crate::config_files::load_text("t.cfg", text);
+        let loaded = switchyard_grammar::load(
+            &[("t.cfg".into(), text.into())],
+            switchyard_grammar::Environment::new(),
+            &switchyard_grammar::NoFiles,
+        );
         assert!(!loaded.diagnostics.has_errors(), "{:?}", loaded.diagnostics);
         proxy_ids(&loaded.config)
     }

@@ -21,7 +21,7 @@ use http::{Method, Response, StatusCode};
 use switchyard_grammar::ast::stats::StatsSettings;
 use switchyard_rules::{RequestFacts, RuleSet};
 
-use crate::body::ProxyBody;
+use crate::message::body::ProxyBody;
 use crate::upstream::Backend;
 use counters::FrontendCounters;
 
@@ -195,7 +195,7 @@ impl StatsPage {
         if !self.auths.is_empty()
             && !self.authorized(parts.headers.get(http::header::AUTHORIZATION))
         {
-            let mut r = crate::proxy::error_page::CannedResponse::builtin(401).to_response();
+            let mut r = crate::message::error_page::CannedResponse::builtin(401).to_response();
             if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", self.realm)) {
                 r.headers_mut().insert(WWW_AUTHENTICATE, v);
             }

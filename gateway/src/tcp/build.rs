@@ -61,7 +61,7 @@ pub fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, bool)>> 
     let mut out = Vec::new();
     for bind in &proxy.binds {
         for address in &bind.addresses {
-            let addrs = crate::runtime::socket_addrs(address)?;
+            let addrs = crate::net::address::socket_addrs(address)?;
             out.extend(addrs.into_iter().map(|a| (a, bind.options.accept_proxy)));
         }
     }
@@ -91,7 +91,7 @@ pub fn build(
             Arc::new(TcpBackendRoute {
                 backend,
                 connect_timeout: timeout(&t.connect),
-                server_socket: crate::tcp_connect::ServerSocket::of(proxy),
+                server_socket: crate::net::connect::ServerSocket::of(proxy),
                 server_timeout: timeout(&t.server).unwrap_or(UNSET),
                 tunnel_timeout: timeout(&t.tunnel),
                 queue_timeout: timeout(&t.queue).or(timeout(&t.connect)),
@@ -115,7 +115,7 @@ pub fn build(
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
             dont_log_null: proxy.option("dontlognull"),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
-            client_keepalive: crate::keepalive::client_side(proxy),
+            client_keepalive: crate::net::keepalive::client_side(proxy),
         });
         for (addr, accept_proxy) in bind_addresses(proxy)? {
             listeners.push(TcpListenerSpec {

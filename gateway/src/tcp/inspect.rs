@@ -79,15 +79,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_grammar::{Environment, FileAccess};
+    use switchyard_grammar::Environment;
     use tokio::io::AsyncWriteExt;
 
-    struct NoFiles;
-    impl FileAccess for NoFiles {
-        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
+    use switchyard_grammar::NoFiles;
 
     fn rules() -> RuleSet {
         let text = "frontend f

@@ -7,7 +7,6 @@
 //! are done or idle too long. One log line per session (`option tcplog`).
 
 pub mod build;
-pub mod http_front;
 pub mod inspect;
 pub mod tunnel;
 
@@ -35,7 +34,7 @@ pub struct TcpBackendRoute {
     /// `option tcp-smart-connect` (applied when there is something to send
     /// at once: bytes read during inspection, a PROXY header, as HAProxy
     /// applies it), `srvtcpka`.
-    pub server_socket: crate::tcp_connect::ServerSocket,
+    pub server_socket: crate::net::connect::ServerSocket,
     /// `timeout server`: the server side's inactivity limit.
     pub server_timeout: Duration,
     /// `timeout tunnel`: replaces both inactivity limits once connected.
@@ -82,13 +81,18 @@ impl TcpFrontend {
         peer: SocketAddr,
         accept_proxy: bool,
     ) {
-        crate::listener::prepare_client(&client, self.client_keepalive.as_ref());
+        crate::net::keepalive::prepare_client(&client, self.client_keepalive.as_ref());
         let Ok(local) = client.local_addr() else {
             return;
         };
         let (mut src, mut dst) = (peer, local);
         if accept_proxy {
-            match crate::proxy_protocol::read_header(&mut client, self.proxy_header_timeout).await {
+            match switchyard::wire::proxy_protocol::read_header(
+                &mut client,
+                self.proxy_header_timeout,
+            )
+            .await
+            {
                 Ok(Some((from, to))) => (src, dst) = (from, to),
                 Ok(None) => {}
                 Err(e) => {
@@ -177,7 +181,9 @@ impl TcpFrontend {
             return ['S', 'C'];
         };
         log.record.t_connect = Some(connect_started.elapsed().as_millis() as u64);
-        if let Some(header) = crate::proxy_protocol::header_for(&server.options, src, dst) {
+        if let Some(header) =
+            switchyard::wire::proxy_protocol::header_for(&server.options, src, dst)
+        {
             if upstream.write_all(&header).await.is_err() {
                 return ['S', 'C'];
             }
@@ -292,15 +298,16 @@ async fn connect(
         let queued = Instant::now();
         let permit = server.acquire(route.queue_timeout).await.ok()?;
         log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
-        let first_bytes = buffered || crate::proxy_protocol::sends_header(&server.options);
-        let socket = crate::tcp_connect::ServerSocket {
+        let first_bytes =
+            buffered || switchyard::wire::proxy_protocol::sends_header(&server.options);
+        let socket = crate::net::connect::ServerSocket {
             smart_connect: route.server_socket.smart_connect && first_bytes,
             ..route.server_socket
         };
         let attempt_connect = async {
             match &server.unix {
                 Some(unix) => unix.connect().await.map(Either::Right),
-                None => crate::tcp_connect::connect(server.addr, socket)
+                None => crate::net::connect::connect(server.addr, socket)
                     .await
                     .map(Either::Left),
             }

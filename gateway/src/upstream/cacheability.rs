@@ -7,7 +7,7 @@
 use http::header::{CACHE_CONTROL, ETAG, EXPIRES, LAST_MODIFIED, PRAGMA};
 use http::{Method, StatusCode};
 
-use crate::proxy_response::FieldsMut;
+use crate::message::response::FieldsMut;
 
 /// Whether the response to `method` with `status` and `fields` is
 /// cacheable: a `GET` or `HEAD`, a status cacheable by default (RFC 9110

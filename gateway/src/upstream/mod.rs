@@ -8,10 +8,14 @@ pub mod cacheability;
 pub mod check;
 pub mod cookie_date;
 pub mod events;
+pub mod h2_peer_settings;
 pub mod health;
 pub mod persist;
+pub mod pool;
 pub mod send_state;
 pub mod server;
+pub mod server_body;
+pub mod server_conn;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,7 +158,8 @@ impl Backend {
     /// runtime API's `set weight` and an agent's `75%` ask, with HAProxy's
     /// messages for what it refuses.
     pub fn change_weight(&self, server: &Server, text: Option<&String>) -> Result<(), String> {
-        let weight = switchyard::api_syntax::WeightArg::parse(text)?.resolve(server.initial_weight);
+        let weight =
+            switchyard::wire::api_syntax::WeightArg::parse(text)?.resolve(server.initial_weight);
         if self.is_static() && weight != 0 && weight != server.initial_weight {
             return Err(
                 "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'."

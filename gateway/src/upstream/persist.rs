@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use switchyard_grammar::ast::proxy::{CookieMode, CookieSettings};
 
 use super::cookie_date;
-use crate::proxy_response::FieldsMut;
+use crate::message::response::FieldsMut;
 
 pub struct Persistence {
     pub settings: CookieSettings,

@@ -51,12 +51,7 @@ pub fn value(backend: &Backend, server: &Server, health: &Health, node: &str) ->
 mod tests {
     use super::*;
 
-    struct NoFiles;
-    impl switchyard_grammar::FileAccess for NoFiles {
-        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
+    use switchyard_grammar::NoFiles;
 
     fn backend(text: &str) -> Backend {
         let loaded = switchyard_grammar::load(

@@ -11,7 +11,7 @@ use switchyard_grammar::ast::proxy::Proxy;
 use switchyard_grammar::ast::server::{Server as ServerLine, ServerOptions};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::tls::upstream::ServerTls;
+use crate::net::tls::upstream::ServerTls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -26,7 +26,7 @@ pub enum BuildError {
     #[error("server '{server}': {source}")]
     Tls {
         server: String,
-        source: crate::tls::TlsError,
+        source: crate::net::tls::TlsError,
     },
 }
 
@@ -53,7 +53,7 @@ pub struct Server {
     pub index: usize,
     pub addr: SocketAddr,
     /// A server on a unix socket (`addr` is then `0.0.0.0:0`).
-    pub unix: Option<crate::unix_socket::UnixTarget>,
+    pub unix: Option<crate::net::unix_socket::UnixTarget>,
     pub backup: bool,
     /// `addr`: where health checks go instead of the server's address.
     pub check_ip: Option<std::net::IpAddr>,
@@ -141,7 +141,7 @@ fn resolve_ip(
 impl Server {
     pub fn build(proxy: &Proxy, line: &ServerLine, index: usize) -> Result<Server, BuildError> {
         let options = proxy.server_options(line);
-        let unix = crate::unix_socket::UnixTarget::of(&line.address);
+        let unix = crate::net::unix_socket::UnixTarget::of(&line.address);
         let port = match line.address.port {
             // A unix socket has no port; `addr` is then a placeholder.
             _ if unix.is_some() => 0,

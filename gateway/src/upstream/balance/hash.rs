@@ -45,7 +45,7 @@ impl HashBalancer {
 
     fn key_bytes(&self, ctx: &PickContext<'_>) -> Option<Vec<u8>> {
         match &self.key {
-            HashKey::Source => Some(match crate::proxy::forwardfor::canonical(ctx.client) {
+            HashKey::Source => Some(match switchyard_rules::fetch::canonical(ctx.client) {
                 std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
                 std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
             }),

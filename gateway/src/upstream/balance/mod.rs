@@ -93,16 +93,11 @@ pub(crate) mod testing {
     use std::sync::Arc;
 
     use switchyard_grammar::ast::proxy::Proxy;
-    use switchyard_grammar::{Environment, FileAccess};
+    use switchyard_grammar::Environment;
 
     use crate::upstream::server::Server;
 
-    struct NoFiles;
-    impl FileAccess for NoFiles {
-        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
+    use switchyard_grammar::NoFiles;
 
     /// A request from 127.0.0.1 for `/` with no header.
     pub fn ctx() -> super::PickContext<'static> {

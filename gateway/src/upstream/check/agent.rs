@@ -171,7 +171,7 @@ pub fn apply(backend: &Backend, server: &Server, line: &str, duration: Duration)
         }
     }
     if let Some(maxconn) = reply.maxconn {
-        match switchyard::api_syntax::parse_maxconn(Some(&maxconn.to_owned())) {
+        match switchyard::wire::api_syntax::parse_maxconn(Some(&maxconn.to_owned())) {
             Ok(n) => server.set_maxconn(n),
             Err(e) => {
                 warning.get_or_insert(e);

@@ -200,7 +200,7 @@ pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
         };
         let header = match (stream.local_addr(), stream.peer_addr()) {
             (Ok(local), Ok(peer)) => {
-                crate::proxy_protocol::check_header(&plan.proxy_protocol, local, peer)
+                switchyard::wire::proxy_protocol::check_header(&plan.proxy_protocol, local, peer)
             }
             _ => None,
         };
@@ -433,7 +433,7 @@ mod tests {
     async fn tls_check_passes_at_the_end_of_the_handshake() {
         let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()]).unwrap();
         let key = rustls_pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+        let config = rustls::ServerConfig::builder_with_provider(crate::net::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()

@@ -1,0 +1,352 @@
+//! Listening sockets, opened with socket2 so that SO_REUSEADDR and the
+//! backlog are set as HAProxy sets them, and serving one accepted
+//! connection with hyper (HTTP/1.1 and h2c, and both over TLS on `bind …
+//! ssl`); the accept loop is in `front/accept.rs`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
+
+use crate::message::error_page::SilentClose;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::either::Either;
+
+use crate::front::accept::{BoxedTask, HttpBind, Member, Phase};
+use crate::front::client_io::{ClientIo, ClientSocket};
+use crate::proxy::{ClientConn, HttpProxy};
+
+/// A frontend's listening socket on `addr`: the inherited one bound
+/// there (`fd@N`, systemd, or handed over by the old process on `-x`), else
+/// a new one with the frontends' backlog.
+pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    crate::net::inherit::listener_for(addr).unwrap_or_else(|| bind_std(addr, FRONTEND_BACKLOG))
+}
+
+/// The backlog of a frontend's own listening socket.
+const FRONTEND_BACKLOG: i32 = 1024;
+
+/// One request in progress on a client connection.
+pub(crate) type RequestFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<hyper::Response<crate::message::body::ProxyBody>, SilentClose>,
+            > + Send,
+    >,
+>;
+
+/// The service hyper calls for each request of a client connection, on
+/// either path. The request future is boxed: hyper keeps a slot the size of
+/// the service's future for the whole life of the connection, and the
+/// request path's state machine is kilobytes, which an idle keep-alive
+/// connection would otherwise hold (docs/performance.md, scenario 6).
+pub(crate) fn request_service(
+    proxy: Arc<HttpProxy>,
+    conn: Arc<ClientConn>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = hyper::Response<crate::message::body::ProxyBody>,
+    Error = SilentClose,
+    Future = RequestFuture,
+> + Clone {
+    service_fn(move |req: Request<Incoming>| {
+        let (proxy, conn) = (proxy.clone(), conn.clone());
+        let (parts, body) = req.into_parts();
+        let head_request = parts.method == http::Method::HEAD;
+        let (parts, body) = (
+            Box::new(parts),
+            crate::message::body::ProxyBody::streamed(body),
+        );
+        let request: RequestFuture = Box::pin(async move {
+            let mut response = proxy.handle(parts, body, &conn).await;
+            if head_request {
+                // A HEAD the rules made a GET: hyper would drop the
+                // server's body (and its connection); it is read to its
+                // end before the answer, so that the server connection is
+                // back in the pool when the client's next request (on an
+                // HTTP/2 connection, maybe already there) wants it.
+                let mut unread = None;
+                response = response.map_body(|body| {
+                    if hyper::body::Body::is_end_stream(&body) {
+                        body
+                    } else {
+                        unread = Some(body);
+                        crate::message::body::ProxyBody::Empty
+                    }
+                });
+                if let Some(body) = unread {
+                    body.drain().await;
+                }
+            }
+            // An empty errorfile: hyper drops the connection on a service
+            // error, writing nothing.
+            if response.is_silent() {
+                return Err(SilentClose);
+            }
+            Ok(response.into_http())
+        });
+        request
+    })
+}
+
+/// Opens a listening TCP socket on `addr`.
+pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    TcpListener::from_std(bind_std(addr, backlog)?)
+}
+
+/// The same socket as a std listener (non-blocking), for binding before
+/// the async runtime exists.
+pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Whether connections accepted on `listener` leave the ACK of their
+/// first data to the answer (`option tcp-smart-accept`): quick ACKs off on
+/// the listening socket, which accepted sockets inherit, as HAProxy sets
+/// its listeners; on again otherwise, for a socket a reload keeps. The
+/// client's request is then acknowledged by the response instead of by
+/// a packet of its own, unless the answer takes the kernel's delayed-ACK
+/// time (40 ms) or the gateway waits for more of the request
+/// (`front/client_io.rs`).
+pub fn set_smart_accept(listener: &TcpListener, smart: bool) -> std::io::Result<()> {
+    socket2::SockRef::from(listener).set_quickack(!smart)
+}
+
+/// Where an accepted connection comes from: its client `peer` and
+/// destination `local` (the addresses of a PROXY protocol header, when
+/// the bind has `accept-proxy`), and the listener's descriptor (`-d`).
+pub(crate) struct Accepted {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub listener_fd: i32,
+}
+
+/// Serves HTTP on an accepted connection; with `tls`, after the TLS
+/// handshake.
+///
+/// Not an `async fn` (see `accept::serve`): the plain path is
+/// `serve_client`'s future itself, whose arguments are a pointer or two
+/// wide.
+pub(crate) fn serve_accepted(
+    stream: TcpStream,
+    accepted: Accepted,
+    proxy: Arc<HttpProxy>,
+    bind: HttpBind,
+    member: Member,
+    permit: OwnedSemaphorePermit,
+) -> Either<impl std::future::Future<Output = ()> + Send + 'static, BoxedTask> {
+    let mut conn = ClientConn::new(accepted.peer, accepted.local);
+    conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let trace_accept = move |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
+        crate::log::debug_trace::accept(&proxy.name, accepted.listener_fd, fd, accepted.peer, alpn)
+    };
+    let Some(tls) = bind.tls else {
+        trace_accept(&proxy, conn.trace_fd, None);
+        let session = Session {
+            conn: Arc::new(conn),
+            proxy,
+            member,
+        };
+        return Either::Left(serve_client(stream, session, bind.h2_only, permit));
+    };
+    // The handshake is part of receiving the request head, as in HAProxy.
+    // Boxed, as the other paths: a plain connection's task has no room for
+    // the handshake's state.
+    let limit = proxy.client_timeouts().http_request;
+    Either::Right(Box::pin(async move {
+        // The handshake boxed apart, and its result taken by a `let`
+        // (an `if let` would keep it to the end of the block): the
+        // handshake's state is kilobytes, and the connection's task keeps
+        // no room for it once it is over (4.4 KiB per TLS connection
+        // before).
+        let Some((stream, facts)) = Box::pin(tls.accept(stream, limit)).await else {
+            return;
+        };
+        trace_accept(&proxy, conn.trace_fd, facts.alpn.as_deref());
+        let session = Session {
+            conn: Arc::new(conn.with_tls(facts)),
+            proxy,
+            member,
+        };
+        serve_client(stream, session, bind.h2_only, permit).await;
+    }))
+}
+
+/// Serves HTTP on a connection accepted on a unix socket. The client has
+/// no IP address: `src` and `dst` are `0.0.0.0:0`.
+pub(crate) fn serve_unix(
+    stream: tokio::net::UnixStream,
+    proxy: Arc<HttpProxy>,
+    h2_only: bool,
+    member: Member,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut conn = ClientConn::new(unspecified, unspecified);
+    conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+    let session = Session {
+        conn: Arc::new(conn),
+        proxy,
+        member,
+    };
+    serve_client(stream, session, h2_only, permit)
+}
+
+/// What serving a client connection needs beside its socket.
+pub(crate) struct Session {
+    pub conn: Arc<ClientConn>,
+    pub proxy: Arc<HttpProxy>,
+    pub member: Member,
+}
+
+/// Serves HTTP on an established client connection (plain TCP or after the
+/// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
+/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge. HTTP/1.1
+/// connections start on the parked path, which holds no buffers between
+/// requests (`front/parked.rs`); what it does not take goes the general way.
+///
+/// Not an `async fn`: the socket is wrapped (with the frontend's
+/// client-side rules) and boxed first, so that the returned future holds a
+/// pointer to it rather than room for it beside every future it awaits.
+fn serve_client<IO>(
+    io: IO,
+    session: Session,
+    h2_only: bool,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> + Send + 'static
+where
+    IO: ClientSocket + Send + 'static,
+{
+    // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
+    let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
+    let io = Box::new(
+        ClientIo::new(io, session.conn.clone(), session.proxy.client_side.clone())
+            .http2_only(h2_only && alpn.is_none())
+            .holding(permit),
+    );
+    serve_boxed(io, session, h2_only)
+}
+
+async fn serve_boxed<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
+where
+    IO: ClientSocket + Send + 'static,
+{
+    let handoff = if h2_only {
+        crate::front::parked::Handoff {
+            io,
+            read: bytes::Bytes::new(),
+        }
+    } else {
+        match crate::front::parked::serve(io, &session).await {
+            Some(handoff) => handoff,
+            None => return,
+        }
+    };
+    let io = crate::net::prefixed_io::PrefixedIo::new(handoff.read, handoff.io);
+    // Boxed: a parked connection's task stays the size of the parked path.
+    Box::pin(serve_full(io, session)).await
+}
+
+/// The general path: hyper's connection for HTTP/1.1 and HTTP/2, kept for
+/// the connection's life (upgrades, HTTP/1.0, HTTP/2, `proto h2`).
+async fn serve_full<IO>(io: IO, session: Session)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Session {
+        conn,
+        proxy,
+        member,
+    } = session;
+    let retirement = member.retirement();
+    let watched = conn.clone();
+    // The protocol is read from the client's first bytes (HTTP/2 preface
+    // or not), which also covers ALPN's choice over TLS; `proto h2` is
+    // enforced by ClientIo.
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let service = request_service(proxy, conn);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        // HAProxy never adds a `Date` field: the server's, if any, passes.
+        .auto_date_header(false)
+        // `timeout http-request` and `http-keep-alive` are ClientIo's, with
+        // HAProxy's 408 page.
+        .header_read_timeout(None)
+        // Room for the longest head `tune.bufsize` allows (the request
+        // path refuses one longer than the buffer less `tune.maxrewrite`);
+        // hyper wants at least 8 KiB.
+        .max_buf_size(switchyard::wire::h1::buffer_limits::max_rewritten().max(8192));
+    crate::front::h2_front::configure(
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .auto_date_header(false),
+    );
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let phase = tokio::select! {
+        _ = connection.as_mut() => return,
+        phase = retirement.requested() => phase,
+    };
+    // A connection that has not sent its first request yet was accepted
+    // just before the stop: its request may be on the wire already (a
+    // restart with -sf stops the old process while clients still connect
+    // to the shared socket), so it is answered, once, like after a reload.
+    let fresh = matches!(watched.waiting(), Some((0, _)));
+    if (phase == Phase::Reloaded || fresh) && !watched.is_http2() {
+        // The next response says `Connection: close`: the client learns
+        // of the close from the answer to a request it already sent, so no
+        // request is ever lost to the close (HAProxy's
+        // `option idle-close-on-response`). Idle ones end at their timeout.
+        watched.close_after_next_response();
+    } else {
+        // Soft stop, or HTTP/2 (GOAWAY is race-free): finish the request in
+        // progress, close at once if idle.
+        connection.as_mut().graceful_shutdown();
+    }
+    let _ = connection.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a connection accepted on `listener` acknowledges data at
+    /// once (`TCP_QUICKACK` as the kernel reports it for the accepted
+    /// socket: off while it is in delayed-ACK mode).
+    async fn accepted_quickack(listener: &TcpListener) -> bool {
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&accepted).quickack().unwrap()
+    }
+
+    #[tokio::test]
+    async fn smart_accept_is_inherited_by_accepted_connections_and_can_be_undone() {
+        let listener = bind_tcp("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        assert!(accepted_quickack(&listener).await, "the kernel's default");
+        set_smart_accept(&listener, true).unwrap();
+        assert!(!accepted_quickack(&listener).await);
+        // A reload that turns the option off.
+        set_smart_accept(&listener, false).unwrap();
+        assert!(accepted_quickack(&listener).await);
+    }
+}

@@ -1,0 +1,8 @@
+//! The HTTP message as the gateway carries it between the layers: the body
+//! type ([`body`]), a response on its way to the client ([`response`]), and
+//! the pages the gateway writes itself ([`error_page`]). Both sides of the
+//! proxy use these types; they know nothing of servers or listeners.
+
+pub mod body;
+pub mod error_page;
+pub mod response;
