@@ -132,36 +132,19 @@ fn decode_basic(value: &[u8]) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
-/// Standard base64 (RFC 4648) with padding.
+/// Standard base64 (RFC 4648), its padding optional: credentials are
+/// taken with or without their `=` (trailing bits ignored), as before the
+/// `base64` crate decoded them.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c)? << (18 - 6 * i);
-        }
-        let n = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        for i in 0..n {
-            out.push((acc >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT.decode(text.trim_end_matches('=')).ok()
 }
 
 /// A request owned in memory: fixtures, `explain`, tests, benchmarks.
@@ -285,6 +268,20 @@ mod tests {
         assert_eq!(path_of("http://h.example"), "/");
         assert_eq!(query_of("/a?x=1&y"), Some("x=1&y"));
         assert_eq!(query_of("/a"), None);
+    }
+
+    #[test]
+    fn base64_is_decoded_with_or_without_padding() {
+        assert_eq!(
+            base64_decode("YWxhZGRpbjpvcGVuc2VzYW1l").unwrap(),
+            b"aladdin:opensesame"
+        );
+        for text in ["QQ", "QQ==", "QQ====", "QR=="] {
+            assert_eq!(base64_decode(text).unwrap(), b"A", "{text}");
+        }
+        for text in ["Q", "Q!==", "QQ=Q", "QQ\u{e9}"] {
+            assert_eq!(base64_decode(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -48,15 +48,11 @@ impl CompiledUserlist {
     }
 }
 
-/// Compares without returning early on the first difference.
+/// Compares without returning early on the first difference (`subtle`):
+/// the time taken depends on the lengths, never on where the bytes differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // Every bit of the length difference counts: folding only its low 16
-    // bits let a guess 65,536 bytes longer (of 0xff) compare equal.
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xff);
-    }
-    diff == 0
+    use subtle::ConstantTimeEq;
+    bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
     if let Some(span) = g.master_worker {
         refuse(
             span,
-            "'master-worker' (restart with -x and -sf instead: docs/restarts.md)",
+            "'master-worker' (restart with -x and -sf instead: docs/operations.md, seamless restarts)",
             "master-worker mode",
         );
     }

@@ -1,6 +1,6 @@
 //! The request path of an HTTP frontend: decide (rules), choose a server
 //! (persistence, balancing), forward with retries, and pass the response
-//! back. Policy lives in the `rules` crate and in `backend/`; this module
+//! back. Policy lives in the `rules` crate and in `upstream/`; this module
 //! only sequences it, in HAProxy's order.
 
 pub mod client_side;

@@ -148,8 +148,8 @@ impl Router for RulesRouter {
                 ),
                 response: self.answer(answer),
             },
-            // Only prometheus-exporter parses, and serving it is refused at
-            // startup until the stats work lands.
+            // Only prometheus-exporter parses; the request path serves it
+            // (`stats/prometheus.rs`).
             Outcome::Service(name) => Verdict::Service(name),
         }
     }

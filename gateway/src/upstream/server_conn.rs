@@ -3,9 +3,9 @@
 //!
 //! hyper's client drives each connection in a task of its own: a request
 //! crosses tasks through a channel, its answer comes back through another,
-//! and the response head goes through hyper's general parser. That was a
-//! third of the gateway's instructions per request (docs/performance.md).
-//! Here the request's own task writes the head and reads the answer, as
+//! and the response head goes through hyper's general parser (what that
+//! costs per request is measured in docs/performance.md). Here the
+//! request's own task writes the head and reads the answer, as
 //! HAProxy's single loop does, and the body is read by whoever polls it
 //! (`upstream/server_body.rs`). Requests with a body, upgrades and `CONNECT` still go
 //! through hyper, which takes the connection over (`into_stream`).

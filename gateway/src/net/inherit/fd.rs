@@ -3,8 +3,8 @@
 //! process handed over with `_getsocks`.
 //!
 //! std has no safe way to turn a number into an owned descriptor (it cannot
-//! know that nothing else owns it), so [`adopt`] holds the gateway's only
-//! `unsafe` block. It is sound because of how it is called: only at
+//! know that nothing else owns it), so [`adopt`] is the gateway's only
+//! `unsafe fn`. It is sound because of how it is called: only at
 //! startup, before the process opens anything it keeps (no runtime, no
 //! listener, no log socket yet), each number once ([`super::Inherited`]
 //! keeps them by number), and for descriptors the kernel just installed
@@ -58,9 +58,15 @@ pub struct Adopted {
 /// that nothing the gateway may start inherits it. On error the descriptor
 /// is left as it was: open, and not ours.
 ///
-/// The caller guarantees the soundness conditions of the module comment:
-/// startup only, each number once.
-pub fn adopt(fd: RawFd) -> Result<Adopted, FdError> {
+/// # Safety
+///
+/// Nothing else in the process may own `fd` or close it later: the
+/// caller adopts at startup, before the process opens descriptors it
+/// keeps, each number once (the module comment), or a descriptor the
+/// kernel just installed for it (`SCM_RIGHTS`). On error the caller keeps
+/// whatever it had.
+#[allow(unsafe_code)]
+pub unsafe fn adopt(fd: RawFd) -> Result<Adopted, FdError> {
     if fd < 0 {
         return Err(FdError::NotOpen(fd));
     }
@@ -73,11 +79,9 @@ pub fn adopt(fd: RawFd) -> Result<Adopted, FdError> {
     if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
         return Err(FdError::NotSocket(fd));
     }
-    // SAFETY: `fd` is open (F_GETFD succeeded). Nothing else in this
-    // process owns it: adoption happens at startup before the gateway opens
-    // descriptors it keeps, once per number (see the module comment). If a
-    // check below fails, `into_raw_fd` gives the number back unclosed.
-    #[allow(unsafe_code)]
+    // SAFETY: `fd` is open (F_GETFD succeeded), and nothing else owns it
+    // (the function's contract). If a check below fails, `into_raw_fd`
+    // gives the number back unclosed.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     let checked = describe(&owned).and_then(|bound| {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
@@ -141,11 +145,22 @@ mod tests {
         fd.into().into_raw_fd()
     }
 
+    /// [`adopt`] on a descriptor the test gave up ([`handed_over`]), or one
+    /// it keeps and expects refused (a refusal leaves it as it was).
+    fn try_adopt(fd: RawFd) -> Result<Adopted, FdError> {
+        // SAFETY: nothing else in the test owns a handed-over descriptor;
+        // one the test keeps is only ever refused, which takes nothing.
+        #[allow(unsafe_code)]
+        unsafe {
+            adopt(fd)
+        }
+    }
+
     #[test]
     fn a_listening_tcp_socket_is_adopted_with_its_address() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let adopted = adopt(handed_over(listener)).unwrap();
+        let adopted = try_adopt(handed_over(listener)).unwrap();
         assert_eq!(adopted.bound, Bound::Tcp(addr));
         let flags = fcntl(adopted.fd.as_raw_fd(), FcntlArg::F_GETFD).unwrap();
         assert!(FdFlag::from_bits_truncate(flags).contains(FdFlag::FD_CLOEXEC));
@@ -158,7 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sock");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let adopted = adopt(handed_over(listener)).unwrap();
+        let adopted = try_adopt(handed_over(listener)).unwrap();
         assert_eq!(adopted.bound, Bound::Unix(Some(path)));
     }
 
@@ -166,7 +181,7 @@ mod tests {
     fn what_is_not_a_listening_stream_socket_is_refused_and_left_open() {
         let file = tempfile::tempfile().unwrap();
         assert_eq!(
-            adopt(file.as_raw_fd()).unwrap_err(),
+            try_adopt(file.as_raw_fd()).unwrap_err(),
             FdError::NotSocket(file.as_raw_fd())
         );
         // Still open and still the test's: writing works.
@@ -175,12 +190,12 @@ mod tests {
 
         let unlistened = socket2::Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
         assert_eq!(
-            adopt(unlistened.as_raw_fd()).unwrap_err(),
+            try_adopt(unlistened.as_raw_fd()).unwrap_err(),
             FdError::NotListening(unlistened.as_raw_fd())
         );
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         assert_eq!(
-            adopt(udp.as_raw_fd()).unwrap_err(),
+            try_adopt(udp.as_raw_fd()).unwrap_err(),
             FdError::NotStream(udp.as_raw_fd())
         );
         assert!(udp.local_addr().is_ok(), "left open");
@@ -190,7 +205,10 @@ mod tests {
     fn a_number_that_is_not_open_is_refused() {
         // Far above any descriptor table (closing a real one here could
         // race with another test reusing its number).
-        assert_eq!(adopt(RawFd::MAX).unwrap_err(), FdError::NotOpen(RawFd::MAX));
-        assert_eq!(adopt(-1).unwrap_err(), FdError::NotOpen(-1));
+        assert_eq!(
+            try_adopt(RawFd::MAX).unwrap_err(),
+            FdError::NotOpen(RawFd::MAX)
+        );
+        assert_eq!(try_adopt(-1).unwrap_err(), FdError::NotOpen(-1));
     }
 }

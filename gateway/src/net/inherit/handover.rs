@@ -103,7 +103,11 @@ pub fn fetch(path: &Path, timeout: Duration) -> Result<Vec<Adopted>, HandoverErr
             )));
         }
         for fd in received {
-            match adopt(fd) {
+            // SAFETY: the kernel just installed `fd` for this process
+            // (`SCM_RIGHTS`); nothing else knows its number.
+            #[allow(unsafe_code)]
+            let adopted = unsafe { adopt(fd) };
+            match adopted {
                 Ok(adopted) => sockets.push(adopted),
                 Err(e) => {
                     // Ours (the kernel just installed it), but useless.

@@ -60,7 +60,10 @@ impl Inherited {
     pub fn collect(config: &Config, activation: Activation) -> (Inherited, Vec<Diagnostic>) {
         let mut by_fd = HashMap::new();
         for (number, _) in &activation.sockets {
-            by_fd.insert(*number, adopt(*number));
+            // SAFETY: startup, before the gateway opens descriptors it
+            // keeps; systemd's numbers are distinct (`Activation`).
+            #[allow(unsafe_code)]
+            by_fd.insert(*number, unsafe { adopt(*number) });
         }
         let mut inherited = Inherited {
             by_fd,
@@ -87,7 +90,10 @@ impl Inherited {
         let numbers: Vec<RawFd> = match &address.host {
             Host::Fd(n) => {
                 let n = RawFd::try_from(*n).map_err(|_| format!("{n} is not a descriptor"))?;
-                self.by_fd.entry(n).or_insert_with(|| adopt(n));
+                // SAFETY: still startup (`collect`), and `by_fd` adopts
+                // each number once.
+                #[allow(unsafe_code)]
+                self.by_fd.entry(n).or_insert_with(|| unsafe { adopt(n) });
                 vec![n]
             }
             Host::Systemd(name) => {

@@ -1,7 +1,6 @@
 //! `balance random[(N)]`: draw N servers at random (by weight) and keep the
 //! least loaded — HAProxy's "power of two choices" by default.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Balancer, PickContext};
@@ -9,34 +8,20 @@ use crate::upstream::server::Server;
 
 pub struct Random {
     draws: u64,
-    state: AtomicU64,
 }
 
 impl Random {
     pub fn new(draws: u64) -> Self {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
         Random {
             draws: draws.max(1),
-            state: AtomicU64::new(seed | 1),
         }
-    }
-
-    /// xorshift64*: plenty for spreading load.
-    fn next(&self) -> u64 {
-        let mut x = self.state.load(Ordering::Relaxed);
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state.store(x, Ordering::Relaxed);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     fn weighted(&self, candidates: &[&Arc<Server>]) -> usize {
         let total: u64 = candidates.iter().map(|s| u64::from(s.weight())).sum();
-        let mut point = self.next() % total.max(1);
+        // `fastrand`'s generator is per thread: draws on several threads
+        // neither contend nor lose each other's state.
+        let mut point = fastrand::u64(0..total.max(1));
         for (i, s) in candidates.iter().enumerate() {
             let w = u64::from(s.weight());
             if point < w {

@@ -4,8 +4,9 @@
 //! Most responses pass through the gateway with their fields untouched:
 //! no `http-response` rule, no persistence cookie, no trace. Building an
 //! `http::HeaderMap` for them (a name lookup, a value check, a hashed
-//! insertion and a drop per field) and writing it out again cost about a
-//! tenth of a proxied request's instructions. Here they are only located;
+//! insertion and a drop per field) and writing it out again is work they
+//! do not need (docs/performance.md, "A server's response fields are no
+//! longer made into a `HeaderMap`"). Here they are only located;
 //! they are written out from the bytes, and made into a map
 //! ([`ServerFields::to_header_map`]) only when something needs one.
 
