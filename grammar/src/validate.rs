@@ -222,6 +222,23 @@ fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for bind in proxy.binds.iter().filter(|b| b.options.ssl) {
         check_tls_versions(&bind.options.tls, bind.keyword.span, diags);
+        let o = &bind.options;
+        if let Some(verify) = o.verify.as_ref().filter(|v| v.text != "none") {
+            if o.ca_file.is_none() {
+                diags.push(
+                    Diagnostic::error(
+                        verify.span,
+                        format!(
+                            "'verify {}' is enabled but no CA file specified",
+                            verify.text
+                        ),
+                    )
+                    .with_help(
+                        "add 'ca-file FILE', the CAs that sign the client certificates to accept",
+                    ),
+                );
+            }
+        }
     }
     for s in &proxy.servers {
         check_server_verify(proxy, s, diags);

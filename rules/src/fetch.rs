@@ -53,6 +53,17 @@ pub enum Fetch {
     SslFcSni,
     SslFcAlpn,
     SslFcProtocol,
+    /// `ssl_fc_cipher`: the suite by OpenSSL's name.
+    SslFcCipher,
+    /// `ssl_c_used`: the client showed a certificate.
+    SslCUsed,
+    /// `ssl_c_verify`: OpenSSL's verify result, 0 (a certificate that
+    /// fails verification ends the handshake under rustls).
+    SslCVerify,
+    SslCSDn,
+    SslCIDn,
+    SslCNotBefore,
+    SslCNotAfter,
     /// `http_auth(userlist)`: valid Basic credentials for the list.
     HttpAuth {
         userlist: usize,
@@ -106,6 +117,11 @@ impl Fetch {
             | Fetch::SslFcSni
             | Fetch::SslFcAlpn
             | Fetch::SslFcProtocol
+            | Fetch::SslFcCipher
+            | Fetch::SslCSDn
+            | Fetch::SslCIDn
+            | Fetch::SslCNotBefore
+            | Fetch::SslCNotAfter
             | Fetch::ReqSslSni
             | Fetch::SrvName
             | Fetch::ReqPayload { .. } => Kind::Str,
@@ -117,9 +133,12 @@ impl Fetch {
             | Fetch::CookCnt { .. }
             | Fetch::ReqLen
             | Fetch::SrvId
-            | Fetch::ReqSslHelloType => Kind::Int,
+            | Fetch::ReqSslHelloType
+            | Fetch::SslCVerify => Kind::Int,
             Fetch::Src | Fetch::Dst => Kind::Ip,
-            Fetch::SslFc | Fetch::HttpAuth { .. } | Fetch::Constant(_) => Kind::Bool,
+            Fetch::SslFc | Fetch::SslCUsed | Fetch::HttpAuth { .. } | Fetch::Constant(_) => {
+                Kind::Bool
+            }
         }
     }
 
@@ -295,6 +314,32 @@ impl Fetch {
             Fetch::SslFcProtocol => {
                 if let Some(p) = req.tls().and_then(|t| t.protocol.as_deref()) {
                     out(Value::Str(Cow::Borrowed(p)));
+                }
+            }
+            Fetch::SslFcCipher => {
+                if let Some(c) = req.tls().and_then(|t| t.cipher.as_deref()) {
+                    out(Value::Str(Cow::Borrowed(c)));
+                }
+            }
+            Fetch::SslCUsed => {
+                if let Some(tls) = req.tls() {
+                    out(Value::Bool(tls.client.is_some()));
+                }
+            }
+            Fetch::SslCVerify => {
+                if req.tls().is_some() {
+                    out(Value::Int(0));
+                }
+            }
+            Fetch::SslCSDn | Fetch::SslCIDn | Fetch::SslCNotBefore | Fetch::SslCNotAfter => {
+                if let Some(c) = req.tls().and_then(|t| t.client.as_deref()) {
+                    let text = match self {
+                        Fetch::SslCSDn => &c.subject_dn,
+                        Fetch::SslCIDn => &c.issuer_dn,
+                        Fetch::SslCNotBefore => &c.not_before,
+                        _ => &c.not_after,
+                    };
+                    out(Value::Str(Cow::Borrowed(text)));
                 }
             }
             Fetch::HttpAuth { userlist } => out(Value::Bool(matches!(

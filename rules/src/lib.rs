@@ -31,7 +31,7 @@ use std::sync::Arc;
 use switchyard_grammar::{Config, Diagnostics, FileAccess};
 
 pub use decision::{Answer, AnswerKind, Decision, Outcome, Trace};
-pub use request::{OwnedRequest, RequestFacts, StreamFacts, TlsFacts};
+pub use request::{ClientCertFacts, OwnedRequest, RequestFacts, StreamFacts, TlsFacts};
 pub use stream::TcpVerdict;
 
 use compile::{ProxyCompiler, ProxyRules};

@@ -53,6 +53,23 @@ pub struct TlsFacts {
     pub sni: Option<String>,
     pub alpn: Option<String>,
     pub protocol: Option<String>,
+    /// The suite, by OpenSSL's name (`ssl_fc_cipher`).
+    pub cipher: Option<String>,
+    /// The client's certificate, when it showed one (`ssl_c_*`).
+    pub client: Option<Box<ClientCertFacts>>,
+}
+
+/// A verified client certificate as HAProxy's `ssl_c_*` fetches give it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCertFacts {
+    /// `ssl_c_s_dn`: OpenSSL's one-line form, `/C=FR/O=Example/CN=name`.
+    pub subject_dn: String,
+    /// `ssl_c_i_dn`.
+    pub issuer_dn: String,
+    /// `ssl_c_notbefore`, as the certificate writes it (`YYMMDDhhmmssZ`).
+    pub not_before: String,
+    /// `ssl_c_notafter`.
+    pub not_after: String,
 }
 
 /// Path of a target: without query; for absolute-form, without scheme and

@@ -18,7 +18,7 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub struct Pki {
     pub dir: tempfile::TempDir,
     pub ca: rcgen::Certificate,
-    ca_key: KeyPair,
+    pub ca_key: KeyPair,
 }
 
 /// An issued certificate: its PEM file (chain and key) and its DER.

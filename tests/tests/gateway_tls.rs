@@ -675,8 +675,6 @@ fn config_check_and_startup_name_the_problem() {
     let err = stderr(&out);
     assert!(!out.status.success());
     for (line, refused) in [
-        (7, "error: client certificate verification"),
-        (7, "error: 'ca-file' on 'bind' (client certificates)"),
         (10, "error: 'alpn h2' toward servers"),
         (10, "error: the sni expression 'ssl_fc_sni'"),
     ] {

@@ -49,25 +49,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
         for bind in &proxy.binds {
             let o = &bind.options;
-            if let Some(verify) = o.verify.as_ref().filter(|v| v.text != "none") {
-                refuse(
-                    verify.span,
-                    "client certificate verification ('verify optional|required' on 'bind')",
-                    "TLS (client certificates)",
-                );
-            }
-            for (file, what) in [
-                (&o.ca_file, "'ca-file' on 'bind' (client certificates)"),
-                (
-                    &o.ca_verify_file,
-                    "'ca-verify-file' on 'bind' (client certificates)",
-                ),
-                (&o.crl_file, "'crl-file' on 'bind' (client certificates)"),
-            ] {
-                if let Some(file) = file {
-                    refuse(file.span, what, "TLS (client certificates)");
-                }
-            }
             for address in &bind.addresses {
                 if matches!(address.family, AddressFamily::Unix | AddressFamily::Abns) {
                     // Plain HTTP on a unix socket is served (`net/unix_socket.rs`).

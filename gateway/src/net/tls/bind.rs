@@ -41,11 +41,15 @@ impl BindTls {
         let provider = super::policy::provider_for(&options.tls);
         let store = CertStore::new(load_certificates(options, &provider)?, options.strict_sni);
         let versions = super::policy::protocol_versions(&options.tls)?;
-        let mut config = ServerConfig::builder_with_provider(provider)
+        let client_auth = super::client_auth::verifier(options, &provider)?;
+        let builder = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&versions)
-            .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(store));
+            .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?;
+        let builder = match client_auth {
+            Some(verifier) => builder.with_client_cert_verifier(verifier),
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(Arc::new(store));
         super::sessions::apply(&mut config, &options.tls, &options.tls_tuning)?;
         let without_alpn = Arc::new(config.clone());
         let alpn: Vec<Vec<u8>> = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
@@ -101,7 +105,27 @@ pub fn facts_of(conn: &rustls::ServerConnection) -> TlsFacts {
             .alpn_protocol()
             .map(|p| String::from_utf8_lossy(p).into_owned()),
         protocol: conn.protocol_version().map(|v| version_name(v).to_owned()),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .and_then(|s| openssl_name(s.suite()))
+            .map(str::to_owned),
+        client: conn
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(super::client_cert::facts_of)
+            .map(Box::new),
     }
+}
+
+/// A suite by OpenSSL's name, as `ssl_fc_cipher` gives it.
+fn openssl_name(suite: rustls::CipherSuite) -> Option<&'static str> {
+    let iana = match suite {
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => "TLS_AES_256_GCM_SHA384",
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => "TLS_AES_128_GCM_SHA256",
+        rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => "TLS_CHACHA20_POLY1305_SHA256",
+        other => other.as_str()?,
+    };
+    switchyard_grammar::ast::tls::CipherSuite::from_name(iana).map(|s| s.openssl_name())
 }
 
 /// The protocol as HAProxy (OpenSSL) spells it.

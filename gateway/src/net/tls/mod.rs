@@ -8,6 +8,8 @@
 //! SAN DNS names, else its CN ([`names`]).
 
 pub mod bind;
+pub mod client_auth;
+pub mod client_cert;
 pub mod crt_list;
 pub mod names;
 pub mod pem;

@@ -50,7 +50,7 @@ fn common_names(mut rdns: &[u8]) -> Vec<String> {
 }
 
 /// One DER tag-length-value: (tag, contents, what follows).
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(super) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {
