@@ -286,18 +286,34 @@ fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
 
 /// HAProxy ignores `http-check` rules without `option httpchk`, and says so.
 fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
+    use crate::ast::check_rule::CheckStep;
+    // A `connect` anywhere makes it mandatory first (comments aside).
+    let mut steps = proxy
+        .http_check_rules
+        .iter()
+        .filter(|r| !matches!(r.step, CheckStep::Comment(_)));
+    let first_is_connect = steps
+        .next()
+        .is_some_and(|r| matches!(r.step, CheckStep::Connect(_)));
+    if let Some(late) = steps
+        .find(|r| matches!(r.step, CheckStep::Connect(_)))
+        .filter(|_| !first_is_connect)
+    {
+        diags.push(
+            Diagnostic::error(
+                late.span,
+                "'http-check connect': the first step must also be a 'connect' when there is a 'connect' step",
+            )
+            .with_help("start the rules with 'http-check connect' (comments may come before it)"),
+        );
+    }
     if !proxy.kind.is_backend() || proxy.httpchk.is_some() {
         return;
     }
-    let rule = proxy
-        .http_check_send
-        .as_ref()
-        .map(|s| s.span)
-        .or(proxy.http_check_expect.as_ref().map(|e| e.span));
-    if let Some(span) = rule {
+    if let Some(rule) = proxy.http_check_rules.first() {
         diags.push(
             Diagnostic::warning(
-                span,
+                rule.span,
                 format!(
                     "backend '{}' uses http-check rules without 'option httpchk', so the rules are ignored",
                     proxy.name

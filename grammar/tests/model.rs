@@ -511,7 +511,7 @@ fn http_check_rules_are_inherited_as_a_whole() {
     let request = |name: &str| {
         let be = loaded.config.backend(name).unwrap();
         let request = be.httpchk.clone().unwrap();
-        let request = match &be.http_check_send {
+        let request = match be.first_http_check_send() {
             Some(send) => request.with(send),
             None => request,
         };
@@ -793,4 +793,71 @@ fn an_fcgi_app_section_is_checked_and_cannot_be_used() {
             .any(|e| e.contains("'use-fcgi-app' is not supported")),
         "{used:?}"
     );
+}
+
+/// `http-check` rules in order, with HAProxy's refusals: a `connect` that
+/// is not first, `-m reg` on a log-format pattern, what is not built.
+#[test]
+fn http_check_rules_are_read_in_order() {
+    use switchyard_grammar::ast::check_rule::{CheckStep, ExpectMatcher, MatchMethod};
+    let text = format!(
+        "{DEFAULTS}backend be\n    option httpchk\n    http-check connect port 8080 addr 127.0.0.2\n    http-check send meth GET uri-lf /%[srv_name] comment first\n    http-check comment second\n    http-check expect min-recv 10 ! fhdr name -m beg x- value -m sub ok\n    http-check expect status 200,300-399\n    server s 127.0.0.1:1 check\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let be = loaded.config.backend("be").unwrap();
+    let steps: Vec<_> = be.http_check_rules.iter().map(|r| &r.step).collect();
+    assert!(
+        matches!(steps[0], CheckStep::Connect(c) if c.port == Some(8080) && c.addr == Some("127.0.0.2".parse().unwrap()))
+    );
+    assert_eq!(be.http_check_rules[1].comment.as_deref(), Some("first"));
+    assert!(matches!(steps[2], CheckStep::Comment(c) if c == "second"));
+    match steps[3] {
+        CheckStep::Expect(e) => {
+            assert!(e.negated && e.min_recv == 10);
+            assert!(
+                matches!(&e.matcher, ExpectMatcher::Header { full: true, name, value: Some(v) }
+                if name.method == MatchMethod::Beg && v.method == MatchMethod::Sub)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(steps[4], CheckStep::Expect(e) if matches!(&e.matcher, ExpectMatcher::Status(r) if r == &[(200, 200), (300, 399)]))
+    );
+
+    for (rule, message) in [
+        (
+            "http-check send uri /\n    http-check connect",
+            "the first step must also be a 'connect'",
+        ),
+        (
+            "http-check expect hdr name-lf -m reg x",
+            "cannot be matched with '-m reg'",
+        ),
+        (
+            "http-check connect ssl",
+            "'http-check connect ssl' is not supported by switchyard yet",
+        ),
+        (
+            "http-check expect ok-status L7OKC status 200",
+            "'ok-status L7OKC' is not supported by switchyard yet",
+        ),
+        (
+            "http-check expect status-code int(1) status 200",
+            "'http-check expect status-code' is not supported by switchyard yet",
+        ),
+        (
+            "http-check expect status 300-200",
+            "invalid status codes '300-200'",
+        ),
+    ] {
+        let text = format!("{DEFAULTS}backend be\n    option httpchk\n    {rule}\n    server s 127.0.0.1:1 check\n");
+        let loaded = load_text(&text);
+        assert!(
+            errors(&loaded).iter().any(|e| e.contains(message)),
+            "{rule}: {:?}",
+            errors(&loaded)
+        );
+    }
 }

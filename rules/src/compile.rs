@@ -196,6 +196,8 @@ pub struct ProxyRules {
     pub error_messages: Vec<Reply>,
     /// The switching rules' hash tables, built after compilation.
     pub index: crate::index::SwitchIndex,
+    /// `option httpchk` and its `http-check` rules, compiled.
+    pub http_checks: Option<crate::check::CheckProgram>,
 }
 
 /// Compiles `proxy`; errors go to `diags`.
@@ -233,13 +235,9 @@ impl<'a> ProxyCompiler<'a> {
     }
 
     pub fn compile(mut self, proxy: &Proxy) -> ProxyRules {
-        // A health check's regex is refused here, at `-c`, as HAProxy does;
-        // the gateway compiles it once for all checks.
-        if let Some(expect) = &proxy.http_check_expect {
-            if matches!(expect.kind.as_str(), "rstring" | "rstatus") {
-                self.regex(&expect.pattern);
-            }
-        }
+        // Health checks compiled once: a bad regex or log-format is refused
+        // here, at `-c`, as HAProxy does.
+        let http_checks = self.http_checks(proxy);
         for def in &proxy.acls {
             if let Some(line) = self.acl_line(&def.expr) {
                 match self.names.get(&def.name.text) {
@@ -349,6 +347,7 @@ impl<'a> ProxyCompiler<'a> {
             is_backend: proxy.kind.is_backend(),
             is_frontend: proxy.kind.is_frontend(),
             index: crate::index::SwitchIndex::default(),
+            http_checks,
         }
     }
 
@@ -701,7 +700,7 @@ impl<'a> ProxyCompiler<'a> {
         Some(out)
     }
 
-    fn regex(&mut self, w: &Word) -> Option<Regex> {
+    pub(crate) fn regex(&mut self, w: &Word) -> Option<Regex> {
         match Regex::new(&w.text) {
             Ok(r) => Some(r),
             Err(e) => {

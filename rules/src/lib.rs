@@ -6,6 +6,7 @@
 //! evaluation with a trace). No networking here.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod client_hello;
 pub mod compile;
 pub mod converter;

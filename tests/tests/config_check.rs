@@ -140,6 +140,19 @@ fn an_invalid_health_check_regex_is_a_configuration_error() {
         err.contains("bad.cfg:8:31: error: invalid regex '^(ok'"),
         "{err}"
     );
+    // Every rule of a sequence is checked: a header name's regex, a
+    // status regex, a log-format's fetch, each at its place.
+    std::fs::write(&cfg, "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nbackend be\n    option httpchk\n    http-check expect hdr name -m reg \"ab(c\"\n    http-check expect rstatus \"^2(0\"\n    http-check send uri-lf \"%[nope]\"\n    server s 127.0.0.1:9000 check\n").unwrap();
+    let out = run(&["-c", "-f", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for place in [
+        "bad.cfg:8:39: error: invalid regex 'ab(c'",
+        "bad.cfg:9:31: error: invalid regex '^2(0'",
+        "bad.cfg:10:",
+    ] {
+        assert!(err.contains(place), "{place} in {err}");
+    }
 }
 
 /// A `server` on a unix socket (`unix@PATH`, `/PATH`, `abns@NAME`) serves

@@ -292,3 +292,150 @@ async fn an_agent_down_holds_a_server_that_passes_its_checks() {
         stat_field(&socket, "l", "a", "status") == "UP"
     });
 }
+
+/// An HTTP origin for checks: answers GET with `x-state`, `x-version` and
+/// a body, HEAD with a status, all changeable, and records request heads.
+struct CheckOrigin {
+    addr: SocketAddr,
+    answer: Arc<Mutex<(String, String, String, u16)>>,
+    heads: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CheckOrigin {
+    async fn start() -> CheckOrigin {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = Arc::new(Mutex::new((
+            "ready, 2".to_owned(),
+            "1, 2".to_owned(),
+            "healthy".to_owned(),
+            204,
+        )));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (a, h) = (answer.clone(), heads.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (a, h) = (a.clone(), h.clone());
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&got).into_owned();
+                    h.lock().unwrap().push(head.clone());
+                    let (state, version, body, status) = a.lock().unwrap().clone();
+                    let reply = if head.starts_with("HEAD ") {
+                        format!("HTTP/1.0 {status} Whatever\r\n\r\n")
+                    } else {
+                        format!(
+                            "HTTP/1.0 200 OK\r\nx-state: {state}\r\nx-version: {version}\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    };
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        CheckOrigin {
+            addr,
+            answer,
+            heads,
+            task,
+        }
+    }
+
+    fn set(&self, state: &str, version: &str, body: &str, status: u16) {
+        *self.answer.lock().unwrap() = (state.into(), version.into(), body.into(), status);
+    }
+}
+
+impl Drop for CheckOrigin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An `http-check` sequence as HAProxy runs it: two connections (the second
+/// on another port), `uri-lf`, `expect status`, `hdr` (the value as a
+/// comma-separated list), `fhdr` (the whole value), `string` with the
+/// comment before it, and `on-error`; each failing rule ends the check with
+/// its own status and message (the lines are haproxy 2.6.12's for the same
+/// answers, `scripts/haproxy-check-diff`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_check_sequence_runs_its_rules_in_order() {
+    let origin = CheckOrigin::start().await;
+    let receiver = SyslogReceiver::start();
+    let gw = Checked::start(&format!(
+        "    option log-health-checks\n    log 127.0.0.1:{} daemon\n    option httpchk GET /health\n    http-check connect\n    http-check send uri-lf /health/%[srv_name] ver HTTP/1.1 hdr host check.test\n    http-check expect status 200-299\n    http-check expect hdr name x-state value -m beg ready\n    http-check expect fhdr name x-version value \"1, 2\"\n    http-check comment \"the body says healthy\"\n    http-check expect string healthy\n    http-check connect port {}\n    http-check send meth HEAD uri /second\n    http-check expect on-error \"second port said %[srv_name] no\" status 204\n    server a {} check inter 100ms rise 1 fall 1\n",
+        receiver.port,
+        origin.addr.port(),
+        origin.addr
+    ));
+    let check = |result: &str, why: &str, status: &str| {
+        (
+            5,
+            format!("Health check for server l/a {result}, reason: {why}, check duration: Nms, status: {status}."),
+        )
+    };
+    let passed = "Layer7 check passed, code: 204";
+    let down = (1, "Server l/a is DOWN. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.".to_owned());
+    let up = (5, "Server l/a is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.".to_owned());
+    let none = (0, "backend l has no server available!".to_owned());
+
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "1/1 UP"));
+    let heads = origin.heads.lock().unwrap().clone();
+    assert!(
+        heads[0].starts_with("GET /health/a HTTP/1.1\r\nhost: check.test\r\nconnection: close\r\n"),
+        "{heads:?}"
+    );
+    assert!(
+        heads[1].starts_with("HEAD /second HTTP/1.0\r\n"),
+        "{heads:?}"
+    );
+
+    // `hdr … value -m beg ready`: no item of `busy` begins with it.
+    origin.set("busy", "1, 2", "healthy", 204);
+    let wrong = "Layer7 wrong status, code: 200, info: \"OK\"";
+    assert_eq!(receiver.next_event(), check("failed", wrong, "0/1 DOWN"));
+    assert_eq!(receiver.next_event(), down);
+    assert_eq!(receiver.next_event(), none);
+    assert_eq!(stat_field(&gw.socket, "l", "a", "check_status"), "L7STS");
+    origin.set("ready", "1, 2", "healthy", 204);
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "1/1 UP"));
+    assert_eq!(receiver.next_event(), up);
+    // `fhdr` compares the whole value: `1,2` is not `1, 2`.
+    origin.set("ready", "1,2", "healthy", 204);
+    assert_eq!(receiver.next_event(), check("failed", wrong, "0/1 DOWN"));
+    assert_eq!(receiver.next_event(), down);
+    assert_eq!(receiver.next_event(), none);
+    // The body rule fails with its comment.
+    origin.set("ready", "1, 2", "sick", 204);
+    assert_eq!(
+        receiver.next_event(),
+        check(
+            "failed",
+            "Layer7 invalid response, info: \"HTTP content check did not match comment: the body says healthy\"",
+            "0/1 DOWN"
+        )
+    );
+    assert_eq!(stat_field(&gw.socket, "l", "a", "check_status"), "L7RSP");
+    // The second connection's rule, with its `on-error` message.
+    origin.set("ready", "1, 2", "healthy", 500);
+    assert_eq!(
+        receiver.next_event(),
+        check(
+            "failed",
+            "Layer7 wrong status, code: 500, info: \"second port said a no\"",
+            "0/1 DOWN"
+        )
+    );
+    origin.set("ready", "1, 2", "healthy", 204);
+    assert_eq!(receiver.next_event(), check("succeeded", passed, "1/1 UP"));
+    assert_eq!(receiver.next_event(), up);
+}

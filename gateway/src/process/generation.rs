@@ -81,7 +81,7 @@ impl Generation {
         previous: Option<&Runtime>,
     ) -> anyhow::Result<Generation> {
         let config = &checked.loaded.config;
-        let runtime = runtime::build(config, rules, previous)?;
+        let runtime = runtime::build(config, rules.clone(), previous)?;
         let mut services = Vec::new();
         for (addr, frontend) in &runtime.listeners {
             let bind = HttpBind {
@@ -116,7 +116,7 @@ impl Generation {
         let (retire, retirement) = retirement();
         let mut checks = Vec::new();
         for backend in &runtime.backends {
-            checks.extend(backend.spawn_checks(&config.global));
+            checks.extend(backend.spawn_checks(&config.global, &rules));
         }
         Ok(Generation {
             runtime,

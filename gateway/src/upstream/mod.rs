@@ -187,8 +187,12 @@ impl Backend {
 
     /// Starts one check task per server with `check`, spread over the
     /// first interval (more with `spread-checks`).
-    pub fn spawn_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
-        let mut tasks = self.spawn_health_checks(global);
+    pub fn spawn_checks(
+        self: &Arc<Self>,
+        global: &Global,
+        rules: &Arc<switchyard_rules::RuleSet>,
+    ) -> Vec<JoinHandle<()>> {
+        let mut tasks = self.spawn_health_checks(global, rules);
         tasks.extend(self.spawn_agent_checks(global));
         tasks
     }
@@ -216,7 +220,11 @@ impl Backend {
             .collect()
     }
 
-    fn spawn_health_checks(self: &Arc<Self>, global: &Global) -> Vec<JoinHandle<()>> {
+    fn spawn_health_checks(
+        self: &Arc<Self>,
+        global: &Global,
+        rules: &Arc<switchyard_rules::RuleSet>,
+    ) -> Vec<JoinHandle<()>> {
         let checked: Vec<&Arc<Server>> = self
             .servers
             .iter()
@@ -227,7 +235,7 @@ impl Backend {
             .into_iter()
             .enumerate()
             .map(|(i, server)| {
-                let mut plan = CheckPlan::for_server(&self.config, server);
+                let mut plan = CheckPlan::for_server(&self.config, server, rules);
                 if plan.send_state.is_some() {
                     plan.send_state = Some(node_name(global));
                 }

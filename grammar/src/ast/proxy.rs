@@ -10,6 +10,7 @@ use crate::ast::bind::Bind;
 use crate::ast::condition::Condition;
 use crate::ast::http_rule::HttpRule;
 use crate::ast::log::{LogFormatSetting, LogSetting};
+use crate::ast::log_format::LogFormat;
 use crate::ast::server::{Server, ServerOptions};
 use crate::ast::stats::StatsSettings;
 use crate::ast::tcp_rule::TcpRule;
@@ -194,10 +195,15 @@ pub struct HttpCheckRequest {
     /// of `option httpchk`, then `http-check send hdr NAME VALUE`.
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// `uri-lf` and `body-lf`: evaluated for each check (they replace
+    /// `uri` and `body`).
+    pub uri_lf: Option<LogFormat>,
+    pub body_lf: Option<LogFormat>,
     pub span: Span,
 }
 
-/// `http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]… [body S]`.
+/// `http-check send [meth M] [uri U|uri-lf F] [ver V] [hdr NAME VALUE]…
+/// [body S|body-lf F]`; header values are log-format strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpCheckSend {
     pub method: Option<String>,
@@ -205,6 +211,8 @@ pub struct HttpCheckSend {
     pub version: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    pub uri_lf: Option<LogFormat>,
+    pub body_lf: Option<LogFormat>,
     pub span: Span,
 }
 
@@ -217,6 +225,8 @@ impl HttpCheckRequest {
             version: "HTTP/1.0".into(),
             headers: Vec::new(),
             body: None,
+            uri_lf: None,
+            body_lf: None,
             span,
         }
     }
@@ -232,6 +242,10 @@ impl HttpCheckRequest {
         }
         if let Some(u) = &send.uri {
             out.uri = u.clone();
+            out.uri_lf = None;
+        }
+        if send.uri_lf.is_some() {
+            out.uri_lf = send.uri_lf.clone();
         }
         if let Some(v) = &send.version {
             out.version = v.clone();
@@ -239,18 +253,13 @@ impl HttpCheckRequest {
         out.headers.extend(send.headers.iter().cloned());
         if send.body.is_some() {
             out.body = send.body.clone();
+            out.body_lf = None;
+        }
+        if send.body_lf.is_some() {
+            out.body_lf = send.body_lf.clone();
         }
         out
     }
-}
-
-/// `http-check expect [!] status|rstatus|string|rstring PATTERN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpCheckExpect {
-    pub negated: bool,
-    pub kind: String,
-    pub pattern: Word,
-    pub span: Span,
 }
 
 /// `errorfile CODE FILE`.
@@ -368,8 +377,8 @@ pub struct Proxy {
     /// `srvtcpka-*`: server-side keep-alive timings.
     pub server_tcpka: TcpKeepaliveTuning,
     pub httpchk: Option<HttpCheckRequest>,
-    pub http_check_expect: Option<HttpCheckExpect>,
-    pub http_check_send: Option<HttpCheckSend>,
+    /// `http-check connect|send|expect|comment`, in order.
+    pub http_check_rules: Vec<crate::ast::check_rule::CheckRule>,
     /// Whether the check request and rules (`option httpchk`,
     /// `http-check …`) were written in this section; until then they are
     /// the defaults section's, which HAProxy takes as a whole or not at all.
@@ -526,8 +535,7 @@ impl Proxy {
             client_tcpka: TcpKeepaliveTuning::default(),
             server_tcpka: TcpKeepaliveTuning::default(),
             httpchk: None,
-            http_check_expect: None,
-            http_check_send: None,
+            http_check_rules: Vec::new(),
             http_check_own: false,
             http_check_send_state: false,
             timeouts: Timeouts::default(),
@@ -704,6 +712,17 @@ impl Proxy {
     /// A server's options with `default-server` applied.
     pub fn server_options(&self, server: &Server) -> ServerOptions {
         server.options.over(&self.default_server)
+    }
+
+    /// The first `http-check send`, which `option httpchk`'s request
+    /// line merges into.
+    pub fn first_http_check_send(&self) -> Option<&HttpCheckSend> {
+        self.http_check_rules.iter().find_map(|r| match &r.step {
+            crate::ast::check_rule::CheckStep::Send(crate::ast::check_rule::CheckSend::Http(s)) => {
+                Some(s)
+            }
+            _ => None,
+        })
     }
 
     /// The effective retry count (HAProxy's default is 3).

@@ -4,6 +4,7 @@
 //! lists what HAProxy 2.6 knows so that anything Switchyard does not
 //! implement is refused by name rather than silently ignored.
 
+pub mod check_rules;
 pub mod fcgi_app;
 pub mod global;
 pub mod haproxy_keywords;

@@ -431,10 +431,17 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 .ok_or_else(|| missing(directive, "a numeric id"))?;
             proxy.id = Some(parse_uint(n, "proxy id", i32::MAX as u64)?);
         }
-        "http-check expect" => {
-            let expect = parse_http_check_expect(directive)?;
+        "http-check expect" | "http-check send" | "http-check connect" | "http-check comment" => {
+            let (step, comment) =
+                crate::keyword::check_rules::parse_http_check(directive, &name[11..])?;
             own_http_check_rules(proxy, false);
-            proxy.http_check_expect = Some(expect);
+            proxy
+                .http_check_rules
+                .push(crate::ast::check_rule::CheckRule {
+                    step,
+                    comment,
+                    span: directive.span(),
+                });
         }
         // HAProxy's option flag, inherited on its own (not with the rules).
         "http-check send-state" => {
@@ -448,11 +455,6 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 ));
             }
             proxy.http_check_send_state = true;
-        }
-        "http-check send" => {
-            let send = parse_http_check_send(directive)?;
-            own_http_check_rules(proxy, false);
-            proxy.http_check_send = Some(send);
         }
         _ if name.starts_with("timeout ") => parse_timeout(directive, &name[8..], proxy)?,
         _ if name.starts_with("stats ") => {
@@ -895,107 +897,10 @@ pub(crate) fn own_http_check_rules(proxy: &mut Proxy, httpchk: bool) {
         return;
     }
     proxy.http_check_own = true;
-    proxy.http_check_send = None;
-    proxy.http_check_expect = None;
+    proxy.http_check_rules.clear();
     if !httpchk {
         if let Some(request) = &mut proxy.httpchk {
             *request = HttpCheckRequest::bare(request.span);
         }
-    }
-}
-
-fn parse_http_check_send(directive: &RawDirective) -> Result<HttpCheckSend, Diagnostic> {
-    let args = &directive.args()[1..];
-    let mut send = HttpCheckSend {
-        span: directive.span(),
-        ..HttpCheckSend::default()
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let word = &args[i];
-        let value = |n: usize, what: &str| {
-            args.get(i + n).ok_or_else(|| {
-                Diagnostic::error(word.span, format!("'{}' needs {what}", word.text))
-            })
-        };
-        match word.text.as_str() {
-            "meth" => send.method = Some(value(1, "a method")?.text.clone()),
-            "uri" => send.uri = Some(value(1, "a URI")?.text.clone()),
-            "ver" => {
-                let v = value(1, "an HTTP version")?;
-                if !v.text.starts_with("HTTP/") {
-                    return Err(Diagnostic::error(
-                        v.span,
-                        format!("invalid HTTP version '{}'", v.text),
-                    )
-                    .with_help("write HTTP/1.0 or HTTP/1.1"));
-                }
-                send.version = Some(v.text.clone());
-            }
-            "hdr" => {
-                let name = value(1, "a header name and a value")?;
-                let val = value(2, "a header name and a value")?;
-                send.headers.push((name.text.clone(), val.text.clone()));
-                i += 1;
-            }
-            "body" => send.body = Some(value(1, "a string")?.text.clone()),
-            // A note shown in check logs; nothing to send.
-            "comment" => {
-                value(1, "a string")?;
-            }
-            "uri-lf" | "body-lf" => {
-                return Err(Diagnostic::error(
-                    word.span,
-                    format!(
-                        "'http-check send {}' is not supported by switchyard yet",
-                        word.text
-                    ),
-                )
-                .with_help("use 'uri' or 'body' with a fixed string"))
-            }
-            other => {
-                return Err(Diagnostic::error(
-                    word.span,
-                    format!("unknown 'http-check send' argument '{other}'"),
-                )
-                .with_help("expected meth, uri, ver, hdr, body or comment"))
-            }
-        }
-        i += 2;
-    }
-    Ok(send)
-}
-
-fn parse_http_check_expect(directive: &RawDirective) -> Result<HttpCheckExpect, Diagnostic> {
-    let args = &directive.args()[1..];
-    let (negated, rest) = match args.first() {
-        Some(w) if w.is("!") => (true, &args[1..]),
-        _ => (false, args),
-    };
-    match rest {
-        [kind, pattern]
-            if ["status", "rstatus", "string", "rstring"].contains(&kind.text.as_str()) =>
-        {
-            Ok(HttpCheckExpect {
-                negated,
-                kind: kind.text.clone(),
-                pattern: pattern.clone(),
-                span: directive.span(),
-            })
-        }
-        [kind, ..] if !["status", "rstatus", "string", "rstring"].contains(&kind.text.as_str()) => {
-            Err(Diagnostic::error(
-                kind.span,
-                format!(
-                    "'http-check expect {}' is not supported by switchyard yet",
-                    kind.text
-                ),
-            )
-            .with_help("switchyard checks status, rstatus, string and rstring"))
-        }
-        _ => Err(missing(
-            directive,
-            "a match kind and a pattern, e.g. 'http-check expect status 200'",
-        )),
     }
 }

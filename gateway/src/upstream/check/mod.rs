@@ -9,13 +9,14 @@
 //! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
 pub mod agent;
+pub mod sequence;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
-use switchyard_grammar::ast::proxy::{HttpCheckExpect, HttpCheckRequest};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use switchyard_rules::check::CheckProgram;
+use switchyard_rules::RuleSet;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::events::Cause;
@@ -35,6 +36,17 @@ pub struct CheckResult {
     pub duration: Duration,
 }
 
+/// An HTTP check sequence and the rules that render its log-formats.
+#[derive(Debug, Clone)]
+pub struct HttpChecks {
+    pub rules: Arc<RuleSet>,
+    pub program: CheckProgram,
+}
+
+/// How a check ended: passed, HAProxy's reason, its information, the
+/// HTTP status.
+pub type Outcome = (bool, String, Option<String>, Option<u16>);
+
 /// What to check and how often.
 #[derive(Debug, Clone)]
 pub struct CheckPlan {
@@ -45,11 +57,8 @@ pub struct CheckPlan {
     pub rise: u64,
     pub timeout: Duration,
     pub port: Option<u16>,
-    pub http: Option<HttpCheckRequest>,
-    pub expect: Option<HttpCheckExpect>,
-    /// `expect rstatus|rstring`'s pattern, compiled once (`-c` refuses an
-    /// invalid one).
-    pub expect_regex: Option<Regex>,
+    /// `option httpchk`: the backend's compiled check sequence.
+    pub http: Option<HttpChecks>,
     /// `http-check send-state`: the node name the state header gives.
     pub send_state: Option<String>,
     /// The server's options, for the PROXY header its checks start with
@@ -61,6 +70,7 @@ impl CheckPlan {
     pub fn for_server(
         backend: &switchyard_grammar::ast::proxy::Proxy,
         server: &Server,
+        rules: &Arc<RuleSet>,
     ) -> CheckPlan {
         let o = &server.options;
         let inter = o.inter.unwrap_or(Duration::from_secs(2));
@@ -72,19 +82,10 @@ impl CheckPlan {
             rise: o.rise.unwrap_or(2),
             timeout: check_timeout(backend, inter),
             port: o.check_port,
-            http: backend
-                .httpchk
-                .as_ref()
-                .map(|request| match &backend.http_check_send {
-                    Some(send) => request.with(send),
-                    None => request.clone(),
-                }),
-            expect: backend.http_check_expect.clone(),
-            expect_regex: backend
-                .http_check_expect
-                .as_ref()
-                .filter(|e| e.kind.starts_with('r'))
-                .and_then(|e| Regex::new(&e.pattern.text).ok()),
+            http: rules.http_checks(&backend.name).map(|program| HttpChecks {
+                rules: rules.clone(),
+                program: program.clone(),
+            }),
             send_state: backend.http_check_send_state.then(String::new),
             proxy_protocol: o.clone(),
         }
@@ -118,22 +119,13 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
         let mut health = Health::resume(rise, fall, server.check_health());
         health.align(server.is_up());
         let before = (server.check_status(), health.value());
-        let result = match (&plan.send_state, &plan.http) {
-            (Some(node), Some(request)) => {
-                // The state header is the request's first field, as HAProxy's.
-                let value = super::send_state::value(&backend, &server, &health, node);
-                let mut request = request.clone();
-                request
-                    .headers
-                    .insert(0, (super::send_state::NAME.to_owned(), value));
-                let plan = CheckPlan {
-                    http: Some(request),
-                    ..plan.clone()
-                };
-                check_once(&server, &plan).await
-            }
-            _ => check_once(&server, &plan).await,
-        };
+        // The state header, first in every HTTP check request, as HAProxy's.
+        let state_header = plan
+            .send_state
+            .as_ref()
+            .filter(|_| plan.http.is_some())
+            .map(|node| super::send_state::value(&backend, &server, &health, node));
+        let result = check_once(&server, &plan, state_header.as_deref()).await;
         let status = status_code(&result.reason);
         server.set_check_status(status);
         let transition = if result.ok {
@@ -178,96 +170,113 @@ fn status_code(reason: &str) -> &'static str {
     }
 }
 
-/// One check of `server`.
-pub async fn check_once(server: &Server, plan: &CheckPlan) -> CheckResult {
+/// One check of `server`: the HTTP sequence with `option httpchk`, else a
+/// TCP connect (in TLS with `check-ssl`).
+pub async fn check_once(
+    server: &Server,
+    plan: &CheckPlan,
+    state_header: Option<&str>,
+) -> CheckResult {
     let start = Instant::now();
-    let addr = std::net::SocketAddr::new(
-        server.check_ip.unwrap_or(server.addr.ip()),
-        plan.port.unwrap_or(server.addr.port()),
-    );
-    let handshaken = std::sync::atomic::AtomicBool::new(false);
-    let outcome = tokio::time::timeout(plan.timeout, async {
-        let mut stream = match TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(e) => {
-                return (
-                    false,
-                    "Layer4 connection problem".to_owned(),
-                    Some(io_info(&e)),
-                    None,
-                )
-            }
-        };
-        let header = match (stream.local_addr(), stream.peer_addr()) {
-            (Ok(local), Ok(peer)) => {
-                switchyard::wire::proxy_protocol::check_header(&plan.proxy_protocol, local, peer)
-            }
-            _ => None,
-        };
-        if let Some(header) = &header {
-            if let Err(e) = stream.write_all(header).await {
-                return (
-                    false,
-                    "Layer4 connection problem".to_owned(),
-                    Some(io_info(&e)),
-                    None,
-                );
-            }
+    let (outcome, timeout_reason) = match &plan.http {
+        Some(http) => {
+            let timeout_status = std::sync::Mutex::new("L7TOUT".to_owned());
+            let run = sequence::run(
+                server,
+                plan,
+                &http.rules,
+                &http.program,
+                state_header,
+                &timeout_status,
+            );
+            let outcome = tokio::time::timeout(plan.timeout, run).await.ok();
+            let status = timeout_status
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            (outcome, sequence::reason_of(&status))
         }
-        // `check-ssl` (or `ssl` checked on the traffic port): the check
-        // runs inside TLS, and a TLS check without HTTP is a Layer6 one.
-        // The server's `sni` is for traffic only (HAProxy has `check-sni`
-        // for checks), so none is sent.
-        if let Some(tls) = &server.check_tls {
-            handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
-            let mut stream = match tls.connect(stream, addr, None).await {
-                Ok(s) => s,
-                Err(e) => {
-                    return (
-                        false,
-                        "Layer6 invalid response".to_owned(),
-                        Some(e.to_string()),
-                        None,
-                    )
-                }
+        None => {
+            let handshaken = std::sync::atomic::AtomicBool::new(false);
+            let outcome = tokio::time::timeout(plan.timeout, layer4(server, plan, &handshaken))
+                .await
+                .ok();
+            let reason = if handshaken.load(std::sync::atomic::Ordering::Relaxed) {
+                "Layer6 timeout"
+            } else {
+                "Layer4 timeout"
             };
-            let Some(request) = &plan.http else {
-                return (true, "Layer6 check passed".to_owned(), None, None);
-            };
-            return http_check(&mut stream, request, plan).await;
+            (outcome, reason)
         }
-        let Some(request) = &plan.http else {
-            return (true, "Layer4 check passed".to_owned(), None, None);
-        };
-        http_check(&mut stream, request, plan).await
-    })
-    .await;
+    };
     let duration = start.elapsed();
     match outcome {
-        Ok((ok, reason, info, code)) => CheckResult {
+        Some((ok, reason, info, code)) => CheckResult {
             ok,
             reason,
             info,
             code,
             duration,
         },
-        Err(_) => {
-            let reason = if plan.http.is_some() {
-                "Layer7 timeout"
-            } else if handshaken.load(std::sync::atomic::Ordering::Relaxed) {
-                "Layer6 timeout"
-            } else {
-                "Layer4 timeout"
-            };
-            CheckResult {
-                ok: false,
-                reason: reason.into(),
-                info: None,
-                code: None,
-                duration,
-            }
+        None => CheckResult {
+            ok: false,
+            reason: timeout_reason.into(),
+            info: None,
+            code: None,
+            duration,
+        },
+    }
+}
+
+/// A check without HTTP: the connection (with the server's PROXY header),
+/// and the TLS handshake with `check-ssl`.
+async fn layer4(
+    server: &Server,
+    plan: &CheckPlan,
+    handshaken: &std::sync::atomic::AtomicBool,
+) -> Outcome {
+    let addr = std::net::SocketAddr::new(
+        server.check_ip.unwrap_or(server.addr.ip()),
+        plan.port.unwrap_or(server.addr.port()),
+    );
+    let problem = |e: &std::io::Error| {
+        (
+            false,
+            "Layer4 connection problem".to_owned(),
+            Some(io_info(e)),
+            None,
+        )
+    };
+    let mut stream = match TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(e) => return problem(&e),
+    };
+    let header = match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(local), Ok(peer)) => {
+            switchyard::wire::proxy_protocol::check_header(&plan.proxy_protocol, local, peer)
+        }
+        _ => None,
+    };
+    if let Some(header) = &header {
+        if let Err(e) = stream.write_all(header).await {
+            return problem(&e);
         }
     }
+    // `check-ssl` (or `ssl` checked on the traffic port): a TLS check
+    // without HTTP is a Layer6 one. The server's `sni` is for traffic only
+    // (HAProxy has `check-sni` for checks), so none is sent.
+    if let Some(tls) = &server.check_tls {
+        handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
+        return match tls.connect(stream, addr, None).await {
+            Ok(_) => (true, "Layer6 check passed".to_owned(), None, None),
+            Err(e) => (
+                false,
+                "Layer6 invalid response".to_owned(),
+                Some(e.to_string()),
+                None,
+            ),
+        };
+    }
+    (true, "Layer4 check passed".to_owned(), None, None)
 }
 
 fn io_info(e: &std::io::Error) -> String {
@@ -278,155 +287,11 @@ fn io_info(e: &std::io::Error) -> String {
     }
 }
 
-/// Whether `response` holds all a check looks at: the head, and with
-/// `needs_body` the `content-length` bytes after it (else, the close).
-fn answer_complete(response: &[u8], needs_body: bool) -> bool {
-    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    if !needs_body {
-        return true;
-    }
-    let head = String::from_utf8_lossy(&response[..end]);
-    let length = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse::<usize>().ok())
-            .flatten()
-    });
-    length.is_some_and(|length| response.len() >= end + 4 + length)
-}
-
-/// The check request as HAProxy 2.6 writes it: header names in lower case,
-/// `content-length` with a body, `connection: close` in HTTP/1.1.
-fn check_request_text(request: &HttpCheckRequest) -> String {
-    let mut text = format!("{} {} {}\r\n", request.method, request.uri, request.version);
-    for (name, value) in &request.headers {
-        text.push_str(&format!("{}: {value}\r\n", name.to_ascii_lowercase()));
-    }
-    if let Some(body) = &request.body {
-        text.push_str(&format!("content-length: {}\r\n", body.len()));
-    }
-    // HTTP/1.1 checks close after the answer, unless the request names its
-    // own `connection` (a WebSocket-style upgrade check, say).
-    let has_connection = request
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("connection"));
-    if request.version != "HTTP/1.0" && !has_connection {
-        text.push_str("connection: close\r\n");
-    }
-    text.push_str("\r\n");
-    if let Some(body) = &request.body {
-        text.push_str(body);
-    }
-    text
-}
-
-async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    request: &HttpCheckRequest,
-    plan: &CheckPlan,
-) -> (bool, String, Option<String>, Option<u16>) {
-    let expect = plan.expect.as_ref();
-    let text = check_request_text(request);
-    if let Err(e) = stream.write_all(text.as_bytes()).await {
-        return (
-            false,
-            "Layer4 connection problem".into(),
-            Some(io_info(&e)),
-            None,
-        );
-    }
-    let needs_body = expect.is_some_and(|e| !e.kind.contains("status"));
-    let mut response = Vec::new();
-    let mut buf = [0u8; 4096];
-    // Read what the expectation needs: the head for a status (a 101 or a
-    // kept-alive answer must not wait for a close), else the body up to its
-    // length, the close, or 16 KiB.
-    while response.len() < 16 * 1024 && !answer_complete(&response, needs_body) {
-        match stream.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => response.extend_from_slice(&buf[..n]),
-            // A TLS server closing without close_notify: the end all the same.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => {
-                return (
-                    false,
-                    "Layer4 connection problem".into(),
-                    Some(io_info(&e)),
-                    None,
-                )
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(&response);
-    let status_line = text.lines().next().unwrap_or_default();
-    let Some(code) = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-    else {
-        return (
-            false,
-            "Layer7 invalid response".into(),
-            Some(status_line.chars().take(60).collect()),
-            None,
-        );
-    };
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let reason_phrase = || status_line.splitn(3, ' ').nth(2).unwrap_or("").to_owned();
-    let wrong_status = || {
-        (
-            false,
-            "Layer7 wrong status".to_owned(),
-            Some(reason_phrase()),
-            Some(code),
-        )
-    };
-    let Some(e) = expect else {
-        return if (200..400).contains(&code) {
-            (true, "Layer7 check passed".into(), None, Some(code))
-        } else {
-            wrong_status()
-        };
-    };
-    let pattern = e.pattern.text.as_str();
-    let on_status = e.kind.contains("status");
-    let matched = match e.kind.as_str() {
-        "status" => pattern
-            .split(',')
-            .any(|p| p.trim().parse::<u16>().ok() == Some(code)),
-        "rstatus" => plan
-            .expect_regex
-            .as_ref()
-            .is_some_and(|r| r.is_match(&code.to_string())),
-        "string" => body.contains(pattern),
-        _ => plan.expect_regex.as_ref().is_some_and(|r| r.is_match(body)),
-    };
-    match (matched != e.negated, on_status) {
-        (true, _) => (true, "Layer7 check passed".into(), None, Some(code)),
-        (false, true) => wrong_status(),
-        // HAProxy's texts for a body that fails `expect [!] string|rstring`
-        // (an L7RSP status, which carries no code).
-        (false, false) => (
-            false,
-            "Layer7 invalid response".into(),
-            Some(if e.negated {
-                "HTTP check matched unwanted content".into()
-            } else {
-                "HTTP content check did not match".into()
-            }),
-            None,
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::upstream::balance::testing::servers;
+    use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
 
     #[tokio::test]
@@ -450,13 +315,53 @@ mod tests {
             }
         });
         let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none")]);
-        let r = check_once(&s[0], &plan(false)).await;
+        let r = check_once(&s[0], &plan(false), None).await;
         assert!(r.ok && r.reason == "Layer6 check passed", "{r:?}");
         assert_eq!(status_code(&r.reason), "L6OK");
         // `port` moves the check elsewhere: plain TCP there, as in HAProxy.
         let s = servers(&[&format!("a 127.0.0.1:{port} ssl verify none port {port}")]);
-        let r = check_once(&s[0], &plan(false)).await;
+        let r = check_once(&s[0], &plan(false), None).await;
         assert!(r.ok && r.reason == "Layer4 check passed", "{r:?}");
+    }
+
+    struct NoFiles;
+    impl switchyard_grammar::FileAccess for NoFiles {
+        fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+
+    /// A plan whose HTTP checks are `option httpchk GET /health` and `rules`.
+    fn http_plan(rules: &str) -> CheckPlan {
+        let text =
+            format!("backend b\n    option httpchk GET /health\n{rules}    server a 127.0.0.1:1\n");
+        let loaded = switchyard_grammar::load(
+            &[("t.cfg".into(), text)],
+            switchyard_grammar::Environment::new(),
+            &NoFiles,
+        );
+        let set = Arc::new(RuleSet::compile(&loaded.config, &NoFiles).unwrap());
+        let mut p = plan(false);
+        p.http = set.http_checks("b").cloned().map(|program| HttpChecks {
+            rules: set.clone(),
+            program,
+        });
+        p
+    }
+
+    /// The request of the plan's first `send`, as written on the wire.
+    fn first_request(p: &CheckPlan) -> String {
+        let http = p.http.as_ref().unwrap();
+        let send = http
+            .program
+            .steps
+            .iter()
+            .find_map(|s| match &s.action {
+                switchyard_rules::check::Action::Send(send) => Some(send),
+                _ => None,
+            })
+            .unwrap();
+        sequence::request_text_for_test(&http.rules, send)
     }
 
     fn plan(http: bool) -> CheckPlan {
@@ -468,16 +373,7 @@ mod tests {
             rise: 2,
             timeout: Duration::from_secs(2),
             port: None,
-            http: http.then(|| HttpCheckRequest {
-                method: "GET".into(),
-                uri: "/health".into(),
-                version: "HTTP/1.0".into(),
-                headers: Vec::new(),
-                body: None,
-                span: Default::default(),
-            }),
-            expect: None,
-            expect_regex: None,
+            http: http.then(|| http_plan("").http.unwrap()),
             send_state: None,
             proxy_protocol: Default::default(),
         }
@@ -506,7 +402,7 @@ mod tests {
         let s = servers(&[&format!("a 127.0.0.1:{port} send-proxy")]);
         let mut p = plan(true);
         p.proxy_protocol = s[0].options.clone();
-        let result = check_once(&s[0], &p).await;
+        let result = check_once(&s[0], &p, None).await;
         assert!(result.ok, "{result:?}");
         let seen = String::from_utf8(seen_rx.recv().await.unwrap()).unwrap();
         let (header, request) = seen.split_once("\r\n").unwrap();
@@ -531,19 +427,19 @@ mod tests {
             }
         });
         let s = servers(&[&format!("a 127.0.0.1:{port}")]);
-        let l4 = check_once(&s[0], &plan(false)).await;
+        let l4 = check_once(&s[0], &plan(false), None).await;
         assert!(l4.ok && l4.reason == "Layer4 check passed", "{l4:?}");
-        let l7 = check_once(&s[0], &plan(true)).await;
+        let l7 = check_once(&s[0], &plan(true), None).await;
         assert!(
             !l7.ok && l7.reason == "Layer7 wrong status" && l7.code == Some(503),
             "{l7:?}"
         );
         // check-ssl against a plain server: the handshake fails (Layer6).
         let s = servers(&[&format!("a 127.0.0.1:{port} check-ssl verify none")]);
-        let l6 = check_once(&s[0], &plan(false)).await;
+        let l6 = check_once(&s[0], &plan(false), None).await;
         assert!(!l6.ok && l6.reason == "Layer6 invalid response", "{l6:?}");
         let closed = servers(&["b 127.0.0.1:1"]);
-        let refused = check_once(&closed[0], &plan(false)).await;
+        let refused = check_once(&closed[0], &plan(false), None).await;
         assert_eq!(
             (refused.ok, refused.info.as_deref()),
             (false, Some("Connection refused"))
@@ -552,19 +448,12 @@ mod tests {
 
     #[test]
     fn check_requests_are_written_as_haproxy_writes_them() {
-        let mut request = plan(true).http.unwrap();
-        assert_eq!(check_request_text(&request), "GET /health HTTP/1.0\r\n\r\n");
-        let send = switchyard_grammar::ast::proxy::HttpCheckSend {
-            method: Some("HEAD".into()),
-            version: Some("HTTP/1.1".into()),
-            headers: vec![("Host".into(), "www.test".into())],
-            body: Some("hello".into()),
-            ..Default::default()
-        };
-        request = request.with(&send);
+        assert_eq!(first_request(&plan(true)), "GET /health HTTP/1.0\r\n\r\n");
         // Bytes captured from HAProxy 2.6 for the same configuration.
         assert_eq!(
-            check_request_text(&request),
+            first_request(&http_plan(
+                "    http-check send meth HEAD ver HTTP/1.1 hdr Host www.test body hello\n"
+            )),
             "HEAD /health HTTP/1.1\r\nhost: www.test\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"
         );
     }
@@ -593,23 +482,10 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(10)).await;
         });
         let s = servers(&[&format!("a 127.0.0.1:{port}")]);
-        let mut p = plan(true);
-        let send = switchyard_grammar::ast::proxy::HttpCheckSend {
-            version: Some("HTTP/1.1".into()),
-            headers: vec![
-                ("connection".into(), "upgrade".into()),
-                ("upgrade".into(), "raw-proto".into()),
-            ],
-            ..Default::default()
-        };
-        p.http = p.http.map(|r| r.with(&send));
-        p.expect = Some(HttpCheckExpect {
-            negated: false,
-            kind: "status".into(),
-            pattern: switchyard_grammar::Word::new("101", Default::default()),
-            span: Default::default(),
-        });
-        let result = check_once(&s[0], &p).await;
+        let p = http_plan(
+            "    http-check send ver HTTP/1.1 hdr connection upgrade hdr upgrade raw-proto\n    http-check expect status 101\n",
+        );
+        let result = check_once(&s[0], &p, None).await;
         assert!(result.ok && result.code == Some(101), "{result:?}");
         assert!(result.duration < Duration::from_secs(1), "{result:?}");
         let seen = seen_rx.recv().await.unwrap();
@@ -633,6 +509,6 @@ mod tests {
         assert_eq!(s[0].check_ip, Some("127.0.0.2".parse().unwrap()));
         let mut p = plan(false);
         p.port = s[0].options.check_port;
-        assert!(check_once(&s[0], &p).await.ok);
+        assert!(check_once(&s[0], &p, None).await.ok);
     }
 }
