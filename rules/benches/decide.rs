@@ -1,6 +1,10 @@
 //! Decision time per request: N exact-host rules plus 100 path regexes,
 //! indexed evaluation beside the plain linear one. The request matches the
-//! last host rule, the worst case for a linear scan.
+//! last host rule, the worst case for a linear scan. Then N path-regex
+//! rules (bench/run scenario 8), the request matching the last one, with
+//! the time and memory compiling them takes.
+
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use switchyard_grammar::{load, Environment, FileAccess};
@@ -15,6 +19,41 @@ impl FileAccess for NoFiles {
             path.to_owned(),
         ))
     }
+}
+
+/// The process's resident memory in bytes (Linux), 0 elsewhere.
+fn resident() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn compile(text: String) -> RuleSet {
+    let loaded = load(&[("bench.cfg".into(), text)], Environment::new(), &NoFiles);
+    assert!(!loaded.diagnostics.has_errors());
+    RuleSet::compile(&loaded.config, &NoFiles).expect("valid rules")
+}
+
+const HEAD: &str = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind :80\n";
+
+/// `n` rules `acl rN path_reg ^/svcN/(v[0-9]+/)?items` / `use_backend`.
+fn regex_rules_text(n: usize) -> String {
+    let mut text = String::from(HEAD);
+    for i in 0..n {
+        text.push_str(&format!(
+            "    acl r{i} path_reg ^/svc{i}/(v[0-9]+/)?items\n    use_backend b{} if r{i}\n",
+            i % 10
+        ));
+    }
+    text.push_str("    default_backend b0\n");
+    for b in 0..10 {
+        text.push_str(&format!(
+            "backend b{b}\n    server s 127.0.0.1:{}\n",
+            9000 + b
+        ));
+    }
+    text
 }
 
 fn rules(hosts: usize) -> RuleSet {
@@ -40,9 +79,7 @@ fn rules(hosts: usize) -> RuleSet {
             9000 + b
         ));
     }
-    let loaded = load(&[("bench.cfg".into(), text)], Environment::new(), &NoFiles);
-    assert!(!loaded.diagnostics.has_errors());
-    RuleSet::compile(&loaded.config, &NoFiles).expect("valid rules")
+    compile(text)
 }
 
 fn decide(c: &mut Criterion) {
@@ -67,5 +104,36 @@ fn decide(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decide);
+fn decide_regex(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decide_regex");
+    for n in [10usize, 1_000, 10_000] {
+        let text = regex_rules_text(n);
+        let (before, t) = (resident(), Instant::now());
+        let set = compile(text);
+        let elapsed = t.elapsed();
+        let kept = resident().saturating_sub(before);
+        let req = OwnedRequest::get(&format!("/svc{}/v2/items", n - 1));
+        assert_eq!(
+            set.decide("fe", &req).unwrap().backend(),
+            Some(format!("b{}", (n - 1) % 10).as_str())
+        );
+        let after = resident().saturating_sub(before);
+        eprintln!(
+            "{n} regex rules: parsed and compiled in {elapsed:?}; resident memory +{:.1} MiB, +{:.1} MiB after the first request (lazy DFA states)",
+            kept as f64 / 1048576.0,
+            after as f64 / 1048576.0
+        );
+        group.bench_with_input(BenchmarkId::new("tree", n), &req, |b, req| {
+            b.iter(|| set.decide("fe", req))
+        });
+        if n <= 1_000 {
+            group.bench_with_input(BenchmarkId::new("linear", n), &req, |b, req| {
+                b.iter(|| set.decide_linear("fe", req))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decide, decide_regex);
 criterion_main!(benches);

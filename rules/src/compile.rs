@@ -194,7 +194,9 @@ pub struct ProxyRules {
     /// `http-error status CODE …`: the messages that replace the proxy's
     /// own error pages in the answers of its rules.
     pub error_messages: Vec<Reply>,
-    /// The switching rules' hash tables, built after compilation.
+    /// The string patterns of the ACL lines, grouped per fetch.
+    pub sets: crate::pattern_sets::PatternSets,
+    /// Which switching rules a request's group answers leave possible.
     pub index: crate::index::SwitchIndex,
     /// `option httpchk` and its `http-check` rules, compiled.
     pub http_checks: Option<crate::check::CheckProgram>,
@@ -346,6 +348,7 @@ impl<'a> ProxyCompiler<'a> {
                 .map(|w| (w.text.clone(), w.span)),
             is_backend: proxy.kind.is_backend(),
             is_frontend: proxy.kind.is_frontend(),
+            sets: crate::pattern_sets::PatternSets::default(),
             index: crate::index::SwitchIndex::default(),
             http_checks,
         }

@@ -10,9 +10,24 @@ use crate::compile::{
 };
 use crate::decision::{AclTrace, Answer, AnswerKind, Decision, Outcome, RuleTrace, Trace};
 use crate::fetch::{last_value, AuthResult};
+use crate::index::Candidates;
+use crate::pattern_sets::Matched;
 use crate::request::{path_of, query_of, OwnedRequest, RequestFacts};
 use crate::value::Value;
 use crate::RuleSet;
+
+/// How the rules are walked for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// ACLs answered by their pattern groups; only the switching rules the
+    /// groups' answers leave possible are checked.
+    Indexed,
+    /// The same ACL answers, every rule checked in order (for a trace).
+    InOrder,
+    /// Every ACL line matched on its own, every rule in order: the
+    /// reference the other two are tested against.
+    Reference,
+}
 
 /// Per-request state: ACL results so far, and the trace when explaining.
 pub(crate) struct Eval<'a> {
@@ -20,6 +35,10 @@ pub(crate) struct Eval<'a> {
     proxy: &'a ProxyRules,
     /// ACL results by id: `None` until evaluated.
     memo: Vec<Option<bool>>,
+    /// Whether ACL lines are answered by their pattern groups.
+    use_groups: bool,
+    /// Per pattern group: the lines that matched, once searched.
+    answers: Vec<Option<Matched>>,
     trace: Option<&'a mut Trace>,
     acl_traces: Vec<AclTrace>,
 }
@@ -30,9 +49,27 @@ impl<'a> Eval<'a> {
             set,
             proxy,
             memo: vec![None; proxy.acls.len()],
+            use_groups: true,
+            answers: vec![None; proxy.sets.groups().len()],
             trace,
             acl_traces: Vec::new(),
         }
+    }
+
+    pub fn proxy(&self) -> &'a ProxyRules {
+        self.proxy
+    }
+
+    /// The lines of pattern group `group` that match `req`, searched once.
+    pub fn group_answer(&mut self, group: usize, req: &dyn RequestFacts) -> &Matched {
+        let (set, proxy) = (self.set, self.proxy);
+        self.answers[group].get_or_insert_with(|| proxy.sets.groups()[group].matched(set, req))
+    }
+
+    /// Forgets every answer: the request was edited.
+    fn forget(&mut self) {
+        self.memo.fill(None);
+        self.answers.fill(None);
     }
 
     fn tracing(&self) -> bool {
@@ -48,19 +85,31 @@ impl<'a> Eval<'a> {
         let mut fetched = Vec::new();
         let tracing = self.tracing();
         let mut result = false;
-        for line in &acl.lines {
-            // Each value is matched as it is fetched (HAProxy tries header
-            // occurrences in turn); an ACL with no pattern on a string
-            // fetch never matches, as in HAProxy; `-m found` and booleans
-            // need none.
-            self.set.expr_each(&line.expr, req, &mut |value| {
+        for (n, line) in acl.lines.iter().enumerate() {
+            let placed = match self.use_groups {
+                true => self.proxy.sets.placement(id, n),
+                false => None,
+            };
+            if let Some(p) = placed {
+                result = self.group_answer(p.group, req).contains(p.slot);
                 if tracing {
-                    fetched.push(value.to_text());
+                    self.set
+                        .expr_each(&line.expr, req, &mut |value| fetched.push(value.to_text()));
                 }
-                if !result && line.matcher.matches_one(&value) {
-                    result = true;
-                }
-            });
+            } else {
+                // Each value is matched as it is fetched (HAProxy tries
+                // header occurrences in turn); an ACL with no pattern on a
+                // string fetch never matches, as in HAProxy; `-m found` and
+                // booleans need none.
+                self.set.expr_each(&line.expr, req, &mut |value| {
+                    if tracing {
+                        fetched.push(value.to_text());
+                    }
+                    if !result && line.matcher.matches_one(&value) {
+                        result = true;
+                    }
+                });
+            }
             if result {
                 break;
             }
@@ -211,7 +260,7 @@ impl<'a> Eval<'a> {
                     let owned = req.own();
                     self.set.apply_edit(edit, owned);
                     // Later rules see the edited request: forget ACL results.
-                    self.memo.fill(None);
+                    self.forget();
                 }
             }
         }
@@ -508,15 +557,15 @@ impl RuleSet {
         }
     }
 
-    /// Runs `proxy`'s rules for `req`; `linear` skips the switching index.
+    /// Runs `proxy`'s rules for `req`.
     pub(crate) fn run(
         &self,
         frontend: &ProxyRules,
         req: &dyn RequestFacts,
-        linear: bool,
+        strategy: Strategy,
         trace: Option<&mut Trace>,
     ) -> Decision {
-        self.run_with(frontend, req, linear, trace, true)
+        self.run_with(frontend, req, strategy, trace, true)
     }
 
     /// [`RuleSet::run`]; without `http`, only the switching rules run (a
@@ -525,12 +574,13 @@ impl RuleSet {
         &self,
         frontend: &ProxyRules,
         req: &dyn RequestFacts,
-        linear: bool,
+        strategy: Strategy,
         trace: Option<&mut Trace>,
         http: bool,
     ) -> Decision {
         let mut current = Current::new(req);
         let mut eval = Eval::new(self, frontend, trace);
+        eval.use_groups = strategy != Strategy::Reference;
         let finish = |current: Current<'_>, outcome, rule| Decision {
             outcome,
             rewritten: current.owned,
@@ -549,17 +599,20 @@ impl RuleSet {
         if let Some((outcome, span)) = eval.run_rules(redirects, "redirect", &mut current) {
             return finish(current, outcome, Some(span));
         }
-        let chosen = if linear {
-            None
-        } else {
-            self.index_candidate(frontend, current.facts())
-        };
         let mut decided: Option<(String, Span)> = None;
-        // Indexed rules that are not the candidate are known not to match.
-        for i in frontend.index.to_evaluate(linear, frontend.switching.len()) {
-            if chosen.is_some_and(|ci| i >= ci) {
+        let mut candidates = match strategy {
+            Strategy::Indexed => Some(Candidates::new(&frontend.index)),
+            _ => None,
+        };
+        let mut in_order = 0..frontend.switching.len();
+        loop {
+            let next = match &mut candidates {
+                Some(c) => c.next(&mut eval, current.facts()),
+                None => in_order.next(),
+            };
+            let Some(i) = next else {
                 break;
-            }
+            };
             let rule = &frontend.switching[i];
             if eval.check(
                 rule.cond.as_ref(),
@@ -579,23 +632,6 @@ impl RuleSet {
                 }
                 decided = Some((name, rule.span));
                 break;
-            }
-        }
-        if decided.is_none() {
-            if let Some(ci) = chosen {
-                let rule = &frontend.switching[ci];
-                if let Some(trace) = eval.trace.as_deref_mut() {
-                    trace.rules.push(RuleTrace {
-                        proxy: frontend.name.clone(),
-                        span: rule.span,
-                        kind: "use_backend",
-                        matched: true,
-                        acls: Vec::new(),
-                    });
-                }
-                if let Target::Named(n) = &rule.target {
-                    decided = Some((n.clone(), rule.span));
-                }
             }
         }
         if decided.is_none() {
@@ -629,6 +665,7 @@ impl RuleSet {
         } else if let Some(backend) = self.proxy(&backend_name) {
             let trace = eval.trace.take();
             let mut backend_eval = Eval::new(self, backend, trace);
+            backend_eval.use_groups = eval.use_groups;
             persist = backend_eval.persist_rule(&backend.persist, &current);
             if http {
                 if let Some((outcome, span)) =

@@ -1,155 +1,175 @@
-//! The decision tree's fast path: `use_backend` rules whose condition is a
-//! single exact-string or prefix ACL (the shape of host and path routing)
-//! are gathered per fetch into one hash table, so that choosing among
-//! 10,000 host rules costs one fetch and one lookup. Rules of any other
-//! shape are evaluated in order, but only those written before the best
-//! indexed candidate, which keeps HAProxy's first-match answer exact.
+//! The decision structure of the switching rules: which `use_backend`
+//! rules are worth checking for a request, in HAProxy's first-match order.
+//!
+//! A rule can only hold when, in one of its `||` alternatives, every
+//! positive ACL holds. When each alternative has a positive ACL answered by
+//! a pattern group ([`crate::pattern_sets`]), one of them is the
+//! alternative's guard: the rule is a candidate only once its guard's line
+//! has matched. A request then costs one pass per group over its sample;
+//! the matched lines name their ACLs, the ACLs name the rules they guard,
+//! and the candidates are checked in order with the ACL answers already
+//! known. Rules without guards (`unless`, only negated terms, no
+//! condition, ACLs on `int`/`ip`/`-f` lines) are checked in order among
+//! them, so the answer is exactly the first rule that holds.
+//!
+//! Groups are searched lazily, by the first rule one of their guards
+//! guards: once a rule holds, groups that could only offer later rules are
+//! never searched.
 
-use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-use crate::compile::{Expr, ProxyRules, Target};
-use crate::pattern::MatchMethod;
+use crate::compile::{Cond, ProxyRules};
+use crate::eval::Eval;
+use crate::pattern_sets::PatternSets;
 use crate::request::RequestFacts;
-use crate::RuleSet;
-
-/// Indexed rules that share one fetch and case rule.
-#[derive(Debug, Clone)]
-struct Table {
-    expr: Expr,
-    icase: bool,
-    /// Pattern → first rule index using it.
-    exact: FxHashMap<String, usize>,
-    prefixes: FxHashMap<String, usize>,
-    /// The distinct prefix lengths (bytes), ascending.
-    prefix_lens: Vec<usize>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct SwitchIndex {
-    tables: Vec<Table>,
-    /// Per switching rule: answered by the index.
-    indexed: Vec<bool>,
-    /// The rules the index does not answer, in order.
-    unindexed: Vec<usize>,
+    /// Per ACL: the switching rules it guards, ascending.
+    guarded: Vec<Vec<usize>>,
+    /// (first rule guarded, group) for the groups holding a guard's line,
+    /// ascending.
+    groups: Vec<(usize, usize)>,
+    /// The rules checked whatever the groups answer, ascending.
+    unguarded: Vec<usize>,
 }
 
 impl SwitchIndex {
     pub fn build(proxy: &ProxyRules) -> SwitchIndex {
-        let mut index = SwitchIndex {
-            tables: Vec::new(),
-            indexed: vec![false; proxy.switching.len()],
-            unindexed: Vec::new(),
-        };
+        let sets = &proxy.sets;
+        // An ACL used by few rules makes the better guard.
+        let mut uses = vec![0usize; proxy.acls.len()];
+        for cond in proxy.switching.iter().filter_map(|r| r.cond.as_ref()) {
+            for term in cond.alternatives.iter().flatten() {
+                uses[term.acl] += 1;
+            }
+        }
+        let mut guarded = vec![Vec::new(); proxy.acls.len()];
+        let mut unguarded = Vec::new();
         for (i, rule) in proxy.switching.iter().enumerate() {
-            let (Some(cond), Target::Named(_)) = (&rule.cond, &rule.target) else {
-                continue;
-            };
-            if cond.unless
-                || cond.alternatives.len() != 1
-                || cond.alternatives[0].len() != 1
-                || cond.alternatives[0][0].negated
-            {
-                continue;
-            }
-            let acl = &proxy.acls[cond.alternatives[0][0].acl];
-            // Every line of the ACL must be indexable on the same table.
-            let eligible = acl.lines.iter().all(|l| {
-                l.expr.converters.is_empty()
-                    && l.matcher.is_fixed()
-                    && matches!(l.method, MatchMethod::Str | MatchMethod::Beg)
-            });
-            if !eligible || acl.lines.is_empty() {
-                continue;
-            }
-            for line in &acl.lines {
-                let position = index
-                    .tables
-                    .iter()
-                    .position(|t| t.expr.fetch == line.expr.fetch && t.icase == line.icase);
-                let table = match position {
-                    Some(p) => &mut index.tables[p],
-                    None => {
-                        index.tables.push(Table {
-                            expr: line.expr.clone(),
-                            icase: line.icase,
-                            exact: FxHashMap::default(),
-                            prefixes: FxHashMap::default(),
-                            prefix_lens: Vec::new(),
-                        });
-                        index.tables.last_mut().expect("just pushed")
-                    }
-                };
-                for pattern in &line.patterns {
-                    let key = if line.icase {
-                        pattern.to_lowercase()
-                    } else {
-                        pattern.clone()
-                    };
-                    match line.method {
-                        MatchMethod::Str => {
-                            table.exact.entry(key).or_insert(i);
-                        }
-                        _ => {
-                            if !table.prefix_lens.contains(&key.len()) {
-                                table.prefix_lens.push(key.len());
-                            }
-                            table.prefixes.entry(key).or_insert(i);
+            match guards(rule.cond.as_ref(), sets, &uses) {
+                Some(acls) => {
+                    for acl in acls {
+                        let rules: &mut Vec<usize> = &mut guarded[acl];
+                        if rules.last() != Some(&i) {
+                            rules.push(i);
                         }
                     }
                 }
+                None => unguarded.push(i),
             }
-            index.indexed[i] = true;
         }
-        for t in &mut index.tables {
-            t.prefix_lens.sort_unstable();
+        let mut first = vec![usize::MAX; sets.groups().len()];
+        for (acl, rules) in guarded.iter().enumerate() {
+            let Some(&rule) = rules.first() else {
+                continue;
+            };
+            for line in 0..proxy.acls[acl].lines.len() {
+                if let Some(p) = sets.placement(acl, line) {
+                    first[p.group] = first[p.group].min(rule);
+                }
+            }
         }
-        index.unindexed = (0..proxy.switching.len())
-            .filter(|&i| !index.indexed[i])
+        let mut groups: Vec<(usize, usize)> = first
+            .iter()
+            .enumerate()
+            .filter(|(_, &rule)| rule != usize::MAX)
+            .map(|(group, &rule)| (rule, group))
             .collect();
-        index
+        groups.sort_unstable();
+        SwitchIndex {
+            guarded,
+            groups,
+            unguarded,
+        }
     }
 
-    /// The switching rules to evaluate one by one (all of them when `linear`).
-    pub fn to_evaluate(&self, linear: bool, total: usize) -> Box<dyn Iterator<Item = usize> + '_> {
-        if linear {
-            Box::new(0..total)
-        } else {
-            Box::new(self.unindexed.iter().copied())
-        }
+    /// How many rules are checked whatever the groups answer.
+    pub fn unguarded_len(&self) -> usize {
+        self.unguarded.len()
     }
 }
 
-impl RuleSet {
-    /// The first indexed rule that matches `req`, if any.
-    pub(crate) fn index_candidate(
-        &self,
-        proxy: &ProxyRules,
-        req: &dyn RequestFacts,
-    ) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for table in &proxy.index.tables {
-            self.expr_each(&table.expr, req, &mut |value| {
-                let text = if table.icase {
-                    crate::pattern::fold_case(value.text())
-                } else {
-                    value.text()
-                };
-                if let Some(&i) = table.exact.get(text.as_ref()) {
-                    best = Some(best.map_or(i, |b| b.min(i)));
-                }
-                for &len in &table.prefix_lens {
-                    if len > text.len() {
-                        break;
-                    }
-                    if !text.is_char_boundary(len) {
-                        continue;
-                    }
-                    if let Some(&i) = table.prefixes.get(&text[..len]) {
-                        best = Some(best.map_or(i, |b| b.min(i)));
-                    }
-                }
-            });
+/// One guard ACL per alternative of `cond`, or `None` when some
+/// alternative (or the condition as a whole) has none.
+fn guards(cond: Option<&Cond>, sets: &PatternSets, uses: &[usize]) -> Option<Vec<usize>> {
+    let cond = cond?;
+    if cond.unless {
+        return None;
+    }
+    cond.alternatives
+        .iter()
+        .map(|alt| {
+            alt.iter()
+                .filter(|t| !t.negated && sets.covers(t.acl))
+                .min_by_key(|t| uses[t.acl])
+                .map(|t| t.acl)
+        })
+        .collect()
+}
+
+/// The switching rules to check for one request, in order.
+pub(crate) struct Candidates<'i> {
+    index: &'i SwitchIndex,
+    /// The next group of `index.groups` to search.
+    next_group: usize,
+    /// Guarded rules whose guard matched, not yet checked.
+    found: BinaryHeap<Reverse<usize>>,
+    next_unguarded: usize,
+    last: Option<usize>,
+}
+
+impl<'i> Candidates<'i> {
+    pub fn new(index: &'i SwitchIndex) -> Self {
+        Candidates {
+            index,
+            next_group: 0,
+            found: BinaryHeap::new(),
+            next_unguarded: 0,
+            last: None,
         }
-        best
+    }
+
+    /// The next rule that may hold; groups are searched (through `eval`'s
+    /// memo) as soon as they could offer a rule before it.
+    pub fn next(&mut self, eval: &mut Eval<'_>, req: &dyn RequestFacts) -> Option<usize> {
+        let proxy = eval.proxy();
+        loop {
+            let guarded = self.found.peek().map_or(usize::MAX, |r| r.0);
+            let unguarded = self
+                .index
+                .unguarded
+                .get(self.next_unguarded)
+                .copied()
+                .unwrap_or(usize::MAX);
+            let upcoming = guarded.min(unguarded);
+            if let Some(&(first, group)) = self.index.groups.get(self.next_group) {
+                if first <= upcoming {
+                    self.next_group += 1;
+                    let fetch_group = &proxy.sets.groups()[group];
+                    for &slot in eval.group_answer(group, req).slots() {
+                        let acl = fetch_group.acl_of(slot);
+                        self.found
+                            .extend(self.index.guarded[acl].iter().map(|&r| Reverse(r)));
+                    }
+                    continue;
+                }
+            }
+            if upcoming == usize::MAX {
+                return None;
+            }
+            if guarded < unguarded {
+                self.found.pop();
+            } else {
+                self.next_unguarded += 1;
+            }
+            // A rule guarded by two matched ACLs comes up twice.
+            if self.last == Some(upcoming) {
+                continue;
+            }
+            self.last = Some(upcoming);
+            return Some(upcoming);
+        }
     }
 }

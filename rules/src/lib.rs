@@ -17,8 +17,10 @@ pub mod fixture;
 pub mod header_match;
 pub mod index;
 pub mod keyword;
+pub mod multi_regex;
 pub mod pattern;
 pub mod pattern_file;
+pub mod pattern_sets;
 pub mod request;
 pub mod stream;
 pub mod userlist;
@@ -36,6 +38,7 @@ pub use request::{ClientCertFacts, OwnedRequest, RequestFacts, StreamFacts, TlsF
 pub use stream::TcpVerdict;
 
 use compile::{ProxyCompiler, ProxyRules};
+use eval::Strategy;
 use userlist::CompiledUserlist;
 
 /// The compiled rules of a whole configuration.
@@ -90,6 +93,7 @@ impl RuleSet {
                 ProxyCompiler::new(fs, &lookup, &mut maps, &config.files, &mut diags);
             compiler.pattern_files = Some(&mut pattern_files);
             let mut rules = compiler.compile(proxy);
+            rules.sets = pattern_sets::PatternSets::build(&rules.acls, &mut diags);
             rules.index = index::SwitchIndex::build(&rules);
             // A frontend and a backend may share a name: the backend wins the
             // name lookup (it is what use_backend names), frontends are
@@ -170,20 +174,23 @@ impl RuleSet {
 
     /// Decides `req` arriving on `frontend`; `None` if there is no such frontend.
     pub fn decide(&self, frontend: &str, req: &dyn RequestFacts) -> Option<Decision> {
-        Some(self.run(self.frontend(frontend)?, req, false, None))
+        Some(self.run(self.frontend(frontend)?, req, Strategy::Indexed, None))
     }
 
-    /// The same decision, evaluated rule by rule with a trace of every ACL.
+    /// The same decision, from the same ACL answers (each pattern group
+    /// searched once), with every rule before the deciding one checked in
+    /// order and traced.
     pub fn explain(&self, frontend: &str, req: &dyn RequestFacts) -> Option<(Decision, Trace)> {
         let mut trace = Trace::default();
-        let decision = self.run(self.frontend(frontend)?, req, true, Some(&mut trace));
+        let proxy = self.frontend(frontend)?;
+        let decision = self.run(proxy, req, Strategy::InOrder, Some(&mut trace));
         Some((decision, trace))
     }
 
-    /// The plain in-order evaluation, kept as the reference the indexed
-    /// evaluation is tested against.
+    /// The plain in-order evaluation, each ACL line matched on its own,
+    /// kept as the reference the indexed evaluation is tested against.
     pub fn decide_linear(&self, frontend: &str, req: &dyn RequestFacts) -> Option<Decision> {
-        Some(self.run(self.frontend(frontend)?, req, true, None))
+        Some(self.run(self.frontend(frontend)?, req, Strategy::Reference, None))
     }
 
     /// The sections (frontends, backends, listens) with `http-response`

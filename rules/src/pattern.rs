@@ -5,8 +5,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+use std::sync::{Arc, OnceLock};
+
 use memchr::memmem::Finder;
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{RegexSet, RegexSetBuilder};
 
 use crate::value::Value;
 
@@ -90,9 +92,7 @@ pub enum Matcher {
         icase: bool,
     },
     /// All regexes of the ACL in one set.
-    Reg {
-        set: RegexSet,
-    },
+    Reg(Arc<LineRegexes>),
     Len(Vec<IntRange>),
     Int(Vec<IntRange>),
     Ip(Vec<(IpAddr, u8)>),
@@ -142,11 +142,11 @@ impl Matcher {
                 for p in patterns {
                     check_regex(p)?;
                 }
-                let set = RegexSetBuilder::new(patterns)
-                    .case_insensitive(icase)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                Matcher::Reg { set }
+                Matcher::Reg(Arc::new(LineRegexes {
+                    patterns: patterns.to_vec(),
+                    icase,
+                    set: OnceLock::new(),
+                }))
             }
             MatchMethod::Len => Matcher::Len(parse_ints(patterns)?),
             MatchMethod::Int => Matcher::Int(parse_ints(patterns)?),
@@ -204,7 +204,7 @@ impl Matcher {
                 list.iter()
                     .any(|p| delimited_match(t.as_bytes(), p, is_dir_delimiter))
             }
-            Matcher::Reg { set } => set.is_match(&value.text()),
+            Matcher::Reg(line) => line.is_match(&value.text()),
             Matcher::Len(ranges) => {
                 let len = value.text().chars().count() as i64;
                 ranges.iter().any(|r| r.contains(len))
@@ -221,6 +221,32 @@ impl Matcher {
     }
 }
 
+/// The regexes of one ACL line, compiled into a set when first matched on
+/// their own: a line in a pattern group is answered by the group's engine
+/// and its own set is built only for the reference evaluation, which keeps
+/// 10,000 regex lines from costing 10,000 compiled programs at startup.
+#[derive(Debug)]
+pub struct LineRegexes {
+    patterns: Vec<String>,
+    icase: bool,
+    set: OnceLock<Option<RegexSet>>,
+}
+
+impl LineRegexes {
+    fn is_match(&self, text: &str) -> bool {
+        let set = self.set.get_or_init(|| {
+            // Checked pattern by pattern when compiled; the group's engine,
+            // with the same limit, holds them all.
+            RegexSetBuilder::new(&self.patterns)
+                .case_insensitive(self.icase)
+                .size_limit(crate::multi_regex::PROGRAM_LIMIT)
+                .build()
+                .ok()
+        });
+        set.as_ref().is_some_and(|s| s.is_match(text))
+    }
+}
+
 /// `text` lower-cased for a `-i` match, copied only when it has something
 /// to fold (the result is `to_lowercase`'s either way).
 pub(crate) fn fold_case(text: Cow<'_, str>) -> Cow<'_, str> {
@@ -231,11 +257,11 @@ pub(crate) fn fold_case(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-fn is_dom_delimiter(c: u8) -> bool {
+pub(crate) fn is_dom_delimiter(c: u8) -> bool {
     matches!(c, b'/' | b'?' | b'.' | b':')
 }
 
-fn is_dir_delimiter(c: u8) -> bool {
+pub(crate) fn is_dir_delimiter(c: u8) -> bool {
     matches!(c, b'/' | b'?')
 }
 
@@ -245,11 +271,15 @@ fn delimited_finders(
     is_delim: fn(u8) -> bool,
 ) -> Vec<Finder<'static>> {
     patterns
-        .map(|p| {
-            let trimmed = p.trim_matches(|c: char| c.is_ascii() && is_delim(c as u8));
-            Finder::new(trimmed).into_owned()
-        })
+        .map(|p| Finder::new(&trim_delimiters(&p, is_delim)).into_owned())
         .collect()
+}
+
+/// A `dom`/`dir` pattern without its leading and trailing delimiters.
+pub(crate) fn trim_delimiters(pattern: &str, is_delim: fn(u8) -> bool) -> String {
+    pattern
+        .trim_matches(|c: char| c.is_ascii() && is_delim(c as u8))
+        .to_owned()
 }
 
 /// `dom`/`dir`: the pattern appears in the value as whole delimited tokens
@@ -274,8 +304,10 @@ fn delimited_match(text: &[u8], pattern: &Finder<'_>, is_delim: fn(u8) -> bool) 
 }
 
 /// Refuses what PCRE has and the `regex` crate does not, with the reason.
+/// The syntax is checked here; the size of the compiled program when the
+/// line's pattern group is built ([`crate::pattern_sets`]).
 fn check_regex(pattern: &str) -> Result<(), PatternError> {
-    match Regex::new(pattern) {
+    match regex_syntax::Parser::new().parse(pattern) {
         Ok(_) => Ok(()),
         Err(e) => {
             let why = if pattern.contains("(?=")

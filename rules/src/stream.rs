@@ -114,7 +114,7 @@ impl RuleSet {
     /// is final here, as in HAProxy.
     pub fn decide_stream(&self, frontend: &str, facts: &dyn RequestFacts) -> Option<Decision> {
         let proxy = self.frontend(frontend)?;
-        Some(self.run_with(proxy, facts, false, None, false))
+        Some(self.run_with(proxy, facts, crate::eval::Strategy::Indexed, None, false))
     }
 
     fn tcp_stage(
