@@ -221,55 +221,24 @@ async fn h2_websocket_origin() -> (
     std::net::SocketAddr,
     tokio::sync::mpsc::UnboundedReceiver<(String, Option<String>)>,
 ) {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::protocol::Role;
-    use tokio_tungstenite::tungstenite::Message;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (seen, requests) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    let protocol = req
-                        .extensions()
-                        .get::<hyper::ext::Protocol>()
-                        .map(|p| p.as_str().to_owned());
-                    let _ = seen.send((req.method().to_string(), protocol));
-                    let upgrade = hyper::upgrade::on(&mut req);
-                    tokio::spawn(async move {
-                        let Ok(upgraded) = upgrade.await else { return };
-                        let io = hyper_util::rt::TokioIo::new(upgraded);
-                        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
-                            io,
-                            Role::Server,
-                            None,
-                        )
-                        .await;
-                        while let Some(Ok(Message::Text(text))) = ws.next().await {
-                            if ws.send(Message::text(format!("h2: {text}"))).await.is_err() {
-                                return;
-                            }
-                        }
-                    });
-                    async {
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                            http_body_util::Empty::<bytes::Bytes>::new(),
-                        ))
-                    }
-                },
-            );
-            tokio::spawn(async move {
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .enable_connect_protocol()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-            });
-        }
-    });
-    (addr, requests)
+    h2_origin_with(true, |req| {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::protocol::Role;
+        use tokio_tungstenite::tungstenite::Message;
+        let upgrade = hyper::upgrade::on(req);
+        tokio::spawn(async move {
+            let Ok(upgraded) = upgrade.await else { return };
+            let io = hyper_util::rt::TokioIo::new(upgraded);
+            let mut ws =
+                tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+            while let Some(Ok(Message::Text(text))) = ws.next().await {
+                if ws.send(Message::text(format!("h2: {text}"))).await.is_err() {
+                    return;
+                }
+            }
+        });
+    })
+    .await
 }
 
 #[tokio::test]
@@ -388,4 +357,95 @@ async fn a_head_made_get_over_h2_leaves_the_server_connection_for_the_next_reque
         1,
         "the drained server connection served the next request"
     );
+}
+
+/// An HTTP/2 server answering 200 to anything, with or without extended
+/// CONNECT (RFC 8441) allowed in its SETTINGS; it reports each request's
+/// method and `:protocol`.
+async fn h2_origin(
+    connect_protocol: bool,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Option<String>)>,
+) {
+    h2_origin_with(connect_protocol, |_| {}).await
+}
+
+/// An HTTP/2 server answering 200 to anything once `on_request` has seen
+/// the request, reporting each request's method and `:protocol`.
+async fn h2_origin_with(
+    connect_protocol: bool,
+    on_request: impl Fn(&mut hyper::Request<hyper::body::Incoming>) + Clone + Send + Sync + 'static,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Option<String>)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (seen, on_request) = (seen.clone(), on_request.clone());
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let protocol = req
+                        .extensions()
+                        .get::<hyper::ext::Protocol>()
+                        .map(|p| p.as_str().to_owned());
+                    let _ = seen.send((req.method().to_string(), protocol));
+                    on_request(&mut req);
+                    async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Empty::<bytes::Bytes>::new(),
+                        ))
+                    }
+                },
+            );
+            let mut builder =
+                hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if connect_protocol {
+                builder.enable_connect_protocol();
+            }
+            tokio::spawn(async move {
+                let _ = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, requests)
+}
+
+/// An HTTP/1.1 client's upgrade to any protocol reaches a `proto h2`
+/// server as an extended CONNECT and comes back a 101 naming it; a server
+/// whose SETTINGS do not allow extended CONNECT is sent nothing, and the
+/// client gets a 502, as from HAProxy (`protocol_upgrade.vtc`, c4–c6).
+#[tokio::test]
+async fn an_http1_upgrade_to_any_protocol_needs_an_h2_server_that_allows_it() {
+    let upgrade = "GET / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: upgrade\r\nupgrade: custom_protocol\r\n\r\n";
+    for allowed in [true, false] {
+        let (origin, mut requests) = h2_origin(allowed).await;
+        let port = free_port();
+        let config = format!(
+            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port}\n    server s {origin} proto h2\n"
+        );
+        let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        use tokio::io::AsyncWriteExt;
+        s.write_all(upgrade.as_bytes()).await.unwrap();
+        let got = tokio::time::timeout(WAIT, switchyard_e2e::raw_http::read_response(&mut s))
+            .await
+            .expect("an answer");
+        if allowed {
+            assert!(got.starts_with("HTTP/1.1 101 "), "{got}");
+            assert!(got.contains("upgrade: custom_protocol\r\n"), "{got}");
+            let seen = requests.recv().await.unwrap();
+            assert_eq!(seen, ("CONNECT".into(), Some("custom_protocol".into())));
+        } else {
+            assert!(got.starts_with("HTTP/1.1 502 "), "{got}");
+            assert!(requests.try_recv().is_err(), "the server was sent nothing");
+        }
+    }
 }
