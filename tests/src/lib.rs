@@ -56,6 +56,51 @@ pub async fn wait_until(
     }
 }
 
+/// [`wait_until`] for a condition that takes an exchange to learn (a
+/// request, a stats page): `condition` is awaited every 50 ms until it
+/// holds, for at most `limit`.
+pub async fn wait_until_async<F, Fut>(what: &str, limit: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A figure that settles after a burst of work (a process's descriptors,
+/// its resident memory): sampled every 100 ms until two samples in a row
+/// agree (within `tolerance`), for at most `limit`; the last sample. A
+/// baseline taken this way does not depend on how fast a loaded machine
+/// finished the work that came before it.
+pub async fn settled(
+    what: &str,
+    limit: std::time::Duration,
+    tolerance: u64,
+    mut sample: impl FnMut() -> u64,
+) -> u64 {
+    let deadline = std::time::Instant::now() + limit;
+    let mut last = sample();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = sample();
+        if now.abs_diff(last) <= tolerance {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not settle within {limit:?} (last {last}, now {now})"
+        );
+        last = now;
+    }
+}
+
 /// Path of the `switchyard` binary, built once per test process with the
 /// same profile as the tests (cargo does not build another package's
 /// binaries for a test crate, so we ask it to).

@@ -59,7 +59,10 @@ async fn exchanges(port: u16, count: usize) -> (Vec<String>, bool) {
             data.extend_from_slice(&buf[..n]);
         }
     }
-    // Still open? A closed connection reads its end at once.
+    // Still open? A closed connection reads its end at once (a close
+    // expected after the last answer is read in the loop above, without
+    // this limit; here a late close can only make an "open" check pass
+    // wrongly, never fail).
     let mut byte = [0u8; 1];
     let closed = matches!(
         tokio::time::timeout(Duration::from_millis(300), client.read(&mut byte)).await,

@@ -543,7 +543,18 @@ async fn backups_serve_only_when_every_active_server_is_down() {
         );
     }
     a.stop();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // `fall 2` checks 100 ms apart take it DOWN; polled, as a loaded
+    // machine may run them late.
+    switchyard_e2e::wait_until_async(
+        "the backup serves once the active server is DOWN",
+        Duration::from_secs(10),
+        || async {
+            get(&c, &url(port, "/"), &[])
+                .await
+                .is_ok_and(|r| r.body == "backup\n")
+        },
+    )
+    .await;
     for _ in 0..4 {
         assert_eq!(
             get(&c, &url(port, "/"), &[]).await.unwrap().body,
@@ -778,17 +789,20 @@ async fn h2c_clients_are_served_and_servers_see_http_1_1() {
     );
 }
 
+/// A gateway speaking HTTP/2 alone on its bind and toward `o`.
+fn start_h2_both_ways(o: &Origin) -> (Gateway, u16) {
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}listen l\n    bind 127.0.0.1:{port} proto h2\n    server s {} proto h2\n",
+        o.addr
+    );
+    (start(&config, port), port)
+}
+
 #[tokio::test]
 async fn proto_h2_on_binds_and_toward_servers() {
     let o = Origin::start("o").await;
-    let port = free_port();
-    let _gw = start(
-        &format!(
-            "{DEFAULTS}listen l\n    bind 127.0.0.1:{port} proto h2\n    server s {} proto h2\n",
-            o.addr
-        ),
-        port,
-    );
+    let (_gw, port) = start_h2_both_ways(&o);
     let c = switchyard_e2e::client::client_h2c();
     for _ in 0..3 {
         let r = get(&c, &url(port, "/over/h2?x=1"), &[("X-Trace", "t1")])
@@ -808,6 +822,33 @@ async fn proto_h2_on_binds_and_toward_servers() {
     // An HTTP/1.1 client is not served on an h2-only bind.
     let plain = get(&client_without_keepalive(), &url(port, "/"), &[]).await;
     assert!(plain.is_err(), "{plain:?}");
+}
+
+/// An HTTP/2 server connection takes the client's next request while a
+/// body is still on its way (HAProxy multiplexes streams on it): it is
+/// back in the pool from the response's head, not from its body's end,
+/// which a client can overtake (the flake `proto_h2_on_binds_and_toward_servers`
+/// had on a loaded machine: a second server connection).
+#[tokio::test]
+async fn an_http2_server_connection_is_shared_while_a_body_flows() {
+    use http_body_util::BodyExt;
+    let o = Origin::start("o").await;
+    let (_gw, port) = start_h2_both_ways(&o);
+    let c = switchyard_e2e::client::client_h2c();
+    let slow = http::Request::get(url(port, "/?stall=1500"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    // The head is here; the body stalls halfway at the origin.
+    let slow = c.request(slow).await.unwrap();
+    let r = get(&c, &url(port, "/next"), &[]).await.unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "o\n"));
+    let body = slow.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"o\nend\n");
+    assert_eq!(
+        o.connections(),
+        1,
+        "the second stream went on the first stream's server connection"
+    );
 }
 
 #[tokio::test]
@@ -979,7 +1020,24 @@ async fn the_tutorials_stats_page_with_its_password_and_csv() {
     for _ in 0..3 {
         assert_eq!(get(&c, &url(port, "/"), &[]).await.unwrap().status, 200);
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let auth = [("Authorization", "Basic dGVzdDp0ZXN0")]; // test:test
+                                                          // The checks have run: web1 passed one, web2 failed its three (`fall`).
+    switchyard_e2e::wait_until_async(
+        "web1 checked L4OK and web2 DOWN on the stats CSV",
+        Duration::from_secs(10),
+        || async {
+            let csv = get(&c, &url(stats_port, "/haproxy-status;csv"), &auth)
+                .await
+                .map(|r| r.body)
+                .unwrap_or_default();
+            csv.lines()
+                .any(|l| l.starts_with("rs,web1,") && l.contains(",L4OK,"))
+                && csv
+                    .lines()
+                    .any(|l| l.starts_with("rs,web2,") && l.contains(",DOWN,"))
+        },
+    )
+    .await;
     let denied = get(&c, &url(stats_port, "/haproxy-status"), &[])
         .await
         .unwrap();
@@ -996,7 +1054,6 @@ async fn the_tutorials_stats_page_with_its_password_and_csv() {
     .await
     .unwrap();
     assert_eq!(wrong.status, 401);
-    let auth = [("Authorization", "Basic dGVzdDp0ZXN0")]; // test:test
     let html = get(&c, &url(stats_port, "/haproxy-status"), &auth)
         .await
         .unwrap();

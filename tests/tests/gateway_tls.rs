@@ -578,26 +578,41 @@ async fn health_checks_run_over_tls() {
         plain.addr
     );
     let _gw = start(&config, port);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let checks = || {
+        tls_origin
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            // Checks are HTTP/1.0 without a Host (as HAProxy sends them);
+            // proxied requests carry the client's Host.
+            .filter(|(_, h)| h.get("host").is_none())
+            .count()
+    };
+    switchyard_e2e::wait_until(
+        "two HTTP checks through TLS",
+        Duration::from_secs(10),
+        || checks() >= 2,
+    )
+    .await;
     let c = switchyard_e2e::client::client();
     let r = switchyard_e2e::client::get(&c, &format!("http://127.0.0.1:{port}/"), &[])
         .await
         .unwrap();
     assert_eq!((r.status, r.body.as_str()), (200, "secure sni=-"));
-    let checks = tls_origin
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        // Checks are HTTP/1.0 without a Host (as HAProxy sends them);
-        // proxied requests carry the client's Host.
-        .filter(|(_, h)| h.get("host").is_none())
-        .count();
-    assert!(checks >= 2, "HTTP checks went through TLS: {checks}");
-    let r = switchyard_e2e::client::get(&c, &format!("http://127.0.0.1:{port}/plain"), &[])
-        .await
-        .unwrap();
-    assert_eq!(r.status, 503, "the TLS check of a plain server fails");
+    // `fall 1`: DOWN at the first failed check (polled, as a loaded
+    // machine may run it late).
+    switchyard_e2e::wait_until_async(
+        "the TLS check of a plain server fails (503)",
+        Duration::from_secs(10),
+        || async {
+            let r = switchyard_e2e::client::get(&c, &format!("http://127.0.0.1:{port}/plain"), &[])
+                .await
+                .unwrap();
+            r.status == 503
+        },
+    )
+    .await;
 }
 
 /// Starts `switchyard -db -f CONFIG` in `dir`, expecting it to refuse to

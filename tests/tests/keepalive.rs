@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::{settled, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -81,6 +82,8 @@ async fn one_connection_carries_plain_pipelined_and_body_requests() {
     assert_eq!(read_responses(&mut s, 1).await, ["o\n"]);
     // A head split over two writes.
     s.write_all(b"GET /split HTTP/1.1\r\nHo").await.unwrap();
+    // A pause so that the two parts arrive apart (the case under test);
+    // the answer does not depend on how long it lasts.
     tokio::time::sleep(Duration::from_millis(50)).await;
     s.write_all(b"st: t\r\n\r\n").await.unwrap();
     assert_eq!(read_responses(&mut s, 1).await, ["o\n"]);
@@ -121,8 +124,15 @@ async fn idle_keep_alive_connections_hold_no_http_buffers() {
         read_responses(&mut s, 1).await;
         warm.push(s);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = rss_kb(gw.pid());
+    let pid = gw.pid();
+    // Taken once the warm-up's work is over (the memory stops moving).
+    let before = settled(
+        "the warm gateway's memory",
+        Duration::from_secs(10),
+        16,
+        || rss_kb(pid),
+    )
+    .await;
     let mut idle = Vec::new();
     for _ in 0..CONNECTIONS {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -130,13 +140,16 @@ async fn idle_keep_alive_connections_hold_no_http_buffers() {
         read_responses(&mut s, 1).await;
         idle.push(s);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let per_connection = (rss_kb(gw.pid()).saturating_sub(before)) as f64 / CONNECTIONS as f64;
-    eprintln!("{per_connection:.2} KiB per idle keep-alive connection");
-    assert!(
-        per_connection < 8.0,
-        "{per_connection:.2} KiB per idle connection: buffers are kept while idle"
-    );
+    // A connection lets its buffers go once it is parked, which a loaded
+    // machine may take a while to reach for the last ones: polled.
+    let per_connection = || (rss_kb(pid).saturating_sub(before)) as f64 / CONNECTIONS as f64;
+    wait_until(
+        "idle connections hold less than 8 KiB each (buffers let go while idle)",
+        Duration::from_secs(10),
+        || per_connection() < 8.0,
+    )
+    .await;
+    eprintln!("{:.2} KiB per idle keep-alive connection", per_connection());
     // They are still good connections.
     for s in idle.iter_mut().step_by(50) {
         s.write_all(get).await.unwrap();

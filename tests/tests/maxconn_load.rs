@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
+use switchyard_e2e::{settled, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SERVER_MAXCONN: u64 = 20;
@@ -82,8 +83,15 @@ async fn maxconn_holds_under_thousands_of_concurrent_clients() {
         b.addr
     );
     let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let baseline = open_fds(gw.pid());
+    let pid = gw.pid();
+    // Once start-up (and the start probe's connection) is over.
+    let baseline = settled(
+        "the gateway's descriptors",
+        Duration::from_secs(10),
+        0,
+        || open_fds(pid) as u64,
+    )
+    .await as usize;
 
     // The gateway's descriptors, sampled while the load runs.
     let sampling = Arc::new(AtomicBool::new(true));
@@ -165,10 +173,10 @@ async fn maxconn_holds_under_thousands_of_concurrent_clients() {
         "the gateway held {peak_fds} descriptors (baseline {baseline}, global maxconn {global_maxconn}, {server_side} to servers)"
     );
     // And once it is over, the descriptors go back down.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = open_fds(gw.pid());
-    assert!(
-        after <= baseline + server_side + 4,
-        "descriptors left: {baseline} -> {after}"
-    );
+    wait_until(
+        &format!("descriptors back to {baseline} + {server_side} + 4"),
+        Duration::from_secs(10),
+        || open_fds(pid) <= baseline + server_side + 4,
+    )
+    .await;
 }

@@ -10,7 +10,7 @@ use switchyard_e2e::client::{client, client_without_keepalive, get};
 use switchyard_e2e::gateway::{free_port, send_signal, Gateway};
 use switchyard_e2e::origin::Origin;
 use switchyard_e2e::runtime_api::command;
-use switchyard_e2e::{switchyard_binary, wait_until};
+use switchyard_e2e::{settled, switchyard_binary, wait_until};
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n";
 
@@ -299,6 +299,9 @@ async fn global_maxconn_pauses_accepting_at_the_limit() {
     // The second waits in the backlog while the first stays open…
     let second =
         tokio::spawn(async move { get(&client_without_keepalive(), &url(port), &[]).await });
+    // What is tested is that nothing comes: a fixed wait is the only way
+    // to see it (a loaded machine only makes the check weaker, never
+    // fails it), and the answer that follows is awaited, not timed.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!second.is_finished(), "no answer while at maxconn");
     // …and is served once it closes.
@@ -395,8 +398,16 @@ async fn connections_opened_and_closed_leave_no_descriptor_or_memory_behind() {
     for _ in 0..200 {
         one().await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (fds0, rss0) = fds_and_rss_kb(gw.pid());
+    let pid = gw.pid();
+    // The baseline once the warm-up's connections are let go.
+    settled(
+        "the warm gateway's descriptors",
+        Duration::from_secs(10),
+        0,
+        || fds_and_rss_kb(pid).0 as u64,
+    )
+    .await;
+    let (fds0, rss0) = fds_and_rss_kb(pid);
     let mut tasks = Vec::new();
     for _ in 0..4 {
         tasks.push(tokio::spawn(async move {
@@ -409,7 +420,6 @@ async fn connections_opened_and_closed_leave_no_descriptor_or_memory_behind() {
         t.await.unwrap();
     }
     // Closed connections are released as their tasks end.
-    let pid = gw.pid();
     wait_until(
         "the descriptors of closed connections are released",
         Duration::from_secs(10),

@@ -15,29 +15,42 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// An origin that answers by path, in raw bytes, and counts the
-/// connections it accepted.
+/// connections it accepted and those it has closed.
 struct ScriptedOrigin {
     addr: std::net::SocketAddr,
     accepted: Arc<AtomicU64>,
+    closed: Arc<AtomicU64>,
 }
 
 impl ScriptedOrigin {
     async fn start() -> ScriptedOrigin {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(AtomicU64::new(0));
-        let count = accepted.clone();
+        let (accepted, closed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (count, ended) = (accepted.clone(), closed.clone());
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(socket));
+                let ended = ended.clone();
+                tokio::spawn(async move {
+                    serve(socket).await;
+                    ended.fetch_add(1, Ordering::SeqCst);
+                });
             }
         });
-        ScriptedOrigin { addr, accepted }
+        ScriptedOrigin {
+            addr,
+            accepted,
+            closed,
+        }
     }
 
     fn accepted(&self) -> u64 {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn closed(&self) -> u64 {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 
@@ -313,7 +326,12 @@ async fn server_connections_are_reused_and_a_silent_close_costs_no_request() {
     // the next request finds it closed and goes on a new one.
     let r = get(&c, &format!("{base}/then-close"), &[]).await.unwrap();
     assert_eq!(r.body, "once");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    switchyard_e2e::wait_until(
+        "the origin closes the connection",
+        Duration::from_secs(5),
+        || origin.closed() == 1,
+    )
+    .await;
     for _ in 0..3 {
         let r = get(&c, &format!("{base}/plain"), &[]).await.unwrap();
         assert_eq!((r.status, r.body.as_str()), (200, "plain"));

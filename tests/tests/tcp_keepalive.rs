@@ -24,26 +24,33 @@ fn proc_address(addr: SocketAddr) -> String {
 
 /// The timer of the established socket that `matches` its local and
 /// remote addresses (as `/proc/net/tcp` spells them): its kind, and when it
-/// fires, in clock ticks (1/100 s) from now.
-fn timer(matches: impl Fn(&str, &str) -> bool) -> (u8, u64) {
+/// fires, in clock ticks (1/100 s) from now; `None` while there is no such
+/// socket.
+fn timer(matches: impl Fn(&str, &str) -> bool) -> Option<(u8, u64)> {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let row = table
         .lines()
         .skip(1)
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.len() > 5 && f[3] == "01" && matches(f[1], f[2]))
-        .expect("the gateway's socket is in /proc/net/tcp");
+        .find(|f| f.len() > 5 && f[3] == "01" && matches(f[1], f[2]))?;
     let (kind, when) = row[5].split_once(':').unwrap();
-    (
+    Some((
         kind.parse().unwrap(),
         u64::from_str_radix(when, 16).unwrap(),
-    )
+    ))
+}
+
+/// Timer kinds of a socket with data in flight (1: retransmission, 4:
+/// zero-window probe): it shows its keep-alive timer only once idle.
+fn busy(timer: Option<(u8, u64)>) -> bool {
+    timer.is_none_or(|(kind, _)| kind == 1 || kind == 4)
 }
 
 /// The keep-alive timers of the gateway's sockets (to `client`, and to the
 /// server at `server`), in seconds until the first probe; `None` for a
-/// socket without one.
-fn keepalive_timers(
+/// socket without one. Polled until both sockets are idle (their last
+/// segments acknowledged), for at most 10 s.
+async fn keepalive_timers(
     gateway: SocketAddr,
     client: SocketAddr,
     server: SocketAddr,
@@ -53,12 +60,27 @@ fn keepalive_timers(
         proc_address(client),
         proc_address(server),
     );
-    let seconds = |(kind, when): (u8, u64)| (kind == 2).then_some(when / 100);
-    let client_side = seconds(timer(|local, remote| local == gateway && remote == client));
-    // The gateway's end of its connection to the server: the only socket
-    // whose peer is the origin's listening address.
-    let server_side = seconds(timer(|_, remote| remote == server));
-    (client_side, server_side)
+    let timers = || {
+        (
+            timer(|local, remote| local == gateway && remote == client),
+            // The gateway's end of its connection to the server: the only
+            // socket whose peer is the origin's listening address.
+            timer(|_, remote| remote == server),
+        )
+    };
+    switchyard_e2e::wait_until(
+        "both of the gateway's sockets established and idle",
+        Duration::from_secs(10),
+        || {
+            let (client_side, server_side) = timers();
+            !busy(client_side) && !busy(server_side)
+        },
+    )
+    .await;
+    let seconds =
+        |t: Option<(u8, u64)>| t.and_then(|(kind, when)| (kind == 2).then_some(when / 100));
+    let (client_side, server_side) = timers();
+    (seconds(client_side), seconds(server_side))
 }
 
 /// Starts a gateway on `config` (with `{port}` and `{origin}` to fill in),
@@ -94,8 +116,7 @@ async fn timers_after_one_exchange(
         .unwrap();
     assert!(n > 0, "no answer");
     // Idle now, both connections kept open.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    keepalive_timers(gateway, client.local_addr().unwrap(), origin)
+    keepalive_timers(gateway, client.local_addr().unwrap(), origin).await
 }
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: ka.test\r\n\r\n";

@@ -944,9 +944,19 @@ impl HttpProxy {
         }
         let (mut parts, body) = response.into_parts();
         hop_by_hop::strip(&mut parts.headers);
+        // An HTTP/2 connection carries other streams while this body still
+        // flows: it goes back now. At the body's end it would come back
+        // only after the last frame was handed to the client's side, and a
+        // client's next request could come first and find none.
+        let conn = if pooled.is_http2() && !pooled.private {
+            self.pool.checkin(pooled);
+            None
+        } else {
+            Some(pooled)
+        };
         let end = ExchangeEnd {
             pool: self.pool.clone(),
-            conn: Some(pooled),
+            conn,
             _permit: permit,
         };
         Ok(Response::from_parts(
