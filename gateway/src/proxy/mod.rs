@@ -529,12 +529,13 @@ impl HttpProxy {
             framing::origin_form(&mut parts);
         }
         parts.version = http::Version::HTTP_11;
-        if !body_is_empty(&body) {
+        let bodiless = body_is_empty(&body);
+        if !bodiless {
             framing::announce_unsized_body(&mut parts.headers);
         }
         // A bodiless request can be replayed after it was sent; one with a
         // body only while nothing was sent (connection failures).
-        let replayable = body_is_empty(&body) && is_idempotent(&parts.method);
+        let replayable = bodiless && is_idempotent(&parts.method);
         let mut body = Some(if replayable { ProxyBody::Empty } else { body });
         // Persistence: the server the request's cookie names, when usable.
         // `ignore-persist` neither follows the cookie nor sets one (with

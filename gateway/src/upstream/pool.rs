@@ -35,7 +35,10 @@ pub enum ConnectError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PoolKey {
     addr: SocketAddr,
-    unix: Option<UnixTarget>,
+    /// Boxed, as the rarely used parts of the connections the request
+    /// path moves by value: a [`PooledConn`] within 128 bytes is moved in
+    /// registers, a larger one by a `memcpy` call each time.
+    unix: Option<Box<UnixTarget>>,
     http2: bool,
     tls: Option<(usize, Option<String>)>,
 }
@@ -48,7 +51,7 @@ impl PoolKey {
     ) -> PoolKey {
         PoolKey {
             addr,
-            unix: unix.cloned(),
+            unix: unix.map(|u| Box::new(u.clone())),
             http2,
             tls: tls.map(|t| (t.tls.id, t.sni.clone())),
         }
@@ -80,15 +83,18 @@ pub enum SendRequest {
     Own(Box<H1Conn>),
     /// With the task that drives the connection, ended with the sender.
     Http1(http1::SendRequest<ProxyBody>, ConnectionTask),
-    /// With the scheme its requests name (`https` over TLS), the server's
-    /// address, their authority when they have no `Host`, and what the
-    /// server's first SETTINGS allow.
-    Http2(
-        http2::SendRequest<ProxyBody>,
-        &'static str,
-        SocketAddr,
-        Arc<crate::upstream::h2_peer_settings::PeerSettings>,
-    ),
+    /// With what does not change over the connection's life, boxed (see
+    /// [`PoolKey::unix`]): the scheme its requests name (`https` over TLS),
+    /// the server's address (their authority when they have no `Host`),
+    /// and what the server's first SETTINGS allow.
+    Http2(http2::SendRequest<ProxyBody>, Box<H2Peer>),
+}
+
+/// An HTTP/2 server connection's fixed facts ([`SendRequest::Http2`]).
+pub struct H2Peer {
+    scheme: &'static str,
+    addr: SocketAddr,
+    settings: Arc<crate::upstream::h2_peer_settings::PeerSettings>,
 }
 
 impl SendRequest {
@@ -113,8 +119,8 @@ impl SendRequest {
                     })
                 })
             }
-            SendRequest::Http2(s, scheme, addr, _) => {
-                let sent = s.send_request(h2_request(request, scheme, *addr));
+            SendRequest::Http2(s, peer) => {
+                let sent = s.send_request(h2_request(request, peer.scheme, peer.addr));
                 Box::pin(async move {
                     sent.await.map_err(|error| SendError {
                         error: Some(error),
@@ -303,7 +309,7 @@ impl PooledConn {
     /// What an HTTP/2 server's first SETTINGS allow.
     pub fn peer_settings(&self) -> Option<&Arc<crate::upstream::h2_peer_settings::PeerSettings>> {
         match &self.sender {
-            SendRequest::Http2(.., settings) => Some(settings),
+            SendRequest::Http2(_, peer) => Some(&peer.settings),
             _ => None,
         }
     }
@@ -549,7 +555,14 @@ where
             // Errors here are seen by the requests on the connection.
             let _ = connection.await;
         });
-        return Ok(SendRequest::Http2(sender, scheme, addr, settings));
+        return Ok(SendRequest::Http2(
+            sender,
+            Box::new(H2Peer {
+                scheme,
+                addr,
+                settings,
+            }),
+        ));
     }
     let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
     let task = tokio::spawn(async move {

@@ -30,36 +30,45 @@ pub const TRANSFER_ENCODING_BIT: u8 = 1 << 2;
 /// those are removed; a `Connection` option is looked up (which does not
 /// allocate) before it is named.
 pub fn strip(headers: &mut HeaderMap) {
-    strip_keeping(headers, 0);
+    let present = present_bits(headers);
+    strip_present(headers, present);
 }
 
 /// Removes hop-by-hop fields from a request's `headers`, but `TE:
 /// trailers`: as HAProxy does, a `TE` listing `trailers` reaches the
 /// server as `te: trailers` alone, in its place (its other codings are
-/// this connection's business).
+/// this connection's business). `TE` is looked up only when the pass over
+/// the names saw one.
 pub fn strip_request(headers: &mut HeaderMap) {
-    let trailers = headers
-        .get_all(TE)
-        .iter()
-        .any(|v| super::lists_token(v.as_bytes(), "trailers"));
-    if !trailers {
-        return strip(headers);
+    let mut present = present_bits(headers);
+    let trailers = present & TE_BIT != 0
+        && headers
+            .get_all(TE)
+            .iter()
+            .any(|v| super::lists_token(v.as_bytes(), "trailers"));
+    if trailers {
+        // `insert` keeps the first field's place.
+        headers.insert(TE, http::HeaderValue::from_static("trailers"));
+        present &= !TE_BIT;
     }
-    // `insert` keeps the first field's place.
-    headers.insert(TE, http::HeaderValue::from_static("trailers"));
-    strip_keeping(headers, TE_BIT);
+    strip_present(headers, present);
 }
 
 /// [`always_bit`] of `TE`.
 const TE_BIT: u8 = 1 << 1;
 
-/// [`strip`], but the fields of [`ALWAYS`] in `keep` stay.
-fn strip_keeping(headers: &mut HeaderMap, keep: u8) {
+/// Which of [`ALWAYS`] `headers` holds, as [`always_bit`]s.
+fn present_bits(headers: &HeaderMap) -> u8 {
     let mut present = 0u8;
     for name in headers.keys() {
         present |= always_bit(name);
     }
-    present &= !keep;
+    present
+}
+
+/// Removes the fields of [`ALWAYS`] in `present`, and those a `Connection`
+/// field names.
+fn strip_present(headers: &mut HeaderMap, present: u8) {
     if present == 0 {
         return;
     }
