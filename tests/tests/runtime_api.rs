@@ -39,6 +39,20 @@ async fn setup() -> Setup {
         a.addr, b.addr, c.addr
     );
     let gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    // The HTTP listener answering does not mean the runtime sockets are
+    // there yet (a loaded machine showed it): each is waited for.
+    let dir_path = dir.path().to_path_buf();
+    switchyard_e2e::wait_until(
+        "the runtime API sockets are open",
+        Duration::from_secs(10),
+        || {
+            ["admin.sock", "user.sock"]
+                .iter()
+                .all(|name| UnixStream::connect(dir_path.join(name)).is_ok())
+                && std::net::TcpStream::connect(("127.0.0.1", tcp_port)).is_ok()
+        },
+    )
+    .await;
     Setup {
         _gw: gw,
         dir,
