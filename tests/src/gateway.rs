@@ -46,10 +46,21 @@ impl Gateway {
 
     /// The same, with extra environment variables for the gateway.
     pub fn start_with_env(config: &str, wait_for: SocketAddr, env: &[(&str, &str)]) -> Gateway {
+        Gateway::start_program(switchyard_binary(), config, wait_for, env)
+    }
+
+    /// Another program that takes `-db -f CONFIG` (`haproxy`, to capture
+    /// the reference a fixture holds), started and awaited the same way.
+    pub fn start_program(
+        program: &std::path::Path,
+        config: &str,
+        wait_for: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("switchyard.cfg");
         std::fs::write(&config_path, config).unwrap();
-        let child = Command::new(switchyard_binary())
+        let child = Command::new(program)
             .arg("-db")
             .arg("-f")
             .arg(&config_path)
@@ -71,11 +82,15 @@ impl Gateway {
                     use std::io::Read;
                     let _ = stderr.read_to_string(&mut err);
                 }
-                panic!("switchyard exited ({status}) before listening on {wait_for}:\n{err}");
+                panic!(
+                    "{} exited ({status}) before listening on {wait_for}:\n{err}",
+                    program.display()
+                );
             }
             assert!(
                 Instant::now() < deadline,
-                "switchyard did not listen on {wait_for} within 15s"
+                "{} did not listen on {wait_for} within 15s",
+                program.display()
             );
             std::thread::sleep(Duration::from_millis(50));
         }

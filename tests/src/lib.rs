@@ -5,6 +5,7 @@ pub mod client;
 pub mod faulty_origin;
 pub mod gateway;
 pub mod h2_frames;
+pub mod held_origin;
 pub mod launch;
 pub mod origin;
 pub mod origin_process;

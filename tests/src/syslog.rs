@@ -62,3 +62,20 @@ fn without_check_duration(message: &str) -> String {
         }
     }
 }
+
+/// An httplog line with what varies from run to run masked, for comparing
+/// with a line HAProxy sent for the same exchange: the syslog header but
+/// the priority, the client port, the date and the timers.
+pub fn comparable_httplog(line: &str) -> String {
+    let (head, message) = line.split_once("]: ").unwrap_or(("", line));
+    let priority = &head[..head.find('>').map_or(0, |i| i + 1)];
+    let mut fields: Vec<String> = message
+        .trim_end_matches('\n')
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    fields[0] = format!("{}:PORT", fields[0].split(':').next().unwrap());
+    fields[1] = "[DATE]".into();
+    fields[4] = "TIMERS".into();
+    format!("{priority} {}", fields.join(" "))
+}

@@ -146,6 +146,11 @@ impl Retirement {
         }
     }
 
+    /// Connections of the generation open now (every listener's).
+    pub fn open_connections(&self) -> u64 {
+        self.shared.count.load(Ordering::Relaxed) as u64
+    }
+
     /// Whether the generation has been asked to finish, without waiting.
     pub fn requested_now(&self) -> Option<Phase> {
         Some(Phase::from_code(self.shared.phase.load(Ordering::SeqCst)))
@@ -360,8 +365,9 @@ fn serve(
         } => {
             let (frontend, accept_proxy) = (frontend.clone(), *accept_proxy);
             Either::Right(Box::pin(async move {
-                let _held = (member, permit);
-                frontend.session(stream, peer, accept_proxy).await
+                let held = (member, permit);
+                let open = || held.0.retirement().open_connections();
+                frontend.session(stream, peer, accept_proxy, &open).await
             }))
         }
     }

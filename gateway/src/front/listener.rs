@@ -151,7 +151,11 @@ pub(crate) fn serve_accepted(
     member: Member,
     permit: OwnedSemaphorePermit,
 ) -> Either<impl std::future::Future<Output = ()> + Send + 'static, BoxedTask> {
-    let mut conn = ClientConn::new(accepted.peer, accepted.local);
+    let mut conn = counted(
+        ClientConn::new(accepted.peer, accepted.local),
+        &proxy,
+        &member,
+    );
     conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let trace_accept = move |proxy: &HttpProxy, fd: i32, alpn: Option<&str>| {
         crate::log::debug_trace::accept(&proxy.name, accepted.listener_fd, fd, accepted.peer, alpn)
@@ -188,6 +192,20 @@ pub(crate) fn serve_accepted(
     }))
 }
 
+/// `conn`, counted among the connections its frontend's log lines report
+/// when they report them (`%ac`, `%fc`).
+fn counted(conn: ClientConn, proxy: &HttpProxy, member: &Member) -> ClientConn {
+    match &proxy.logger {
+        Some(logger) if logger.needs.connections => {
+            conn.counted(Box::new(super::connection_counts::CountedConnection::open(
+                member.retirement().clone(),
+                proxy.counters.clone(),
+            )))
+        }
+        _ => conn,
+    }
+}
+
 /// Serves HTTP on a connection accepted on a unix socket. The client has
 /// no IP address: `src` and `dst` are `0.0.0.0:0`.
 pub(crate) fn serve_unix(
@@ -198,7 +216,7 @@ pub(crate) fn serve_unix(
     permit: OwnedSemaphorePermit,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-    let mut conn = ClientConn::new(unspecified, unspecified);
+    let mut conn = counted(ClientConn::new(unspecified, unspecified), &proxy, &member);
     conn.trace_fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let session = Session {
         conn: Arc::new(conn),

@@ -9,6 +9,7 @@
 pub mod accept;
 pub mod client_io;
 pub mod client_response;
+pub mod connection_counts;
 pub mod h2_front;
 pub mod http_l4;
 pub mod listener;

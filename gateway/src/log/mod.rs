@@ -3,6 +3,7 @@
 //! `log-format`).
 
 pub mod debug_trace;
+pub mod htx_size;
 pub mod record;
 pub mod request_log;
 pub mod sink;

@@ -293,6 +293,17 @@ mod tests {
             (Some(0), Some(1), Some(2), 3, 3);
         r.status = Some(200);
         r.bytes_read = 170;
+        r.bytes_uploaded = 82;
+        // A busy moment: six connections, four on this frontend, three
+        // requests on the backend (one queued), one more on the server,
+        // this one the second served from the backend's queue.
+        (
+            r.conns_process,
+            r.conns_frontend,
+            r.conns_backend,
+            r.conns_server,
+        ) = (6, 4, 3, 1);
+        (r.server_queue, r.backend_queue) = (0, 2);
         r.pid = 7;
         r
     }
@@ -333,7 +344,11 @@ mod tests {
     fn httplog_matches_haproxys_layout() {
         let format = LogFormat::parse(&Word::new(HTTPLOG, Span::default())).unwrap();
         let line = render(&format, &record(), &|_| None);
-        assert_eq!(line, "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/0/1/2/3 200 170 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"");
+        assert_eq!(line, "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/0/1/2/3 200 170 - - ---- 6/4/3/1/0 0/2 \"GET / HTTP/1.1\"");
+        let mut retried = record();
+        (retried.retries, retried.redispatched) = (2, true);
+        let line = render(&format, &retried, &|_| None);
+        assert!(line.contains(" 6/4/3/1/+2 0/2 "), "{line}");
     }
 
     #[test]
@@ -349,13 +364,16 @@ mod tests {
         let format = LogFormat::parse(&Word::new(TCPLOG, Span::default())).unwrap();
         assert_eq!(
             render(&format, &record(), &|_| None),
-            "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/1/3 170 -- 1/1/0/0/0 0/0"
+            "127.0.0.1:41226 [29/Feb/2024:12:00:00.123] fe be/s1 0/1/3 170 -- 6/4/3/1/0 0/2"
         );
-        let format =
-            LogFormat::parse(&Word::new("host=%[req.hdr(host)] %{+Q}HM", Span::default())).unwrap();
+        let format = LogFormat::parse(&Word::new(
+            "host=%[req.hdr(host)] %{+Q}HM %U",
+            Span::default(),
+        ))
+        .unwrap();
         assert_eq!(
             render(&format, &record(), &|_| Some("a.example".into())),
-            "host=a.example \"GET\""
+            "host=a.example \"GET\" 82"
         );
     }
 }

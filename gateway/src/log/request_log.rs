@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use switchyard_grammar::ast::global::Global;
-use switchyard_grammar::ast::log_format::LogFormat;
+use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
 use switchyard_grammar::ast::proxy::Proxy;
 use switchyard_grammar::{Span, Word};
 
@@ -22,9 +22,49 @@ const DEFAULT_FORMAT_TCP: &str = "Connect from %ci:%cp to %fi:%fp (%ft/TCP)";
 pub struct RequestLogger {
     sinks: Vec<LogSink>,
     format: LogFormat,
+    /// What the format reports that costs something to know.
+    pub needs: Needs,
     /// `option log-separate-errors`: lines that tell of trouble are sent
     /// at level `err` instead of `info`.
     separate_errors: bool,
+}
+
+/// The fields of a format that are worth knowing about before the line
+/// is written: each is gathered only when the format names it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    /// `%ac`, `%fc`: the connections are counted (`connection_counts`).
+    pub connections: bool,
+    /// `%bc`, `%sc`: the backend's and the server's requests are read.
+    pub backend_load: bool,
+    /// `%B`, `%U`: the message heads are measured (`htx_size`).
+    pub bytes: bool,
+}
+
+impl Needs {
+    pub fn of(format: &LogFormat) -> Needs {
+        let mut needs = Needs::default();
+        for part in &format.parts {
+            if let LogFormatPart::Variable { name, .. } = part {
+                match name.as_str() {
+                    "ac" | "fc" => needs.connections = true,
+                    "bc" | "sc" => needs.backend_load = true,
+                    "B" | "U" => needs.bytes = true,
+                    _ => {}
+                }
+            }
+        }
+        needs
+    }
+}
+
+/// What a connection knows of the connections open with it, for `%ac`
+/// and `%fc` (counted by the front end: `front/connection_counts.rs`).
+pub trait OpenConnections: Send + Sync {
+    /// `%ac`: connections open in the process (this one included).
+    fn process(&self) -> u64;
+    /// `%fc`: connections open on the frontend (this one included).
+    fn frontend(&self) -> u64;
 }
 
 /// Syslog levels.
@@ -65,6 +105,7 @@ impl RequestLogger {
         };
         Ok(Some(Arc::new(RequestLogger {
             sinks,
+            needs: Needs::of(&format),
             format,
             separate_errors: proxy.option("log-separate-errors"),
         })))

@@ -168,6 +168,22 @@ impl ProxyBody {
         self
     }
 
+    /// Whether ends are still to run: the body is streamed and has not
+    /// ended (a server slot it holds is held still).
+    pub fn ends_pending(&self) -> bool {
+        matches!(self, ProxyBody::Streamed { on_end, .. } if !on_end.is_empty())
+    }
+
+    /// Attaches `on_end` to run before the ends already attached (a log
+    /// line that must see the server slot still held).
+    pub fn with_first_end(mut self, on_end: Box<dyn BodyEnd>) -> Self {
+        match &mut self {
+            ProxyBody::Streamed { on_end: list, .. } => list.insert(0, on_end),
+            _ => return self.with_end(on_end),
+        }
+        self
+    }
+
     fn run_ends(on_end: &mut Vec<Box<dyn BodyEnd>>, clean: bool, bytes: u64) {
         for end in on_end.drain(..) {
             end.finished(clean, bytes);

@@ -110,24 +110,64 @@ impl ProxyResponse {
     /// (`tune.bufsize`; see `wire::h1::buffer_limits`).
     pub fn head_fits(&self) -> bool {
         use switchyard::wire::h1::buffer_limits::{head_len, max_rewritten};
-        let reason = self
-            .parts
-            .extensions
-            .get::<hyper::ext::ReasonPhrase>()
-            .map(|r| r.as_bytes().len())
-            .or(self.parts.status.canonical_reason().map(str::len))
-            .unwrap_or(0);
-        let line = "HTTP/1.1 200 ".len() + reason;
-        let added = self
-            .parts
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        let line = "HTTP/1.1 200 ".len() + self.reason().len();
         let len = match &self.server_fields {
-            Some(fields) => head_len(line, fields.iter().chain(added)),
-            None => head_len(line, added),
+            Some(fields) => head_len(line, fields.iter().chain(self.added_fields())),
+            None => head_len(line, self.added_fields()),
         };
         len <= max_rewritten()
+    }
+
+    /// The reason phrase: the server's as it came, else the status's own.
+    fn reason(&self) -> &[u8] {
+        self.parts
+            .extensions
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| r.as_bytes())
+            .or(self.parts.status.canonical_reason().map(str::as_bytes))
+            .unwrap_or_default()
+    }
+
+    /// The fields the gateway added (all of them, for its own answers).
+    fn added_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+    }
+
+    /// The head as HAProxy counts it in `%B` (`log::htx_size`), with the
+    /// end of a chunked body (whose framing field the gateway read and
+    /// left out) counted too. The body's data is counted as it passes.
+    pub fn htx_size(&self) -> u64 {
+        use crate::log::htx_size;
+        let version: &[u8] = match self.parts.version {
+            Version::HTTP_10 => b"HTTP/1.0",
+            Version::HTTP_2 => b"HTTP/2.0",
+            _ => b"HTTP/1.1",
+        };
+        let line = [
+            version,
+            self.parts.status.as_str().as_bytes(),
+            self.reason(),
+        ];
+        let head = match &self.server_fields {
+            Some(fields) => htx_size::head(line, fields.iter().chain(self.added_fields())),
+            None => htx_size::head(line, self.added_fields()),
+        };
+        let chunked = self.parts.version == Version::HTTP_11
+            && hyper::body::Body::size_hint(&self.body).exact() != Some(0)
+            && !self.any_field_value(&http::header::CONTENT_LENGTH, |_| true);
+        head + if chunked {
+            htx_size::CHUNKED_FIELD_AND_END
+        } else {
+            0
+        }
+    }
+
+    /// Whether the body's ends are still to run (`ProxyBody::ends_pending`).
+    pub fn ends_pending(&self) -> bool {
+        self.body.ends_pending()
     }
 
     /// Something the gateway attaches to the response for its own use.

@@ -70,6 +70,9 @@ pub struct ClientConn {
     forwarded: once_cell::race::OnceBox<forwardfor::ForwardedClient>,
     /// Its own idle server connection, with `http-reuse never` only.
     own_server: once_cell::race::OnceBox<Arc<crate::upstream::pool::PrivateSlot>>,
+    /// Counted among the process's and the frontend's connections, when
+    /// the frontend logs them (`%ac`, `%fc`).
+    counted: Option<Box<dyn crate::log::request_log::OpenConnections>>,
 }
 
 /// A client connection between requests.
@@ -95,7 +98,14 @@ impl ClientConn {
             trace_fd: -1,
             forwarded: once_cell::race::OnceBox::new(),
             own_server: once_cell::race::OnceBox::new(),
+            counted: None,
         }
+    }
+
+    /// The same connection, counted for `%ac` and `%fc`.
+    pub fn counted(mut self, counted: Box<dyn crate::log::request_log::OpenConnections>) -> Self {
+        self.counted = Some(counted);
+        self
     }
 
     /// The same connection, TLS-terminated with `facts`.
@@ -321,22 +331,35 @@ impl HttpProxy {
         &self,
         parts: Box<Parts>,
         body: ProxyBody,
-        conn: &ClientConn,
+        conn: &Arc<ClientConn>,
     ) -> ProxyResponse {
         let Some(logger) = self.logger.clone() else {
             return self.handle_inner(parts, body, conn, &mut None).await;
         };
         // Boxed: the draft is hundreds of bytes the request future would
         // otherwise carry (and copy) even when nothing is logged.
-        let mut draft = Some(Box::new(LogDraft::new(&parts, conn, &self.name)));
+        let draft = Box::new(LogDraft::new(&parts, conn, &self.name, logger.needs));
+        // `%U` counts the request's body as it is read.
+        let body = match &draft.uploaded {
+            Some(uploaded) => body.with_end(Box::new(UploadEnd(uploaded.clone()))),
+            None => body,
+        };
+        let mut draft = Some(draft);
         let response = self.handle_inner(parts, body, conn, &mut draft).await;
-        let draft = draft.expect("still there");
+        let mut draft = draft.expect("still there");
+        if draft.needs.bytes && draft.response_head.is_none() {
+            // The gateway's own answer, counted as it is.
+            draft.response_head = Some(response.htx_size());
+        }
         let end = LogEnd {
+            conn: draft.needs.connections.then(|| conn.clone()),
             logger,
             draft,
             status: response.status().as_u16(),
         };
-        response.map_body(|body| body.with_end(Box::new(end)))
+        // First: the line reads the server's load with this request's slot
+        // still held, as HAProxy reads it before the request leaves.
+        response.map_body(|body| body.with_first_end(Box::new(end)))
     }
 
     async fn handle_inner(
@@ -517,6 +540,9 @@ impl HttpProxy {
         client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
         draft: &mut Option<Box<LogDraft>>,
     ) -> ProxyResponse {
+        if let Some(d) = draft.as_mut().filter(|d| d.needs.backend_load) {
+            d.backend = Some(route.backend.clone());
+        }
         let mut reuse = true;
         let attempt_first = !attempt.reuse;
         let attempt_trace = attempt.trace;
@@ -593,12 +619,18 @@ impl HttpProxy {
             }
             let Some(head) = parts.as_ref() else { break };
             let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
-            let server = match (sticky.take(), previous) {
-                (Some(s), _) if !redispatch => Some(s),
-                (_, Some(index)) if !redispatch => route.backend.server(index),
-                _ => route
-                    .backend
-                    .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
+            // A server the request must go to (its cookie's, or the same
+            // one again) is waited for in its own queue; one the balancer
+            // chose, in the backend's (HAProxy's `%sq` and `%bq`).
+            let (server, assigned) = match (sticky.take(), previous) {
+                (Some(s), _) if !redispatch => (Some(s), true),
+                (_, Some(index)) if !redispatch => (route.backend.server(index), true),
+                _ => (
+                    route
+                        .backend
+                        .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
+                    false,
+                ),
             };
             let Some(server) = server else { break };
             if let Some(last) = previous
@@ -624,13 +656,27 @@ impl HttpProxy {
                 d.record.retries = attempt as u32;
                 d.record.redispatched |= redispatch;
             }
-            let permit = match server.acquire(route.queue_timeout).await {
+            let queue = if assigned {
+                &server.queue_positions
+            } else {
+                &route.backend.queue_positions
+            };
+            let permit = match server.acquire(route.queue_timeout, queue).await {
                 Ok(permit) => permit,
                 Err(_) => {
                     ended(draft, termination::QUEUE_TIMEOUT);
                     return route.errors.response_or(&self.errors, 503).into();
                 }
             };
+            let slot_at = logging.then(std::time::Instant::now);
+            if let Some(d) = draft.as_mut() {
+                let position = u64::from(permit.queue_position);
+                if assigned {
+                    (d.record.server_queue, d.record.backend_queue) = (position, 0);
+                } else {
+                    (d.record.server_queue, d.record.backend_queue) = (0, position);
+                }
+            }
             // HTTP/1.x only: an HTTP/2 server connection stays (and
             // hyper leaves `Connection` out of HTTP/2 requests).
             let http2 = server.options.proto.as_deref() == Some("h2");
@@ -725,12 +771,22 @@ impl HttpProxy {
                         );
                     }
                     if let Some(d) = draft.as_mut() {
-                        d.record.t_connect =
-                            connected.zip(attempt_started).map(|(connected, started)| {
-                                connected.duration_since(started).as_millis() as u64
-                            });
+                        let between = |from: Option<std::time::Instant>, to| {
+                            from.zip(to).map(|(from, to): (_, std::time::Instant)| {
+                                to.duration_since(from).as_millis() as u64
+                            })
+                        };
+                        d.record.t_queue = between(attempt_started, slot_at);
+                        d.record.t_connect = between(slot_at, connected);
                         d.record.t_response = connected.map(|c| c.elapsed().as_millis() as u64);
-                        d.record.t_queue = Some(0);
+                        if d.needs.bytes {
+                            d.response_head = Some(response.htx_size());
+                        }
+                        if d.needs.backend_load {
+                            // The slot is released by the body's end, unless
+                            // the body is already complete.
+                            d.served_by = response.ends_pending().then(|| server.clone());
+                        }
                     }
                     if attempt_served_by {
                         let id = crate::stats::ids::server_ids(&route.backend)
@@ -1149,10 +1205,25 @@ fn ended(draft: &mut Option<Box<LogDraft>>, how: [char; 2]) {
 pub struct LogDraft {
     record: crate::log::record::LogRecord,
     started: std::time::Instant,
+    needs: crate::log::request_log::Needs,
+    /// `%B`: the response head as HAProxy counts it (`log::htx_size`).
+    response_head: Option<u64>,
+    /// `%U`: the request head, then its body's bytes as they are read.
+    request_head: u64,
+    uploaded: Option<Arc<AtomicU64>>,
+    /// `%bc`, `%sc`: the backend, and the server whose slot the request
+    /// holds until its response has been passed on.
+    backend: Option<Arc<Backend>>,
+    served_by: Option<Arc<crate::upstream::Server>>,
 }
 
 impl LogDraft {
-    fn new(req: &Parts, conn: &ClientConn, frontend: &str) -> LogDraft {
+    fn new(
+        req: &Parts,
+        conn: &ClientConn,
+        frontend: &str,
+        needs: crate::log::request_log::Needs,
+    ) -> LogDraft {
         let version = match req.version {
             http::Version::HTTP_10 => "HTTP/1.0",
             http::Version::HTTP_2 => "HTTP/2.0",
@@ -1172,10 +1243,70 @@ impl LogDraft {
             version,
         );
         record.ssl = conn.tls.is_some();
+        let request_head = if needs.bytes {
+            request_htx_size(req, uri, version)
+        } else {
+            0
+        };
         LogDraft {
             started: std::time::Instant::now(),
             record,
+            needs,
+            response_head: None,
+            request_head,
+            uploaded: needs.bytes.then(Arc::default),
+            backend: None,
+            served_by: None,
         }
+    }
+
+    /// `%bc` and `%sc` now, this request left out as HAProxy leaves it
+    /// (it no longer counts once it ends).
+    fn backend_load(&self) -> (u64, u64) {
+        let own = u64::from(self.served_by.is_some());
+        let backend = self
+            .backend
+            .as_ref()
+            .map_or(0, |b| b.requests().saturating_sub(own));
+        let server = self
+            .served_by
+            .as_ref()
+            .map_or(0, |s| u64::from(s.in_flight()).saturating_sub(own));
+        (backend, server)
+    }
+}
+
+/// A request head as HAProxy counts it in `%U` (`log::htx_size`), its
+/// chunked body's end included.
+fn request_htx_size(req: &Parts, uri: &str, version: &str) -> u64 {
+    let line = [
+        req.method.as_str().as_bytes(),
+        uri.as_bytes(),
+        version.as_bytes(),
+    ];
+    let fields = req
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+    let chunked = req
+        .headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .any(|v| switchyard::wire::h1::lists_token(v.as_bytes(), "chunked"));
+    crate::log::htx_size::head(line, fields)
+        + if chunked {
+            crate::log::htx_size::END_OF_CHUNKED
+        } else {
+            0
+        }
+}
+
+/// Counts the request body's bytes for `%U` once it has been read.
+struct UploadEnd(Arc<AtomicU64>);
+
+impl BodyEnd for UploadEnd {
+    fn finished(self: Box<Self>, _clean: bool, bytes: u64) {
+        self.0.store(bytes, Ordering::Relaxed);
     }
 }
 
@@ -1199,14 +1330,28 @@ struct LogEnd {
     logger: Arc<crate::log::request_log::RequestLogger>,
     draft: Box<LogDraft>,
     status: u16,
+    /// The connection, for `%ac` and `%fc`.
+    conn: Option<Arc<ClientConn>>,
 }
 
 impl BodyEnd for LogEnd {
     fn finished(self: Box<Self>, clean: bool, bytes: u64) {
-        let mut record = self.draft.record;
+        let mut draft = *self.draft;
+        if draft.needs.backend_load {
+            (draft.record.conns_backend, draft.record.conns_server) = draft.backend_load();
+        }
+        let mut record = draft.record;
+        if let Some(counted) = self.conn.as_ref().and_then(|c| c.counted.as_ref()) {
+            (record.conns_process, record.conns_frontend) = (counted.process(), counted.frontend());
+        }
         record.status = Some(self.status);
-        record.bytes_read = bytes;
-        let elapsed = self.draft.started.elapsed().as_millis() as u64;
+        record.bytes_read = draft.response_head.unwrap_or(0) + bytes;
+        record.bytes_uploaded = draft.request_head
+            + draft
+                .uploaded
+                .as_ref()
+                .map_or(0, |u| u.load(Ordering::Relaxed));
+        let elapsed = draft.started.elapsed().as_millis() as u64;
         record.t_active = elapsed;
         record.t_total = elapsed;
         if !clean {

@@ -15,6 +15,9 @@ pub struct FrontendCounters {
     /// Responses by class: 1xx … 5xx, other.
     pub by_status: [AtomicU64; 6],
     pub bytes_out: AtomicU64,
+    /// Client connections open now, counted only for a frontend whose log
+    /// lines report them (`%fc`; see `log::connection_counts`).
+    pub connections: AtomicU64,
 }
 
 impl FrontendCounters {

@@ -70,6 +70,9 @@ pub struct TcpFrontend {
 struct SessionLog {
     record: LogRecord,
     started: Instant,
+    /// For `%bc` and `%sc`, once known.
+    backend: Option<Arc<Backend>>,
+    server: Option<Arc<Server>>,
 }
 
 impl TcpFrontend {
@@ -80,6 +83,7 @@ impl TcpFrontend {
         mut client: TcpStream,
         peer: SocketAddr,
         accept_proxy: bool,
+        open_connections: &(dyn Fn() -> u64 + Send + Sync),
     ) {
         crate::net::keepalive::prepare_client(&client, self.client_keepalive.as_ref());
         let Ok(local) = client.local_addr() else {
@@ -115,6 +119,8 @@ impl TcpFrontend {
         let mut log = SessionLog {
             record: LogRecord::new(src, dst, &self.name, "", "", ""),
             started: Instant::now(),
+            backend: None,
+            server: None,
         };
         let counts = Transferred::default();
         let end = self.serve(&mut client, (src, dst), &mut log, &counts).await;
@@ -123,7 +129,7 @@ impl TcpFrontend {
             close_gracefully(&mut client).await;
         }
         log.record.termination = end;
-        self.finish(log, &counts);
+        self.finish(log, &counts, open_connections());
     }
 
     /// Everything after the connection rules; returns the termination
@@ -164,6 +170,7 @@ impl TcpFrontend {
         let Some(route) = self.backends.get(&backend_name).cloned() else {
             return ['S', 'C'];
         };
+        log.backend = Some(route.backend.clone());
         if self.rules.has_tcp_backend_content_rules(&backend_name) {
             let stage = inspect::Stage::Backend(&backend_name);
             let delay = route.inspect_delay;
@@ -209,9 +216,14 @@ impl TcpFrontend {
         end.letters()
     }
 
-    fn finish(&self, mut log: SessionLog, counts: &Transferred) {
+    /// Writes the session's line; `open_connections`: the process's
+    /// connections now (`%ac`).
+    fn finish(&self, mut log: SessionLog, counts: &Transferred, open_connections: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let downloaded = counts.downloaded.load(Relaxed);
+        // `%fc` counts this session, still open; `%bc` and `%sc` no
+        // longer do (its server slot is free), as in HAProxy's line.
+        log.record.conns_frontend = self.counters.current.load(Relaxed);
         self.counters.session_finished(downloaded);
         let Some(logger) = &self.logger else { return };
         if self.dont_log_null && counts.uploaded.load(Relaxed) == 0 {
@@ -222,6 +234,9 @@ impl TcpFrontend {
         log.record.bytes_uploaded = counts.uploaded.load(Relaxed);
         log.record.t_active = elapsed;
         log.record.t_total = elapsed;
+        log.record.conns_process = open_connections;
+        log.record.conns_backend = log.backend.as_ref().map_or(0, |b| b.requests());
+        log.record.conns_server = log.server.as_ref().map_or(0, |s| u64::from(s.in_flight()));
         logger.log(&log.record);
     }
 }
@@ -291,13 +306,18 @@ async fn connect(
             _ => route.backend.pick(&ctx, &avoid),
         }?;
         previous = Some(server.index);
+        log.server = Some(server.clone());
         log.record.server = server.name.clone();
         log.record.server_addr = Some(server.addr);
         log.record.retries = attempt as u32;
         log.record.redispatched |= redispatch;
         let queued = Instant::now();
-        let permit = server.acquire(route.queue_timeout).await.ok()?;
+        let permit = server
+            .acquire(route.queue_timeout, &route.backend.queue_positions)
+            .await
+            .ok()?;
         log.record.t_queue = Some(queued.elapsed().as_millis() as u64);
+        log.record.backend_queue = u64::from(permit.queue_position);
         let first_bytes =
             buffered || switchyard::wire::proxy_protocol::sends_header(&server.options);
         let socket = crate::net::connect::ServerSocket {

@@ -12,6 +12,7 @@ pub mod h2_peer_settings;
 pub mod health;
 pub mod persist;
 pub mod pool;
+pub mod queue;
 pub mod send_state;
 pub mod server;
 pub mod server_body;
@@ -44,6 +45,8 @@ pub struct Backend {
     pub persist_to_down: bool,
     /// Where server state changes and check results are logged.
     pub events: events::EventLog,
+    /// Positions in the queue of requests the balancer placed (`%bq`).
+    pub queue_positions: queue::WaitQueue,
     pub(crate) config: Proxy,
 }
 
@@ -68,6 +71,7 @@ impl Backend {
             allbackups: proxy.option("allbackups"),
             persist_to_down: proxy.option("persist"),
             events: events::EventLog::default(),
+            queue_positions: queue::WaitQueue::default(),
             config: proxy.clone(),
         })
     }
@@ -168,6 +172,14 @@ impl Backend {
         }
         server.set_weight(weight);
         Ok(())
+    }
+
+    /// Requests the backend holds now: on a server or waiting for one
+    /// (HAProxy's `beconn`, `%bc`).
+    pub fn requests(&self) -> u64 {
+        self.servers.iter().fold(0, |sum, s| {
+            sum + u64::from(s.in_flight()) + u64::from(s.queue().0)
+        })
     }
 
     /// (active, backup) servers that can take traffic.

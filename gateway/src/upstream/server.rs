@@ -11,6 +11,7 @@ use switchyard_grammar::ast::proxy::Proxy;
 use switchyard_grammar::ast::server::{Server as ServerLine, ServerOptions};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::queue::WaitQueue;
 use crate::net::tls::upstream::ServerTls;
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +112,9 @@ pub struct Server {
     /// after failing here (`wredis`).
     pub retries: AtomicU64,
     pub redispatches: AtomicU64,
+    /// Positions in this server's own queue (requests that must go to
+    /// it); the others count in their backend's.
+    pub queue_positions: WaitQueue,
 }
 
 /// An `addr` or `agent-addr`: an IP address, or a name resolved once.
@@ -237,6 +241,7 @@ impl Server {
             downtime_ms: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             redispatches: AtomicU64::new(0),
+            queue_positions: WaitQueue::default(),
             options,
         })
     }
@@ -509,32 +514,39 @@ impl Server {
         self.failures.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A slot on the server, waiting at most `queue` when it is at `maxconn`.
-    pub async fn acquire(&self, queue: Option<Duration>) -> Result<ServerPermit, QueueTimeout> {
-        let permit = match self.slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
+    /// A slot on the server, waiting at most `queue` when it is at `maxconn`
+    /// (its place counted in `line`: the server's own queue, or its
+    /// backend's, for `%sq`/`%bq`).
+    pub async fn acquire(
+        &self,
+        queue: Option<Duration>,
+        line: &WaitQueue,
+    ) -> Result<ServerPermit, QueueTimeout> {
+        let (slot, queue_position) = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => (slot, 0),
             // No free slot: the request queues (`qcur`, `qmax`).
             Err(_) => {
                 let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
                 self.max_queued.fetch_max(now, Ordering::Relaxed);
                 let _leaves = QueueExit(&self.queued);
+                let ticket = line.enter();
                 let wait = self.slots.clone().acquire_owned();
-                let permit = match queue {
+                let slot = match queue {
                     Some(limit) => tokio::time::timeout(limit, wait)
                         .await
                         .map_err(|_| QueueTimeout)?,
                     None => wait.await,
                 };
-                permit.map_err(|_| QueueTimeout)?
+                (slot.map_err(|_| QueueTimeout)?, ticket.served())
             }
         };
-        let permit = Some(permit);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
         self.picks.fetch_add(1, Ordering::Relaxed);
         Ok(ServerPermit {
-            _slot: permit,
+            _slot: Some(slot),
             in_flight: self.in_flight.clone(),
+            queue_position,
         })
     }
 }
@@ -553,6 +565,9 @@ impl Drop for QueueExit<'_> {
 pub struct ServerPermit {
     _slot: Option<OwnedSemaphorePermit>,
     in_flight: Arc<AtomicU32>,
+    /// Where the request stood in the queue it waited in (0: it did not
+    /// wait), for `%sq`/`%bq`.
+    pub queue_position: u32,
 }
 
 impl Drop for ServerPermit {

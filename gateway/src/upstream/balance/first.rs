@@ -32,7 +32,7 @@ mod tests {
         let ctx = crate::upstream::balance::testing::ctx();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
         assert_eq!(First.pick(&candidates, &ctx), 0);
-        let _held = s[0].acquire(None).await.unwrap();
+        let _held = s[0].acquire(None, &s[0].queue_positions).await.unwrap();
         assert_eq!(First.pick(&candidates, &ctx), 1);
     }
 }

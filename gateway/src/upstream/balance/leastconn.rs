@@ -31,7 +31,7 @@ mod tests {
     #[tokio::test]
     async fn prefers_the_least_loaded() {
         let s = servers(&["a 127.0.0.1:1", "b 127.0.0.1:2"]);
-        let _busy = s[0].acquire(None).await.unwrap();
+        let _busy = s[0].acquire(None, &s[0].queue_positions).await.unwrap();
         let ctx = crate::upstream::balance::testing::ctx();
         let lc = LeastConn::default();
         let candidates: Vec<&Arc<Server>> = s.iter().collect();
