@@ -194,3 +194,34 @@ fn a_server_on_a_unix_socket_is_refused_where_not_built() {
         stderr(&start)
     );
 }
+
+/// `max-spread-checks`, `spread-checks` and `unix-bind` are accepted (their
+/// effects are tested in `upstream/check/schedule.rs` and
+/// `unix_sockets.rs`); a `unix-bind` setting HAProxy does not have is an
+/// error that lists the ones it has.
+#[test]
+fn check_spreading_and_unix_bind_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+                frontend fe\n    bind 127.0.0.1:8080\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000 check\n";
+    let good = dir.path().join("good.cfg");
+    std::fs::write(
+        &good,
+        format!("global\n    max-spread-checks 500\n    spread-checks 5\n    unix-bind prefix /tmp/ mode 770 user root group root\n{body}"),
+    )
+    .unwrap();
+    let out = run(&["-c", "-f", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bad = dir.path().join("bad.cfg");
+    std::fs::write(&bad, format!("global\n    unix-bind owner root\n{body}")).unwrap();
+    let out = run(&["-c", "-f", bad.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.cfg:2:15: error: unknown 'unix-bind' setting 'owner'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("prefix, mode, user, uid, group and gid"),
+        "{err}"
+    );
+}

@@ -220,3 +220,38 @@ async fn tcp_sessions_reach_servers_on_unix_sockets() {
     .unwrap();
     assert_eq!(&echoed, b"ping over a unix socket");
 }
+
+/// `unix-bind prefix DIR mode 600 group G`: the UNIX sockets of `bind`
+/// lines are made under DIR (the prefix joined to the path as written, as
+/// HAProxy does) with that mode and group, unless their own line says
+/// otherwise; `stats socket` is left as written.
+#[tokio::test]
+async fn unix_bind_gives_defaults_to_unix_binds() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let origin_sock = dir.path().join("origin.sock");
+    on_path(&origin_sock, "origin");
+    let stats = dir.path().join("stats.sock");
+    let gid = nix::unistd::Gid::effective();
+    let port = free_port();
+    let config = format!(
+        "global\n    unix-bind prefix {}/ mode 600 gid {gid}\n    stats socket {}\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe1\n    bind 127.0.0.1:{port}\n    bind /a.sock\n    bind /b.sock mode 644\n    default_backend be1\n\
+         backend be1\n    server s1 {}\n",
+        dir.path().display(),
+        stats.display(),
+        origin_sock.display()
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+    for path in [&a, &b] {
+        let answer = exchange(UnixStream::connect(path).await.unwrap()).await;
+        assert!(answer.ends_with("\r\n\r\norigin"), "{answer}");
+    }
+    assert!(!Path::new("/a.sock").exists(), "the prefix is applied");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&a), mode(&b)), (0o600, 0o644));
+    assert_eq!(std::fs::metadata(&a).unwrap().gid(), gid.as_raw());
+    assert!(stats.exists(), "stats socket at its own path");
+}

@@ -42,6 +42,10 @@ pub struct LogRecord {
     pub status: Option<u16>,
     pub bytes_read: u64,
     pub bytes_uploaded: u64,
+    /// `option logasap`: the line is written when the response head is
+    /// sent, so `%Ta`, `%Tt` and `%B` are only lower bounds, marked `+`
+    /// as HAProxy marks them.
+    pub early: bool,
     /// The two termination-state letters (`--`, `sD`, `SC`, `CD`…).
     pub termination: [char; 2],
     /// `%tsc`'s cookie letters: the request's (`N`, `I`, `D`, `V`, `E`,
@@ -107,6 +111,7 @@ impl LogRecord {
             status: None,
             bytes_read: 0,
             bytes_uploaded: 0,
+            early: false,
             termination: ['-', '-'],
             persistence: ['-', '-'],
             retries: 0,
@@ -174,6 +179,16 @@ fn push_value(out: &mut String, value: Option<&str>, flags: Option<&str>) {
     }
 }
 
+/// A duration or count still growing when an early (`logasap`) line is
+/// written: `+` before it.
+fn lower_bound(r: &LogRecord, value: u64) -> String {
+    if r.early {
+        format!("+{value}")
+    } else {
+        value.to_string()
+    }
+}
+
 fn ms(value: Option<u64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_else(|| "-1".into())
 }
@@ -213,15 +228,15 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "Tw" => ms(r.t_queue),
         "Tc" => ms(r.t_connect),
         "Tr" => ms(r.t_response),
-        "Ta" => r.t_active.to_string(),
-        "Tt" => r.t_total.to_string(),
+        "Ta" => lower_bound(r, r.t_active),
+        "Tt" => lower_bound(r, r.t_total),
         "Th" | "Ti" => "0".into(),
         "Tq" => ms(r.t_request),
         "ST" => r
             .status
             .map(|s| s.to_string())
             .unwrap_or_else(|| "-1".into()),
-        "B" => r.bytes_read.to_string(),
+        "B" => lower_bound(r, r.bytes_read),
         "U" => r.bytes_uploaded.to_string(),
         "CC" => r.captured_request_cookie.clone()?,
         "CS" => r.captured_response_cookie.clone()?,

@@ -27,6 +27,8 @@ pub struct RequestLogger {
     /// `option log-separate-errors`: lines that tell of trouble are sent
     /// at level `err` instead of `info`.
     separate_errors: bool,
+    /// `option logasap`: the line goes out with the response head.
+    early: bool,
 }
 
 /// The fields of a format that are worth knowing about before the line
@@ -108,7 +110,14 @@ impl RequestLogger {
             needs: Needs::of(&format),
             format,
             separate_errors: proxy.option("log-separate-errors"),
+            early: proxy.option("logasap"),
         })))
+    }
+
+    /// `option logasap`: whether lines are written when the response head
+    /// is sent rather than at the end of the body.
+    pub fn early(&self) -> bool {
+        self.early
     }
 
     pub fn log(&self, record: &LogRecord) {

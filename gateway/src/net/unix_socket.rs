@@ -57,6 +57,33 @@ pub struct UnixBind {
 }
 
 impl UnixBind {
+    /// The socket of a proxy's `bind` line at `target`: its own `mode`,
+    /// `user` and `group`, else `unix-bind`'s, and the path behind
+    /// `unix-bind prefix` (joined as written, as HAProxy does).
+    pub fn of_proxy_bind(
+        target: UnixTarget,
+        options: &switchyard_grammar::ast::bind::BindOptions,
+        defaults: &switchyard_grammar::ast::global::UnixBindDefaults,
+    ) -> UnixBind {
+        let target = match (target, &defaults.prefix) {
+            (UnixTarget::Path(path), Some(prefix)) => {
+                let mut joined = std::ffi::OsString::from(prefix);
+                joined.push(path.as_os_str());
+                UnixTarget::Path(joined.into())
+            }
+            (target, _) => target,
+        };
+        UnixBind {
+            target,
+            mode: options.unix_mode.or(defaults.mode),
+            user: options.unix_user.clone().or_else(|| defaults.user.clone()),
+            group: options
+                .unix_group
+                .clone()
+                .or_else(|| defaults.group.clone()),
+        }
+    }
+
     /// Binds the socket. A socket file left by an earlier run is replaced
     /// (any other file there is an error); the file then gets its mode and
     /// owner.

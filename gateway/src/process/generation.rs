@@ -217,6 +217,12 @@ impl Gateway {
             started,
             threads,
         };
+        // Unix sockets first: once a TCP port answers, every listener is
+        // there (tests and scripts wait for a port, not for a file).
+        for (bind, service) in gateway.current.unix_services.clone() {
+            let listener = bind.listen()?;
+            gateway.open_unix(bind, listener, service);
+        }
         let services = gateway.current.services.clone();
         for (addr, service) in services {
             let std_listener = match prebound.tcp.remove(&addr) {
@@ -225,10 +231,6 @@ impl Gateway {
             };
             let listener = TcpListener::from_std(std_listener)?;
             gateway.open(addr, listener, service);
-        }
-        for (bind, service) in gateway.current.unix_services.clone() {
-            let listener = bind.listen()?;
-            gateway.open_unix(bind, listener, service);
         }
         Ok(gateway)
     }

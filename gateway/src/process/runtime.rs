@@ -343,13 +343,11 @@ fn build_fresh(
         for bind in &proxy.binds {
             for address in &bind.addresses {
                 if let Some(target) = crate::net::unix_socket::UnixTarget::of(address) {
-                    let o = &bind.options;
-                    let unix = crate::net::unix_socket::UnixBind {
+                    let unix = crate::net::unix_socket::UnixBind::of_proxy_bind(
                         target,
-                        mode: o.unix_mode,
-                        user: o.unix_user.clone(),
-                        group: o.unix_group.clone(),
-                    };
+                        &bind.options,
+                        &config.global.unix_bind,
+                    );
                     unix_listeners.push((unix, frontend.clone()));
                 }
             }

@@ -357,6 +357,12 @@ impl HttpProxy {
             draft,
             status: response.status().as_u16(),
         };
+        if end.logger.early() {
+            // `option logasap`: the line goes now, with the response head;
+            // no byte of the body has been sent yet.
+            Box::new(end).finished(true, 0);
+            return response;
+        }
         // First: the line reads the server's load with this request's slot
         // still held, as HAProxy reads it before the request leaves.
         response.map_body(|body| body.with_first_end(Box::new(end)))
@@ -1351,6 +1357,7 @@ impl BodyEnd for LogEnd {
                 .uploaded
                 .as_ref()
                 .map_or(0, |u| u.load(Ordering::Relaxed));
+        record.early = self.logger.early();
         let elapsed = draft.started.elapsed().as_millis() as u64;
         record.t_active = elapsed;
         record.t_total = elapsed;

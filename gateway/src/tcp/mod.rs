@@ -73,6 +73,9 @@ struct SessionLog {
     /// For `%bc` and `%sc`, once known.
     backend: Option<Arc<Backend>>,
     server: Option<Arc<Server>>,
+    /// `option logasap`: the line went out when the server connection was
+    /// established; none at the end.
+    written: bool,
 }
 
 impl TcpFrontend {
@@ -121,6 +124,7 @@ impl TcpFrontend {
             started: Instant::now(),
             backend: None,
             server: None,
+            written: false,
         };
         let counts = Transferred::default();
         let end = self.serve(&mut client, (src, dst), &mut log, &counts).await;
@@ -203,6 +207,17 @@ impl TcpFrontend {
                 .uploaded
                 .fetch_add(buffered.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
+        if self.logger.as_ref().is_some_and(|l| l.early()) {
+            // `option logasap`: the line goes once the server is connected.
+            // The process's open connections are not known here: the
+            // frontend's stand for them.
+            let open = self
+                .counters
+                .current
+                .load(std::sync::atomic::Ordering::Relaxed);
+            self.write_log(log, counts, open);
+            log.written = true;
+        }
         let limits = IdleLimits::new(
             self.client_timeout,
             route.server_timeout,
@@ -221,22 +236,31 @@ impl TcpFrontend {
     fn finish(&self, mut log: SessionLog, counts: &Transferred, open_connections: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let downloaded = counts.downloaded.load(Relaxed);
-        // `%fc` counts this session, still open; `%bc` and `%sc` no
-        // longer do (its server slot is free), as in HAProxy's line.
-        log.record.conns_frontend = self.counters.current.load(Relaxed);
         self.counters.session_finished(downloaded);
-        let Some(logger) = &self.logger else { return };
         if self.dont_log_null && counts.uploaded.load(Relaxed) == 0 {
             return;
         }
+        if !log.written {
+            self.write_log(&mut log, counts, open_connections);
+        }
+    }
+
+    /// The session's line, with what was transferred so far.
+    fn write_log(&self, log: &mut SessionLog, counts: &Transferred, open_connections: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(logger) = &self.logger else { return };
         let elapsed = log.started.elapsed().as_millis() as u64;
-        log.record.bytes_read = downloaded;
+        log.record.bytes_read = counts.downloaded.load(Relaxed);
         log.record.bytes_uploaded = counts.uploaded.load(Relaxed);
         log.record.t_active = elapsed;
         log.record.t_total = elapsed;
+        // `%fc` counts this session, still open; `%bc` and `%sc` no
+        // longer do once its server slot is free, as in HAProxy's line.
+        log.record.conns_frontend = self.counters.current.load(Relaxed);
         log.record.conns_process = open_connections;
         log.record.conns_backend = log.backend.as_ref().map_or(0, |b| b.requests());
         log.record.conns_server = log.server.as_ref().map_or(0, |s| u64::from(s.in_flight()));
+        log.record.early = logger.early() && !log.written;
         logger.log(&log.record);
     }
 }

@@ -19,7 +19,6 @@ pub mod server_body;
 pub mod server_conn;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use switchyard_grammar::ast::global::Global;
 use switchyard_grammar::ast::proxy::Proxy;
@@ -29,6 +28,7 @@ pub use balance::PickContext;
 pub use server::{BuildError, Server, ServerPermit};
 
 use balance::Balancer;
+use check::schedule::CheckSchedule;
 use check::CheckPlan;
 use persist::Persistence;
 
@@ -198,7 +198,7 @@ impl Backend {
     }
 
     /// Starts one check task per server with `check`, spread over the
-    /// first interval (more with `spread-checks`).
+    /// first interval (or `max-spread-checks`), varied by `spread-checks`.
     pub fn spawn_checks(
         self: &Arc<Self>,
         global: &Global,
@@ -221,12 +221,12 @@ impl Backend {
             .into_iter()
             .enumerate()
             .map(|(i, (server, plan))| {
-                let spread = spread_delay(plan.inter, i as u32, count, global);
+                let schedule = CheckSchedule::new(plan.inter, i as u32, count, global);
                 tokio::spawn(check::agent::run(
                     self.clone(),
                     server.clone(),
                     plan,
-                    spread,
+                    schedule,
                 ))
             })
             .collect()
@@ -251,21 +251,11 @@ impl Backend {
                 if plan.send_state.is_some() {
                     plan.send_state = Some(node_name(global));
                 }
-                let spread = spread_delay(plan.inter, i as u32, count, global);
-                tokio::spawn(check::run(self.clone(), server.clone(), plan, spread))
+                let schedule = CheckSchedule::new(plan.inter, i as u32, count, global);
+                tokio::spawn(check::run(self.clone(), server.clone(), plan, schedule))
             })
             .collect()
     }
-}
-
-/// When the `index`th of `count` checks first runs: spread over the first
-/// interval, more with `spread-checks`.
-fn spread_delay(inter: Duration, index: u32, count: u32, global: &Global) -> Duration {
-    let mut spread = inter * index / count;
-    if let Some(percent) = global.spread_checks {
-        spread += inter * (percent as u32) / 100 * (index % 2) / 2;
-    }
-    spread.min(Duration::from_secs(60))
 }
 
 /// HAProxy's `node`: the global setting, else the host's name.

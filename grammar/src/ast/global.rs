@@ -42,7 +42,14 @@ pub struct Global {
     pub stats_timeout: Option<Duration>,
     pub stats_maxconn: Option<u64>,
     pub ulimit_n: Option<u64>,
+    /// `spread-checks N`: each check interval varies by up to N % either
+    /// way, so that checks started together drift apart.
     pub spread_checks: Option<u64>,
+    /// `max-spread-checks TIME`: the first checks start within this delay
+    /// rather than over a whole check interval.
+    pub max_spread_checks: Option<Duration>,
+    /// `unix-bind …`: defaults for the UNIX sockets of `bind` lines.
+    pub unix_bind: UnixBindDefaults,
     pub hard_stop_after: Option<Duration>,
     pub node: Option<String>,
     pub description: Option<String>,
@@ -81,6 +88,18 @@ pub struct TlsTuning {
     pub lifetime: Option<Duration>,
     /// The largest TLS record sent.
     pub maxrecord: Option<usize>,
+}
+
+/// `unix-bind [prefix P] [mode M] [user U|uid N] [group G|gid N]`: what the
+/// UNIX sockets of proxies' `bind` lines get unless their line says
+/// otherwise. The prefix is put before each path as written (HAProxy joins
+/// the two strings); `stats socket` lines are not concerned, as in HAProxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnixBindDefaults {
+    pub prefix: Option<String>,
+    pub mode: Option<u32>,
+    pub user: Option<String>,
+    pub group: Option<String>,
 }
 
 /// HAProxy's buffer: `tune.bufsize` bytes, of which `tune.maxrewrite` are

@@ -2,7 +2,7 @@
 
 use crate::ast::address::AddressUse;
 use crate::ast::bind::Bind;
-use crate::ast::global::{BufferLimits, CpuMap, Global};
+use crate::ast::global::{BufferLimits, CpuMap, Global, UnixBindDefaults};
 use crate::ast::log::LogTarget;
 use crate::ast::proxy::Spanned;
 use crate::ast::tls::Side;
@@ -97,6 +97,10 @@ fn apply(
         "log-tag" => global.log_tag = Some(one(directive, "a tag")?.text.clone()),
         "ulimit-n" => global.ulimit_n = Some(count("ulimit-n", u32::MAX as u64)?.value),
         "spread-checks" => global.spread_checks = Some(count("spread-checks", 50)?.value),
+        "max-spread-checks" => {
+            global.max_spread_checks = Some(parse_time(one(directive, "a time")?)?)
+        }
+        "unix-bind" => global.unix_bind = parse_unix_bind(directive)?,
         "hard-stop-after" => global.hard_stop_after = Some(parse_time(one(directive, "a time")?)?),
         "node" => global.node = Some(one(directive, "a name")?.text.clone()),
         "description" => {
@@ -297,6 +301,46 @@ fn apply_tls_default(
     }
     *policy = line.over(policy);
     Ok(())
+}
+
+/// `unix-bind`'s settings, each a keyword and a value.
+fn parse_unix_bind(directive: &RawDirective) -> Result<UnixBindDefaults, Diagnostic> {
+    let args = directive.args();
+    if args.is_empty() {
+        return Err(missing(directive, "prefix, mode, user, uid, group or gid"));
+    }
+    let mut defaults = UnixBindDefaults::default();
+    for pair in args.chunks(2) {
+        let name = &pair[0];
+        let Some(value) = pair.get(1) else {
+            return Err(Diagnostic::error(
+                name.span,
+                format!(
+                    "'unix-bind {}' expects a value (missing argument)",
+                    name.text
+                ),
+            ));
+        };
+        match name.text.as_str() {
+            "prefix" => defaults.prefix = Some(value.text.clone()),
+            "mode" => {
+                defaults.mode = Some(u32::from_str_radix(&value.text, 8).map_err(|_| {
+                    Diagnostic::error(value.span, format!("invalid socket mode '{}'", value.text))
+                        .with_help("write an octal mode such as 600 or 660")
+                })?)
+            }
+            "user" | "uid" => defaults.user = Some(value.text.clone()),
+            "group" | "gid" => defaults.group = Some(value.text.clone()),
+            other => {
+                return Err(Diagnostic::error(
+                    name.span,
+                    format!("unknown 'unix-bind' setting '{other}'"),
+                )
+                .with_help("the settings are prefix, mode, user, uid, group and gid"))
+            }
+        }
+    }
+    Ok(defaults)
 }
 
 /// `on` or `off`.

@@ -27,6 +27,7 @@ const SWITCHES: &[(&str, Side)] = &[
     ("prefer-last-server", Side::Backend),
     ("tcp-smart-accept", Side::Frontend),
     ("tcp-smart-connect", Side::Backend),
+    ("logasap", Side::Frontend),
 ];
 
 /// The HTTP connection modes, of which a section has one.
@@ -57,7 +58,6 @@ const UNSUPPORTED: &[&str] = &[
     "idle-close-on-response",
     "independent-streams",
     "ldap-check",
-    "logasap",
     "mysql-check",
     "nolinger",
     "originalto",

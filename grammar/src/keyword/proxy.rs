@@ -174,6 +174,17 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
         }
         return options::apply(directive, &words[2..], true, proxy);
     }
+    // `no log`: the proxy logs nowhere, whatever its defaults say.
+    if kw.is("no") && words.get(1).is_some_and(|w| w.is("log")) {
+        if let Some(extra) = words.get(2) {
+            return Err(Diagnostic::error(
+                extra.span,
+                format!("unexpected word '{}' after 'no log'", extra.text),
+            ));
+        }
+        proxy.logs = Default::default();
+        return Ok(());
+    }
     let section = proxy.kind.keyword();
     let Some((name, allowed)) = haproxy_keyword(words) else {
         return Err(unknown_in_family(directive, section));

@@ -116,8 +116,13 @@ pub fn parse_reply(line: &str) -> AgentReply<'_> {
 
 /// Runs `server`'s agent checks until the task is dropped. They go on in
 /// maintenance: an agent may end the maintenance it asked for.
-pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: AgentPlan, spread: Duration) {
-    tokio::time::sleep(spread).await;
+pub async fn run(
+    backend: Arc<Backend>,
+    server: Arc<Server>,
+    plan: AgentPlan,
+    schedule: super::schedule::CheckSchedule,
+) {
+    tokio::time::sleep(schedule.first).await;
     loop {
         let start = Instant::now();
         if let Ok(Ok((Some(line), connection))) =
@@ -128,7 +133,7 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: AgentPlan, sp
             // HAProxy's reg-test does) then sees its answer in effect.
             drop(connection);
         }
-        tokio::time::sleep(plan.inter).await;
+        tokio::time::sleep(schedule.next(plan.inter)).await;
     }
 }
 

@@ -9,6 +9,7 @@
 //! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
 pub mod agent;
+pub mod schedule;
 pub mod sequence;
 
 use std::sync::Arc;
@@ -104,8 +105,13 @@ pub fn check_timeout(backend: &switchyard_grammar::ast::proxy::Proxy, inter: Dur
 }
 
 /// Runs checks for `server` until the task is dropped.
-pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, spread: Duration) {
-    tokio::time::sleep(spread).await;
+pub async fn run(
+    backend: Arc<Backend>,
+    server: Arc<Server>,
+    plan: CheckPlan,
+    schedule: schedule::CheckSchedule,
+) {
+    tokio::time::sleep(schedule.first).await;
     let (rise, fall) = (plan.rise as u32, plan.fall as u32);
     loop {
         if !server.checks_enabled() || server.in_maintenance() {
@@ -150,7 +156,8 @@ pub async fn run(backend: Arc<Backend>, server: Arc<Server>, plan: CheckPlan, sp
             Some(Transition::Down) => backend.server_down(&server, Cause::Check(&result)),
             _ => {}
         }
-        tokio::time::sleep(health.interval(plan.inter, plan.fastinter, plan.downinter)).await;
+        let interval = health.interval(plan.inter, plan.fastinter, plan.downinter);
+        tokio::time::sleep(schedule.next(interval)).await;
     }
 }
 
