@@ -34,7 +34,9 @@ async fn start(config: &str, port: u16) -> Gateway {
 
 /// Whether a connection accepted on `port` is still open on the
 /// gateway's side (`/proc/net/tcp`: a socket whose local address is the
-/// listener's, in any state but LISTEN).
+/// listener's, in any state but LISTEN, TIME_WAIT or CLOSE: a socket in
+/// TIME_WAIT is one the gateway closed first, and lingers there for a
+/// minute after the session has ended).
 fn holds_connection(port: u16) -> bool {
     let local = format!("0100007F:{port:04X}");
     std::fs::read_to_string("/proc/net/tcp")
@@ -42,7 +44,7 @@ fn holds_connection(port: u16) -> bool {
         .lines()
         .skip(1)
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .any(|f| f.len() > 3 && f[1] == local && f[3] != "0A")
+        .any(|f| f.len() > 3 && f[1] == local && !matches!(f[3], "0A" | "06" | "07"))
 }
 
 /// Whether `order` follows a round-robin cycle of `cycle`, from anywhere.
