@@ -89,7 +89,8 @@ impl ServerTls {
         let versions = super::policy::protocol_versions(&options.tls)?;
         let verify_none = options.verify.as_ref().is_some_and(|v| v.text == "none");
         let verifier: Arc<dyn ServerCertVerifier> = if verify_none {
-            Arc::new(AnyCertificate {
+            Arc::new(ServerCertPolicy {
+                roots: None,
                 provider: provider.clone(),
             })
         } else {
@@ -105,8 +106,8 @@ impl ServerTls {
                     ca_file.text
                 )));
             }
-            Arc::new(CaVerifier {
-                roots: Arc::new(load_ca_file(Path::new(&ca_file.text))?),
+            Arc::new(ServerCertPolicy {
+                roots: Some(Arc::new(load_ca_file(Path::new(&ca_file.text))?)),
                 provider: provider.clone(),
             })
         };
@@ -205,15 +206,18 @@ fn host_without_port(host: &str) -> &str {
     host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
 }
 
-/// `verify required`: the chain must lead to a `ca-file` certificate; the
-/// name is checked only when an SNI was sent.
+/// How a server's certificate is judged. `verify required` (`roots` set):
+/// the chain must lead to a `ca-file` certificate, and the name is checked
+/// only when an SNI was sent. `verify none` (`roots` empty): any
+/// certificate is accepted. Either way the handshake signatures are
+/// checked, so the key must match the certificate presented.
 #[derive(Debug)]
-struct CaVerifier {
-    roots: Arc<RootCertStore>,
+struct ServerCertPolicy {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for CaVerifier {
+impl ServerCertVerifier for ServerCertPolicy {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -222,10 +226,13 @@ impl ServerCertVerifier for CaVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(roots) = &self.roots else {
+            return Ok(ServerCertVerified::assertion());
+        };
         let cert = ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_cert_signed_by_trust_anchor(
             &cert,
-            &self.roots,
+            roots,
             intermediates,
             now,
             self.provider.signature_verification_algorithms.all,
@@ -233,60 +240,6 @@ impl ServerCertVerifier for CaVerifier {
         if let ServerName::DnsName(_) = server_name {
             rustls::client::verify_server_name(&cert, server_name)?;
         }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// `verify none`: any certificate is accepted (the handshake signatures
-/// are still checked, so the key must match the certificate presented).
-#[derive(Debug)]
-struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
     }
 
