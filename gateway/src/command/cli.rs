@@ -1,6 +1,7 @@
 //! The command line, compatible with HAProxy's: `switchyard -f FILE -c`,
 //! `-D`, `-p PIDFILE`, `-db`, `-sf PID…`, plus Switchyard's own
-//! subcommands (`test`, `explain`).
+//! subcommands (`test`, `explain`). Every argument type lives here, so the
+//! modules that run a mode import this one and this one imports none of them.
 //!
 //! HAProxy spells some flags as one dash and two letters (`-db`, `-cc`,
 //! `-sf`, `-st`, `-vv`); clap wants those long, so [`normalize_args`] turns
@@ -79,9 +80,58 @@ pub enum Command {
     /// Run the gateway on the built-in demo, with three origins in-process.
     Demo,
     /// Run fixture requests through a configuration and check each decision.
-    Test(crate::command::test::TestArgs),
+    Test(TestArgs),
     /// Show how a configuration decides one request, rule by rule.
-    Explain(crate::command::explain::ExplainArgs),
+    Explain(ExplainArgs),
+}
+
+/// `switchyard test`'s arguments.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Configuration file or directory; repeatable.
+    #[arg(short = 'f', required = true)]
+    pub files: Vec<PathBuf>,
+    /// Fixture files, or directories of `*.http` files.
+    #[arg(required = true)]
+    pub fixtures: Vec<PathBuf>,
+    /// List the acl, use_backend and http-request lines no fixture exercised.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// How `switchyard test` writes its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `switchyard explain`'s arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Configuration file or directory; repeatable.
+    #[arg(short = 'f', required = true)]
+    pub files: Vec<PathBuf>,
+    /// A raw HTTP request (fixture format), or '-' for standard input.
+    pub request: Option<PathBuf>,
+    /// Build the request from a URL instead (`http://host/path?query`).
+    #[arg(long, conflicts_with = "request")]
+    pub url: Option<String>,
+    /// A request header (`Name: value`); repeatable.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// The request method.
+    #[arg(short = 'X', long = "method", default_value = "GET")]
+    pub method: String,
+    /// The client address.
+    #[arg(long)]
+    pub src: Option<String>,
+    /// The frontend the request arrives on (default: the first).
+    #[arg(long)]
+    pub frontend: Option<String>,
 }
 
 /// Rewrites HAProxy's two-letter single-dash flags into long flags.

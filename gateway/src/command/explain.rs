@@ -4,36 +4,13 @@
 //! function, with tracing on.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use switchyard_rules::fixture::{self, describe, fixture_server};
 use switchyard_rules::OwnedRequest;
 
-#[derive(Debug, clap::Args)]
-pub struct ExplainArgs {
-    /// Configuration file or directory; repeatable.
-    #[arg(short = 'f', required = true)]
-    pub files: Vec<PathBuf>,
-    /// A raw HTTP request (fixture format), or '-' for standard input.
-    pub request: Option<PathBuf>,
-    /// Build the request from a URL instead (`http://host/path?query`).
-    #[arg(long, conflicts_with = "request")]
-    pub url: Option<String>,
-    /// A request header (`Name: value`); repeatable.
-    #[arg(short = 'H', long = "header")]
-    pub headers: Vec<String>,
-    /// The request method.
-    #[arg(short = 'X', long = "method", default_value = "GET")]
-    pub method: String,
-    /// The client address.
-    #[arg(long)]
-    pub src: Option<String>,
-    /// The frontend the request arrives on (default: the first).
-    #[arg(long)]
-    pub frontend: Option<String>,
-}
+use crate::command::cli::ExplainArgs;
 
 fn request_from_args(args: &ExplainArgs) -> anyhow::Result<(OwnedRequest, Option<String>)> {
     if let Some(url) = &args.url {

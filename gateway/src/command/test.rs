@@ -10,27 +10,7 @@ use anyhow::Context;
 use switchyard_grammar::SourceMap;
 use switchyard_rules::fixture::{self, CaseResult};
 
-#[derive(Debug, clap::Args)]
-pub struct TestArgs {
-    /// Configuration file or directory; repeatable.
-    #[arg(short = 'f', required = true)]
-    pub files: Vec<PathBuf>,
-    /// Fixture files, or directories of `*.http` files.
-    #[arg(required = true)]
-    pub fixtures: Vec<PathBuf>,
-    /// List the acl, use_backend and http-request lines no fixture exercised.
-    #[arg(long)]
-    pub coverage: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use crate::command::cli::{Format, TestArgs};
 
 /// Fixture files: given files, and the `*.http` files of given directories.
 fn fixture_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
