@@ -12,6 +12,7 @@ use crate::value::Value;
 
 /// A map file: (key, value) lines, `#` comments, in file order.
 pub struct MapFile {
+    /// The file's path as the configuration names it (and `show map` lists it).
     pub path: String,
     /// The entries now; the runtime API swaps in a new list (`add map`,
     /// `del map`…) and lookups take whichever list is current.
@@ -25,14 +26,18 @@ pub struct MapFile {
 /// One `key value` line of a map, with the id `show map` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapEntry {
+    /// The entry's id, unique within the map, for `del map #ID`.
     pub id: u64,
+    /// The key, compared with the fetched value by the converter's method.
     pub key: String,
+    /// The value the converter returns when the key matches.
     pub value: String,
 }
 
 /// A map's entries at one moment, with their compiled keys per method.
 #[derive(Debug, Default)]
 pub struct MapEntries {
+    /// The entries in file order; the first matching key wins.
     pub list: Vec<MapEntry>,
     compiled: Mutex<HashMap<MatchMethod, Arc<Vec<Matcher>>>>,
 }
@@ -80,6 +85,8 @@ impl std::fmt::Debug for MapFile {
 }
 
 impl MapFile {
+    /// Reads map text: one `key value` line each (the value is the rest of the
+    /// line), blank lines and `#` comments skipped.
     pub fn parse(path: &str, text: &str) -> MapFile {
         let map = MapFile {
             path: path.to_owned(),
@@ -196,11 +203,14 @@ impl MapFile {
 /// prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryRef {
+    /// The entry whose key is this text.
     Key(String),
+    /// The entry with this id (`#ID` in hexadecimal, as `show map` prints it).
     Id(u64),
 }
 
 impl EntryRef {
+    /// Reads `#ID` as an id, anything else as a key.
     pub fn parse(text: &str) -> EntryRef {
         match text
             .strip_prefix('#')
@@ -219,17 +229,25 @@ impl EntryRef {
     }
 }
 
+/// A converter after a fetch (`hdr(host),lower,map(hosts.map)`).
 #[derive(Debug, Clone)]
 pub enum Converter {
+    /// `lower`: the value lower-cased.
     Lower,
+    /// `upper`: the value upper-cased.
     Upper,
+    /// `map*`: the value of the first entry whose key matches the input.
     Map {
+        /// How keys are matched against the input (`map_beg`: by prefix…).
         method: MatchMethod,
+        /// The map file, shared with the runtime API.
         map: Arc<MapFile>,
+        /// What is returned when no key matches; `None`: the sample is dropped.
         default: Option<String>,
     },
 }
 
+/// Every converter name this build compiles; others are refused at load.
 pub const CONVERTER_NAMES: &[&str] = &[
     "lower", "upper", "map", "map_str", "map_beg", "map_end", "map_sub", "map_dom", "map_dir",
     "map_reg", "map_int", "map_ip",

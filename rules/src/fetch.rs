@@ -11,47 +11,74 @@ use crate::value::Value;
 pub enum Fetch {
     /// `hdr(name[,occ])`, `req.hdr`: values split on commas; `req.fhdr`: whole lines.
     Hdr {
+        /// The header's name, lower-cased.
         name: String,
+        /// Which occurrence: 1 the first, -1 the last, negative counts from the
+        /// end; `None`: every occurrence.
         occ: Option<i64>,
+        /// Whether values are split on commas (`hdr`) or taken as whole lines
+        /// (`fhdr`).
         split: bool,
     },
     /// `hdr_cnt(name)`, `req.hdr_cnt`, `req.fhdr_cnt`.
     HdrCnt {
+        /// The header's name, lower-cased.
         name: String,
+        /// Whether values split on commas count one each (`hdr_cnt`) or each line
+        /// counts once (`fhdr_cnt`).
         split: bool,
     },
     /// `hdr_val(name)`: the header's value as an integer.
     HdrVal {
+        /// The header's name, lower-cased.
         name: String,
     },
+    /// `path`: the path, without the query string.
     Path,
     /// `pathq`: the path and the query string, without an absolute-form
     /// target's scheme and authority.
     PathQ,
+    /// `url`: the request target as sent.
     Url,
     /// `url_param(name)` / `urlp(name)`.
     UrlParam {
+        /// The parameter's name, matched case-sensitively as HAProxy does.
         name: String,
     },
     /// Host header and path: `www.example.com/index.html`.
     Base,
+    /// `query`: the query string, without the `?`.
     Query,
+    /// `method`: the request method.
     Method,
+    /// `req.ver`: the HTTP version as `1.1`, `2.0`.
     ReqVer,
+    /// `src`: the client's address (after a PROXY header, the one it carries).
     Src,
+    /// `src_port`: the client's port.
     SrcPort,
+    /// `dst`: the address the client connected to.
     Dst,
+    /// `dst_port`: the port the client connected to.
     DstPort,
     /// `req.cook(name)` / `cook(name)`; `None` name: every cookie's value.
     Cook {
+        /// The cookie's name; `None`: every cookie.
         name: Option<String>,
     },
+    /// `req.cook_cnt(name)` / `cook_cnt(name)`: how many cookies of the name
+    /// (`None`: how many cookies).
     CookCnt {
+        /// The cookie's name; `None`: every cookie.
         name: Option<String>,
     },
+    /// `ssl_fc`: the connection came over TLS.
     SslFc,
+    /// `ssl_fc_sni`: the server name the client asked for.
     SslFcSni,
+    /// `ssl_fc_alpn`: the protocol agreed by ALPN.
     SslFcAlpn,
+    /// `ssl_fc_protocol`: the TLS version (`TLSv1.3`).
     SslFcProtocol,
     /// `ssl_fc_cipher`: the suite by OpenSSL's name.
     SslFcCipher,
@@ -60,16 +87,24 @@ pub enum Fetch {
     /// `ssl_c_verify`: OpenSSL's verify result, 0 (a certificate that
     /// fails verification ends the handshake under rustls).
     SslCVerify,
+    /// `ssl_c_s_dn`: the client certificate's subject DN.
     SslCSDn,
+    /// `ssl_c_i_dn`: the client certificate's issuer DN.
     SslCIDn,
+    /// `ssl_c_notbefore`: the start of the client certificate's validity
+    /// (`YYMMDDhhmmssZ`).
     SslCNotBefore,
+    /// `ssl_c_notafter`: the end of the client certificate's validity
+    /// (`YYMMDDhhmmssZ`).
     SslCNotAfter,
     /// `http_auth(userlist)`: valid Basic credentials for the list.
     HttpAuth {
+        /// The userlist's index in the configuration.
         userlist: usize,
     },
     /// `http_auth_group(userlist)`: the authenticated user's groups.
     HttpAuthGroup {
+        /// The userlist's index in the configuration.
         userlist: usize,
     },
     /// `always_true`, `always_false`, `req.proto_http`.
@@ -79,7 +114,9 @@ pub enum Fetch {
     ReqLen,
     /// `req.payload(offset,length)`: buffered bytes (length 0: to the end).
     ReqPayload {
+        /// Where the bytes start in the buffered data.
         offset: usize,
+        /// How many bytes; 0: all that is buffered after `offset`.
         length: usize,
     },
     /// `req.ssl_sni`: the server name of a buffered TLS ClientHello.
@@ -95,13 +132,19 @@ pub enum Fetch {
 /// The type a fetch returns, which decides its default match method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A string (headers, path, cookies…).
     Str,
+    /// An integer (ports, counts, lengths).
     Int,
+    /// An address (`src`, `dst`).
     Ip,
+    /// A boolean (`ssl_fc`, `http_auth`).
     Bool,
 }
 
 impl Fetch {
+    /// The type of value this fetch returns, which picks its default match
+    /// method.
     pub fn kind(&self) -> Kind {
         match self {
             Fetch::Hdr { .. }
@@ -389,6 +432,7 @@ impl Fetch {
 pub enum AuthResult {
     /// Valid credentials; the user's groups.
     Valid(Vec<String>),
+    /// No valid credentials for the list (or none sent).
     Invalid,
 }
 

@@ -24,10 +24,17 @@ use crate::RuleSet;
 /// One expectation line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
+    /// `expect backend NAME`: the request goes to this backend.
     Backend(String),
+    /// `expect server NAME`: the backend's balancing or persistence picks this
+    /// server.
     Server(String),
+    /// `expect status CODE`: the gateway answers with this status itself.
     Status(u16),
+    /// `expect redirect URL`: a redirect to exactly this `Location`.
     Redirect(String),
+    /// `expect header NAME: VALUE`: the answer carries this header, or, when
+    /// forwarded, the rewritten request does (name lower-cased).
     Header(String, String),
 }
 
@@ -36,8 +43,12 @@ pub enum Expect {
 pub struct Case {
     /// 1-based line of the request line (or of the first `#` line).
     pub line: usize,
+    /// `# frontend NAME`: the frontend the request arrives on (default: the
+    /// first).
     pub frontend: Option<String>,
+    /// The request, with the addresses and TLS facts its `#` lines set.
     pub request: OwnedRequest,
+    /// What the configuration must decide, in file order.
     pub expects: Vec<Expect>,
 }
 
@@ -45,7 +56,9 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct FixtureError {
+    /// The line in the fixture file (1-based).
     pub line: usize,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -236,12 +249,18 @@ fn parse_expect(arg: &str, line: usize) -> Result<Expect, FixtureError> {
 /// The result of one case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
+    /// The case's line in its fixture file.
     pub line: usize,
+    /// One line for the text report: the request and what was decided.
     pub summary: String,
     /// (expected, got) for each unmet expectation.
     pub failures: Vec<(String, String)>,
+    /// The rules' whole decision.
     pub decision: Decision,
+    /// The frontend that decided.
     pub frontend: String,
+    /// The server a forwarded request would reach, when one can be named
+    /// without traffic (see [`fixture_server`]).
     pub server: Option<String>,
 }
 

@@ -7,24 +7,24 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
-pub mod client_hello;
-pub mod compile;
+pub(crate) mod client_hello;
+pub(crate) mod compile;
 pub mod converter;
 pub mod decision;
 mod eval;
 pub mod fetch;
 pub mod fixture;
-pub mod header_match;
+pub(crate) mod header_match;
 pub mod index;
-pub mod keyword;
+pub(crate) mod keyword;
 pub mod multi_regex;
 pub mod pattern;
 pub mod pattern_file;
 pub mod pattern_sets;
 pub mod request;
-pub mod stream;
+pub(crate) mod stream;
 pub mod userlist;
-pub mod value;
+pub(crate) mod value;
 
 use std::collections::HashMap;
 
@@ -61,10 +61,13 @@ pub struct RuleSet {
 /// One `acl` line (or anonymous ACL) as the runtime API's `show acl` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AclSummary {
+    /// The section the ACL is in.
     pub proxy: String,
+    /// The ACL's name.
     pub name: String,
     /// The fetch as written (`path_beg`, `hdr(host)`…).
     pub fetch: String,
+    /// The configuration line it is written on.
     pub line: u32,
     /// The line's own patterns first, then those its files held at startup.
     pub patterns: Vec<String>,
@@ -231,7 +234,10 @@ impl RuleSet {
 /// One `http-response` header action, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseEdit {
+    /// `http-response set-header`: replace every field of the name with this
+    /// one.
     Set(String, String),
+    /// `http-response add-header`: append this field.
     Add(String, String),
     /// Deletes every field whose name matches.
     Del(header_match::HeaderNameMatch),

@@ -12,23 +12,41 @@ use regex::{RegexSet, RegexSetBuilder};
 
 use crate::value::Value;
 
+/// How an ACL line compares its sample with its patterns: HAProxy's `-m`
+/// method, or the one a keyword suffix (`_beg`, `_reg`…) or the fetch's
+/// default implies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MatchMethod {
+    /// `str`: the whole value equals a pattern.
     Str,
+    /// `beg`: the value starts with a pattern.
     Beg,
+    /// `end`: the value ends with a pattern.
     End,
+    /// `sub`: the value contains a pattern.
     Sub,
+    /// `reg`: a regular expression matches somewhere in the value.
     Reg,
+    /// `dom`: the pattern appears as whole dot- or slash-delimited words (host
+    /// names).
     Dom,
+    /// `dir`: the pattern appears as whole slash-delimited segments (paths).
     Dir,
+    /// `len`: the value's length lies in one of the integer ranges.
     Len,
+    /// `found`: the sample exists, whatever its value; the line has no patterns.
     Found,
+    /// `int`: the value, an integer, lies in one of the ranges.
     Int,
+    /// `ip`: the value, an address, lies in one of the networks.
     Ip,
+    /// `bool`: the value is true (a non-zero integer); the line has no patterns.
     Bool,
 }
 
 impl MatchMethod {
+    /// The method named `name` (`-m NAME`), or `None` for a name HAProxy does
+    /// not know.
     pub fn parse(name: &str) -> Option<MatchMethod> {
         Some(match name {
             "str" => MatchMethod::Str,
@@ -51,7 +69,9 @@ impl MatchMethod {
 /// An integer range `a:b`, `a:`, `:b`, or an operator form (`ge 3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IntRange {
+    /// The lowest value in the range (`i64::MIN` when open below).
     pub min: i64,
+    /// The highest value in the range (`i64::MAX` when open above).
     pub max: i64,
 }
 
@@ -66,37 +86,58 @@ impl IntRange {
 pub enum Matcher {
     /// Exact strings; lowercased when case-insensitive.
     Str {
+        /// The patterns, for one hash lookup per value.
         set: HashSet<String>,
+        /// Compare lower-cased (`-i`): the value is folded before the lookup.
         icase: bool,
     },
+    /// Prefixes (`beg`).
     Beg {
+        /// The prefixes; lower-cased with `-i`.
         list: Vec<String>,
+        /// Compare lower-cased (`-i`).
         icase: bool,
     },
+    /// Suffixes (`end`).
     End {
+        /// The suffixes; lower-cased with `-i`.
         list: Vec<String>,
+        /// Compare lower-cased (`-i`).
         icase: bool,
     },
+    /// Substrings (`sub`).
     Sub {
+        /// A searcher per pattern; lower-cased with `-i`.
         list: Vec<Finder<'static>>,
+        /// Compare lower-cased (`-i`).
         icase: bool,
     },
     /// Patterns without their leading and trailing delimiters (one left
     /// empty never matches).
     Dom {
+        /// A searcher per pattern, built once.
         list: Vec<Finder<'static>>,
+        /// Compare lower-cased (`-i`).
         icase: bool,
     },
+    /// Slash-delimited path segments (`dir`).
     Dir {
+        /// Patterns without their outer slashes, a searcher each.
         list: Vec<Finder<'static>>,
+        /// Compare lower-cased (`-i`).
         icase: bool,
     },
     /// All regexes of the ACL in one set.
     Reg(Arc<LineRegexes>),
+    /// `len`: the ranges the value's length must fall in.
     Len(Vec<IntRange>),
+    /// `int`: the ranges the integer value must fall in.
     Int(Vec<IntRange>),
+    /// `ip`: networks as address and prefix length.
     Ip(Vec<(IpAddr, u8)>),
+    /// `-m found`: any value matches.
     Found,
+    /// `-m bool`: a non-zero value matches.
     Bool,
 }
 
@@ -104,6 +145,9 @@ pub enum Matcher {
 pub type PatternError = String;
 
 impl Matcher {
+    /// Compiles `patterns` for `method`, folding them when `icase`; the error
+    /// says which pattern is bad and why (a PCRE-only regex construct, an
+    /// integer or address that does not parse).
     pub fn compile(
         method: MatchMethod,
         patterns: &[String],

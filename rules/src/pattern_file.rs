@@ -14,13 +14,16 @@ use crate::value::Value;
 /// One entry of a pattern file, with the id `show acl FILE` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatternEntry {
+    /// The entry's id, unique within the file, for `del acl FILE #ID`.
     pub id: u64,
+    /// The pattern as written.
     pub pattern: String,
 }
 
 /// A pattern file shared by the ACL lines that name it.
 #[derive(Debug)]
 pub struct PatternFile {
+    /// The file's path as the configuration names it.
     pub path: String,
     /// The configuration line of each ACL line reading it.
     pub used_by: Mutex<Vec<u32>>,
@@ -32,11 +35,13 @@ pub struct PatternFile {
 /// Why a runtime change was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PatternFileError {
+    /// The pattern does not compile for a method a reading line uses.
     #[error("{0}")]
     Invalid(PatternError),
 }
 
 impl PatternFile {
+    /// A file with `patterns` (its lines at startup) and no readers yet.
     pub fn new(path: &str, patterns: &[String]) -> PatternFile {
         let file = PatternFile {
             path: path.to_owned(),
@@ -62,6 +67,7 @@ impl PatternFile {
         }
     }
 
+    /// The entries now, in order.
     pub fn entries(&self) -> Vec<PatternEntry> {
         lock(&self.entries).clone()
     }
@@ -100,6 +106,7 @@ impl PatternFile {
         removed
     }
 
+    /// Removes every entry (`clear acl`); the readers then match nothing.
     pub fn clear(&self) {
         lock(&self.entries).clear();
         self.refresh();
@@ -187,6 +194,7 @@ impl LiveMatcher {
         }
     }
 
+    /// Whether `value` matches the file's current patterns.
     pub fn matches_one(&self, value: &Value) -> bool {
         let current = self
             .current
@@ -200,11 +208,14 @@ impl LiveMatcher {
 /// A line's matcher: fixed at startup, or live when it reads files.
 #[derive(Debug, Clone)]
 pub enum LineMatcher {
+    /// Patterns of the line alone, compiled once.
     Fixed(Matcher),
+    /// Patterns that include `-f` files the runtime API may change.
     Live(Arc<LiveMatcher>),
 }
 
 impl LineMatcher {
+    /// Whether `value` matches any of the line's patterns now.
     pub fn matches_one(&self, value: &Value) -> bool {
         match self {
             LineMatcher::Fixed(m) => m.matches_one(value),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 /// A request as the rules see it.
 pub trait RequestFacts {
+    /// The request method as sent (`GET`, `PURGE`…).
     fn method(&self) -> &str;
     /// The request target as received (origin-form or absolute-form).
     fn target(&self) -> &str;
@@ -13,7 +14,10 @@ pub trait RequestFacts {
     fn version(&self) -> &str;
     /// Every header line in order: (lowercase name, value).
     fn for_each_header<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s [u8]));
+    /// The client's address: the peer, or the one a PROXY header carried.
     fn src(&self) -> SocketAddr;
+    /// The address the client connected to (the bind's, or the PROXY header's
+    /// destination).
     fn dst(&self) -> SocketAddr;
     /// TLS facts of the client connection, when it is TLS.
     fn tls(&self) -> Option<&TlsFacts> {
@@ -48,10 +52,15 @@ pub trait RequestFacts {
     }
 }
 
+/// What the TLS handshake of the client connection settled, for the
+/// `ssl_fc_*` and `ssl_c_*` fetches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsFacts {
+    /// The server name the client asked for (`ssl_fc_sni`).
     pub sni: Option<String>,
+    /// The protocol agreed by ALPN (`ssl_fc_alpn`).
     pub alpn: Option<String>,
+    /// The TLS version by OpenSSL's name (`TLSv1.3`, `ssl_fc_protocol`).
     pub protocol: Option<String>,
     /// The suite, by OpenSSL's name (`ssl_fc_cipher`).
     pub cipher: Option<String>,
@@ -167,18 +176,28 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 /// A request owned in memory: fixtures, `explain`, tests, benchmarks.
 #[derive(Debug, Clone)]
 pub struct OwnedRequest {
+    /// The method as sent.
     pub method: String,
+    /// The request target (origin-form or absolute-form).
     pub target: String,
+    /// The version as the rules see it: `1.0`, `1.1` or `2.0`.
     pub version: String,
     /// (lowercase name, value), in order.
     pub headers: Vec<(String, String)>,
+    /// The client's address.
     pub src: SocketAddr,
+    /// The address the client connected to.
     pub dst: SocketAddr,
+    /// The client connection's TLS facts; `None` for plain TCP.
     pub tls: Option<TlsFacts>,
+    /// The body after the head (a fixture's lines after the blank line); no
+    /// fetch reads it, as no HTTP fetch here waits for a body.
     pub body: Vec<u8>,
 }
 
 impl OwnedRequest {
+    /// A `GET` of `target` over HTTP/1.1 from 127.0.0.1 to port 80, with no
+    /// headers: the start of most tests.
     pub fn get(target: &str) -> OwnedRequest {
         OwnedRequest {
             method: "GET".into(),
@@ -192,6 +211,7 @@ impl OwnedRequest {
         }
     }
 
+    /// Adds a header line (the name lower-cased, as [`RequestFacts`] gives it).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_owned()));
@@ -203,8 +223,11 @@ impl OwnedRequest {
 /// so far, no HTTP request (HTTP fetches find nothing).
 #[derive(Debug, Clone, Copy)]
 pub struct StreamFacts<'a> {
+    /// The client's address.
     pub src: SocketAddr,
+    /// The address the client connected to.
     pub dst: SocketAddr,
+    /// The bytes the client sent so far (`tcp-request content` inspects them).
     pub payload: &'a [u8],
     /// More bytes may still come (see [`RequestFacts::payload_may_grow`]).
     pub may_grow: bool,

@@ -11,13 +11,19 @@ struct User {
     groups: Vec<String>,
 }
 
+/// A `userlist` section ready to check credentials: each user's
+/// `insecure-password` and its groups, from the user line and the `group`
+/// lines.
 #[derive(Debug, Clone)]
 pub struct CompiledUserlist {
+    /// The section's name (`http_auth(NAME)`).
     pub name: String,
     users: Vec<User>,
 }
 
 impl CompiledUserlist {
+    /// Compiles `list`; a crypt(3) `password` hash, which this build cannot
+    /// check yet, is reported in `diags` and its user left out.
     pub fn compile(list: &Userlist, diags: &mut Diagnostics) -> CompiledUserlist {
         let mut users = Vec::new();
         for user in &list.users {
