@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::span::{SourceMap, Span};
 
+/// How bad a diagnostic is; `-c` exits 1 when any is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     /// Shown with `.diag`/`.notice` and informational remarks.
@@ -30,6 +31,7 @@ impl fmt::Display for Severity {
 /// One message about one place in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Whether the configuration is refused, still valid, or only informed.
     pub severity: Severity,
     /// Where the problem is; `None` for whole-configuration remarks.
     pub span: Option<Span>,
@@ -40,6 +42,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error at `span`: the configuration is refused.
     pub fn error(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
@@ -49,6 +52,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning at `span`: the configuration is still valid.
     pub fn warning(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
@@ -58,6 +62,7 @@ impl Diagnostic {
         }
     }
 
+    /// A notice at `span`, shown as HAProxy shows its informational remarks.
     pub fn notice(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Notice,
@@ -77,11 +82,13 @@ impl Diagnostic {
         }
     }
 
+    /// Adds how to fix the problem, shown under the quoted line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// Whether this refuses the configuration.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -132,40 +139,49 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// No diagnostics yet.
     pub fn new() -> Self {
         Diagnostics::default()
     }
 
+    /// Adds one at the end.
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.items.push(diagnostic);
     }
 
+    /// Adds all of `other`'s, in their order.
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
     }
 
+    /// Whether any of them refuses the configuration.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }
 
+    /// The errors, in the order found.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter().filter(|d| d.is_error())
     }
 
+    /// The warnings, in the order found (notices are neither).
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items
             .iter()
             .filter(|d| d.severity == Severity::Warning)
     }
 
+    /// All of them, in the order found.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
     }
 
+    /// How many there are.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -177,6 +193,8 @@ impl Diagnostics {
         all
     }
 
+    /// Every diagnostic rendered with its quoted line, sorted by place, one
+    /// after the other: what `switchyard -c` prints.
     pub fn render(&self, sources: &SourceMap) -> String {
         self.sorted()
             .iter()

@@ -7,12 +7,14 @@
 
 use std::collections::BTreeMap;
 
+/// The variables as `${NAME}` expands them, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
 }
 
 impl Environment {
+    /// An empty environment.
     pub fn new() -> Self {
         Environment::default()
     }
@@ -24,10 +26,12 @@ impl Environment {
         }
     }
 
+    /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// Whether `name` is set, even to the empty string (`defined(NAME)`).
     pub fn is_defined(&self, name: &str) -> bool {
         self.vars.contains_key(name)
     }
@@ -82,6 +86,7 @@ impl Environment {
         out
     }
 
+    /// Every variable and its value, sorted by name.
     pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }

@@ -11,9 +11,15 @@ use crate::env::Environment;
 use crate::span::{FileId, Span};
 use crate::word::Word;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "config.pest"]
-pub(crate) struct ConfigGrammar;
+pub(crate) use grammar::{ConfigGrammar, Rule};
+
+/// The parser pest derives from `config.pest`, in a module of its own so
+/// that the generated `Rule` enum stays inside the crate.
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "config.pest"]
+    pub(crate) struct ConfigGrammar;
+}
 
 /// The words of one line; empty for blank and comment-only lines.
 pub fn lex_line(

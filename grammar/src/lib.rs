@@ -4,18 +4,18 @@
 //! references between sections. This crate does no I/O: files to read are
 //! handed in, and files a keyword names are read through [`FileAccess`].
 //!
-//! Data flows one way: text → [`reader`] (sections of words) →
-//! [`keyword`] (typed [`ast`]) → [`model::Config`] → the `rules` crate.
+//! Data flows one way: text → `reader` (sections of words) →
+//! `keyword` (typed [`ast`]) → [`model::Config`] → the `rules` crate.
 #![forbid(unsafe_code)]
 
 pub mod ast;
 pub mod diagnostic;
 pub mod env;
-pub mod keyword;
+pub(crate) mod keyword;
 pub mod lexer;
 pub mod model;
 pub mod preprocess;
-pub mod reader;
+pub(crate) mod reader;
 pub mod span;
 pub mod suggest;
 pub mod validate;

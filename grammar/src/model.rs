@@ -18,6 +18,7 @@ use crate::span::{SourceMap, Span};
 /// grammar crate does no I/O itself; the binary passes the file system and
 /// tests pass a map.
 pub trait FileAccess {
+    /// The whole content of the file at `path`, as the configuration wrote it.
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
 }
 
@@ -35,9 +36,11 @@ impl FileAccess for NoFiles {
 /// The whole configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The `global` section's settings (defaults when there is none).
     pub global: Global,
     /// `frontend`, `backend` and `listen` sections in file order.
     pub proxies: Vec<Proxy>,
+    /// `userlist` sections, for `http_auth` and `stats auth`.
     pub userlists: Vec<Userlist>,
     /// The environment after every `setenv`/`unsetenv` of `global`.
     pub env: Environment,
@@ -51,12 +54,16 @@ pub struct Config {
 /// `diagnostics.has_errors()` is false.
 #[derive(Debug)]
 pub struct LoadedConfig {
+    /// The validated configuration (complete only without errors).
     pub config: Config,
+    /// The text of every file read, for quoting in messages.
     pub sources: SourceMap,
+    /// Every error, warning and notice found while loading.
     pub diagnostics: Diagnostics,
 }
 
 impl Config {
+    /// The `frontend`, `backend` or `listen` section named `name`.
     pub fn proxy(&self, name: &str) -> Option<&Proxy> {
         self.proxies.iter().find(|p| p.name == name)
     }
@@ -68,14 +75,17 @@ impl Config {
             .find(|p| p.kind.is_backend() && p.name == name)
     }
 
+    /// The sections that take connections: frontends and listens.
     pub fn frontends(&self) -> impl Iterator<Item = &Proxy> {
         self.proxies.iter().filter(|p| p.kind.is_frontend())
     }
 
+    /// The sections that have servers: backends and listens.
     pub fn backends(&self) -> impl Iterator<Item = &Proxy> {
         self.proxies.iter().filter(|p| p.kind.is_backend())
     }
 
+    /// The `userlist` section named `name`.
     pub fn userlist(&self, name: &str) -> Option<&Userlist> {
         self.userlists.iter().find(|u| u.name == name)
     }

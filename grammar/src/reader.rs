@@ -26,19 +26,6 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            SectionKind::Global => "global",
-            SectionKind::Defaults => "defaults",
-            SectionKind::Frontend => "frontend",
-            SectionKind::Backend => "backend",
-            SectionKind::Listen => "listen",
-            SectionKind::Userlist => "userlist",
-            SectionKind::HttpErrors => "http-errors",
-            SectionKind::FcgiApp => "fcgi-app",
-        }
-    }
-
     fn from_keyword(word: &str) -> Option<SectionKind> {
         Some(match word {
             "global" => SectionKind::Global,

@@ -13,13 +13,18 @@ pub struct FileId(pub u32);
 /// and the length of the marked text in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
+    /// The file the text is in.
     pub file: FileId,
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column, in characters.
     pub column: u32,
+    /// Length of the marked text, in characters (0 marks a point).
     pub len: u32,
 }
 
 impl Span {
+    /// A span of `len` characters at `line`:`column` of `file`.
     pub fn new(file: FileId, line: u32, column: u32, len: u32) -> Self {
         Span {
             file,
@@ -46,7 +51,9 @@ impl Span {
 /// One configuration file's name and text.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The name shown in messages (the path given on the command line).
     pub name: Arc<str>,
+    /// The whole text as read.
     pub text: Arc<str>,
 }
 
@@ -67,10 +74,12 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> Self {
         SourceMap::default()
     }
 
+    /// Adds a file and returns the id its spans carry.
     pub fn add(&mut self, name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> FileId {
         self.files.push(SourceFile {
             name: name.into(),
@@ -79,10 +88,12 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The file `id` stands for, if it was added here.
     pub fn file(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)
     }
 
+    /// The name of file `id`, or `<unknown>` for an id from another map.
     pub fn name(&self, id: FileId) -> &str {
         self.file(id).map(|f| &*f.name).unwrap_or("<unknown>")
     }

@@ -37,6 +37,9 @@ pub const PREDEFINED_ACLS: &[&str] = &[
     "WAIT_END",
 ];
 
+/// Checks the references between sections once all are read (backends,
+/// userlists, `http-errors` names, ACLs against HAProxy's predefined ones,
+/// the files named), adding to `diags` what HAProxy warns or refuses.
 pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostics) {
     check_names(config, diags);
     for proxy in &config.proxies {

@@ -5,6 +5,8 @@ use std::fmt;
 
 use crate::span::Span;
 
+/// One word of a configuration line: its value after quoting, escapes and
+/// variables, and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     /// The word's value (unquoted, unescaped, variables expanded).
@@ -17,6 +19,7 @@ pub struct Word {
 }
 
 impl Word {
+    /// An unquoted word `text` at `span`.
     pub fn new(text: impl Into<String>, span: Span) -> Self {
         Word {
             text: text.into(),
@@ -25,6 +28,7 @@ impl Word {
         }
     }
 
+    /// The word's value.
     pub fn as_str(&self) -> &str {
         &self.text
     }

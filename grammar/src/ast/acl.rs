@@ -26,12 +26,15 @@ pub struct AclFlags {
 /// A fetch, flags and patterns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AclExpr {
+    /// The fetch and its converters.
     pub fetch: SampleExpr,
     /// The word the fetch was written in, for messages.
     pub fetch_word: Word,
+    /// The `-i`, `-m`, `-f`… flags before the patterns.
     pub flags: AclFlags,
     /// The patterns, ORed; integer operators (`ge 3`) stay as words here.
     pub patterns: Vec<Word>,
+    /// From the fetch to the last pattern.
     pub span: Span,
 }
 
@@ -104,6 +107,8 @@ impl AclExpr {
 /// `acl NAME FETCH [flags] [patterns…]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AclDef {
+    /// The ACL's name; lines with the same name are ORed.
     pub name: Word,
+    /// What the line tests.
     pub expr: AclExpr,
 }

@@ -11,13 +11,19 @@ use crate::diagnostic::Diagnostic;
 use crate::lexer::{ConfigGrammar, Rule};
 use crate::word::Word;
 
+/// The family an address names, from its prefix (`ipv4@`, `unix@`…) or its
+/// form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressFamily {
     /// No prefix: IPv4 or IPv6 from the text.
     Inet,
+    /// `ipv4@`: IPv4 only.
     Ipv4,
+    /// `ipv6@`: IPv6 only.
     Ipv6,
+    /// `unix@`, or a path starting with `/`: a unix stream socket.
     Unix,
+    /// `abns@NAME`: a Linux abstract-namespace unix socket.
     Abns,
     /// `fd@N`: an inherited, already open socket.
     Fd,
@@ -25,15 +31,19 @@ pub enum AddressFamily {
     /// that name (`LISTEN_FDNAMES`). Switchyard's own: HAProxy 2.6 has no
     /// syntax for socket names.
     Systemd,
+    /// `sockpair@FD`: one end of a socket pair (the gateway does not serve a
+    /// `bind` on one yet).
     Sockpair,
     /// `udp@`, `udp4@`, `udp6@` (for `log` targets).
     Udp,
 }
 
+/// What an address names, without its port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Host {
     /// `*`, `0.0.0.0` written as `*`, or nothing before the colon.
     Any,
+    /// An IP address.
     Ip(IpAddr),
     /// A host name, resolved when the gateway starts.
     Name(String),
@@ -56,11 +66,16 @@ pub enum Port {
     Offset(i32),
 }
 
+/// One address of a `bind`, `server`, `log` or `stats socket` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
+    /// The family, from the prefix or the form.
     pub family: AddressFamily,
+    /// The host part.
     pub host: Host,
+    /// The port part.
     pub port: Port,
+    /// The word it was written in, for messages.
     pub word: Word,
 }
 
@@ -68,9 +83,13 @@ pub struct Address {
 /// whether ranges are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressUse {
+    /// `bind`: a port or a range is required.
     Bind,
+    /// `server`: the port may be missing or an offset.
     Server,
+    /// `log`: syslog targets, UDP by default.
     Log,
+    /// `stats socket`: a unix path or a TCP address.
     StatsSocket,
 }
 

@@ -10,11 +10,14 @@ use crate::word::Word;
 
 pub use crate::ast::tls::TlsVersion;
 
+/// A `bind` line's options: TLS, PROXY protocol, socket settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BindOptions {
+    /// `ssl`: TLS on these addresses.
     pub ssl: bool,
     /// `crt FILE|DIR`, repeatable; the first certificate is the default.
     pub certificates: Vec<Word>,
+    /// `crt-list FILE`, repeatable: certificates with per-name settings.
     pub crt_list: Vec<Word>,
     /// `crt-base` from `global`, for the relative files a `crt-list`
     /// names (the `crt` and `crt-list` words are already rebased).
@@ -26,7 +29,10 @@ pub struct BindOptions {
     pub tls: TlsPolicy,
     /// `global`'s `tune.ssl.*`, copied here with the defaults.
     pub tls_tuning: crate::ast::global::TlsTuning,
+    /// `strict-sni`: refuse a handshake whose SNI names no certificate.
     pub strict_sni: bool,
+    /// `ca-file`: CAs that verify client certificates and are named to
+    /// clients.
     pub ca_file: Option<Word>,
     /// `ca-verify-file`: CAs that verify client certificates without
     /// being named to clients.
@@ -35,14 +41,23 @@ pub struct BindOptions {
     pub crl_file: Option<Word>,
     /// `verify none|optional|required` (client certificates).
     pub verify: Option<Word>,
+    /// `accept-proxy`: every connection starts with a PROXY header.
     pub accept_proxy: bool,
+    /// `name`: the listener's name in stats and logs.
     pub name: Option<String>,
+    /// `id`: the listener's number, unique in its frontend.
     pub id: Option<u64>,
+    /// `maxconn`: connections this listener holds at once.
     pub maxconn: Option<u64>,
+    /// `backlog`: the listen queue's length.
     pub backlog: Option<u64>,
+    /// `v4v6`: an IPv6 wildcard also takes IPv4.
     pub v4v6: bool,
+    /// `v6only`: an IPv6 wildcard takes IPv6 only.
     pub v6only: bool,
+    /// `tfo`: TCP Fast Open on accepted connections.
     pub tfo: bool,
+    /// `defer-accept`: the accept waits for the client's first data.
     pub defer_accept: bool,
     /// `proto h2`: speak HTTP/2 only.
     pub proto: Option<String>,
@@ -50,7 +65,9 @@ pub struct BindOptions {
     pub expose_fd_listeners: bool,
     /// Unix socket permissions: `mode 600`, `user`, `group`, `uid`, `gid`.
     pub unix_mode: Option<u32>,
+    /// `user`/`uid`: the unix socket's owner.
     pub unix_user: Option<String>,
+    /// `group`/`gid`: the unix socket's group.
     pub unix_group: Option<String>,
     /// `level user|operator|admin` (stats sockets).
     pub level: Option<Word>,
@@ -58,10 +75,14 @@ pub struct BindOptions {
     pub tcp_user_timeout: Option<Duration>,
 }
 
+/// A `bind` line: where a frontend listens, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
+    /// The addresses, one per comma-separated part.
     pub addresses: Vec<Address>,
+    /// What applies to every address.
     pub options: BindOptions,
+    /// The `bind` keyword itself, for messages.
     pub keyword: Word,
 }
 

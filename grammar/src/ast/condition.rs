@@ -7,30 +7,40 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::word::Word;
 
+/// Whether a condition applies the rule when it holds or when it does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Polarity {
+    /// `if COND`: the rule applies when the condition holds.
     If,
+    /// `unless COND`: the rule applies when it does not.
     Unless,
 }
 
 /// A reference to an ACL: by name (declared or predefined) or anonymous.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AclRef {
+    /// An ACL by its name: declared with `acl`, or one of HAProxy's predefined
+    /// ones (`TRUE`, `METH_GET`, `HTTP_1.1`…).
     Named(Word),
+    /// `{ fetch [flags] patterns }`, written inside the condition.
     Anonymous(Box<AclExpr>),
 }
 
 /// One term of a condition: an ACL, perhaps negated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AclTerm {
+    /// `!`: the term holds when the ACL does not match.
     pub negated: bool,
+    /// The ACL tested.
     pub acl: AclRef,
+    /// Where the term is written, `!` included.
     pub span: Span,
 }
 
 /// `if`/`unless` and an OR of ANDs of terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
+    /// `if` or `unless`.
     pub polarity: Polarity,
     /// Each inner list is ANDed; the lists are ORed.
     pub alternatives: Vec<Vec<AclTerm>>,

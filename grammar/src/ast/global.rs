@@ -11,36 +11,61 @@ use crate::word::Word;
 /// `cpu-map [auto:]THREAD-SET CPU-SET`, e.g. `cpu-map 1/all 0-1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CpuMap {
+    /// `auto:`: threads and CPUs are paired one to one in order.
     pub auto: bool,
     /// The process part (`1` in `1/all`); HAProxy 2.6 only has process 1.
     pub process: Option<String>,
     /// Thread numbers (1-based), `None` meaning all threads.
     pub threads: Option<Vec<u32>>,
+    /// The CPU numbers the threads may run on.
     pub cpus: Vec<u32>,
+    /// Where the line is written.
     pub span: crate::span::Span,
 }
 
+/// The `global` section: process-wide settings, each `None` (or empty) when
+/// not written, so that HAProxy's default applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Global {
+    /// `chroot DIR`: the directory the process enters after start-up.
     pub chroot: Option<Word>,
+    /// `daemon`: run in the background.
     pub daemon: Option<crate::span::Span>,
+    /// `master-worker`: a master process supervises the worker.
     pub master_worker: Option<crate::span::Span>,
+    /// `user NAME`: the user the process switches to.
     pub user: Option<Word>,
+    /// `group NAME`: the group the process switches to.
     pub group: Option<Word>,
+    /// `uid N`: the user id the process switches to.
     pub uid: Option<Spanned<u64>>,
+    /// `gid N`: the group id the process switches to.
     pub gid: Option<Spanned<u64>>,
     /// Accepted with a warning: threads replace processes.
     pub nbproc: Option<Spanned<u64>>,
+    /// `nbthread N`: how many worker threads serve connections.
     pub nbthread: Option<Spanned<u64>>,
+    /// `cpu-map` lines, in order.
     pub cpu_maps: Vec<CpuMap>,
+    /// `maxconn N`: connections the process holds at once.
     pub maxconn: Option<Spanned<u64>>,
+    /// `pidfile FILE`: where the process id is written.
     pub pidfile: Option<Word>,
+    /// `log` lines: the targets `log global` in a proxy refers to.
     pub logs: Vec<LogTarget>,
+    /// `log-send-hostname [NAME]`: the host name put in syslog headers (empty:
+    /// the machine's).
     pub log_send_hostname: Option<String>,
+    /// `log-tag TAG`: the tag of syslog headers (default `haproxy`).
     pub log_tag: Option<String>,
+    /// `stats socket` lines: where the runtime API listens.
     pub stats_sockets: Vec<Bind>,
+    /// `stats timeout`: how long the runtime API waits for a command.
     pub stats_timeout: Option<Duration>,
+    /// `stats maxconn`: connections the runtime API holds at once (read, not
+    /// yet applied by the gateway).
     pub stats_maxconn: Option<u64>,
+    /// `ulimit-n N`: the file-descriptor limit the process sets for itself.
     pub ulimit_n: Option<u64>,
     /// `spread-checks N`: each check interval varies by up to N % either
     /// way, so that checks started together drift apart.
@@ -50,14 +75,23 @@ pub struct Global {
     pub max_spread_checks: Option<Duration>,
     /// `unix-bind …`: defaults for the UNIX sockets of `bind` lines.
     pub unix_bind: UnixBindDefaults,
+    /// `hard-stop-after TIME`: how long an old process may keep serving after
+    /// a reload or soft stop.
     pub hard_stop_after: Option<Duration>,
+    /// `node NAME`: the name the stats page shows (default: the host's).
     pub node: Option<String>,
+    /// `description TEXT`: the text the stats page shows.
     pub description: Option<String>,
+    /// `ca-base DIR`: the directory relative CA and CRL files are read from.
     pub ca_base: Option<Word>,
+    /// `crt-base DIR`: the directory relative certificate files are read from.
     pub crt_base: Option<Word>,
     /// `default-path current|config|parent|origin PATH`.
     pub default_path: Option<(String, Option<Word>)>,
+    /// `quiet`: no start-up messages (read, not yet applied by the gateway).
     pub quiet: bool,
+    /// `debug`: HAProxy's debug mode (read, not yet applied by the gateway;
+    /// `-d` is).
     pub debug: bool,
     /// `tune.bufsize` and `tune.maxrewrite`.
     pub buffers: BufferLimits,
@@ -75,6 +109,7 @@ pub struct Global {
     pub server_tls: TlsPolicy,
     /// `ssl-server-verify none|required`: the default of `server … verify`.
     pub ssl_server_verify: Option<Word>,
+    /// `tune.ssl.*`: sessions, tickets and record size.
     pub tls_tuning: TlsTuning,
 }
 
@@ -96,9 +131,13 @@ pub struct TlsTuning {
 /// the two strings); `stats socket` lines are not concerned, as in HAProxy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnixBindDefaults {
+    /// `prefix P`: put before each `bind` path.
     pub prefix: Option<String>,
+    /// `mode M`: the sockets' permissions (octal).
     pub mode: Option<u32>,
+    /// `user U` or `uid N`: the sockets' owner.
     pub user: Option<String>,
+    /// `group G` or `gid N`: the sockets' group.
     pub group: Option<String>,
 }
 
@@ -125,7 +164,9 @@ impl Default for BufferLimits {
 }
 
 impl BufferLimits {
+    /// HAProxy's default `tune.bufsize`.
     pub const DEFAULT_BUFSIZE: usize = 16_384;
+    /// HAProxy's default `tune.maxrewrite`.
     pub const DEFAULT_MAXREWRITE: usize = 1024;
     /// The largest `tune.bufsize` accepted: response heads are indexed with
     /// 16-bit offsets.

@@ -11,20 +11,30 @@ use crate::word::Word;
 /// What a `redirect` builds its location from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedirectKind {
+    /// `location URL`: the target as written.
     Location,
+    /// `prefix P`: the target is P followed by the request's path.
     Prefix,
+    /// `scheme S`: the request's URL with its scheme replaced.
     Scheme,
 }
 
+/// A `redirect` line or `http-request redirect` action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redirect {
+    /// How the location is built from `target`.
     pub kind: RedirectKind,
+    /// The location, prefix or scheme, with `%` expansions.
     pub target: LogFormat,
     /// 301, 302 (the default), 303, 307 or 308.
     pub code: u16,
+    /// `drop-query`: the query string is left out of the location.
     pub drop_query: bool,
+    /// `append-slash`: a `/` is added to a path that does not end with one.
     pub append_slash: bool,
+    /// `set-cookie NAME[=VALUE]`: a cookie the redirect sets, as written.
     pub set_cookie: Option<String>,
+    /// `clear-cookie NAME[=]`: a cookie the redirect clears (`Max-Age=0`).
     pub clear_cookie: Option<String>,
     /// `ignore-empty`: no redirect (the rule does nothing) when the target
     /// comes out empty.
@@ -34,11 +44,17 @@ pub struct Redirect {
 /// The body of a `return` or a `deny` with a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnBody {
+    /// No body: the head alone.
     None,
+    /// `string TEXT`: the text as written.
     String(String),
+    /// `lf-string FMT`: the text with `%` expansions done per request.
     LfString(LogFormat),
+    /// `file PATH`: the file's content, read at start-up.
     File(Word),
+    /// `lf-file PATH`: the file's content with `%` expansions done per request.
     LfFile(Word),
+    /// `errorfile PATH`: a complete HTTP response read from the file.
     Errorfile(Word),
     /// `errorfiles NAME`: the section's file for the status (resolved once
     /// every section is read into `Errorfile` or `DefaultErrorfiles`).
@@ -47,72 +63,115 @@ pub enum ReturnBody {
     DefaultErrorfiles,
 }
 
+/// What a `return` (or a `deny` with a response) sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReturnSpec {
+    /// The status code (`status N`; 200 for `return`, 403 for `deny`).
     pub status: u16,
+    /// `content-type T`, required with a body other than an errorfile.
     pub content_type: Option<String>,
+    /// The body.
     pub body: ReturnBody,
+    /// `hdr NAME FMT` lines, in order.
     pub headers: Vec<(String, LogFormat)>,
 }
 
+/// What an `http-request` or `http-response` rule does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpAction {
+    /// `allow`: stops the rules of this list; the message goes on.
     Allow,
     /// `deny [deny_status N]` or `deny status N [content-type T] [string S…]`.
     Deny(ReturnSpec),
     /// `reject`: the connection is closed, nothing answered.
     Reject,
+    /// `return`: the gateway answers itself.
     Return(ReturnSpec),
+    /// `redirect`: answers with a redirect.
     Redirect(Redirect),
+    /// `set-header NAME FMT`: replaces every field of the name.
     SetHeader {
+        /// The header's name.
         name: String,
+        /// The new value, expanded per message.
         value: LogFormat,
     },
+    /// `add-header NAME FMT`: appends a field.
     AddHeader {
+        /// The header's name.
         name: String,
+        /// The value, expanded per message.
         value: LogFormat,
     },
     /// `del-header NAME [-m str|beg|end|sub|reg]`.
     DelHeader {
+        /// The header's name (or pattern, with `-m`).
         name: String,
+        /// How `name` is matched: `-m str` (the default), `beg`, `end`, `sub`, `reg`.
         method: Option<Word>,
     },
+    /// `replace-header NAME REGEX FMT`: rewrites whole field values that match.
     ReplaceHeader {
+        /// The header's name.
         name: String,
+        /// The regex each whole value is matched against.
         regex: Word,
+        /// The replacement, with `\1` back-references and `%` expansions.
         replacement: LogFormat,
     },
+    /// `replace-value NAME REGEX FMT`: rewrites each comma-separated value that
+    /// matches.
     ReplaceValue {
+        /// The header's name.
         name: String,
+        /// The regex each value is matched against.
         regex: Word,
+        /// The replacement, with `\1` back-references and `%` expansions.
         replacement: LogFormat,
     },
+    /// `set-path FMT`: replaces the path, keeping the query string.
     SetPath(LogFormat),
+    /// `replace-path REGEX FMT`: rewrites the path (without the query string).
     ReplacePath {
+        /// The regex the path is matched against.
         regex: Word,
+        /// The replacement, with `\1` back-references and `%` expansions.
         replacement: LogFormat,
     },
     /// `set-pathq FMT`: the path and the query string together.
     SetPathq(LogFormat),
     /// `replace-pathq REGEX FMT`: on the path and the query string.
     ReplacePathq {
+        /// The regex the path and query are matched against.
         regex: Word,
+        /// The replacement, with `\1` back-references and `%` expansions.
         replacement: LogFormat,
     },
     /// `replace-uri REGEX FMT`: on the target as received (with the scheme
     /// and authority of an absolute-form one).
     ReplaceUri {
+        /// The regex the target is matched against.
         regex: Word,
+        /// The replacement, with `\1` back-references and `%` expansions.
         replacement: LogFormat,
     },
+    /// `set-query FMT`: replaces the query string (without `?`).
     SetQuery(LogFormat),
+    /// `set-uri FMT`: replaces the whole request target.
     SetUri(LogFormat),
+    /// `set-method FMT`: replaces the request method.
     SetMethod(LogFormat),
+    /// `set-status CODE [reason TEXT]` (responses): replaces the status.
     SetStatus {
+        /// The new status code.
         status: u16,
+        /// `reason TEXT`: the new reason phrase; `None`: the code's usual one.
         reason: Option<String>,
     },
+    /// `auth [realm R]`: answers 401 with a Basic challenge.
     Auth {
+        /// The realm of the challenge; `None`: the name of the proxy the rule is
+        /// in.
         realm: Option<String>,
     },
     /// `use-service prometheus-exporter`.
@@ -122,13 +181,18 @@ pub enum HttpAction {
 /// Where a rule applies: to requests or to responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// `http-request` rules.
     Request,
+    /// `http-response` rules.
     Response,
 }
 
+/// One `http-request`, `http-response` or `redirect` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRule {
+    /// What it does.
     pub action: HttpAction,
+    /// When it applies; `None`: always.
     pub condition: Option<Condition>,
     /// The whole directive, keyword included.
     pub span: Span,

@@ -7,56 +7,80 @@ use crate::span::Span;
 use crate::suggest::did_you_mean;
 use crate::word::Word;
 
+/// The syslog facilities a `log` line may name, in their number order.
 pub const FACILITIES: &[&str] = &[
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
     "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
     "local5", "local6", "local7",
 ];
+/// The syslog levels, from the most to the least severe (their numbers).
 pub const LEVELS: &[&str] = &[
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 ];
 
+/// Where a `log` line sends its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogDestination {
     /// An IP address (UDP syslog, port 514 by default).
     Udp(Address),
     /// A unix datagram socket path (e.g. `/dev/log`).
     Unix(Address),
+    /// `stdout`: the process's standard output.
     Stdout,
+    /// `stderr`: the process's standard error.
     Stderr,
 }
 
+/// How a log message is framed on the wire (`format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogWireFormat {
+    /// `rfc3164`: `<PRI>` timestamp, host, tag and pid (the default).
     #[default]
     Rfc3164,
+    /// `rfc5424`: `<PRI>1`, ISO timestamp, host, tag, pid and structured data.
     Rfc5424,
+    /// `raw`: the message alone.
     Raw,
+    /// `short`: `<PRI>` and the message.
     Short,
+    /// `timed`: `<PRI>`, an RFC 3164 timestamp and the message.
     Timed,
+    /// `iso`: an ISO 8601 timestamp and the message.
     Iso,
+    /// `priority`: `<PRI>` and the message.
     Priority,
 }
 
 /// `log ADDR [len N] [format F] FACILITY [LEVEL [MINLEVEL]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogTarget {
+    /// Where the messages go.
     pub destination: LogDestination,
+    /// The syslog facility (one of [`FACILITIES`]).
     pub facility: String,
+    /// The least severe level sent (messages less severe are dropped);
+    /// `None`: all are sent.
     pub level: Option<String>,
+    /// The most severe level a message is sent with (more severe ones are
+    /// sent at this level); `None`: levels are kept.
     pub minlevel: Option<String>,
+    /// The framing (`format`).
     pub format: LogWireFormat,
+    /// `len N`: messages are cut to this length.
     pub max_len: Option<u64>,
     /// `sample RANGES:SIZE`: of every `size` messages, only those at the
     /// positions in `ranges` (1-based, inclusive) go to this target.
     pub sample: Option<LogSample>,
+    /// Where the line is written.
     pub span: Span,
 }
 
 /// `sample 1,3-4:5`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSample {
+    /// The positions (1-based, inclusive) of the messages sent.
     pub ranges: Vec<(u64, u64)>,
+    /// The length of the cycle the positions repeat in.
     pub size: u64,
 }
 
@@ -109,14 +133,18 @@ impl LogSample {
 /// The `log` lines of a proxy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogSetting {
+    /// The proxy's own `log` lines.
     pub targets: Vec<LogTarget>,
     /// `log global`: also use the global section's targets.
     pub global: Option<Span>,
 }
 
+/// A `log-format` (or similar) line with its parsed format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFormatSetting {
+    /// The parsed format string.
     pub format: LogFormat,
+    /// Where the line is written.
     pub span: Span,
 }
 

@@ -9,29 +9,41 @@ use crate::lexer::{ConfigGrammar, Rule};
 use crate::span::Span;
 use crate::word::Word;
 
+/// One piece of a log-format string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogFormatPart {
+    /// Text copied as it is (`%%` already turned into `%`).
     Literal(String),
     /// `%[expr]`, with optional `%{+Q}` style flags.
     Sample {
+        /// The fetch and converters between the brackets.
         expr: SampleExpr,
+        /// The flags in braces before it (`+Q` quotes the value), as written.
         flags: Option<String>,
     },
     /// `%ci`, `%{+Q}r`…
     Variable {
+        /// The variable's name (`ci`, `r`, `ST`).
         name: String,
+        /// The flags in braces before it, as written.
         flags: Option<String>,
+        /// Where it is written, for messages about an unknown name.
         span: Span,
     },
 }
 
+/// A parsed log-format string: `log-format`, header values, redirect
+/// targets and other arguments that expand `%` variables and samples.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFormat {
+    /// The pieces, in order.
     pub parts: Vec<LogFormatPart>,
+    /// Where the string is written (its word's span).
     pub span: Span,
 }
 
 impl LogFormat {
+    /// Parses `word`'s text; the error points at the malformed `%` sequence.
     pub fn parse(word: &Word) -> Result<LogFormat, Diagnostic> {
         let text = &word.text;
         let pairs = ConfigGrammar::parse(Rule::log_format, text).map_err(|_| {

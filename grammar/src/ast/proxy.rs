@@ -17,15 +17,21 @@ use crate::ast::tcp_rule::TcpRule;
 use crate::span::Span;
 use crate::word::Word;
 
+/// The section kind a proxy was written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProxyKind {
+    /// `defaults`: settings the following proxies start from.
     Defaults,
+    /// `frontend`: takes connections and routes them.
     Frontend,
+    /// `backend`: has servers.
     Backend,
+    /// `listen`: a frontend and a backend in one.
     Listen,
 }
 
 impl ProxyKind {
+    /// The section keyword, for messages.
     pub fn keyword(self) -> &'static str {
         match self {
             ProxyKind::Defaults => "defaults",
@@ -46,8 +52,10 @@ impl ProxyKind {
     }
 }
 
+/// `mode`: how a proxy reads its traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
+    /// HTTP requests and responses.
     Http,
     /// HAProxy's default when nothing says otherwise.
     #[default]
@@ -57,11 +65,14 @@ pub enum Mode {
 /// A value and the place that set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
+    /// The value.
     pub value: T,
+    /// Where it is written.
     pub span: Span,
 }
 
 impl<T> Spanned<T> {
+    /// `value`, set at `span`.
     pub fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
     }
@@ -70,61 +81,95 @@ impl<T> Spanned<T> {
 /// `timeout …`: every kind HAProxy 2.6 knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeouts {
+    /// `timeout connect`: how long connecting to a server may take.
     pub connect: Option<Spanned<Duration>>,
+    /// `timeout client`: how long the client may stay silent.
     pub client: Option<Spanned<Duration>>,
+    /// `timeout server`: how long the server may stay silent.
     pub server: Option<Spanned<Duration>>,
+    /// `timeout http-request`: how long a whole request head may take.
     pub http_request: Option<Spanned<Duration>>,
+    /// `timeout http-keep-alive`: how long to wait for the next request.
     pub http_keep_alive: Option<Spanned<Duration>>,
+    /// `timeout queue`: how long a request may wait for a server slot.
     pub queue: Option<Spanned<Duration>>,
+    /// `timeout tunnel`: how long an upgraded or TCP connection may idle.
     pub tunnel: Option<Spanned<Duration>>,
+    /// `timeout check`: how long a health check may take once connected.
     pub check: Option<Spanned<Duration>>,
+    /// `timeout client-fin`: how long a half-closed client may stay.
     pub client_fin: Option<Spanned<Duration>>,
+    /// `timeout server-fin`: how long a half-closed server may stay.
     pub server_fin: Option<Spanned<Duration>>,
+    /// `timeout tarpit`: how long a tarpitted request is held.
     pub tarpit: Option<Spanned<Duration>>,
 }
 
+/// `balance`: how a backend picks a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BalanceAlgorithm {
+    /// `roundrobin`: in turn, by weight, weights changeable at run time.
     RoundRobin,
+    /// `static-rr`: in turn, by weight, weights fixed.
     StaticRr,
+    /// `leastconn`: the server with the fewest connections.
     LeastConn,
+    /// `first`: the first server with a free slot, by id.
     First,
+    /// `source`: a hash of the client's address.
     Source,
     /// `uri [whole] [len N] [depth N]`.
     Uri {
+        /// `whole`: hash the query string too.
         whole: bool,
+        /// `len N`: hash only the first N characters.
         len: Option<u64>,
+        /// `depth N`: hash only the first N directories.
         depth: Option<u64>,
+        /// `path-only`: hash the path without the authority of an absolute URI.
         path_only: bool,
     },
     /// `url_param NAME`.
     UrlParam {
+        /// The query parameter whose value is hashed.
         name: String,
     },
     /// `hdr(NAME) [use_domain_only]`.
     Hdr {
+        /// The header whose value is hashed.
         name: String,
+        /// `use_domain_only`: hash only the domain part of a host name.
         use_domain_only: bool,
     },
     /// `random [DRAWS]`.
     Random {
+        /// How many servers are drawn; the least loaded wins (default 2).
         draws: u64,
     },
 }
 
+/// `hash-type`'s method: how a hash maps to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HashMethod {
+    /// `map-based`: the hash modulo the servers' total weight (changes move
+    /// most keys).
     #[default]
     MapBased,
+    /// `consistent`: a ring of points per server (changes move few keys).
     Consistent,
 }
 
+/// `hash-type`'s function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HashFunction {
+    /// `sdbm`.
     #[default]
     Sdbm,
+    /// `djb2`.
     Djb2,
+    /// `wt6`.
     Wt6,
+    /// `crc32`.
     Crc32,
 }
 
@@ -143,44 +188,69 @@ pub enum HttpReuse {
     Always,
 }
 
+/// `hash-type METHOD [FUNCTION] [avalanche]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HashType {
+    /// How a hash picks a server.
     pub method: HashMethod,
+    /// How keys are hashed.
     pub function: HashFunction,
+    /// `avalanche`: the hash is mixed once more, spreading similar keys.
     pub avalanche: bool,
 }
 
+/// How `cookie` persistence carries the server's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CookieMode {
+    /// `insert`: the gateway adds its own cookie to the response.
     Insert,
+    /// `rewrite`: the server sets the cookie; its value is replaced.
     Rewrite,
+    /// `prefix`: the server's own cookie gets the server's name in front.
     Prefix,
 }
 
 /// `cookie NAME insert|rewrite|prefix [options]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieSettings {
+    /// The cookie's name.
     pub name: String,
+    /// How the server's name is carried.
     pub mode: CookieMode,
+    /// `indirect`: no cookie is set for a client that already has a valid one.
     pub indirect: bool,
+    /// `nocache`: a response with the cookie is marked not cacheable.
     pub nocache: bool,
+    /// `postonly`: the cookie is inserted on responses to POST only.
     pub postonly: bool,
+    /// `preserve`: a cookie the server sets itself is left as it is.
     pub preserve: bool,
+    /// `httponly`: the inserted cookie gets `HttpOnly`.
     pub httponly: bool,
+    /// `secure`: the inserted cookie gets `Secure`.
     pub secure: bool,
+    /// `domain D` lines: the cookie's `Domain` attributes.
     pub domains: Vec<String>,
+    /// `maxidle`: a cookie older than this since last seen is ignored.
     pub maxidle: Option<Duration>,
+    /// `maxlife`: a cookie older than this since first set is ignored.
     pub maxlife: Option<Duration>,
+    /// `attr A` lines: attributes added to the cookie as written.
     pub attrs: Vec<String>,
+    /// Where the line is written.
     pub span: Span,
 }
 
 /// `option forwardfor [except NET] [header NAME] [if-none]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardFor {
+    /// `except NET`: clients of this network get no header.
     pub except: Option<Word>,
+    /// The header's name (`X-Forwarded-For` by default).
     pub header: String,
+    /// `if-none`: the header is only added when the request has none.
     pub if_none: bool,
+    /// Where the line is written.
     pub span: Span,
 }
 
@@ -188,17 +258,23 @@ pub struct ForwardFor {
 /// changes or adds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCheckRequest {
+    /// The method (`OPTIONS` by default).
     pub method: String,
+    /// The URI (`/` by default).
     pub uri: String,
+    /// The version (`HTTP/1.0` by default).
     pub version: String,
     /// Header fields in order: the legacy `VERSION\r\nName:\ value` form
     /// of `option httpchk`, then `http-check send hdr NAME VALUE`.
     pub headers: Vec<(String, String)>,
+    /// The body, sent with a `Content-Length`.
     pub body: Option<String>,
     /// `uri-lf` and `body-lf`: evaluated for each check (they replace
     /// `uri` and `body`).
     pub uri_lf: Option<LogFormat>,
+    /// The body expanded for each check.
     pub body_lf: Option<LogFormat>,
+    /// Where `option httpchk` is written.
     pub span: Span,
 }
 
@@ -206,13 +282,21 @@ pub struct HttpCheckRequest {
 /// [body S|body-lf F]`; header values are log-format strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpCheckSend {
+    /// `meth M`.
     pub method: Option<String>,
+    /// `uri U`.
     pub uri: Option<String>,
+    /// `ver V`.
     pub version: Option<String>,
+    /// `hdr NAME VALUE` lines, in order.
     pub headers: Vec<(String, String)>,
+    /// `body S`.
     pub body: Option<String>,
+    /// `uri-lf F`: the URI expanded for each check.
     pub uri_lf: Option<LogFormat>,
+    /// `body-lf F`: the body expanded for each check.
     pub body_lf: Option<LogFormat>,
+    /// Where the line is written.
     pub span: Span,
 }
 
@@ -265,7 +349,9 @@ impl HttpCheckRequest {
 /// `errorfile CODE FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorFile {
+    /// The status whose page it replaces.
     pub status: u16,
+    /// The file: a complete HTTP response.
     pub path: Word,
 }
 
@@ -276,8 +362,11 @@ pub struct ErrorFile {
 /// read (`model.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorFilesImport {
+    /// How many `errorfile` entries came before it in the proxy.
     pub at: usize,
+    /// The `http-errors` section named.
     pub name: Word,
+    /// The codes taken (empty: all of the section's).
     pub codes: Vec<u16>,
     /// How many `http-error` replies came before it: those of the codes it
     /// imports are replaced by the section's files (the later line wins).
@@ -292,14 +381,18 @@ pub struct ErrorFilesImport {
 /// forms are read into [`Proxy::errorfiles`] and its imports instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpErrorReply {
+    /// What is sent, as for a `return`.
     pub spec: crate::ast::http_rule::ReturnSpec,
+    /// Where the line is written.
     pub span: Span,
 }
 
 /// An `http-errors NAME` section: `errorfile CODE FILE` lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpErrors {
+    /// The section's name, as `errorfiles NAME` refers to it.
     pub name: Word,
+    /// Its `errorfile` lines.
     pub errorfiles: Vec<ErrorFile>,
 }
 
@@ -307,14 +400,21 @@ pub struct HttpErrors {
 /// expression (`%[req.hdr(host),lower,map(hosts.map,be_default)]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UseBackend {
+    /// The backend, by name or expression.
     pub target: BackendTarget,
+    /// When the rule applies; `None`: always.
     pub condition: Option<Condition>,
+    /// Where the line is written.
     pub span: Span,
 }
 
+/// The backend a `use_backend` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendTarget {
+    /// A fixed name, checked at load.
     Named(Word),
+    /// A log-format expression, expanded per request (a name that is no
+    /// backend makes the rule fall through to the next).
     Dynamic(crate::ast::log_format::LogFormat),
 }
 
@@ -333,22 +433,30 @@ pub struct TcpKeepaliveTuning {
 /// `option NAME` / `no option NAME` for options that are on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptionSetting {
+    /// `option NAME` (true) or `no option NAME` (false).
     pub enabled: bool,
+    /// Where the line is written.
     pub span: Span,
 }
 
 /// Everything a proxy section can say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proxy {
+    /// The section kind.
     pub kind: ProxyKind,
     /// Empty for an anonymous `defaults`.
     pub name: String,
     /// The header line's name word (or keyword, when anonymous).
     pub name_span: Span,
+    /// `mode http|tcp`; `None`: the default, TCP.
     pub mode: Option<Spanned<Mode>>,
+    /// `bind` lines: where a frontend listens.
     pub binds: Vec<Bind>,
+    /// `acl` lines, in order.
     pub acls: Vec<AclDef>,
+    /// `http-request` rules, in order.
     pub http_request: Vec<HttpRule>,
+    /// `http-response` rules, in order.
     pub http_response: Vec<HttpRule>,
     /// Legacy `redirect` rules, evaluated after `http-request` rules.
     pub redirects: Vec<HttpRule>,
@@ -358,17 +466,25 @@ pub struct Proxy {
     pub tcp_request_content: Vec<TcpRule>,
     /// `tcp-request inspect-delay`: how long content rules may wait for data.
     pub tcp_inspect_delay: Option<Spanned<Duration>>,
+    /// `use_backend` rules, in order; the first matching wins.
     pub use_backends: Vec<UseBackend>,
+    /// `default_backend`: where requests go when no `use_backend` matches.
     pub default_backend: Option<Word>,
+    /// `server` lines, in order.
     pub servers: Vec<Server>,
     /// `dispatch ADDR:PORT`, as a server named `dispatch`.
     pub dispatch: Option<Server>,
+    /// `default-server`: options every `server` line starts from.
     pub default_server: ServerOptions,
+    /// `balance`; `None`: round robin.
     pub balance: Option<Spanned<BalanceAlgorithm>>,
+    /// `hash-type`; `None`: map-based sdbm.
     pub hash_type: Option<Spanned<HashType>>,
+    /// `cookie`: persistence by cookie.
     pub cookie: Option<CookieSettings>,
     /// On/off options (`dontlognull`, `redispatch`, `httplog`…).
     pub options: BTreeMap<&'static str, OptionSetting>,
+    /// `option forwardfor`.
     pub forwardfor: Option<ForwardFor>,
     /// `option http-restrict-req-hdr-names`; `None` is `preserve`.
     pub restrict_req_hdr_names: Option<HeaderNamePolicy>,
@@ -376,6 +492,7 @@ pub struct Proxy {
     pub client_tcpka: TcpKeepaliveTuning,
     /// `srvtcpka-*`: server-side keep-alive timings.
     pub server_tcpka: TcpKeepaliveTuning,
+    /// `option httpchk`: the health-check request.
     pub httpchk: Option<HttpCheckRequest>,
     /// `http-check connect|send|expect|comment`, in order.
     pub http_check_rules: Vec<crate::ast::check_rule::CheckRule>,
@@ -385,25 +502,40 @@ pub struct Proxy {
     pub http_check_own: bool,
     /// `http-check send-state`: checks tell the server its state.
     pub http_check_send_state: bool,
+    /// The `timeout` lines.
     pub timeouts: Timeouts,
+    /// `retries`: connection attempts after the first (default 3).
     pub retries: Option<Spanned<u64>>,
+    /// `http-reuse`; `None`: `safe`.
     pub http_reuse: Option<Spanned<HttpReuse>>,
+    /// `retry-on`: which failures are retried (default `conn-failure`).
     pub retry_on: Option<Spanned<Vec<String>>>,
+    /// `maxconn`: a frontend's connections at once.
     pub maxconn: Option<Spanned<u64>>,
+    /// `fullconn`: a backend's load at which dynamic `maxconn` is reached.
     pub fullconn: Option<Spanned<u64>>,
+    /// The `stats` lines.
     pub stats: StatsSettings,
+    /// The `log` lines.
     pub logs: LogSetting,
+    /// `log-format`; with `option httplog` and friends decides the line.
     pub log_format: Option<LogFormatSetting>,
+    /// `errorfile CODE FILE` lines (and resolved imports).
     pub errorfiles: Vec<ErrorFile>,
     /// `errorfiles NAME [CODE…]`, until resolved into `errorfiles`.
     pub errorfile_imports: Vec<ErrorFilesImport>,
     /// `http-error status CODE …` replies, one per code (a later
     /// `errorfile` or `http-error` for the code replaces it).
     pub http_errors: Vec<HttpErrorReply>,
+    /// `force-persist if COND` lines.
     pub force_persist: Vec<Condition>,
+    /// `ignore-persist if COND` lines.
     pub ignore_persist: Vec<Condition>,
+    /// `description TEXT`: shown on the stats page.
     pub description: Option<String>,
+    /// `disabled`: the proxy is not served.
     pub disabled: bool,
+    /// `id N`: the proxy's number (`iid` in stats); `None`: assigned.
     pub id: Option<u64>,
 }
 

@@ -11,18 +11,24 @@ use crate::span::Span;
 /// One fetch or converter call: a name and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleCall {
+    /// The fetch's or converter's name (`req.hdr`, `lower`).
     pub name: String,
+    /// The arguments between the parentheses, unquoted.
     pub args: Vec<String>,
     /// Whether the call had parentheses (`hdr()` and `hdr` differ for some fetches).
     pub has_parens: bool,
+    /// Where the call is written.
     pub span: Span,
 }
 
 /// A fetch and the converters applied to its result, left to right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleExpr {
+    /// The fetch that produces the value.
     pub fetch: SampleCall,
+    /// The converters, in the order applied.
     pub converters: Vec<SampleCall>,
+    /// The whole expression as written.
     pub span: Span,
 }
 

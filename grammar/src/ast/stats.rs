@@ -8,11 +8,16 @@ use crate::span::Span;
 /// `stats auth USER:PASS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsAuth {
+    /// The user name before the colon.
     pub user: String,
+    /// The password after it, as written.
     pub password: String,
+    /// Where the line is written.
     pub span: Span,
 }
 
+/// A proxy's `stats …` lines: whether it serves the statistics page, where,
+/// to whom, and what the page shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatsSettings {
     /// Where statistics were enabled (`stats enable`, or any keyword that
@@ -20,22 +25,36 @@ pub struct StatsSettings {
     pub enabled: Option<Span>,
     /// `stats uri`, HAProxy's default being `/haproxy?stats`.
     pub uri: Option<String>,
+    /// `stats auth USER:PASS` lines: with any, the page asks for Basic
+    /// credentials and accepts these.
     pub auths: Vec<StatsAuth>,
+    /// `stats realm`: the realm of the Basic challenge.
     pub realm: Option<String>,
+    /// `stats refresh`: how often the page tells the browser to reload.
     pub refresh: Option<Duration>,
+    /// `stats admin if COND`: requests matching one get the admin forms.
     pub admin: Vec<Condition>,
+    /// `stats hide-version`: no version on the page.
     pub hide_version: bool,
+    /// `stats show-legends`: the page explains its columns and states.
     pub show_legends: bool,
+    /// `stats show-node [NAME]`: the page shows this node name (empty: the
+    /// host's name).
     pub show_node: Option<String>,
+    /// `stats show-desc [TEXT]`: the page shows this description.
     pub show_desc: Option<String>,
+    /// `stats scope NAME` lines: the page lists these proxies only (empty: all).
     pub scope: Vec<String>,
 }
 
 impl StatsSettings {
+    /// The page's path: `stats uri`, or HAProxy's default `/haproxy?stats`.
     pub fn uri(&self) -> &str {
         self.uri.as_deref().unwrap_or("/haproxy?stats")
     }
 
+    /// The Basic realm: `stats realm`, or HAProxy's default
+    /// `HAProxy Statistics`.
     pub fn realm(&self) -> &str {
         self.realm.as_deref().unwrap_or("HAProxy Statistics")
     }

@@ -18,6 +18,7 @@ pub enum TcpRuleStage {
 }
 
 impl TcpRuleStage {
+    /// The directive's keywords, for messages.
     pub fn keyword(self) -> &'static str {
         match self {
             TcpRuleStage::Connection => "tcp-request connection",
@@ -26,6 +27,7 @@ impl TcpRuleStage {
     }
 }
 
+/// What a `tcp-request` rule does when its condition holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpAction {
     /// Stops the rules of this stage; the connection goes on.
@@ -34,10 +36,14 @@ pub enum TcpAction {
     Reject,
 }
 
+/// One `tcp-request connection|content` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpRule {
+    /// When it runs.
     pub stage: TcpRuleStage,
+    /// What it does.
     pub action: TcpAction,
+    /// When it applies; `None`: always.
     pub condition: Option<Condition>,
     /// The whole directive, keywords included.
     pub span: Span,

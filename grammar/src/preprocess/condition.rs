@@ -34,7 +34,9 @@ const DEPTH_BUDGET: i32 = 1024;
 pub enum Condition {
     /// A number: zero is false.
     Constant(bool),
+    /// `!A`: the opposite.
     Not(Box<Condition>),
+    /// A predicate: `defined(X)`, `streq(A,B)`…
     Predicate(PredicateCall),
     /// `A && B && …`, evaluated left to right until one is false.
     All(Vec<Condition>),
@@ -49,7 +51,9 @@ pub struct ConditionError {
     pub at: usize,
     /// Length in bytes of the offending text (at least 1 when shown).
     pub len: usize,
+    /// What is wrong, in one sentence.
     pub message: String,
+    /// How to fix it, when known.
     pub help: Option<String>,
 }
 

@@ -82,6 +82,7 @@ pub struct Preprocessor {
 }
 
 impl Preprocessor {
+    /// The state at the start of a file: no block open, every line read.
     pub fn new() -> Self {
         Preprocessor::default()
     }

@@ -16,7 +16,10 @@ use super::identity;
 /// A predicate with its arguments, and where its name is in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PredicateCall {
+    /// Which predicate.
     pub predicate: Predicate,
+    /// Its arguments, with quotes removed and escapes read (one empty
+    /// argument when written without parentheses).
     pub args: Vec<String>,
     /// Byte offset of the name in the condition text.
     pub at: usize,
@@ -46,6 +49,7 @@ pub enum Predicate {
 }
 
 impl Predicate {
+    /// Every predicate, for listing them in messages.
     pub const ALL: [Predicate; 9] = [
         Predicate::Defined,
         Predicate::Feature,
@@ -58,6 +62,7 @@ impl Predicate {
         Predicate::SslLibNameStartsWith,
     ];
 
+    /// The name written in a condition (`version_atleast`).
     pub fn name(self) -> &'static str {
         match self {
             Predicate::Defined => "defined",

@@ -17,14 +17,23 @@
 /// default order (`openssl ciphers -v HIGH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CipherSuite {
+    /// `TLS_AES_256_GCM_SHA384`.
     Tls13Aes256GcmSha384,
+    /// `TLS_CHACHA20_POLY1305_SHA256`.
     Tls13Chacha20Poly1305Sha256,
+    /// `TLS_AES_128_GCM_SHA256`.
     Tls13Aes128GcmSha256,
+    /// `ECDHE-ECDSA-AES256-GCM-SHA384`.
     EcdheEcdsaAes256GcmSha384,
+    /// `ECDHE-RSA-AES256-GCM-SHA384`.
     EcdheRsaAes256GcmSha384,
+    /// `ECDHE-ECDSA-CHACHA20-POLY1305`.
     EcdheEcdsaChacha20Poly1305,
+    /// `ECDHE-RSA-CHACHA20-POLY1305`.
     EcdheRsaChacha20Poly1305,
+    /// `ECDHE-ECDSA-AES128-GCM-SHA256`.
     EcdheEcdsaAes128GcmSha256,
+    /// `ECDHE-RSA-AES128-GCM-SHA256`.
     EcdheRsaAes128GcmSha256,
 }
 
@@ -196,7 +205,9 @@ fn keyword(word: &str) -> Option<fn(CipherSuite) -> bool> {
 /// rustls has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Translated {
+    /// The suites chosen, in order of preference.
     pub suites: Vec<CipherSuite>,
+    /// The words that named no suite rustls has.
     pub unavailable: Vec<String>,
 }
 

@@ -1,10 +1,14 @@
 //! `curves X25519:P-256` and `ecdhe prime256v1`: the key-exchange groups,
 //! by OpenSSL's names, among those rustls (the `ring` provider) has.
 
+/// A key-exchange group rustls has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KxGroup {
+    /// `X25519`.
     X25519,
+    /// `P-256`, OpenSSL's `prime256v1`.
     Secp256r1,
+    /// `P-384`, OpenSSL's `secp384r1`.
     Secp384r1,
 }
 

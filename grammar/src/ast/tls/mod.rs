@@ -36,12 +36,18 @@ pub const OPTIONS: &[&str] = &[
     "prefer-client-ciphers",
 ];
 
+/// A TLS protocol version, as `ssl-min-ver` and `no-tlsv1x` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TlsVersion {
+    /// SSLv3 (not available with rustls).
     Ssl3,
+    /// TLS 1.0 (not available with rustls).
     Tls10,
+    /// TLS 1.1 (not available with rustls).
     Tls11,
+    /// TLS 1.2.
     Tls12,
+    /// TLS 1.3.
     Tls13,
 }
 
@@ -94,7 +100,9 @@ impl TlsVersion {
 /// A cipher string as written and what it chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CipherChoice {
+    /// The string as written.
     pub word: Word,
+    /// The suites it chose, in order of preference.
     pub suites: Vec<CipherSuite>,
     /// Names and words that select no suite rustls has (warned about).
     pub unavailable: Vec<String>,
@@ -103,8 +111,11 @@ pub struct CipherChoice {
 /// A `curves`/`ecdhe` list as written and the groups it chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupChoice {
+    /// The list as written.
     pub word: Word,
+    /// The groups it chose, in order of preference.
     pub groups: Vec<KxGroup>,
+    /// Names in it that rustls does not have (warned about).
     pub unavailable: Vec<String>,
 }
 
@@ -112,7 +123,9 @@ pub struct GroupChoice {
 /// one side only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// `bind` and `default-bind` options.
     Bind,
+    /// `server` and `default-server` options.
     Server,
 }
 
@@ -126,10 +139,13 @@ pub struct TlsPolicy {
     pub ciphersuites: Option<CipherChoice>,
     /// `curves`, or `ecdhe` (one curve).
     pub curves: Option<GroupChoice>,
+    /// `ssl-min-ver`: the lowest version offered, and the word naming it.
     pub min_ver: Option<(TlsVersion, Word)>,
+    /// `ssl-max-ver`: the highest version offered, and the word naming it.
     pub max_ver: Option<(TlsVersion, Word)>,
     /// `no-sslv3`, `no-tlsv1x`.
     pub disabled: Vec<TlsVersion>,
+    /// `no-tls-tickets`: no session tickets (TLS 1.2) are issued.
     pub no_tls_tickets: bool,
     /// `prefer-client-ciphers` (bind only): HAProxy's default is the
     /// server's order.
