@@ -6,7 +6,9 @@
 //! known in advance rather than left to timing.
 //!
 //! Every answer is `HTTP/1.1 200 OK`, `content-length: 2`, `ok`, on a
-//! connection kept open.
+//! connection kept open; one for a path under `/hop` carries hop-by-hop
+//! fields besides (`Keep-Alive`, `Proxy-Connection`, `Upgrade`, `TE`, and
+//! a field its `Connection` names), which log byte counts take in.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +20,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+const HOP_BY_HOP_ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\
+    connection: keep-alive, x-named\r\nx-named: 1\r\nkeep-alive: timeout=5\r\n\
+    proxy-connection: keep-alive\r\nupgrade: h2c\r\nte: trailers\r\n\r\nok";
 
 #[derive(Default)]
 struct Holds {
@@ -88,7 +93,12 @@ async fn serve(mut stream: TcpStream, holds: Arc<Holds>) {
         if let Some((_, name)) = target.split_once("/hold/") {
             wait_for_release(&holds, name).await;
         }
-        if stream.write_all(ANSWER).await.is_err() {
+        let answer = if target.contains("/hop") {
+            HOP_BY_HOP_ANSWER
+        } else {
+            ANSWER
+        };
+        if stream.write_all(answer).await.is_err() {
             return;
         }
     }

@@ -106,6 +106,11 @@ async fn scenario(program: &Path) -> Vec<String> {
     origin.release("x");
     assert!(status(&mut c[0]).await.ends_with("200 OK"));
     lines.push(next_line());
+    // A response with hop-by-hop fields: HAProxy counts them in `%B`
+    // (but `Connection`).
+    send(&mut c[1], "/hop").await;
+    assert!(status(&mut c[1]).await.ends_with("200 OK"));
+    lines.push(next_line());
     // Two retries on a server that refuses connections, then 503.
     send(&mut c[2], "/retry").await;
     assert!(status(&mut c[2]).await.contains(" 503 "));

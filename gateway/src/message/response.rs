@@ -152,7 +152,10 @@ impl ProxyResponse {
             self.reason(),
         ];
         let head = match &self.server_fields {
-            Some(fields) => htx_size::head(line, fields.iter().chain(self.added_fields())),
+            Some(fields) => {
+                htx_size::head(line, fields.iter().chain(self.added_fields()))
+                    + fields.left_out_size()
+            }
             None => htx_size::head(line, self.added_fields()),
         };
         let chunked = self.parts.version == Version::HTTP_11

@@ -28,6 +28,31 @@ pub fn max_rewritten() -> usize {
     MAX_REWRITTEN.load(Ordering::Relaxed)
 }
 
+/// What HAProxy 2.6 keeps at the start of a buffer holding a message in
+/// its internal form (HTX): `struct htx`.
+const HTX_HEADER: usize = 48;
+/// What each HTX block (start line, field, end of head) takes besides its
+/// payload.
+const HTX_BLOCK: usize = 8;
+/// The start-line block's own payload besides its parts: their lengths
+/// and flags (as `log::htx_size` counts it).
+const HTX_START_LINE: usize = 20;
+
+/// Whether a message head fits the buffer once in HAProxy's internal form,
+/// which is how HAProxy's limit applies: the start line's three parts
+/// (`start_line_parts` bytes) and each field's name and value (`fields`,
+/// as HAProxy's parser keeps them) in blocks of their own, with the
+/// buffer's header, within `tune.bufsize` less `tune.maxrewrite`
+/// ([`max_head`]). Measured with HAProxy 2.6.12's defaults: a response of a
+/// status line and two fields passes with 15,273 bytes of head and fails
+/// with 15,274; with 92 fields it fails from 14,914 bytes.
+pub fn fits_as_htx(start_line_parts: usize, fields: impl Iterator<Item = usize>) -> bool {
+    let (count, sizes) = fields.fold((0, 0), |(c, s), size| (c + 1, s + size));
+    let blocks = (count + 2) * HTX_BLOCK;
+    let end_of_head = 1;
+    HTX_HEADER + blocks + HTX_START_LINE + start_line_parts + sizes + end_of_head <= max_head()
+}
+
 /// The length of a head as HTTP/1.1 writes it: `start_line` bytes, then
 /// each `(name, value)` field as `name: value` and a CRLF, and the empty
 /// line.

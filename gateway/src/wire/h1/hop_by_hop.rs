@@ -54,6 +54,47 @@ pub fn strip_request(headers: &mut HeaderMap) {
     strip_present(headers, present);
 }
 
+/// The length of a `Connection` value once HAProxy's HTTP/1 parser has
+/// taken out its `close` and `keep-alive` tokens (`h1_parse_connection_header`):
+/// the value as written up to the end of the last token kept while none was
+/// taken out yet, then each further token kept after a `,`. Zero when no
+/// token is left (HAProxy then drops the field).
+pub fn connection_len_without_close_and_keep_alive(value: &[u8]) -> usize {
+    let lws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    // `len` is the kept value's length, `consumed` where the last token
+    // looked at ended: while they agree, nothing was taken out.
+    let (mut len, mut consumed, mut at) = (0, 0, 0);
+    while at < value.len() {
+        if lws(value[at]) {
+            at += 1;
+            continue;
+        }
+        let end = value[at..]
+            .iter()
+            .position(|b| *b == b',')
+            .map_or(value.len(), |p| at + p);
+        let mut word = &value[at..end];
+        while let Some((last, rest)) = word.split_last() {
+            if !lws(*last) {
+                break;
+            }
+            word = rest;
+        }
+        let dropped =
+            word.eq_ignore_ascii_case(b"keep-alive") || word.eq_ignore_ascii_case(b"close");
+        if !dropped {
+            if len == consumed {
+                len = end;
+            } else {
+                len += usize::from(len > 0) + word.len();
+            }
+        }
+        consumed = end;
+        at = end + 1;
+    }
+    len
+}
+
 /// [`always_bit`] of `TE`.
 const TE_BIT: u8 = 1 << 1;
 
@@ -171,6 +212,19 @@ pub fn always_bit_of(lowercase_name: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_values_lose_close_and_keep_alive_as_haproxy_cleans_them() {
+        let len = connection_len_without_close_and_keep_alive;
+        assert_eq!(len(b"close"), 0);
+        assert_eq!(len(b"Keep-Alive"), 0);
+        assert_eq!(len(b"keep-alive, close"), 0);
+        // HAProxy 2.6.12 counted `connection` + `x-named` for this one.
+        assert_eq!(len(b"keep-alive, x-named"), "x-named".len());
+        // Nothing taken out before: the value as written, to the token's end.
+        assert_eq!(len(b"upgrade, x-a"), "upgrade, x-a".len());
+        assert_eq!(len(b"upgrade, close, x-a"), "upgrade,x-a".len());
+    }
 
     #[test]
     fn te_trailers_alone_reaches_the_server_in_place() {

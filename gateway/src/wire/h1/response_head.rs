@@ -113,17 +113,20 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         buf,
         &mut fields,
     );
-    let max_head = buffer_limits::max_head();
+    // The raw head is read into a buffer of `tune.bufsize` (HAProxy's
+    // connection buffer); what is kept of it must fit once in HAProxy's
+    // internal form (below).
+    let max_raw = buffer_limits::max_rewritten();
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > max_head => return Err(HeadError::TooLong),
+        Ok(httparse::Status::Partial) if buf.len() >= max_raw => return Err(HeadError::TooLong),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(HeadError::Malformed("too many fields"))
         }
         Err(_) => return Err(HeadError::Malformed("not an HTTP/1.x response head")),
     };
-    if len > max_head {
+    if len > max_raw {
         return Err(HeadError::TooLong);
     }
     let status = response
@@ -144,6 +147,21 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
             true => obs_text_reason(&buf[..len]).unwrap_or(0..0),
             false => offset(r.as_bytes())..offset(r.as_bytes()) + r.len(),
         });
+    let reason_len = match response.reason {
+        Some("") | None => obs_text_reason(&buf[..len]).map_or(0, |r| r.len()),
+        Some(r) => r.len(),
+    };
+    let kept_sizes = response.headers.iter().filter_map(|f| {
+        if f.name.eq_ignore_ascii_case("connection") {
+            let kept = hop_by_hop::connection_len_without_close_and_keep_alive(f.value);
+            return (kept > 0).then_some(f.name.len() + kept);
+        }
+        Some(f.name.len() + f.value.len())
+    });
+    let start_line = "HTTP/1.1".len() + "200".len() + reason_len;
+    if !buffer_limits::fits_as_htx(start_line, kept_sizes) {
+        return Err(HeadError::TooLong);
+    }
     // Sized at once (collecting through `Option` would grow it).
     let mut spans = Vec::with_capacity(response.headers.len());
     for f in response.headers.iter() {
@@ -156,6 +174,9 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
     }
     let mut fields = ServerFields::from_head(buf.split_to(len), spans);
     let mut facts = FramingFacts::default();
+    // What the fields left out weigh in HAProxy's `%B` (see
+    // `ServerFields::left_out_size`).
+    let mut left_out = 0;
     fields.retain(|name, value| match hop_by_hop::always_bit_of(name) {
         0 => {
             if name == b"content-length" {
@@ -165,19 +186,33 @@ fn take_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHea
         }
         hop_by_hop::CONNECTION_BIT => {
             facts.connection(value);
+            let kept = hop_by_hop::connection_len_without_close_and_keep_alive(value);
+            if kept > 0 {
+                left_out += name.len() + kept;
+            }
             false
         }
         hop_by_hop::TRANSFER_ENCODING_BIT => {
             facts.transfer_encoding(value);
             false
         }
-        _ => false,
+        _ => {
+            left_out += name.len() + value.len();
+            false
+        }
     });
     for value in &facts.naming {
         for option in hop_by_hop::options(value) {
-            fields.retain(|name, _| !name.eq_ignore_ascii_case(option));
+            fields.retain(|name, value| {
+                let named = name.eq_ignore_ascii_case(option);
+                if named {
+                    left_out += name.len() + value.len();
+                }
+                !named
+            });
         }
     }
+    fields.add_left_out(left_out);
     let reason = reason.map(|r| fields.head().slice(r));
     let (framing, framing_reusable) = facts.framing(status, head_request, &mut fields)?;
     let reusable = framing_reusable && facts.keeps_alive(version);
@@ -375,9 +410,42 @@ mod tests {
         assert_eq!(rest.len(), 28, "nothing consumed");
         let long = format!(
             "HTTP/1.1 200 OK\r\nX: {}\r\n",
-            "a".repeat(buffer_limits::max_head())
+            "a".repeat(buffer_limits::max_rewritten())
         );
         assert_eq!(parse(&long, false).0.unwrap_err(), HeadError::TooLong);
+    }
+
+    /// The largest heads HAProxy 2.6.12 passed with its default buffers
+    /// (16,384 bytes less 1,024 for rewrites), one byte more refused: its
+    /// limit counts the head in its internal form, so it depends on the
+    /// number of fields.
+    #[test]
+    fn the_head_limit_is_haproxys_with_its_overhead() {
+        let one_field = |n: usize| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: {}\r\n\r\nhi",
+                "a".repeat(n)
+            )
+        };
+        let many_fields = |n: usize| {
+            let fields: String = (0..90)
+                .map(|i| format!("x-{i:03}: {}\r\n", "b".repeat(40)))
+                .collect();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{fields}X-Big: {}\r\n\r\nhi",
+                "a".repeat(n)
+            )
+        };
+        for (shape, largest) in [
+            (&one_field as &dyn Fn(usize) -> String, 15_226),
+            (&many_fields, 10_456),
+        ] {
+            let (head, _) = parse(&shape(largest), false);
+            assert_eq!(head.unwrap().unwrap().status, 200);
+            let (head, _) = parse(&shape(largest + 1), false);
+            assert_eq!(head.unwrap_err(), HeadError::TooLong);
+        }
+        assert_eq!(one_field(15_226).len() - 2, 15_273);
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct ServerFields {
     /// The head as read (status line included); the spans point into it.
     head: Bytes,
     spans: Vec<FieldSpan>,
+    /// What the hop-by-hop fields left out weigh in HAProxy's `%B`
+    /// ([`ServerFields::left_out_size`]).
+    left_out: u32,
 }
 
 impl ServerFields {
@@ -75,6 +78,7 @@ impl ServerFields {
         ServerFields {
             head: head.freeze(),
             spans,
+            left_out: 0,
         }
     }
 
@@ -88,6 +92,23 @@ impl ServerFields {
         let head = &self.head;
         self.spans
             .retain(|s| keep(&head[s.name()], &head[s.value()]));
+    }
+
+    /// What the hop-by-hop fields the reader left out weigh in the byte
+    /// count of HAProxy's log (`%B`), which counts the message as its own
+    /// parser keeps it: each field's name and value, `Connection` without
+    /// its `close` and `keep-alive` tokens (and not at all when nothing
+    /// else is left), `Transfer-Encoding` not here (it is counted with
+    /// the chunked framing, which the gateway may add itself).
+    pub fn left_out_size(&self) -> u64 {
+        u64::from(self.left_out)
+    }
+
+    /// Adds to [`Self::left_out_size`].
+    pub(crate) fn add_left_out(&mut self, size: usize) {
+        self.left_out = self
+            .left_out
+            .saturating_add(u32::try_from(size).unwrap_or(u32::MAX));
     }
 
     pub fn len(&self) -> usize {
