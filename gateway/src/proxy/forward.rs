@@ -1,0 +1,422 @@
+//! Attempts and retries: [`HttpProxy::forward`] sends a request to a
+//! server of its backend, following persistence (the request's cookie,
+//! `force-persist`/`ignore-persist`), waiting in the server's or the
+//! backend's queue, and trying again as `retries`, `option redispatch` and
+//! `retry-on` allow, while it notes in the log draft what each attempt did.
+//! One attempt's exchange with the server is `exchange.rs`'s.
+
+use std::sync::atomic::Ordering;
+
+use http::request::Parts;
+use http::Request;
+
+use crate::log::termination;
+use crate::message::body::ProxyBody;
+use crate::message::response::ProxyResponse;
+use crate::net::tls::upstream::TlsTarget;
+use crate::upstream::PickContext;
+use switchyard_rules::decision::PersistOverride;
+
+use super::exchange::{own_path_takes, reuse_policy, AttemptError};
+use super::log_draft::{ended, LogDraft};
+use super::request::clone_parts;
+use super::retry::{is_idempotent, redispatch_now, SentFailure};
+use super::{framing, BackendRoute, ClientConn, HttpProxy};
+
+/// How to go about sending one request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Attempt {
+    /// An idle server connection may be reused (`http-reuse safe`: not for
+    /// a client connection's first request).
+    pub(super) reuse: bool,
+    /// The server connection is not kept after this exchange
+    /// (`http-server-close`, `httpclose`).
+    pub(super) close_server: bool,
+    /// The backend's `force-persist`/`ignore-persist` verdict.
+    pub(super) persist: Option<PersistOverride>,
+    /// The stream number of `-d`'s trace.
+    pub(super) trace: Option<u32>,
+    /// `http-response` rules will run: the response carries the server
+    /// that answered ([`crate::proxy::rules_router::ServedBy`]).
+    pub(super) served_by: bool,
+}
+
+impl HttpProxy {
+    /// Sends the request to a server of `route`, retrying as configured.
+    ///
+    /// The request head is copied only when a later attempt may have to
+    /// replay a request already sent (`retry-on` beyond `conn-failure`);
+    /// otherwise it moves into the attempt, and an HTTP/1 request that was
+    /// never written comes back for the next one.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn forward(
+        &self,
+        route: &BackendRoute,
+        mut parts: Box<Parts>,
+        body: ProxyBody,
+        conn: &ClientConn,
+        attempt: Attempt,
+        client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
+        draft: &mut Option<Box<LogDraft>>,
+    ) -> ProxyResponse {
+        if let Some(d) = draft.as_mut().filter(|d| d.needs.backend_load) {
+            d.backend = Some(route.backend.clone());
+        }
+        let mut reuse = true;
+        let attempt_first = !attempt.reuse;
+        let attempt_trace = attempt.trace;
+        let attempt_served_by = attempt.served_by;
+        let close_server = attempt.close_server;
+        // Servers see HTTP/1.1 requests; an HTTP/2 client's target in
+        // origin form, an HTTP/1 client's as it sent it (HAProxy forwards
+        // an absolute-form target as such).
+        if parts.version >= http::Version::HTTP_2 {
+            framing::origin_form(&mut parts);
+        }
+        parts.version = http::Version::HTTP_11;
+        let bodiless = body_is_empty(&body);
+        if !bodiless {
+            framing::announce_unsized_body(&mut parts.headers);
+        }
+        // A bodiless request can be replayed after it was sent; one with a
+        // body only while nothing was sent (connection failures).
+        let replayable = bodiless && is_idempotent(&parts.method);
+        let mut body = Some(if replayable { ProxyBody::Empty } else { body });
+        // Persistence: the server the request's cookie names, when usable.
+        // `ignore-persist` neither follows the cookie nor sets one (with
+        // `indirect`, the server still does not see it, as in HAProxy 2.6).
+        let persistence = route
+            .backend
+            .persistence
+            .as_ref()
+            .filter(|_| attempt.persist != Some(PersistOverride::Ignore));
+        // The clock is read only for a cookie's dates.
+        let now = persistence.map_or(0, |_| unix_now());
+        let requested = persistence.and_then(|p| {
+            p.requested(&parts.headers)
+                .filter(|c| p.still_valid(c, now))
+        });
+        let forced = attempt.persist == Some(PersistOverride::Force);
+        let mut sticky = requested
+            .as_ref()
+            .and_then(|c| route.backend.persisted(&c.server, forced));
+        if let (Some(d), Some(p)) = (draft.as_mut(), &route.backend.persistence) {
+            d.record.persistence = [
+                cookie_request_flag(
+                    p,
+                    &route.backend,
+                    &parts.headers,
+                    persistence.is_some(),
+                    now,
+                ),
+                'N',
+            ];
+        }
+        if let Some(p) = &route.backend.persistence {
+            p.strip_request(&mut parts.headers);
+        }
+        let method = parts.method.clone();
+        let replay_after_send = replayable && route.retry_on.after_send();
+        let mut parts = Some(parts);
+        let mut avoid: Vec<usize> = Vec::new();
+        let mut last_error = 503;
+        // What the log says of the last failure: no server could be
+        // reached, until an attempt says otherwise.
+        let mut last_failure = termination::NO_SERVER;
+        let mut previous: Option<usize> = None;
+        // Counted by hand: a stale reused connection's retry is not one of
+        // `retries`.
+        let mut attempt = 0;
+        let mut stale_retry = false;
+        while attempt <= route.retries {
+            let stale = std::mem::take(&mut stale_retry);
+            if !stale && previous.is_some() {
+                attempt += 1;
+                if attempt > route.retries {
+                    break;
+                }
+            }
+            let Some(head) = parts.as_ref() else { break };
+            let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
+            // A server the request must go to (its cookie's, or the same
+            // one again) is waited for in its own queue; one the balancer
+            // chose, in the backend's (HAProxy's `%sq` and `%bq`).
+            let (server, assigned) = match (sticky.take(), previous) {
+                (Some(s), _) if !redispatch => (Some(s), true),
+                (_, Some(index)) if !redispatch => (route.backend.server(index), true),
+                _ => (
+                    route
+                        .backend
+                        .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
+                    false,
+                ),
+            };
+            let Some(server) = server else { break };
+            if let Some(last) = previous
+                .filter(|_| !stale)
+                .and_then(|i| route.backend.server(i))
+            {
+                // Another attempt: a retry on the same server, or the
+                // request redispatched away from it.
+                let counter = if last.index == server.index {
+                    &last.retries
+                } else {
+                    &last.redispatches
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            previous = Some(server.index);
+            // Times for the log line only: no clock read without one.
+            let logging = draft.is_some();
+            let attempt_started = logging.then(std::time::Instant::now);
+            if let Some(d) = draft.as_mut() {
+                d.record.server = server.name.clone();
+                d.record.server_addr = Some(server.addr);
+                d.record.retries = attempt as u32;
+                d.record.redispatched |= redispatch;
+            }
+            let queue = if assigned {
+                &server.queue_positions
+            } else {
+                &route.backend.queue_positions
+            };
+            let permit = match server.acquire(route.queue_timeout, queue).await {
+                Ok(permit) => permit,
+                Err(_) => {
+                    ended(draft, termination::QUEUE_TIMEOUT);
+                    return route.errors.response_or(&self.errors, 503).into();
+                }
+            };
+            let slot_at = logging.then(std::time::Instant::now);
+            if let Some(d) = draft.as_mut() {
+                let position = u64::from(permit.queue_position);
+                if assigned {
+                    (d.record.server_queue, d.record.backend_queue) = (position, 0);
+                } else {
+                    (d.record.server_queue, d.record.backend_queue) = (0, position);
+                }
+            }
+            // HTTP/1.x only: an HTTP/2 server connection stays (and
+            // hyper leaves `Connection` out of HTTP/2 requests).
+            let http2 = server.options.proto.as_deref() == Some("h2");
+            let closes = close_server && !http2;
+            let tls = server.tls.as_ref().map(|tls| TlsTarget {
+                tls: tls.clone(),
+                sni: tls.sni_for(&head.headers),
+            });
+            let mut pooled = match self
+                .pool
+                .checkout(
+                    (server.addr, server.unix.as_ref()),
+                    reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
+                    (route.connect_timeout, route.server_socket),
+                    tls,
+                    switchyard::wire::proxy_protocol::header_for(
+                        &server.options,
+                        conn.peer,
+                        conn.local,
+                    ),
+                    http2,
+                )
+                .await
+            {
+                Ok(pooled) => pooled,
+                Err(e) => {
+                    tracing::debug!(server = %server.name, error = %e, "connect failed");
+                    server.record_failure();
+                    avoid.push(server.index);
+                    last_error = 503;
+                    last_failure = termination::NO_SERVER;
+                    continue;
+                }
+            };
+            // Closed after this exchange, as the request told the server.
+            pooled.private |= closes;
+            // Keep a copy only if this request may be needed again after
+            // being sent (or could not come back unsent).
+            let keep =
+                attempt < route.retries && (replay_after_send || !pooled.sender.returns_unsent());
+            let request_head = match (keep, parts.take()) {
+                (true, Some(head)) => {
+                    let copy = Box::new(clone_parts(&head));
+                    parts = Some(head);
+                    copy
+                }
+                (_, Some(head)) => head,
+                (_, None) => break,
+            };
+            let request_body = if replayable {
+                ProxyBody::Empty
+            } else {
+                match body.take() {
+                    Some(b) => b,
+                    None => break,
+                }
+            };
+            let connected = logging.then(std::time::Instant::now);
+            // The common exchange is awaited in place; hyper's, with its
+            // larger state, is boxed, so that every request's future (moved
+            // into its box per request) does not carry room for it.
+            let exchanged = if pooled.is_own()
+                && own_path_takes(&request_head, &request_body, client_upgrade)
+            {
+                self.exchange_own(route, pooled, permit, request_head).await
+            } else {
+                let request = Request::from_parts(*request_head, request_body);
+                Box::pin(self.exchange(route, pooled, permit, request, client_upgrade))
+                    .await
+                    .map(ProxyResponse::from)
+            };
+            match exchanged {
+                // `retry-on 503` and friends: a status worth another try.
+                Ok(response)
+                    if replayable
+                        && attempt < route.retries
+                        && route
+                            .retry_on
+                            .statuses
+                            .contains(&response.status().as_u16()) =>
+                {
+                    last_error = response.status().as_u16();
+                    avoid.push(server.index);
+                }
+                Ok(mut response) => {
+                    if let Some(stream) = attempt_trace {
+                        crate::log::debug_trace::response(
+                            stream,
+                            &route.backend.name,
+                            conn.trace_fd,
+                            response.parts_mut(),
+                        );
+                    }
+                    if let Some(d) = draft.as_mut() {
+                        let between = |from: Option<std::time::Instant>, to| {
+                            from.zip(to).map(|(from, to): (_, std::time::Instant)| {
+                                to.duration_since(from).as_millis() as u64
+                            })
+                        };
+                        d.record.t_queue = between(attempt_started, slot_at);
+                        d.record.t_connect = between(slot_at, connected);
+                        d.record.t_response = connected.map(|c| c.elapsed().as_millis() as u64);
+                        if d.needs.bytes {
+                            d.response_head = Some(response.htx_size());
+                        }
+                        if d.needs.backend_load {
+                            // The slot is released by the body's end, unless
+                            // the body is already complete.
+                            d.served_by = response.ends_pending().then(|| server.clone());
+                        }
+                    }
+                    if attempt_served_by {
+                        let id = crate::stats::ids::server_ids(&route.backend)
+                            .get(server.index)
+                            .copied()
+                            .unwrap_or_default();
+                        response.insert_extension(crate::proxy::rules_router::ServedBy {
+                            name: server.name.clone(),
+                            id,
+                        });
+                    }
+                    if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
+                        let status = response.status();
+                        let flag = p.on_response(
+                            &mut response,
+                            value,
+                            requested.as_ref(),
+                            &method,
+                            status,
+                            now,
+                        );
+                        if let Some(d) = draft.as_mut() {
+                            d.record.persistence[1] = flag;
+                        }
+                    }
+                    return response;
+                }
+                Err(AttemptError::Stale(head)) if reuse => {
+                    parts.get_or_insert(head);
+                    reuse = false;
+                    stale_retry = true;
+                }
+                Err(AttemptError::Stale(_)) => {
+                    last_error = 502;
+                    last_failure = termination::SERVER_CLOSED;
+                    break;
+                }
+                Err(AttemptError::Connect(unsent)) => {
+                    if let Some(request) = unsent {
+                        let (head, unsent_body) = (*request).into_parts();
+                        parts.get_or_insert_with(|| Box::new(head));
+                        if !replayable {
+                            body = Some(unsent_body);
+                        }
+                    }
+                    avoid.push(server.index);
+                    last_error = 503;
+                    last_failure = termination::NO_SERVER;
+                }
+                Err(AttemptError::Sent { failure, status }) => {
+                    server.record_failure();
+                    last_error = status;
+                    last_failure = match failure {
+                        Some(SentFailure::Timeout) => termination::SERVER_TIMEOUT,
+                        Some(SentFailure::Junk) => termination::INVALID_RESPONSE,
+                        Some(SentFailure::Empty) => termination::SERVER_CLOSED,
+                        // The client's own body was malformed (400), or an
+                        // answer nobody asked for (502).
+                        None if status == 400 => termination::PROXY_REFUSED,
+                        None => termination::INVALID_RESPONSE,
+                    };
+                    let retry = replayable && failure.is_some_and(|f| route.retry_on.covers(f));
+                    if !retry {
+                        break;
+                    }
+                    avoid.push(server.index);
+                }
+            }
+        }
+        ended(draft, last_failure);
+        route.errors.response_or(&self.errors, last_error).into()
+    }
+}
+
+/// Whether a response's `Connection` field has the `close` token.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn body_is_empty(body: &ProxyBody) -> bool {
+    use hyper::body::Body;
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
+}
+
+/// The request's cookie letter of `%tsc`: `N` none (or `ignore-persist`),
+/// `O`/`E` expired, `I` naming no server, `D` naming a DOWN one, `V` valid.
+fn cookie_request_flag(
+    persistence: &crate::upstream::persist::Persistence,
+    backend: &crate::upstream::Backend,
+    headers: &http::HeaderMap,
+    applied: bool,
+    now: i64,
+) -> char {
+    if !applied {
+        return 'N';
+    }
+    let cookie = persistence.requested(headers);
+    if let Some(flag) = persistence.expired_flag(cookie.as_ref(), now) {
+        return flag;
+    }
+    let named = cookie.as_ref().and_then(|c| {
+        backend
+            .servers
+            .iter()
+            .find(|s| s.cookie.as_deref() == Some(c.server.as_str()))
+    });
+    match named {
+        None => 'I',
+        Some(server) if !server.is_up() || server.in_maintenance() => 'D',
+        Some(_) => 'V',
+    }
+}
