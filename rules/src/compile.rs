@@ -200,6 +200,53 @@ pub struct ProxyRules {
     pub index: crate::index::SwitchIndex,
     /// `option httpchk` and its `http-check` rules, compiled.
     pub http_checks: Option<crate::check::CheckProgram>,
+    /// The HTTP decision known without looking at the request: no
+    /// `http-request`, `redirect` or switching rule here, and no
+    /// persistence, `http-request` or `redirect` rule in the backend the
+    /// request goes to (`default_backend`, or a listen section itself).
+    /// Set by [`crate::RuleSet::compile`] once every proxy is known.
+    pub fixed_decision: Option<FixedDecision>,
+}
+
+/// Where every HTTP request of a proxy without rules goes
+/// ([`ProxyRules::fixed_decision`]).
+#[derive(Debug, Clone)]
+pub enum FixedDecision {
+    /// `default_backend` (its line), or a listen section itself.
+    Backend(String, Option<Span>),
+    /// A frontend with no backend.
+    NoBackend,
+}
+
+impl ProxyRules {
+    /// Whether nothing of this proxy is checked for a request routed to it
+    /// (as its own frontend, or as the backend chosen).
+    fn checks_nothing_as_backend(&self) -> bool {
+        self.persist.is_empty() && self.http_request.is_empty() && self.redirects.is_empty()
+    }
+
+    /// [`ProxyRules::fixed_decision`], given how the backends are found.
+    pub(crate) fn fixed<'a>(
+        &'a self,
+        backend: impl Fn(&str) -> Option<&'a ProxyRules>,
+    ) -> Option<FixedDecision> {
+        if !(self.http_request.is_empty() && self.redirects.is_empty() && self.switching.is_empty())
+        {
+            return None;
+        }
+        let (name, span) = match &self.default_backend {
+            Some((name, span)) => (name, Some(*span)),
+            None if self.is_backend => (&self.name, None),
+            None => return Some(FixedDecision::NoBackend),
+        };
+        let target = match name == &self.name {
+            true => Some(self),
+            false => backend(name),
+        };
+        target
+            .is_none_or(ProxyRules::checks_nothing_as_backend)
+            .then(|| FixedDecision::Backend(name.clone(), span))
+    }
 }
 
 /// Compiles `proxy`; errors go to `diags`.
@@ -351,6 +398,7 @@ impl<'a> ProxyCompiler<'a> {
             sets: crate::pattern_sets::PatternSets::default(),
             index: crate::index::SwitchIndex::default(),
             http_checks,
+            fixed_decision: None,
         }
     }
 

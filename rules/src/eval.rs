@@ -3,10 +3,12 @@
 //! `http-request` rules), each ACL evaluated at most once per request.
 
 use regex::{Captures, Regex};
+use smallvec::SmallVec;
 use switchyard_grammar::Span;
 
 use crate::compile::{
-    Action, Body, Cond, Expr, Fmt, FmtPart, ProxyRules, RedirectAction, Reply, Rule, Target,
+    Action, Body, Cond, Expr, FixedDecision, Fmt, FmtPart, ProxyRules, RedirectAction, Reply, Rule,
+    Target,
 };
 use crate::decision::{AclTrace, Answer, AnswerKind, Decision, Outcome, RuleTrace, Trace};
 use crate::fetch::{last_value, AuthResult};
@@ -29,16 +31,68 @@ pub(crate) enum Strategy {
     Reference,
 }
 
+/// The ACL answers known so far in one request. A request usually
+/// evaluates a few ACLs of however many the proxy has (10,000 host rules:
+/// one), so they are kept as a short list on the stack; a request that
+/// evaluates more (a long `http-request` list, the reference evaluation)
+/// moves to a table by ACL id. A table made per request for every ACL of
+/// the proxy cost 10,000 instructions per request in scenario 3
+/// (docs/performance.md).
+#[derive(Default)]
+struct Memo {
+    few: SmallVec<[(u32, bool); MEMO_LIST]>,
+    /// By ACL id, once `few` is full.
+    many: Vec<Option<bool>>,
+}
+
+/// How many answers [`Memo`] keeps in its list.
+const MEMO_LIST: usize = 16;
+
+impl Memo {
+    fn get(&self, id: usize) -> Option<bool> {
+        if !self.many.is_empty() {
+            return self.many.get(id).copied().flatten();
+        }
+        self.few
+            .iter()
+            .find(|&&(acl, _)| acl as usize == id)
+            .map(|&(_, answer)| answer)
+    }
+
+    fn set(&mut self, id: usize, answer: bool) {
+        if self.many.is_empty() && self.few.len() < MEMO_LIST {
+            self.few.push((id as u32, answer));
+            return;
+        }
+        for (acl, answer) in self.few.drain(..) {
+            Self::put(&mut self.many, acl as usize, answer);
+        }
+        Self::put(&mut self.many, id, answer);
+    }
+
+    fn put(many: &mut Vec<Option<bool>>, id: usize, answer: bool) {
+        if many.len() <= id {
+            many.resize(id + 1, None);
+        }
+        many[id] = Some(answer);
+    }
+
+    fn clear(&mut self) {
+        self.few.clear();
+        self.many.fill(None);
+    }
+}
+
 /// Per-request state: ACL results so far, and the trace when explaining.
 pub(crate) struct Eval<'a> {
     set: &'a RuleSet,
     proxy: &'a ProxyRules,
     /// ACL results by id: `None` until evaluated.
-    memo: Vec<Option<bool>>,
+    memo: Memo,
     /// Whether ACL lines are answered by their pattern groups.
     use_groups: bool,
     /// Per pattern group: the lines that matched, once searched.
-    answers: Vec<Option<Matched>>,
+    answers: SmallVec<[Option<Matched>; 4]>,
     trace: Option<&'a mut Trace>,
     acl_traces: Vec<AclTrace>,
 }
@@ -48,9 +102,9 @@ impl<'a> Eval<'a> {
         Eval {
             set,
             proxy,
-            memo: vec![None; proxy.acls.len()],
+            memo: Memo::default(),
             use_groups: true,
-            answers: vec![None; proxy.sets.groups().len()],
+            answers: SmallVec::from_elem(None, proxy.sets.groups().len()),
             trace,
             acl_traces: Vec::new(),
         }
@@ -68,7 +122,7 @@ impl<'a> Eval<'a> {
 
     /// Forgets every answer: the request was edited.
     fn forget(&mut self) {
-        self.memo.fill(None);
+        self.memo.clear();
         self.answers.fill(None);
     }
 
@@ -78,7 +132,7 @@ impl<'a> Eval<'a> {
 
     /// Whether ACL `id` matches; computed once per request.
     fn acl(&mut self, id: usize, req: &dyn RequestFacts) -> bool {
-        if let Some(r) = self.memo[id] {
+        if let Some(r) = self.memo.get(id) {
             return r;
         }
         let acl = &self.proxy.acls[id];
@@ -114,7 +168,7 @@ impl<'a> Eval<'a> {
                 break;
             }
         }
-        self.memo[id] = Some(result);
+        self.memo.set(id, result);
         if self.tracing() {
             self.acl_traces.push(AclTrace {
                 name: acl.name.clone(),
@@ -578,6 +632,19 @@ impl RuleSet {
         trace: Option<&mut Trace>,
         http: bool,
     ) -> Decision {
+        // A proxy without rules: nothing to evaluate (unless traced).
+        if let (Some(fixed), None) = (&frontend.fixed_decision, &trace) {
+            let (outcome, rule) = match fixed {
+                FixedDecision::Backend(name, rule) => (Outcome::Backend(name.clone()), *rule),
+                FixedDecision::NoBackend => (Outcome::NoBackend, None),
+            };
+            return Decision {
+                outcome,
+                rewritten: None,
+                rule: rule.filter(|&span| span != Span::default()),
+                persist: None,
+            };
+        }
         let mut current = Current::new(req);
         let mut eval = Eval::new(self, frontend, trace);
         eval.use_groups = strategy != Strategy::Reference;
@@ -763,5 +830,32 @@ impl RuleSet {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memo_keeps_every_answer_past_its_list() {
+        let mut memo = Memo::default();
+        let ids: Vec<usize> = (0..3 * MEMO_LIST).map(|i| i * 7 % 101).collect();
+        for (n, &id) in ids.iter().enumerate() {
+            assert_eq!(memo.get(id), None);
+            memo.set(id, n % 3 == 0);
+            for (m, &seen) in ids[..=n].iter().enumerate() {
+                assert_eq!(
+                    memo.get(seen),
+                    Some(m % 3 == 0),
+                    "id {seen} after {n} answers"
+                );
+            }
+        }
+        assert_eq!(memo.get(1000), None);
+        memo.clear();
+        assert!(ids.iter().all(|&id| memo.get(id).is_none()));
+        memo.set(5, true);
+        assert_eq!(memo.get(5), Some(true));
     }
 }

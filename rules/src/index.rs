@@ -16,8 +16,7 @@
 //! guards: once a rule holds, groups that could only offer later rules are
 //! never searched.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use smallvec::SmallVec;
 
 use crate::compile::{Cond, ProxyRules};
 use crate::eval::Eval;
@@ -114,8 +113,10 @@ pub(crate) struct Candidates<'i> {
     index: &'i SwitchIndex,
     /// The next group of `index.groups` to search.
     next_group: usize,
-    /// Guarded rules whose guard matched, not yet checked.
-    found: BinaryHeap<Reverse<usize>>,
+    /// Guarded rules whose guard matched, not yet checked, the first
+    /// last; on the stack (a request usually matches a line or two, each
+    /// guarding a rule or two).
+    found: SmallVec<[usize; 8]>,
     next_unguarded: usize,
     last: Option<usize>,
 }
@@ -125,7 +126,7 @@ impl<'i> Candidates<'i> {
         Candidates {
             index,
             next_group: 0,
-            found: BinaryHeap::new(),
+            found: SmallVec::new(),
             next_unguarded: 0,
             last: None,
         }
@@ -136,7 +137,7 @@ impl<'i> Candidates<'i> {
     pub fn next(&mut self, eval: &mut Eval<'_>, req: &dyn RequestFacts) -> Option<usize> {
         let proxy = eval.proxy();
         loop {
-            let guarded = self.found.peek().map_or(usize::MAX, |r| r.0);
+            let guarded = self.found.last().copied().unwrap_or(usize::MAX);
             let unguarded = self
                 .index
                 .unguarded
@@ -148,10 +149,13 @@ impl<'i> Candidates<'i> {
                 if first <= upcoming {
                     self.next_group += 1;
                     let fetch_group = &proxy.sets.groups()[group];
+                    let before = self.found.len();
                     for &slot in eval.group_answer(group, req).slots() {
                         let acl = fetch_group.acl_of(slot);
-                        self.found
-                            .extend(self.index.guarded[acl].iter().map(|&r| Reverse(r)));
+                        self.found.extend_from_slice(&self.index.guarded[acl]);
+                    }
+                    if self.found.len() > before {
+                        self.found.sort_unstable_by(|a, b| b.cmp(a));
                     }
                     continue;
                 }

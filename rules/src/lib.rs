@@ -114,6 +114,13 @@ impl RuleSet {
         if diags.has_errors() {
             return Err(diags);
         }
+        let fixed: Vec<_> = proxies
+            .iter()
+            .map(|p| p.fixed(|name| by_name.get(name).map(|&i| &proxies[i])))
+            .collect();
+        for (proxy, fixed) in proxies.iter_mut().zip(fixed) {
+            proxy.fixed_decision = fixed;
+        }
         let mut maps: Vec<Arc<converter::MapFile>> = maps.into_values().collect();
         maps.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(RuleSet {

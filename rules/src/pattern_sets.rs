@@ -17,6 +17,7 @@ use std::borrow::Cow;
 
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use switchyard_grammar::{Diagnostic, Diagnostics, Span};
 
 use crate::compile::{Acl, AclLine, Expr};
@@ -100,7 +101,8 @@ enum Token {
 /// once the list grows (a value matching hundreds of prefixes).
 #[derive(Debug, Clone, Default)]
 pub struct Matched {
-    list: Vec<Slot>,
+    /// On the stack: a value usually matches a line or two.
+    list: SmallVec<[Slot; 4]>,
     bits: Option<Vec<u64>>,
 }
 

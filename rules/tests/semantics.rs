@@ -271,3 +271,35 @@ fn a_named_defaults_sections_rules_run_before_the_proxys_own() {
     let blocked = set.decide("fe", &OwnedRequest::get("/blocked")).unwrap();
     assert_eq!(blocked.status(), Some(403));
 }
+
+/// A proxy with no rule to check gets its decision without evaluating
+/// anything (`ProxyRules::fixed_decision`); it must be the one the full
+/// evaluation gives (an explained decision always takes the full way),
+/// including the backend's own rules and persistence.
+#[test]
+fn a_proxy_without_rules_decides_as_the_full_evaluation() {
+    let configs = [
+        // The default backend has no rules: the fixed way.
+        "frontend fe\n    bind :80\n    default_backend b0\n",
+        // Its `http-request deny` must still run.
+        "frontend fe\n    bind :80\n    default_backend b9\nbackend b9\n    http-request deny\n    server s 127.0.0.1:9009\n",
+        // `force-persist` in the backend.
+        "frontend fe\n    bind :80\n    default_backend b9\nbackend b9\n    force-persist if TRUE\n    server s 127.0.0.1:9009\n",
+        // A listen section is its own backend.
+        "listen fe\n    bind :80\n    server s 127.0.0.1:9009\n",
+        "listen fe\n    bind :80\n    ignore-persist if TRUE\n    server s 127.0.0.1:9009\n",
+        // No backend at all.
+        "frontend fe\n    bind :80\n",
+    ];
+    for (i, config) in configs.iter().enumerate() {
+        let set = compile(&format!("{DEFAULTS}{config}{}", backends(1)));
+        let req = host("x.example");
+        let fixed = set.decide("fe", &req).unwrap();
+        let (full, _) = set.explain("fe", &req).unwrap();
+        assert_eq!(
+            (fixed.outcome, fixed.rule, fixed.persist),
+            (full.outcome, full.rule, full.persist),
+            "config {i}"
+        );
+    }
+}
