@@ -172,6 +172,7 @@ fn conditions(proxy: &Proxy) -> impl Iterator<Item = &Condition> {
         .chain(&proxy.force_persist)
         .chain(&proxy.ignore_persist)
         .chain(&proxy.stats.admin)
+        .chain(&proxy.monitor_fail)
 }
 
 fn check_acl_references(proxy: &Proxy, diags: &mut Diagnostics) {
@@ -397,6 +398,22 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
     }
     if let Some(span) = proxy.stats.enabled {
         warn(span, "'stats'");
+    }
+    if let Some(uri) = proxy
+        .monitor_uri
+        .as_ref()
+        .filter(|_| proxy.kind.is_frontend())
+    {
+        diags.push(
+            Diagnostic::warning(
+                uri.span,
+                format!(
+                    "monitor-uri will be ignored for {what} '{}' (needs 'mode http')",
+                    proxy.name
+                ),
+            )
+            .with_help("add 'mode http' to this section or its defaults"),
+        );
     }
     if let Some(setting) = proxy.options.get("httplog").filter(|o| o.enabled) {
         if proxy.kind.is_frontend() {

@@ -861,3 +861,43 @@ fn http_check_rules_are_read_in_order() {
         );
     }
 }
+
+#[test]
+fn monitor_keywords_as_haproxy_2_6_reads_them() {
+    let loaded = load_text(&format!(
+        "{DEFAULTS}    monitor-uri /alive\nfrontend f\n    bind :80\n    monitor-uri /health\n    acl down hdr(x-down) -m found\n    monitor fail if down\n    monitor fail unless {{ src 127.0.0.1 }}\n    default_backend b\nfrontend g\n    bind :81\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n"
+    ));
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let f = loaded.config.proxy("f").unwrap();
+    assert_eq!(f.monitor_uri.as_ref().unwrap().text, "/health");
+    assert_eq!(f.monitor_fail.len(), 2);
+    // Inherited from defaults, as HAProxy does.
+    let g = loaded.config.proxy("g").unwrap();
+    assert_eq!(g.monitor_uri.as_ref().unwrap().text, "/alive");
+
+    let bad = |line: &str| {
+        errors(&load_text(&format!(
+            "{DEFAULTS}frontend f\n    bind :80\n    {line}\n"
+        )))
+    };
+    assert_eq!(
+        bad("monitor-net 10.0.0.0/8"),
+        ["8:5 'monitor-net' doesn't exist anymore. Please use 'http-request return status 200 if { src 10.0.0.0/8 }' instead."]
+    );
+    assert_eq!(bad("monitor-uri"), ["8:5 'monitor-uri' expects an URI"]);
+    assert_eq!(
+        bad("monitor fail"),
+        ["8:5 'monitor fail' requires either 'if' or 'unless' followed by a condition"]
+    );
+    assert!(bad("monitor bogus")[0].contains("unknown monitor 'bogus'"));
+
+    let tcp = load_text("defaults\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\nfrontend t\n    mode tcp\n    bind :80\n    monitor-uri /health\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n");
+    assert!(errors(&tcp).is_empty(), "{:?}", errors(&tcp));
+    assert!(
+        warnings(&tcp)
+            .iter()
+            .any(|w| w == "monitor-uri will be ignored for frontend 't' (needs 'mode http')"),
+        "{:?}",
+        warnings(&tcp)
+    );
+}

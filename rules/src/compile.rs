@@ -189,6 +189,9 @@ pub struct ProxyRules {
     /// `stats admin if COND`: the page's admin forms for requests matching
     /// any of them.
     pub stats_admin: Vec<Cond>,
+    /// `monitor fail if|unless COND`: the monitor answer fails (503) for
+    /// requests matching any of them.
+    pub monitor_fail: Vec<Cond>,
     pub is_backend: bool,
     pub is_frontend: bool,
     /// `http-error status CODE …`: the messages that replace the proxy's
@@ -372,6 +375,11 @@ impl<'a> ProxyCompiler<'a> {
             .iter()
             .filter_map(|c| self.cond(c))
             .collect();
+        let monitor_fail = proxy
+            .monitor_fail
+            .iter()
+            .filter_map(|c| self.cond(c))
+            .collect();
         let error_messages = proxy
             .http_errors
             .iter()
@@ -381,6 +389,7 @@ impl<'a> ProxyCompiler<'a> {
             error_messages,
             persist,
             stats_admin,
+            monitor_fail,
             tcp_connection,
             tcp_content,
             name: proxy.name.clone(),

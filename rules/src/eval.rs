@@ -800,6 +800,16 @@ impl RuleSet {
         let mut eval = Eval::new(self, rules, None);
         rules.stats_admin.iter().any(|c| eval.cond(c, req))
     }
+
+    /// Whether a `monitor fail` condition of `frontend` holds for `req`:
+    /// its monitor answer is then 503 instead of 200.
+    pub fn monitor_fails(&self, frontend: &str, req: &dyn RequestFacts) -> bool {
+        let Some(rules) = self.frontend(frontend) else {
+            return false;
+        };
+        let mut eval = Eval::new(self, rules, None);
+        rules.monitor_fail.iter().any(|c| eval.cond(c, req))
+    }
 }
 
 impl RuleSet {

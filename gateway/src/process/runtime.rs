@@ -336,6 +336,9 @@ fn build_fresh(
             header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
             connection_mode: ConnectionMode::of(proxy),
             client_keepalive: crate::net::keepalive::client_side(proxy),
+            monitor: proxy.monitor_uri.as_ref().map(|uri| {
+                crate::proxy::monitor::Monitor::new(&uri.text, &proxy.name, rules.clone())
+            }),
         });
         for addr in bind_addresses(proxy)? {
             listeners.push((addr, frontend.clone()));

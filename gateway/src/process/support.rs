@@ -108,6 +108,17 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
             if o.ssl == Some(true) || o.check_ssl == Some(true) {
                 refuse_server_tls(server.keyword.span, &o, &mut refuse);
             }
+            // Sessions are cut in TCP mode (`tcp/mod.rs`); HTTP requests
+            // and tunnels on a server are not yet.
+            if proxy.mode() == Mode::Http
+                && (o.shutdown_on_down == Some(true) || o.shutdown_backups_on_up == Some(true))
+            {
+                refuse(
+                    server.keyword.span,
+                    "'on-marked-down'/'on-marked-up' in an HTTP backend (TCP backends cut their sessions)",
+                    "failover reactions",
+                );
+            }
             if o.slowstart.is_some() {
                 refuse(server.keyword.span, "'slowstart'", "balancing");
             }

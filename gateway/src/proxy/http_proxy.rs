@@ -82,4 +82,6 @@ pub struct HttpProxy {
     /// What every client connection of the frontend shares (one pointer
     /// per connection instead of a copy).
     pub client_side: Arc<crate::proxy::client_side::ClientSide>,
+    /// `monitor-uri` (and `monitor fail`): the frontend's own health answer.
+    pub monitor: Option<crate::proxy::monitor::Monitor>,
 }

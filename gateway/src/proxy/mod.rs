@@ -17,6 +17,7 @@ pub mod forwardfor;
 pub mod framing;
 pub mod header_names;
 pub mod http_error;
+pub mod monitor;
 pub mod request_checks;
 pub mod retry;
 pub mod routing;

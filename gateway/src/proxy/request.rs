@@ -88,6 +88,12 @@ impl HttpProxy {
         body: ProxyBody,
         conn: &Arc<ClientConn>,
     ) -> ProxyResponse {
+        // Before any rule, and never logged (HAProxy's `SF_MONITOR`).
+        if let Some(status) = self.monitor.as_ref().and_then(|m| m.answer(&parts, conn)) {
+            if request_checks::check(&parts).is_ok() {
+                return self.errors.response(status).into();
+            }
+        }
         let Some(logger) = self.logger.clone() else {
             return self.handle_inner(parts, body, conn, &mut None).await;
         };

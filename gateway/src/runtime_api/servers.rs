@@ -160,6 +160,7 @@ pub fn show_servers_state(
                 server.name,
                 // `-` and port 0 for a server on a unix socket, as HAProxy.
                 match server.unix {
+                    _ if server.resolution_maint => "-".to_owned(),
                     Some(_) => "-".to_owned(),
                     None => server.addr.ip().to_string(),
                 },
@@ -211,11 +212,12 @@ impl StateFields {
             } else {
                 2
             },
+            // SRV_ADMF_RMAINT (0x20) joins the operator's flags.
             admin: match server.admin_state() {
                 AdminState::Ready => 0,
                 AdminState::Maint => 1,
                 AdminState::Drain => 8,
-            },
+            } | if server.resolution_maint { 32 } else { 0 },
             uweight: server.weight(),
             iweight: server.initial_weight,
             since_change: server.since_last_change().as_secs(),

@@ -98,6 +98,8 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
             for (s, sid) in b.servers.iter().zip(super::ids::server_ids(b)) {
                 let mut r = base(&s.name, "2");
                 let status = match s.admin_state() {
+                    // `init-addr none`: no address to send anything to.
+                    _ if s.resolution_maint => "MAINT (resolution)",
                     crate::upstream::server::AdminState::Maint => "MAINT",
                     crate::upstream::server::AdminState::Drain if s.is_up() => "DRAIN",
                     _ if s.is_stopping() => "NOLB",
@@ -144,11 +146,14 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                     r.insert("cookie", cookie.clone());
                 }
                 // HAProxy writes `unix` for a server on a unix socket.
-                let addr = match &s.unix {
-                    Some(_) => "unix".to_owned(),
-                    None => s.addr.to_string(),
-                };
-                r.insert("addr", addr);
+                // and nothing for a server without an address.
+                if !s.resolution_maint {
+                    let addr = match &s.unix {
+                        Some(_) => "unix".to_owned(),
+                        None => s.addr.to_string(),
+                    };
+                    r.insert("addr", addr);
+                }
                 r.insert("lastchg", s.since_last_change().as_secs().to_string());
                 r.insert("wretr", s.retries.load(Ordering::Relaxed).to_string());
                 r.insert("wredis", s.redispatches.load(Ordering::Relaxed).to_string());

@@ -160,7 +160,7 @@ fn render_proxy(page: &mut String, settings: &Settings<'_>, proxy: &ProxyView) {
             ("BACKEND", _) => "be",
             (_, "no check") => "nocheck",
             (_, s) if s.starts_with("UP") => "up",
-            (_, "MAINT") => "maint",
+            (_, s) if s.starts_with("MAINT") => "maint",
             (_, "DRAIN") => "drain",
             (_, "NOLB") => "nolb",
             _ => "down",

@@ -192,6 +192,8 @@ impl TcpFrontend {
             return ['S', 'C'];
         };
         log.record.t_connect = Some(connect_started.elapsed().as_millis() as u64);
+        // `on-marked-down`/`on-marked-up`: the session may be cut (`DD`, `UD`).
+        let mut cuts = server.cuts();
         if let Some(header) =
             switchyard::wire::proxy_protocol::header_for(&server.options, src, dst)
         {
@@ -223,7 +225,10 @@ impl TcpFrontend {
             route.server_timeout,
             route.tunnel_timeout,
         );
-        let end = tunnel::run(client, &mut upstream, limits, counts).await;
+        let end = tokio::select! {
+            end = tunnel::run(client, &mut upstream, limits, counts) => end,
+            why = cuts.cut() => return [why.letter(), 'D'],
+        };
         drop(permit);
         if matches!(end, TunnelEnd::ServerError) {
             server.record_failure();

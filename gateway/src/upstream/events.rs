@@ -12,7 +12,7 @@ use crate::log::sink::LogSink;
 
 use super::check::CheckResult;
 use super::health::Health;
-use super::server::{AdminState, Server};
+use super::server::{AdminState, Server, SessionCut};
 use super::Backend;
 
 /// Syslog severities HAProxy uses for these events.
@@ -206,6 +206,7 @@ impl Backend {
         if server.in_maintenance() {
             return;
         }
+        self.cut_backups_for(server);
         let message = format!(
             "{} is UP{}{}",
             self.server_title(server),
@@ -221,6 +222,7 @@ impl Backend {
         if server.in_maintenance() {
             return;
         }
+        cut_if_asked(server);
         let message = format!(
             "{} is DOWN{}{}",
             self.server_title(server),
@@ -272,6 +274,7 @@ impl Backend {
         match (before, state) {
             (_, AdminState::Maint) => {
                 if server.is_up() {
+                    cut_if_asked(server);
                     let message = format!(
                         "{title} is going DOWN for maintenance{}",
                         self.left_tail(server)
@@ -316,6 +319,29 @@ impl Backend {
             }
             _ => {}
         }
+    }
+}
+
+impl Backend {
+    /// `on-marked-up shutdown-backup-sessions` on an active server with a
+    /// weight that just came UP: the backup servers' sessions end (`U`).
+    fn cut_backups_for(&self, server: &Server) {
+        if server.options.shutdown_backups_on_up != Some(true)
+            || server.backup
+            || server.weight() == 0
+        {
+            return;
+        }
+        for backup in self.servers.iter().filter(|s| s.backup) {
+            backup.cut_sessions(SessionCut::BackupUp);
+        }
+    }
+}
+
+/// `on-marked-down shutdown-sessions`: the server's sessions end (`D`).
+fn cut_if_asked(server: &Server) {
+    if server.options.shutdown_on_down == Some(true) {
+        server.cut_sessions(SessionCut::Down);
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cookie_date;
 pub mod events;
 pub mod h2_peer_settings;
 pub mod health;
+pub mod init_addr;
 pub mod persist;
 pub mod pool;
 pub mod queue;
@@ -100,8 +101,9 @@ impl Backend {
             .servers
             .iter()
             .find(|s| s.cookie.as_deref() == Some(cookie))?;
-        let reachable =
-            forced || (!server.in_maintenance() && (server.is_up() || self.persist_to_down));
+        // Not even `force-persist` reaches a server without an address.
+        let reachable = !server.resolution_maint
+            && (forced || (!server.in_maintenance() && (server.is_up() || self.persist_to_down)));
         reachable.then(|| server.clone())
     }
 
@@ -214,6 +216,8 @@ impl Backend {
         let plans: Vec<_> = self
             .servers
             .iter()
+            // A server without an address has nothing to ask.
+            .filter(|s| !s.resolution_maint)
             .filter_map(|s| Some((s, check::agent::AgentPlan::for_server(&self.config, s)?)))
             .collect();
         let count = plans.len().max(1) as u32;
@@ -240,7 +244,7 @@ impl Backend {
         let checked: Vec<&Arc<Server>> = self
             .servers
             .iter()
-            .filter(|s| s.options.check == Some(true))
+            .filter(|s| s.options.check == Some(true) && !s.resolution_maint)
             .collect();
         let count = checked.len().max(1) as u32;
         checked

@@ -22,6 +22,12 @@ pub enum BuildError {
         address: String,
         why: String,
     },
+    /// `init-addr` found no address (HAProxy's alert).
+    #[error("server '{server}': {why}")]
+    InitAddr {
+        server: String,
+        why: super::init_addr::Unresolved,
+    },
     #[error("server '{server}': address '{address}' has no port (a port from the client connection is not supported yet)")]
     NoPort { server: String, address: String },
     #[error("server '{server}': {source}")]
@@ -42,6 +48,47 @@ pub enum AdminState {
     Maint,
 }
 
+/// Why the sessions on a server are cut (`on-marked-down`,
+/// `on-marked-up`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCut {
+    /// The server went DOWN (`on-marked-down shutdown-sessions`).
+    Down,
+    /// An active server came UP and this backup server's sessions go
+    /// (`on-marked-up shutdown-backup-sessions`).
+    BackupUp,
+}
+
+impl SessionCut {
+    /// The first letter of the session's termination state: HAProxy's
+    /// `D` (`SF_ERR_DOWN`) and `U` (`SF_ERR_UP`).
+    pub fn letter(self) -> char {
+        match self {
+            SessionCut::Down => 'D',
+            SessionCut::BackupUp => 'U',
+        }
+    }
+}
+
+/// What a session on a server waits on to learn that it must end.
+pub struct CutWatch(tokio::sync::watch::Receiver<Option<SessionCut>>);
+
+impl CutWatch {
+    /// Resolves when the server's sessions are cut after this watch was
+    /// taken; never otherwise.
+    pub async fn cut(&mut self) -> SessionCut {
+        loop {
+            if self.0.changed().await.is_err() {
+                // The server is gone with its configuration: no cut comes.
+                std::future::pending::<()>().await;
+            }
+            if let Some(why) = *self.0.borrow_and_update() {
+                return why;
+            }
+        }
+    }
+}
+
 /// Slots of a server without `maxconn`: as good as unlimited.
 const UNLIMITED: u32 = 1 << 28;
 
@@ -55,6 +102,10 @@ pub struct Server {
     pub addr: SocketAddr,
     /// A server on a unix socket (`addr` is then `0.0.0.0:0`).
     pub unix: Option<crate::net::unix_socket::UnixTarget>,
+    /// `init-addr … none` started it without an address (`addr` is then
+    /// `0.0.0.0:PORT`): in maintenance, "MAINT (resolution)", for the life
+    /// of this configuration (see `init_addr.rs`).
+    pub resolution_maint: bool,
     pub backup: bool,
     /// `addr`: where health checks go instead of the server's address.
     pub check_ip: Option<std::net::IpAddr>,
@@ -115,6 +166,8 @@ pub struct Server {
     /// Positions in this server's own queue (requests that must go to
     /// it); the others count in their backend's.
     pub queue_positions: WaitQueue,
+    /// Tells the sessions on this server when they must end.
+    cuts: tokio::sync::watch::Sender<Option<SessionCut>>,
 }
 
 /// An `addr` or `agent-addr`: an IP address, or a name resolved once.
@@ -158,17 +211,24 @@ impl Server {
             }
         };
         let addr = match &line.address.host {
-            _ if unix.is_some() => SocketAddr::from(([0, 0, 0, 0], 0)),
-            Host::Ip(ip) => SocketAddr::new(*ip, port),
-            Host::Name(name) => (name.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| e.to_string())
-                .and_then(|mut a| a.next().ok_or_else(|| "no address".to_owned()))
-                .map_err(|why| BuildError::Resolve {
+            _ if unix.is_some() => Some(SocketAddr::from(([0, 0, 0, 0], 0))),
+            Host::Ip(ip) => Some(SocketAddr::new(*ip, port)),
+            Host::Name(name) => {
+                let resolved = super::init_addr::resolve(
+                    name,
+                    port,
+                    options.init_addr.as_deref(),
+                    super::init_addr::libc,
+                )
+                .map_err(|why| BuildError::InitAddr {
                     server: line.name.text.clone(),
-                    address: name.clone(),
                     why,
-                })?,
+                })?;
+                if let Some(warning) = resolved.warning {
+                    tracing::warn!("'server {}/{}' : {warning}.", proxy.name, line.name.text);
+                }
+                resolved.addr
+            }
             other => {
                 return Err(BuildError::Resolve {
                     server: line.name.text.clone(),
@@ -203,7 +263,8 @@ impl Server {
             tls: tls.filter(|_| ssl),
             name: line.name.text.clone(),
             index,
-            addr,
+            resolution_maint: addr.is_none(),
+            addr: addr.unwrap_or(SocketAddr::from(([0, 0, 0, 0], port))),
             unix,
             backup: options.backup.unwrap_or(false),
             cookie: options.cookie.clone(),
@@ -242,8 +303,20 @@ impl Server {
             retries: AtomicU64::new(0),
             redispatches: AtomicU64::new(0),
             queue_positions: WaitQueue::default(),
+            cuts: tokio::sync::watch::Sender::new(None),
             options,
         })
+    }
+
+    /// A watch for a session starting on this server: it learns of the
+    /// cuts made from now on.
+    pub fn cuts(&self) -> CutWatch {
+        CutWatch(self.cuts.subscribe())
+    }
+
+    /// Ends every session on this server that holds a [`CutWatch`].
+    pub fn cut_sessions(&self, why: SessionCut) {
+        self.cuts.send_replace(Some(why));
     }
 
     pub fn agent_says_up(&self) -> bool {
@@ -391,8 +464,9 @@ impl Server {
         self.set_check_health(if up { full as u32 } else { 0 });
     }
 
+    /// In maintenance: set by an operator, or started without an address.
     pub fn in_maintenance(&self) -> bool {
-        self.admin_state() == AdminState::Maint
+        self.resolution_maint || self.admin_state() == AdminState::Maint
     }
 
     pub fn checks_enabled(&self) -> bool {
@@ -459,6 +533,7 @@ impl Server {
     /// Whether balancing may choose this server.
     pub fn usable(&self) -> bool {
         self.is_up()
+            && !self.resolution_maint
             && self.admin_state() == AdminState::Ready
             && !self.is_stopping()
             && self.weight() > 0

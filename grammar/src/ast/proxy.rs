@@ -531,6 +531,11 @@ pub struct Proxy {
     pub force_persist: Vec<Condition>,
     /// `ignore-persist if COND` lines.
     pub ignore_persist: Vec<Condition>,
+    /// `monitor-uri URI`: requests for it get the gateway's own health
+    /// answer (the last one written wins, as in HAProxy).
+    pub monitor_uri: Option<Word>,
+    /// `monitor fail if|unless COND`: the monitor answer is 503 when one holds.
+    pub monitor_fail: Vec<Condition>,
     /// `description TEXT`: shown on the stats page.
     pub description: Option<String>,
     /// `disabled`: the proxy is not served.
@@ -684,6 +689,8 @@ impl Proxy {
             http_errors: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),
+            monitor_uri: None,
+            monitor_fail: Vec::new(),
             description: None,
             disabled: false,
             id: None,
@@ -725,6 +732,7 @@ impl Proxy {
             servers: Vec::new(),
             force_persist: Vec::new(),
             ignore_persist: Vec::new(),
+            monitor_fail: Vec::new(),
             description: None,
             disabled: false,
             id: None,

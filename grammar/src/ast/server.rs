@@ -57,6 +57,60 @@ pub struct ServerOptions {
     pub tls: TlsPolicy,
     /// `global`'s `tune.ssl.maxrecord`, copied with the defaults.
     pub tls_tuning: crate::ast::global::TlsTuning,
+    /// `init-addr`: how a server written with a host name finds its
+    /// address at startup, the methods in the order written (HAProxy's
+    /// default, `last,libc`, when `None`).
+    pub init_addr: Option<Vec<InitAddr>>,
+    /// `on-marked-down shutdown-sessions`: the server's sessions are cut
+    /// when it goes DOWN.
+    pub shutdown_on_down: Option<bool>,
+    /// `on-marked-up shutdown-backup-sessions`: the backup servers'
+    /// sessions are cut when this (active) server comes UP.
+    pub shutdown_backups_on_up: Option<bool>,
+}
+
+/// One method of `init-addr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitAddr {
+    /// The address a server-state file kept from the last run.
+    Last,
+    /// The system's resolver (`getaddrinfo`).
+    Libc,
+    /// Start without an address, in maintenance ("MAINT (resolution)").
+    None,
+    /// This address.
+    Ip(std::net::IpAddr),
+}
+
+/// HAProxy keeps the methods in 3 bits each of a 32-bit word: ten at most.
+const MAX_INIT_ADDR_METHODS: usize = 10;
+
+/// `init-addr METHOD[,METHOD…]`, with HAProxy 2.6's messages.
+fn parse_init_addr(w: &Word) -> Result<Vec<InitAddr>, Diagnostic> {
+    let mut methods = Vec::new();
+    for item in w.text.split(',') {
+        let method = match item {
+            "last" => InitAddr::Last,
+            "libc" => InitAddr::Libc,
+            "none" => InitAddr::None,
+            ip => InitAddr::Ip(ip.parse().map_err(|_| {
+                Diagnostic::error(
+                    w.span,
+                    format!("unknown init-addr method '{ip}', supported methods are 'libc', 'last', 'none'"),
+                )
+                .with_help("or an IPv4 or IPv6 address, e.g. 'init-addr last,libc,none'")
+            })?),
+        };
+        if methods.len() == MAX_INIT_ADDR_METHODS {
+            return Err(Diagnostic::error(
+                w.span,
+                format!("too many init-addr methods when trying to add '{item}'"),
+            )
+            .with_help(format!("at most {MAX_INIT_ADDR_METHODS} methods")));
+        }
+        methods.push(method);
+    }
+    Ok(methods)
 }
 
 impl ServerOptions {
@@ -100,7 +154,10 @@ impl ServerOptions {
             agent_addr,
             agent_inter,
             agent_send,
-            crt
+            crt,
+            init_addr,
+            shutdown_on_down,
+            shutdown_backups_on_up
         )
     }
 }
@@ -119,13 +176,10 @@ const UNSUPPORTED: &[&str] = &[
     "resolve-prefer",
     "resolve-net",
     "resolve-opts",
-    "init-addr",
     "track",
     "redir",
     "observe",
     "on-error",
-    "on-marked-down",
-    "on-marked-up",
     "error-limit",
     "namespace",
     "source",
@@ -194,6 +248,9 @@ const SUPPORTED: &[&str] = &[
     "agent-addr",
     "agent-send",
     "crt",
+    "init-addr",
+    "on-marked-down",
+    "on-marked-up",
 ];
 
 impl Server {
@@ -298,6 +355,17 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
             }
             "ca-file" => o.ca_file = Some(value()?.clone()),
             "crt" => o.crt = Some(value()?.clone()),
+            "init-addr" => o.init_addr = Some(parse_init_addr(value()?)?),
+            "on-marked-down" => {
+                o.shutdown_on_down = Some(expect_action(w, words.get(i + 1), "shutdown-sessions")?);
+            }
+            "on-marked-up" => {
+                o.shutdown_backups_on_up = Some(expect_action(
+                    w,
+                    words.get(i + 1),
+                    "shutdown-backup-sessions",
+                )?);
+            }
             "allow-0rtt" => return Err(crate::ast::bind::refuse_0rtt(w)),
             "sni" => o.sni = Some(value()?.clone()),
             "alpn" => o.alpn = Some(value()?.text.split(',').map(str::to_owned).collect()),
@@ -324,6 +392,23 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
         i += if takes_value { 2 } else { 1 };
     }
     Ok(o)
+}
+
+/// `on-marked-down`/`on-marked-up`: the one action each has, with
+/// HAProxy's message for anything else.
+fn expect_action(option: &Word, value: Option<&Word>, action: &str) -> Result<bool, Diagnostic> {
+    match value {
+        Some(v) if v.text == action => Ok(true),
+        _ => Err(Diagnostic::error(
+            value.map_or(option.span, |v| v.span),
+            format!(
+                "'{}' expects '{action}' but got '{}'",
+                option.text,
+                value.map_or("", |v| v.text.as_str())
+            ),
+        )
+        .with_help(format!("write '{} {action}'", option.text))),
+    }
 }
 
 /// `agent-addr`: an IP address or a host name, taken as written (HAProxy
@@ -409,6 +494,57 @@ mod tests {
         assert_eq!(
             (merged.weight, merged.inter),
             (Some(20), Some(Duration::from_secs(2)))
+        );
+    }
+
+    #[test]
+    fn init_addr_keeps_its_methods_in_order() {
+        let s = server("server a db.example:5432 init-addr last,libc,none,10.0.0.1").unwrap();
+        assert_eq!(
+            s.options.init_addr,
+            Some(vec![
+                InitAddr::Last,
+                InitAddr::Libc,
+                InitAddr::None,
+                InitAddr::Ip("10.0.0.1".parse().unwrap())
+            ])
+        );
+        let bad = server("server a db:1 init-addr libc,bogus").unwrap_err();
+        assert!(
+            bad.message.contains("unknown init-addr method 'bogus'"),
+            "{}",
+            bad.message
+        );
+        let ten = ["libc"; 10].join(",");
+        assert!(server(&format!("server a db:1 init-addr {ten}")).is_ok());
+        let eleven = server(&format!("server a db:1 init-addr {ten},none")).unwrap_err();
+        assert!(
+            eleven
+                .message
+                .contains("too many init-addr methods when trying to add 'none'"),
+            "{}",
+            eleven.message
+        );
+    }
+
+    #[test]
+    fn on_marked_actions_are_the_one_each_has() {
+        let s = server("server a 127.0.0.1:1 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions").unwrap();
+        assert_eq!(
+            (s.options.shutdown_on_down, s.options.shutdown_backups_on_up),
+            (Some(true), Some(true))
+        );
+        assert_eq!(
+            server("server a 127.0.0.1:1 on-marked-up shutdown-sessions")
+                .unwrap_err()
+                .message,
+            "'on-marked-up' expects 'shutdown-backup-sessions' but got 'shutdown-sessions'"
+        );
+        assert_eq!(
+            server("server a 127.0.0.1:1 on-marked-down")
+                .unwrap_err()
+                .message,
+            "'on-marked-down' expects 'shutdown-sessions' but got ''"
         );
     }
 

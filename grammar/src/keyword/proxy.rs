@@ -3,7 +3,7 @@
 use crate::ast::acl::{AclDef, AclExpr};
 use crate::ast::address::AddressUse;
 use crate::ast::bind::Bind;
-use crate::ast::condition::split_condition;
+use crate::ast::condition::{split_condition, Condition};
 use crate::ast::http_rule::{Direction, HttpRule};
 use crate::ast::log::{LogFormatSetting, LogTarget};
 use crate::ast::log_format::LogFormat;
@@ -184,6 +184,15 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
         }
         proxy.logs = Default::default();
         return Ok(());
+    }
+    // Removed from HAProxy 2.5; 2.6 names its replacement.
+    if kw.is("monitor-net") {
+        let net = words.get(1).map_or("", |w| w.text.as_str());
+        return Err(Diagnostic::error(
+            kw.span,
+            format!("'monitor-net' doesn't exist anymore. Please use 'http-request return status 200 if {{ src {net} }}' instead."),
+        )
+        .with_help("or 'monitor-uri' for a health URI"));
     }
     let section = proxy.kind.keyword();
     let Some((name, allowed)) = haproxy_keyword(words) else {
@@ -403,6 +412,26 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 http_errors_before: proxy.http_errors.len(),
                 overridden: Vec::new(),
             });
+        }
+        "monitor-uri" => {
+            let uri = args.first().ok_or_else(|| {
+                Diagnostic::error(kw.span, "'monitor-uri' expects an URI")
+                    .with_help("e.g. 'monitor-uri /healthz'")
+            })?;
+            no_extra(directive, 1)?;
+            proxy.monitor_uri = Some(uri.clone());
+        }
+        "monitor fail" => {
+            let condition =
+                match args.get(1) {
+                    Some(w) if w.is("if") || w.is("unless") => Condition::parse(w, &args[2..])?,
+                    _ => return Err(Diagnostic::error(
+                        kw.span.to(args[0].span),
+                        "'monitor fail' requires either 'if' or 'unless' followed by a condition",
+                    )
+                    .with_help("e.g. 'monitor fail if { nbsrv(app) lt 1 }'")),
+                };
+            proxy.monitor_fail.push(condition);
         }
         "force-persist" | "ignore-persist" => {
             let (before, condition) = split_condition(args)?;
