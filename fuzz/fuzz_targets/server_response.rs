@@ -1,5 +1,5 @@
 //! Arbitrary bytes as a server's answer on the gateway's own server
-//! connections (`switchyard::h1_wire`): the response head, then a chunked
+//! connections (`switchyard::wire::h1`): the response head, then a chunked
 //! body when the head says so, fed in reads of 1 to 128 bytes. Nothing may
 //! panic; the decoder never returns empty data nor more than it consumed;
 //! neither parser waits for more while holding more than its limit; a

@@ -177,8 +177,8 @@ pub(crate) fn serve_accepted(
         // The handshake boxed apart, and its result taken by a `let`
         // (an `if let` would keep it to the end of the block): the
         // handshake's state is kilobytes, and the connection's task keeps
-        // no room for it once it is over (4.4 KiB per TLS connection
-        // before).
+        // no room for it once it is over (measured in docs/performance.md,
+        // "Idle TLS connections").
         let Some((stream, facts)) = Box::pin(tls.accept(stream, limit)).await else {
             return;
         };
