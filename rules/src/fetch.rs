@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::cookie::for_each_cookie;
 use crate::request::{path_of, query_of, RequestFacts, UriPart};
 use crate::value::Value;
 
@@ -329,18 +330,10 @@ impl Fetch {
             Fetch::SrcPort => out(Value::Int(i64::from(req.src().port()))),
             Fetch::Dst => out(Value::Ip(canonical(req.dst().ip()))),
             Fetch::DstPort => out(Value::Int(i64::from(req.dst().port()))),
-            Fetch::Cook { name } => cookies(req, &mut |k, v| {
-                if name.as_deref().is_none_or(|n| n == k) {
-                    out(Value::Str(v));
-                }
-            }),
+            Fetch::Cook { name } => cookies(req, name.as_deref(), &mut |v| out(Value::Str(v))),
             Fetch::CookCnt { name } => {
                 let mut n = 0;
-                cookies(req, &mut |k, _| {
-                    if name.as_deref().is_none_or(|want| want == k) {
-                        n += 1;
-                    }
-                });
+                cookies(req, name.as_deref(), &mut |_| n += 1);
                 out(Value::Int(n));
             }
             Fetch::SslFc => out(Value::Bool(req.tls().is_some())),
@@ -483,31 +476,22 @@ fn for_each_part<'r>(text: Cow<'r, str>, separator: Option<char>, f: &mut dyn Fn
     }
 }
 
-/// Every `name=value` of the Cookie headers (values borrowed from the
-/// request unless not UTF-8).
-pub fn cookies<'r>(req: &'r dyn RequestFacts, f: &mut dyn FnMut(&str, Cow<'r, str>)) {
+/// The value of every cookie of the `Cookie` headers (of that name, with
+/// `name`), in order, cut as HAProxy cuts them ([`crate::cookie`]); values
+/// borrowed from the request unless not UTF-8.
+pub fn cookies<'r>(req: &'r dyn RequestFacts, name: Option<&str>, f: &mut dyn FnMut(Cow<'r, str>)) {
     req.for_each_header(&mut |n, value| {
         if n != "cookie" {
             return;
         }
-        for_each_part(
-            String::from_utf8_lossy(value),
-            Some(';'),
-            &mut |pair| match pair {
-                Cow::Borrowed("") => {}
-                Cow::Borrowed(pair) => {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    f(k.trim(), Cow::Borrowed(v.trim()));
-                }
-                Cow::Owned(pair) => {
-                    if pair.is_empty() {
-                        return;
-                    }
-                    let (k, v) = pair.split_once('=').unwrap_or((&pair, ""));
-                    f(k.trim(), Cow::Owned(v.trim().to_owned()));
-                }
-            },
-        );
+        match String::from_utf8_lossy(value) {
+            Cow::Borrowed(text) => {
+                for_each_cookie(text, name, &mut |_, v| f(Cow::Borrowed(v)));
+            }
+            Cow::Owned(text) => {
+                for_each_cookie(&text, name, &mut |_, v| f(Cow::Owned(v.to_owned())));
+            }
+        }
     });
 }
 

@@ -404,9 +404,9 @@ pub fn fixture_server(
         .filter(|_| persist != Some(crate::decision::PersistOverride::Ignore));
     if let Some(cookie) = cookie {
         let mut named = None;
-        crate::fetch::cookies(req, &mut |k, v| {
+        crate::fetch::cookies(req, Some(&cookie.name), &mut |v| {
             let v: &str = &v;
-            if k == cookie.name && named.is_none() {
+            if named.is_none() {
                 let value = match cookie.mode {
                     CookieMode::Prefix => v.split_once('~').map(|(p, _)| p).unwrap_or(""),
                     // `maxidle`/`maxlife` dates follow a '|'.

@@ -10,6 +10,7 @@ pub mod check;
 pub(crate) mod client_hello;
 pub(crate) mod compile;
 pub mod converter;
+pub mod cookie;
 pub mod decision;
 mod eval;
 pub mod fetch;

@@ -5,6 +5,7 @@
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method};
 use switchyard_grammar::ast::proxy::{CookieMode, CookieSettings};
+use switchyard_rules::cookie::for_each_cookie;
 
 use super::cookie_date;
 use crate::message::response::FieldsMut;
@@ -156,21 +157,26 @@ impl Persistence {
         }
     }
 
-    /// The persistence cookie the request carries, if any.
+    /// The persistence cookie the request carries, if any: the first of
+    /// its name that parses, the fields cut as HAProxy cuts them (`,` and
+    /// `;` end a cookie, quotes keep them; `switchyard_rules::cookie`).
     pub fn requested(&self, headers: &HeaderMap) -> Option<RequestCookie> {
-        let name = &self.settings.name;
-        headers
+        let mut found = None;
+        for value in headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                if k.trim() != name {
-                    return None;
+        {
+            for_each_cookie(value, Some(&self.settings.name), &mut |_, v| {
+                if found.is_none() {
+                    found = RequestCookie::parse(v, self.settings.mode);
                 }
-                RequestCookie::parse(v.trim(), self.settings.mode)
-            })
+            });
+            if found.is_some() {
+                break;
+            }
+        }
+        found
     }
 
     /// Removes what the server must not see: with `indirect`, the inserted
@@ -495,6 +501,26 @@ mod tests {
         let p = settings(CookieMode::Prefix, false);
         assert_eq!(p.requested(&headers(&[("cookie", ";;=;SRV")])), None);
         assert_eq!(p.requested(&headers(&[("cookie", "SRV=novalue")])), None);
+    }
+
+    // What HAProxy 2.6.12 chose for the same `Cookie` fields on loopback.
+    #[test]
+    fn the_cookie_is_found_as_haproxy_cuts_the_field() {
+        let p = settings(CookieMode::Insert, true);
+        for (field, want) in [
+            ("a=1,SRV=s2", Some("s2")),
+            ("q=\"x;SRV=s1\"; SRV=s2", Some("s2")),
+            ("$Version=1; SRV=s2; b=2", Some("s2")),
+            ("SRV; SRV=s2", Some("s2")),
+            ("a=1, SRV=s2, b=3", Some("s2")),
+            ("SRV =  s1 ; x=2", Some("s1")),
+        ] {
+            assert_eq!(
+                server(&p, &headers(&[("cookie", field)])).as_deref(),
+                want,
+                "{field}"
+            );
+        }
     }
 
     fn dated(maxidle: Option<u64>, maxlife: Option<u64>) -> Persistence {
