@@ -219,8 +219,9 @@ impl OwnedRequest {
     }
 }
 
-/// A TCP connection as the rules see it: addresses and the bytes buffered
-/// so far, no HTTP request (HTTP fetches find nothing).
+/// A TCP connection as the rules see it, with no HTTP request (HTTP fetches
+/// find nothing): a client's, with the bytes buffered so far, or a health
+/// check's, with the server it checks.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamFacts<'a> {
     /// The client's address.
@@ -231,6 +232,9 @@ pub struct StreamFacts<'a> {
     pub payload: &'a [u8],
     /// More bytes may still come (see [`RequestFacts::payload_may_grow`]).
     pub may_grow: bool,
+    /// The server at the other end, by name and id (`srv_name`, `srv_id`):
+    /// a health check's; `None` for a client's connection.
+    pub server: Option<(&'a str, u32)>,
 }
 
 impl RequestFacts for StreamFacts<'_> {
@@ -255,6 +259,9 @@ impl RequestFacts for StreamFacts<'_> {
     }
     fn payload_may_grow(&self) -> bool {
         self.may_grow
+    }
+    fn server(&self) -> Option<(&str, u32)> {
+        self.server
     }
 }
 

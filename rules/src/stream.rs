@@ -230,6 +230,7 @@ mod tests {
             dst: "127.0.0.1:443".parse().unwrap(),
             payload,
             may_grow,
+            server: None,
         }
     }
 

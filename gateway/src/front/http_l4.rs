@@ -47,6 +47,7 @@ impl HttpL4 {
             dst: local,
             payload: &[],
             may_grow: false,
+            server: None,
         };
         if let TcpVerdict::Reject(_) = self.rules.tcp_connection(&self.frontend, &facts) {
             return None;

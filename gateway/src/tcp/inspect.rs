@@ -54,6 +54,7 @@ where
             dst,
             payload: &buffered,
             may_grow,
+            server: None,
         };
         let verdict = match stage {
             Stage::Frontend(name) => rules.tcp_content(name, &facts),

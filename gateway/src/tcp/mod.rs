@@ -113,6 +113,7 @@ impl TcpFrontend {
             dst,
             payload: &[],
             may_grow: false,
+            server: None,
         };
         // A connection refused here is not logged, as in HAProxy.
         if let TcpVerdict::Reject(_) = self.rules.tcp_connection(&self.name, &facts) {
@@ -161,6 +162,7 @@ impl TcpFrontend {
             dst,
             payload: &buffered,
             may_grow: false,
+            server: None,
         };
         let backend_name = match self
             .rules

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use switchyard_grammar::ast::check_rule::{CheckConnect, MatchMethod};
 use switchyard_rules::check::{Action, CheckProgram, Expect, HeaderMatch, HttpSend, Matcher, Step};
-use switchyard_rules::RuleSet;
+use switchyard_rules::{RuleSet, StreamFacts};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -38,36 +38,6 @@ pub fn reason_of(status: &str) -> &'static str {
         "L6TOUT" => "Layer6 timeout",
         "L7TOUT" => "Layer7 timeout",
         _ => "Layer7 invalid response",
-    }
-}
-
-/// What the rules' log-format strings see during a check: the check
-/// connection's addresses and the server.
-struct CheckFacts<'a> {
-    src: SocketAddr,
-    dst: SocketAddr,
-    server: (&'a str, u32),
-}
-
-impl switchyard_rules::RequestFacts for CheckFacts<'_> {
-    fn method(&self) -> &str {
-        ""
-    }
-    fn target(&self) -> &str {
-        ""
-    }
-    fn version(&self) -> &str {
-        ""
-    }
-    fn for_each_header<'s>(&'s self, _: &mut dyn FnMut(&'s str, &'s [u8])) {}
-    fn src(&self) -> SocketAddr {
-        self.src
-    }
-    fn dst(&self) -> SocketAddr {
-        self.dst
-    }
-    fn server(&self) -> Option<(&str, u32)> {
-        Some(self.server)
     }
 }
 
@@ -145,10 +115,14 @@ pub async fn run(
     timeout_status: &Mutex<String>,
 ) -> Outcome {
     let mut stream: Option<Box<dyn CheckStream>> = None;
-    let mut facts = CheckFacts {
+    // What the rules' log-format strings see during a check: the check
+    // connection's addresses and the server.
+    let mut facts = StreamFacts {
         src: SocketAddr::from(([0, 0, 0, 0], 0)),
         dst: server.addr,
-        server: (&server.name, server_id(server)),
+        payload: &[],
+        may_grow: false,
+        server: Some((&server.name, server_id(server))),
     };
     let mut answer = Answer::default();
     let mut last: Option<(&Expect, u16)> = None;
@@ -302,7 +276,7 @@ async fn open(
 fn request_text(
     rules: &RuleSet,
     send: &HttpSend,
-    facts: &CheckFacts<'_>,
+    facts: &StreamFacts<'_>,
     state_header: Option<&str>,
 ) -> String {
     let uri = rules.check_text(&send.uri, facts);
@@ -338,10 +312,12 @@ fn request_text(
 /// [`request_text`] for a check of nothing in particular (tests).
 #[cfg(test)]
 pub(super) fn request_text_for_test(rules: &RuleSet, send: &HttpSend) -> String {
-    let facts = CheckFacts {
+    let facts = StreamFacts {
         src: SocketAddr::from(([127, 0, 0, 1], 1)),
         dst: SocketAddr::from(([127, 0, 0, 1], 2)),
-        server: ("s", 1),
+        payload: &[],
+        may_grow: false,
+        server: Some(("s", 1)),
     };
     request_text(rules, send, &facts, None)
 }
@@ -373,7 +349,7 @@ fn judge(
     rules: &RuleSet,
     expect: &Expect,
     answer: &Answer,
-    facts: &CheckFacts<'_>,
+    facts: &StreamFacts<'_>,
     code: u16,
     phrase: &str,
 ) -> (bool, String) {
@@ -428,7 +404,7 @@ enum Pattern<'a> {
 }
 
 impl<'a> Pattern<'a> {
-    fn of(rules: &RuleSet, m: &'a HeaderMatch, facts: &CheckFacts<'_>) -> Pattern<'a> {
+    fn of(rules: &RuleSet, m: &'a HeaderMatch, facts: &StreamFacts<'_>) -> Pattern<'a> {
         match m {
             HeaderMatch::Text(method, text) => {
                 Pattern::Text(*method, rules.check_text(text, facts))
