@@ -7,6 +7,7 @@
 //! Data flows one way: text → `reader` (sections of words) →
 //! `keyword` (typed [`ast`]) → [`model::Config`] → the `rules` crate.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod ast;
 pub mod diagnostic;

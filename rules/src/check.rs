@@ -21,61 +21,96 @@ use crate::RuleSet;
 /// Text written as is, or rendered at each check.
 #[derive(Debug, Clone)]
 pub enum CheckText {
+    /// Text without `%`: written as it is.
     Fixed(String),
+    /// A log-format string (`uri-lf`, `body-lf`, `hdr` values): rendered for
+    /// each check.
     Format(Fmt),
 }
 
 /// One step of the sequence, with the comment reported if it fails.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// What the step does.
     pub action: Action,
+    /// `comment C`: the text reported when the step fails.
     pub comment: Option<String>,
 }
 
+/// What one step of a check sequence does.
 #[derive(Debug, Clone)]
 pub enum Action {
+    /// Opens a new connection (`connect`).
     Connect(CheckConnect),
+    /// Writes a request on the connection (`send`).
     Send(HttpSend),
+    /// Judges the answer to the last request (`expect`).
     Expect(Expect),
 }
 
 /// An HTTP check request.
 #[derive(Debug, Clone)]
 pub struct HttpSend {
+    /// The method (`OPTIONS` unless `meth` or `option httpchk` says otherwise).
     pub method: String,
+    /// The request target.
     pub uri: CheckText,
+    /// The version written in the request line (`HTTP/1.0` by default).
     pub version: String,
+    /// Header fields in order, their values possibly log-format strings.
     pub headers: Vec<(String, CheckText)>,
+    /// The body, sent with its `Content-Length`.
     pub body: Option<CheckText>,
 }
 
+/// One `expect` rule, compiled.
 #[derive(Debug, Clone)]
 pub struct Expect {
+    /// At least this many body bytes before judging (`-1`: not set).
     pub min_recv: i64,
+    /// `!`: the step passes when the match fails.
     pub negated: bool,
+    /// What the answer is matched against.
     pub matcher: Matcher,
+    /// The check status on success when this step ends the sequence.
     pub ok_status: Option<String>,
+    /// The check status when this step fails.
     pub error_status: Option<String>,
+    /// The check status when this step times out.
     pub tout_status: Option<String>,
+    /// `on-success FMT`: the check's report when the step passes.
     pub on_success: Option<Fmt>,
+    /// `on-error FMT`: the check's report when it fails.
     pub on_error: Option<Fmt>,
 }
 
+/// What an `expect` compares, with its patterns compiled at load.
 #[derive(Debug, Clone)]
 pub enum Matcher {
+    /// `status`: the status code lies in one of the inclusive ranges.
     Status(Vec<(u16, u16)>),
+    /// `rstatus`: the status code matches the regex.
     RStatus(Regex),
+    /// `string`: the body contains the text.
     Body(String),
+    /// `rstring`: the body matches the regex.
     RBody(Regex),
+    /// `string-lf`: the body contains what the format gives at this check.
     BodyFormat(Fmt),
+    /// `hdr`/`fhdr`: a header field matches.
     Header {
+        /// `fhdr` (true): each whole field value; `hdr`: each comma-separated
+        /// value.
         full: bool,
+        /// The header name pattern.
         name: HeaderMatch,
+        /// The value pattern; `None`: the name alone decides.
         value: Option<HeaderMatch>,
     },
 }
 
 impl Matcher {
+    /// Whether judging needs the body (else the head is enough).
     pub fn needs_body(&self) -> bool {
         matches!(
             self,
@@ -87,13 +122,16 @@ impl Matcher {
 /// How a header name or value is matched.
 #[derive(Debug, Clone)]
 pub enum HeaderMatch {
+    /// A text or log-format pattern and how it compares (`-m`).
     Text(MatchMethod, CheckText),
+    /// A regex (`-m reg`), compiled at load.
     Regex(Regex),
 }
 
 /// The compiled sequence of one backend.
 #[derive(Debug, Clone, Default)]
 pub struct CheckProgram {
+    /// The steps in order, HAProxy's implicit `connect` and merges included.
     pub steps: Vec<Step>,
 }
 

@@ -23,6 +23,9 @@ use crate::eval::Eval;
 use crate::pattern_sets::PatternSets;
 use crate::request::RequestFacts;
 
+/// The guards of one proxy's switching rules: which rules a request's
+/// matched pattern-group lines make worth checking, and which are checked
+/// whatever they say.
 #[derive(Debug, Clone, Default)]
 pub struct SwitchIndex {
     /// Per ACL: the switching rules it guards, ascending.
@@ -35,6 +38,8 @@ pub struct SwitchIndex {
 }
 
 impl SwitchIndex {
+    /// Chooses a guard for each alternative of each switching rule of `proxy`
+    /// (the ACL that guards the fewest rules) and records it.
     pub fn build(proxy: &ProxyRules) -> SwitchIndex {
         let sets = &proxy.sets;
         // An ACL used by few rules makes the better guard.

@@ -5,6 +5,7 @@
 //! all call [`RuleSet::decide`] (or [`RuleSet::explain`], the same
 //! evaluation with a trace). No networking here.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod check;
 pub(crate) mod client_hello;

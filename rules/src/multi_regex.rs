@@ -91,10 +91,12 @@ impl MultiRegex {
         })
     }
 
+    /// How many patterns the engine holds.
     pub fn len(&self) -> usize {
         self.engine.patterns.len()
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.engine.patterns.is_empty()
     }

@@ -33,7 +33,9 @@ pub type Slot = u32;
 /// Where an ACL line's answer is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
+    /// The group the line's patterns went to.
     pub group: usize,
+    /// The line's slot in that group: the answer a search reports for it.
     pub slot: Slot,
 }
 
@@ -133,6 +135,7 @@ impl Matched {
         }
     }
 
+    /// Whether the search reported the line in `slot`.
     pub fn contains(&self, slot: Slot) -> bool {
         match &self.bits {
             Some(bits) => bits
@@ -219,6 +222,7 @@ impl PatternSets {
             .is_some_and(|row| !row.is_empty() && row.iter().all(Option::is_some))
     }
 
+    /// The groups, one per fetch expression.
     pub fn groups(&self) -> &[FetchGroup] {
         &self.groups
     }

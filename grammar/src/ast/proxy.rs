@@ -743,7 +743,7 @@ impl Proxy {
 
     /// `crt-base` and `ca-base` from `global`, applied as HAProxy applies
     /// them: a relative `crt`, `crt-list` (and each relative file the list
-    /// names, see [`BindOptions::crt_base`]) or `ca-file` on a `bind`,
+    /// names, see [`crate::ast::bind::BindOptions::crt_base`]) or `ca-file` on a `bind`,
     /// `server` or `default-server` line becomes `BASE/PATH`.
     pub fn apply_file_bases(&mut self, crt_base: Option<&Word>, ca_base: Option<&Word>) {
         for bind in &mut self.binds {

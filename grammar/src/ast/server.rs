@@ -12,32 +12,55 @@ use crate::word::Word;
 /// `server` line can be laid over its proxy's `default-server`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerOptions {
+    /// `check` / `no-check`: health checks of this server.
     pub check: Option<bool>,
+    /// `inter`: the time between checks.
     pub inter: Option<Duration>,
+    /// `fastinter`: the time between checks while the server is changing state.
     pub fastinter: Option<Duration>,
+    /// `downinter`: the time between checks while the server is down.
     pub downinter: Option<Duration>,
+    /// `fall`: failed checks in a row that mark the server down (default 3).
     pub fall: Option<u64>,
+    /// `rise`: passed checks in a row that mark it up (default 2).
     pub rise: Option<u64>,
+    /// `port`: the port checks connect to, instead of the server's.
     pub check_port: Option<u16>,
+    /// `addr`: the address checks connect to, instead of the server's.
     pub check_addr: Option<Word>,
+    /// `check-ssl`: checks speak TLS.
     pub check_ssl: Option<bool>,
+    /// `weight`: the server's share in balancing (default 1).
     pub weight: Option<u64>,
+    /// `backup`: used only when no active server is usable.
     pub backup: Option<bool>,
+    /// `disabled`: starts in maintenance.
     pub disabled: Option<bool>,
+    /// `maxconn`: requests the server takes at once; more wait in its queue.
     pub maxconn: Option<u64>,
+    /// `maxqueue`: requests that may wait in the server's queue.
     pub maxqueue: Option<u64>,
+    /// `cookie VALUE`: the value the persistence cookie names this server by.
     pub cookie: Option<String>,
+    /// `ssl`: connections to the server speak TLS.
     pub ssl: Option<bool>,
     /// `verify none|required`.
     pub verify: Option<Word>,
+    /// `ca-file`: the CAs that verify the server's certificate.
     pub ca_file: Option<Word>,
+    /// `sni EXPR`: the server name sent in the TLS handshake.
     pub sni: Option<Word>,
+    /// `alpn`: the protocols offered in the TLS handshake.
     pub alpn: Option<Vec<String>>,
+    /// `send-proxy`: connections start with a PROXY v1 header.
     pub send_proxy: Option<bool>,
+    /// `send-proxy-v2`: connections start with a PROXY v2 header.
     pub send_proxy_v2: Option<bool>,
     /// `proto h2`.
     pub proto: Option<String>,
+    /// `id N`: the server's number (`sid` in stats); `None`: assigned.
     pub id: Option<u64>,
+    /// `slowstart`: how long a server coming up takes to reach its full weight.
     pub slowstart: Option<Duration>,
     /// `agent-check` / `no-agent-check`: the auxiliary agent check.
     pub agent_check: Option<bool>,
@@ -162,12 +185,16 @@ impl ServerOptions {
     }
 }
 
+/// A `server` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
+    /// The server's name, unique in its backend.
     pub name: Word,
+    /// Where the server listens.
     pub address: Address,
     /// Only what the `server` line itself says; see [`ServerOptions::over`].
     pub options: ServerOptions,
+    /// The `server` keyword itself, for messages.
     pub keyword: Word,
 }
 
