@@ -134,7 +134,24 @@ mod tests {
         assert_eq!(all("a=1;a=", None), pairs(&[("a", "1"), ("a", "")]));
         // Too close to the end for a name of that length, as in HAProxy.
         assert_eq!(all("a=1;a=", Some("a")), pairs(&[("a", "1")]));
+        assert_eq!(
+            all("é = ü ;ö=\"ä,\"", None),
+            pairs(&[("é", "ü"), ("ö", "\"ä,\"")])
+        );
         assert!(all("", None).is_empty());
         assert!(all(" ; ,", None).is_empty());
+    }
+
+    proptest::proptest! {
+        // Any field, however odd its bytes: no panic, and every name and
+        // value is a trimmed piece of the field.
+        #[test]
+        fn any_field_is_cut_without_panic(field in "[ a-z=;,\"\\$\té]{0,40}") {
+            for_each_cookie(&field, None, &mut |k, v| {
+                assert!(field.contains(k) && field.contains(v));
+                assert_eq!((k.trim_matches([' ', '\t']), v.trim_matches([' ', '\t'])), (k, v));
+            });
+            for_each_cookie(&field, Some("a"), &mut |k, _| assert_eq!(k, "a"));
+        }
     }
 }
