@@ -47,6 +47,15 @@ pub trait Balancer: Send + Sync {
     fn pick(&self, candidates: &[&Arc<Server>], ctx: &PickContext<'_>) -> usize;
 }
 
+/// A server HAProxy's round robins pass over (lb_fwrr.c, lb_map.c): one
+/// with a `maxconn` that is reached, or with requests already waiting for
+/// it. Its turn is used up; the request goes to the next server in the
+/// order, and waits only when every server is full.
+pub(crate) fn is_full(server: &Server) -> bool {
+    let maxconn = server.maxconn();
+    maxconn > 0 && (server.in_flight() >= maxconn || server.queue().0 > 0)
+}
+
 /// The balancer for a backend's `balance` and `hash-type` lines
 /// (roundrobin when none).
 pub fn build(algorithm: Option<&BalanceAlgorithm>, hash_type: HashType) -> Box<dyn Balancer> {

@@ -244,11 +244,24 @@ impl Balancer for RoundRobin {
                 state.follow(&weights);
             }
         }
-        let server = state.pick();
-        candidates
-            .iter()
-            .position(|s| s.index == server)
-            .unwrap_or(0)
+        let position = |server: usize| {
+            candidates
+                .iter()
+                .position(|s| s.index == server)
+                .unwrap_or(0)
+        };
+        // A full server's turn passes to the next one in the order
+        // (HAProxy's `fwrr_get_next_server`), unless every server is full;
+        // a cycle reaches every server, and its length bounds the walk.
+        let every_full = candidates.iter().all(|s| super::is_full(s));
+        let cycle = state.next_weight / SCALE + 1;
+        let mut picked = position(state.pick());
+        let mut steps = 0;
+        while !every_full && super::is_full(candidates[picked]) && steps < 2 * cycle {
+            picked = position(state.pick());
+            steps += 1;
+        }
+        picked
     }
 }
 
@@ -264,6 +277,24 @@ mod tests {
             .map(|_| servers[rr.pick(&candidates, &ctx)].name.clone())
             .collect::<Vec<_>>()
             .join("")
+    }
+
+    #[tokio::test]
+    async fn a_full_server_is_passed_over() {
+        let s = servers(&[
+            "a 127.0.0.1:1 maxconn 1",
+            "b 127.0.0.1:2 maxconn 1",
+            "c 127.0.0.1:3",
+        ]);
+        let rr = RoundRobin::default();
+        assert_eq!(sequence(&rr, &s, 3), "abc");
+        let _held = s[0].acquire(None, &s[0].queue_positions).await.unwrap();
+        // a's turns go to the next server in the order.
+        assert_eq!(sequence(&rr, &s, 4), "bcbc");
+        let _held_b = s[1].acquire(None, &s[1].queue_positions).await.unwrap();
+        assert_eq!(sequence(&rr, &s, 2), "cc");
+        drop(_held);
+        assert_eq!(sequence(&rr, &s, 2), "ac");
     }
 
     #[test]

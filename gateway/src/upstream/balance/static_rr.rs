@@ -59,9 +59,19 @@ impl Balancer for StaticRr {
                 next: 0,
             };
         }
-        let chosen = map.table[map.next % map.table.len()];
-        map.next = (map.next + 1) % map.table.len();
-        chosen.min(candidates.len() - 1)
+        // HAProxy's `map_get_server_rr`: the walk passes over full
+        // servers; when all are, the next slot's server, and the walk
+        // stays where it was.
+        let len = map.table.len();
+        let start = map.next % len;
+        let free = (0..len)
+            .map(|step| (start + step) % len)
+            .find(|&at| !super::is_full(candidates[map.table[at].min(candidates.len() - 1)]));
+        let at = free.unwrap_or(start);
+        if free.is_some() {
+            map.next = (at + 1) % len;
+        }
+        map.table[at].min(candidates.len() - 1)
     }
 }
 
@@ -69,6 +79,20 @@ impl Balancer for StaticRr {
 mod tests {
     use super::*;
     use crate::upstream::balance::testing::servers;
+
+    #[tokio::test]
+    async fn a_full_server_is_passed_over() {
+        let s = servers(&["a 127.0.0.1:1 maxconn 1", "b 127.0.0.1:2"]);
+        let ctx = crate::upstream::balance::testing::ctx();
+        let candidates: Vec<&Arc<Server>> = s.iter().collect();
+        let rr = StaticRr::default();
+        let name = || s[rr.pick(&candidates, &ctx)].name.clone();
+        assert_eq!(name() + &name(), "ab");
+        let held = s[0].acquire(None, &s[0].queue_positions).await.unwrap();
+        assert_eq!(name() + &name(), "bb");
+        drop(held);
+        assert_eq!(name() + &name(), "ab");
+    }
 
     #[test]
     fn same_order_as_haproxy_and_weights_are_static() {
