@@ -249,6 +249,15 @@ impl<S: ClientSocket> AsyncRead for ClientIo<S> {
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let ended = match &polled {
+            Poll::Ready(Ok(())) => buf.filled().len() == before && buf.remaining() > 0,
+            Poll::Ready(Err(_)) => true,
+            Poll::Pending => false,
+        };
+        if ended {
+            // The client closed its side (`option abortonclose` acts on it).
+            this.conn.gone.mark();
+        }
         let got = &buf.filled()[before..];
         if this.protocol == Protocol::Unknown && !got.is_empty() {
             // The HTTP/2 preface starts "PRI * HTTP/2.0"; no HTTP/1 method
@@ -456,6 +465,7 @@ mod tests {
             pages,
             smart_accept,
             ignore_probes,
+            watch_close: false,
         });
         (
             ClientIo::new(socket, conn.clone(), side),

@@ -108,7 +108,14 @@ where
         }
         // Boxed: the request path's state is kilobytes, which an idle
         // connection's task would otherwise carry.
-        let answered = Box::pin(exchange(&mut io, Box::new(parts), session, &mut retired)).await;
+        let answered = Box::pin(exchange(
+            &mut io,
+            Box::new(parts),
+            session,
+            &mut retired,
+            &mut read,
+        ))
+        .await;
         if answered.is_err() {
             // Cut short (the client left, the server's body broke off): the
             // connection is not at a message boundary any more.
@@ -129,15 +136,41 @@ async fn exchange<IO>(
     request: Box<Parts>,
     session: &Session,
     retired: &mut Option<Phase>,
+    pipelined: &mut Bytes,
 ) -> io::Result<()>
 where
     IO: ClientSocket + Send + 'static,
 {
     let head_request = request.method == http::Method::HEAD;
-    let mut response = session
+    let handling = session
         .proxy
-        .handle(request, ProxyBody::Empty, &session.conn)
-        .await;
+        .handle(request, ProxyBody::Empty, &session.conn);
+    let mut response = if session.proxy.client_side.watch_close && pipelined.is_empty() {
+        // `option abortonclose`: the socket is read while the request is
+        // in progress, so that a close is seen (`ClientIo` marks it); what
+        // the client sends meanwhile is its next request.
+        let mut handling = std::pin::pin!(handling);
+        let mut watching = true;
+        poll_fn(|cx| {
+            if let Poll::Ready(response) = handling.as_mut().poll(cx) {
+                return Poll::Ready(response);
+            }
+            if watching {
+                if let Poll::Ready(read) = poll_read_some(&mut *io, cx) {
+                    watching = false;
+                    match read {
+                        Ok(bytes) if !bytes.is_empty() => *pipelined = bytes,
+                        // Closed: the request path was woken by the mark.
+                        _ => {}
+                    }
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    } else {
+        handling.await
+    };
     // A reload or stop while the request was in progress: its response
     // closes the connection, as it would had the signal come before (a
     // look, not a wait: nothing else needs waking meanwhile).

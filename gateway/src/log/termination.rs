@@ -18,3 +18,12 @@ pub const SERVER_TIMEOUT: [char; 2] = ['s', 'H'];
 pub const SERVER_CLOSED: [char; 2] = ['S', 'H'];
 /// What the server sent is not a valid response.
 pub const INVALID_RESPONSE: [char; 2] = ['P', 'H'];
+/// `option abortonclose`: the client closed while the request waited in a
+/// queue.
+pub const CLIENT_QUEUE: [char; 2] = ['C', 'Q'];
+/// `option abortonclose`: the client closed while the gateway connected to
+/// a server (or waited to try again).
+pub const CLIENT_CONNECT: [char; 2] = ['C', 'C'];
+/// `option abortonclose`: the client closed before the server's response
+/// head.
+pub const CLIENT_HEADERS: [char; 2] = ['C', 'H'];

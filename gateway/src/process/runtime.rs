@@ -197,6 +197,7 @@ fn build_fresh(
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
             retries: proxy.retries(),
             redispatch: proxy.option("redispatch"),
+            abort_on_close: proxy.option("abortonclose"),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
             http_reuse: proxy
                 .http_reuse
@@ -287,6 +288,8 @@ fn build_fresh(
             smart_accept.extend(addresses_of(bind)?);
         }
     }
+    // A request of any frontend may reach a backend with `abortonclose`.
+    let watch_close = routes.values().any(|r| r.abort_on_close);
     for proxy in config
         .frontends()
         .filter(|p| !p.disabled && p.mode() == Mode::Http)
@@ -308,6 +311,7 @@ fn build_fresh(
             },
             smart_accept: proxy.binds.iter().any(|b| proxy.tcp_smart_accept(b)),
             ignore_probes: proxy.option("http-ignore-probes"),
+            watch_close,
         });
         let frontend = Arc::new(HttpProxy {
             client_side,

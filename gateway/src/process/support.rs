@@ -158,12 +158,25 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 );
             }
         }
-        for name in ["abortonclose", "prefer-last-server"] {
-            if let Some(setting) = proxy.options.get(name).filter(|o| o.enabled) {
+        if let Some(setting) = proxy
+            .options
+            .get("prefer-last-server")
+            .filter(|o| o.enabled)
+        {
+            refuse(
+                setting.span,
+                "'option prefer-last-server'",
+                "the HTTP gateway",
+            );
+        }
+        // Built for HTTP backends (`proxy/abort.rs`); a TCP session is
+        // not given up when its client closes while it waits.
+        if let Some(setting) = proxy.options.get("abortonclose").filter(|o| o.enabled) {
+            if proxy.mode() != Mode::Http && proxy.kind.is_backend() {
                 refuse(
                     setting.span,
-                    &format!("'option {name}'"),
-                    "the HTTP gateway",
+                    "'option abortonclose' in a TCP backend",
+                    "TCP mode",
                 );
             }
         }

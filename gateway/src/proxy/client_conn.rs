@@ -40,6 +40,8 @@ pub struct ClientConn {
     /// Counted among the process's and the frontend's connections, when
     /// the frontend logs them (`%ac`, `%fc`).
     pub(super) counted: Option<Box<dyn crate::log::request_log::OpenConnections>>,
+    /// The client closed its side (`option abortonclose`).
+    pub gone: super::abort::ClientGone,
 }
 
 /// A client connection between requests.
@@ -66,6 +68,7 @@ impl ClientConn {
             forwarded: once_cell::race::OnceBox::new(),
             own_server: once_cell::race::OnceBox::new(),
             counted: None,
+            gone: super::abort::ClientGone::default(),
         }
     }
 

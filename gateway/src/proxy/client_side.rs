@@ -22,6 +22,10 @@ pub struct ClientSide {
     /// before `timeout http-request` (a browser's speculative pre-connect)
     /// closes without the 408 page.
     pub ignore_probes: bool,
+    /// Some backend has `option abortonclose`: the gateway's own HTTP/1
+    /// path watches the client's socket while a request is in progress,
+    /// to notice a close (`proxy/abort.rs`).
+    pub watch_close: bool,
 }
 
 /// The client-side timeouts of a frontend.

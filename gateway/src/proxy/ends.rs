@@ -56,7 +56,7 @@ impl BodyEnd for LogEnd {
         if let Some(counted) = self.conn.as_ref().and_then(|c| c.counted.as_ref()) {
             (record.conns_process, record.conns_frontend) = (counted.process(), counted.frontend());
         }
-        record.status = Some(self.status);
+        record.status = (!draft.no_status).then_some(self.status);
         record.bytes_read = draft.response_head.unwrap_or(0) + bytes;
         record.bytes_uploaded = draft.request_head
             + draft

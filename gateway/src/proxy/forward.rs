@@ -18,7 +18,8 @@ use crate::upstream::PickContext;
 use switchyard_rules::decision::PersistOverride;
 
 use super::exchange::{own_path_takes, reuse_policy, AttemptError};
-use super::log_draft::{ended, LogDraft};
+use super::log_draft::{client_left, ended, set_wait, LogDraft};
+use super::{abort, retry};
 use super::request::clone_parts;
 use super::retry::{is_idempotent, redispatch_now, SentFailure};
 use super::{framing, BackendRoute, ClientConn, HttpProxy};
@@ -180,14 +181,32 @@ impl HttpProxy {
             } else {
                 &route.backend.queue_positions
             };
-            let permit = match server.acquire(route.queue_timeout, queue).await {
-                Ok(permit) => permit,
-                Err(_) => {
+            let acquired = abort::unless_client_closes(
+                route.abort_on_close,
+                &conn.gone,
+                server.acquire(route.queue_timeout, queue),
+            )
+            .await;
+            let permit = match acquired {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => {
                     ended(draft, termination::QUEUE_TIMEOUT);
                     return route.errors.response_or(&self.errors, 503).into();
                 }
+                Err(abort::Aborted) => {
+                    set_wait(draft, attempt_started, None);
+                    if let Some(d) = draft.as_mut().filter(|_| !assigned) {
+                        // Still in the backend's queue: no server yet.
+                        d.record.server = "<NOSRV>".into();
+                        d.record.server_addr = None;
+                    }
+                    return client_left(draft, termination::CLIENT_QUEUE, None);
+                }
             };
             let slot_at = logging.then(std::time::Instant::now);
+            // `%Tw` once the request has a slot, whatever happens next
+            // (HAProxy logs `0/…/-1` for a connection that failed).
+            set_wait(draft, attempt_started, slot_at);
             if let Some(d) = draft.as_mut() {
                 let position = u64::from(permit.queue_position);
                 if assigned {
@@ -204,9 +223,7 @@ impl HttpProxy {
                 tls: tls.clone(),
                 sni: tls.sni_for(&head.headers),
             });
-            let mut pooled = match self
-                .pool
-                .checkout(
+            let checkout = self.pool.checkout(
                     (server.addr, server.unix.as_ref()),
                     reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
                     (route.connect_timeout, route.server_socket),
@@ -217,17 +234,43 @@ impl HttpProxy {
                         conn.local,
                     ),
                     http2,
-                )
-                .await
-            {
-                Ok(pooled) => pooled,
-                Err(e) => {
+            );
+            let checked_out =
+                abort::unless_client_closes(route.abort_on_close, &conn.gone, checkout).await;
+            let mut pooled = match checked_out {
+                Ok(Ok(pooled)) => pooled,
+                Ok(Err(e)) => {
                     tracing::debug!(server = %server.name, error = %e, "connect failed");
                     server.record_failure();
                     avoid.push(server.index);
                     last_error = 503;
                     last_failure = termination::NO_SERVER;
+                    let same_server_next =
+                        !redispatch_now(route.redispatch, attempt + 1, route.retries);
+                    if attempt < route.retries && same_server_next {
+                        // HAProxy waits before trying the same server
+                        // again after its connection failed (`retry.rs`).
+                        let failed_fast = matches!(
+                            e,
+                            crate::upstream::pool::ConnectError::Io(_)
+                                | crate::upstream::pool::ConnectError::Tls(_)
+                        );
+                        if let Some(pause) = retry::turnaround(route.connect_timeout, failed_fast)
+                        {
+                            let paused = abort::unless_client_closes(
+                                route.abort_on_close,
+                                &conn.gone,
+                                tokio::time::sleep(pause),
+                            );
+                            if paused.await.is_err() {
+                                return client_left(draft, termination::CLIENT_CONNECT, None);
+                            }
+                        }
+                    }
                     continue;
+                }
+                Err(abort::Aborted) => {
+                    return client_left(draft, termination::CLIENT_CONNECT, None);
                 }
             };
             // Closed after this exchange, as the request told the server.
@@ -260,12 +303,31 @@ impl HttpProxy {
             let exchanged = if pooled.is_own()
                 && own_path_takes(&request_head, &request_body, client_upgrade)
             {
-                self.exchange_own(route, pooled, permit, request_head).await
+                abort::unless_client_closes(
+                    route.abort_on_close,
+                    &conn.gone,
+                    self.exchange_own(route, pooled, permit, request_head),
+                )
+                .await
             } else {
                 let request = Request::from_parts(*request_head, request_body);
-                Box::pin(self.exchange(route, pooled, permit, request, client_upgrade))
-                    .await
-                    .map(ProxyResponse::from)
+                abort::unless_client_closes(
+                    route.abort_on_close,
+                    &conn.gone,
+                    Box::pin(self.exchange(route, pooled, permit, request, client_upgrade)),
+                )
+                .await
+                .map(|exchanged| exchanged.map(ProxyResponse::from))
+            };
+            let Ok(exchanged) = exchanged else {
+                // The server connection is dropped (closed) with the
+                // exchange; HAProxy logs the abort as a 400.
+                if let Some(d) = draft.as_mut() {
+                    d.record.t_connect = slot_at
+                        .zip(connected)
+                        .map(|(from, to)| to.duration_since(from).as_millis() as u64);
+                }
+                return client_left(draft, termination::CLIENT_HEADERS, Some(400));
             };
             match exchanged {
                 // `retry-on 503` and friends: a status worth another try.

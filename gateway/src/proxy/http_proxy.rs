@@ -41,6 +41,9 @@ pub struct BackendRoute {
     pub header_names: HeaderNamePolicy,
     /// `http-reuse`: which idle server connections a request may take.
     pub http_reuse: HttpReuse,
+    /// `option abortonclose`: a request whose client closed is given up
+    /// while it waits for a server (`abort.rs`).
+    pub abort_on_close: bool,
 }
 
 impl BackendRoute {

@@ -21,6 +21,40 @@ pub(super) fn ended(draft: &mut Option<Box<LogDraft>>, how: [char; 2]) {
     }
 }
 
+/// `%Tw` of an attempt: the time from its start to its server slot (or to
+/// now, when it had none yet).
+pub(super) fn set_wait(
+    draft: &mut Option<Box<LogDraft>>,
+    started: Option<std::time::Instant>,
+    slot_at: Option<std::time::Instant>,
+) {
+    if let (Some(d), Some(started)) = (draft.as_mut(), started) {
+        let until = slot_at.unwrap_or_else(std::time::Instant::now);
+        d.record.t_queue = Some(until.duration_since(started).as_millis() as u64);
+    }
+}
+
+/// The answer to a request given up because its client closed
+/// (`option abortonclose`): nothing is written and the connection closes;
+/// the log line has `how` and `status` (none: `-1`).
+pub(super) fn client_left(
+    draft: &mut Option<Box<LogDraft>>,
+    how: [char; 2],
+    status: Option<u16>,
+) -> crate::message::response::ProxyResponse {
+    ended(draft, how);
+    if let Some(d) = draft.as_mut() {
+        d.no_status = status.is_none();
+    }
+    let mut response = http::Response::new(crate::message::body::ProxyBody::Empty);
+    *response.status_mut() =
+        http::StatusCode::from_u16(status.unwrap_or(400)).unwrap_or(http::StatusCode::BAD_REQUEST);
+    response
+        .extensions_mut()
+        .insert(crate::message::error_page::SilentClose);
+    response.into()
+}
+
 /// What a log line needs, gathered along the request path.
 pub struct LogDraft {
     pub(super) record: crate::log::record::LogRecord,
@@ -35,6 +69,8 @@ pub struct LogDraft {
     /// holds until its response has been passed on.
     pub(super) backend: Option<Arc<Backend>>,
     pub(super) served_by: Option<Arc<crate::upstream::Server>>,
+    /// The exchange ended with no status to log (`-1`).
+    pub(super) no_status: bool,
 }
 
 impl LogDraft {
@@ -77,6 +113,7 @@ impl LogDraft {
             uploaded: needs.bytes.then(Arc::default),
             backend: None,
             served_by: None,
+            no_status: false,
         }
     }
 

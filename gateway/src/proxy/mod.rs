@@ -10,6 +10,7 @@
 //! `log_draft.rs` and `ends.rs` (the log line and what happens once the
 //! response has been passed on).
 
+pub mod abort;
 pub mod client_side;
 pub mod connection_mode;
 pub mod extended_connect;

@@ -125,9 +125,31 @@ pub fn redispatch_now(redispatch: bool, attempt: u64, retries: u64) -> bool {
     redispatch && attempt >= 1 && attempt == retries
 }
 
+/// How long HAProxy waits before another connection attempt to the same
+/// server after one failed with a connection error (refused, unreachable:
+/// `failed_fast`; not a connect timeout, which has waited already): one
+/// second, or `timeout connect` when shorter (its `SI_ST_TAR` state).
+pub fn turnaround(
+    connect_timeout: Option<std::time::Duration>,
+    failed_fast: bool,
+) -> Option<std::time::Duration> {
+    let second = std::time::Duration::from_secs(1);
+    failed_fast.then(|| connect_timeout.map_or(second, |t| t.min(second)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turnaround_is_a_second_or_timeout_connect() {
+        use std::time::Duration;
+        let ms = Duration::from_millis;
+        assert_eq!(turnaround(None, true), Some(ms(1000)));
+        assert_eq!(turnaround(Some(ms(100)), true), Some(ms(100)));
+        assert_eq!(turnaround(Some(ms(5000)), true), Some(ms(1000)));
+        assert_eq!(turnaround(Some(ms(100)), false), None);
+    }
 
     #[test]
     fn all_retryable_errors_covers_haproxy_list() {
