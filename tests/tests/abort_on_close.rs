@@ -157,10 +157,7 @@ async fn a_client_that_closes_in_the_queue_leaves_it() {
         .unwrap();
     origin.requests.recv().await.unwrap();
     let _second = request_then_close(port).await;
-    assert_eq!(
-        next_line(&receiver).await,
-        "-1 CQ <NOSRV> GET /x HTTP/1.1"
-    );
+    assert_eq!(next_line(&receiver).await, "-1 CQ <NOSRV> GET /x HTTP/1.1");
     // The slot is still the first request's; its answer comes through.
     origin.answer.send(()).unwrap();
     let mut buf = [0u8; 256];
