@@ -106,6 +106,10 @@ pub struct Matched {
     /// On the stack: a value usually matches a line or two.
     list: SmallVec<[Slot; 4]>,
     bits: Option<Vec<u64>>,
+    /// Whether more buffered data could still change the fetched values
+    /// (a `tcp-request content` fetch on a payload that may grow), so that
+    /// a line not matched is "missing" rather than false.
+    may_change: bool,
 }
 
 const LIST_ONLY: usize = 16;
@@ -148,6 +152,11 @@ impl Matched {
     /// The matched slots, in the order found.
     pub fn slots(&self) -> &[Slot] {
         &self.list
+    }
+
+    /// Whether more buffered data could still change the answer.
+    pub fn may_change(&self) -> bool {
+        self.may_change
     }
 }
 
@@ -238,7 +247,7 @@ impl FetchGroup {
     /// expression is searched once by each engine.
     pub fn matched(&self, set: &RuleSet, req: &dyn RequestFacts) -> Matched {
         let mut out = Matched::default();
-        set.expr_each(&self.expr, req, &mut |value| {
+        out.may_change = set.expr_each(&self.expr, req, &mut |value| {
             let text = value.text();
             let mut folded: Option<Cow<'_, str>> = None;
             for engine in &self.engines {

@@ -9,11 +9,18 @@
 //! the connection wait for more data, until the inspect delay expires and
 //! the rules are run once more with what arrived (missing then counts as
 //! false).
+//!
+//! ACL lines are answered by their pattern groups (`pattern_sets.rs`), one
+//! pass per fetch as for the HTTP rules; a group's answer says whether the
+//! values may still change, which makes a line it did not match missing.
 
 use switchyard_grammar::Span;
 
+use smallvec::SmallVec;
+
 use crate::compile::{Cond, ProxyRules, TcpRule};
 use crate::decision::Decision;
+use crate::pattern_sets::Matched;
 use crate::request::RequestFacts;
 use crate::RuleSet;
 
@@ -87,6 +94,16 @@ impl RuleSet {
         }
     }
 
+    /// The same, each ACL line matched on its own rather than answered by
+    /// its pattern group: the reference [`RuleSet::tcp_content`] is tested
+    /// against.
+    pub fn tcp_content_linear(&self, frontend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
+        match self.frontend(frontend) {
+            Some(p) => Stage::new(self, p, false).run(&p.tcp_content, facts),
+            None => TcpVerdict::Accept,
+        }
+    }
+
     /// Runs backend `backend`'s `tcp-request content` rules (after the
     /// frontend chose it), over the same buffered payload.
     pub fn tcp_backend_content(&self, backend: &str, facts: &dyn RequestFacts) -> TcpVerdict {
@@ -123,10 +140,37 @@ impl RuleSet {
         rules: &[TcpRule],
         facts: &dyn RequestFacts,
     ) -> TcpVerdict {
-        let mut memo = Vec::new();
+        Stage::new(self, proxy, true).run(rules, facts)
+    }
+}
+
+/// One run of a list of `tcp-request` rules: the ACL results so far, and
+/// the answers of the pattern groups searched (a group answers every line
+/// on its fetch in one pass, as for the HTTP rules; `docs/rules.md`).
+struct Stage<'a> {
+    set: &'a RuleSet,
+    proxy: &'a ProxyRules,
+    memo: SmallVec<[(usize, Tri); 8]>,
+    /// Whether ACL lines are answered by their pattern groups.
+    use_groups: bool,
+    answers: SmallVec<[Option<Matched>; 4]>,
+}
+
+impl<'a> Stage<'a> {
+    fn new(set: &'a RuleSet, proxy: &'a ProxyRules, use_groups: bool) -> Self {
+        Stage {
+            set,
+            proxy,
+            memo: SmallVec::new(),
+            use_groups,
+            answers: SmallVec::from_elem(None, proxy.sets.groups().len()),
+        }
+    }
+
+    fn run(&mut self, rules: &[TcpRule], facts: &dyn RequestFacts) -> TcpVerdict {
         for rule in rules {
             let result = match &rule.cond {
-                Some(cond) => self.cond_tri(proxy, cond, facts, &mut memo),
+                Some(cond) => self.cond_tri(cond, facts),
                 None => Tri::Pass,
             };
             match result {
@@ -139,18 +183,12 @@ impl RuleSet {
         TcpVerdict::Accept
     }
 
-    fn cond_tri(
-        &self,
-        proxy: &ProxyRules,
-        cond: &Cond,
-        facts: &dyn RequestFacts,
-        memo: &mut Vec<(usize, Tri)>,
-    ) -> Tri {
+    fn cond_tri(&mut self, cond: &Cond, facts: &dyn RequestFacts) -> Tri {
         let mut any = Tri::Fail;
         for alt in &cond.alternatives {
             let mut all = Tri::Pass;
             for term in alt {
-                let mut t = self.acl_tri(proxy, term.acl, facts, memo);
+                let mut t = self.acl_tri(term.acl, facts);
                 if term.negated {
                     t = t.not();
                 }
@@ -171,22 +209,33 @@ impl RuleSet {
         }
     }
 
-    fn acl_tri(
-        &self,
-        proxy: &ProxyRules,
-        id: usize,
-        facts: &dyn RequestFacts,
-        memo: &mut Vec<(usize, Tri)>,
-    ) -> Tri {
-        if let Some(&(_, t)) = memo.iter().find(|(i, _)| *i == id) {
+    /// An ACL's result: `Pass` when a line matched, else `Miss` when more
+    /// data could change a line's values, else `Fail`.
+    fn acl_tri(&mut self, id: usize, facts: &dyn RequestFacts) -> Tri {
+        if let Some(&(_, t)) = self.memo.iter().find(|(i, _)| *i == id) {
             return t;
         }
+        let (set, proxy) = (self.set, self.proxy);
         let mut result = Tri::Fail;
-        for line in &proxy.acls[id].lines {
-            let mut matched = false;
-            let may_change = self.expr_each(&line.expr, facts, &mut |value| {
-                matched = matched || line.matcher.matches_one(&value);
-            });
+        for (n, line) in proxy.acls[id].lines.iter().enumerate() {
+            let placed = match self.use_groups {
+                true => proxy.sets.placement(id, n),
+                false => None,
+            };
+            let (matched, may_change) = match placed {
+                Some(p) => {
+                    let answer = self.answers[p.group]
+                        .get_or_insert_with(|| proxy.sets.groups()[p.group].matched(set, facts));
+                    (answer.contains(p.slot), answer.may_change())
+                }
+                None => {
+                    let mut matched = false;
+                    let may_change = set.expr_each(&line.expr, facts, &mut |value| {
+                        matched = matched || line.matcher.matches_one(&value);
+                    });
+                    (matched, may_change)
+                }
+            };
             if matched {
                 result = Tri::Pass;
                 break;
@@ -195,7 +244,7 @@ impl RuleSet {
                 result = Tri::Miss;
             }
         }
-        memo.push((id, result));
+        self.memo.push((id, result));
         result
     }
 }
@@ -375,5 +424,89 @@ backend b
             .decide_stream("f", &facts("127.0.0.1:5", b"", false))
             .unwrap();
         assert_eq!(decision.outcome, Outcome::Backend("b".into()));
+    }
+
+    /// Patterns on the SNI: every string method, `-i`, a regex, so that
+    /// the pattern groups get exact, prefix, suffix, substring, domain and
+    /// regex lines; plus a line no group takes (an integer).
+    fn sni_acl() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let name =
+            prop::sample::select(&["a.example", "b.example", "A.Example", "x.test", "example"][..]);
+        prop_oneof![
+            (name.clone(), any::<bool>())
+                .prop_map(|(n, i)| format!("req.ssl_sni{} {n}", if i { " -i" } else { "" })),
+            name.clone()
+                .prop_map(|n| format!("req.ssl_sni -m beg {}", &n[..2])),
+            name.clone()
+                .prop_map(|n| format!("req.ssl_sni -m end -i {}", &n[n.len() - 4..])),
+            name.clone()
+                .prop_map(|n| format!("req.ssl_sni -m sub {}", &n[1..4])),
+            name.clone()
+                .prop_map(|n| format!("req.ssl_sni -m dom {}", n.split('.').next().unwrap())),
+            name.prop_map(|n| format!("req.ssl_sni -m reg ^{}", &n[..3])),
+            Just("req.ssl_hello_type 1".to_owned()),
+        ]
+    }
+
+    fn tcp_rules_config() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (1usize..8).prop_flat_map(|n| {
+            let term = (0..n, any::<bool>())
+                .prop_map(|(i, neg)| format!("{}a{i}", if neg { "!" } else { "" }));
+            let cond = prop_oneof![
+                (0..n).prop_map(|i| format!("if a{i}")),
+                prop::collection::vec(term.clone(), 1..3)
+                    .prop_map(|t| format!("if {}", t.join(" "))),
+                (term.clone(), term.clone()).prop_map(|(a, b)| format!("if {a} || {b}")),
+                term.prop_map(|t| format!("unless {t}")),
+            ];
+            (
+                prop::collection::vec(sni_acl(), n),
+                prop::collection::vec((cond, any::<bool>()), 1..8),
+            )
+                .prop_map(|(acls, rules)| {
+                    let mut text =
+                        "frontend f\n    bind 127.0.0.1:1\n    tcp-request inspect-delay 5s\n"
+                            .to_owned();
+                    for (i, a) in acls.iter().enumerate() {
+                        // Some ACLs on two lines (ORed).
+                        text.push_str(&format!("    acl a{i} {a}\n"));
+                        if i % 3 == 2 {
+                            text.push_str(&format!("    acl a{i} {}\n", acls[0]));
+                        }
+                    }
+                    for (cond, accept) in rules {
+                        let verb = if accept { "accept" } else { "reject" };
+                        text.push_str(&format!("    tcp-request content {verb} {cond}\n"));
+                    }
+                    text.push_str("    default_backend b\nbackend b\n");
+                    text
+                })
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// `tcp-request content` conditions answered by the pattern groups
+        /// give the verdict of each line matched on its own, on whole and
+        /// cut ClientHellos (missing ACLs: wait), with and without an SNI.
+        #[test]
+        fn tcp_content_by_groups_is_the_linear_verdict(
+            config in tcp_rules_config(),
+            sni in proptest::sample::select(&[Some("a.example"), Some("B.EXAMPLE"), Some("x.test"), Some("example.org"), Some("ab.example"), None][..]),
+            cut in 0usize..4,
+            may_grow in proptest::bool::ANY,
+        ) {
+            let set = rules(&config);
+            let hello = client_hello(sni);
+            // Whole, or cut inside the record (the SNI not there yet).
+            let len = match cut {
+                0 => hello.len(),
+                n => hello.len() * n / 4,
+            };
+            let f = facts("127.0.0.1:5", &hello[..len], may_grow);
+            proptest::prop_assert_eq!(set.tcp_content("f", &f), set.tcp_content_linear("f", &f), "{}", config);
+        }
     }
 }
