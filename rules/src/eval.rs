@@ -417,7 +417,7 @@ impl RuleSet {
     /// An answer with the proxy's error page (a `deny` without a body,
     /// `default-errorfiles`) takes the proxy's `http-error` message for
     /// the status when it has one (`messages`).
-    fn reply(
+    pub(crate) fn reply(
         &self,
         reply: &Reply,
         kind: AnswerKind,

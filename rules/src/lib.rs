@@ -238,6 +238,32 @@ impl RuleSet {
         }
         edits
     }
+
+    /// A section's `http-error status STATUS` message, its log-format parts
+    /// (`lf-string`, `lf-file`, `hdr … %[…]`) rendered for `req`: the
+    /// answer the gateway gives for an error of its own (a server's
+    /// failure, a refused request) when the section has one. `frontend`
+    /// says which of two sections of the same name is meant.
+    pub fn error_message(
+        &self,
+        proxy: &str,
+        frontend: bool,
+        status: u16,
+        req: &dyn RequestFacts,
+    ) -> Option<Answer> {
+        let section = if frontend {
+            self.frontend(proxy)
+        } else {
+            self.proxy(proxy)
+        }?;
+        // The last message for a status is the one HAProxy keeps.
+        let message = section
+            .error_messages
+            .iter()
+            .rev()
+            .find(|m| m.status == status)?;
+        Some(self.reply(message, AnswerKind::Return, &[], req))
+    }
 }
 
 /// One `http-response` header action, rendered.

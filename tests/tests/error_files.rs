@@ -175,3 +175,51 @@ async fn http_error_messages_replace_the_proxys_pages() {
         "{no_server}"
     );
 }
+
+/// An `http-error` message with log-format parts is rendered for the
+/// answers the gateway gives outside the rules too, as HAProxy renders it:
+/// a server's failure (the backend's message, else the frontend's) and a
+/// header name refused by `option http-restrict-req-hdr-names reject`.
+#[tokio::test]
+async fn log_format_messages_answer_a_servers_failure_and_a_refused_header() {
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n    retries 0\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   option http-restrict-req-hdr-names reject\n\
+         \x20   http-error status 403 content-type text/plain lf-string \"refused %[path]\"\n\
+         \x20   http-error status 503 content-type text/plain lf-string \"frontend %[path]\"\n\
+         \x20   use_backend be2 if {{ path_beg /two }}\n\
+         \x20   default_backend be\n\
+         backend be\n\
+         \x20   http-error status 503 content-type text/plain hdr x-path \"%[path]\" lf-string \"no server for %[path] from %[src]\"\n\
+         \x20   server s {refused}\n\
+         backend be2\n    server s {refused}\n"
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let get = |path: &str, extra: &str| {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
+        async move { String::from_utf8(answer(port, &request).await).unwrap() }
+    };
+    let backend = get("/p", "").await;
+    assert!(
+        backend.starts_with("HTTP/1.1 503 ")
+            && backend.contains("x-path: /p\r\n")
+            && backend.ends_with("\r\n\r\nno server for /p from 127.0.0.1"),
+        "{backend}"
+    );
+    let frontend = get("/two", "").await;
+    assert!(
+        frontend.starts_with("HTTP/1.1 503 ") && frontend.ends_with("\r\n\r\nfrontend /two"),
+        "{frontend}"
+    );
+    let refused = get("/h", "x_y: 1\r\n").await;
+    assert!(
+        refused.starts_with("HTTP/1.1 403 ") && refused.ends_with("\r\n\r\nrefused /h"),
+        "{refused}"
+    );
+}

@@ -243,6 +243,11 @@ impl ErrorPages {
         self.canned(status).to_wire()
     }
 
+    /// Whether the proxy has a page of its own for `status`.
+    pub fn has(&self, status: u16) -> bool {
+        self.overrides.contains_key(&status)
+    }
+
     /// A backend's page for `status`, else the frontend's (`fallback`),
     /// else HAProxy's: the order in which HAProxy looks for a message.
     pub fn response_or(&self, fallback: &ErrorPages, status: u16) -> Response<ProxyBody> {

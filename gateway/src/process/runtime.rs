@@ -198,6 +198,7 @@ fn build_fresh(
             retries: proxy.retries(),
             redispatch: proxy.option("redispatch"),
             abort_on_close: proxy.option("abortonclose"),
+            dynamic_errors: crate::proxy::http_error::has_dynamic(proxy),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
             http_reuse: proxy
                 .http_reuse
@@ -338,6 +339,7 @@ fn build_fresh(
             errors,
             forwardfor: forwardfor(proxy)?,
             header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
+            dynamic_errors: crate::proxy::http_error::has_dynamic(proxy),
             connection_mode: ConnectionMode::of(proxy),
             client_keepalive: crate::net::keepalive::client_side(proxy),
             monitor: proxy.monitor_uri.as_ref().map(|uri| {

@@ -144,20 +144,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 }
             }
         }
-        for message in &proxy.http_errors {
-            if refused_dynamic_message(config, message.spec.status)
-                && crate::proxy::http_error::is_dynamic(&message.spec)
-            {
-                refuse(
-                    message.span,
-                    &format!(
-                        "a log-format 'http-error' message for {}, a status the gateway answers after routing (a 'string', 'file' or 'errorfile' message is served)",
-                        message.spec.status
-                    ),
-                    "error messages",
-                );
-            }
-        }
         if let Some(setting) = proxy
             .options
             .get("prefer-last-server")
@@ -182,22 +168,6 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
     }
     out
-}
-
-/// Whether the gateway may answer `status` with a proxy's page outside the
-/// rules engine, which alone renders log-format messages (a server's
-/// failure: 500, 502, 503, 504, once the request is gone; a request refused
-/// by `option http-restrict-req-hdr-names reject`: 403).
-fn refused_dynamic_message(config: &Config, status: u16) -> bool {
-    use switchyard_grammar::ast::proxy::HeaderNamePolicy;
-    match status {
-        500 | 502 | 503 | 504 => true,
-        403 => config
-            .proxies
-            .iter()
-            .any(|p| p.restrict_req_hdr_names == Some(HeaderNamePolicy::Reject)),
-        _ => false,
-    }
 }
 
 /// What `server … ssl` may use that the gateway does not do yet: ALPN other

@@ -19,9 +19,9 @@ use switchyard_rules::decision::PersistOverride;
 
 use super::exchange::{own_path_takes, reuse_policy, AttemptError};
 use super::log_draft::{client_left, ended, set_wait, LogDraft};
-use super::{abort, retry};
 use super::request::clone_parts;
 use super::retry::{is_idempotent, redispatch_now, SentFailure};
+use super::{abort, retry};
 use super::{framing, BackendRoute, ClientConn, HttpProxy};
 
 /// How to go about sending one request.
@@ -63,6 +63,11 @@ impl HttpProxy {
         if let Some(d) = draft.as_mut().filter(|d| d.needs.backend_load) {
             d.backend = Some(route.backend.clone());
         }
+        // For an `http-error` message with log-format parts, should the
+        // request fail (`http_error.rs`).
+        let error_request = self
+            .errors_need_request(Some(route))
+            .then(|| Box::new(clone_parts(&parts)));
         let mut reuse = true;
         let attempt_first = !attempt.reuse;
         let attempt_trace = attempt.trace;
@@ -191,7 +196,9 @@ impl HttpProxy {
                 Ok(Ok(permit)) => permit,
                 Ok(Err(_)) => {
                     ended(draft, termination::QUEUE_TIMEOUT);
-                    return route.errors.response_or(&self.errors, 503).into();
+                    return self
+                        .error_response(Some(route), 503, error_request.as_deref(), conn)
+                        .into();
                 }
                 Err(abort::Aborted) => {
                     set_wait(draft, attempt_started, None);
@@ -224,16 +231,16 @@ impl HttpProxy {
                 sni: tls.sni_for(&head.headers),
             });
             let checkout = self.pool.checkout(
-                    (server.addr, server.unix.as_ref()),
-                    reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
-                    (route.connect_timeout, route.server_socket),
-                    tls,
-                    switchyard::wire::proxy_protocol::header_for(
-                        &server.options,
-                        conn.peer,
-                        conn.local,
-                    ),
-                    http2,
+                (server.addr, server.unix.as_ref()),
+                reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
+                (route.connect_timeout, route.server_socket),
+                tls,
+                switchyard::wire::proxy_protocol::header_for(
+                    &server.options,
+                    conn.peer,
+                    conn.local,
+                ),
+                http2,
             );
             let checked_out =
                 abort::unless_client_closes(route.abort_on_close, &conn.gone, checkout).await;
@@ -255,8 +262,7 @@ impl HttpProxy {
                             crate::upstream::pool::ConnectError::Io(_)
                                 | crate::upstream::pool::ConnectError::Tls(_)
                         );
-                        if let Some(pause) = retry::turnaround(route.connect_timeout, failed_fast)
-                        {
+                        if let Some(pause) = retry::turnaround(route.connect_timeout, failed_fast) {
                             let paused = abort::unless_client_closes(
                                 route.abort_on_close,
                                 &conn.gone,
@@ -438,7 +444,8 @@ impl HttpProxy {
             }
         }
         ended(draft, last_failure);
-        route.errors.response_or(&self.errors, last_error).into()
+        self.error_response(Some(route), last_error, error_request.as_deref(), conn)
+            .into()
     }
 }
 

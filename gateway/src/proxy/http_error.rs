@@ -1,8 +1,9 @@
 //! `http-error status CODE …` messages as pages the gateway can send for
 //! its own errors. A message with log-format parts (`lf-string`, `lf-file`,
-//! a `hdr` with `%[…]`) needs the request: the rules engine renders it for
-//! the answers of `http-request` rules, and `process/support.rs` refuses one for a
-//! status the gateway produces after routing, where the request is gone.
+//! a `hdr` with `%[…]`) needs the request: the rules engine renders it, for
+//! the answers of `http-request` rules and, with the request head kept for
+//! it, for the errors the gateway answers outside the rules
+//! ([`OUTSIDE_RULES`], `HttpProxy::error_response`).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -24,6 +25,20 @@ fn literal(format: &LogFormat) -> Option<String> {
             }
             Some(out)
         })
+}
+
+/// The statuses the gateway answers outside the rules: a server's failure
+/// (500, 502, 503, 504) and a request refused by `option
+/// http-restrict-req-hdr-names reject` (403).
+pub const OUTSIDE_RULES: [u16; 5] = [403, 500, 502, 503, 504];
+
+/// Whether `proxy` has a message with log-format parts for one of
+/// [`OUTSIDE_RULES`].
+pub fn has_dynamic(proxy: &switchyard_grammar::ast::proxy::Proxy) -> bool {
+    proxy
+        .http_errors
+        .iter()
+        .any(|m| OUTSIDE_RULES.contains(&m.spec.status) && is_dynamic(&m.spec))
 }
 
 /// Whether the message needs the request to be written.
@@ -79,6 +94,58 @@ fn build(spec: &ReturnSpec, body: Bytes) -> Result<CannedResponse, String> {
         silent: false,
         length_at,
     })
+}
+
+impl super::HttpProxy {
+    /// The answer to an error of the gateway's own outside the rules, in
+    /// HAProxy's order of messages: the backend's (rendered when it has
+    /// log-format parts and the request head was kept for it), then the
+    /// frontend's, then HAProxy's built-in page.
+    pub(super) fn error_response(
+        &self,
+        route: Option<&super::BackendRoute>,
+        status: u16,
+        request: Option<&http::request::Parts>,
+        conn: &super::ClientConn,
+    ) -> http::Response<crate::message::body::ProxyBody> {
+        if let Some(request) = request {
+            if let Some(route) = route {
+                if route.dynamic_errors {
+                    let rendered = self.router.error_message(
+                        &route.backend.name,
+                        false,
+                        status,
+                        request,
+                        conn,
+                    );
+                    if let Some(response) = rendered {
+                        return response;
+                    }
+                }
+                if route.errors.has(status) {
+                    return route.errors.response(status);
+                }
+            }
+            if self.dynamic_errors {
+                if let Some(response) = self
+                    .router
+                    .error_message(&self.name, true, status, request, conn)
+                {
+                    return response;
+                }
+            }
+        }
+        match route {
+            Some(route) => route.errors.response_or(&self.errors, status),
+            None => self.errors.response(status),
+        }
+    }
+
+    /// Whether an error answered outside the rules may need the request
+    /// head (see [`HttpProxy::error_response`]).
+    pub(super) fn errors_need_request(&self, route: Option<&super::BackendRoute>) -> bool {
+        self.dynamic_errors || route.is_some_and(|r| r.dynamic_errors)
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub struct BackendRoute {
     pub header_names: HeaderNamePolicy,
     /// `http-reuse`: which idle server connections a request may take.
     pub http_reuse: HttpReuse,
+    /// As [`HttpProxy::dynamic_errors`], for the backend's messages.
+    pub dynamic_errors: bool,
     /// `option abortonclose`: a request whose client closed is given up
     /// while it waits for a server (`abort.rs`).
     pub abort_on_close: bool,
@@ -87,4 +89,9 @@ pub struct HttpProxy {
     pub client_side: Arc<crate::proxy::client_side::ClientSide>,
     /// `monitor-uri` (and `monitor fail`): the frontend's own health answer.
     pub monitor: Option<crate::proxy::monitor::Monitor>,
+    /// The frontend has an `http-error` message with log-format parts for
+    /// an error the gateway answers outside the rules
+    /// ([`crate::proxy::http_error::OUTSIDE_RULES`]): the request head is
+    /// kept for it.
+    pub dynamic_errors: bool,
 }

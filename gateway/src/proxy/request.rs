@@ -163,7 +163,7 @@ impl HttpProxy {
             }
             Verdict::NoBackend => {
                 ended(draft, termination::NO_SERVER);
-                return self.errors.response(503).into();
+                return self.error_response(None, 503, Some(&parts), conn).into();
             }
             Verdict::Service(name) => {
                 ended(draft, termination::LOCAL);
@@ -185,14 +185,16 @@ impl HttpProxy {
         }
         let Some(route) = self.backends.get(&backend_name).cloned() else {
             ended(draft, termination::NO_SERVER);
-            return self.errors.response(503).into();
+            return self.error_response(None, 503, Some(&parts), conn).into();
         };
         // `option http-restrict-req-hdr-names`: the frontend's, then the
         // backend's, once the rules have run.
         for policy in [self.header_names, route.header_names] {
             if header_names::restrict(policy, &mut parts.headers).is_err() {
                 ended(draft, termination::PROXY_REFUSED);
-                return self.errors.response(403).into();
+                return self
+                    .error_response(Some(&route), 403, Some(&parts), conn)
+                    .into();
             }
         }
         if let Some(policy) = route.forwardfor.as_ref().or(self.forwardfor.as_ref()) {

@@ -45,4 +45,19 @@ pub trait Router: Send + Sync {
         conn: &ClientConn,
         response: &mut ProxyResponse,
     );
+
+    /// The `http-error status STATUS` message of one section (a backend,
+    /// or the frontend when `frontend`) rendered for `request`, when the
+    /// section has one: the gateway's own errors outside the rules (a
+    /// server's failure, a refused header name) with log-format parts.
+    fn error_message(
+        &self,
+        _section: &str,
+        _frontend: bool,
+        _status: u16,
+        _request: &Parts,
+        _conn: &ClientConn,
+    ) -> Option<http::Response<crate::message::body::ProxyBody>> {
+        None
+    }
 }

@@ -131,9 +131,12 @@ impl Router for RulesRouter {
             // `tune.bufsize`: what the rules added must fit in the buffer
             // (HAProxy's strict mode: 500 when it does not).
             if !switchyard::wire::h1::buffer_limits::request_fits(parts) {
+                let response = self
+                    .error_message(&self.frontend, true, 500, parts, conn)
+                    .unwrap_or_else(|| self.errors.response(500));
                 return Verdict::Respond {
                     denied: false,
-                    response: self.errors.response(500),
+                    response,
                 };
             }
         }
@@ -200,8 +203,26 @@ impl Router for RulesRouter {
         // `tune.bufsize`: what the rules added must fit in the buffer
         // (HAProxy's strict mode: 500 when it does not).
         if !response.head_fits() {
-            *response = self.errors.response(500).into();
+            let rendered = self
+                .error_message(backend, false, 500, request, conn)
+                .or_else(|| self.error_message(&self.frontend, true, 500, request, conn));
+            *response = rendered.unwrap_or_else(|| self.errors.response(500)).into();
         }
+    }
+
+    fn error_message(
+        &self,
+        section: &str,
+        frontend: bool,
+        status: u16,
+        request: &Parts,
+        conn: &ClientConn,
+    ) -> Option<Response<ProxyBody>> {
+        let facts = PartsFacts::new(request, conn);
+        let answer = self
+            .rules
+            .error_message(section, frontend, status, &facts)?;
+        Some(self.answer(answer))
     }
 }
 
