@@ -344,3 +344,52 @@ async fn on_marked_down_shutdown_sessions_cuts_the_old_primarys_sessions() {
         }
     }
 }
+
+/// `slowstart 10s`: a server that comes back (here `set server … health
+/// up` after `down`, as haproxy 2.6.12 was driven to compare) starts at
+/// HAProxy's ramped weight (`show stat`'s `weight` 7 of `uweight` 100,
+/// `throttle` 6 %, growing every second) with a share of the requests to
+/// match, and reaches its weight after 10 s; at startup nothing ramps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowstart_ramps_the_weight_of_a_server_coming_back() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let _gw = start(
+        dir.path(),
+        port,
+        &format!(
+            "backend be\n    balance roundrobin\n    default-server weight 100 slowstart 10s\n    server a {}\n    server b {}\n",
+            a.addr, b.addr
+        ),
+    )
+    .await;
+    let socket = dir.path().join("admin.sock");
+    let field = |column: &str| stat_field(&socket, "be", "a", column);
+    assert_eq!(
+        (field("weight"), field("throttle")),
+        ("100".into(), "".into())
+    );
+    command(&socket, "set server be/a health down");
+    command(&socket, "set server be/a health up");
+    let weight: u32 = field("weight").parse().unwrap();
+    assert!((7..=63).contains(&weight), "weight {weight}");
+    assert_eq!(field("uweight"), "100");
+    let throttle: u32 = field("throttle").parse().unwrap();
+    assert!((6..=62).contains(&throttle), "throttle {throttle}");
+
+    // Round robin over equal weights would give `a` 10 of 20.
+    let client = client_without_keepalive();
+    let url = format!("http://127.0.0.1:{port}/");
+    for _ in 0..20 {
+        let reply = get(&client, &url, &[]).await.unwrap();
+        assert_eq!(reply.status, 200);
+    }
+    assert!(a.request_count() < 10, "a got {} of 20", a.request_count());
+    assert_eq!(a.request_count() + b.request_count(), 20);
+
+    switchyard_e2e::wait_until("a is at full weight", Duration::from_secs(30), || {
+        field("weight") == "100" && field("throttle").is_empty()
+    })
+    .await;
+}

@@ -119,8 +119,14 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                     "failover reactions",
                 );
             }
-            if o.slowstart.is_some() {
-                refuse(server.keyword.span, "'slowstart'", "balancing");
+            // The weight ramps (`upstream/server.rs`); HAProxy ramps
+            // `maxconn` too, which is not built.
+            if o.slowstart.is_some_and(|d| !d.is_zero()) && o.maxconn.is_some_and(|m| m > 0) {
+                refuse(
+                    server.keyword.span,
+                    "'slowstart' with 'maxconn' (the weight ramps, the connection limit does not yet)",
+                    "balancing",
+                );
             }
         }
         if let Some(custom) = &proxy.log_format {

@@ -209,6 +209,9 @@ impl StateFields {
                 0
             } else if server.is_stopping() {
                 3
+            } else if server.throttle().is_some() {
+                // SRV_ST_STARTING: in `slowstart`.
+                1
             } else {
                 2
             },

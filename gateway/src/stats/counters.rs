@@ -116,8 +116,11 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                         "no check".into()
                     },
                 );
-                r.insert("weight", s.weight().to_string());
+                r.insert("weight", s.effective_weight().to_string());
                 r.insert("uweight", s.weight().to_string());
+                if let Some(throttle) = s.throttle() {
+                    r.insert("throttle", throttle.to_string());
+                }
                 r.insert("act", (!s.backup as u8).to_string());
                 r.insert("bck", (s.backup as u8).to_string());
                 r.insert("scur", s.in_flight().to_string());
@@ -170,7 +173,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 cur += u64::from(s.in_flight());
                 total += picks;
                 if s.usable() {
-                    weight += u64::from(s.weight());
+                    weight += u64::from(s.effective_weight());
                     if s.backup {
                         bck += 1;
                     } else {

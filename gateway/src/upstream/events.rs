@@ -290,6 +290,7 @@ impl Backend {
             }
             (AdminState::Maint, _) => {
                 server.set_up(true);
+                server.start_slowstart();
                 server.restart_checks();
                 let mode = if state == AdminState::Drain {
                     "DRAIN"

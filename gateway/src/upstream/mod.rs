@@ -142,22 +142,7 @@ impl Backend {
     /// Static algorithms place servers once: HAProxy only lets their weights
     /// go to 0% or back to 100%.
     fn is_static(&self) -> bool {
-        use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
-        let consistent = self
-            .config
-            .hash_type
-            .as_ref()
-            .is_some_and(|h| h.value.method == HashMethod::Consistent);
-        match self.config.balance.as_ref().map(|b| &b.value) {
-            Some(BalanceAlgorithm::StaticRr) => true,
-            Some(
-                BalanceAlgorithm::Source
-                | BalanceAlgorithm::Uri { .. }
-                | BalanceAlgorithm::UrlParam { .. }
-                | BalanceAlgorithm::Hdr { .. },
-            ) => !consistent,
-            _ => false,
-        }
+        static_algorithm(&self.config)
     }
 
     /// Applies `N` or `N%` (of the configured weight) to `server`, as the
@@ -259,6 +244,27 @@ impl Backend {
                 tokio::spawn(check::run(self.clone(), server.clone(), plan, schedule))
             })
             .collect()
+    }
+}
+
+/// Whether `proxy` balances with a static algorithm (`static-rr`, a
+/// map-based hash), which places servers once: their weights only go to
+/// 0% or back to 100%, and `slowstart` does not ramp them.
+pub(crate) fn static_algorithm(proxy: &Proxy) -> bool {
+    use switchyard_grammar::ast::proxy::{BalanceAlgorithm, HashMethod};
+    let consistent = proxy
+        .hash_type
+        .as_ref()
+        .is_some_and(|h| h.value.method == HashMethod::Consistent);
+    match proxy.balance.as_ref().map(|b| &b.value) {
+        Some(BalanceAlgorithm::StaticRr) => true,
+        Some(
+            BalanceAlgorithm::Source
+            | BalanceAlgorithm::Uri { .. }
+            | BalanceAlgorithm::UrlParam { .. }
+            | BalanceAlgorithm::Hdr { .. },
+        ) => !consistent,
+        _ => false,
     }
 }
 

@@ -168,6 +168,12 @@ pub struct Server {
     pub queue_positions: WaitQueue,
     /// Tells the sessions on this server when they must end.
     cuts: tokio::sync::watch::Sender<Option<SessionCut>>,
+    /// `slowstart` in whole seconds, rounded up as HAProxy keeps it; `None`
+    /// without one, or with a static algorithm, which HAProxy never ramps.
+    slowstart_secs: Option<u64>,
+    /// Since when the server has been coming back (HAProxy's
+    /// `SRV_ST_STARTING`): its weight ramps until `slowstart` has passed.
+    starting_since: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// An `addr` or `agent-addr`: an IP address, or a name resolved once.
@@ -304,6 +310,11 @@ impl Server {
             redispatches: AtomicU64::new(0),
             queue_positions: WaitQueue::default(),
             cuts: tokio::sync::watch::Sender::new(None),
+            slowstart_secs: options
+                .slowstart
+                .map(|d| d.as_millis().div_ceil(1000) as u64)
+                .filter(|secs| *secs > 0 && !super::static_algorithm(proxy)),
+            starting_since: std::sync::Mutex::new(None),
             options,
         })
     }
@@ -402,6 +413,58 @@ impl Server {
         }
     }
 
+    /// `slowstart`: a server coming back (UP again, or out of
+    /// maintenance; never at startup) starts its weight ramp.
+    pub(crate) fn start_slowstart(&self) {
+        if self.slowstart_secs.is_some() {
+            *self
+                .starting_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        }
+    }
+
+    /// During `slowstart`, the ramp's step out of HAProxy's 16
+    /// (`BE_WEIGHT_SCALE`): `(16 × elapsed + slowstart) / slowstart`, in
+    /// whole seconds, as `server_recalc_eweight` counts; `None` at full
+    /// weight.
+    fn slowstart_step(&self) -> Option<u32> {
+        let total = self.slowstart_secs?;
+        let mut since = self
+            .starting_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let elapsed = since.as_ref()?.elapsed().as_secs();
+        if elapsed >= total {
+            *since = None;
+            return None;
+        }
+        Some(((16 * elapsed + total) / total) as u32)
+    }
+
+    /// The weight balancing gives the server: [`Server::weight`], ramped
+    /// during `slowstart` as HAProxy's effective weight (`show stat`'s
+    /// `weight`).
+    pub fn effective_weight(&self) -> u32 {
+        let weight = self.weight();
+        match self.slowstart_step() {
+            Some(step) => (weight * step).div_ceil(16),
+            None => weight,
+        }
+    }
+
+    /// `show stat`'s `throttle` during `slowstart`: the percentage of its
+    /// weight the server has (HAProxy's `server_throttle_rate`).
+    pub fn throttle(&self) -> Option<u32> {
+        let weight = self.weight();
+        let step = self.slowstart_step()?;
+        Some(if weight == 0 {
+            100
+        } else {
+            (100 * weight * step + 15) / (16 * weight)
+        })
+    }
+
     /// For the runtime API's `set weight`; balancing reads it on the next pick.
     pub fn set_weight(&self, weight: u32) {
         self.weight.store(weight.min(256), Ordering::Relaxed);
@@ -417,6 +480,7 @@ impl Server {
                 // Back up: the time it was down counts as downtime.
                 let down_for = self.since_last_change().as_millis() as u64;
                 self.downtime_ms.fetch_add(down_for, Ordering::Relaxed);
+                self.start_slowstart();
             } else {
                 self.downs.fetch_add(1, Ordering::Relaxed);
             }

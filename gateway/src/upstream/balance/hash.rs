@@ -159,13 +159,16 @@ impl Balancer for HashBalancer {
         let h = self.hash(&key);
         match self.hash_type.method {
             HashMethod::MapBased => {
-                let total: u64 = candidates.iter().map(|s| u64::from(s.weight())).sum();
+                let total: u64 = candidates
+                    .iter()
+                    .map(|s| u64::from(s.effective_weight()))
+                    .sum();
                 let mut point = u64::from(h) % total.max(1);
                 for (i, s) in candidates.iter().enumerate() {
-                    if point < u64::from(s.weight()) {
+                    if point < u64::from(s.effective_weight()) {
                         return i;
                     }
-                    point -= u64::from(s.weight());
+                    point -= u64::from(s.effective_weight());
                 }
                 0
             }
@@ -175,7 +178,7 @@ impl Balancer for HashBalancer {
                 let mut best: Option<(u32, usize)> = None;
                 let mut lowest: Option<(u32, usize)> = None;
                 for (i, s) in candidates.iter().enumerate() {
-                    for replica in 0..(s.weight().max(1) * 16) {
+                    for replica in 0..(s.effective_weight().max(1) * 16) {
                         let point =
                             avalanche(self.hash(format!("{}#{replica}", s.name).as_bytes()));
                         if point >= h && best.is_none_or(|(p, _)| point < p) {

@@ -14,7 +14,8 @@ pub struct LeastConn {
 
 impl Balancer for LeastConn {
     fn pick(&self, candidates: &[&Arc<Server>], _ctx: &PickContext<'_>) -> usize {
-        let load = |s: &Server| u64::from(s.in_flight()) * 256 / u64::from(s.weight().max(1));
+        let load =
+            |s: &Server| u64::from(s.in_flight()) * 256 / u64::from(s.effective_weight().max(1));
         let start = self.turn.fetch_add(1, Ordering::Relaxed) % candidates.len();
         (0..candidates.len())
             .map(|k| (start + k) % candidates.len())

@@ -18,12 +18,15 @@ impl Random {
     }
 
     fn weighted(&self, candidates: &[&Arc<Server>]) -> usize {
-        let total: u64 = candidates.iter().map(|s| u64::from(s.weight())).sum();
+        let total: u64 = candidates
+            .iter()
+            .map(|s| u64::from(s.effective_weight()))
+            .sum();
         // `fastrand`'s generator is per thread: draws on several threads
         // neither contend nor lose each other's state.
         let mut point = fastrand::u64(0..total.max(1));
         for (i, s) in candidates.iter().enumerate() {
-            let w = u64::from(s.weight());
+            let w = u64::from(s.effective_weight());
             if point < w {
                 return i;
             }

@@ -227,7 +227,7 @@ pub struct RoundRobin {
 
 impl Balancer for RoundRobin {
     fn pick(&self, candidates: &[&Arc<Server>], _ctx: &PickContext<'_>) -> usize {
-        let weight = |s: &Arc<Server>| (s.index, s.weight().max(1));
+        let weight = |s: &Arc<Server>| (s.index, s.effective_weight().max(1));
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // Compared in place: the list is built only when it changed.
         let unchanged = state.signature.len() == candidates.len()
