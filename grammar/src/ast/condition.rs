@@ -93,7 +93,8 @@ impl Condition {
                 i += 1;
                 continue;
             }
-            if !w.quoted && (text == "||" || text == "or") {
+            // HAProxy compares `or` without case (`strcasecmp`), `||` exactly.
+            if !w.quoted && (text == "||" || text.eq_ignore_ascii_case("or")) {
                 if negated || alternatives.last().is_none_or(Vec::is_empty) {
                     return Err(Diagnostic::error(
                         w.span,
@@ -197,6 +198,17 @@ mod tests {
             other => panic!("expected anonymous, got {other:?}"),
         }
         assert!(!c.alternatives[2][0].negated, "'!!' cancels out");
+    }
+
+    #[test]
+    fn or_is_one_operator_in_any_case() {
+        for or in ["or", "OR", "Or", "||"] {
+            let c = cond(&format!("unless has_token {or} has_header")).unwrap();
+            assert_eq!(c.alternatives.len(), 2, "{or}");
+        }
+        // A quoted word is an ACL name, never the operator.
+        let c = cond("if a \"OR\" b").unwrap();
+        assert_eq!(c.alternatives.len(), 1);
     }
 
     #[test]
