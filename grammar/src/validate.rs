@@ -47,6 +47,7 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_acl_references(proxy, diags);
         check_servers(proxy, diags);
         check_http_check(proxy, diags);
+        check_tcp_check(proxy, diags);
         check_mode(proxy, diags);
         check_connection_rule_fetches(proxy, diags);
         check_timeouts(proxy, diags);
@@ -290,10 +291,42 @@ fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
 
 /// HAProxy ignores `http-check` rules without `option httpchk`, and says so.
 fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
+    let enabled = proxy.httpchk.is_some();
+    check_rules(
+        proxy,
+        &proxy.http_check_rules,
+        "http-check",
+        "httpchk",
+        enabled,
+        diags,
+    );
+}
+
+/// The same for `tcp-check` rules without `option tcp-check` (a protocol
+/// check such as `option redis-check` runs its own rules instead).
+fn check_tcp_check(proxy: &Proxy, diags: &mut Diagnostics) {
+    let enabled = proxy.check_option == Some(crate::ast::check_rule::CheckOption::Tcp);
+    check_rules(
+        proxy,
+        &proxy.tcp_check_rules,
+        "tcp-check",
+        "tcp-check",
+        enabled,
+        diags,
+    );
+}
+
+fn check_rules(
+    proxy: &Proxy,
+    rules: &[crate::ast::check_rule::CheckRule],
+    family: &str,
+    option: &str,
+    enabled: bool,
+    diags: &mut Diagnostics,
+) {
     use crate::ast::check_rule::CheckStep;
     // A `connect` anywhere makes it mandatory first (comments aside).
-    let mut steps = proxy
-        .http_check_rules
+    let mut steps = rules
         .iter()
         .filter(|r| !matches!(r.step, CheckStep::Comment(_)));
     let first_is_connect = steps
@@ -306,24 +339,24 @@ fn check_http_check(proxy: &Proxy, diags: &mut Diagnostics) {
         diags.push(
             Diagnostic::error(
                 late.span,
-                "'http-check connect': the first step must also be a 'connect' when there is a 'connect' step",
+                format!("'{family} connect': the first step must also be a 'connect' when there is a 'connect' step"),
             )
-            .with_help("start the rules with 'http-check connect' (comments may come before it)"),
+            .with_help(format!("start the rules with '{family} connect' (comments may come before it)")),
         );
     }
-    if !proxy.kind.is_backend() || proxy.httpchk.is_some() {
+    if !proxy.kind.is_backend() || enabled {
         return;
     }
-    if let Some(rule) = proxy.http_check_rules.first() {
+    if let Some(rule) = rules.first() {
         diags.push(
             Diagnostic::warning(
                 rule.span,
                 format!(
-                    "backend '{}' uses http-check rules without 'option httpchk', so the rules are ignored",
+                    "backend '{}' uses {family} rules without 'option {option}', so the rules are ignored",
                     proxy.name
                 ),
             )
-            .with_help("add 'option httpchk' to the backend"),
+            .with_help(format!("add 'option {option}' to the backend")),
         );
     }
 }

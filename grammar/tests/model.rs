@@ -798,6 +798,130 @@ fn an_fcgi_app_section_is_checked_and_cannot_be_used() {
 /// `http-check` rules in order, with HAProxy's refusals: a `connect` that
 /// is not first, `-m reg` on a log-format pattern, what is not built.
 #[test]
+fn tcp_check_rules_and_protocol_checks_are_read() {
+    use switchyard_grammar::ast::check_rule::{CheckOption, CheckSend, CheckStep, ExpectMatcher};
+    let text = format!(
+        "{DEFAULTS}backend be\n    option tcp-check\n    tcp-check connect port 6379 ssl sni redis.test alpn h2,http/1.1 linger\n    tcp-check send PING\\r\\n comment ping\n    tcp-check send-binary 2A310D0A\n    tcp-check send-lf %[srv_name]\n    tcp-check expect string +PONG min-recv 5 comment pong\n    tcp-check expect ! rbinary ^2D\n    server s 127.0.0.1:1 check\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let be = loaded.config.backend("be").unwrap();
+    assert_eq!(be.check_option, Some(CheckOption::Tcp));
+    let steps: Vec<_> = be.tcp_check_rules.iter().map(|r| &r.step).collect();
+    assert!(matches!(steps[0], CheckStep::Connect(c)
+        if c.port == Some(6379) && c.ssl && c.linger && c.sni.as_deref() == Some("redis.test")
+            && c.alpn.as_deref() == Some(&["h2".to_owned(), "http/1.1".to_owned()][..])));
+    assert!(matches!(steps[1], CheckStep::Send(CheckSend::Bytes(b)) if b == b"PING\r\n"));
+    assert_eq!(be.tcp_check_rules[1].comment.as_deref(), Some("ping"));
+    assert!(matches!(steps[2], CheckStep::Send(CheckSend::Bytes(b)) if b == b"*1\r\n"));
+    assert!(matches!(
+        steps[3],
+        CheckStep::Send(CheckSend::Format { binary: false, .. })
+    ));
+    assert!(matches!(steps[4], CheckStep::Expect(e)
+        if e.min_recv == 5 && matches!(&e.matcher, ExpectMatcher::String(w) if w.text == "+PONG")));
+    assert!(matches!(steps[5], CheckStep::Expect(e)
+        if e.negated && matches!(&e.matcher, ExpectMatcher::RBinary(w) if w.text == "^2D")));
+
+    // The protocol checks, the last check option winning.
+    for (option, expected) in [
+        ("option redis-check", CheckOption::Redis),
+        ("option ldap-check", CheckOption::Ldap),
+        ("option ssl-hello-chk", CheckOption::SslHello),
+        (
+            "option mysql-check",
+            CheckOption::Mysql {
+                user: None,
+                post41: true,
+            },
+        ),
+        (
+            "option mysql-check user u pre-41",
+            CheckOption::Mysql {
+                user: Some("u".into()),
+                post41: false,
+            },
+        ),
+        (
+            "option pgsql-check user pg",
+            CheckOption::Pgsql { user: "pg".into() },
+        ),
+        (
+            "option smtpchk",
+            CheckOption::Smtp {
+                command: "HELO localhost".into(),
+            },
+        ),
+        (
+            "option smtpchk EHLO mx.test",
+            CheckOption::Smtp {
+                command: "EHLO mx.test".into(),
+            },
+        ),
+        ("option httpchk\n    option redis-check", CheckOption::Redis),
+    ] {
+        let text = format!("{DEFAULTS}backend be\n    {option}\n    server s 127.0.0.1:1 check\n");
+        let loaded = load_text(&text);
+        assert!(
+            errors(&loaded).is_empty(),
+            "{option}: {:?}",
+            errors(&loaded)
+        );
+        let be = loaded.config.backend("be").unwrap();
+        assert_eq!(be.check_option.as_ref(), Some(&expected), "{option}");
+        assert!(be.httpchk.is_none());
+    }
+    let text = format!("{DEFAULTS}backend be\n    option redis-check\n    option httpchk\n    server s 127.0.0.1:1 check\n");
+    let loaded = load_text(&text);
+    let be = loaded.config.backend("be").unwrap();
+    assert!(be.check_option.is_none() && be.httpchk.is_some());
+
+    for (rule, message) in [
+        (
+            "option tcp-check\n    tcp-check send x\n    tcp-check connect",
+            "the first step must also be a 'connect'",
+        ),
+        (
+            "option tcp-check\n    tcp-check expect status 200",
+            "'status' is an http-check match",
+        ),
+        (
+            "option tcp-check\n    tcp-check send-binary 2A3",
+            "invalid binary string '2A3'",
+        ),
+        (
+            "option tcp-check\n    tcp-check set-var(check.x) int(1)",
+            "not supported by switchyard yet",
+        ),
+        (
+            "option tcp-check\n    tcp-check expect custom",
+            "'tcp-check expect custom' is not supported by switchyard yet",
+        ),
+        (
+            "option tcp-check\n    tcp-check expect string a string b",
+            "only one pattern per rule",
+        ),
+        (
+            "no option redis-check",
+            "'no option redis-check' is not supported",
+        ),
+        ("option pgsql-check", "expects 'user <username>'"),
+        (
+            "option mysql-check user u post-42",
+            "unknown 'option mysql-check' argument 'post-42'",
+        ),
+    ] {
+        let text = format!("{DEFAULTS}backend be\n    {rule}\n    server s 127.0.0.1:1 check\n");
+        let loaded = load_text(&text);
+        assert!(
+            errors(&loaded).iter().any(|e| e.contains(message)),
+            "{rule}: {:?}",
+            errors(&loaded)
+        );
+    }
+}
+
+#[test]
 fn http_check_rules_are_read_in_order() {
     use switchyard_grammar::ast::check_rule::{CheckStep, ExpectMatcher, MatchMethod};
     let text = format!(
@@ -836,8 +960,12 @@ fn http_check_rules_are_read_in_order() {
             "cannot be matched with '-m reg'",
         ),
         (
-            "http-check connect ssl",
-            "'http-check connect ssl' is not supported by switchyard yet",
+            "http-check connect proto h2",
+            "'http-check connect proto' is not supported by switchyard yet",
+        ),
+        (
+            "http-check expect binary 2A",
+            "'binary' is a tcp-check match, not an http-check one",
         ),
         (
             "http-check expect ok-status L7OKC status 200",

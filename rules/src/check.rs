@@ -1,14 +1,17 @@
 //! A backend's health-check rules compiled once at load: the sequence
 //! HAProxy 2.6 runs (implicit `connect` first, `option httpchk`'s request
 //! merged into the first `send`, an implicit `expect status 200-399` after
-//! the last), its regular expressions compiled (an invalid one is refused
-//! at `-c` with its place) and its log-format strings ready to render. The
-//! gateway's check engine walks [`CheckProgram::steps`]; nothing here
-//! touches a socket.
+//! the last; `tcp-check` rules as written; the protocol checks' fixed
+//! sequences from [`protocol`]), its regular expressions compiled (an
+//! invalid one is refused at `-c` with its place) and its log-format
+//! strings ready to render. The gateway's check engine walks
+//! [`CheckProgram::steps`]; nothing here touches a socket.
+
+pub mod protocol;
 
 use regex::Regex;
 use switchyard_grammar::ast::check_rule::{
-    CheckConnect, CheckSend, CheckStep, ExpectMatcher, MatchMethod,
+    CheckConnect, CheckOption, CheckRule, CheckSend, CheckStep, ExpectMatcher, MatchMethod,
 };
 use switchyard_grammar::ast::log_format::LogFormat;
 use switchyard_grammar::ast::proxy::{HttpCheckRequest, Proxy};
@@ -28,13 +31,17 @@ pub enum CheckText {
     Format(Fmt),
 }
 
-/// One step of the sequence, with the comment reported if it fails.
+/// One step of the sequence, with the comment reported if it fails and
+/// its number in HAProxy's messages ("at step N"; 0 for the implicit
+/// first connect).
 #[derive(Debug, Clone)]
 pub struct Step {
     /// What the step does.
     pub action: Action,
     /// `comment C`: the text reported when the step fails.
     pub comment: Option<String>,
+    /// The step's number in HAProxy's messages (0: the implicit connect).
+    pub id: usize,
 }
 
 /// What one step of a check sequence does.
@@ -42,10 +49,63 @@ pub struct Step {
 pub enum Action {
     /// Opens a new connection (`connect`).
     Connect(CheckConnect),
-    /// Writes a request on the connection (`send`).
-    Send(HttpSend),
+    /// Writes bytes on the connection (`send`).
+    Send(Send),
     /// Judges the answer to the last request (`expect`).
     Expect(Expect),
+}
+
+/// What a `send` writes.
+#[derive(Debug, Clone)]
+pub enum Send {
+    /// `http-check send`: an HTTP request.
+    Http(HttpSend),
+    /// `tcp-check send`/`send-binary` and the protocol checks' requests.
+    Bytes(Vec<u8>),
+    /// `send-lf` (the text) or `send-binary-lf` (the text decoded from
+    /// hexadecimal), rendered at each check.
+    Format {
+        /// The compiled log-format.
+        fmt: Fmt,
+        /// `send-binary-lf`: the text is hexadecimal, decoded.
+        binary: bool,
+    },
+    /// `option ssl-hello-chk`'s SSLv3 CLIENT HELLO, dated at each check
+    /// ([`protocol::ssl_client_hello`]).
+    SslClientHello,
+}
+
+/// Which rules a program runs, for how answers are read and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgramKind {
+    /// `option httpchk`: answers are HTTP responses.
+    #[default]
+    Http,
+    /// `option tcp-check`: raw bytes, HAProxy's "TCPCHK …" messages.
+    Tcp,
+    /// A protocol check (`option redis-check`…): raw bytes, the
+    /// protocol's own messages.
+    Protocol,
+}
+
+/// A message of an `expect` rule (`on-success`, `on-error`).
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A log-format rendered at each check.
+    Format(Fmt),
+    /// A fixed text (a protocol check's).
+    Text(String),
+    /// The answer from byte `skip` (a protocol check's
+    /// `%[res.payload(skip,0)]`), leading blanks trimmed with
+    /// `trim_blanks`, cut at the first CR or LF with `cut_crlf`.
+    Payload {
+        /// Bytes of the answer skipped.
+        skip: usize,
+        /// Leading spaces trimmed.
+        trim_blanks: bool,
+        /// Cut at the first CR or LF.
+        cut_crlf: bool,
+    },
 }
 
 /// An HTTP check request.
@@ -79,9 +139,29 @@ pub struct Expect {
     /// The check status when this step times out.
     pub tout_status: Option<String>,
     /// `on-success FMT`: the check's report when the step passes.
-    pub on_success: Option<Fmt>,
+    pub on_success: Option<Message>,
     /// `on-error FMT`: the check's report when it fails.
-    pub on_error: Option<Fmt>,
+    pub on_error: Option<Message>,
+    /// The check's code is the number the answer starts with (SMTP's
+    /// `status-code res.payload(0,3)`).
+    pub code_from_answer: bool,
+}
+
+impl Expect {
+    /// An expect rule with HAProxy's defaults around `matcher`.
+    pub fn new(matcher: Matcher) -> Expect {
+        Expect {
+            min_recv: -1,
+            negated: false,
+            matcher,
+            ok_status: None,
+            error_status: None,
+            tout_status: None,
+            on_success: None,
+            on_error: None,
+            code_from_answer: false,
+        }
+    }
 }
 
 /// What an `expect` compares, with its patterns compiled at load.
@@ -91,7 +171,7 @@ pub enum Matcher {
     Status(Vec<(u16, u16)>),
     /// `rstatus`: the status code matches the regex.
     RStatus(Regex),
-    /// `string`: the body contains the text.
+    /// `string`: in the body (HTTP) or anywhere in the answer (tcp-check).
     Body(String),
     /// `rstring`: the body matches the regex.
     RBody(Regex),
@@ -107,6 +187,14 @@ pub enum Matcher {
         /// The value pattern; `None`: the name alone decides.
         value: Option<HeaderMatch>,
     },
+    /// `binary HEX`: the answer contains these bytes.
+    Bytes(Vec<u8>),
+    /// `rbinary RE`: RE matches the answer written in upper-case hexadecimal.
+    RHex(Regex),
+    /// `binary-lf FMT`: the answer contains FMT's text decoded from hexadecimal.
+    BytesFormat(Fmt),
+    /// A protocol's own reading of the answer (HAProxy's `expect custom`).
+    Custom(protocol::Custom),
 }
 
 impl Matcher {
@@ -131,8 +219,23 @@ pub enum HeaderMatch {
 /// The compiled sequence of one backend.
 #[derive(Debug, Clone, Default)]
 pub struct CheckProgram {
+    /// Which rules the program runs (how answers are read and reported).
+    pub kind: ProgramKind,
     /// The steps in order, HAProxy's implicit `connect` and merges included.
     pub steps: Vec<Step>,
+}
+
+/// The implicit first `connect` (HAProxy's, with the server's check
+/// options).
+fn implicit_connect() -> Step {
+    Step {
+        action: Action::Connect(CheckConnect {
+            default: true,
+            ..CheckConnect::default()
+        }),
+        comment: None,
+        id: 0,
+    }
 }
 
 impl ProxyCompiler<'_> {
@@ -140,51 +243,22 @@ impl ProxyCompiler<'_> {
     /// `http-check` rules), or `None` without `option httpchk`.
     pub(crate) fn http_checks(&mut self, proxy: &Proxy) -> Option<CheckProgram> {
         let request = proxy.httpchk.as_ref()?;
-        let mut steps = Vec::new();
-        let mut comment = None;
         let mut merged = false;
-        let mut invalid = false;
-        for rule in &proxy.http_check_rules {
-            let action = match &rule.step {
-                CheckStep::Comment(text) => {
-                    comment = Some(text.clone());
-                    continue;
-                }
-                CheckStep::Connect(c) => Action::Connect(c.clone()),
-                CheckStep::Send(CheckSend::Http(send)) => {
-                    // The first `send` completes `option httpchk`'s line;
-                    // later ones start from HAProxy's defaults.
-                    let base = if merged {
-                        HttpCheckRequest::bare(send.span)
-                    } else {
-                        request.clone()
-                    };
-                    merged = true;
-                    match self.http_send(&base.with(send)) {
-                        Some(send) => Action::Send(send),
-                        None => {
-                            invalid = true;
-                            continue;
-                        }
-                    }
-                }
-                // Every rule is compiled, so that `-c` reports each error.
-                CheckStep::Expect(e) => match self.expect(e) {
-                    Some(expect) => Action::Expect(expect),
-                    None => {
-                        invalid = true;
-                        continue;
-                    }
-                },
+        let mut steps = self.rule_steps(&proxy.http_check_rules, |this, send| {
+            let CheckSend::Http(send) = send else {
+                // The grammar gives raw sends to tcp-check only.
+                return Some(None);
             };
-            steps.push(Step {
-                action,
-                comment: rule.comment.clone().or(comment.take()),
-            });
-        }
-        if invalid {
-            return None;
-        }
+            // The first `send` completes `option httpchk`'s line; later
+            // ones start from HAProxy's defaults.
+            let base = if merged {
+                HttpCheckRequest::bare(send.span)
+            } else {
+                request.clone()
+            };
+            merged = true;
+            Some(Some(Send::Http(this.http_send(&base.with(send))?)))
+        })?;
         if !merged {
             let send = self.http_send(request)?;
             let at = usize::from(matches!(
@@ -194,22 +268,14 @@ impl ProxyCompiler<'_> {
             steps.insert(
                 at,
                 Step {
-                    action: Action::Send(send),
+                    action: Action::Send(Send::Http(send)),
                     comment: None,
+                    id: at,
                 },
             );
         }
         if !matches!(steps.first().map(|s| &s.action), Some(Action::Connect(_))) {
-            steps.insert(
-                0,
-                Step {
-                    action: Action::Connect(CheckConnect {
-                        default: true,
-                        ..CheckConnect::default()
-                    }),
-                    comment: None,
-                },
-            );
+            steps.insert(0, implicit_connect());
         }
         let last_send = steps
             .iter()
@@ -220,21 +286,85 @@ impl ProxyCompiler<'_> {
                 .any(|s| matches!(s.action, Action::Expect(_)))
         });
         if !expects_after {
+            let id = steps.len();
             steps.push(Step {
-                action: Action::Expect(Expect {
-                    min_recv: -1,
-                    negated: false,
-                    matcher: Matcher::Status(vec![(200, 399)]),
-                    ok_status: None,
-                    error_status: None,
-                    tout_status: None,
-                    on_success: None,
-                    on_error: None,
-                }),
+                action: Action::Expect(Expect::new(Matcher::Status(vec![(200, 399)]))),
                 comment: None,
+                id,
             });
         }
-        Some(CheckProgram { steps })
+        Some(CheckProgram {
+            kind: ProgramKind::Http,
+            steps,
+        })
+    }
+
+    /// The backend's check sequence for `option tcp-check` (its
+    /// `tcp-check` rules after an implicit connect, or the connect alone)
+    /// or a protocol check, or `None` without one of them.
+    pub(crate) fn tcp_checks(&mut self, proxy: &Proxy) -> Option<CheckProgram> {
+        match proxy.check_option.as_ref()? {
+            CheckOption::Tcp => self.tcp_check_rules(&proxy.tcp_check_rules),
+            option => Some(protocol::program(option)),
+        }
+    }
+
+    fn tcp_check_rules(&mut self, rules: &[CheckRule]) -> Option<CheckProgram> {
+        let mut steps = self.rule_steps(rules, |this, send| match send {
+            CheckSend::Bytes(bytes) => Some(Some(Send::Bytes(bytes.clone()))),
+            CheckSend::Format { format, binary } => Some(Some(Send::Format {
+                fmt: this.fmt(format)?,
+                binary: *binary,
+            })),
+            // The grammar gives HTTP sends to http-check only.
+            CheckSend::Http(_) => Some(None),
+        })?;
+        if !matches!(steps.first().map(|s| &s.action), Some(Action::Connect(_))) {
+            steps.insert(0, implicit_connect());
+        }
+        Some(CheckProgram {
+            kind: ProgramKind::Tcp,
+            steps,
+        })
+    }
+
+    /// `rules` as steps, each `comment` rule naming the next rule, `send`
+    /// compiling the sends (`None`: invalid; `Some(None)`: not for this
+    /// kind). Every rule is compiled, so that `-c` reports each error;
+    /// `None` if one is invalid.
+    fn rule_steps(
+        &mut self,
+        rules: &[CheckRule],
+        mut send: impl FnMut(&mut Self, &CheckSend) -> Option<Option<Send>>,
+    ) -> Option<Vec<Step>> {
+        let mut steps = Vec::new();
+        let mut comment = None;
+        let mut invalid = false;
+        for (index, rule) in rules.iter().enumerate() {
+            let action = match &rule.step {
+                CheckStep::Comment(text) => {
+                    comment = Some(text.clone());
+                    continue;
+                }
+                CheckStep::Connect(c) => Some(Action::Connect(c.clone())),
+                CheckStep::Send(s) => match send(self, s) {
+                    Some(Some(s)) => Some(Action::Send(s)),
+                    Some(None) => continue,
+                    None => None,
+                },
+                CheckStep::Expect(e) => self.expect(e).map(Action::Expect),
+            };
+            let Some(action) = action else {
+                invalid = true;
+                continue;
+            };
+            steps.push(Step {
+                action,
+                comment: rule.comment.clone().or(comment.take()),
+                id: index + 1,
+            });
+        }
+        (!invalid).then_some(steps)
     }
 
     fn text(&mut self, fixed: &str, format: Option<&LogFormat>) -> Option<CheckText> {
@@ -272,6 +402,9 @@ impl ProxyCompiler<'_> {
             ExpectMatcher::String(w) => Matcher::Body(w.text.clone()),
             ExpectMatcher::RString(w) => Matcher::RBody(self.regex(w)?),
             ExpectMatcher::StringLf(f) => Matcher::BodyFormat(self.fmt(f)?),
+            ExpectMatcher::Binary(bytes) => Matcher::Bytes(bytes.clone()),
+            ExpectMatcher::RBinary(w) => Matcher::RHex(self.regex(w)?),
+            ExpectMatcher::BinaryLf(f) => Matcher::BytesFormat(self.fmt(f)?),
             ExpectMatcher::Header { full, name, value } => {
                 // Header names match without case, their regex too.
                 let mut part = |p: &switchyard_grammar::ast::check_rule::HeaderPattern,
@@ -311,21 +444,23 @@ impl ProxyCompiler<'_> {
             error_status: e.error_status.clone(),
             tout_status: e.tout_status.clone(),
             on_success: match &e.on_success {
-                Some(f) => Some(self.fmt(f)?),
+                Some(f) => Some(Message::Format(self.fmt(f)?)),
                 None => None,
             },
             on_error: match &e.on_error {
-                Some(f) => Some(self.fmt(f)?),
+                Some(f) => Some(Message::Format(self.fmt(f)?)),
                 None => None,
             },
+            code_from_answer: false,
         })
     }
 }
 
 impl RuleSet {
-    /// The compiled HTTP check sequence of backend `name`.
-    pub fn http_checks(&self, name: &str) -> Option<&CheckProgram> {
-        self.proxy(name)?.http_checks.as_ref()
+    /// The compiled check sequence of backend `name` (`option httpchk`,
+    /// `option tcp-check` or a protocol check).
+    pub fn checks(&self, name: &str) -> Option<&CheckProgram> {
+        self.proxy(name)?.checks.as_ref()
     }
 
     /// Renders a check's text for one check (`facts`: its connection and
@@ -340,5 +475,39 @@ impl RuleSet {
     /// Renders a log-format of a check (`on-success`, `on-error`, `string-lf`).
     pub fn check_format(&self, fmt: &Fmt, facts: &dyn RequestFacts) -> String {
         self.render(fmt, facts)
+    }
+
+    /// An `expect` rule's message for the `answer` it judged.
+    pub fn check_message(
+        &self,
+        message: &Message,
+        answer: &[u8],
+        facts: &dyn RequestFacts,
+    ) -> String {
+        match message {
+            Message::Format(f) => self.render(f, facts),
+            Message::Text(t) => t.clone(),
+            Message::Payload {
+                skip,
+                trim_blanks,
+                cut_crlf,
+            } => {
+                // A C string in HAProxy: it ends at the first NUL.
+                let bytes = answer.get(*skip..).unwrap_or_default();
+                let bytes = bytes.split(|b| *b == 0).next().unwrap_or_default();
+                let text = String::from_utf8_lossy(bytes);
+                let text = if *trim_blanks {
+                    text.trim_start_matches(' ')
+                } else {
+                    &text
+                };
+                let text = if *cut_crlf {
+                    text.split(['\r', '\n']).next().unwrap_or_default()
+                } else {
+                    text
+                };
+                text.to_owned()
+            }
+        }
     }
 }

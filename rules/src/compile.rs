@@ -201,8 +201,10 @@ pub struct ProxyRules {
     pub sets: crate::pattern_sets::PatternSets,
     /// Which switching rules a request's group answers leave possible.
     pub index: crate::index::SwitchIndex,
-    /// `option httpchk` and its `http-check` rules, compiled.
-    pub http_checks: Option<crate::check::CheckProgram>,
+    /// The health-check sequence (`option httpchk` and its `http-check`
+    /// rules, `option tcp-check` and its `tcp-check` rules, or a protocol
+    /// check), compiled.
+    pub checks: Option<crate::check::CheckProgram>,
     /// The HTTP decision known without looking at the request: no
     /// `http-request`, `redirect` or switching rule here, and no
     /// persistence, `http-request` or `redirect` rule in the backend the
@@ -289,7 +291,10 @@ impl<'a> ProxyCompiler<'a> {
     pub fn compile(mut self, proxy: &Proxy) -> ProxyRules {
         // Health checks compiled once: a bad regex or log-format is refused
         // here, at `-c`, as HAProxy does.
-        let http_checks = self.http_checks(proxy);
+        let checks = match self.http_checks(proxy) {
+            Some(program) => Some(program),
+            None => self.tcp_checks(proxy),
+        };
         for def in &proxy.acls {
             if let Some(line) = self.acl_line(&def.expr) {
                 match self.names.get(&def.name.text) {
@@ -406,7 +411,7 @@ impl<'a> ProxyCompiler<'a> {
             is_frontend: proxy.kind.is_frontend(),
             sets: crate::pattern_sets::PatternSets::default(),
             index: crate::index::SwitchIndex::default(),
-            http_checks,
+            checks,
             fixed_decision: None,
         }
     }

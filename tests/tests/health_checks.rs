@@ -439,3 +439,42 @@ async fn an_http_check_sequence_runs_its_rules_in_order() {
     assert_eq!(receiver.next_event(), check("succeeded", passed, "1/1 UP"));
     assert_eq!(receiver.next_event(), up);
 }
+
+/// `http-check disable-on-404`: a 404 from a server that is up drains it
+/// (NOLB: up, but no new traffic), a passing check brings it back; the
+/// lines are haproxy 2.6.12's for the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_on_404_drains_a_server_and_a_pass_brings_it_back() {
+    let origin = CheckOrigin::start().await;
+    let receiver = SyslogReceiver::start();
+    let gw = Checked::start(&format!(
+        "    log 127.0.0.1:{} daemon\n    option httpchk HEAD /health\n    http-check disable-on-404\n    server a {} check inter 100ms rise 1 fall 1\n",
+        receiver.port, origin.addr
+    ));
+    eventually("the server is checked", || {
+        stat_field(&gw.socket, "l", "a", "check_status") == "L7OK"
+    });
+    origin.set("ready", "1, 2", "healthy", 404);
+    assert_eq!(
+        receiver.next_event(),
+        (5, "Server l/a is stopping, reason: Layer7 check conditionally passed, code: 404, check duration: Nms. 0 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.".to_owned())
+    );
+    assert_eq!(
+        receiver.next_event(),
+        (0, "backend l has no server available!".to_owned())
+    );
+    assert_eq!(stat_field(&gw.socket, "l", "a", "status"), "NOLB");
+    let c = client_without_keepalive();
+    assert_eq!(
+        get(&c, &format!("http://127.0.0.1:{}/", gw.port), &[])
+            .await
+            .unwrap()
+            .status,
+        503
+    );
+    origin.set("ready", "1, 2", "healthy", 200);
+    assert_eq!(
+        receiver.next_event(),
+        (5, "Server l/a is UP, reason: Layer7 check passed, code: 200, check duration: Nms. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.".to_owned())
+    );
+}

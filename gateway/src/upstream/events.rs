@@ -233,6 +233,24 @@ impl Backend {
         self.announce_if_none_left();
     }
 
+    /// The server stays up but takes no new traffic (NOLB): `set server …
+    /// health stopping`, or a check passed on condition (a 404 with
+    /// `http-check disable-on-404`).
+    pub(crate) fn server_stopping(&self, server: &Server, cause: Cause<'_>) {
+        let was_stopping = server.is_stopping() && server.is_up();
+        server.set_stopping();
+        if !was_stopping && !server.in_maintenance() {
+            let message = format!(
+                "{} is stopping{}{}",
+                self.server_title(server),
+                self.cause_text(&cause),
+                self.online_tail()
+            );
+            self.events.send(NOTICE, &message);
+            self.announce_if_none_left();
+        }
+    }
+
     /// `set server … health up|stopping|down` on the runtime API.
     pub fn set_health_from_cli(&self, server: &Server, health: &str) -> Result<(), String> {
         match health {
@@ -240,19 +258,7 @@ impl Backend {
             "up" => {}
             "down" if server.is_up() => self.server_down(server, Cause::Cli),
             "down" => {}
-            "stopping" => {
-                let was_stopping = server.is_stopping() && server.is_up();
-                server.set_stopping();
-                if !was_stopping && !server.in_maintenance() {
-                    let message = format!(
-                        "{} is stopping, changed from CLI{}",
-                        self.server_title(server),
-                        self.online_tail()
-                    );
-                    self.events.send(NOTICE, &message);
-                    self.announce_if_none_left();
-                }
-            }
+            "stopping" => self.server_stopping(server, Cause::Cli),
             _ => {
                 return Err("'set server <srv> health' expects 'up', 'stopping', or 'down'.".into())
             }

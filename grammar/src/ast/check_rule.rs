@@ -1,10 +1,12 @@
 //! Health-check rule sequences: `http-check connect|send|expect|comment`
-//! as HAProxy 2.6 runs them (`tcpcheck.c`): rules in order, each `connect`
-//! opening a new connection, each `send` writing a request, each `expect`
-//! judging the answer to the last one. The model is shared with the
-//! rule-based checks to come (`tcp-check`): a step is a connect, a send or
-//! an expect whatever the protocol; only the send's payload and the
-//! expect's matcher are protocol-specific.
+//! and `tcp-check connect|send|send-lf|send-binary|send-binary-lf|expect|
+//! comment` as HAProxy 2.6 runs them (`tcpcheck.c`): rules in order, each
+//! `connect` opening a new connection, each `send` writing a request, each
+//! `expect` judging the answer to the last one. A step is a connect, a
+//! send or an expect whatever the protocol; only the send's payload and the
+//! expect's matcher are protocol-specific. The protocol checks (`option
+//! redis-check`, `mysql-check`…) are [`CheckOption`]s: HAProxy builds them
+//! as fixed `tcp-check` sequences, and so does `switchyard-rules`.
 
 use crate::ast::log_format::LogFormat;
 use crate::ast::proxy::HttpCheckSend;
@@ -41,12 +43,57 @@ pub enum CheckStep {
 pub enum CheckSend {
     /// `http-check send`: a request, merged with `option httpchk`'s.
     Http(HttpCheckSend),
+    /// `tcp-check send|send-binary` (bytes as written, or decoded from
+    /// hexadecimal), `send-lf|send-binary-lf` (rendered at each check).
+    Bytes(Vec<u8>),
+    /// `send-lf FMT` / `send-binary-lf FMT`.
+    Format {
+        /// The log-format string.
+        format: LogFormat,
+        /// `send-binary-lf`: what it gives is hexadecimal, decoded.
+        binary: bool,
+    },
 }
 
-/// `connect [default] [port N] [addr A] [send-proxy]`.
+/// `option tcp-check` or one of the protocol checks HAProxy builds as a
+/// fixed tcp-check sequence. The last check option of a section wins (with
+/// `option httpchk`), as in HAProxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOption {
+    /// `option tcp-check`: the section's `tcp-check` rules (a bare connect
+    /// without any).
+    Tcp,
+    /// `option redis-check`: PING, `+PONG`.
+    Redis,
+    /// `option mysql-check [user U [post-41|pre-41]]`.
+    Mysql {
+        /// The user logging in (none: the handshake alone is read).
+        user: Option<String>,
+        /// The 4.1 login packet (else the older one, `pre-41`).
+        post41: bool,
+    },
+    /// `option pgsql-check user U`.
+    Pgsql {
+        /// The user of the startup message.
+        user: String,
+    },
+    /// `option smtpchk [HELO|EHLO domain]`: the greeting command.
+    Smtp {
+        /// `HELO localhost` unless given.
+        command: String,
+    },
+    /// `option ldap-check`: an anonymous bind.
+    Ldap,
+    /// `option ssl-hello-chk`: an SSLv3 CLIENT HELLO.
+    SslHello,
+}
+
+/// `connect [default] [port N] [addr A] [send-proxy] [ssl] [sni S]
+/// [alpn A] [linger]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckConnect {
-    /// `default`: the server's check options (its PROXY header) apply.
+    /// `default`: the server's check options (PROXY header, TLS, SNI,
+    /// ALPN) apply.
     pub default: bool,
     /// `port N`: the port connected to, instead of the server's check port.
     pub port: Option<u16>,
@@ -56,6 +103,15 @@ pub struct CheckConnect {
     pub addr_port: Option<u16>,
     /// `send-proxy`: the connection starts with a PROXY header.
     pub send_proxy: bool,
+    /// `ssl`: the connection is TLS (verification as the server's
+    /// `verify`, none unless set).
+    pub ssl: bool,
+    /// `sni NAME`: the server name sent in the TLS handshake.
+    pub sni: Option<String>,
+    /// `alpn h2,http/1.1`: the protocols offered, in order.
+    pub alpn: Option<Vec<String>>,
+    /// `linger`: close cleanly (FIN) rather than with a reset.
+    pub linger: bool,
 }
 
 /// `expect [min-recv N] [comment C] [ok-status S] [error-status S]
@@ -94,6 +150,13 @@ pub enum ExpectMatcher {
     RString(Word),
     /// `string-lf FMT`: the body contains what FMT gives.
     StringLf(LogFormat),
+    /// `binary HEX` (tcp-check): the answer contains these bytes.
+    Binary(Vec<u8>),
+    /// `rbinary RE` (tcp-check): RE matches the answer in hexadecimal.
+    RBinary(Word),
+    /// `binary-lf FMT` (tcp-check): the answer contains what FMT gives,
+    /// decoded from hexadecimal.
+    BinaryLf(LogFormat),
     /// `hdr`/`fhdr name [-m M] N [value [-m M] V]`; `full` for `fhdr`
     /// (the whole value, commas included).
     Header {
@@ -138,7 +201,12 @@ impl ExpectMatcher {
     pub fn needs_body(&self) -> bool {
         matches!(
             self,
-            ExpectMatcher::String(_) | ExpectMatcher::RString(_) | ExpectMatcher::StringLf(_)
+            ExpectMatcher::String(_)
+                | ExpectMatcher::RString(_)
+                | ExpectMatcher::StringLf(_)
+                | ExpectMatcher::Binary(_)
+                | ExpectMatcher::RBinary(_)
+                | ExpectMatcher::BinaryLf(_)
         )
     }
 
@@ -150,4 +218,19 @@ impl ExpectMatcher {
             "L7STS"
         }
     }
+}
+
+/// Decodes hexadecimal text (HAProxy's `parse_binary`), `None` when invalid.
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(s, 16).ok()
+        })
+        .collect()
 }

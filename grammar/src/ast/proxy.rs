@@ -502,6 +502,17 @@ pub struct Proxy {
     pub http_check_own: bool,
     /// `http-check send-state`: checks tell the server its state.
     pub http_check_send_state: bool,
+    /// `http-check disable-on-404`: a 404 answer to a passing server's
+    /// check drains it (NOLB) instead of failing it.
+    pub http_check_disable_on_404: bool,
+    /// `option tcp-check` or a protocol check (`option redis-check`…);
+    /// `None` with `option httpchk` or no check option.
+    pub check_option: Option<crate::ast::check_rule::CheckOption>,
+    /// `tcp-check connect|send…|expect|comment`, in order.
+    pub tcp_check_rules: Vec<crate::ast::check_rule::CheckRule>,
+    /// Whether the `tcp-check` rules were written in this section (else
+    /// they are the defaults section's, taken as a whole).
+    pub tcp_check_own: bool,
     /// The `timeout` lines.
     pub timeouts: Timeouts,
     /// `retries`: connection attempts after the first (default 3).
@@ -675,6 +686,10 @@ impl Proxy {
             http_check_rules: Vec::new(),
             http_check_own: false,
             http_check_send_state: false,
+            http_check_disable_on_404: false,
+            check_option: None,
+            tcp_check_rules: Vec::new(),
+            tcp_check_own: false,
             timeouts: Timeouts::default(),
             retries: None,
             http_reuse: None,
@@ -737,6 +752,7 @@ impl Proxy {
             disabled: false,
             id: None,
             http_check_own: false,
+            tcp_check_own: false,
             ..defaults.clone()
         }
     }

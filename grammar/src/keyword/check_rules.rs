@@ -1,6 +1,7 @@
-//! `http-check connect|send|expect|comment`: the words of one rule into a
-//! [`CheckStep`], with HAProxy 2.6's arguments; what Switchyard does not
-//! build is refused by name.
+//! `http-check connect|send|expect|comment` and `tcp-check connect|send|
+//! send-lf|send-binary|send-binary-lf|expect|comment`: the words of one
+//! rule into a [`CheckStep`], with HAProxy 2.6's arguments; what
+//! Switchyard does not build is refused by name.
 
 use crate::ast::check_rule::{
     CheckConnect, CheckExpect, CheckSend, CheckStep, ExpectMatcher, HeaderPattern, MatchMethod,
@@ -11,27 +12,69 @@ use crate::diagnostic::Diagnostic;
 use crate::reader::RawDirective;
 use crate::word::Word;
 
+/// Which rule language: `http-check` or `tcp-check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Http,
+    Tcp,
+}
+
+impl Family {
+    fn name(self) -> &'static str {
+        match self {
+            Family::Http => "http-check",
+            Family::Tcp => "tcp-check",
+        }
+    }
+}
+
 /// Parses `http-check KIND …` (`kind` is `connect`, `send`, `expect` or
 /// `comment`): the step, and the rule's own `comment`.
 pub fn parse_http_check(
     directive: &RawDirective,
     kind: &str,
 ) -> Result<(CheckStep, Option<String>), Diagnostic> {
+    parse_rule(directive, kind, Family::Http)
+}
+
+/// Parses `tcp-check KIND …` (`kind` is `connect`, `send`, `send-lf`,
+/// `send-binary`, `send-binary-lf`, `expect` or `comment`).
+pub fn parse_tcp_check(
+    directive: &RawDirective,
+    kind: &str,
+) -> Result<(CheckStep, Option<String>), Diagnostic> {
+    parse_rule(directive, kind, Family::Tcp)
+}
+
+fn parse_rule(
+    directive: &RawDirective,
+    kind: &str,
+    family: Family,
+) -> Result<(CheckStep, Option<String>), Diagnostic> {
     let args = &directive.args()[1..];
     let mut comment = None;
-    let step = match kind {
-        "connect" => CheckStep::Connect(parse_connect(args, &mut comment)?),
-        "send" => CheckStep::Send(CheckSend::Http(parse_send(directive, args, &mut comment)?)),
-        "expect" => CheckStep::Expect(parse_expect(directive, args, &mut comment)?),
-        _ => return parse_comment(directive, args).map(|c| (c, None)),
+    let step = match (kind, family) {
+        ("connect", _) => CheckStep::Connect(parse_connect(args, family, &mut comment)?),
+        ("send", Family::Http) => {
+            CheckStep::Send(CheckSend::Http(parse_send(directive, args, &mut comment)?))
+        }
+        ("send" | "send-lf" | "send-binary" | "send-binary-lf", Family::Tcp) => {
+            CheckStep::Send(parse_tcp_send(directive, kind, args, &mut comment)?)
+        }
+        ("expect", _) => CheckStep::Expect(parse_expect(directive, family, args, &mut comment)?),
+        _ => return parse_comment(directive, family, args).map(|c| (c, None)),
     };
     Ok((step, comment))
 }
 
-fn parse_comment(directive: &RawDirective, args: &[Word]) -> Result<CheckStep, Diagnostic> {
+fn parse_comment(
+    directive: &RawDirective,
+    family: Family,
+    args: &[Word],
+) -> Result<CheckStep, Diagnostic> {
     match args {
         [comment] => Ok(CheckStep::Comment(comment.text.clone())),
-        [] => Err(missing_word(directive, "a comment")),
+        [] => Err(missing_word(directive, family, "a comment")),
         [_, extra, ..] => Err(Diagnostic::error(
             extra.span,
             format!("unexpected word '{}' after the comment", extra.text),
@@ -40,21 +83,23 @@ fn parse_comment(directive: &RawDirective, args: &[Word]) -> Result<CheckStep, D
     }
 }
 
-fn missing_word(directive: &RawDirective, what: &str) -> Diagnostic {
+fn missing_word(directive: &RawDirective, family: Family, what: &str) -> Diagnostic {
     Diagnostic::error(
         directive.span(),
         format!(
-            "'http-check {}' expects {what} (missing argument)",
+            "'{} {}' expects {what} (missing argument)",
+            family.name(),
             directive.args()[0].text
         ),
     )
 }
 
-fn not_built(word: &Word, rule: &str) -> Diagnostic {
+fn not_built(word: &Word, family: Family, rule: &str) -> Diagnostic {
     Diagnostic::error(
         word.span,
         format!(
-            "'http-check {rule} {}' is not supported by switchyard yet",
+            "'{} {rule} {}' is not supported by switchyard yet",
+            family.name(),
             word.text
         ),
     )
@@ -71,7 +116,7 @@ fn value<'a>(args: &'a [Word], i: usize, what: &str) -> Result<&'a Word, Diagnos
     })
 }
 
-fn port(w: &Word) -> Result<u16, Diagnostic> {
+fn port(w: &Word, family: Family) -> Result<u16, Diagnostic> {
     match w.text.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ if w.text.chars().all(|c| c.is_ascii_digit()) => Err(Diagnostic::error(
@@ -82,7 +127,8 @@ fn port(w: &Word) -> Result<u16, Diagnostic> {
         _ => Err(Diagnostic::error(
             w.span,
             format!(
-                "'http-check connect port {}': a port from a sample expression is not supported by switchyard yet",
+                "'{} connect port {}': a port from a sample expression is not supported by switchyard yet",
+                family.name(),
                 w.text
             ),
         )
@@ -90,7 +136,11 @@ fn port(w: &Word) -> Result<u16, Diagnostic> {
     }
 }
 
-fn parse_connect(args: &[Word], comment: &mut Option<String>) -> Result<CheckConnect, Diagnostic> {
+fn parse_connect(
+    args: &[Word],
+    family: Family,
+    comment: &mut Option<String>,
+) -> Result<CheckConnect, Diagnostic> {
     let mut c = CheckConnect::default();
     let mut i = 0;
     while i < args.len() {
@@ -98,8 +148,10 @@ fn parse_connect(args: &[Word], comment: &mut Option<String>) -> Result<CheckCon
         match w.text.as_str() {
             "default" => c.default = true,
             "send-proxy" => c.send_proxy = true,
+            "ssl" => c.ssl = true,
+            "linger" => c.linger = true,
             "port" => {
-                c.port = Some(port(value(args, i, "a port")?)?);
+                c.port = Some(port(value(args, i, "a port")?, family)?);
                 i += 1;
             }
             "addr" => {
@@ -109,24 +161,84 @@ fn parse_connect(args: &[Word], comment: &mut Option<String>) -> Result<CheckCon
                 c.addr_port = port;
                 i += 1;
             }
+            "sni" => {
+                c.sni = Some(value(args, i, "a server name")?.text.clone());
+                i += 1;
+            }
+            "alpn" => {
+                let v = value(args, i, "a protocol list")?;
+                let list: Vec<String> = v.text.split(',').map(str::to_owned).collect();
+                if list.iter().any(|p| p.is_empty() || p.len() > 255) {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("invalid ALPN list '{}'", v.text),
+                    )
+                    .with_help("write protocol names separated by commas, e.g. h2,http/1.1"));
+                }
+                c.alpn = Some(list);
+                i += 1;
+            }
             "comment" => {
                 *comment = Some(value(args, i, "a string")?.text.clone());
                 i += 1;
             }
-            "ssl" | "sni" | "alpn" | "linger" | "proto" | "via-socks4" => {
-                return Err(not_built(w, "connect"))
-            }
+            "proto" | "via-socks4" => return Err(not_built(w, family, "connect")),
             other => {
                 return Err(Diagnostic::error(
                     w.span,
-                    format!("unknown 'http-check connect' argument '{other}'"),
+                    format!("unknown '{} connect' argument '{other}'", family.name()),
                 )
-                .with_help("expected default, port, addr, send-proxy or comment"))
+                .with_help(
+                    "expected default, port, addr, send-proxy, ssl, sni, alpn, linger or comment",
+                ))
             }
         }
         i += 1;
     }
     Ok(c)
+}
+
+/// `tcp-check send STRING`, `send-binary HEX`, `send-lf FMT`,
+/// `send-binary-lf FMT`, each with an optional `comment C`.
+fn parse_tcp_send(
+    directive: &RawDirective,
+    kind: &str,
+    args: &[Word],
+    comment: &mut Option<String>,
+) -> Result<CheckSend, Diagnostic> {
+    let Some((data, rest)) = args.split_first() else {
+        return Err(missing_word(
+            directive,
+            Family::Tcp,
+            if kind.starts_with("send-binary") {
+                "a hexadecimal string"
+            } else {
+                "a string"
+            },
+        ));
+    };
+    match rest {
+        [] => {}
+        [c, text] if c.is("comment") => *comment = Some(text.text.clone()),
+        [c] if c.is("comment") => {
+            return Err(value(rest, 0, "a string").expect_err("no value"));
+        }
+        [extra, ..] => {
+            return Err(Diagnostic::error(
+                extra.span,
+                format!("unexpected word '{}' after the data", extra.text),
+            )
+            .with_help("only 'comment C' may follow; escape blanks with a backslash"))
+        }
+    }
+    Ok(match kind {
+        "send" => CheckSend::Bytes(data.text.as_bytes().to_vec()),
+        "send-binary" => CheckSend::Bytes(hex(data)?),
+        _ => CheckSend::Format {
+            format: LogFormat::parse(data)?,
+            binary: kind == "send-binary-lf",
+        },
+    })
 }
 
 fn parse_ip_port(w: &Word) -> Result<(std::net::IpAddr, Option<u16>), Diagnostic> {
@@ -200,6 +312,7 @@ const STATUSES: &[(&str, &[&str])] = &[
 
 fn parse_expect(
     directive: &RawDirective,
+    family: Family,
     args: &[Word],
     comment: &mut Option<String>,
 ) -> Result<CheckExpect, Diagnostic> {
@@ -213,49 +326,84 @@ fn parse_expect(
         on_success: None,
         on_error: None,
     };
+    let mut matcher = None;
     let mut i = 0;
-    // Options first, then `[!] MATCH PATTERN…`.
-    loop {
-        let Some(w) = args.get(i) else {
-            return Err(missing_word(
-                directive,
-                "a match kind and a pattern, e.g. 'http-check expect status 200'",
-            ));
+    // HAProxy's loop: options and `[!] MATCH PATTERN` in any order.
+    while let Some(w) = args.get(i) {
+        let mut text = w.text.as_str();
+        let mut in_pattern = false;
+        while let Some(rest) = text.strip_prefix('!') {
+            expect.negated = !expect.negated;
+            in_pattern = true;
+            text = rest;
+        }
+        if text.is_empty() {
+            // A lone `!`: the match kind is the next word.
+            i += 1;
+            let Some(next) = args.get(i) else {
+                return Err(missing_word(directive, family, "a match kind after '!'"));
+            };
+            text = next.text.as_str();
+        }
+        let kind = &args[i];
+        let not_after_bang = |what: &str| -> Result<(), Diagnostic> {
+            if in_pattern {
+                return Err(Diagnostic::error(
+                    kind.span,
+                    format!("'!' cannot come before '{what}'"),
+                ));
+            }
+            Ok(())
         };
-        match w.text.as_str() {
+        match text {
             "min-recv" => {
+                not_after_bang(text)?;
                 let v = value(args, i, "a number")?;
-                expect.min_recv =
-                    v.text
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| *n >= -1)
-                        .ok_or_else(|| {
-                            Diagnostic::error(v.span, format!("invalid min-recv '{}'", v.text))
-                                .with_help("a number of bytes, or -1")
-                        })?;
+                expect.min_recv = v
+                    .text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (-1..=i64::from(i32::MAX)).contains(n))
+                    .ok_or_else(|| {
+                        Diagnostic::error(v.span, format!("invalid min-recv '{}'", v.text))
+                            .with_help("a number of bytes, or -1")
+                    })?;
+                i += 2;
+                continue;
             }
-            "comment" => *comment = Some(value(args, i, "a string")?.text.clone()),
-            "on-success" => {
-                expect.on_success = Some(LogFormat::parse(value(args, i, "a log-format")?)?)
+            "comment" => {
+                not_after_bang(text)?;
+                *comment = Some(value(args, i, "a string")?.text.clone());
+                i += 2;
+                continue;
             }
-            "on-error" => {
-                expect.on_error = Some(LogFormat::parse(value(args, i, "a log-format")?)?)
+            "on-success" | "on-error" => {
+                not_after_bang(text)?;
+                let f = Some(LogFormat::parse(value(args, i, "a log-format")?)?);
+                if text == "on-success" {
+                    expect.on_success = f;
+                } else {
+                    expect.on_error = f;
+                }
+                i += 2;
+                continue;
             }
-            "status-code" => return Err(not_built(w, "expect")),
+            "status-code" => return Err(not_built(kind, family, "expect")),
             option @ ("ok-status" | "error-status" | "tout-status") => {
+                not_after_bang(option)?;
                 let v = value(args, i, "a check status")?;
                 let allowed = STATUSES
                     .iter()
                     .find(|(o, _)| *o == option)
                     .map_or(&[][..], |(_, a)| a);
-                if v.text == "L7OKC" {
+                let status = v.text.to_ascii_uppercase();
+                if status == "L7OKC" {
                     return Err(Diagnostic::error(
                         v.span,
                         format!("'{option} L7OKC' is not supported by switchyard yet"),
                     ));
                 }
-                if !allowed.contains(&v.text.as_str()) {
+                if !allowed.contains(&status.as_str()) {
                     return Err(Diagnostic::error(
                         v.span,
                         format!("invalid {option} '{}'", v.text),
@@ -267,51 +415,96 @@ fn parse_expect(
                     "error-status" => &mut expect.error_status,
                     _ => &mut expect.tout_status,
                 };
-                *slot = Some(v.text.clone());
+                *slot = Some(status);
+                i += 2;
+                continue;
             }
-            _ => break,
+            _ => {}
         }
-        i += 2;
-    }
-    if args[i].is("!") {
-        expect.negated = true;
-        i += 1;
-    }
-    let Some(kind) = args.get(i) else {
-        return Err(missing_word(directive, "a match kind after '!'"));
-    };
-    let rest = &args[i + 1..];
-    let pattern = || -> Result<&Word, Diagnostic> {
-        match rest {
-            [p] => Ok(p),
-            [] => Err(Diagnostic::error(
-                kind.span,
-                format!("'{}' needs a pattern (missing argument)", kind.text),
-            )),
-            [_, extra, ..] => Err(Diagnostic::error(
-                extra.span,
-                format!("unexpected word '{}' after the pattern", extra.text),
-            )
-            .with_help("escape blanks in a pattern with a backslash")),
-        }
-    };
-    expect.matcher = match kind.text.as_str() {
-        "status" => ExpectMatcher::Status(parse_status_ranges(pattern()?)?),
-        "rstatus" => ExpectMatcher::RStatus(pattern()?.clone()),
-        "string" => ExpectMatcher::String(pattern()?.clone()),
-        "rstring" => ExpectMatcher::RString(pattern()?.clone()),
-        "string-lf" => ExpectMatcher::StringLf(LogFormat::parse(pattern()?)?),
-        "hdr" | "fhdr" => parse_header_matcher(kind, rest)?,
-        "custom" | "binary" | "rbinary" | "binary-lf" => return Err(not_built(kind, "expect")),
-        other => {
+        if matcher.is_some() {
             return Err(Diagnostic::error(
                 kind.span,
-                format!("unknown 'http-check expect' match '{other}'"),
+                format!("unexpected word '{}': only one pattern per rule", kind.text),
             )
-            .with_help("expected status, rstatus, hdr, fhdr, string, rstring or string-lf"))
+            .with_help("escape blanks in a pattern with a backslash"));
         }
+        let pattern = || -> Result<&Word, Diagnostic> {
+            args.get(i + 1).ok_or_else(|| {
+                Diagnostic::error(
+                    kind.span,
+                    format!("'{text}' needs a pattern (missing argument)"),
+                )
+            })
+        };
+        let tcp_only = || {
+            Diagnostic::error(
+                kind.span,
+                format!("'{text}' is a tcp-check match, not an http-check one"),
+            )
+            .with_help("expected status, rstatus, hdr, fhdr, string, rstring or string-lf")
+        };
+        let http_only = || {
+            Diagnostic::error(
+                kind.span,
+                format!("'{text}' is an http-check match, not a tcp-check one"),
+            )
+            .with_help("expected string, rstring, string-lf, binary, rbinary or binary-lf")
+        };
+        let (m, used) = match (text, family) {
+            ("status", Family::Http) => (
+                ExpectMatcher::Status(parse_status_ranges(pattern()?)?),
+                2,
+            ),
+            ("rstatus", Family::Http) => (ExpectMatcher::RStatus(pattern()?.clone()), 2),
+            ("status" | "rstatus" | "hdr" | "fhdr", Family::Tcp) => return Err(http_only()),
+            ("string", _) => (ExpectMatcher::String(pattern()?.clone()), 2),
+            ("rstring", _) => (ExpectMatcher::RString(pattern()?.clone()), 2),
+            ("string-lf", _) => (ExpectMatcher::StringLf(LogFormat::parse(pattern()?)?), 2),
+            ("binary" | "rbinary" | "binary-lf", Family::Http) => return Err(tcp_only()),
+            ("binary", Family::Tcp) => (ExpectMatcher::Binary(hex(pattern()?)?), 2),
+            ("rbinary", Family::Tcp) => (ExpectMatcher::RBinary(pattern()?.clone()), 2),
+            ("binary-lf", Family::Tcp) => {
+                (ExpectMatcher::BinaryLf(LogFormat::parse(pattern()?)?), 2)
+            }
+            ("hdr" | "fhdr", Family::Http) => {
+                let (m, used) = parse_header_matcher(kind, text == "fhdr", &args[i + 1..])?;
+                (m, used + 1)
+            }
+            ("custom", _) => return Err(not_built(kind, family, "expect")),
+            (other, _) => {
+                return Err(Diagnostic::error(
+                    kind.span,
+                    format!("unknown '{} expect' argument '{other}'", family.name()),
+                )
+                .with_help(match family {
+                    Family::Http => "expected min-recv, comment, on-success, on-error, ok-status, error-status, tout-status, or [!] status, rstatus, hdr, fhdr, string, rstring or string-lf",
+                    Family::Tcp => "expected min-recv, comment, on-success, on-error, ok-status, error-status, tout-status, or [!] string, rstring, string-lf, binary, rbinary or binary-lf",
+                }))
+            }
+        };
+        matcher = Some(m);
+        i += used;
+    }
+    let Some(m) = matcher else {
+        return Err(missing_word(
+            directive,
+            family,
+            match family {
+                Family::Http => "a match kind and a pattern, e.g. 'http-check expect status 200'",
+                Family::Tcp => "a match kind and a pattern, e.g. 'tcp-check expect string +OK'",
+            },
+        ));
     };
+    expect.matcher = m;
     Ok(expect)
+}
+
+/// `tcp-check send-binary`/`expect binary`: hexadecimal digits, two per byte.
+fn hex(w: &Word) -> Result<Vec<u8>, Diagnostic> {
+    crate::ast::check_rule::decode_hex(&w.text).ok_or_else(|| {
+        Diagnostic::error(w.span, format!("invalid binary string '{}'", w.text))
+            .with_help("write an even number of hexadecimal digits, e.g. 2A0D0A")
+    })
 }
 
 /// `200`, `200-399`, `200,301,500-599`.
@@ -334,11 +527,20 @@ fn parse_status_ranges(w: &Word) -> Result<Vec<(u16, u16)>, Diagnostic> {
         .collect()
 }
 
-/// `name[-lf] [-m M] N [value[-lf] [-m M] V]`.
-fn parse_header_matcher(kind: &Word, rest: &[Word]) -> Result<ExpectMatcher, Diagnostic> {
+/// `name[-lf] [-m M] N [value[-lf] [-m M] V]`: the matcher and the number
+/// of words it used (a word after the name pattern other than `value` is
+/// the rule's next option, as in HAProxy).
+fn parse_header_matcher(
+    kind: &Word,
+    full: bool,
+    rest: &[Word],
+) -> Result<(ExpectMatcher, usize), Diagnostic> {
     let mut i = 0;
     let mut part = |what: &str, required: bool| -> Result<Option<HeaderPattern>, Diagnostic> {
-        let Some(key) = rest.get(i) else {
+        let key = rest
+            .get(i)
+            .filter(|k| k.text == what || k.text == format!("{what}-lf"));
+        let Some(key) = key else {
             return if required {
                 Err(Diagnostic::error(
                     kind.span,
@@ -348,17 +550,7 @@ fn parse_header_matcher(kind: &Word, rest: &[Word]) -> Result<ExpectMatcher, Dia
                 Ok(None)
             };
         };
-        let lf = if key.text == what {
-            false
-        } else if key.text == format!("{what}-lf") {
-            true
-        } else {
-            return Err(Diagnostic::error(
-                key.span,
-                format!("unexpected word '{}' in 'expect {}'", key.text, kind.text),
-            )
-            .with_help(format!("expected '{what}' or '{what}-lf'")));
-        };
+        let lf = key.text != what;
         i += 1;
         let mut method = MatchMethod::Str;
         if rest.get(i).is_some_and(|w| w.is("-m")) {
@@ -404,15 +596,5 @@ fn parse_header_matcher(kind: &Word, rest: &[Word]) -> Result<ExpectMatcher, Dia
     };
     let name = part("name", true)?.expect("required");
     let value = part("value", false)?;
-    if let Some(extra) = rest.get(i) {
-        return Err(Diagnostic::error(
-            extra.span,
-            format!("unexpected word '{}' after the header pattern", extra.text),
-        ));
-    }
-    Ok(ExpectMatcher::Header {
-        full: kind.text == "fhdr",
-        name,
-        value,
-    })
+    Ok((ExpectMatcher::Header { full, name, value }, i))
 }

@@ -57,20 +57,13 @@ const UNSUPPORTED: &[&str] = &[
     "http_proxy",
     "idle-close-on-response",
     "independent-streams",
-    "ldap-check",
-    "mysql-check",
     "nolinger",
     "originalto",
-    "pgsql-check",
-    "redis-check",
-    "smtpchk",
     "socket-stats",
     "splice-auto",
     "splice-request",
     "splice-response",
     "spop-check",
-    "ssl-hello-chk",
-    "tcp-check",
     "transparent",
     "log-tag",
 ];
@@ -119,6 +112,35 @@ pub fn apply(
             let request = parse_httpchk(rest, span)?;
             crate::keyword::proxy::own_http_check_rules(proxy, true);
             proxy.httpchk = Some(request);
+            // One check kind per section: the last one wins.
+            proxy.check_option = None;
+        }
+        "tcp-check" | "redis-check" | "mysql-check" | "pgsql-check" | "smtpchk" | "ldap-check"
+        | "ssl-hello-chk" => {
+            if negated {
+                return Err(Diagnostic::error(
+                    name.span,
+                    format!(
+                        "'no option {}' is not supported (HAProxy refuses it too)",
+                        name.text
+                    ),
+                )
+                .with_help("remove the line; another check option replaces this one"));
+            }
+            if !side_ok(Side::Backend) {
+                return Err(Diagnostic::warning(
+                    name.span,
+                    format!(
+                        "'option {}' is ignored in {} '{}', which has no backend side",
+                        name.text,
+                        kind.keyword(),
+                        proxy.name
+                    ),
+                ));
+            }
+            let option = check_option(name, rest, span)?;
+            proxy.check_option = Some(option);
+            proxy.httpchk = None;
         }
         "http-restrict-req-hdr-names" => {
             if negated {
@@ -220,6 +242,110 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// `option tcp-check`, `redis-check`, `mysql-check [user U [post-41|pre-41]]`,
+/// `pgsql-check user U`, `smtpchk [HELO|EHLO DOMAIN]`, `ldap-check`,
+/// `ssl-hello-chk`, with HAProxy 2.6's arguments.
+fn check_option(
+    name: &crate::word::Word,
+    rest: &[crate::word::Word],
+    span: crate::span::Span,
+) -> Result<crate::ast::check_rule::CheckOption, Diagnostic> {
+    use crate::ast::check_rule::CheckOption;
+    let at_most = |n: usize| -> Result<(), Diagnostic> {
+        match rest.get(n) {
+            Some(w) => Err(Diagnostic::error(
+                w.span,
+                format!("unexpected word '{}' after 'option {}'", w.text, name.text),
+            )),
+            None => Ok(()),
+        }
+    };
+    let user = |what: &str| -> Result<String, Diagnostic> {
+        match rest {
+            [u, v, ..] if u.is("user") => Ok(v.text.clone()),
+            [u] if u.is("user") => Err(Diagnostic::error(
+                u.span,
+                format!(
+                    "'option {} user' needs a user name (missing argument)",
+                    name.text
+                ),
+            )),
+            [other, ..] => Err(Diagnostic::error(
+                other.span,
+                format!(
+                    "unexpected word '{}' after 'option {}'",
+                    other.text, name.text
+                ),
+            )
+            .with_help(format!("write 'option {} user NAME'", name.text))),
+            [] => Err(Diagnostic::error(
+                span,
+                format!("'option {}' {what}", name.text),
+            )),
+        }
+    };
+    Ok(match name.text.as_str() {
+        "tcp-check" => {
+            at_most(0)?;
+            CheckOption::Tcp
+        }
+        "redis-check" => {
+            at_most(0)?;
+            CheckOption::Redis
+        }
+        "ldap-check" => {
+            at_most(0)?;
+            CheckOption::Ldap
+        }
+        "ssl-hello-chk" => {
+            at_most(0)?;
+            CheckOption::SslHello
+        }
+        "pgsql-check" => {
+            let user = user("expects 'user <username>' (missing argument)")?;
+            at_most(2)?;
+            CheckOption::Pgsql { user }
+        }
+        "mysql-check" => {
+            if rest.is_empty() {
+                return Ok(CheckOption::Mysql {
+                    user: None,
+                    post41: true,
+                });
+            }
+            let user = user("")?;
+            let post41 = match rest.get(2) {
+                None => true,
+                Some(w) if w.is("post-41") => true,
+                Some(w) if w.is("pre-41") => false,
+                Some(w) => {
+                    return Err(Diagnostic::error(
+                        w.span,
+                        format!("unknown 'option mysql-check' argument '{}'", w.text),
+                    )
+                    .with_help("expected post-41 or pre-41"))
+                }
+            };
+            at_most(3)?;
+            CheckOption::Mysql {
+                user: Some(user),
+                post41,
+            }
+        }
+        _ => {
+            // smtpchk: `HELO|EHLO DOMAIN`, else HAProxy's `HELO localhost`.
+            at_most(2)?;
+            let command = match rest {
+                [verb, domain] if verb.is("HELO") || verb.is("EHLO") => {
+                    format!("{} {}", verb.text, domain.text)
+                }
+                _ => "HELO localhost".to_owned(),
+            };
+            CheckOption::Smtp { command }
+        }
+    })
 }
 
 fn parse_forwardfor(

@@ -96,6 +96,18 @@ fn unknown_in_family(directive: &RawDirective, section: &str) -> Diagnostic {
         .iter()
         .filter_map(|(k, _)| k.strip_prefix(family.as_str()))
         .collect();
+    // `tcp-check set-var(check.x) …`: a known member with its argument.
+    if let Some((sub, head)) = words
+        .get(1)
+        .and_then(|w| Some((w, w.text.split_once('(')?.0)))
+        .filter(|(_, head)| members.contains(head))
+    {
+        return Diagnostic::error(
+            sub.span,
+            format!("'{}{head}' is not supported by switchyard yet", family),
+        )
+        .with_help("remove it, or run this configuration with HAProxy");
+    }
     match words.get(1) {
         Some(sub) if !members.is_empty() => {
             let diag = Diagnostic::error(
@@ -482,6 +494,40 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                     comment,
                     span: directive.span(),
                 });
+        }
+        "tcp-check expect"
+        | "tcp-check send"
+        | "tcp-check send-lf"
+        | "tcp-check send-binary"
+        | "tcp-check send-binary-lf"
+        | "tcp-check connect"
+        | "tcp-check comment" => {
+            let (step, comment) =
+                crate::keyword::check_rules::parse_tcp_check(directive, &name[10..])?;
+            if !proxy.tcp_check_own {
+                // The first rule of a section replaces the inherited ones.
+                proxy.tcp_check_own = true;
+                proxy.tcp_check_rules.clear();
+            }
+            proxy
+                .tcp_check_rules
+                .push(crate::ast::check_rule::CheckRule {
+                    step,
+                    comment,
+                    span: directive.span(),
+                });
+        }
+        "http-check disable-on-404" => {
+            if let Some(extra) = directive.args().get(1) {
+                return Err(Diagnostic::error(
+                    extra.span,
+                    format!(
+                        "unexpected word '{}' after 'http-check disable-on-404'",
+                        extra.text
+                    ),
+                ));
+            }
+            proxy.http_check_disable_on_404 = true;
         }
         // HAProxy's option flag, inherited on its own (not with the rules).
         "http-check send-state" => {

@@ -72,6 +72,14 @@ pub struct ServerTls {
     sni: SniSource,
 }
 
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One connection's TLS: the settings and the SNI for this request.
 #[derive(Clone)]
 pub struct TlsTarget {
@@ -159,6 +167,17 @@ impl ServerTls {
                 let host = headers.get(http::header::HOST)?.to_str().ok()?;
                 Some(host_without_port(host).to_ascii_lowercase())
             }
+        }
+    }
+
+    /// The same settings offering `alpn` instead (a check rule's `alpn`).
+    pub fn with_alpn(&self, alpn: &[String]) -> ServerTls {
+        let mut config = ClientConfig::clone(self.connector.config());
+        config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        ServerTls {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            connector: TlsConnector::from(Arc::new(config)),
+            sni: self.sni.clone(),
         }
     }
 

@@ -1,5 +1,9 @@
-//! Health checks: a TCP connect (`check`) or an HTTP request (`option
-//! httpchk`, `http-check expect`) every `inter`, `fastinter` while a
+//! Health checks: a TCP connect (`check`), an HTTP request (`option
+//! httpchk`, `http-check expect`), `tcp-check` rules (`option tcp-check`)
+//! or a protocol's exchange (`option redis-check`, `mysql-check`,
+//! `pgsql-check`, `smtpchk`, `ldap-check`, `ssl-hello-chk`), one engine
+//! running the compiled sequence of each (`sequence.rs`, `raw.rs`), every
+//! `inter`, `fastinter` while a
 //! transition is under way, `downinter` while DOWN. When a server goes UP
 //! or DOWN follows HAProxy's health counter (`health.rs`): it starts UP but
 //! falls at its first failed check, then needs `rise` successes to come
@@ -9,6 +13,7 @@
 //! over TLS: a bare TLS check passes at the end of the handshake (Layer6).
 
 pub mod agent;
+pub mod raw;
 pub mod schedule;
 pub mod sequence;
 
@@ -37,9 +42,9 @@ pub struct CheckResult {
     pub duration: Duration,
 }
 
-/// An HTTP check sequence and the rules that render its log-formats.
+/// A check sequence and the rules that render its log-formats.
 #[derive(Debug, Clone)]
-pub struct HttpChecks {
+pub struct Checks {
     pub rules: Arc<RuleSet>,
     pub program: CheckProgram,
 }
@@ -58,8 +63,14 @@ pub struct CheckPlan {
     pub rise: u64,
     pub timeout: Duration,
     pub port: Option<u16>,
-    /// `option httpchk`: the backend's compiled check sequence.
-    pub http: Option<HttpChecks>,
+    /// `option httpchk`, `option tcp-check` or a protocol check: the
+    /// backend's compiled check sequence.
+    pub checks: Option<Checks>,
+    /// `http-check disable-on-404`.
+    pub disable_on_404: bool,
+    /// The TLS of `connect ssl` rules (the server's TLS settings), or why
+    /// they cannot be built.
+    pub rule_tls: Option<Result<Arc<crate::net::tls::upstream::ServerTls>, String>>,
     /// `http-check send-state`: the node name the state header gives.
     pub send_state: Option<String>,
     /// The server's options, for the PROXY header its checks start with
@@ -83,10 +94,19 @@ impl CheckPlan {
             rise: o.rise.unwrap_or(2),
             timeout: check_timeout(backend, inter),
             port: o.check_port,
-            http: rules.http_checks(&backend.name).map(|program| HttpChecks {
+            checks: rules.checks(&backend.name).map(|program| Checks {
                 rules: rules.clone(),
                 program: program.clone(),
             }),
+            disable_on_404: backend.http_check_disable_on_404,
+            rule_tls: rules
+                .checks(&backend.name)
+                .filter(|p| p.steps.iter().any(|s| matches!(&s.action, switchyard_rules::check::Action::Connect(c) if c.ssl)))
+                .map(|_| {
+                    crate::net::tls::upstream::ServerTls::build(o)
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string())
+                }),
             send_state: backend.http_check_send_state.then(String::new),
             proxy_protocol: o.clone(),
         }
@@ -113,6 +133,8 @@ pub async fn run(
 ) {
     tokio::time::sleep(schedule.first).await;
     let (rise, fall) = (plan.rise as u32, plan.fall as u32);
+    // Whether a conditional pass (`disable-on-404`) drained the server.
+    let mut drained = false;
     loop {
         if !server.checks_enabled() || server.in_maintenance() {
             // `disable health`, or maintenance (where HAProxy pauses the
@@ -129,7 +151,11 @@ pub async fn run(
         let state_header = plan
             .send_state
             .as_ref()
-            .filter(|_| plan.http.is_some())
+            .filter(|_| {
+                plan.checks
+                    .as_ref()
+                    .is_some_and(|c| c.program.kind == switchyard_rules::check::ProgramKind::Http)
+            })
             .map(|node| super::send_state::value(&backend, &server, &health, node));
         let result = check_once(&server, &plan, state_header.as_deref()).await;
         let status = status_code(&result.reason);
@@ -148,12 +174,23 @@ pub async fn run(
         server.set_check_health(health.value());
         let changed = before != (Some(status), health.value());
         backend.report_check(&server, &result, &health, changed);
+        let conditional = status == "L7OKC";
         match transition {
             // An agent's `down` holds the server down until its `up`.
             Some(Transition::Up) if server.agent_says_up() => {
                 backend.server_up(&server, Cause::Check(&result))
             }
             Some(Transition::Down) => backend.server_down(&server, Cause::Check(&result)),
+            // HAProxy's `disable-on-404`: a 404 from a server up drains it
+            // (NOLB), a full pass brings it back.
+            _ if conditional && server.is_up() && !server.is_stopping() => {
+                drained = true;
+                backend.server_stopping(&server, Cause::Check(&result));
+            }
+            _ if drained && result.ok && !conditional && server.is_stopping() => {
+                drained = false;
+                backend.server_up(&server, Cause::Check(&result));
+            }
             _ => {}
         }
         let interval = health.interval(plan.inter, plan.fastinter, plan.downinter);
@@ -168,6 +205,7 @@ fn status_code(reason: &str) -> &'static str {
         "Layer4 connection problem" => "L4CON",
         "Layer4 timeout" => "L4TOUT",
         "Layer7 check passed" => "L7OK",
+        "Layer7 check conditionally passed" => "L7OKC",
         "Layer7 wrong status" => "L7STS",
         "Layer7 timeout" => "L7TOUT",
         "Layer6 check passed" => "L6OK",
@@ -185,22 +223,27 @@ pub async fn check_once(
     state_header: Option<&str>,
 ) -> CheckResult {
     let start = Instant::now();
-    let (outcome, timeout_reason) = match &plan.http {
-        Some(http) => {
-            let timeout_status = std::sync::Mutex::new("L7TOUT".to_owned());
+    let (outcome, timeout_reason, timeout_info) = match &plan.checks {
+        Some(checks) => {
+            let progress = std::sync::Mutex::new(sequence::Progress {
+                status: "L7TOUT".to_owned(),
+                info: None,
+            });
             let run = sequence::run(
                 server,
                 plan,
-                &http.rules,
-                &http.program,
+                &checks.rules,
+                &checks.program,
                 state_header,
-                &timeout_status,
+                &progress,
             );
             let outcome = tokio::time::timeout(plan.timeout, run).await.ok();
-            let status = timeout_status
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner());
-            (outcome, sequence::reason_of(&status))
+            let progress = progress.into_inner().unwrap_or_else(|e| e.into_inner());
+            (
+                outcome,
+                sequence::reason_of(&progress.status),
+                progress.info,
+            )
         }
         None => {
             let handshaken = std::sync::atomic::AtomicBool::new(false);
@@ -212,7 +255,7 @@ pub async fn check_once(
             } else {
                 "Layer4 timeout"
             };
-            (outcome, reason)
+            (outcome, reason, None)
         }
     };
     let duration = start.elapsed();
@@ -227,7 +270,7 @@ pub async fn check_once(
         None => CheckResult {
             ok: false,
             reason: timeout_reason.into(),
-            info: None,
+            info: timeout_info,
             code: None,
             duration,
         },
@@ -349,7 +392,7 @@ mod tests {
         );
         let set = Arc::new(RuleSet::compile(&loaded.config, &NoFiles).unwrap());
         let mut p = plan(false);
-        p.http = set.http_checks("b").cloned().map(|program| HttpChecks {
+        p.checks = set.checks("b").cloned().map(|program| Checks {
             rules: set.clone(),
             program,
         });
@@ -358,13 +401,15 @@ mod tests {
 
     /// The request of the plan's first `send`, as written on the wire.
     fn first_request(p: &CheckPlan) -> String {
-        let http = p.http.as_ref().unwrap();
+        let http = p.checks.as_ref().unwrap();
         let send = http
             .program
             .steps
             .iter()
             .find_map(|s| match &s.action {
-                switchyard_rules::check::Action::Send(send) => Some(send),
+                switchyard_rules::check::Action::Send(switchyard_rules::check::Send::Http(
+                    send,
+                )) => Some(send),
                 _ => None,
             })
             .unwrap();
@@ -380,7 +425,9 @@ mod tests {
             rise: 2,
             timeout: Duration::from_secs(2),
             port: None,
-            http: http.then(|| http_plan("").http.unwrap()),
+            checks: http.then(|| http_plan("").checks.unwrap()),
+            disable_on_404: false,
+            rule_tls: None,
             send_state: None,
             proxy_protocol: Default::default(),
         }

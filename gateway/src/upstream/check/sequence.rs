@@ -9,21 +9,29 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use switchyard_grammar::ast::check_rule::{CheckConnect, MatchMethod};
-use switchyard_rules::check::{Action, CheckProgram, Expect, HeaderMatch, HttpSend, Matcher, Step};
+use switchyard_rules::check::{
+    Action, CheckProgram, Expect, HeaderMatch, HttpSend, Matcher, ProgramKind, Send, Step,
+};
 use switchyard_rules::{RuleSet, StreamFacts};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{io_info, CheckPlan, Outcome};
+use super::{io_info, raw, CheckPlan, Outcome};
 
 fn outcome(ok: bool, reason: &str, info: Option<String>, code: Option<u16>) -> Outcome {
     (ok, reason.to_owned(), info, code)
 }
+
+/// A raw check's code as HAProxy logs it: shown (0 when the answer gave
+/// none) with the statuses that carry layer 5-7 data, not with others.
+fn raw_code(status: &str, code: Option<u16>) -> Option<u16> {
+    matches!(status, "L7OK" | "L7OKC" | "L7STS").then(|| code.unwrap_or(0))
+}
 use crate::upstream::server::Server;
 
 /// A check connection, plain or TLS.
-trait CheckStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> CheckStream for T {}
+trait CheckStream: AsyncRead + AsyncWrite + Unpin + std::marker::Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + std::marker::Send> CheckStream for T {}
 
 /// HAProxy's reason for a check status.
 pub fn reason_of(status: &str) -> &'static str {
@@ -31,6 +39,7 @@ pub fn reason_of(status: &str) -> &'static str {
         "L4OK" => "Layer4 check passed",
         "L6OK" => "Layer6 check passed",
         "L7OK" => "Layer7 check passed",
+        "L7OKC" => "Layer7 check conditionally passed",
         "L4CON" => "Layer4 connection problem",
         "L6RSP" => "Layer6 invalid response",
         "L7STS" => "Layer7 wrong status",
@@ -104,7 +113,15 @@ impl Answer {
     }
 }
 
-/// Runs `program` for `server`; `timeout_status` is kept current for the
+/// Where a running check is, for the caller that applies the check's
+/// timeout: the status a timeout now gives, and its information.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub status: String,
+    pub info: Option<String>,
+}
+
+/// Runs `program` for `server`; `progress` is kept current for the
 /// caller, which applies the check's timeout.
 pub async fn run(
     server: &Server,
@@ -112,9 +129,10 @@ pub async fn run(
     rules: &RuleSet,
     program: &CheckProgram,
     state_header: Option<&str>,
-    timeout_status: &Mutex<String>,
+    progress: &Mutex<Progress>,
 ) -> Outcome {
     let mut stream: Option<Box<dyn CheckStream>> = None;
+    let mut tls_done = false;
     // What the rules' log-format strings see during a check: the check
     // connection's addresses and the server.
     let mut facts = StreamFacts {
@@ -124,43 +142,148 @@ pub async fn run(
         may_grow: false,
         server: Some((&server.name, server_id(server))),
     };
+    let raw = program.kind != ProgramKind::Http;
+    let plain_tcp = program.kind == ProgramKind::Tcp;
     let mut answer = Answer::default();
-    let mut last: Option<(&Expect, u16)> = None;
-    for Step { action, comment } in &program.steps {
+    // A send empties the answer; the first expect after it reads.
+    let mut must_read = true;
+    let mut last: Option<&Step> = None;
+    let mut last_code: Option<u16> = None;
+    let mut pass_info: Option<String> = None;
+    let steps = &program.steps;
+    for (at, step) in steps.iter().enumerate() {
+        let Step {
+            action, comment, ..
+        } = step;
+        let step_info = || {
+            if plain_tcp {
+                raw::step_info(step)
+            } else {
+                String::new()
+            }
+        };
         let failed = |status: &str, info: String, code: Option<u16>| {
             let info = match comment {
-                Some(c) => format!("{info} comment: {c}"),
-                None => info,
+                Some(c) if !raw => format!("{info} comment: {c}"),
+                _ => info,
             };
             let info = (!info.is_empty()).then_some(info);
             outcome(false, reason_of(status), info, code)
         };
+        last = Some(step);
         match action {
             Action::Connect(connect) => {
-                set(timeout_status, "L7TOUT");
-                match open(server, plan, connect).await {
-                    Ok((s, local, peer)) => {
+                let timeout = if raw { "L4TOUT" } else { "L7TOUT" };
+                set(progress, timeout, plain_tcp.then(|| raw::step_info(step)));
+                match open(server, plan, connect, progress, raw).await {
+                    Ok((s, local, peer, tls)) => {
                         stream = Some(s);
+                        tls_done = tls;
                         facts.src = local;
                         facts.dst = peer;
+                        answer = Answer::default();
+                        must_read = true;
                     }
-                    Err((status, info)) => return failed(status, info, None),
+                    Err((status, info)) => {
+                        let info = format!("{info}{}", step_info());
+                        return outcome(false, reason_of(status), Some(info), None);
+                    }
                 }
             }
             Action::Send(send) => {
+                set(progress, "L7TOUT", plain_tcp.then(|| raw::step_info(step)));
                 let Some(s) = stream.as_mut() else {
                     return failed("L4CON", "no connection".into(), None);
                 };
-                let text = request_text(rules, send, &facts, state_header);
-                if let Err(e) = s.write_all(text.as_bytes()).await {
+                let bytes = match send {
+                    Send::Http(send) => {
+                        request_text(rules, send, &facts, state_header).into_bytes()
+                    }
+                    Send::Bytes(bytes) => bytes.clone(),
+                    Send::Format { fmt, binary } => {
+                        let text = rules.check_format(fmt, &facts);
+                        if *binary {
+                            match switchyard_grammar::ast::check_rule::decode_hex(&text) {
+                                Some(bytes) => bytes,
+                                None => {
+                                    let info = format!("tcp-check send : failed to build log-format string at step {}", step.id);
+                                    return outcome(false, reason_of("L7RSP"), Some(info), None);
+                                }
+                            }
+                        } else {
+                            text.into_bytes()
+                        }
+                    }
+                    Send::SslClientHello => {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as u32);
+                        switchyard_rules::check::protocol::ssl_client_hello(now)
+                    }
+                };
+                if let Err(e) = s.write_all(&bytes).await {
                     return failed("L4CON", io_info(&e), None);
                 }
                 answer = Answer::default();
+                must_read = true;
+            }
+            Action::Expect(expect) if raw => {
+                let tout = expect.tout_status.as_deref().unwrap_or("L7TOUT");
+                set(progress, tout, plain_tcp.then(|| raw::step_info(step)));
+                let Some(s) = stream.as_mut() else {
+                    return failed("L4CON", "no connection".into(), None);
+                };
+                if must_read {
+                    if let Err(e) = read_some(s, &mut answer).await {
+                        return failed("L4CON", io_info(&e), None);
+                    }
+                    must_read = false;
+                    if answer.bytes.is_empty() {
+                        let mut info = format!("TCPCHK got an empty response at step {}", step.id);
+                        if let Some(c) = comment {
+                            info.push_str(&format!(" comment: '{c}'"));
+                        }
+                        let status = expect.error_status.as_deref().unwrap_or("L7RSP");
+                        return outcome(false, reason_of(status), Some(info), None);
+                    }
+                }
+                let is_last = steps[at + 1..].is_empty();
+                loop {
+                    let eval = raw::judge(
+                        rules,
+                        program.kind,
+                        step,
+                        expect,
+                        &answer.bytes,
+                        answer.closed,
+                        is_last,
+                        &facts,
+                    );
+                    match eval {
+                        raw::Eval::Wait => {
+                            if let Err(e) = read_some(s, &mut answer).await {
+                                return failed("L4CON", io_info(&e), None);
+                            }
+                        }
+                        raw::Eval::Pass { info } => {
+                            if info.is_some() {
+                                pass_info = info;
+                            }
+                            last_code = raw::answer_code(expect, &answer.bytes);
+                            break;
+                        }
+                        raw::Eval::Fail { status, info, code } => {
+                            let code = raw_code(&status, code);
+                            return outcome(false, reason_of(&status), info, code);
+                        }
+                    }
+                }
             }
             Action::Expect(expect) => {
                 set(
-                    timeout_status,
+                    progress,
                     expect.tout_status.as_deref().unwrap_or("L7TOUT"),
+                    None,
                 );
                 let Some(s) = stream.as_mut() else {
                     return failed("L4CON", "no connection".into(), None);
@@ -172,6 +295,12 @@ pub async fn run(
                     let line = answer.head().lines().next().unwrap_or("");
                     return failed("L7RSP", line.chars().take(60).collect(), None);
                 };
+                if plan.disable_on_404 && code == 404 && server.is_up() {
+                    // A 404 from a server still up drains it (HAProxy's
+                    // `disable-on-404`): the rule is skipped.
+                    last_code = Some(code);
+                    continue;
+                }
                 let (matched, default_info) = judge(rules, expect, &answer, &facts, code, phrase);
                 if matched == expect.negated {
                     let status =
@@ -184,32 +313,52 @@ pub async fn run(
                                 "L7STS"
                             });
                     let info = match &expect.on_error {
-                        Some(f) => rules.check_format(f, &facts),
+                        Some(m) => rules.check_message(m, answer.body(), &facts),
                         None => default_info,
                     };
                     // A failed body match reports no code (HAProxy's L7RSP).
                     let code = (!expect.matcher.needs_body()).then_some(code);
                     return failed(status, info, code);
                 }
-                last = Some((expect, code));
+                last_code = Some(code);
             }
         }
     }
-    match last {
-        Some((expect, code)) => {
+    let Some(step) = last else {
+        return outcome(true, "Layer4 check passed", None, None);
+    };
+    match &step.action {
+        Action::Expect(expect) => {
+            if !raw && plan.disable_on_404 && last_code == Some(404) && server.is_up() {
+                return outcome(true, reason_of("L7OKC"), None, last_code);
+            }
             let status = expect.ok_status.as_deref().unwrap_or("L7OK");
-            let info = expect
-                .on_success
-                .as_ref()
-                .map(|f| rules.check_format(f, &facts));
-            outcome(true, reason_of(status), info, Some(code))
+            let info = match (&expect.on_success, pass_info) {
+                (Some(m), _) => Some(rules.check_message(m, &answer.bytes, &facts)),
+                (None, Some(info)) => Some(info),
+                (None, None) => plain_tcp.then(|| "(tcp-check)".to_owned()),
+            };
+            let code = if raw {
+                raw_code(status, last_code)
+            } else {
+                last_code
+            };
+            outcome(true, reason_of(status), info, code)
         }
-        None => outcome(true, "Layer4 check passed", None, None),
+        Action::Connect(_) => {
+            let status = if tls_done { "L6OK" } else { "L4OK" };
+            let info = (step.id != 0).then(|| "(tcp-check)".to_owned());
+            outcome(true, reason_of(status), info, None)
+        }
+        Action::Send(_) => outcome(true, reason_of("L7OK"), Some("(tcp-check)".into()), Some(0)),
     }
 }
 
-fn set(slot: &Mutex<String>, status: &str) {
-    *slot.lock().unwrap_or_else(|e| e.into_inner()) = status.to_owned();
+fn set(slot: &Mutex<Progress>, status: &str, info: Option<String>) {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Progress {
+        status: status.to_owned(),
+        info,
+    };
 }
 
 fn server_id(server: &Server) -> u32 {
@@ -221,12 +370,15 @@ fn server_id(server: &Server) -> u32 {
 
 /// Opens a `connect` rule's connection: its address and port, else the
 /// check's (`addr`, `port`), else the server's; with `default`, the
-/// server's check options (PROXY header, TLS).
+/// server's check options (PROXY header, TLS); with `ssl`, TLS with the
+/// rule's `sni` and `alpn`. Says whether the connection is TLS.
 async fn open(
     server: &Server,
     plan: &CheckPlan,
     connect: &CheckConnect,
-) -> Result<(Box<dyn CheckStream>, SocketAddr, SocketAddr), (&'static str, String)> {
+    progress: &Mutex<Progress>,
+    raw: bool,
+) -> Result<(Box<dyn CheckStream>, SocketAddr, SocketAddr, bool), (&'static str, String)> {
     let ip = connect.addr.or(server.check_ip).unwrap_or(server.addr.ip());
     let port = connect
         .port
@@ -234,13 +386,18 @@ async fn open(
         .or(plan.port)
         .unwrap_or(server.addr.port());
     let addr = SocketAddr::new(ip, port);
-    let mut stream = TcpStream::connect(addr)
+    let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| ("L4CON", io_info(&e)))?;
     let (local, peer) = (
         stream.local_addr().map_err(|e| ("L4CON", io_info(&e)))?,
         addr,
     );
+    if connect.linger {
+        // `linger`: close with a FIN, not a reset.
+        let _ = socket2::SockRef::from(&stream).set_linger(None);
+    }
+    let mut stream = stream;
     let header = if connect.send_proxy {
         let options = switchyard_grammar::ast::server::ServerOptions {
             send_proxy: Some(true),
@@ -258,16 +415,32 @@ async fn open(
             .await
             .map_err(|e| ("L4CON", io_info(&e)))?;
     }
-    match (&server.check_tls, connect.default) {
-        (Some(tls), true) => {
-            let tls = tls
-                .connect(stream, addr, None)
-                .await
-                .map_err(|e| ("L6RSP", e.to_string()))?;
-            Ok((Box::new(tls), local, peer))
+    let tls = if connect.ssl {
+        match &plan.rule_tls {
+            Some(Ok(tls)) => Some(tls.clone()),
+            Some(Err(e)) => return Err(("L6RSP", e.clone())),
+            None => None,
         }
-        _ => Ok((Box::new(stream), local, peer)),
+    } else if connect.default {
+        server.check_tls.clone()
+    } else {
+        None
+    };
+    let Some(tls) = tls else {
+        return Ok((Box::new(stream), local, peer, false));
+    };
+    if raw {
+        set(progress, "L6TOUT", None);
     }
+    let tls = match &connect.alpn {
+        Some(alpn) => std::sync::Arc::new(tls.with_alpn(alpn)),
+        None => tls,
+    };
+    let tls = tls
+        .connect(stream, addr, connect.sni.as_deref())
+        .await
+        .map_err(|e| ("L6RSP", e.to_string()))?;
+    Ok((Box::new(tls), local, peer, true))
 }
 
 /// The request as HAProxy 2.6 writes it: the state header first (with
@@ -343,6 +516,27 @@ async fn read_enough(
     Ok(())
 }
 
+/// Reads what comes next (once), noting the close.
+async fn read_some(stream: &mut Box<dyn CheckStream>, answer: &mut Answer) -> std::io::Result<()> {
+    if answer.closed || answer.bytes.len() >= raw::BUFFER {
+        return Ok(());
+    }
+    let mut buf = [0u8; 4096];
+    match stream.read(&mut buf).await {
+        Ok(0) => answer.closed = true,
+        Ok(n) => answer.bytes.extend_from_slice(&buf[..n]),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => answer.closed = true,
+        // A reset after data: judge what came (HAProxy reports the error
+        // only without data).
+        Err(e) if !answer.bytes.is_empty() => {
+            let _ = e;
+            answer.closed = true
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
 /// Whether `expect` matches the answer, and HAProxy's message if that is
 /// a failure.
 fn judge(
@@ -393,6 +587,10 @@ fn judge(
                 }
             });
             (matched, phrase.to_owned())
+        }
+        // Raw-byte matchers: the grammar gives them to tcp-check only.
+        Matcher::Bytes(_) | Matcher::RHex(_) | Matcher::BytesFormat(_) | Matcher::Custom(_) => {
+            (false, phrase.to_owned())
         }
     }
 }
