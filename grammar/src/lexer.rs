@@ -58,8 +58,19 @@ fn append_part(
     in_dquotes: bool,
 ) -> Result<(), Diagnostic> {
     match part.as_rule() {
-        Rule::bare | Rule::dq_text | Rule::sq_text | Rule::dq_dollar => {
-            word.text.push_str(part.as_str())
+        Rule::bare | Rule::dq_text | Rule::sq_text => word.text.push_str(part.as_str()),
+        Rule::dq_dollar => {
+            // HAProxy's `parse_line`: inside double quotes a `$` starts an
+            // environment variable, whose name must start with a letter or
+            // `_`; anything else is an error, not a literal `$`.
+            let span = part.as_span();
+            return Err(Diagnostic::error(
+                at(span.start(), 1),
+                "forbidden first char in environment variable name",
+            )
+            .with_help(
+                "inside double quotes '$' starts an environment variable; for a literal '$' use single quotes ('^curl/[0-9.]+$') or escape it (\\$)",
+            ));
         }
         Rule::escape => {
             word.quoted = true;
@@ -214,6 +225,23 @@ mod tests {
     #[test]
     fn unterminated_quotes_are_located() {
         let env = Environment::new();
+        // HAProxy 2.6.12: "forbidden first char in environment variable
+        // name at position 66" for this line.
+        let e = lex_line(
+            r#"http-request deny if { hdr(user-agent) -m reg "^curl/[0-9.]+$" }"#,
+            FileId(0),
+            1,
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "forbidden first char in environment variable name"
+        );
+        assert_eq!(e.span.unwrap().column, 61);
+        assert!(e.help.unwrap().contains("single quotes"));
+        let w = lex_line(r#"x '^a$' "b\$" "$HOME""#, FileId(0), 1, &env).unwrap();
+        assert_eq!((w[1].text.as_str(), w[2].text.as_str()), ("^a$", "b$"));
         let e = lex_line(r#"acl a hdr(x) "abc"#, FileId(0), 1, &env).unwrap_err();
         assert_eq!(e.span.unwrap().column, 14);
         assert!(e.message.contains("unterminated double quote"));
