@@ -383,8 +383,12 @@ mod tests {
 
     /// A plan whose HTTP checks are `option httpchk GET /health` and `rules`.
     fn http_plan(rules: &str) -> CheckPlan {
-        let text =
-            format!("backend b\n    option httpchk GET /health\n{rules}    server a 127.0.0.1:1\n");
+        program_plan(&format!("    option httpchk GET /health\n{rules}"))
+    }
+
+    /// A plan whose checks are backend `b`'s with these `lines`.
+    fn program_plan(lines: &str) -> CheckPlan {
+        let text = format!("backend b\n{lines}    server a 127.0.0.1:1\n");
         let loaded = switchyard_grammar::load(
             &[("t.cfg".into(), text)],
             switchyard_grammar::Environment::new(),
@@ -431,6 +435,64 @@ mod tests {
             send_state: None,
             proxy_protocol: Default::default(),
         }
+    }
+
+    /// `tcp-check connect ssl sni S alpn A`: a TLS connection offering the
+    /// rule's name and protocols; a sequence ending on it is Layer6.
+    #[tokio::test]
+    async fn a_connect_rule_with_ssl_offers_its_sni_and_alpn() {
+        let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()]).unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+        let mut config = rustls::ServerConfig::builder_with_provider(crate::net::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                let (acceptor, seen) = (acceptor.clone(), seen_tx.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(s).await {
+                        let (_, conn) = tls.get_ref();
+                        let _ = seen.send((
+                            conn.server_name().map(str::to_owned),
+                            conn.alpn_protocol().map(<[u8]>::to_vec),
+                        ));
+                    }
+                });
+            }
+        });
+        let s = servers(&[&format!("a 127.0.0.1:{port} verify none")]);
+        let mut p = program_plan(
+            "    option tcp-check\n    tcp-check connect ssl sni check.test alpn h2,http/1.1\n",
+        );
+        p.rule_tls = Some(
+            crate::net::tls::upstream::ServerTls::build(&s[0].options)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        );
+        let r = check_once(&s[0], &p, None).await;
+        assert!(r.ok && r.reason == "Layer6 check passed", "{r:?}");
+        assert_eq!(r.info.as_deref(), Some("(tcp-check)"));
+        assert_eq!(
+            seen_rx.recv().await.unwrap(),
+            (Some("check.test".to_owned()), Some(b"h2".to_vec()))
+        );
+        // Without `ssl` the same server fails the TLS-less exchange only
+        // when something is expected: a bare connect passes at Layer4.
+        let p = program_plan("    option tcp-check\n");
+        let r = check_once(&s[0], &p, None).await;
+        assert!(
+            r.ok && r.reason == "Layer4 check passed" && r.info.is_none(),
+            "{r:?}"
+        );
     }
 
     #[tokio::test]
