@@ -229,34 +229,30 @@ fn refuse_server_tls(
 mod tests {
     use switchyard_grammar::Environment;
 
-    fn refusals(proxy_lines: &str) -> Vec<String> {
-        let text = format!(
-            "defaults\n    mode http\nfrontend fe\n    bind :80\n{proxy_lines}    default_backend be\nbackend be\n    server s 127.0.0.1:1\n"
-        );
-        let loaded = switchyard_grammar::load(
-            &[("t.cfg".into(), text)],
-            Environment::new(),
-            &crate::process::config_files::FsAccess,
-        );
-        super::not_yet_served(&loaded.config)
-            .iter()
-            .map(|d| d.message.clone())
-            .collect()
-    }
-
     #[test]
-    fn a_log_format_message_is_refused_for_a_status_the_gateway_answers_itself() {
-        let refused =
-            refusals("    http-error status 503 content-type text/plain lf-string \"%[path]\"\n");
-        assert_eq!(refused.len(), 1, "{refused:?}");
-        assert!(
-            refused[0].contains("'http-error' message for 503"),
-            "{refused:?}"
-        );
-        // Static for 503, or rendered by the rules for 404: served.
-        assert!(refusals(
-            "    http-error status 503 content-type text/plain string busy\n    http-error status 404 content-type text/plain lf-string \"%[path]\"\n"
-        )
-        .is_empty());
+    fn failover_options_are_refused_where_they_are_not_built() {
+        let refused = |backend_lines: &str| -> Vec<String> {
+            let text = format!(
+                "defaults\n    mode http\nfrontend fe\n    bind :80\n    default_backend be\nbackend be\n{backend_lines}"
+            );
+            let loaded = switchyard_grammar::load(
+                &[("t.cfg".into(), text)],
+                Environment::new(),
+                &crate::process::config_files::FsAccess,
+            );
+            super::not_yet_served(&loaded.config)
+                .iter()
+                .map(|d| d.message.clone())
+                .collect()
+        };
+        let http = refused("    server s 127.0.0.1:1 on-marked-down shutdown-sessions\n");
+        assert_eq!(http.len(), 1, "{http:?}");
+        assert!(http[0].contains("'on-marked-down'"), "{http:?}");
+        let tcp = refused("    mode tcp\n    server s 127.0.0.1:1 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions\n");
+        assert!(tcp.is_empty(), "{tcp:?}");
+        let ramp = refused("    server s 127.0.0.1:1 slowstart 10s maxconn 10\n");
+        assert_eq!(ramp.len(), 1, "{ramp:?}");
+        assert!(ramp[0].contains("'slowstart' with 'maxconn'"), "{ramp:?}");
+        assert!(refused("    server s 127.0.0.1:1 slowstart 10s\n").is_empty());
     }
 }
