@@ -1029,3 +1029,34 @@ fn monitor_keywords_as_haproxy_2_6_reads_them() {
         warnings(&tcp)
     );
 }
+
+#[test]
+fn option_redispatch_takes_haproxys_interval() {
+    let text = format!(
+        "{DEFAULTS}    option redispatch 2\n\
+         backend inherits\n    server s 127.0.0.1:1\n\
+         backend last\n    option redispatch\n    server s 127.0.0.1:1\n\
+         backend before_last\n    option redispatch -2\n    server s 127.0.0.1:1\n\
+         backend off\n    no option redispatch\n    server s 127.0.0.1:1\n"
+    );
+    let loaded = load_text(&text);
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    let redispatch = |name: &str| {
+        let p = loaded.config.proxy(name).unwrap();
+        (p.option("redispatch"), p.redispatch_after)
+    };
+    assert_eq!(redispatch("inherits"), (true, Some(2)));
+    assert_eq!(redispatch("last"), (true, None));
+    assert_eq!(redispatch("before_last"), (true, Some(-2)));
+    assert!(!redispatch("off").0);
+    let bad = load_text(&format!(
+        "{DEFAULTS}backend b\n    option redispatch often\n    server s 127.0.0.1:1\n"
+    ));
+    let errors = errors(&bad);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("integer interval, not 'often'")),
+        "{errors:?}"
+    );
+}

@@ -18,7 +18,7 @@ use crate::net::tls::bind::BindTls;
 use crate::proxy::client_side::ClientTimeouts;
 use crate::proxy::connection_mode::ConnectionMode;
 use crate::proxy::forwardfor::ForwardForPolicy;
-use crate::proxy::retry::RetryPolicy;
+use crate::proxy::retry::RetrySettings;
 use crate::proxy::rules_router::RulesRouter;
 use crate::proxy::{BackendRoute, HttpProxy};
 use crate::stats::counters::FrontendCounters;
@@ -195,8 +195,7 @@ fn build_fresh(
             connection_mode: ConnectionMode::of(proxy),
             server_timeout: timeout(&proxy.timeouts.server),
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
-            retries: proxy.retries(),
-            redispatch: proxy.option("redispatch"),
+            retry: RetrySettings::of(proxy, true),
             abort_on_close: proxy.option("abortonclose"),
             dynamic_errors: crate::proxy::http_error::has_dynamic(proxy),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
@@ -206,10 +205,6 @@ fn build_fresh(
                 .map(|r| r.value)
                 .unwrap_or_default(),
             header_names: proxy.restrict_req_hdr_names.unwrap_or_default(),
-            retry_on: match &proxy.retry_on {
-                Some(list) => RetryPolicy::from_keywords(list.value.iter().map(String::as_str)),
-                None => RetryPolicy::default(),
-            },
         };
         routes.insert(proxy.name.clone(), Arc::new(route));
     }

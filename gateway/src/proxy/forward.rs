@@ -5,8 +5,6 @@
 //! `retry-on` allow, while it notes in the log draft what each attempt did.
 //! One attempt's exchange with the server is `exchange.rs`'s.
 
-use std::sync::atomic::Ordering;
-
 use http::request::Parts;
 use http::Request;
 
@@ -17,11 +15,11 @@ use crate::net::tls::upstream::TlsTarget;
 use crate::upstream::PickContext;
 use switchyard_rules::decision::PersistOverride;
 
+use super::abort;
 use super::exchange::{own_path_takes, reuse_policy, AttemptError};
 use super::log_draft::{client_left, ended, set_wait, LogDraft};
 use super::request::clone_parts;
-use super::retry::{is_idempotent, redispatch_now, SentFailure};
-use super::{abort, retry};
+use super::retry::{is_idempotent, Attempts, Failed, Failure, Next, SentFailure};
 use super::{framing, BackendRoute, ClientConn, HttpProxy};
 
 /// How to go about sending one request.
@@ -122,7 +120,7 @@ impl HttpProxy {
             p.strip_request(&mut parts.headers);
         }
         let method = parts.method.clone();
-        let replay_after_send = replayable && route.retry_on.after_send();
+        let replay_after_send = replayable && route.retry.retry_on.after_send();
         let mut parts = Some(parts);
         let mut avoid: Vec<usize> = Vec::new();
         let mut last_error = 503;
@@ -130,46 +128,61 @@ impl HttpProxy {
         // reached, until an attempt says otherwise.
         let mut last_failure = termination::NO_SERVER;
         let mut previous: Option<usize> = None;
-        // Counted by hand: a stale reused connection's retry is not one of
-        // `retries`.
-        let mut attempt = 0;
+        // The retries made, and where the next attempt goes (`None`: the
+        // first one).
+        let mut attempts = Attempts::default();
+        let mut next: Option<Next> = None;
+        // Persistence chose the server (HAProxy's `SF_DIRECT`), until a
+        // redispatch.
+        let mut direct = false;
+        // A stale reused connection's retry is not one of `retries`.
         let mut stale_retry = false;
-        while attempt <= route.retries {
+        loop {
             let stale = std::mem::take(&mut stale_retry);
-            if !stale && previous.is_some() {
-                attempt += 1;
-                if attempt > route.retries {
-                    break;
-                }
-            }
             let Some(head) = parts.as_ref() else { break };
-            let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
             // A server the request must go to (its cookie's, or the same
             // one again) is waited for in its own queue; one the balancer
             // chose, in the backend's (HAProxy's `%sq` and `%bq`).
-            let (server, assigned) = match (sticky.take(), previous) {
-                (Some(s), _) if !redispatch => (Some(s), true),
-                (_, Some(index)) if !redispatch => (route.backend.server(index), true),
-                _ => (
-                    route
-                        .backend
-                        .pick(&PickContext::from_request(head, conn.peer.ip()), &avoid),
-                    false,
-                ),
+            let pick = |avoid: &[usize]| {
+                route
+                    .backend
+                    .pick(&PickContext::from_request(head, conn.peer.ip()), avoid)
+            };
+            // The turn-around pause, given up with the request when its
+            // client leaves (`option abortonclose`).
+            if let Some(Next::Same { pause } | Next::Elsewhere { pause }) = next {
+                if let Some(pause) = pause {
+                    let paused = abort::unless_client_closes(
+                        route.abort_on_close,
+                        &conn.gone,
+                        tokio::time::sleep(pause),
+                    );
+                    if paused.await.is_err() {
+                        return client_left(draft, termination::CLIENT_CONNECT, None);
+                    }
+                }
+            }
+            let (server, assigned) = match next {
+                None => match sticky.take() {
+                    Some(s) => {
+                        direct = true;
+                        (Some(s), true)
+                    }
+                    None => (pick(&avoid), false),
+                },
+                Some(Next::Same { .. }) => (previous.and_then(|i| route.backend.server(i)), true),
+                Some(Next::Elsewhere { .. }) => {
+                    direct = false;
+                    (pick(&avoid), false)
+                }
+                Some(Next::GiveUp) => break,
             };
             let Some(server) = server else { break };
             if let Some(last) = previous
                 .filter(|_| !stale)
                 .and_then(|i| route.backend.server(i))
             {
-                // Another attempt: a retry on the same server, or the
-                // request redispatched away from it.
-                let counter = if last.index == server.index {
-                    &last.retries
-                } else {
-                    &last.redispatches
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
+                super::retry::count(&last, &server);
             }
             previous = Some(server.index);
             // Times for the log line only: no clock read without one.
@@ -178,8 +191,8 @@ impl HttpProxy {
             if let Some(d) = draft.as_mut() {
                 d.record.server = server.name.clone();
                 d.record.server_addr = Some(server.addr);
-                d.record.retries = attempt as u32;
-                d.record.redispatched |= redispatch;
+                d.record.retries = attempts.retries() as u32;
+                d.record.redispatched |= matches!(next, Some(Next::Elsewhere { .. }));
             }
             let queue = if assigned {
                 &server.queue_positions
@@ -252,27 +265,25 @@ impl HttpProxy {
                     avoid.push(server.index);
                     last_error = 503;
                     last_failure = termination::NO_SERVER;
-                    let same_server_next =
-                        !redispatch_now(route.redispatch, attempt + 1, route.retries);
-                    if attempt < route.retries && same_server_next {
-                        // HAProxy waits before trying the same server
-                        // again after its connection failed (`retry.rs`).
-                        let failed_fast = matches!(
-                            e,
-                            crate::upstream::pool::ConnectError::Io(_)
-                                | crate::upstream::pool::ConnectError::Tls(_)
-                        );
-                        if let Some(pause) = retry::turnaround(route.connect_timeout, failed_fast) {
-                            let paused = abort::unless_client_closes(
-                                route.abort_on_close,
-                                &conn.gone,
-                                tokio::time::sleep(pause),
-                            );
-                            if paused.await.is_err() {
-                                return client_left(draft, termination::CLIENT_CONNECT, None);
-                            }
-                        }
-                    }
+                    let how = match e {
+                        crate::upstream::pool::ConnectError::Timeout => Failure::ConnectTimeout,
+                        _ => Failure::ConnectError,
+                    };
+                    let failed = Failed::at(how, &route.backend, &server);
+                    next = Some(attempts.after_failure(
+                        &route.retry,
+                        Failed {
+                            direct,
+                            force_persist: forced,
+                            // An HTTP/2 handshake failed on a connection
+                            // made: no turn-around.
+                            established: matches!(
+                                e,
+                                crate::upstream::pool::ConnectError::Handshake(_)
+                            ),
+                            ..failed
+                        },
+                    ));
                     continue;
                 }
                 Err(abort::Aborted) => {
@@ -283,8 +294,8 @@ impl HttpProxy {
             pooled.private |= closes;
             // Keep a copy only if this request may be needed again after
             // being sent (or could not come back unsent).
-            let keep =
-                attempt < route.retries && (replay_after_send || !pooled.sender.returns_unsent());
+            let keep = attempts.may_retry(&route.retry)
+                && (replay_after_send || !pooled.sender.returns_unsent());
             let request_head = match (keep, parts.take()) {
                 (true, Some(head)) => {
                     let copy = Box::new(clone_parts(&head));
@@ -335,18 +346,29 @@ impl HttpProxy {
                 }
                 return client_left(draft, termination::CLIENT_HEADERS, Some(400));
             };
+            // What the next attempt is, after a failure `how`.
+            let failed = |how, established| Failed {
+                direct,
+                force_persist: forced,
+                established,
+                ..Failed::at(how, &route.backend, &server)
+            };
             match exchanged {
                 // `retry-on 503` and friends: a status worth another try.
                 Ok(response)
                     if replayable
-                        && attempt < route.retries
+                        && attempts.may_retry(&route.retry)
                         && route
+                            .retry
                             .retry_on
                             .statuses
                             .contains(&response.status().as_u16()) =>
                 {
                     last_error = response.status().as_u16();
                     avoid.push(server.index);
+                    next = Some(
+                        attempts.after_failure(&route.retry, failed(Failure::Response, false)),
+                    );
                 }
                 Ok(mut response) => {
                     if let Some(stream) = attempt_trace {
@@ -405,6 +427,7 @@ impl HttpProxy {
                     parts.get_or_insert(head);
                     reuse = false;
                     stale_retry = true;
+                    next = Some(Next::Same { pause: None });
                 }
                 Err(AttemptError::Stale(_)) => {
                     last_error = 502;
@@ -422,6 +445,10 @@ impl HttpProxy {
                     avoid.push(server.index);
                     last_error = 503;
                     last_failure = termination::NO_SERVER;
+                    // On a connection already made: no turn-around.
+                    next = Some(
+                        attempts.after_failure(&route.retry, failed(Failure::ConnectError, true)),
+                    );
                 }
                 Err(AttemptError::Sent { failure, status }) => {
                     server.record_failure();
@@ -435,11 +462,15 @@ impl HttpProxy {
                         None if status == 400 => termination::PROXY_REFUSED,
                         None => termination::INVALID_RESPONSE,
                     };
-                    let retry = replayable && failure.is_some_and(|f| route.retry_on.covers(f));
+                    let retry =
+                        replayable && failure.is_some_and(|f| route.retry.retry_on.covers(f));
                     if !retry {
                         break;
                     }
                     avoid.push(server.index);
+                    next = Some(
+                        attempts.after_failure(&route.retry, failed(Failure::Response, false)),
+                    );
                 }
             }
         }

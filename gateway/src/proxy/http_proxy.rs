@@ -19,7 +19,7 @@ use crate::upstream::Backend;
 
 use super::connection_mode::ConnectionMode;
 use super::forwardfor::ForwardForPolicy;
-use super::retry::RetryPolicy;
+use super::retry::RetrySettings;
 
 /// What a backend needs on the request path besides its servers.
 pub struct BackendRoute {
@@ -33,9 +33,8 @@ pub struct BackendRoute {
     pub connection_mode: ConnectionMode,
     pub server_timeout: Option<Duration>,
     pub queue_timeout: Option<Duration>,
-    pub retries: u64,
-    pub redispatch: bool,
-    pub retry_on: RetryPolicy,
+    /// `retries`, `option redispatch`, `retry-on`, the turn-around.
+    pub retry: RetrySettings,
     pub tunnel_timeout: Option<Duration>,
     /// The backend's `option http-restrict-req-hdr-names`.
     pub header_names: HeaderNamePolicy,

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
-use crate::net::tunnel::{self, TunnelEnd};
+use crate::net::tunnel::{self, IdleLimits, Transferred, TunnelEnd};
 use crate::upstream::ServerPermit;
 
 /// The protocol an HTTP/1.1 request asks to switch to, if it asks.
@@ -61,12 +61,18 @@ pub fn spawn_tunnel(
                 return;
             }
         };
-        match tunnel::join(TokioIo::new(client), TokioIo::new(server), idle).await {
-            TunnelEnd::Closed(t) => {
-                tracing::debug!(up = t.a_to_b, down = t.b_to_a, "tunnel closed")
+        let (client, server) = (TokioIo::new(client), TokioIo::new(server));
+        let counts = Transferred::default();
+        match tunnel::run(client, server, IdleLimits::both(idle), &counts).await {
+            TunnelEnd::Closed => {
+                let up = counts.uploaded.load(std::sync::atomic::Ordering::Relaxed);
+                let down = counts.downloaded.load(std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(up, down, "tunnel closed")
             }
-            TunnelEnd::IdleTimeout => tracing::debug!("tunnel idle timeout"),
-            TunnelEnd::Failed(e) => tracing::debug!(error = %e, "tunnel failed"),
+            TunnelEnd::ClientTimeout | TunnelEnd::ServerTimeout => {
+                tracing::debug!("tunnel idle timeout")
+            }
+            end => tracing::debug!(?end, "tunnel failed"),
         }
     });
 }

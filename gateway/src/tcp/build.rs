@@ -13,6 +13,7 @@ use switchyard_grammar::Config;
 use switchyard_rules::RuleSet;
 
 use super::{TcpBackendRoute, TcpFrontend};
+use crate::proxy::retry::RetrySettings;
 use crate::stats::counters::FrontendCounters;
 use crate::upstream::Backend;
 
@@ -79,8 +80,9 @@ pub fn build(
     let mut routes = HashMap::new();
     let mut backends = Vec::new();
     for proxy in config.backends().filter(tcp) {
+        let view = layer4_view(proxy);
         let backend = Arc::new(
-            Backend::build(&layer4_view(proxy))
+            Backend::build(&view)
                 .with_context(|| format!("backend '{}'", proxy.name))?
                 .logging_events(proxy, &config.global)?,
         );
@@ -96,8 +98,7 @@ pub fn build(
                 tunnel_timeout: timeout(&t.tunnel),
                 queue_timeout: timeout(&t.queue).or(timeout(&t.connect)),
                 inspect_delay: timeout(&proxy.tcp_inspect_delay).unwrap_or_default(),
-                retries: proxy.retries(),
-                redispatch: proxy.option("redispatch"),
+                retry: RetrySettings::of(&view, false),
             }),
         );
     }

@@ -3,12 +3,11 @@
 //! content` rules ([`inspect`]), picks a backend with the switching rules
 //! and a server with the backend's balancing, connects (with `retries` and
 //! `option redispatch`), writes a PROXY protocol header when the server
-//! asks for one, and copies bytes both ways ([`tunnel`]) until both sides
+//! asks for one, and copies bytes both ways (`net/tunnel.rs`) until both sides
 //! are done or idle too long. One log line per session (`option tcplog`).
 
 pub mod build;
 pub mod inspect;
-pub mod tunnel;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,10 +21,10 @@ use tokio_util::either::Either;
 
 use crate::log::record::LogRecord;
 use crate::log::request_log::RequestLogger;
-use crate::proxy::retry::redispatch_now;
+use crate::net::tunnel::{self, IdleLimits, Transferred, TunnelEnd};
+use crate::proxy::retry::{self, Attempts, Failed, Failure, Next, RetrySettings};
 use crate::stats::counters::FrontendCounters;
 use crate::upstream::{Backend, PickContext, Server, ServerPermit};
-use tunnel::{IdleLimits, Transferred, TunnelEnd};
 
 /// What a backend needs to serve TCP sessions besides its servers.
 pub struct TcpBackendRoute {
@@ -42,8 +41,8 @@ pub struct TcpBackendRoute {
     pub queue_timeout: Option<Duration>,
     /// The backend's own `tcp-request inspect-delay`.
     pub inspect_delay: Duration,
-    pub retries: u64,
-    pub redispatch: bool,
+    /// `retries`, `option redispatch`, the turn-around.
+    pub retry: RetrySettings,
 }
 
 /// A TCP frontend (or the frontend half of a TCP `listen`).
@@ -276,9 +275,6 @@ impl TcpFrontend {
 /// (`server NAME unix@PATH`).
 type ServerSide = Either<TcpStream, tokio::net::UnixStream>;
 
-/// The pause before a connection is retried on the same server.
-const TURN_AROUND: Duration = Duration::from_secs(1);
-
 /// Shuts the client's receiving side down after reading what it already
 /// sent, so that closing sends a FIN rather than a reset.
 async fn close_gracefully(client: &mut TcpStream) {
@@ -304,9 +300,8 @@ fn refused(inspected: &inspect::Inspected) -> Option<[char; 2]> {
     (inspected.client_done && inspected.buffered.is_empty()).then_some(['C', 'R'])
 }
 
-/// Picks a server and connects to it, retrying on connection failures:
-/// the same server again, another one on the last retry with `option
-/// redispatch`, as the HTTP path does.
+/// Picks a server and connects to it, retrying connection failures as
+/// the HTTP path does (`proxy/retry.rs` decides).
 async fn connect(
     route: &TcpBackendRoute,
     src: SocketAddr,
@@ -320,28 +315,31 @@ async fn connect(
         headers: &headers,
     };
     let mut avoid = Vec::new();
-    let mut previous: Option<usize> = None;
-    for attempt in 0..=route.retries {
-        let redispatch = redispatch_now(route.redispatch, attempt, route.retries);
-        if attempt > 0 && !redispatch && previous.is_some() {
-            // HAProxy's turn-around timer: the same server again, but not
-            // at once — min(1 s, timeout connect).
-            let pause = route
-                .connect_timeout
-                .unwrap_or(TURN_AROUND)
-                .min(TURN_AROUND);
-            tokio::time::sleep(pause).await;
-        }
-        let server = match previous {
-            Some(index) if !redispatch => route.backend.server(index),
-            _ => route.backend.pick(&ctx, &avoid),
+    let mut previous: Option<Arc<Server>> = None;
+    let mut attempts = Attempts::default();
+    let mut next: Option<Next> = None;
+    loop {
+        let server = match (next, &previous) {
+            (None, _) => route.backend.pick(&ctx, &avoid),
+            (Some(Next::Same { pause }), Some(last)) => {
+                retry::turn_around(pause).await;
+                Some(last.clone())
+            }
+            (Some(Next::Elsewhere { pause }), _) => {
+                retry::turn_around(pause).await;
+                route.backend.pick(&ctx, &avoid)
+            }
+            _ => None,
         }?;
-        previous = Some(server.index);
+        if let Some(last) = &previous {
+            retry::count(last, &server);
+        }
+        previous = Some(server.clone());
         log.server = Some(server.clone());
         log.record.server = server.name.clone();
         log.record.server_addr = Some(server.addr);
-        log.record.retries = attempt as u32;
-        log.record.redispatched |= redispatch;
+        log.record.retries = attempts.retries() as u32;
+        log.record.redispatched |= matches!(next, Some(Next::Elsewhere { .. }));
         let queued = Instant::now();
         let permit = server
             .acquire(route.queue_timeout, &route.backend.queue_positions)
@@ -369,14 +367,18 @@ async fn connect(
                 .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
             None => attempt_connect.await,
         };
-        match connected {
+        let e = match connected {
             Ok(stream) => return Some((server, permit, stream)),
-            Err(e) => {
-                tracing::debug!(server = %server.name, error = %e, "connect failed");
-                server.record_failure();
-                avoid.push(server.index);
-            }
-        }
+            Err(e) => e,
+        };
+        tracing::debug!(server = %server.name, error = %e, "connect failed");
+        server.record_failure();
+        avoid.push(server.index);
+        let how = if e.kind() == std::io::ErrorKind::TimedOut {
+            Failure::ConnectTimeout
+        } else {
+            Failure::ConnectError
+        };
+        next = Some(attempts.after_failure(&route.retry, Failed::at(how, &route.backend, &server)));
     }
-    None
 }

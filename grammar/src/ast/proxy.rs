@@ -521,6 +521,9 @@ pub struct Proxy {
     pub http_reuse: Option<Spanned<HttpReuse>>,
     /// `retry-on`: which failures are retried (default `conn-failure`).
     pub retry_on: Option<Spanned<Vec<String>>>,
+    /// `option redispatch <interval>`: HAProxy's `redispatch_after` (`None`
+    /// is its default, -1: the last retry).
+    pub redispatch_after: Option<i64>,
     /// `maxconn`: a frontend's connections at once.
     pub maxconn: Option<Spanned<u64>>,
     /// `fullconn`: a backend's load at which dynamic `maxconn` is reached.
@@ -694,6 +697,7 @@ impl Proxy {
             retries: None,
             http_reuse: None,
             retry_on: None,
+            redispatch_after: None,
             maxconn: None,
             fullconn: None,
             stats: StatsSettings::default(),

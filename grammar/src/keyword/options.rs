@@ -78,6 +78,28 @@ pub fn apply(
     let Some((name, rest)) = args.split_first() else {
         return Err(super::missing(directive, "an option name"));
     };
+    // `option redispatch <interval>`: the one switch with an argument.
+    let rest = match (name.text.as_str(), rest.split_first()) {
+        ("redispatch", Some((interval, after))) if !negated => {
+            let value = interval.text.parse::<i64>().map_err(|_| {
+                Diagnostic::error(
+                    interval.span,
+                    format!(
+                        "'option redispatch' takes an integer interval, not '{}'",
+                        interval.text
+                    ),
+                )
+                .with_help("a positive P redispatches every Pth retry, -N the Nth retry before the last, 0 none")
+            })?;
+            proxy.redispatch_after = Some(value);
+            after
+        }
+        ("redispatch", _) => {
+            proxy.redispatch_after = None;
+            rest
+        }
+        _ => rest,
+    };
     let span = directive.span();
     let kind = proxy.kind;
     let side_ok = |side: Side| match side {
