@@ -17,8 +17,7 @@ use switchyard_rules::decision::PersistOverride;
 
 use super::abort;
 use super::exchange::{own_path_takes, reuse_policy, AttemptError};
-use super::log_draft::{client_left, ended, set_wait, LogDraft};
-use super::request::clone_parts;
+use super::log_draft::{self, client_left, ended, set_wait, LogDraft};
 use super::retry::{is_idempotent, Attempts, Failed, Failure, Next, SentFailure};
 use super::{framing, BackendRoute, ClientConn, HttpProxy};
 
@@ -106,7 +105,7 @@ impl HttpProxy {
             .and_then(|c| route.backend.persisted(&c.server, forced));
         if let (Some(d), Some(p)) = (draft.as_mut(), &route.backend.persistence) {
             d.record.persistence = [
-                cookie_request_flag(
+                log_draft::cookie_request_flag(
                     p,
                     &route.backend,
                     &parts.headers,
@@ -492,31 +491,17 @@ fn body_is_empty(body: &ProxyBody) -> bool {
     body.is_end_stream() || body.size_hint().exact() == Some(0)
 }
 
-/// The request's cookie letter of `%tsc`: `N` none (or `ignore-persist`),
-/// `O`/`E` expired, `I` naming no server, `D` naming a DOWN one, `V` valid.
-fn cookie_request_flag(
-    persistence: &crate::upstream::persist::Persistence,
-    backend: &crate::upstream::Backend,
-    headers: &http::HeaderMap,
-    applied: bool,
-    now: i64,
-) -> char {
-    if !applied {
-        return 'N';
+pub(super) fn clone_parts(parts: &Parts) -> Parts {
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone())
+        .version(parts.version);
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers.clone();
     }
-    let cookie = persistence.requested(headers);
-    if let Some(flag) = persistence.expired_flag(cookie.as_ref(), now) {
-        return flag;
-    }
-    let named = cookie.as_ref().and_then(|c| {
-        backend
-            .servers
-            .iter()
-            .find(|s| s.cookie.as_deref() == Some(c.server.as_str()))
-    });
-    match named {
-        None => 'I',
-        Some(server) if !server.is_up() || server.in_maintenance() => 'D',
-        Some(_) => 'V',
-    }
+    builder
+        .body(())
+        .expect("parts from a valid request")
+        .into_parts()
+        .0
 }

@@ -11,7 +11,6 @@ use http::request::Parts;
 
 use crate::upstream::Backend;
 
-use super::request::target_of;
 use super::{forwardfor, ClientConn};
 
 /// Notes in the log line how the gateway ended the exchange itself.
@@ -156,4 +155,38 @@ fn request_htx_size(req: &Parts, uri: &str, version: &str) -> u64 {
         } else {
             0
         }
+}
+
+/// The request's path and query, as `stats uri` and the log see them.
+pub(super) fn target_of(parts: &Parts) -> &str {
+    parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
+}
+
+/// The request's cookie letter of `%tsc`: `N` none (or `ignore-persist`),
+/// `O`/`E` expired, `I` naming no server, `D` naming a DOWN one, `V` valid.
+pub(super) fn cookie_request_flag(
+    persistence: &crate::upstream::persist::Persistence,
+    backend: &crate::upstream::Backend,
+    headers: &http::HeaderMap,
+    applied: bool,
+    now: i64,
+) -> char {
+    if !applied {
+        return 'N';
+    }
+    let cookie = persistence.requested(headers);
+    if let Some(flag) = persistence.expired_flag(cookie.as_ref(), now) {
+        return flag;
+    }
+    let named = cookie.as_ref().and_then(|c| {
+        backend
+            .servers
+            .iter()
+            .find(|s| s.cookie.as_deref() == Some(c.server.as_str()))
+    });
+    match named {
+        None => 'I',
+        Some(server) if !server.is_up() || server.in_maintenance() => 'D',
+        Some(_) => 'V',
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use http::request::Parts;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Response};
 
 use crate::log::termination;
 use crate::message::body::{BodyEnd, ProxyBody};
@@ -19,8 +19,8 @@ use crate::proxy::routing::Verdict;
 use switchyard::wire::h1::hop_by_hop;
 
 use super::ends::{LogEnd, RequestEnd, UploadEnd};
-use super::forward::Attempt;
-use super::log_draft::{ended, LogDraft};
+use super::forward::{clone_parts, Attempt};
+use super::log_draft::{ended, target_of, LogDraft};
 use super::{extended_connect, header_names, request_checks, upgrade, ClientConn, HttpProxy};
 
 impl HttpProxy {
@@ -291,26 +291,6 @@ impl HttpProxy {
             _ => self.errors.response(503),
         }
     }
-}
-
-/// The request's path and query, as `stats uri` and the log see them.
-pub(super) fn target_of(parts: &Parts) -> &str {
-    parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
-}
-
-pub(super) fn clone_parts(parts: &Parts) -> Parts {
-    let mut builder = Request::builder()
-        .method(parts.method.clone())
-        .uri(parts.uri.clone())
-        .version(parts.version);
-    if let Some(headers) = builder.headers_mut() {
-        *headers = parts.headers.clone();
-    }
-    builder
-        .body(())
-        .expect("parts from a valid request")
-        .into_parts()
-        .0
 }
 
 /// `Host` for HTTP/2 clients, who send `:authority` instead.
