@@ -7,6 +7,14 @@
 //! status the connection carries until the gateway closes it, and exactly
 //! the requests written at the origin (method, target, framing, body
 //! length), so that a refused or smuggled request never reaches it.
+//!
+//! The same bytes get the same answers however TCP splits them: every
+//! hostile case and the ordinary ones of `fixtures/requests/ordinary.txt`
+//! (bodies, chunks, a pipelined pair, `Expect: 100-continue`, HTTP/1.0)
+//! are also sent one byte per write and in two writes split in the middle
+//! of the head, and must get the same statuses (an interim `100 Continue`
+//! aside, which is due only when the body has not come with the head) and
+//! put the same requests at the origin.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -56,9 +64,8 @@ fn unescape(text: &str) -> Vec<u8> {
     out
 }
 
-fn cases() -> Vec<Case> {
-    let text =
-        std::fs::read_to_string(workspace_root().join("fixtures/hostile/requests.txt")).unwrap();
+fn cases(file: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(workspace_root().join(file)).unwrap();
     text.split("\n###\n")
         .filter(|b| !b.starts_with("#!"))
         .map(|block| {
@@ -137,17 +144,50 @@ fn statuses(mut out: &[u8]) -> Vec<String> {
     statuses
 }
 
+/// How the bytes of a case are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    Whole,
+    /// One byte per write.
+    Bytes,
+    /// Two writes, the first ending in the middle of the head.
+    MidHead,
+}
+
+/// The writes `bytes` is sent in.
+fn pieces(bytes: &[u8], split: Split) -> Vec<&[u8]> {
+    match split {
+        Split::Whole => vec![bytes],
+        Split::Bytes => bytes.chunks(1).collect(),
+        Split::MidHead => {
+            let end = bytes.windows(4).position(|w| w == b"\r\n\r\n");
+            let mid = end.unwrap_or(bytes.len()) / 2;
+            vec![&bytes[..mid], &bytes[mid..]]
+        }
+    }
+}
+
 /// Sends `bytes` from the client address `from` on a new connection and
 /// reads until the gateway closes it: every status it carried ("closed"
 /// when there was none, "timeout" last when it stayed open 10 s).
-async fn exchange(port: u16, from: IpAddr, bytes: &[u8]) -> Vec<String> {
+async fn exchange(port: u16, from: IpAddr, bytes: &[u8], split: Split) -> Vec<String> {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(from, 0)).unwrap();
     let mut stream = socket
         .connect(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .unwrap();
-    let _ = stream.write_all(bytes).await;
+    stream.set_nodelay(true).unwrap();
+    for piece in pieces(bytes, split) {
+        if stream.write_all(piece).await.is_err() {
+            break;
+        }
+        if split == Split::MidHead {
+            // Let the first piece be read on its own (not needed for the
+            // answer: only to make the split likely).
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let mut out = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), async {
         let mut buf = [0u8; 65536];
@@ -185,8 +225,23 @@ fn as_written(seen: &SeenRequest) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_get_haproxys_answers_or_stricter_ones() {
-    let cases = cases();
+    let cases = cases("fixtures/hostile/requests.txt");
     assert!(cases.len() >= 50, "the corpus has {} requests", cases.len());
+    let failures = run(&cases, &[Split::Whole]).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_get_the_same_answers_however_tcp_splits_them() {
+    let mut all = cases("fixtures/hostile/requests.txt");
+    all.extend(cases("fixtures/requests/ordinary.txt"));
+    let failures = run(&all, &[Split::Whole, Split::Bytes, Split::MidHead]).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Sends every case split each way of `splits`, all at once, and says
+/// which got other answers than the file's.
+async fn run(cases: &[Case], splits: &[Split]) -> Vec<String> {
     let origin = Origin::start("o").await;
     let port = free_port();
     // `option forwardfor` tells the origin which case a request came from:
@@ -197,27 +252,39 @@ async fn hostile_requests_get_haproxys_answers_or_stricter_ones() {
         origin.addr
     );
     let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
-    let client_address = |i: usize| IpAddr::V4(Ipv4Addr::new(127, 0, 1, i as u8 + 1));
+    let client_address = |s: usize, i: usize| {
+        IpAddr::V4(Ipv4Addr::new(
+            127,
+            1 + s as u8,
+            1 + (i / 250) as u8,
+            1 + (i % 250) as u8,
+        ))
+    };
+    let runs: Vec<(usize, usize)> = (0..splits.len())
+        .flat_map(|s| (0..cases.len()).map(move |i| (s, i)))
+        .collect();
     let answers: Vec<Vec<String>> = futures_util::future::join_all(
-        cases
-            .iter()
-            .enumerate()
-            .map(|(i, case)| exchange(port, client_address(i), &case.bytes)),
+        runs.iter()
+            .map(|&(s, i)| exchange(port, client_address(s, i), &cases[i].bytes, splits[s])),
     )
     .await;
     let seen = origin.seen();
     let mut failures = Vec::new();
-    for (i, (case, got)) in cases.iter().zip(&answers).enumerate() {
-        let from = client_address(i).to_string();
+    for (&(s, i), got) in runs.iter().zip(&answers) {
+        let case = &cases[i];
+        let from = client_address(s, i).to_string();
         let reached: Vec<String> = seen
             .iter()
             .filter(|r| r.header_values("x-forwarded-for") == [from.as_str()])
             .map(as_written)
             .collect();
-        if *got != case.responses || reached != case.origin {
+        // An interim 100 is due only when the body has not come yet.
+        let got: Vec<&String> = got.iter().filter(|s| *s != "100").collect();
+        let expected: Vec<&String> = case.responses.iter().filter(|s| *s != "100").collect();
+        if got != expected || reached != case.origin {
             failures.push(format!(
-                "{}:\n    expected responses {:?}, origin {:?}\n    got      responses {got:?}, origin {reached:?}",
-                case.name, case.responses, case.origin
+                "{} ({:?}):\n    expected responses {:?}, origin {:?}\n    got      responses {got:?}, origin {reached:?}",
+                case.name, splits[s], case.responses, case.origin
             ));
         }
     }
@@ -225,6 +292,10 @@ async fn hostile_requests_get_haproxys_answers_or_stricter_ones() {
         .iter()
         .filter(|r| r.header_values("x-forwarded-for").len() != 1)
         .count();
-    assert_eq!(unattributed, 0, "requests at the origin from no case");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if unattributed != 0 {
+        failures.push(format!(
+            "{unattributed} requests at the origin from no case"
+        ));
+    }
+    failures
 }

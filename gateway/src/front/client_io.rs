@@ -1,5 +1,5 @@
-//! The client's socket as hyper sees it, with HAProxy's client-side rules
-//! wrapped around it:
+//! The client's socket with HAProxy's client-side rules wrapped around it,
+//! under both HTTP engines (the gateway's own HTTP/1, hyper's HTTP/2):
 //!
 //! - `timeout http-request`: a request head not complete in time gets
 //!   HAProxy's 408 page and the connection closes. For the first request
@@ -7,11 +7,10 @@
 //!   HAProxy 2.6 answers), for later ones at the request's first byte.
 //! - `timeout http-keep-alive`: a connection waiting for its next request
 //!   that long without a byte closes silently.
-//! - a request hyper cannot parse gets HAProxy's 400 page instead of
-//!   hyper's empty one (hyper writes its own reply from inside its
-//!   connection; it is recognised here and replaced on the wire).
 //! - `timeout client` on writes: a client that stops reading what it is
 //!   sent for that long loses its connection.
+//! - `proto h2`: a client that does not open with HTTP/2's preface is
+//!   disconnected.
 //!
 //! Time spent on a request in progress (waiting for a server, streaming a
 //! body) is not idle time; body inactivity is watched by the bodies.
@@ -60,7 +59,6 @@ impl ClientSocket for tokio_rustls::server::TlsStream<TcpStream> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
     Unknown,
-    Http1,
     Http2,
 }
 
@@ -100,6 +98,8 @@ pub struct ClientIo<S> {
     /// The listener left quick ACKs off (`tcp-smart-accept`) and they are
     /// not back on yet.
     delayed_acks: bool,
+    /// The connection switched protocols: no head is awaited any more.
+    tunnel: bool,
     /// The connection's place under global `maxconn`, given back when the
     /// socket closes.
     _permit: Option<OwnedSemaphorePermit>,
@@ -120,6 +120,7 @@ impl<S> ClientIo<S> {
             write_timer: None,
             write_blocked: false,
             require_http2: false,
+            tunnel: false,
             _permit: None,
         }
     }
@@ -135,17 +136,28 @@ impl<S> ClientIo<S> {
         self.require_http2 = only;
         self
     }
-}
 
-/// hyper's own reply to a request it could not parse (400, 431 for a head
-/// too large, 505): a bodiless head it writes in one piece, with fields no
-/// response of the gateway's has in that order.
-fn is_hypers_error_reply(data: &[u8]) -> bool {
-    const HEAD: &[u8] = b"\r\nconnection: close\r\ncontent-length: 0\r\n";
-    data.len() < 256
-        && (data.starts_with(b"HTTP/1.1 4") || data.starts_with(b"HTTP/1.1 5"))
-        && data.ends_with(b"\r\n\r\n")
-        && data.windows(HEAD.len()).any(|w| w == HEAD)
+    /// The client speaks HTTP/2 (its preface, or ALPN): a head not in time
+    /// closes the connection without a page.
+    pub fn mark_http2(&mut self) {
+        self.protocol = Protocol::Http2;
+    }
+
+    /// The connection switched protocols (a tunnel's now): reads wait for
+    /// no head; the tunnel watches its own idle time.
+    pub fn become_tunnel(&mut self) {
+        self.tunnel = true;
+    }
+
+    /// The first bytes of the next request head were read with the last
+    /// request (pipelined, or bytes after its body): its `timeout
+    /// http-request` runs from now, not from the keep-alive wait.
+    pub fn head_begun(&mut self) {
+        if let Some((epoch, _)) = self.conn.waiting() {
+            self.head_epoch = epoch;
+            self.first_byte = Some(Instant::now());
+        }
+    }
 }
 
 impl<S: AsyncWrite + Unpin> ClientIo<S> {
@@ -201,9 +213,17 @@ impl<S: AsyncWrite + Unpin> ClientIo<S> {
         }
     }
 
-    /// Starts writing `page` in place of whatever hyper writes.
+    /// Starts writing `page`; the connection is over once it is out.
     fn replace_with(&mut self, page: Bytes) {
         self.out = Outgoing::Page(Box::new(page));
+    }
+
+    /// Answers a request head the parser refused with the frontend's 400
+    /// page, and ends the connection.
+    pub async fn refuse(&mut self) {
+        self.replace_with(self.side.pages.bad_request.clone());
+        let _ = std::future::poll_fn(|cx| self.poll_page(cx)).await;
+        let _ = std::future::poll_fn(|cx| Pin::new(&mut self.inner).poll_shutdown(cx)).await;
     }
 }
 
@@ -247,6 +267,9 @@ impl<S: ClientSocket> AsyncRead for ClientIo<S> {
             }
             Outgoing::Over => return Poll::Ready(Ok(())),
         }
+        if this.tunnel {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         let ended = match &polled {
@@ -259,23 +282,15 @@ impl<S: ClientSocket> AsyncRead for ClientIo<S> {
             this.conn.gone.mark();
         }
         let got = &buf.filled()[before..];
-        if this.protocol == Protocol::Unknown && !got.is_empty() {
-            // The HTTP/2 preface starts "PRI * HTTP/2.0"; no HTTP/1 method
-            // is called PRI.
+        if this.require_http2 && this.protocol == Protocol::Unknown && !got.is_empty() {
+            // HTTP/1 on an h2-only bind: nothing to answer, close.
             let preface = b"PRI ";
-            let http2 = got.starts_with(preface) || preface.starts_with(got);
-            if this.require_http2 && !http2 {
-                // HTTP/1 on an h2-only bind: nothing to answer, close.
+            if !(got.starts_with(preface) || preface.starts_with(got)) {
                 this.out = Outgoing::Over;
                 buf.set_filled(before);
                 return Poll::Ready(Ok(()));
             }
-            this.protocol = if http2 {
-                this.conn.set_http2();
-                Protocol::Http2
-            } else {
-                Protocol::Http1
-            };
+            this.mark_http2();
         }
         let Some((epoch, since)) = this.conn.waiting() else {
             // A request in progress: a read that waits is for its body.
@@ -330,12 +345,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if matches!(this.out, Outgoing::Through)
-            && this.protocol == Protocol::Http1
-            && is_hypers_error_reply(data)
-        {
-            this.replace_with(this.side.pages.bad_request.clone());
-        }
         match this.out {
             Outgoing::Through => {
                 let polled = Pin::new(&mut this.inner).poll_write(cx, data);
@@ -356,11 +365,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let first = bufs.iter().find(|b| !b.is_empty());
-        let plain = matches!(this.out, Outgoing::Through)
-            && !(this.protocol == Protocol::Http1
-                && first.is_some_and(|b| is_hypers_error_reply(b)));
-        if !plain {
+        if !matches!(this.out, Outgoing::Through) {
+            let first = bufs.iter().find(|b| !b.is_empty());
             let data = first.map(|b| &b[..]).unwrap_or(&[]);
             return Pin::new(this).poll_write(cx, data);
         }
@@ -487,19 +493,6 @@ mod tests {
         idle: Duration::from_secs(1),
         client: Some(Duration::from_secs(10)),
     };
-
-    #[test]
-    fn hypers_own_error_replies_are_recognised_and_nothing_else() {
-        assert!(is_hypers_error_reply(
-            b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 25 Nov 2026 09:42:59 GMT\r\n\r\n"
-        ));
-        assert!(!is_hypers_error_reply(
-            b"HTTP/1.1 400 Bad request\r\ncontent-length: 90\r\ncache-control: no-cache\r\n\r\n"
-        ));
-        assert!(!is_hypers_error_reply(
-            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-        ));
-    }
 
     #[tokio::test(start_paused = true)]
     async fn an_incomplete_first_head_gets_408_at_the_http_request_timeout() {
@@ -635,15 +628,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hypers_400_is_replaced_by_the_frontends_page() {
+    async fn a_refused_head_gets_the_frontends_page_and_the_connection_ends() {
         let (mut io, mut client, _conn) = guarded(TIMEOUTS);
         client.write_all(b"GARBAGE\r\n\r\n").await.unwrap();
         let mut head = [0u8; 64];
         assert!(io.read(&mut head).await.unwrap() > 0);
-        io.write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
-            .await
-            .unwrap();
-        io.shutdown().await.unwrap();
+        io.refuse().await;
+        assert_eq!(io.read(&mut head).await.unwrap(), 0, "over");
         drop(io);
         let mut seen = Vec::new();
         client.read_to_end(&mut seen).await.unwrap();

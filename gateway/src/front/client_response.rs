@@ -1,7 +1,7 @@
-//! Writing a response to an HTTP/1.1 client on the parked path
-//! (`front/parked.rs`): the head, then the body's frames as they come, with the
-//! head and the body's first bytes in one system call when they are at
-//! hand together (as they are for a small response read in one go).
+//! Writing a response to an HTTP/1 client (`front/h1_conn.rs`): the head,
+//! then the body's frames as they come, with the head and the body's first
+//! bytes in one system call when they are at hand together (as they are
+//! for a small response read in one go).
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -23,12 +23,15 @@ use crate::message::response::ProxyResponse;
 const GATHER: usize = 16_384;
 
 /// Writes `response` to `io`; `head_request` says the request was `HEAD`
-/// (no body goes out, whatever the response holds). An error means the
+/// (no body goes out, whatever the response holds), `http10_client` that
+/// it was HTTP/1.0 (no chunks: a body of unknown length ends with the
+/// connection, which `front/h1_conn.rs` closes). An error means the
 /// connection is no longer at a message boundary and must be closed.
 pub async fn write<IO: AsyncWrite + Unpin>(
     io: &mut IO,
     response: ProxyResponse,
     head_request: bool,
+    http10_client: bool,
 ) -> io::Result<()> {
     let (mut parts, mut server_fields, mut body) = response.into_wire();
     if parts.status.is_informational() || parts.status == http::StatusCode::NO_CONTENT {
@@ -52,7 +55,9 @@ pub async fn write<IO: AsyncWrite + Unpin>(
             Some(n) => BodyFraming::Length(n),
             // HTTP/1.0 has no chunking: the request path closes the
             // connection after this response (`HttpProxy::handle`).
-            None if parts.version == http::Version::HTTP_10 => BodyFraming::UntilClose,
+            None if parts.version == http::Version::HTTP_10 || http10_client => {
+                BodyFraming::UntilClose
+            }
             None => BodyFraming::Chunked,
         },
         _ => BodyFraming::AsFields,
@@ -205,7 +210,7 @@ mod tests {
 
     async fn written(response: http::Response<ProxyBody>, head_request: bool) -> String {
         let mut out = Vec::new();
-        write(&mut out, response.into(), head_request)
+        write(&mut out, response.into(), head_request, false)
             .await
             .unwrap();
         String::from_utf8(out).unwrap()
@@ -254,12 +259,14 @@ mod tests {
         long.headers_mut()
             .insert("content-length", "3".parse().unwrap());
         let mut out = Vec::new();
-        assert!(write(&mut out, long.into(), false).await.is_err());
+        assert!(write(&mut out, long.into(), false, false).await.is_err());
         assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nhel");
         let mut short = http::Response::new(ProxyBody::full("hi"));
         short
             .headers_mut()
             .insert("content-length", "3".parse().unwrap());
-        assert!(write(&mut Vec::new(), short.into(), false).await.is_err());
+        assert!(write(&mut Vec::new(), short.into(), false, false)
+            .await
+            .is_err());
     }
 }

@@ -9,7 +9,7 @@
 //! right after its SETTINGS, which can overtake the SETTINGS ACK that
 //! clients such as VTest's wait for.
 
-use hyper_util::server::conn::auto::Http2Builder;
+use hyper::server::conn::http2::Builder;
 
 /// HAProxy's `tune.h2.initial-window-size` default, the protocol's own
 /// (RFC 9113 §6.9.2): announcing it takes no SETTINGS entry, and the
@@ -20,7 +20,7 @@ pub const INITIAL_WINDOW: u32 = 65_535;
 pub const MAX_CONCURRENT_STREAMS: u32 = 100;
 
 /// Sets a frontend's HTTP/2 server as HAProxy's.
-pub fn configure<E>(builder: &mut Http2Builder<'_, E>) {
+pub fn configure<E>(builder: &mut Builder<E>) {
     builder
         .initial_connection_window_size(INITIAL_WINDOW)
         .initial_stream_window_size(INITIAL_WINDOW)

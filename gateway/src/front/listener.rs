@@ -1,7 +1,9 @@
 //! Listening sockets, opened with socket2 so that SO_REUSEADDR and the
 //! backlog are set as HAProxy sets them, and serving one accepted
-//! connection with hyper (HTTP/1.1 and h2c, and both over TLS on `bind …
-//! ssl`); the accept loop is in `front/accept.rs`.
+//! connection: the PROXY header and the TLS handshake when the bind asks,
+//! then HTTP/1 on the gateway's own engine (`front/h1_conn.rs`) or HTTP/2
+//! on hyper's (h2 by ALPN, or a client opening with the preface); the
+//! accept loop is in `front/accept.rs`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,15 +13,15 @@ use hyper::service::service_fn;
 use hyper::Request;
 
 use crate::message::error_page::SilentClose;
+use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::either::Either;
 
-use crate::front::accept::{BoxedTask, HttpBind, Member, Phase};
+use crate::front::accept::{BoxedTask, HttpBind, Member};
 use crate::front::client_io::{ClientIo, ClientSocket};
 use crate::proxy::{ClientConn, HttpProxy};
 
@@ -42,11 +44,11 @@ pub(crate) type RequestFuture = std::pin::Pin<
     >,
 >;
 
-/// The service hyper calls for each request of a client connection, on
-/// either path. The request future is boxed: hyper keeps a slot the size of
+/// The service hyper calls for each request of an HTTP/2 client
+/// connection. The request future is boxed: hyper keeps a slot the size of
 /// the service's future for the whole life of the connection, and the
-/// request path's state machine is kilobytes, which an idle keep-alive
-/// connection would otherwise hold (docs/performance.md, scenario 6).
+/// request path's state machine is kilobytes, which an idle connection
+/// would otherwise hold (docs/performance.md, scenario 6).
 pub(crate) fn request_service(
     proxy: Arc<HttpProxy>,
     conn: Arc<ClientConn>,
@@ -58,7 +60,16 @@ pub(crate) fn request_service(
 > + Clone {
     service_fn(move |req: Request<Incoming>| {
         let (proxy, conn) = (proxy.clone(), conn.clone());
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        if parts.method == http::Method::CONNECT {
+            // An extended CONNECT's stream, once answered 200, is the
+            // tunnel's (RFC 8441).
+            if let Some(on) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+                parts
+                    .extensions
+                    .insert(crate::message::upgrade::ClientUpgrade::from_hyper(on));
+            }
+        }
         let head_request = parts.method == http::Method::HEAD;
         let (parts, body) = (
             Box::new(parts),
@@ -235,9 +246,9 @@ pub(crate) struct Session {
 
 /// Serves HTTP on an established client connection (plain TCP or after the
 /// TLS handshake). With TLS, the protocol negotiated by ALPN is the one
-/// spoken; without ALPN, HTTP/1.1 or h2 with prior knowledge. HTTP/1.1
-/// connections start on the parked path, which holds no buffers between
-/// requests (`front/parked.rs`); what it does not take goes the general way.
+/// spoken; without ALPN, HTTP/1 or h2 with prior knowledge (its preface).
+/// HTTP/1 is the gateway's own engine (`front/h1_conn.rs`), HTTP/2
+/// hyper's.
 ///
 /// Not an `async fn`: the socket is wrapped (with the frontend's
 /// client-side rules) and boxed first, so that the returned future holds a
@@ -253,37 +264,38 @@ where
 {
     // `proto h2` over TLS is ALPN's business; over TCP, ClientIo enforces it.
     let alpn = session.conn.tls.as_ref().and_then(|t| t.alpn.as_deref());
+    let http2 = h2_only || alpn == Some("h2");
     let io = Box::new(
         ClientIo::new(io, session.conn.clone(), session.proxy.client_side.clone())
             .http2_only(h2_only && alpn.is_none())
             .holding(permit),
     );
-    serve_boxed(io, session, h2_only)
+    serve_boxed(io, session, http2)
 }
 
-async fn serve_boxed<IO>(io: Box<ClientIo<IO>>, session: Session, h2_only: bool)
+async fn serve_boxed<IO>(mut io: Box<ClientIo<IO>>, session: Session, http2: bool)
 where
     IO: ClientSocket + Send + 'static,
 {
-    let handoff = if h2_only {
-        crate::front::parked::Handoff {
+    let handoff = if http2 {
+        io.mark_http2();
+        crate::front::h1_conn::Handoff {
             io,
             read: bytes::Bytes::new(),
         }
     } else {
-        match crate::front::parked::serve(io, &session).await {
+        match crate::front::h1_conn::serve(io, &session).await {
             Some(handoff) => handoff,
             None => return,
         }
     };
     let io = crate::net::prefixed_io::PrefixedIo::new(handoff.read, handoff.io);
-    // Boxed: a parked connection's task stays the size of the parked path.
-    Box::pin(serve_full(io, session)).await
+    // Boxed: an HTTP/1 connection's task stays the size of its engine.
+    Box::pin(serve_http2(io, session)).await
 }
 
-/// The general path: hyper's connection for HTTP/1.1 and HTTP/2, kept for
-/// the connection's life (upgrades, HTTP/1.0, HTTP/2, `proto h2`).
-async fn serve_full<IO>(io: IO, session: Session)
+/// HTTP/2: hyper's connection, kept for the connection's life.
+async fn serve_http2<IO>(io: IO, session: Session)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -293,53 +305,18 @@ where
         member,
     } = session;
     let retirement = member.retirement();
-    let watched = conn.clone();
-    // The protocol is read from the client's first bytes (HTTP/2 preface
-    // or not), which also covers ALPN's choice over TLS; `proto h2` is
-    // enforced by ClientIo.
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    let service = request_service(proxy, conn);
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        // HAProxy never adds a `Date` field: the server's, if any, passes.
-        .auto_date_header(false)
-        // `timeout http-request` and `http-keep-alive` are ClientIo's, with
-        // HAProxy's 408 page.
-        .header_read_timeout(None)
-        // Room for the longest head `tune.bufsize` allows (the request
-        // path refuses one longer than the buffer less `tune.maxrewrite`);
-        // hyper wants at least 8 KiB.
-        .max_buf_size(switchyard::wire::h1::buffer_limits::max_rewritten().max(8192));
-    crate::front::h2_front::configure(
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .auto_date_header(false),
-    );
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder.timer(TokioTimer::new()).auto_date_header(false);
+    crate::front::h2_front::configure(&mut builder);
+    let connection = builder.serve_connection(TokioIo::new(io), request_service(proxy, conn));
     tokio::pin!(connection);
-    let phase = tokio::select! {
+    tokio::select! {
         _ = connection.as_mut() => return,
-        phase = retirement.requested() => phase,
+        _ = retirement.requested() => {}
     };
-    // A connection that has not sent its first request yet was accepted
-    // just before the stop: its request may be on the wire already (a
-    // restart with -sf stops the old process while clients still connect
-    // to the shared socket), so it is answered, once, like after a reload.
-    let fresh = matches!(watched.waiting(), Some((0, _)));
-    if (phase == Phase::Reloaded || fresh) && !watched.is_http2() {
-        // The next response says `Connection: close`: the client learns
-        // of the close from the answer to a request it already sent, so no
-        // request is ever lost to the close (HAProxy's
-        // `option idle-close-on-response`). Idle ones end at their timeout.
-        watched.close_after_next_response();
-    } else {
-        // Soft stop, or HTTP/2 (GOAWAY is race-free): finish the request in
-        // progress, close at once if idle.
-        connection.as_mut().graceful_shutdown();
-    }
+    // A reload or a stop: GOAWAY (race-free), the streams in progress
+    // finish.
+    connection.as_mut().graceful_shutdown();
     let _ = connection.await;
 }
 

@@ -1,8 +1,9 @@
 //! The client side of an HTTP frontend: the accept loops that outlive a
 //! configuration ([`accept`]), serving one accepted connection
 //! ([`listener`]), the client's socket with HAProxy's timeouts
-//! ([`client_io`]), the gateway's own HTTP/1.1 client connections
-//! ([`parked`], [`client_response`]), HTTP/2's settings ([`h2_front`]), and
+//! ([`client_io`]), the gateway's own HTTP/1 engine ([`h1_conn`], with
+//! [`request_body`] and [`client_response`]), HTTP/2's settings
+//! ([`h2_front`]), and
 //! HTTP frontends with a layer-4 step ([`http_l4`]). Each request then goes
 //! to the request path (`proxy/`).
 
@@ -10,7 +11,8 @@ pub mod accept;
 pub mod client_io;
 pub mod client_response;
 pub mod connection_counts;
+pub mod h1_conn;
 pub mod h2_front;
 pub mod http_l4;
 pub mod listener;
-pub mod parked;
+pub mod request_body;

@@ -41,17 +41,20 @@ pub enum ProxyBody {
     },
 }
 
-/// Where a streamed body comes from: hyper (a client's body, or a server's
-/// on a connection hyper drives), or one of the gateway's own server
-/// connections (`upstream/server_body.rs`).
+/// Where a streamed body comes from: hyper (an HTTP/2 client's body, or a
+/// server's on a connection hyper drives), one of the gateway's own server
+/// connections (`upstream/server_body.rs`), or an HTTP/1 client's
+/// connection (`front/request_body.rs`).
 pub enum Source {
     Hyper(Incoming),
     Server(Box<dyn ConnectionBody>),
+    Client(Box<dyn ConnectionBody>),
 }
 
 /// A body the gateway reads itself from one of its own connections
-/// (`upstream/server_body.rs`). A trait, so that this layer knows nothing
-/// of the pool such a body returns its connection to.
+/// (`upstream/server_body.rs`, `front/request_body.rs`). A trait, so that
+/// this layer knows nothing of the pool such a body returns its connection
+/// to, nor of the client connection it is read from.
 pub trait ConnectionBody: Send {
     /// The next frame, as `hyper::body::Body::poll_frame`.
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>>;
@@ -65,21 +68,21 @@ impl Source {
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self {
             Source::Hyper(inner) => Pin::new(inner).poll_frame(cx).map_err(Into::into),
-            Source::Server(inner) => inner.poll_frame(cx),
+            Source::Server(inner) | Source::Client(inner) => inner.poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Source::Hyper(inner) => inner.is_end_stream(),
-            Source::Server(inner) => inner.is_end_stream(),
+            Source::Server(inner) | Source::Client(inner) => inner.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Source::Hyper(inner) => inner.size_hint(),
-            Source::Server(inner) => inner.size_hint(),
+            Source::Server(inner) | Source::Client(inner) => inner.size_hint(),
         }
     }
 }

@@ -62,9 +62,9 @@ pub struct CannedResponse {
 }
 
 /// Marks a response that is not to be written: the client's connection
-/// closes without an answer (an empty errorfile). The request service
-/// turns it into an error, on which hyper drops the connection; the parked
-/// path drops it itself.
+/// closes without an answer (an empty errorfile). HTTP/2's request
+/// service turns it into an error, on which hyper drops the connection;
+/// the HTTP/1 engine (`front/h1_conn.rs`) drops it itself.
 #[derive(Debug, Clone, Copy)]
 pub struct SilentClose;
 

@@ -5,8 +5,8 @@
 //! fields as the server wrote them. Field edits (`http-response` rules, a
 //! persistence cookie: [`FieldsMut`]) leave them so: what the gateway adds
 //! is kept apart and written after them. They are made into a map only
-//! for what needs one: a trace, or hyper (which writes HTTP/2 and the
-//! general HTTP/1 path). The parked path writes them out as they are.
+//! for what needs one: a trace, or hyper (which writes HTTP/2). The
+//! HTTP/1 engine (`front/client_response.rs`) writes them out as they are.
 //! Every way to the fields goes through this type, so none can see an
 //! empty map where the server's fields are still bytes.
 
@@ -75,6 +75,13 @@ impl ProxyResponse {
             && !switchyard::wire::h1::response_head::has_no_body(self.parts.status, head_request)
             && hyper::body::Body::size_hint(&self.body).exact().is_none()
             && !self.any_field_value(&http::header::CONTENT_LENGTH, |_| true)
+    }
+
+    /// Whether the response's body has a known end without chunks: a
+    /// length in its fields or a body of known size.
+    pub fn has_length(&self) -> bool {
+        hyper::body::Body::size_hint(&self.body).exact().is_some()
+            || self.any_field_value(&http::header::CONTENT_LENGTH, |_| true)
     }
 
     /// Whether the response is a server's HTTP/1.0 one.
@@ -379,7 +386,7 @@ mod tests {
         assert_eq!(http.headers().len(), 4);
     }
 
-    /// The head as the parked path writes it, and as hyper would get it.
+    /// The head as the HTTP/1 engine writes it, and as hyper would get it.
     fn written(r: ProxyResponse) -> (String, Vec<String>) {
         let mut copy = ProxyResponse {
             parts: r.parts.clone_head(),

@@ -1,6 +1,6 @@
-//! A stream with bytes already read from it put back in front: what a
-//! parked connection read (`front/parked.rs`) is the start of what hyper parses
-//! when the connection goes the general way.
+//! A stream with bytes already read from it put back in front: what the
+//! HTTP/1 engine read (`front/h1_conn.rs`) is the start of what hyper's
+//! HTTP/2 server parses (the preface), or of a tunnel's first bytes.
 
 use std::io;
 use std::pin::Pin;

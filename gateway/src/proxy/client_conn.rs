@@ -24,8 +24,6 @@ pub struct ClientConn {
     /// becomes so (see `client_io`): one lock for both, taken once per
     /// request.
     idle: std::sync::Mutex<Idle>,
-    /// The client speaks HTTP/2 (seen from its preface).
-    http2: std::sync::atomic::AtomicBool,
     /// A reload happened: the next response closes the connection.
     pub(super) closing: std::sync::atomic::AtomicBool,
     /// The client socket's descriptor, for `-d`'s trace (-1: none).
@@ -62,7 +60,6 @@ impl ClientConn {
                 since: tokio::time::Instant::now(),
                 waker: None,
             }),
-            http2: std::sync::atomic::AtomicBool::new(false),
             closing: std::sync::atomic::AtomicBool::new(false),
             trace_fd: -1,
             forwarded: once_cell::race::OnceBox::new(),
@@ -108,14 +105,6 @@ impl ClientConn {
                 waker.wake();
             }
         }
-    }
-
-    pub fn set_http2(&self) {
-        self.http2.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_http2(&self) -> bool {
-        self.http2.load(Ordering::Relaxed)
     }
 
     /// After a reload: answer the next request with `Connection: close`.

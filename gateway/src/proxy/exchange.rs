@@ -48,7 +48,7 @@ impl HttpProxy {
         mut pooled: PooledConn,
         permit: ServerPermit,
         request: Request<ProxyBody>,
-        client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
+        client_upgrade: &mut Option<crate::message::upgrade::ClientUpgrade>,
     ) -> Result<Response<ProxyBody>, AttemptError> {
         if pooled.is_own() {
             // The request path sends the rest to `exchange_own`.
@@ -313,7 +313,7 @@ async fn within_server_timeout<T>(
 pub(super) fn own_path_takes(
     head: &Parts,
     body: &ProxyBody,
-    client_upgrade: &Option<hyper::upgrade::OnUpgrade>,
+    client_upgrade: &Option<crate::message::upgrade::ClientUpgrade>,
 ) -> bool {
     (head.method == http::Method::GET || head.method == http::Method::HEAD)
         && matches!(body, ProxyBody::Empty)

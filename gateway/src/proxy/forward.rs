@@ -54,7 +54,7 @@ impl HttpProxy {
         body: ProxyBody,
         conn: &ClientConn,
         attempt: Attempt,
-        client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
+        client_upgrade: &mut Option<crate::message::upgrade::ClientUpgrade>,
         draft: &mut Option<Box<LogDraft>>,
     ) -> ProxyResponse {
         if let Some(d) = draft.as_mut().filter(|d| d.needs.backend_load) {

@@ -57,8 +57,8 @@ impl HttpProxy {
             }
             response.close_connection();
         } else if http1 && response.says_close() {
-            // An error page or a rule said so: hyper closes after this
-            // response, and so must the parked path (`front/parked.rs`).
+            // An error page or a rule said so: the connection closes
+            // after this response (`front/h1_conn.rs`).
             conn.close_after_next_response();
         } else if http1 && response.is_http10() {
             // A server's HTTP/1.0 response goes out as HTTP/1.0, as HAProxy
@@ -220,7 +220,11 @@ impl HttpProxy {
         }
         let tunnel_asked = upgrade_to.is_some() || parts.method == http::Method::CONNECT;
         let mut client_upgrade = tunnel_asked
-            .then(|| parts.extensions.remove::<hyper::upgrade::OnUpgrade>())
+            .then(|| {
+                parts
+                    .extensions
+                    .remove::<crate::message::upgrade::ClientUpgrade>()
+            })
             .flatten();
         hop_by_hop::strip_request(&mut parts.headers);
         let close_server = self.connection_mode.closes_server(route.connection_mode);

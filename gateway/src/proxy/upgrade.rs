@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
+use crate::message::upgrade::ClientUpgrade;
 use crate::net::tunnel::{self, IdleLimits, Transferred, TunnelEnd};
 use crate::upstream::ServerPermit;
 
@@ -47,21 +48,25 @@ pub fn restore(headers: &mut HeaderMap, protocol: HeaderValue) {
 /// Joins the client's and the server's upgraded connections. The server
 /// slot (`permit`) stays taken while the tunnel lives, as HAProxy counts it.
 pub fn spawn_tunnel(
-    client: OnUpgrade,
+    client: ClientUpgrade,
     server: OnUpgrade,
     permit: ServerPermit,
     idle: Option<Duration>,
 ) {
     tokio::spawn(async move {
         let _permit = permit;
-        let (client, server) = match tokio::join!(client, server) {
+        let (client, server) = match tokio::join!(client.wait(), server) {
             (Ok(c), Ok(s)) => (c, s),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::debug!(error = %e, "upgrade did not complete");
+            (Err(e), _) => {
+                tracing::debug!(error = %e, "the client's side did not switch");
+                return;
+            }
+            (_, Err(e)) => {
+                tracing::debug!(error = %e, "the server's side did not switch");
                 return;
             }
         };
-        let (client, server) = (TokioIo::new(client), TokioIo::new(server));
+        let server = TokioIo::new(server);
         let counts = Transferred::default();
         match tunnel::run(client, server, IdleLimits::both(idle), &counts).await {
             TunnelEnd::Closed => {

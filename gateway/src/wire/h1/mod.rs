@@ -1,6 +1,6 @@
 //! HTTP/1.1 as the gateway speaks it itself: to servers on its own server
-//! connections (`upstream/server_conn.rs`), and to clients on the parked path
-//! (`front/parked.rs`, `front/client_response.rs`): pure functions over
+//! connections (`upstream/server_conn.rs`), and to every HTTP/1 client
+//! (`front/h1_conn.rs`, `front/client_response.rs`): pure functions over
 //! buffers, no I/O, so that they are unit-tested and fuzzed on their own.
 //! Parsing itself is httparse's; what is here is what RFC 9112 asks of a
 //! client around it (framing, interim responses, connection reuse).

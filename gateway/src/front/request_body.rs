@@ -1,0 +1,316 @@
+//! An HTTP/1 client's request body, read from the client's connection as
+//! the request path takes it (`Content-Length` bytes, or chunks decoded by
+//! `wire::h1::chunked`), while the same connection writes the response:
+//! the socket is shared between the body, which the request path may pass
+//! to another task (hyper's connection to the server), and the
+//! connection's own task, each taking it for one poll at a time.
+//!
+//! `Expect: 100-continue`: when the body is first wanted and none of it
+//! has come yet, the interim `100 Continue` goes out first; a body that
+//! came with its head gets none (as HAProxy answers).
+//!
+//! Once the response is out, the connection waits for the request path to
+//! let the body go, reads what is left of it (the client sent it for this
+//! request; the next request follows it), and takes the socket back with
+//! the bytes read past the body.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Frame, SizeHint};
+use switchyard::wire::h1::chunked::{self, Decoder, Step};
+use switchyard::wire::h1::request_parse::Framing;
+use tokio::io::AsyncWrite;
+
+use crate::front::client_io::{ClientIo, ClientSocket};
+use crate::message::body::{BoxError, ConnectionBody};
+
+/// The interim response to `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The most read at once for a body.
+const READ: usize = 16_384;
+
+/// Where the body stands.
+enum State {
+    /// This many bytes still to come.
+    Length(u64),
+    Chunked(Decoder),
+    /// Read whole.
+    Done,
+    /// Malformed, or the client left: the connection cannot go on.
+    Failed,
+}
+
+/// A client connection whose request has a body.
+pub(crate) struct Shared<IO> {
+    /// The socket; `None` once the connection took it back.
+    io: Option<Box<ClientIo<IO>>>,
+    /// Read and not yet passed on: the body's bytes, then the next
+    /// request's.
+    buf: BytesMut,
+    state: State,
+    /// How much of `100 Continue` is still to write; `None` when none is due.
+    continue_due: Option<usize>,
+    /// The request path still holds the body.
+    held: bool,
+    /// The connection waiting for the body to be let go.
+    waiter: Option<Waker>,
+}
+
+/// The connection's handle on a shared client connection.
+pub(crate) struct SharedConn<IO>(Arc<Mutex<Shared<IO>>>);
+
+/// The body as the request path reads it.
+pub(crate) struct RequestBody<IO>(Arc<Mutex<Shared<IO>>>);
+
+fn lock<IO>(shared: &Mutex<Shared<IO>>) -> MutexGuard<'_, Shared<IO>> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<IO: ClientSocket> SharedConn<IO> {
+    /// Shares `io` between the connection and the body `framing` says
+    /// follows; `read` is what came after the head.
+    pub fn new(
+        io: Box<ClientIo<IO>>,
+        read: &[u8],
+        framing: Framing,
+        expects_continue: bool,
+    ) -> (SharedConn<IO>, RequestBody<IO>) {
+        let state = match framing {
+            Framing::None => State::Done,
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(Decoder::default()),
+        };
+        let shared = Arc::new(Mutex::new(Shared {
+            io: Some(io),
+            buf: BytesMut::from(read),
+            state,
+            continue_due: (expects_continue && read.is_empty()).then_some(0),
+            held: true,
+            waiter: None,
+        }));
+        (SharedConn(shared.clone()), RequestBody(shared))
+    }
+
+    /// Waits until the request path has let the body go (or read it
+    /// whole), reads what is left of it (for at most `limit` without a
+    /// byte), and gives the socket back with the bytes read past the body;
+    /// `None` when the connection cannot go on (a malformed body, the
+    /// client gone or silent, a `100 Continue` never sent for a body the
+    /// client may never send).
+    pub async fn finish(self, limit: Option<Duration>) -> Option<(Box<ClientIo<IO>>, Bytes)> {
+        poll_fn(|cx| {
+            let mut shared = lock(&self.0);
+            if !shared.held || matches!(shared.state, State::Done | State::Failed) {
+                return Poll::Ready(());
+            }
+            shared.waiter = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        let drained = async {
+            loop {
+                let next = poll_fn(|cx| {
+                    let mut shared = lock(&self.0);
+                    if shared.continue_due == Some(0) {
+                        // The client may be waiting for the interim
+                        // response the request path never asked for.
+                        return Poll::Ready(Err(()));
+                    }
+                    shared.poll_data(cx).map(|frame| match frame {
+                        None => Ok(true),
+                        Some(Ok(_)) => Ok(false),
+                        Some(Err(_)) => Err(()),
+                    })
+                })
+                .await;
+                match next {
+                    Ok(true) => return true,
+                    Ok(false) => {}
+                    Err(()) => return false,
+                }
+            }
+        };
+        let done = match limit {
+            Some(limit) => tokio::time::timeout(limit, drained).await.unwrap_or(false),
+            None => drained.await,
+        };
+        let mut shared = lock(&self.0);
+        let io = shared.io.take()?;
+        done.then(|| (io, std::mem::take(&mut shared.buf).freeze()))
+    }
+
+    /// Takes the socket back as it is (the connection switches protocols),
+    /// with what was read past the head.
+    pub fn take(self) -> Option<(Box<ClientIo<IO>>, Bytes)> {
+        let mut shared = lock(&self.0);
+        let io = shared.io.take()?;
+        Some((io, std::mem::take(&mut shared.buf).freeze()))
+    }
+}
+
+impl<IO: ClientSocket> Shared<IO> {
+    /// The next piece of the body: `None` at its end.
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BoxError>>> {
+        loop {
+            match &mut self.state {
+                State::Done => return Poll::Ready(None),
+                State::Failed => {
+                    return Poll::Ready(Some(Err("the request body broke off".into())))
+                }
+                State::Length(left) => {
+                    if !self.buf.is_empty() {
+                        let n = usize::try_from(*left)
+                            .unwrap_or(usize::MAX)
+                            .min(self.buf.len());
+                        let data = self.buf.split_to(n).freeze();
+                        *left -= n as u64;
+                        if *left == 0 {
+                            self.state = State::Done;
+                        }
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+                State::Chunked(decoder) => match decoder.step(&mut self.buf) {
+                    Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(data))),
+                    Ok(Step::Done) => {
+                        self.state = State::Done;
+                        return Poll::Ready(None);
+                    }
+                    Ok(Step::NeedMore) => {}
+                    Err(e) => {
+                        self.state = State::Failed;
+                        return Poll::Ready(Some(Err(e.into())));
+                    }
+                },
+            }
+            if let Err(e) = ready!(self.poll_continue(cx)) {
+                self.state = State::Failed;
+                return Poll::Ready(Some(Err(e.into())));
+            }
+            let Some(io) = self.io.as_mut() else {
+                self.state = State::Failed;
+                continue;
+            };
+            self.buf.reserve(READ);
+            match ready!(tokio_util::io::poll_read_buf(
+                Pin::new(io),
+                cx,
+                &mut self.buf
+            )) {
+                Ok(0) | Err(_) => self.state = State::Failed,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Writes what is left of a due `100 Continue`.
+    fn poll_continue(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(written) = self.continue_due {
+            let Some(io) = self.io.as_mut() else {
+                return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+            };
+            if written == CONTINUE.len() {
+                ready!(Pin::new(&mut **io).poll_flush(cx))?;
+                self.continue_due = None;
+                break;
+            }
+            let n = ready!(Pin::new(&mut **io).poll_write(cx, &CONTINUE[written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.continue_due = Some(written + n);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.state {
+            State::Length(left) => SizeHint::with_exact(left),
+            State::Done => SizeHint::with_exact(0),
+            State::Chunked(_) | State::Failed => SizeHint::default(),
+        }
+    }
+}
+
+impl<IO: ClientSocket + Send> ConnectionBody for RequestBody<IO> {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        lock(&self.0)
+            .poll_data(cx)
+            .map(|data| data.map(|data| data.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(lock(&self.0).state, State::Done)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        lock(&self.0).size_hint()
+    }
+}
+
+impl<IO> Drop for RequestBody<IO> {
+    fn drop(&mut self) {
+        let mut shared = lock(&self.0);
+        shared.held = false;
+        if let Some(waiter) = shared.waiter.take() {
+            drop(shared);
+            waiter.wake();
+        }
+    }
+}
+
+/// Writing the response on the shared socket.
+impl<IO: ClientSocket> AsyncWrite for SharedConn<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match lock(&self.0).io.as_mut() {
+            Some(io) => Pin::new(&mut **io).poll_write(cx, data),
+            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match lock(&self.0).io.as_mut() {
+            Some(io) => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
+            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match lock(&self.0).io.as_mut() {
+            Some(io) => Pin::new(&mut **io).poll_flush(cx),
+            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match lock(&self.0).io.as_mut() {
+            Some(io) => Pin::new(&mut **io).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// Whether the chunked body's first bytes, come with the head, are
+/// already malformed (the request is refused before it goes anywhere).
+pub(crate) fn chunked_start_is_bad(framing: Framing, read: &[u8]) -> bool {
+    framing == Framing::Chunked && chunked::Decoder::check_start(read).is_err()
+}
