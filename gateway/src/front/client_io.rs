@@ -50,6 +50,14 @@ impl ClientSocket for tokio::net::UnixStream {
     }
 }
 
+/// An in-memory client, for the tests of the layers above.
+#[cfg(test)]
+impl ClientSocket for tokio::io::DuplexStream {
+    fn quick_acks_on(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl ClientSocket for tokio_rustls::server::TlsStream<TcpStream> {
     fn quick_acks_on(&self) -> io::Result<()> {
         self.get_ref().0.quick_acks_on()

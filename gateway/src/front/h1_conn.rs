@@ -63,16 +63,25 @@ where
     let mut retired: Option<Phase> = None;
     let mut pending = BytesMut::new();
     let mut first = true;
+    // Waited on beside each read until it fires, for the connection's
+    // life; written out rather than in a `select!`, whose state would be
+    // part of every idle connection.
+    let retirement = session.member.retirement();
+    let mut requested = std::pin::pin!(retirement.requested());
     loop {
-        let (head, after) =
-            match read_head(&mut io, &mut pending, first, session, &mut retired).await {
-                Head::Request(head, after) => (head, after),
-                Head::Http2(read) => {
-                    io.mark_http2();
-                    return Some(Handoff { io, read });
-                }
-                Head::Over => return None,
-            };
+        let waiting = Waiting {
+            session,
+            requested: requested.as_mut(),
+            retired: &mut retired,
+        };
+        let (head, after) = match read_head(&mut io, &mut pending, first, waiting).await {
+            Head::Request(head, after) => (head, after),
+            Head::Http2(read) => {
+                io.mark_http2();
+                return Some(Handoff { io, read });
+            }
+            Head::Over => return None,
+        };
         first = false;
         let RequestHead {
             mut parts,
@@ -193,17 +202,17 @@ async fn read_head<IO>(
     io: &mut Box<ClientIo<IO>>,
     pending: &mut BytesMut,
     first: bool,
-    session: &Session,
-    retired: &mut Option<Phase>,
+    waiting: Waiting<'_, '_>,
 ) -> Head
 where
     IO: ClientSocket + Send + 'static,
 {
+    let Waiting {
+        session,
+        mut requested,
+        retired,
+    } = waiting;
     let conn = &session.conn;
-    let retirement = session.member.retirement();
-    // Waited on beside each read until it fires; written out rather than
-    // in a `select!`, whose state would be part of every idle connection.
-    let mut requested = std::pin::pin!(retirement.requested());
     // Bytes already looked at for the end of the head.
     let mut scanned = 0;
     // A connection's first bytes may be HTTP/2's preface.
@@ -267,6 +276,14 @@ where
             }
         }
     }
+}
+
+/// What waiting for a head watches besides the socket: the generation's
+/// retirement (a reload or a stop), and whether it came already.
+struct Waiting<'a, 'r> {
+    session: &'a Session,
+    requested: Pin<&'a mut crate::front::accept::Requested<'r>>,
+    retired: &'a mut Option<Phase>,
 }
 
 /// How an exchange ended.

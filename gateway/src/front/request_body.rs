@@ -314,3 +314,123 @@ impl<IO: ClientSocket> AsyncWrite for SharedConn<IO> {
 pub(crate) fn chunked_start_is_bad(framing: Framing, read: &[u8]) -> bool {
     framing == Framing::Chunked && chunked::Decoder::check_start(read).is_err()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::client_side::{ClientSide, ClientTimeouts, ConnectionPages};
+    use crate::proxy::ClientConn;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    /// A shared connection whose request (in progress) has a body framed
+    /// by `framing`, `read` come with the head; and the client's end.
+    fn shared(
+        read: &[u8],
+        framing: Framing,
+        expects_continue: bool,
+    ) -> (
+        SharedConn<DuplexStream>,
+        RequestBody<DuplexStream>,
+        DuplexStream,
+    ) {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let conn = Arc::new(ClientConn::new(addr, addr));
+        conn.first_request();
+        conn.request_started();
+        let side = Arc::new(ClientSide {
+            timeouts: ClientTimeouts {
+                http_request: Duration::from_secs(5),
+                idle: Duration::from_secs(5),
+                client: None,
+            },
+            pages: ConnectionPages {
+                bad_request: Bytes::from_static(b"400"),
+                request_timeout: Bytes::from_static(b"408"),
+            },
+            smart_accept: false,
+            ignore_probes: false,
+        });
+        let io = Box::new(ClientIo::new(ours, conn, side));
+        let (shared, body) = SharedConn::new(io, read, framing, expects_continue);
+        (shared, body, theirs)
+    }
+
+    /// The body's data until its end, or the error.
+    async fn collect(body: &mut RequestBody<DuplexStream>) -> Result<Vec<u8>, BoxError> {
+        let mut data = Vec::new();
+        while let Some(frame) = poll_fn(|cx| body.poll_frame(cx)).await {
+            data.extend_from_slice(&frame?.into_data().unwrap());
+        }
+        Ok(data)
+    }
+
+    #[tokio::test]
+    async fn a_length_body_is_read_across_reads_and_what_follows_is_kept() {
+        let (shared, mut body, mut client) = shared(b"ab", Framing::Length(5), false);
+        assert_eq!(body.size_hint().exact(), Some(5));
+        client.write_all(b"cdeGET / HTTP/1.1\r\n").await.unwrap();
+        assert_eq!(collect(&mut body).await.unwrap(), b"abcde");
+        assert!(body.is_end_stream());
+        drop(body);
+        let (_io, rest) = shared.finish(None).await.unwrap();
+        assert_eq!(&rest[..], b"GET / HTTP/1.1\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_decoded_and_its_trailers_dropped() {
+        let (shared, mut body, mut client) = shared(b"4\r\nab", Framing::Chunked, false);
+        client
+            .write_all(b"cd\r\n0\r\nX-T: 1\r\n\r\nnext")
+            .await
+            .unwrap();
+        assert_eq!(collect(&mut body).await.unwrap(), b"abcd");
+        drop(body);
+        let (_io, rest) = shared.finish(None).await.unwrap();
+        assert_eq!(&rest[..], b"next");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_chunk_fails_the_body_and_the_connection() {
+        let (shared, mut body, _client) = shared(b"zz\r\nabc\r\n", Framing::Chunked, false);
+        assert!(collect(&mut body).await.is_err());
+        drop(body);
+        assert!(shared.finish(None).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn continue_goes_out_only_when_no_body_came_with_the_head() {
+        let (_shared, mut body, mut client) = shared(b"", Framing::Length(2), true);
+        let reading = tokio::spawn(async move { collect(&mut body).await.unwrap() });
+        let mut interim = [0u8; CONTINUE.len()];
+        client.read_exact(&mut interim).await.unwrap();
+        assert_eq!(&interim, CONTINUE);
+        client.write_all(b"ok").await.unwrap();
+        assert_eq!(reading.await.unwrap(), b"ok");
+
+        let (shared, mut body, mut client) = shared(b"ok", Framing::Length(2), true);
+        assert_eq!(collect(&mut body).await.unwrap(), b"ok");
+        drop(body);
+        let (io, _) = shared.finish(None).await.unwrap();
+        drop(io);
+        let mut seen = Vec::new();
+        client.read_to_end(&mut seen).await.unwrap();
+        assert!(seen.is_empty(), "no 100 Continue for a body already there");
+    }
+
+    #[tokio::test]
+    async fn a_body_let_go_unread_is_read_to_its_end_before_the_next_request() {
+        let (shared, body, mut client) = shared(b"abc", Framing::Length(6), false);
+        drop(body);
+        client.write_all(b"defGET").await.unwrap();
+        let (_io, rest) = shared.finish(Some(Duration::from_secs(5))).await.unwrap();
+        assert_eq!(&rest[..], b"GET");
+    }
+
+    #[tokio::test]
+    async fn a_continue_never_sent_for_a_body_not_come_closes_the_connection() {
+        let (shared, body, _client) = shared(b"", Framing::Length(6), true);
+        drop(body);
+        assert!(shared.finish(Some(Duration::from_secs(5))).await.is_none());
+    }
+}
