@@ -350,6 +350,7 @@ mod tests {
             },
             smart_accept: false,
             ignore_probes: false,
+            watch_close: false,
         });
         let io = Box::new(ClientIo::new(ours, conn, side));
         let (shared, body) = SharedConn::new(io, read, framing, expects_continue);
