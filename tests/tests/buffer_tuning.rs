@@ -83,12 +83,15 @@ async fn response_heads_are_bounded_by_the_buffer_less_its_reserve() {
         format!("127.0.0.1:{port}").parse().unwrap(),
     );
     let c = client();
-    let ok = get(&c, &format!("http://127.0.0.1:{port}/1800"), &[])
+    // HAProxy 2.6.12's limit, which counts the head in its internal form
+    // (`wire/h1/buffer_limits.rs`): with these fields, 1786 bytes of
+    // padding pass and 1787 do not.
+    let ok = get(&c, &format!("http://127.0.0.1:{port}/1786"), &[])
         .await
         .unwrap();
     assert_eq!(ok.status, 200);
-    assert_eq!(ok.header("x-pad").map(str::len), Some(1800));
-    let refused = get(&c, &format!("http://127.0.0.1:{port}/1930"), &[])
+    assert_eq!(ok.header("x-pad").map(str::len), Some(1786));
+    let refused = get(&c, &format!("http://127.0.0.1:{port}/1787"), &[])
         .await
         .unwrap();
     assert_eq!(refused.status, 502);
@@ -127,7 +130,7 @@ async fn the_default_buffer_takes_heads_the_small_one_refuses() {
 async fn rules_may_grow_a_head_up_to_the_whole_buffer() {
     let origin = padding_origin().await;
     let port = free_port();
-    let big = "v".repeat(200);
+    let big = "v".repeat(300);
     let config = format!(
         "{TUNED}defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n    http-request set-header x-small 0123456789 if {{ path_beg /small }}\n    \
@@ -138,7 +141,7 @@ async fn rules_may_grow_a_head_up_to_the_whole_buffer() {
     let c = client();
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
     // A head of about 1900 bytes: in the 1920 read; +~20 fits the 2048
-    // buffer, +~210 does not.
+    // buffer, +~310 does not.
     let pad = "p".repeat(1850);
     let small = get(&c, &url("/small"), &[("x-pad", &pad)]).await.unwrap();
     assert_eq!(small.status, 200);
@@ -150,7 +153,7 @@ async fn rules_may_grow_a_head_up_to_the_whole_buffer() {
     let fits = get(&c, &url("/rbig/1000"), &[]).await.unwrap();
     assert_eq!(fits.status, 200);
     assert_eq!(fits.header("x-big"), Some(big.as_str()));
-    assert_eq!(get(&c, &url("/rbig/1800"), &[]).await.unwrap().status, 500);
+    assert_eq!(get(&c, &url("/rbig/1780"), &[]).await.unwrap().status, 500);
     // Without the rule, the same response passes.
-    assert_eq!(get(&c, &url("/1800"), &[]).await.unwrap().status, 200);
+    assert_eq!(get(&c, &url("/1780"), &[]).await.unwrap().status, 200);
 }
