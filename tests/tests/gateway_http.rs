@@ -1141,10 +1141,14 @@ async fn httplog_lines_match_haproxys_for_cookie_persistence() {
     let origin = switchyard_e2e::held_origin::HeldOrigin::start().await;
     let receiver = SyslogReceiver::start();
     let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("api.sock");
     let config = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option httplog\n    log 127.0.0.1:{} local0\n    default_backend be\n\
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    option httplog\n    log 127.0.0.1:{} local0\n    default_backend be\n\
          backend be\n    cookie SRVID insert indirect nocache\n    server s1 {} cookie one\n",
-        receiver.port, origin.addr
+        socket.display(),
+        receiver.port,
+        origin.addr
     );
     let _gw = start(&config, port);
     let c = client_without_keepalive();
@@ -1153,6 +1157,20 @@ async fn httplog_lines_match_haproxys_for_cookie_persistence() {
         ("/b", Some("SRVID=bogus")),
         ("/c", Some("SRVID=one")),
     ] {
+        // HAProxy's lines were captured one client at a time, each gone
+        // before the next came (%ac/%fc 1/1): wait until the gateway has
+        // seen the previous client's close, which it learns on its own
+        // schedule.
+        switchyard_e2e::wait_until(
+            "the previous client connection closed",
+            Duration::from_secs(10),
+            || {
+                command(&socket, "show info")
+                    .lines()
+                    .any(|l| l.trim() == "CurrConns: 0")
+            },
+        )
+        .await;
         let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
         assert_eq!(
             get(&c, &url(port, path), &headers).await.unwrap().status,
