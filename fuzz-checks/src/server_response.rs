@@ -68,8 +68,11 @@ fn read(input: &[u8], head_request: bool, piece: usize) -> Reading {
     let head = loop {
         match response_head::take(&mut buf, head_request) {
             Ok(None) => {
+                // The raw head is read into a buffer of `tune.bufsize`
+                // (HAProxy's connection buffer); its internal form is what
+                // must fit `max_head`, checked once the head is whole.
                 assert!(
-                    buf.len() <= buffer_limits::max_head(),
+                    buf.len() <= buffer_limits::max_rewritten(),
                     "waits holding {} bytes",
                     buf.len()
                 );
