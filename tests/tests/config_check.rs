@@ -43,6 +43,37 @@ fn quiet_check_prints_nothing_when_valid() {
 }
 
 #[test]
+fn quiet_in_global_is_dash_q_written_in_the_file() {
+    // HAProxy 2.6.12 prints nothing for this file with `-c` (its missing
+    // timeouts warn without `quiet`); an error is still printed.
+    let dir = tempfile::tempdir().unwrap();
+    let body = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:8080\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n";
+    let quiet = dir.path().join("quiet.cfg");
+    std::fs::write(&quiet, format!("global\n    quiet\n{body}")).unwrap();
+    let out = run(&["-c", "-f", quiet.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).is_empty() && stderr(&out).is_empty(),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let loud = dir.path().join("loud.cfg");
+    std::fs::write(&loud, format!("global\n{body}")).unwrap();
+    let out = run(&["-c", "-f", loud.to_str().unwrap()]);
+    assert!(stdout(&out).contains("Configuration file is valid"));
+    let broken = dir.path().join("broken.cfg");
+    std::fs::write(
+        &broken,
+        format!("global\n    quiet\n{body}    bogus-keyword\n"),
+    )
+    .unwrap();
+    let out = run(&["-c", "-f", broken.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bogus-keyword"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_directory_loads_its_cfg_files_in_lexical_order() {
     let dir = tempfile::tempdir().unwrap();
     // 20-backend.cfg must be read after 10-frontend.cfg's defaults.

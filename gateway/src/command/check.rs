@@ -25,7 +25,7 @@ pub fn report(loaded: LoadedConfig, quiet: bool) -> Option<Checked> {
 pub fn run(files: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
     match load_and_report(files, quiet)? {
         Some(checked) => {
-            if !quiet {
+            if !(quiet || checked.loaded.config.global.quiet) {
                 // Valid HAProxy language, but this build cannot serve all of
                 // it yet: say so now rather than at startup.
                 for d in crate::process::support::not_yet_served(&checked.loaded.config) {

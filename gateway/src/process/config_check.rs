@@ -15,6 +15,8 @@ pub struct Checked {
 /// Compiles the rules of `loaded`; returns the configuration when it has
 /// no error, and every diagnostic rendered as text.
 pub fn check(mut loaded: LoadedConfig, quiet: bool) -> (Option<Checked>, String) {
+    // `quiet` in `global` is `-q` written in the file, as in HAProxy.
+    let quiet = quiet || loaded.config.global.quiet;
     // The rules are compiled only for a configuration without errors: their
     // messages would otherwise repeat the grammar's.
     let mut rules = None;

@@ -88,7 +88,8 @@ pub struct Global {
     pub crt_base: Option<Word>,
     /// `default-path current|config|parent|origin PATH`.
     pub default_path: Option<(String, Option<Word>)>,
-    /// `quiet`: no start-up messages (read, not yet applied by the gateway).
+    /// `quiet`: no start-up messages, as `-q` (warnings and `-c`'s verdict
+    /// are not printed; errors are).
     pub quiet: bool,
     /// `debug`: HAProxy's debug mode (read, not yet applied by the gateway;
     /// `-d` is).
