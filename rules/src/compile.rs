@@ -12,6 +12,7 @@ use switchyard_grammar::ast::http_rule::{HttpAction, HttpRule, Redirect, ReturnB
 use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
 use switchyard_grammar::ast::proxy::{BackendTarget, Proxy};
 use switchyard_grammar::ast::sample::SampleExpr;
+use switchyard_grammar::ast::var::{SetVarCond, VarName, VarSource};
 use switchyard_grammar::validate::PREDEFINED_ACLS;
 use switchyard_grammar::{Diagnostic, Diagnostics, FileAccess, Span, Word};
 
@@ -135,6 +136,19 @@ pub enum Action {
     SetStatus(u16, Option<String>),
     Auth(Option<String>),
     UseService(String),
+    /// `set-var`/`set-var-fmt`: the variable, its conditions, the value.
+    SetVar(VarName, Vec<SetVarCond>, VarValue),
+    /// `unset-var`.
+    UnsetVar(VarName),
+}
+
+/// What a `set-var` stores.
+#[derive(Debug, Clone)]
+pub enum VarValue {
+    /// A sample expression's value, of its type.
+    Expr(Expr),
+    /// A log-format string's text.
+    Fmt(Fmt),
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +225,9 @@ pub struct ProxyRules {
     /// request goes to (`default_backend`, or a listen section itself).
     /// Set by [`crate::RuleSet::compile`] once every proxy is known.
     pub fixed_decision: Option<FixedDecision>,
+    /// Whether a rule here sets or reads a variable: a transaction then
+    /// needs its variable store.
+    pub uses_vars: bool,
 }
 
 /// Where every HTTP request of a proxy without rules goes
@@ -266,6 +283,8 @@ pub(crate) struct ProxyCompiler<'a> {
     pub pattern_files: Option<&'a mut Vec<Arc<crate::pattern_file::PatternFile>>>,
     acls: Vec<Acl>,
     names: HashMap<String, AclId>,
+    /// A `var()` fetch or a variable action was compiled.
+    uses_vars: bool,
 }
 
 impl<'a> ProxyCompiler<'a> {
@@ -285,6 +304,7 @@ impl<'a> ProxyCompiler<'a> {
             pattern_files: None,
             acls: Vec::new(),
             names: HashMap::new(),
+            uses_vars: false,
         }
     }
 
@@ -413,6 +433,7 @@ impl<'a> ProxyCompiler<'a> {
             index: crate::index::SwitchIndex::default(),
             checks,
             fixed_decision: None,
+            uses_vars: self.uses_vars,
         }
     }
 
@@ -444,13 +465,15 @@ impl<'a> ProxyCompiler<'a> {
                 | HttpAction::SetHeader { .. }
                 | HttpAction::AddHeader { .. }
                 | HttpAction::DelHeader { .. }
+                | HttpAction::SetVar(_)
+                | HttpAction::UnsetVar(_)
         );
         if !supported {
             self.error(
                 rule.span,
                 "this 'http-response' action is not supported by switchyard yet".into(),
                 Some(
-                    "switchyard runs http-response allow, set-header, add-header and del-header"
+                    "switchyard runs http-response allow, set-header, add-header, del-header, set-var, set-var-fmt and unset-var"
                         .into(),
                 ),
             );
@@ -497,6 +520,10 @@ impl<'a> ProxyCompiler<'a> {
                 );
                 return None;
             }
+            Err(FetchError::Invalid(message)) => {
+                self.error(span, message, None);
+                return None;
+            }
             Err(FetchError::UnknownUserlist(name)) => {
                 self.error(
                     span,
@@ -506,6 +533,7 @@ impl<'a> ProxyCompiler<'a> {
                 return None;
             }
         };
+        self.uses_vars |= matches!(resolved.fetch, Fetch::Var { .. });
         let mut converters = Vec::new();
         for call in &sample.converters {
             if let Some(method) = Converter::map_method(&call.name) {
@@ -958,6 +986,18 @@ impl<'a> ProxyCompiler<'a> {
             HttpAction::SetStatus { status, reason } => Action::SetStatus(*status, reason.clone()),
             HttpAction::Auth { realm } => Action::Auth(realm.clone()),
             HttpAction::UseService(w) => Action::UseService(w.text.clone()),
+            HttpAction::SetVar(set) => {
+                self.uses_vars = true;
+                let value = match &set.source {
+                    VarSource::Expr(expr, word) => VarValue::Expr(self.expr(expr, Some(word))?.0),
+                    VarSource::Fmt(f) => VarValue::Fmt(self.fmt(f)?),
+                };
+                Action::SetVar(set.var.clone(), set.conds.clone(), value)
+            }
+            HttpAction::UnsetVar(var) => {
+                self.uses_vars = true;
+                Action::UnsetVar(var.clone())
+            }
         };
         let cond = match &rule.condition {
             Some(c) => Some(self.cond(c)?),

@@ -8,7 +8,7 @@ use switchyard_grammar::Span;
 
 use crate::compile::{
     Action, Body, Cond, Expr, FixedDecision, Fmt, FmtPart, ProxyRules, RedirectAction, Reply, Rule,
-    Target,
+    Target, VarValue,
 };
 use crate::decision::{AclTrace, Answer, AnswerKind, Decision, Outcome, RuleTrace, Trace};
 use crate::fetch::{last_value, AuthResult};
@@ -17,6 +17,7 @@ use crate::pattern_sets::Matched;
 use crate::request::{path_of, query_of, OwnedRequest, RequestFacts};
 use crate::value::Value;
 use crate::RuleSet;
+use switchyard_grammar::ast::var::{VarName, VarScope};
 
 /// How the rules are walked for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +311,11 @@ impl<'a> Eval<'a> {
                     return Some((Outcome::Service(name.clone()), rule.span))
                 }
                 Action::SetStatus(..) => {}
+                Action::SetVar(..) | Action::UnsetVar(..) => {
+                    self.set.var_action(&rule.action, req.facts());
+                    // Later rules see the variable: forget ACL results.
+                    self.forget();
+                }
                 edit => {
                     let owned = req.own();
                     self.set.apply_edit(edit, owned);
@@ -364,6 +370,7 @@ fn owned_copy(req: &dyn RequestFacts) -> OwnedRequest {
         dst: req.dst(),
         tls: req.tls().cloned(),
         body: Vec::new(),
+        vars: req.vars().cloned(),
     }
 }
 
@@ -646,6 +653,10 @@ impl RuleSet {
             };
         }
         let mut current = Current::new(req);
+        if self.uses_vars && req.vars().is_none() {
+            // A fixture or `explain`: the decision keeps its variables.
+            current.own().vars = Some(std::sync::Arc::new(self.new_vars()));
+        }
         let mut eval = Eval::new(self, frontend, trace);
         eval.use_groups = strategy != Strategy::Reference;
         let finish = |current: Current<'_>, outcome, rule| Decision {
@@ -813,6 +824,40 @@ impl RuleSet {
 }
 
 impl RuleSet {
+    /// Runs a `set-var`, `set-var-fmt` or `unset-var` action on `req`'s
+    /// variables (none: the configuration's `proc` ones only).
+    pub(crate) fn var_action(&self, action: &Action, req: &dyn RequestFacts) {
+        let scope = |var: &VarName| match req.vars() {
+            Some(vars) => Some(vars.scope(var.scope)),
+            None => (var.scope == VarScope::Proc).then_some(&*self.proc_vars),
+        };
+        match action {
+            Action::SetVar(var, conds, value) => {
+                let Some(map) = scope(var) else { return };
+                let value = match value {
+                    VarValue::Expr(expr) => {
+                        let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
+                        let Some(sample) = last_value(&expr.fetch, req, &auth) else {
+                            return;
+                        };
+                        match expr.converters.iter().try_fold(sample, |v, c| c.apply(v)) {
+                            Some(v) => v,
+                            None => return,
+                        }
+                    }
+                    VarValue::Fmt(fmt) => Value::Str(self.render(fmt, req).into()),
+                };
+                map.set_if(&var.name, value, conds);
+            }
+            Action::UnsetVar(var) => {
+                if let Some(map) = scope(var) {
+                    map.unset(&var.name);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Runs `proxy`'s `http-response` rules (header actions) into `edits`.
     pub(crate) fn response_rules(
         &self,
@@ -836,6 +881,10 @@ impl RuleSet {
                     self.render(fmt, req),
                 )),
                 Action::DelHeader(matcher) => edits.push(crate::ResponseEdit::Del(matcher.clone())),
+                Action::SetVar(..) | Action::UnsetVar(..) => {
+                    self.var_action(&rule.action, req);
+                    eval.forget();
+                }
                 // Refused at compile time.
                 _ => {}
             }

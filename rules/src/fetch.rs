@@ -128,6 +128,13 @@ pub enum Fetch {
     SrvId,
     /// `srv_name`: the name of the server that answered (response side).
     SrvName,
+    /// `var(scope.name[,default])`: a variable's value, else the default.
+    Var {
+        /// The variable.
+        var: switchyard_grammar::ast::var::VarName,
+        /// What an unset variable reads as; `None`: no value.
+        default: Option<String>,
+    },
 }
 
 /// The type a fetch returns, which decides its default match method.
@@ -168,6 +175,7 @@ impl Fetch {
             | Fetch::SslCNotAfter
             | Fetch::ReqSslSni
             | Fetch::SrvName
+            | Fetch::Var { .. }
             | Fetch::ReqPayload { .. } => Kind::Str,
             Fetch::HttpAuthGroup { .. } => Kind::Str,
             Fetch::HdrCnt { .. }
@@ -390,6 +398,14 @@ impl Fetch {
                 }
             }
             Fetch::Constant(b) => out(Value::Bool(*b)),
+            Fetch::Var { var, default } => match req.vars().and_then(|v| v.get(var)) {
+                Some(value) => out(value),
+                None => {
+                    if let Some(d) = default {
+                        out(Value::Str(Cow::Owned(d.clone())))
+                    }
+                }
+            },
             Fetch::ReqLen
             | Fetch::ReqPayload { .. }
             | Fetch::ReqSslSni
@@ -403,7 +419,12 @@ impl Fetch {
     pub fn is_layer4(&self) -> bool {
         matches!(
             self,
-            Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::Constant(_)
+            Fetch::Src
+                | Fetch::SrcPort
+                | Fetch::Dst
+                | Fetch::DstPort
+                | Fetch::Constant(_)
+                | Fetch::Var { .. }
         )
     }
 

@@ -118,6 +118,7 @@ pub const FETCH_NAMES: &[&str] = &[
     "req_ssl_sni",
     "req.ssl_hello_type",
     "req_ssl_hello_type",
+    "var",
 ];
 
 /// Why a fetch could not be resolved.
@@ -125,6 +126,8 @@ pub enum FetchError {
     Unknown,
     MissingArgument(&'static str),
     UnknownUserlist(String),
+    /// An argument that cannot be what the fetch needs.
+    Invalid(String),
 }
 
 const SUFFIXES: &[(&str, MatchMethod)] = &[
@@ -184,6 +187,17 @@ pub fn resolve(
         "req.len" | "req_len" => return plain(Fetch::ReqLen),
         "req.ssl_sni" | "req_ssl_sni" => return plain(Fetch::ReqSslSni),
         "req.ssl_hello_type" | "req_ssl_hello_type" => return plain(Fetch::ReqSslHelloType),
+        "var" => {
+            let name = arg(0).ok_or(FetchError::MissingArgument(
+                "a variable name, e.g. var(txn.name)",
+            ))?;
+            let var =
+                switchyard_grammar::ast::var::VarName::parse(name).map_err(FetchError::Invalid)?;
+            return plain(Fetch::Var {
+                var,
+                default: call.args.get(1).cloned(),
+            });
+        }
         "req.payload" => {
             let number = |i: usize, what: &'static str| {
                 arg(i)

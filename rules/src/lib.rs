@@ -27,6 +27,7 @@ pub mod request;
 pub(crate) mod stream;
 pub mod userlist;
 pub(crate) mod value;
+pub mod vars;
 
 use std::collections::HashMap;
 
@@ -58,6 +59,10 @@ pub struct RuleSet {
     /// Every ACL pattern file (`-f`), in the order first read; shared with
     /// the ACL lines reading it, as `maps` are.
     pattern_files: Vec<Arc<pattern_file::PatternFile>>,
+    /// The `proc.` variables, shared by every transaction.
+    proc_vars: Arc<vars::VarMap>,
+    /// Whether any rule sets or reads a variable.
+    uses_vars: bool,
 }
 
 /// One `acl` line (or anonymous ACL) as the runtime API's `show acl` lists it.
@@ -125,7 +130,10 @@ impl RuleSet {
         }
         let mut maps: Vec<Arc<converter::MapFile>> = maps.into_values().collect();
         maps.sort_by(|a, b| a.path.cmp(&b.path));
+        let uses_vars = proxies.iter().any(|p| p.uses_vars);
         Ok(RuleSet {
+            proc_vars: Arc::default(),
+            uses_vars,
             proxies,
             by_name,
             frontends_by_name,
@@ -133,6 +141,23 @@ impl RuleSet {
             maps,
             pattern_files,
         })
+    }
+
+    /// Whether a rule sets or reads a variable: each transaction then
+    /// needs a store ([`RuleSet::new_vars`]).
+    pub fn uses_vars(&self) -> bool {
+        self.uses_vars
+    }
+
+    /// The `proc.` variables (the runtime API's `get var`/`set var`).
+    pub fn proc_vars(&self) -> &Arc<vars::VarMap> {
+        &self.proc_vars
+    }
+
+    /// A new transaction's variables, on a connection of its own (its
+    /// `sess.` ones die with it).
+    pub fn new_vars(&self) -> vars::Vars {
+        vars::Vars::new(self.proc_vars.clone(), Arc::default())
     }
 
     /// The ACL pattern files, in the order the configuration reads them.
@@ -224,6 +249,10 @@ impl RuleSet {
         req: &dyn RequestFacts,
     ) -> Vec<ResponseEdit> {
         let mut edits = Vec::new();
+        if let Some(vars) = req.vars() {
+            // Response processing: the request's `req.` variables are gone.
+            vars.end_request();
+        }
         let mut proxies = Vec::new();
         if let Some(b) = self.proxy(backend) {
             proxies.push(b);

@@ -40,6 +40,11 @@ pub trait RequestFacts {
     fn server(&self) -> Option<(&str, u32)> {
         None
     }
+    /// The transaction's variables (`set-var`, `var()`); `None` where
+    /// the configuration uses none.
+    fn vars(&self) -> Option<&std::sync::Arc<crate::vars::Vars>> {
+        None
+    }
     /// `Authorization: Basic` credentials already decoded, if any.
     fn basic_credentials(&self) -> Option<(String, String)> {
         let mut found = None;
@@ -193,6 +198,8 @@ pub struct OwnedRequest {
     /// The body after the head (a fixture's lines after the blank line); no
     /// fetch reads it, as no HTTP fetch here waits for a body.
     pub body: Vec<u8>,
+    /// The transaction's variables, when the rules use any.
+    pub vars: Option<std::sync::Arc<crate::vars::Vars>>,
 }
 
 impl OwnedRequest {
@@ -208,6 +215,7 @@ impl OwnedRequest {
             dst: "127.0.0.1:80".parse().expect("literal"),
             tls: None,
             body: Vec::new(),
+            vars: None,
         }
     }
 
@@ -288,6 +296,9 @@ impl RequestFacts for OwnedRequest {
     }
     fn tls(&self) -> Option<&TlsFacts> {
         self.tls.as_ref()
+    }
+    fn vars(&self) -> Option<&std::sync::Arc<crate::vars::Vars>> {
+        self.vars.as_ref()
     }
 }
 

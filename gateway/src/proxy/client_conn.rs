@@ -40,6 +40,8 @@ pub struct ClientConn {
     pub(super) counted: Option<Box<dyn crate::log::request_log::OpenConnections>>,
     /// The client closed its side (`option abortonclose`).
     pub gone: super::abort::ClientGone,
+    /// The connection's `sess.` variables, once a rule uses variables.
+    sess_vars: once_cell::race::OnceBox<Arc<switchyard_rules::vars::VarMap>>,
 }
 
 /// A client connection between requests.
@@ -66,7 +68,13 @@ impl ClientConn {
             own_server: once_cell::race::OnceBox::new(),
             counted: None,
             gone: super::abort::ClientGone::default(),
+            sess_vars: once_cell::race::OnceBox::new(),
         }
+    }
+
+    /// The connection's `sess.` variables (made on first use).
+    pub fn sess_vars(&self) -> &Arc<switchyard_rules::vars::VarMap> {
+        self.sess_vars.get_or_init(Box::default)
     }
 
     /// The same connection, counted for `%ac` and `%fc`.

@@ -242,7 +242,14 @@ impl HttpProxy {
         let kept = self
             .router
             .has_response_rules(&backend_name)
-            .then(|| Box::new(clone_parts(&parts)));
+            .then(|| Box::new(clone_parts(&parts)))
+            .map(|mut kept| {
+                // The response's rules see the request's variables.
+                if let Some(vars) = parts.extensions.get::<Arc<switchyard_rules::vars::Vars>>() {
+                    kept.extensions.insert(vars.clone());
+                }
+                kept
+            });
         let response = self
             .forward(
                 &route,

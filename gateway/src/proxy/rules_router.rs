@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode};
+use switchyard_rules::vars::Vars;
 use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet, TlsFacts};
 
 use crate::message::body::ProxyBody;
@@ -28,6 +29,8 @@ pub struct PartsFacts<'a> {
     /// An HTTP/1 absolute-form target as received (`http::Uri` has no
     /// string of the whole); `None` for the usual origin form.
     absolute: Option<String>,
+    /// The transaction's variables, when the rules use any.
+    vars: Option<&'a Arc<Vars>>,
 }
 
 impl<'a> PartsFacts<'a> {
@@ -39,6 +42,7 @@ impl<'a> PartsFacts<'a> {
             tls: conn.tls.as_deref(),
             server: None,
             absolute: absolute_target(parts),
+            vars: parts.extensions.get::<Arc<Vars>>(),
         }
     }
 
@@ -106,6 +110,9 @@ impl RequestFacts for PartsFacts<'_> {
     fn server(&self) -> Option<(&str, u32)> {
         self.server.map(|s| (s.name.as_str(), s.id))
     }
+    fn vars(&self) -> Option<&Arc<Vars>> {
+        self.vars
+    }
 }
 
 pub struct RulesRouter {
@@ -119,6 +126,10 @@ pub struct RulesRouter {
 
 impl Router for RulesRouter {
     fn route(&self, parts: &mut Parts, conn: &ClientConn) -> Verdict {
+        if self.rules.uses_vars() {
+            let vars = Vars::new(self.rules.proc_vars().clone(), conn.sess_vars().clone());
+            parts.extensions.insert(Arc::new(vars));
+        }
         let decision = {
             let facts = PartsFacts::new(parts, conn);
             match self.rules.decide(&self.frontend, &facts) {

@@ -176,6 +176,10 @@ pub enum HttpAction {
     },
     /// `use-service prometheus-exporter`.
     UseService(Word),
+    /// `set-var(NAME[,COND…]) EXPR` or `set-var-fmt(NAME[,COND…]) FMT`.
+    SetVar(crate::ast::var::SetVar),
+    /// `unset-var(NAME)`.
+    UnsetVar(crate::ast::var::VarName),
 }
 
 /// Where a rule applies: to requests or to responses.
@@ -199,6 +203,9 @@ pub struct HttpRule {
 }
 
 const REQUEST_ACTIONS: &[&str] = &[
+    "set-var",
+    "set-var-fmt",
+    "unset-var",
     "allow",
     "deny",
     "reject",
@@ -221,6 +228,9 @@ const REQUEST_ACTIONS: &[&str] = &[
     "use-service",
 ];
 const RESPONSE_ACTIONS: &[&str] = &[
+    "set-var",
+    "set-var-fmt",
+    "unset-var",
     "allow",
     "deny",
     "return",
@@ -265,15 +275,12 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "set-src-port",
     "set-timeout",
     "set-tos",
-    "set-var",
-    "set-var-fmt",
     "silent-drop",
     "strict-mode",
     "tarpit",
     "track-sc0",
     "track-sc1",
     "track-sc2",
-    "unset-var",
     "wait-for-body",
     "wait-for-handshake",
     "set-bandwidth-limit",
@@ -298,7 +305,8 @@ impl HttpRule {
             Direction::Request => REQUEST_ACTIONS,
             Direction::Response => RESPONSE_ACTIONS,
         };
-        if !allowed.contains(&name.text.as_str()) {
+        let family = crate::ast::var::var_action_family(&name.text).unwrap_or(&name.text);
+        if !allowed.contains(&family) {
             return Err(unknown_action(keyword, name, allowed));
         }
         let action = parse_action(name, args)?;
@@ -383,6 +391,19 @@ fn need<'a>(
 }
 
 fn parse_action(name: &Word, args: &[Word]) -> Result<HttpAction, Diagnostic> {
+    match crate::ast::var::var_action_family(&name.text) {
+        Some("unset-var") => {
+            return Ok(HttpAction::UnsetVar(crate::ast::var::parse_unset_var(
+                name, args,
+            )?))
+        }
+        Some(_) => {
+            return Ok(HttpAction::SetVar(crate::ast::var::parse_set_var(
+                name, args,
+            )?))
+        }
+        None => {}
+    }
     let header_value = |usage| -> Result<(String, LogFormat), Diagnostic> {
         let a = need(name, args, 2, usage)?;
         Ok((a[0].text.clone(), LogFormat::parse(&a[1])?))
@@ -761,13 +782,7 @@ mod tests {
 
     #[test]
     fn actions_with_arguments_or_lua_names_are_not_supported_yet() {
-        for text in [
-            "http-request set-var(txn.x) str(a)",
-            "http-request set-var-fmt(txn.x) %[src]",
-            "http-request sc-inc-gpc(0,1)",
-            "http-request lua.jwtverify",
-            "http-response set-var(res.x) status",
-        ] {
+        for text in ["http-request sc-inc-gpc(0,1)", "http-request lua.jwtverify"] {
             let e = rule(text).unwrap_err();
             assert!(
                 e.message.contains("is not supported by switchyard yet"),
@@ -775,6 +790,17 @@ mod tests {
                 e.message
             );
         }
+        assert!(matches!(
+            rule("http-request set-var(txn.x) src if TRUE")
+                .unwrap()
+                .action,
+            HttpAction::SetVar(_)
+        ));
+        assert!(matches!(
+            rule("http-response unset-var(res.x)").unwrap().action,
+            HttpAction::UnsetVar(_)
+        ));
+        assert!(rule("http-request allow(x)").is_err());
         assert!(rule("http-request sett-var(txn.x) str(a)")
             .unwrap_err()
             .message

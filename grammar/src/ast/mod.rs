@@ -17,3 +17,4 @@ pub mod tcp_rule;
 pub mod tls;
 pub mod userlist;
 pub mod value;
+pub mod var;
