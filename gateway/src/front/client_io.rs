@@ -108,6 +108,9 @@ pub struct ClientIo<S> {
     delayed_acks: bool,
     /// The connection switched protocols: no head is awaited any more.
     tunnel: bool,
+    /// A request body is being read, perhaps after its response (what is
+    /// left of it): those bytes are no head, and no head timeout runs.
+    body: bool,
     /// The connection's place under global `maxconn`, given back when the
     /// socket closes.
     _permit: Option<OwnedSemaphorePermit>,
@@ -129,6 +132,7 @@ impl<S> ClientIo<S> {
             write_blocked: false,
             require_http2: false,
             tunnel: false,
+            body: false,
             _permit: None,
         }
     }
@@ -155,6 +159,13 @@ impl<S> ClientIo<S> {
     /// no head; the tunnel watches its own idle time.
     pub fn become_tunnel(&mut self) {
         self.tunnel = true;
+    }
+
+    /// Whether the bytes read are a request body's (from its head to the
+    /// body's end, however long after its response): a client slow to
+    /// send what is left of a body answered early gets no 408 for it.
+    pub fn reading_body(&mut self, body: bool) {
+        self.body = body;
     }
 
     /// The first bytes of the next request head were read with the last
@@ -300,7 +311,8 @@ impl<S: ClientSocket> AsyncRead for ClientIo<S> {
             }
             this.mark_http2();
         }
-        let Some((epoch, since)) = this.conn.waiting() else {
+        let waiting = if this.body { None } else { this.conn.waiting() };
+        let Some((epoch, since)) = waiting else {
             // A request in progress: a read that waits is for its body.
             if polled.is_pending() {
                 this.more_of_a_request_awaited();

@@ -11,7 +11,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::accept::Retirement;
+use crate::front::retirement::Retirement;
 use crate::stats::counters::FrontendCounters;
 
 /// Held by a client connection for its life.

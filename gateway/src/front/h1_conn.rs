@@ -21,13 +21,14 @@ use std::task::{ready, Poll};
 use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http::HeaderValue;
+use switchyard::wire::h1::chunked::Decoder;
 use switchyard::wire::h1::request_parse::{self, Framing, RequestHead};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::front::accept::Phase;
 use crate::front::client_io::{ClientIo, ClientSocket};
-use crate::front::listener::Session;
-use crate::front::request_body::{chunked_start_is_bad, SharedConn};
+use crate::front::request_body::SharedConn;
+use crate::front::retirement::{Phase, Requested};
+use crate::front::session::Session;
 use crate::message::body::{IdleLimit, ProxyBody, Source};
 use crate::message::response::{FieldsMut, ProxyResponse};
 use crate::message::upgrade::{ClientUpgrade, UpgradeSender};
@@ -91,10 +92,26 @@ where
             switches,
             ..
         } = *head;
-        if chunked_start_is_bad(framing, &after) {
-            io.refuse().await;
-            return None;
-        }
+        // A chunked body is announced to the server only once its first
+        // size line is in and valid, so that a bad one is refused before
+        // the server hears of the request however TCP split the bytes
+        // (unless the client waits for `100 Continue` to send it, or the
+        // head alone is refused: its answer does not wait for the body).
+        let wait_for_size = framing == Framing::Chunked
+            && !(expects_continue && after.is_empty())
+            && crate::proxy::request_checks::check(&parts).is_ok();
+        let after = if wait_for_size {
+            match chunked_start(&mut io, after).await {
+                BodyStart::Valid(after) => after,
+                BodyStart::Malformed => {
+                    io.refuse().await;
+                    return None;
+                }
+                BodyStart::Over => return None,
+            }
+        } else {
+            after
+        };
         if close {
             // Its response says `Connection: close`, and the connection
             // closes after it.
@@ -160,6 +177,13 @@ where
                 }
                 Err(_) => return None,
             }
+            if conn.is_closing() {
+                // The answer was the connection's last (a refused request,
+                // `Connection: close`): what follows is not read as a
+                // request.
+                shared.close(session.proxy.client_timeouts().client).await;
+                return None;
+            }
             shared
                 .finish(session.proxy.client_timeouts().client)
                 .await?
@@ -175,6 +199,43 @@ where
             // The next request's first bytes came with this one.
             io.head_begun();
             pending.extend_from_slice(&rest);
+        }
+    }
+}
+
+/// Where the start of a chunked body stands.
+enum BodyStart {
+    /// Its first size line is in and valid: the bytes after the head.
+    Valid(Bytes),
+    /// Its first size line is not one (the client gets a 400).
+    Malformed,
+    /// The client left, or did not send the line in time (`ClientIo`'s
+    /// 408).
+    Over,
+}
+
+/// Reads until the first chunk-size line of a body is whole after the
+/// head (`after`, what came with it). The request is not in progress yet:
+/// `timeout http-request` runs on, as for the head.
+async fn chunked_start<IO>(io: &mut ClientIo<IO>, after: Bytes) -> BodyStart
+where
+    IO: ClientSocket,
+{
+    let mut read = None;
+    loop {
+        let bytes = read
+            .as_ref()
+            .map_or(&after[..], |read: &BytesMut| &read[..]);
+        match Decoder::first_size_read(bytes) {
+            Ok(true) => return BodyStart::Valid(read.map_or(after, BytesMut::freeze)),
+            Ok(false) => {}
+            Err(_) => return BodyStart::Malformed,
+        }
+        // Rare (the size line split from its head): a copy is cheap here.
+        let read = read.get_or_insert_with(|| BytesMut::from(&after[..]));
+        match poll_fn(|cx| poll_read_into(io, cx, read)).await {
+            Ok(n) if n > 0 => {}
+            _ => return BodyStart::Over,
         }
     }
 }
@@ -282,7 +343,7 @@ where
 /// retirement (a reload or a stop), and whether it came already.
 struct Waiting<'a, 'r> {
     session: &'a Session,
-    requested: Pin<&'a mut crate::front::accept::Requested<'r>>,
+    requested: Pin<&'a mut Requested<'r>>,
     retired: &'a mut Option<Phase>,
 }
 

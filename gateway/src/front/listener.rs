@@ -21,8 +21,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::either::Either;
 
-use crate::front::accept::{BoxedTask, HttpBind, Member};
 use crate::front::client_io::{ClientIo, ClientSocket};
+use crate::front::retirement::Member;
+use crate::front::session::Session;
+use crate::net::tls::bind::BindTls;
 use crate::proxy::{ClientConn, HttpProxy};
 
 /// A frontend's listening socket on `addr`: the inherited one bound
@@ -31,6 +33,16 @@ use crate::proxy::{ClientConn, HttpProxy};
 pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     crate::net::inherit::listener_for(addr).unwrap_or_else(|| bind_std(addr, FRONTEND_BACKLOG))
 }
+
+/// How an HTTP bind speaks: `ssl` (its TLS settings) and `proto h2`.
+#[derive(Clone, Default)]
+pub struct HttpBind {
+    pub tls: Option<Arc<BindTls>>,
+    pub h2_only: bool,
+}
+
+/// A connection's future when it is not plain HTTP.
+pub(crate) type BoxedTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// The backlog of a frontend's own listening socket.
 const FRONTEND_BACKLOG: i32 = 1024;
@@ -235,13 +247,6 @@ pub(crate) fn serve_unix(
         member,
     };
     serve_client(stream, session, h2_only, permit)
-}
-
-/// What serving a client connection needs beside its socket.
-pub(crate) struct Session {
-    pub conn: Arc<ClientConn>,
-    pub proxy: Arc<HttpProxy>,
-    pub member: Member,
 }
 
 /// Serves HTTP on an established client connection (plain TCP or after the

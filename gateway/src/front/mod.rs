@@ -16,3 +16,5 @@ pub mod h2_front;
 pub mod http_l4;
 pub mod listener;
 pub mod request_body;
+pub mod retirement;
+pub mod session;

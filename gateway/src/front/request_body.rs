@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Frame, SizeHint};
-use switchyard::wire::h1::chunked::{self, Decoder, Step};
+use switchyard::wire::h1::chunked::{Decoder, Step};
 use switchyard::wire::h1::request_parse::Framing;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::front::client_io::{ClientIo, ClientSocket};
 use crate::message::body::{BoxError, ConnectionBody};
@@ -77,7 +77,7 @@ impl<IO: ClientSocket> SharedConn<IO> {
     /// Shares `io` between the connection and the body `framing` says
     /// follows; `read` is what came after the head.
     pub fn new(
-        io: Box<ClientIo<IO>>,
+        mut io: Box<ClientIo<IO>>,
         read: &[u8],
         framing: Framing,
         expects_continue: bool,
@@ -87,6 +87,7 @@ impl<IO: ClientSocket> SharedConn<IO> {
             Framing::Length(n) => State::Length(n),
             Framing::Chunked => State::Chunked(Decoder::default()),
         };
+        io.reading_body(true);
         let shared = Arc::new(Mutex::new(Shared {
             io: Some(io),
             buf: BytesMut::from(read),
@@ -105,6 +106,28 @@ impl<IO: ClientSocket> SharedConn<IO> {
     /// client gone or silent, a `100 Continue` never sent for a body the
     /// client may never send).
     pub async fn finish(self, limit: Option<Duration>) -> Option<(Box<ClientIo<IO>>, Bytes)> {
+        self.let_go().await;
+        let done = self.drain(limit).await;
+        let mut shared = lock(&self.0);
+        let mut io = shared.io.take()?;
+        io.reading_body(false);
+        done.then(|| (io, std::mem::take(&mut shared.buf).freeze()))
+    }
+
+    /// Ends the connection after its last response: the client sees the
+    /// end of the answer at once (the write side shuts), then what is left
+    /// of the body is read and dropped (for at most `limit` without a
+    /// byte), never taken for a next request. Read rather than left: a
+    /// socket closed with bytes unread resets the connection, and a reset
+    /// may cost the client the answer it has not read yet.
+    pub async fn close(mut self, limit: Option<Duration>) {
+        self.let_go().await;
+        let _ = self.shutdown().await;
+        self.drain(limit).await;
+    }
+
+    /// Waits until the request path has let the body go or read it whole.
+    async fn let_go(&self) {
         poll_fn(|cx| {
             let mut shared = lock(&self.0);
             if !shared.held || matches!(shared.state, State::Done | State::Failed) {
@@ -114,6 +137,11 @@ impl<IO: ClientSocket> SharedConn<IO> {
             Poll::Pending
         })
         .await;
+    }
+
+    /// Reads the body to its end (for at most `limit` without a byte):
+    /// whether it ended well.
+    async fn drain(&self, limit: Option<Duration>) -> bool {
         let drained = async {
             loop {
                 let next = poll_fn(|cx| {
@@ -137,20 +165,18 @@ impl<IO: ClientSocket> SharedConn<IO> {
                 }
             }
         };
-        let done = match limit {
+        match limit {
             Some(limit) => tokio::time::timeout(limit, drained).await.unwrap_or(false),
             None => drained.await,
-        };
-        let mut shared = lock(&self.0);
-        let io = shared.io.take()?;
-        done.then(|| (io, std::mem::take(&mut shared.buf).freeze()))
+        }
     }
 
     /// Takes the socket back as it is (the connection switches protocols),
     /// with what was read past the head.
     pub fn take(self) -> Option<(Box<ClientIo<IO>>, Bytes)> {
         let mut shared = lock(&self.0);
-        let io = shared.io.take()?;
+        let mut io = shared.io.take()?;
+        io.reading_body(false);
         Some((io, std::mem::take(&mut shared.buf).freeze()))
     }
 }
@@ -307,12 +333,6 @@ impl<IO: ClientSocket> AsyncWrite for SharedConn<IO> {
             None => Poll::Ready(Ok(())),
         }
     }
-}
-
-/// Whether the chunked body's first bytes, come with the head, are
-/// already malformed (the request is refused before it goes anywhere).
-pub(crate) fn chunked_start_is_bad(framing: Framing, read: &[u8]) -> bool {
-    framing == Framing::Chunked && chunked::Decoder::check_start(read).is_err()
 }
 
 #[cfg(test)]

@@ -21,9 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-use crate::front::accept::{
-    accept_loop, retirement, Current, HttpBind, Phase, Retire, Retirement, Service, Slot,
-};
+use crate::front::accept::{accept_loop, Current, Service, Slot};
+use crate::front::listener::HttpBind;
+use crate::front::retirement::{retirement, Phase, Retire, Retirement};
 use crate::net::inherit::handover::Exported;
 use crate::process::config_check::Checked;
 use crate::process::runtime::{self, Runtime};

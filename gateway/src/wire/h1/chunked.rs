@@ -60,12 +60,24 @@ impl Decoder {
     /// head is passed on, so the client can get a 502 instead of a cut
     /// body, as HAProxy answers.
     pub fn check_start(bytes: &[u8]) -> Result<(), ChunkError> {
+        Decoder::first_size_read(bytes).map(|_| ())
+    }
+
+    /// Checks the start of a chunked body like [`Decoder::check_start`],
+    /// and says whether its first chunk-size line is whole in `bytes`: a
+    /// client's body is passed on only once it is, so that a size the
+    /// decoder refuses is refused before the server hears of the request,
+    /// however TCP split the bytes.
+    pub fn first_size_read(bytes: &[u8]) -> Result<bool, ChunkError> {
         let mut decoder = Decoder::default();
         let mut copy = BytesMut::from(bytes);
         loop {
             match decoder.step(&mut copy)? {
                 Step::Data(_) => {}
-                Step::NeedMore | Step::Done => return Ok(()),
+                Step::Done => return Ok(true),
+                // A size line taken is the only way bytes are consumed
+                // before the first chunk's data.
+                Step::NeedMore => return Ok(copy.len() < bytes.len()),
             }
         }
     }
@@ -214,6 +226,12 @@ mod tests {
             "incomplete is not wrong"
         );
         assert!(Decoder::check_start(b"zz\r\n").is_err());
+        assert_eq!(Decoder::first_size_read(b""), Ok(false));
+        assert_eq!(Decoder::first_size_read(b"fff"), Ok(false));
+        assert_eq!(Decoder::first_size_read(b"5;ext=1\r"), Ok(false));
+        assert_eq!(Decoder::first_size_read(b"5\r\n"), Ok(true));
+        assert_eq!(Decoder::first_size_read(b"0\r\n\r\n"), Ok(true));
+        assert!(Decoder::first_size_read(b"fffffffffffffffffff\r\n").is_err());
         assert!(Decoder::check_start(b"5\r\nhelloXX").is_err());
     }
 
