@@ -385,3 +385,52 @@ async fn a_bad_first_chunk_size_is_refused_before_the_server_hears_of_the_reques
     assert_eq!(statuses(&out), ["400"]);
     assert_eq!(origin.connections(), 0, "the origin heard of the request");
 }
+
+/// A request head the gateway refuses gets HAProxy's `<BADREQ>` log line
+/// (`fixtures/httplog/badreq.haproxy-2.6.12.log`, HAProxy 2.6.12's lines
+/// for the same bytes): no backend, no server, no request time, 400, `PR`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_head_is_logged_as_haproxy_logs_it() {
+    let text = std::fs::read_to_string(
+        workspace_root().join("fixtures/httplog/badreq.haproxy-2.6.12.log"),
+    )
+    .unwrap();
+    let expected: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let big_target = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000));
+    let requests: [&[u8]; 4] = [
+        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+        big_target.as_bytes(),
+        b"POST /chunk-big HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+    ];
+    assert_eq!(expected.len(), requests.len());
+    let syslog = switchyard_e2e::syslog::SyslogReceiver::start();
+    let port = free_port();
+    let config = format!(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 2s\n    timeout server 2s\n    timeout http-request 1s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    log 127.0.0.1:{} local0\n    option httplog\n    default_backend be\n\
+         backend be\n    server o {}\n",
+        syslog.port,
+        switchyard_e2e::gateway::closed_address(),
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    // The connection counts masked too: the previous connection may not
+    // have been let go yet when the client has seen it close.
+    let comparable = |line: &str| {
+        let mut fields: Vec<String> = switchyard_e2e::syslog::comparable_httplog(line)
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        fields[11] = "COUNTS".into();
+        fields.join(" ")
+    };
+    for (request, haproxy) in requests.iter().zip(&expected) {
+        let answers = exchange(port, IpAddr::V4(Ipv4Addr::LOCALHOST), request, Split::Whole).await;
+        assert_eq!(answers, ["400"]);
+        let line = syslog.next_line();
+        let message = line.split_once("]: ").map_or("", |(_, m)| m);
+        let timers = message.split(' ').nth(4).unwrap_or_default();
+        assert!(timers.starts_with("-1/-1/-1/-1/"), "{line}");
+        assert_eq!(comparable(&line), comparable(haproxy), "{line}");
+    }
+}

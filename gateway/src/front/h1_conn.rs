@@ -25,6 +25,7 @@ use switchyard::wire::h1::chunked::Decoder;
 use switchyard::wire::h1::request_parse::{self, Framing, RequestHead};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use crate::front::bad_request_log::log_refused_head;
 use crate::front::client_io::{ClientIo, ClientSocket};
 use crate::front::request_body::SharedConn;
 use crate::front::retirement::{Phase, Requested};
@@ -104,6 +105,7 @@ where
             match chunked_start(&mut io, after).await {
                 BodyStart::Valid(after) => after,
                 BodyStart::Malformed => {
+                    log_refused_head(session);
                     io.refuse().await;
                     return None;
                 }
@@ -297,6 +299,7 @@ where
                 Ok(None) => pending.extend_from_slice(&read),
                 Err(e) => {
                     tracing::debug!(error = %e, "request head refused");
+                    log_refused_head(session);
                     io.refuse().await;
                     return Head::Over;
                 }
@@ -305,6 +308,7 @@ where
         scanned = pending.len();
         if pending.len() >= switchyard::wire::h1::buffer_limits::max_rewritten() {
             tracing::debug!("request head longer than the buffer");
+            log_refused_head(session);
             io.refuse().await;
             return Head::Over;
         }

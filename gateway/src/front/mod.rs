@@ -8,6 +8,7 @@
 //! to the request path (`proxy/`).
 
 pub mod accept;
+pub mod bad_request_log;
 pub mod client_io;
 pub mod client_response;
 pub mod connection_counts;

@@ -67,6 +67,9 @@ pub struct LogRecord {
     pub captured_request_cookie: Option<String>,
     pub captured_response_cookie: Option<String>,
     pub pid: u32,
+    /// The request head was refused before it could be read: the request
+    /// variables (`%r`, `%HM`, `%HU`, `%HV`) are HAProxy's `<BADREQ>`.
+    pub bad_request: bool,
 }
 
 impl LogRecord {
@@ -128,7 +131,33 @@ impl LogRecord {
             captured_request_cookie: None,
             captured_response_cookie: None,
             pid: std::process::id(),
+            bad_request: false,
         }
+    }
+
+    /// The record of a request head the parser refused (HAProxy's
+    /// `<BADREQ>` line): answered 400 by the frontend itself (`PR`), no
+    /// backend, no server, no time to read a request (`%TR` -1); the
+    /// connection was accepted `waited` ago (`%Ta`, `%Tt`).
+    pub fn bad_request(
+        client: SocketAddr,
+        frontend_addr: SocketAddr,
+        frontend: &str,
+        waited: std::time::Duration,
+    ) -> LogRecord {
+        let mut record = LogRecord::new(client, frontend_addr, frontend, "", "", "");
+        let since = SystemTime::now()
+            .checked_sub(waited)
+            .unwrap_or(record.accepted_at);
+        record.accepted_at = since;
+        record.request_at = since;
+        record.t_request = None;
+        record.t_active = waited.as_millis() as u64;
+        record.t_total = record.t_active;
+        record.status = Some(400);
+        record.termination = ['P', 'R'];
+        record.bad_request = true;
+        record
     }
 }
 
@@ -256,6 +285,7 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         "sq" => r.server_queue.to_string(),
         "bq" => r.backend_queue.to_string(),
         "hr" | "hs" | "hrl" | "hsl" => return None,
+        "r" | "HM" | "HU" | "HV" if r.bad_request => "<BADREQ>".into(),
         "r" => format!("{} {} {}", r.method, r.uri, r.version),
         "HM" => r.method.clone(),
         "HU" => r.uri.clone(),
@@ -364,6 +394,28 @@ mod tests {
         (retried.retries, retried.redispatched) = (2, true);
         let line = render(&format, &retried, &|_| None);
         assert!(line.contains(" 6/4/3/1/+2 0/2 "), "{line}");
+    }
+
+    #[test]
+    fn a_refused_head_is_haproxys_badreq_line() {
+        let format = LogFormat::parse(&Word::new(HTTPLOG, Span::default())).unwrap();
+        let mut r = LogRecord::bad_request(
+            "127.0.0.1:43560".parse().unwrap(),
+            "127.0.0.1:8080".parse().unwrap(),
+            "fe",
+            Duration::ZERO,
+        );
+        r.accepted_at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_709_208_000_123);
+        r.request_at = r.accepted_at;
+        // HAProxy 2.6.12's line for `GET / HTTP/1.1\r\nBad Header\r\n\r\n`.
+        assert_eq!(
+            render(&format, &r, &|_| None),
+            "127.0.0.1:43560 [29/Feb/2024:12:00:00.123] fe fe/<NOSRV> -1/-1/-1/-1/0 400 0 - - PR-- 1/1/0/0/0 0/0 \"<BADREQ>\""
+        );
+        for name in ["HM", "HU", "HV"] {
+            assert_eq!(variable(name, &r).unwrap(), "<BADREQ>");
+        }
+        assert!(r.is_error(), "sent at level err with log-separate-errors");
     }
 
     #[test]

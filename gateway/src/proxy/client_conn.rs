@@ -83,6 +83,11 @@ impl ClientConn {
         self
     }
 
+    /// `%ac` and `%fc` now, when the frontend's log reports them.
+    pub fn open_connections(&self) -> Option<&dyn crate::log::request_log::OpenConnections> {
+        self.counted.as_deref()
+    }
+
     /// The same connection, TLS-terminated with `facts`.
     pub fn with_tls(mut self, facts: switchyard_rules::TlsFacts) -> Self {
         self.tls = Some(Box::new(facts));
