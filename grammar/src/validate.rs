@@ -11,6 +11,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{Config, FileAccess};
 use crate::suggest::did_you_mean;
 
+pub mod observe;
+pub mod track;
+
 /// ACL names HAProxy defines in every proxy.
 pub const PREDEFINED_ACLS: &[&str] = &[
     "FALSE",
@@ -52,6 +55,8 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_connection_rule_fetches(proxy, diags);
         check_timeouts(proxy, diags);
         check_userlists(config, proxy, diags);
+        track::check_tracking(config, proxy, diags);
+        observe::check_observe(proxy, diags);
     }
     load_files(config, fs, diags);
 }
@@ -223,6 +228,26 @@ fn check_agent(proxy: &Proxy, server: &Server, diags: &mut Diagnostics) {
     }
 }
 
+/// HAProxy runs an HTTP check over HTTP/2 when `check-alpn` agrees on
+/// `h2`; Switchyard's HTTP checks speak HTTP/1.1 only, so that offer is
+/// refused rather than sent and then not spoken.
+fn check_http_check_alpn(proxy: &Proxy, server: &Server, diags: &mut Diagnostics) {
+    let options = proxy.server_options(server);
+    let offers_h2 = options.check_alpn.iter().flatten().any(|p| p == "h2");
+    if offers_h2 && proxy.httpchk.is_some() {
+        diags.push(
+            Diagnostic::error(
+                server.name.span,
+                format!(
+                    "'server {}/{}' : 'check-alpn h2' with HTTP health checks is not supported by switchyard yet (its HTTP checks speak HTTP/1.1)",
+                    proxy.name, server.name.text
+                ),
+            )
+            .with_help("offer 'check-alpn http/1.1', or check over TCP"),
+        );
+    }
+}
+
 fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for bind in proxy.binds.iter().filter(|b| b.options.ssl) {
@@ -248,6 +273,7 @@ fn check_servers(proxy: &Proxy, diags: &mut Diagnostics) {
     for s in &proxy.servers {
         check_server_verify(proxy, s, diags);
         check_agent(proxy, s, diags);
+        check_http_check_alpn(proxy, s, diags);
         let o = proxy.server_options(s);
         if o.ssl == Some(true) || o.check_ssl == Some(true) {
             check_tls_versions(&o.tls, s.name.span, diags);

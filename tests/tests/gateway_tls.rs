@@ -615,6 +615,114 @@ async fn health_checks_run_over_tls() {
     .await;
 }
 
+/// What one TLS client hello offered: its SNI and its ALPN list.
+type Hello = (Option<String>, Vec<String>);
+
+/// A TLS server that keeps what each client hello offered, completes the
+/// handshake (agreeing on no protocol) and answers any request with a 200.
+async fn hello_recorder(pem: &Path) -> (SocketAddr, Arc<Mutex<Vec<Hello>>>) {
+    let bytes = std::fs::read(pem).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+        .map(|c| c.unwrap())
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&bytes).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hellos = Arc::new(Mutex::new(Vec::new()));
+    let seen = hellos.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (config, seen) = (config.clone(), seen.clone());
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let acceptor =
+                    tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+                let Ok(start) = acceptor.await else { return };
+                let hello = start.client_hello();
+                let alpn = hello
+                    .alpn()
+                    .map(|list| {
+                        list.map(|p| String::from_utf8_lossy(p).into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                seen.lock()
+                    .unwrap()
+                    .push((hello.server_name().map(str::to_owned), alpn));
+                let Ok(mut tls) = start.into_stream(config).await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                if matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    (addr, hellos)
+}
+
+#[tokio::test]
+async fn check_sni_and_check_alpn_go_into_the_checks_handshake() {
+    let pki = Pki::new("Origin CA");
+    let cert = pki.issue("origin.pem", &["origin.test"]);
+    let (l6, l6_hellos) = hello_recorder(&cert.path).await;
+    let (l7, l7_hellos) = hello_recorder(&cert.path).await;
+    let port = free_port();
+    // The traffic's `sni` and `alpn` are the server's; a bare TLS check
+    // sends `check-sni` and offers `check-alpn`; an HTTP check without
+    // `check-alpn` offers the server's `alpn`.
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend layer6\n\
+         backend layer6\n    server a {l6} ssl verify none sni str(traffic.test) alpn http/1.1 check check-sni l6.check.test check-alpn x-check,http/1.0 inter 100ms\n\
+         backend layer7\n    option httpchk GET /health\n    server b {l7} ssl verify none alpn http/1.1 check check-sni l7.check.test inter 100ms\n",
+    );
+    let _gw = start(&config, port);
+    let wanted_l6: Hello = (
+        Some("l6.check.test".to_owned()),
+        vec!["x-check".to_owned(), "http/1.0".to_owned()],
+    );
+    let wanted_l7: Hello = (
+        Some("l7.check.test".to_owned()),
+        vec!["http/1.1".to_owned()],
+    );
+    switchyard_e2e::wait_until(
+        "two checks of each server with check-sni and check-alpn",
+        Duration::from_secs(10),
+        || {
+            let l6 = l6_hellos.lock().unwrap();
+            let l7 = l7_hellos.lock().unwrap();
+            l6.len() >= 2 && l7.len() >= 2
+        },
+    )
+    .await;
+    assert!(
+        l6_hellos.lock().unwrap().iter().all(|h| *h == wanted_l6),
+        "{:?}",
+        l6_hellos.lock().unwrap()
+    );
+    assert!(
+        l7_hellos.lock().unwrap().iter().all(|h| *h == wanted_l7),
+        "{:?}",
+        l7_hellos.lock().unwrap()
+    );
+}
+
 /// Starts `switchyard -db -f CONFIG` in `dir`, expecting it to refuse to
 /// start: a gateway still running after 10 s is killed (by its PID) and the
 /// test fails.
@@ -654,6 +762,20 @@ fn config_check_and_startup_name_the_problem() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("noca.cfg:7:12: error: 'server b/s1' : verify is enabled by default but no CA file specified"),
+        "{err}"
+    );
+    // HTTP checks speak HTTP/1.1: `check-alpn h2` (HAProxy's HTTP/2
+    // checks) is refused with them.
+    std::fs::write(
+        dir.join("h2check.cfg"),
+        format!("{DEFAULTS}backend b\n    option httpchk\n    server s1 127.0.0.1:{port} ssl verify none check check-alpn h2,http/1.1\n"),
+    )
+    .unwrap();
+    let out = run_in(dir, &["-c", "-f", "h2check.cfg"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("'server b/s1' : 'check-alpn h2' with HTTP health checks is not supported by switchyard yet"),
         "{err}"
     );
     // A certificate whose key belongs to another one: refused at startup,

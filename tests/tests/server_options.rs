@@ -393,3 +393,155 @@ async fn slowstart_ramps_the_weight_of_a_server_coming_back() {
     })
     .await;
 }
+
+/// `track`: a server follows the state of the server it tracks, down a
+/// chain across backends, as `show stat` shows (`tracked`, `status`) and
+/// traffic finds; HAProxy's refusals of what cannot be tracked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn track_makes_a_server_follow_the_tracked_ones_state() {
+    let (a, t, u) = (
+        Origin::start("a").await,
+        Origin::start("t").await,
+        Origin::start("u").await,
+    );
+    // `a`'s checks go to this listener: closing it takes `a` DOWN.
+    let checked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let check_port = checked.local_addr().unwrap().port();
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let _gw = start(
+        dir.path(),
+        port,
+        &format!(
+            "backend be\n    server a {} check port {check_port} inter 100ms fall 1 rise 1\n    server t {} track a\n\
+             backend other\n    server u {} track be/t\n",
+            a.addr, t.addr, u.addr
+        ),
+    )
+    .await;
+    let socket = dir.path().join("admin.sock");
+    let field =
+        |proxy: &str, server: &str, column: &str| stat_field(&socket, proxy, server, column);
+    assert_eq!(
+        (field("be", "t", "status"), field("be", "t", "tracked")),
+        ("UP".into(), "be/a".into())
+    );
+    assert_eq!(
+        (
+            field("other", "u", "status"),
+            field("other", "u", "tracked")
+        ),
+        ("UP".into(), "be/t".into())
+    );
+    assert_eq!(field("be", "a", "tracked"), "");
+
+    drop(checked);
+    switchyard_e2e::wait_until(
+        "a, then t and u through it, go DOWN",
+        Duration::from_secs(10),
+        || {
+            field("be", "a", "status") == "DOWN"
+                && field("be", "t", "status") == "DOWN"
+                && field("other", "u", "status") == "DOWN"
+        },
+    )
+    .await;
+    let client = client_without_keepalive();
+    let reply = get(&client, &format!("http://127.0.0.1:{port}/"), &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 503, "t follows a: no server left");
+    assert_eq!(t.request_count(), 0);
+
+    // Back: the tracking servers come UP with it and take traffic.
+    let _checked = std::net::TcpListener::bind(("127.0.0.1", check_port)).unwrap();
+    switchyard_e2e::wait_until(
+        "t and u come back UP with a",
+        Duration::from_secs(10),
+        || field("be", "t", "status") == "UP" && field("other", "u", "status") == "UP",
+    )
+    .await;
+    for _ in 0..4 {
+        let reply = get(&client, &format!("http://127.0.0.1:{port}/"), &[])
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+    }
+    assert!(t.request_count() >= 1, "t is back in the round robin");
+}
+
+#[test]
+fn track_refuses_what_haproxy_refuses() {
+    let server = |line: &str| {
+        refused_start(&format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{}\n    default_backend be\n\
+             backend be\n    server a 127.0.0.1:1 check\n    server n 127.0.0.1:2\n    server s 127.0.0.1:3 {line}\n",
+            free_port()
+        ))
+    };
+    for (line, message) in [
+        ("track a check", "'server be/s' : unable to enable checks and tracking at the same time!"),
+        ("track zz", "'server be/s' : unable to find required server 'zz' for tracking"),
+        ("track nope/a", "'server be/s' : unable to find required proxy 'nope' for tracking"),
+        ("track n", "'server be/s' : unable to use be/n for tracking as it does not have any check nor agent enabled."),
+        ("track s", "'server be/s' : unable to track be/s as it belongs to a tracking chain looping back to be/s."),
+    ] {
+        let err = server(line);
+        assert!(err.contains(message), "{line}: {err}");
+    }
+}
+
+/// `observe layer7` with `error-limit 2 on-error mark-down`: two invalid
+/// answers in a row from live traffic take the server DOWN although its
+/// checks pass ("Health analyze", `HANA`, `hanafail`), and the traffic
+/// goes to the other server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observed_errors_in_live_traffic_mark_the_server_down() {
+    use switchyard_e2e::faulty_origin::{Fault, FaultyOrigin};
+    let bad = FaultyOrigin::start(Fault::Garbage).await;
+    let good = Origin::start("good").await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let _gw = start(
+        dir.path(),
+        port,
+        &format!(
+            "backend be\n    balance roundrobin\n    server bad {} check inter 30s observe layer7 error-limit 2 on-error mark-down\n    server good {}\n",
+            bad.addr, good.addr
+        ),
+    )
+    .await;
+    let socket = dir.path().join("admin.sock");
+    let field = |column: &str| stat_field(&socket, "be", "bad", column);
+    assert_eq!(
+        (field("status"), field("hanafail")),
+        ("UP".into(), "0".into())
+    );
+    let client = client_without_keepalive();
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(get(&client, &url, &[]).await.unwrap().status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 502).count(),
+        2,
+        "{statuses:?}"
+    );
+    // The check task applies `on-error` as soon as it is woken.
+    switchyard_e2e::wait_until("bad is marked DOWN", Duration::from_secs(10), || {
+        field("status") == "DOWN"
+    })
+    .await;
+    assert_eq!(
+        (field("check_status"), field("hanafail")),
+        ("HANA".into(), "1".into())
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            get(&client, &url, &[]).await.unwrap().status,
+            200,
+            "a DOWN server takes no traffic"
+        );
+    }
+}

@@ -226,6 +226,7 @@ fn build_fresh(
         .collect();
     let tcp = crate::tcp::build::build(config, rules.clone(), &counters)?;
     backends.extend(tcp.backends.iter().cloned());
+    crate::upstream::track::link(&backends);
     let ids = crate::stats::ids::proxy_ids(config);
     let views: Arc<Vec<ProxyView>> = Arc::new(
         config

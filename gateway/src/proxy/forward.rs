@@ -12,6 +12,7 @@ use crate::log::termination;
 use crate::message::body::ProxyBody;
 use crate::message::response::ProxyResponse;
 use crate::net::tls::upstream::TlsTarget;
+use crate::upstream::observe::Observed;
 use crate::upstream::PickContext;
 use switchyard_rules::decision::PersistOverride;
 
@@ -257,10 +258,14 @@ impl HttpProxy {
             let checked_out =
                 abort::unless_client_closes(route.abort_on_close, &conn.gone, checkout).await;
             let mut pooled = match checked_out {
-                Ok(Ok(pooled)) => pooled,
+                Ok(Ok(pooled)) => {
+                    server.observer.report(Observed::Connected);
+                    pooled
+                }
                 Ok(Err(e)) => {
                     tracing::debug!(server = %server.name, error = %e, "connect failed");
                     server.record_failure();
+                    server.observer.report(Observed::ConnectFailed);
                     avoid.push(server.index);
                     last_error = 503;
                     last_failure = termination::NO_SERVER;
@@ -352,6 +357,9 @@ impl HttpProxy {
                 established,
                 ..Failed::at(how, &route.backend, &server)
             };
+            if let Some(event) = observed(&exchanged) {
+                server.observer.report(event);
+            }
             match exchanged {
                 // `retry-on 503` and friends: a status worth another try.
                 Ok(response)
@@ -504,4 +512,21 @@ pub(super) fn clone_parts(parts: &Parts) -> Parts {
         .expect("parts from a valid request")
         .into_parts()
         .0
+}
+
+/// What an exchange tells `observe` of the server: nothing when the
+/// request itself was at fault (400) or a reused connection had been
+/// closed (the request goes again on a new one).
+fn observed(exchanged: &Result<ProxyResponse, AttemptError>) -> Option<Observed> {
+    Some(match exchanged {
+        Ok(response) => Observed::Status(response.status().as_u16()),
+        Err(AttemptError::Connect(_)) => Observed::ConnectFailed,
+        Err(AttemptError::Stale(_)) => return None,
+        Err(AttemptError::Sent { failure, status }) => match failure {
+            Some(SentFailure::Timeout) => Observed::ReadTimeout,
+            Some(SentFailure::Empty) => Observed::Closed,
+            None if *status == 400 => return None,
+            _ => Observed::InvalidResponse,
+        },
+    })
 }

@@ -110,7 +110,9 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 };
                 r.insert(
                     "status",
-                    if s.options.check == Some(true) || status != "UP" {
+                    // A tracking server shows the state it follows.
+                    if s.options.check == Some(true) || s.options.track.is_some() || status != "UP"
+                    {
                         status.into()
                     } else {
                         "no check".into()
@@ -136,6 +138,15 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 r.insert("qcur", queued.to_string());
                 r.insert("qmax", max_queued.to_string());
                 r.insert("sid", sid.to_string());
+                if s.observer.active() {
+                    r.insert(
+                        "hanafail",
+                        s.observer.failed.load(Ordering::Relaxed).to_string(),
+                    );
+                }
+                if let Some(tracked) = crate::upstream::track::tracked_name(&b.name, s) {
+                    r.insert("tracked", tracked);
+                }
                 if let Some(code) = s.check_status() {
                     r.insert("check_status", code.to_owned());
                 }

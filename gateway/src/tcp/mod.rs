@@ -24,6 +24,7 @@ use crate::log::request_log::RequestLogger;
 use crate::net::tunnel::{self, IdleLimits, Transferred, TunnelEnd};
 use crate::proxy::retry::{self, Attempts, Failed, Failure, Next, RetrySettings};
 use crate::stats::counters::FrontendCounters;
+use crate::upstream::observe::Observed;
 use crate::upstream::{Backend, PickContext, Server, ServerPermit};
 
 /// What a backend needs to serve TCP sessions besides its servers.
@@ -368,11 +369,15 @@ async fn connect(
             None => attempt_connect.await,
         };
         let e = match connected {
-            Ok(stream) => return Some((server, permit, stream)),
+            Ok(stream) => {
+                server.observer.report(Observed::Connected);
+                return Some((server, permit, stream));
+            }
             Err(e) => e,
         };
         tracing::debug!(server = %server.name, error = %e, "connect failed");
         server.record_failure();
+        server.observer.report(Observed::ConnectFailed);
         avoid.push(server.index);
         let how = if e.kind() == std::io::ErrorKind::TimedOut {
             Failure::ConnectTimeout

@@ -59,6 +59,8 @@ pub enum Cause<'a> {
     Check(&'a CheckResult),
     /// `set server … health` on the runtime API.
     Cli,
+    /// The server it tracks (`BACKEND/SERVER`) changed state.
+    Via(&'a str),
 }
 
 /// `, reason: …, code: …, info: "…", check duration: …ms`, as HAProxy's
@@ -142,6 +144,7 @@ impl Backend {
             Cause::Check(_) if self.events.health_checks => String::new(),
             Cause::Check(result) => check_info(result),
             Cause::Cli => ", changed from CLI".into(),
+            Cause::Via(tracked) => format!(" via {tracked}"),
         }
     }
 
@@ -214,6 +217,7 @@ impl Backend {
             self.online_tail()
         );
         self.events.send(NOTICE, &message);
+        self.pass_to_trackers(server, true);
     }
 
     /// The server goes DOWN (checks or the runtime API).
@@ -231,6 +235,7 @@ impl Backend {
         );
         self.events.send(ALERT, &message);
         self.announce_if_none_left();
+        self.pass_to_trackers(server, false);
     }
 
     /// The server stays up but takes no new traffic (NOLB): `set server …
@@ -341,6 +346,23 @@ impl Backend {
         }
         for backup in self.servers.iter().filter(|s| s.backup) {
             backup.cut_sessions(SessionCut::BackupUp);
+        }
+    }
+}
+
+impl Backend {
+    /// `server` just went UP (`up`) or DOWN: the servers that `track` it
+    /// follow, and theirs after them.
+    fn pass_to_trackers(&self, server: &Server, up: bool) {
+        let via = format!("{}/{}", self.name, server.name);
+        for (backend, tracker) in server.trackers.each() {
+            match up {
+                true if !tracker.is_up() || tracker.is_stopping() => {
+                    backend.server_up(&tracker, Cause::Via(&via))
+                }
+                false if tracker.is_up() => backend.server_down(&tracker, Cause::Via(&via)),
+                _ => {}
+            }
         }
     }
 }

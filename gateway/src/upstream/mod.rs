@@ -11,6 +11,7 @@ pub mod events;
 pub mod h2_peer_settings;
 pub mod health;
 pub mod init_addr;
+pub mod observe;
 pub mod persist;
 pub mod pool;
 pub mod queue;
@@ -18,6 +19,7 @@ pub mod send_state;
 pub mod server;
 pub mod server_body;
 pub mod server_conn;
+pub mod track;
 
 use std::sync::Arc;
 

@@ -174,6 +174,10 @@ pub struct Server {
     /// Since when the server has been coming back (HAProxy's
     /// `SRV_ST_STARTING`): its weight ramps until `slowstart` has passed.
     starting_since: std::sync::Mutex<Option<std::time::Instant>>,
+    /// `observe`: the live traffic's errors, counted for the checks.
+    pub observer: super::observe::Observer,
+    /// The servers whose `track` names this one.
+    pub(crate) trackers: super::track::Trackers,
 }
 
 /// An `addr` or `agent-addr`: an IP address, or a name resolved once.
@@ -265,7 +269,14 @@ impl Server {
             agent_ip,
             agent_up: AtomicBool::new(true),
             agent_status: std::sync::Mutex::new((None, None)),
-            check_tls: tls.clone().filter(|_| check_ssl),
+            // `check-alpn`: the checks' offer instead of the server's `alpn`.
+            check_tls: tls
+                .clone()
+                .filter(|_| check_ssl)
+                .map(|tls| match &options.check_alpn {
+                    Some(alpn) => Arc::new(tls.with_alpn(alpn)),
+                    None => tls,
+                }),
             tls: tls.filter(|_| ssl),
             name: line.name.text.clone(),
             index,
@@ -315,6 +326,11 @@ impl Server {
                 .map(|d| d.as_millis().div_ceil(1000) as u64)
                 .filter(|secs| *secs > 0 && !super::static_algorithm(proxy)),
             starting_since: std::sync::Mutex::new(None),
+            trackers: super::track::Trackers::default(),
+            observer: super::observe::Observer::new(
+                &options,
+                proxy.mode() == switchyard_grammar::ast::proxy::Mode::Http,
+            ),
             options,
         })
     }

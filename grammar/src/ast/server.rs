@@ -30,6 +30,12 @@ pub struct ServerOptions {
     pub check_addr: Option<Word>,
     /// `check-ssl`: checks speak TLS.
     pub check_ssl: Option<bool>,
+    /// `check-sni NAME`: the server name sent in the TLS handshake of the
+    /// checks' default connection (the traffic's `sni` is not used there).
+    pub check_sni: Option<String>,
+    /// `check-alpn LIST`: the protocols the checks' default TLS connection
+    /// offers, instead of the server's `alpn`.
+    pub check_alpn: Option<Vec<String>>,
     /// `weight`: the server's share in balancing (default 1).
     pub weight: Option<u64>,
     /// `backup`: used only when no active server is usable.
@@ -84,6 +90,17 @@ pub struct ServerOptions {
     /// address at startup, the methods in the order written (HAProxy's
     /// default, `last,libc`, when `None`).
     pub init_addr: Option<Vec<InitAddr>>,
+    /// `track [BACKEND/]SERVER`: the server's state follows that server's
+    /// (as written; `validate/track.rs` checks that it exists).
+    pub track: Option<Word>,
+    /// `observe layer4|layer7`: live traffic's errors count against the
+    /// server's health (`none`: not observed).
+    pub observe: Option<Observe>,
+    /// `on-error`: what `error-limit` consecutive observed errors do.
+    pub on_error: Option<OnError>,
+    /// `error-limit N`: consecutive observed errors that trigger `on-error`
+    /// (10 by default).
+    pub error_limit: Option<u64>,
     /// `on-marked-down shutdown-sessions`: the server's sessions are cut
     /// when it goes DOWN.
     pub shutdown_on_down: Option<bool>,
@@ -103,6 +120,31 @@ pub enum InitAddr {
     None,
     /// This address.
     Ip(std::net::IpAddr),
+}
+
+/// `observe`: which live traffic errors count (HAProxy's `HANA_OBS_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observe {
+    /// `none`.
+    None,
+    /// Connection failures (and successes, which reset the count).
+    Layer4,
+    /// Connection failures and HTTP errors: 5xx statuses other than 501
+    /// and 505, invalid or missing responses.
+    Layer7,
+}
+
+/// `on-error` (HAProxy's `HANA_ONERR_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// The next check comes after `fastinter` (every mode does this).
+    Fastinter,
+    /// Counts as a failed check.
+    FailCheck,
+    /// Leaves the server one failed check from DOWN, then a failed check.
+    SuddenDeath,
+    /// Marks the server DOWN.
+    MarkDown,
 }
 
 /// HAProxy keeps the methods in 3 bits each of a 32-bit word: ten at most.
@@ -156,6 +198,8 @@ impl ServerOptions {
             check_port,
             check_addr,
             check_ssl,
+            check_sni,
+            check_alpn,
             weight,
             backup,
             disabled,
@@ -179,6 +223,10 @@ impl ServerOptions {
             agent_send,
             crt,
             init_addr,
+            track,
+            observe,
+            on_error,
+            error_limit,
             shutdown_on_down,
             shutdown_backups_on_up
         )
@@ -203,11 +251,7 @@ const UNSUPPORTED: &[&str] = &[
     "resolve-prefer",
     "resolve-net",
     "resolve-opts",
-    "track",
     "redir",
-    "observe",
-    "on-error",
-    "error-limit",
     "namespace",
     "source",
     "usesrc",
@@ -219,8 +263,6 @@ const UNSUPPORTED: &[&str] = &[
     "crl-file",
     "no-check-ssl",
     "check-send-proxy",
-    "check-sni",
-    "check-alpn",
     "check-proto",
     "check-via-socks4",
     "socks4",
@@ -250,6 +292,8 @@ const SUPPORTED: &[&str] = &[
     "port",
     "addr",
     "check-ssl",
+    "check-sni",
+    "check-alpn",
     "weight",
     "backup",
     "no-backup",
@@ -276,6 +320,10 @@ const SUPPORTED: &[&str] = &[
     "agent-send",
     "crt",
     "init-addr",
+    "track",
+    "observe",
+    "on-error",
+    "error-limit",
     "on-marked-down",
     "on-marked-up",
 ];
@@ -383,6 +431,44 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
             "ca-file" => o.ca_file = Some(value()?.clone()),
             "crt" => o.crt = Some(value()?.clone()),
             "init-addr" => o.init_addr = Some(parse_init_addr(value()?)?),
+            "track" => o.track = Some(value()?.clone()),
+            "observe" => {
+                let v = value()?;
+                o.observe = Some(match v.text.as_str() {
+                    "none" => Observe::None,
+                    "layer4" => Observe::Layer4,
+                    "layer7" => Observe::Layer7,
+                    other => {
+                        return Err(Diagnostic::error(
+                            v.span,
+                            format!("'observe' expects one of 'none', 'layer4', 'layer7' but got '{other}'."),
+                        ))
+                    }
+                });
+            }
+            "on-error" => {
+                let v = value()?;
+                o.on_error = Some(match v.text.as_str() {
+                    "fastinter" => OnError::Fastinter,
+                    "fail-check" => OnError::FailCheck,
+                    "sudden-death" => OnError::SuddenDeath,
+                    "mark-down" => OnError::MarkDown,
+                    other => return Err(Diagnostic::error(
+                        v.span,
+                        format!("'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '{other}'."),
+                    )),
+                });
+            }
+            "error-limit" => {
+                let v = value()?;
+                let n = v
+                    .text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0 && *n <= i32::MAX as u64);
+                o.error_limit =
+                    Some(n.ok_or_else(|| Diagnostic::error(v.span, "error-limit has to be > 0."))?);
+            }
             "on-marked-down" => {
                 o.shutdown_on_down = Some(expect_action(w, words.get(i + 1), "shutdown-sessions")?);
             }
@@ -395,6 +481,17 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
             }
             "allow-0rtt" => return Err(crate::ast::bind::refuse_0rtt(w)),
             "sni" => o.sni = Some(value()?.clone()),
+            "check-sni" => {
+                let v = words
+                    .get(i + 1)
+                    .filter(|v| !v.text.is_empty())
+                    .ok_or_else(|| {
+                        Diagnostic::error(w.span, "'check-sni' : missing SNI")
+                            .with_help("e.g. 'check-sni health.example.com'")
+                    })?;
+                o.check_sni = Some(v.text.clone());
+            }
+            "check-alpn" => o.check_alpn = Some(parse_alpn(value()?)?),
             "alpn" => o.alpn = Some(value()?.text.split(',').map(str::to_owned).collect()),
             "proto" => {
                 let v = value()?;
@@ -419,6 +516,20 @@ pub fn parse_options(words: &[Word]) -> Result<ServerOptions, Diagnostic> {
         i += if takes_value { 2 } else { 1 };
     }
     Ok(o)
+}
+
+/// An ALPN list (`check-alpn`): comma-separated protocol names, each 1 to
+/// 255 bytes as the TLS extension carries them.
+fn parse_alpn(w: &Word) -> Result<Vec<String>, Diagnostic> {
+    let list: Vec<String> = w.text.split(',').map(str::to_owned).collect();
+    if list.iter().any(|p| p.is_empty() || p.len() > 255) {
+        return Err(
+            Diagnostic::error(w.span, format!("invalid ALPN list '{}'", w.text)).with_help(
+                "protocol names of 1 to 255 characters separated by commas, e.g. 'h2,http/1.1'",
+            ),
+        );
+    }
+    Ok(list)
 }
 
 /// `on-marked-down`/`on-marked-up`: the one action each has, with
@@ -586,7 +697,7 @@ mod tests {
             .unwrap_err()
             .message
             .contains("invalid weight"));
-        assert!(server("server a 127.0.0.1:1 track b/s")
+        assert!(server("server a 127.0.0.1:1 redir http://x")
             .unwrap_err()
             .message
             .contains("not supported"));

@@ -194,7 +194,62 @@ pub async fn run(
             _ => {}
         }
         let interval = health.interval(plan.inter, plan.fastinter, plan.downinter);
-        tokio::time::sleep(schedule.next(interval)).await;
+        let next = tokio::time::Instant::now() + schedule.next(interval);
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            (info, on_error) = server.observer.errors() => {
+                on_observed_errors(&backend, &server, &plan, info, on_error, result.duration);
+                // Every `on-error` mode brings the next check to `fastinter`.
+                let sooner = tokio::time::Instant::now() + plan.fastinter;
+                tokio::time::sleep_until(next.min(sooner)).await;
+            }
+        }
+    }
+}
+
+/// `error-limit` errors in a row in live traffic (`observe`): `on-error`
+/// as HAProxy's `__health_adjust` applies it. `fail-check` is a failed
+/// check ("Health analyze"), `sudden-death` first leaves the server one
+/// failure from DOWN, `mark-down` takes it DOWN, `fastinter` only hastens
+/// the next check.
+fn on_observed_errors(
+    backend: &Backend,
+    server: &Server,
+    plan: &CheckPlan,
+    info: String,
+    on_error: switchyard_grammar::ast::server::OnError,
+    last_duration: Duration,
+) {
+    use switchyard_grammar::ast::server::OnError;
+    let (rise, fall) = (plan.rise as u32, plan.fall as u32);
+    let mut health = Health::resume(rise, fall, server.check_health());
+    health.align(server.is_up());
+    match on_error {
+        OnError::Fastinter => return,
+        OnError::SuddenDeath if health.value() > rise => {
+            health = Health::resume(rise, fall, rise + 1);
+        }
+        OnError::MarkDown => health = Health::resume(rise, fall, rise),
+        _ => {}
+    }
+    let result = CheckResult {
+        ok: false,
+        reason: "Health analyze".into(),
+        info: Some(info),
+        code: None,
+        duration: last_duration,
+    };
+    server.set_check_status("HANA");
+    if health.value() > 0 {
+        server
+            .check_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let transition = health.failed();
+    server.set_check_health(health.value());
+    backend.report_check(server, &result, &health, true);
+    if transition == Some(Transition::Down) {
+        backend.server_down(server, Cause::Check(&result));
     }
 }
 
@@ -211,6 +266,7 @@ fn status_code(reason: &str) -> &'static str {
         "Layer6 check passed" => "L6OK",
         "Layer6 timeout" => "L6TOUT",
         "Layer6 invalid response" => "L6RSP",
+        "Health analyze" => "HANA",
         _ => "L7RSP",
     }
 }
@@ -312,11 +368,12 @@ async fn layer4(
         }
     }
     // `check-ssl` (or `ssl` checked on the traffic port): a TLS check
-    // without HTTP is a Layer6 one. The server's `sni` is for traffic only
-    // (HAProxy has `check-sni` for checks), so none is sent.
+    // without HTTP is a Layer6 one. The server's `sni` is for traffic only:
+    // checks send `check-sni`'s name, or none.
     if let Some(tls) = &server.check_tls {
         handshaken.store(true, std::sync::atomic::Ordering::Relaxed);
-        return match tls.connect(stream, addr, None).await {
+        let sni = server.options.check_sni.as_deref();
+        return match tls.connect(stream, addr, sni).await {
             Ok(_) => (true, "Layer6 check passed".to_owned(), None, None),
             Err(e) => (
                 false,

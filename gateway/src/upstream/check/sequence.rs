@@ -436,8 +436,13 @@ async fn open(
         Some(alpn) => std::sync::Arc::new(tls.with_alpn(alpn)),
         None => tls,
     };
+    // The default connection sends `check-sni` unless the rule names one.
+    let sni = connect.sni.as_deref().or(connect
+        .default
+        .then_some(server.options.check_sni.as_deref())
+        .flatten());
     let tls = tls
-        .connect(stream, addr, connect.sni.as_deref())
+        .connect(stream, addr, sni)
         .await
         .map_err(|e| ("L6RSP", e.to_string()))?;
     Ok((Box::new(tls), local, peer, true))
