@@ -56,16 +56,30 @@ impl ClientGone {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aborted;
 
-/// Awaits `wait`, given up (`Err(Aborted)`) when `abort_on_close` and the
-/// client closes first (or has already closed).
-pub async fn unless_client_closes<T>(
-    abort_on_close: bool,
+/// Awaits `$wait`, given up (`Err(Aborted)`) when `$abort_on_close` and
+/// the client closes first (or has already closed). Without the option the
+/// future is awaited where it is made, as a plain `.await` (`Ok`); with it,
+/// it is boxed and raced against the close ([`race_client_close`]). The
+/// request path waits like this several times per request, and a wrapping
+/// future would hold (and move) each wait for every request, whether its
+/// backend has the option or not.
+macro_rules! unless_client_closes {
+    ($abort_on_close:expr, $gone:expr, $wait:expr) => {
+        if $abort_on_close {
+            $crate::proxy::abort::race_client_close($gone, Box::pin($wait)).await
+        } else {
+            Ok($wait.await)
+        }
+    };
+}
+pub(crate) use unless_client_closes;
+
+/// Awaits `wait`, given up (`Err(Aborted)`) if the client closes first (or
+/// has already closed): `option abortonclose`'s race.
+pub async fn race_client_close<T>(
     gone: &ClientGone,
     wait: impl Future<Output = T>,
 ) -> Result<T, Aborted> {
-    if !abort_on_close {
-        return Ok(wait.await);
-    }
     if gone.is_gone() {
         return Err(Aborted);
     }
@@ -90,8 +104,7 @@ mod tests {
             tokio::task::yield_now().await;
             marker.mark();
         });
-        let waited =
-            unless_client_closes(true, &gone, tokio::time::sleep(Duration::from_secs(60))).await;
+        let waited = race_client_close(&gone, tokio::time::sleep(Duration::from_secs(60))).await;
         assert_eq!(waited, Err(Aborted));
     }
 
@@ -99,11 +112,12 @@ mod tests {
     async fn without_the_option_the_wait_runs_to_its_end() {
         let gone = ClientGone::default();
         gone.mark();
-        let waited = unless_client_closes(false, &gone, async { 7 }).await;
+        let waited: Result<i32, Aborted> = unless_client_closes!(false, &gone, async { 7 });
         assert_eq!(waited, Ok(7));
-        let waited = unless_client_closes(true, &gone, async { 7 }).await;
+        let waited: Result<i32, Aborted> = unless_client_closes!(true, &gone, async { 7 });
         assert_eq!(waited, Err(Aborted));
         let open = ClientGone::default();
-        assert_eq!(unless_client_closes(true, &open, async { 7 }).await, Ok(7));
+        let waited: Result<i32, Aborted> = unless_client_closes!(true, &open, async { 7 });
+        assert_eq!(waited, Ok(7));
     }
 }

@@ -14,31 +14,14 @@ use crate::message::response::ProxyResponse;
 use crate::net::tls::upstream::TlsTarget;
 use crate::upstream::observe::Observed;
 use crate::upstream::PickContext;
-use switchyard_rules::decision::PersistOverride;
 
 use super::abort;
+use super::attempt::{answered, Attempt, AttemptTimes};
 use super::exchange::{own_path_takes, reuse_policy, AttemptError};
-use super::log_draft::{self, client_left, ended, set_wait, LogDraft};
+use super::log_draft::{client_left, ended, set_wait, LogDraft};
 use super::retry::{is_idempotent, Attempts, Failed, Failure, Next, SentFailure};
+use super::sticky::Sticky;
 use super::{framing, BackendRoute, ClientConn, HttpProxy};
-
-/// How to go about sending one request.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Attempt {
-    /// An idle server connection may be reused (`http-reuse safe`: not for
-    /// a client connection's first request).
-    pub(super) reuse: bool,
-    /// The server connection is not kept after this exchange
-    /// (`http-server-close`, `httpclose`).
-    pub(super) close_server: bool,
-    /// The backend's `force-persist`/`ignore-persist` verdict.
-    pub(super) persist: Option<PersistOverride>,
-    /// The stream number of `-d`'s trace.
-    pub(super) trace: Option<u32>,
-    /// `http-response` rules will run: the response carries the server
-    /// that answered ([`crate::proxy::rules_router::ServedBy`]).
-    pub(super) served_by: bool,
-}
 
 impl HttpProxy {
     /// Sends the request to a server of `route`, retrying as configured.
@@ -68,8 +51,6 @@ impl HttpProxy {
             .then(|| Box::new(clone_parts(&parts)));
         let mut reuse = true;
         let attempt_first = !attempt.reuse;
-        let attempt_trace = attempt.trace;
-        let attempt_served_by = attempt.served_by;
         let close_server = attempt.close_server;
         // Servers see HTTP/1.1 requests; an HTTP/2 client's target in
         // origin form, an HTTP/1 client's as it sent it (HAProxy forwards
@@ -87,38 +68,8 @@ impl HttpProxy {
         let replayable = bodiless && is_idempotent(&parts.method);
         let mut body = Some(if replayable { ProxyBody::Empty } else { body });
         // Persistence: the server the request's cookie names, when usable.
-        // `ignore-persist` neither follows the cookie nor sets one (with
-        // `indirect`, the server still does not see it, as in HAProxy 2.6).
-        let persistence = route
-            .backend
-            .persistence
-            .as_ref()
-            .filter(|_| attempt.persist != Some(PersistOverride::Ignore));
-        // The clock is read only for a cookie's dates.
-        let now = persistence.map_or(0, |_| unix_now());
-        let requested = persistence.and_then(|p| {
-            p.requested(&parts.headers)
-                .filter(|c| p.still_valid(c, now))
-        });
-        let forced = attempt.persist == Some(PersistOverride::Force);
-        let mut sticky = requested
-            .as_ref()
-            .and_then(|c| route.backend.persisted(&c.server, forced));
-        if let (Some(d), Some(p)) = (draft.as_mut(), &route.backend.persistence) {
-            d.record.persistence = [
-                log_draft::cookie_request_flag(
-                    p,
-                    &route.backend,
-                    &parts.headers,
-                    persistence.is_some(),
-                    now,
-                ),
-                'N',
-            ];
-        }
-        if let Some(p) = &route.backend.persistence {
-            p.strip_request(&mut parts.headers);
-        }
+        let (sticky, mut persisted) =
+            Sticky::of(&route.backend, attempt.persist, &mut parts, draft);
         let method = parts.method.clone();
         let replay_after_send = replayable && route.retry.retry_on.after_send();
         let mut parts = Some(parts);
@@ -152,18 +103,18 @@ impl HttpProxy {
             // client leaves (`option abortonclose`).
             if let Some(Next::Same { pause } | Next::Elsewhere { pause }) = next {
                 if let Some(pause) = pause {
-                    let paused = abort::unless_client_closes(
+                    let paused = abort::unless_client_closes!(
                         route.abort_on_close,
                         &conn.gone,
-                        tokio::time::sleep(pause),
+                        tokio::time::sleep(pause)
                     );
-                    if paused.await.is_err() {
+                    if paused.is_err() {
                         return client_left(draft, termination::CLIENT_CONNECT, None);
                     }
                 }
             }
             let (server, assigned) = match next {
-                None => match sticky.take() {
+                None => match persisted.take() {
                     Some(s) => {
                         direct = true;
                         (Some(s), true)
@@ -187,7 +138,10 @@ impl HttpProxy {
             previous = Some(server.index);
             // Times for the log line only: no clock read without one.
             let logging = draft.is_some();
-            let attempt_started = logging.then(std::time::Instant::now);
+            let mut times = AttemptTimes {
+                started: logging.then(std::time::Instant::now),
+                ..AttemptTimes::default()
+            };
             if let Some(d) = draft.as_mut() {
                 d.record.server = server.name.clone();
                 d.record.server_addr = Some(server.addr);
@@ -199,12 +153,11 @@ impl HttpProxy {
             } else {
                 &route.backend.queue_positions
             };
-            let acquired = abort::unless_client_closes(
+            let acquired = abort::unless_client_closes!(
                 route.abort_on_close,
                 &conn.gone,
-                server.acquire(route.queue_timeout, queue),
-            )
-            .await;
+                server.acquire(route.queue_timeout, queue)
+            );
             let permit = match acquired {
                 Ok(Ok(permit)) => permit,
                 Ok(Err(_)) => {
@@ -214,7 +167,7 @@ impl HttpProxy {
                         .into();
                 }
                 Err(abort::Aborted) => {
-                    set_wait(draft, attempt_started, None);
+                    set_wait(draft, times.started, None);
                     if let Some(d) = draft.as_mut().filter(|_| !assigned) {
                         // Still in the backend's queue: no server yet.
                         d.record.server = "<NOSRV>".into();
@@ -223,10 +176,10 @@ impl HttpProxy {
                     return client_left(draft, termination::CLIENT_QUEUE, None);
                 }
             };
-            let slot_at = logging.then(std::time::Instant::now);
+            times.slot_at = logging.then(std::time::Instant::now);
             // `%Tw` once the request has a slot, whatever happens next
             // (HAProxy logs `0/…/-1` for a connection that failed).
-            set_wait(draft, attempt_started, slot_at);
+            set_wait(draft, times.started, times.slot_at);
             if let Some(d) = draft.as_mut() {
                 let position = u64::from(permit.queue_position);
                 if assigned {
@@ -243,20 +196,22 @@ impl HttpProxy {
                 tls: tls.clone(),
                 sni: tls.sni_for(&head.headers),
             });
-            let checkout = self.pool.checkout(
-                (server.addr, server.unix.as_ref()),
-                reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
-                (route.connect_timeout, route.server_socket),
-                tls,
-                switchyard::wire::proxy_protocol::header_for(
-                    &server.options,
-                    conn.peer,
-                    conn.local,
-                ),
-                http2,
-            );
+            let checkout = || {
+                self.pool.checkout(
+                    (server.addr, server.unix.as_ref()),
+                    reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
+                    (route.connect_timeout, route.server_socket),
+                    tls,
+                    switchyard::wire::proxy_protocol::header_for(
+                        &server.options,
+                        conn.peer,
+                        conn.local,
+                    ),
+                    http2,
+                )
+            };
             let checked_out =
-                abort::unless_client_closes(route.abort_on_close, &conn.gone, checkout).await;
+                abort::unless_client_closes!(route.abort_on_close, &conn.gone, checkout());
             let mut pooled = match checked_out {
                 Ok(Ok(pooled)) => {
                     server.observer.report(Observed::Connected);
@@ -278,7 +233,7 @@ impl HttpProxy {
                         &route.retry,
                         Failed {
                             direct,
-                            force_persist: forced,
+                            force_persist: sticky.forced,
                             // An HTTP/2 handshake failed on a connection
                             // made: no turn-around.
                             established: matches!(
@@ -317,43 +272,39 @@ impl HttpProxy {
                     None => break,
                 }
             };
-            let connected = logging.then(std::time::Instant::now);
+            times.connected = logging.then(std::time::Instant::now);
             // The common exchange is awaited in place; hyper's, with its
             // larger state, is boxed, so that every request's future (moved
             // into its box per request) does not carry room for it.
             let exchanged = if pooled.is_own()
                 && own_path_takes(&request_head, &request_body, client_upgrade)
             {
-                abort::unless_client_closes(
+                abort::unless_client_closes!(
                     route.abort_on_close,
                     &conn.gone,
-                    self.exchange_own(route, pooled, permit, request_head),
+                    self.exchange_own(route, pooled, permit, request_head)
                 )
-                .await
             } else {
                 let request = Request::from_parts(*request_head, request_body);
-                abort::unless_client_closes(
+                abort::unless_client_closes!(
                     route.abort_on_close,
                     &conn.gone,
-                    Box::pin(self.exchange(route, pooled, permit, request, client_upgrade)),
+                    Box::pin(self.exchange(route, pooled, permit, request, client_upgrade))
                 )
-                .await
                 .map(|exchanged| exchanged.map(ProxyResponse::from))
             };
             let Ok(exchanged) = exchanged else {
                 // The server connection is dropped (closed) with the
                 // exchange; HAProxy logs the abort as a 400.
                 if let Some(d) = draft.as_mut() {
-                    d.record.t_connect = slot_at
-                        .zip(connected)
-                        .map(|(from, to)| to.duration_since(from).as_millis() as u64);
+                    d.record.t_connect = times.connect_ms();
                 }
                 return client_left(draft, termination::CLIENT_HEADERS, Some(400));
             };
             // What the next attempt is, after a failure `how`.
             let failed = |how, established| Failed {
                 direct,
-                force_persist: forced,
+                force_persist: sticky.forced,
                 established,
                 ..Failed::at(how, &route.backend, &server)
             };
@@ -377,58 +328,10 @@ impl HttpProxy {
                         attempts.after_failure(&route.retry, failed(Failure::Response, false)),
                     );
                 }
-                Ok(mut response) => {
-                    if let Some(stream) = attempt_trace {
-                        crate::log::debug_trace::response(
-                            stream,
-                            &route.backend.name,
-                            conn.trace_fd,
-                            response.parts_mut(),
-                        );
-                    }
-                    if let Some(d) = draft.as_mut() {
-                        let between = |from: Option<std::time::Instant>, to| {
-                            from.zip(to).map(|(from, to): (_, std::time::Instant)| {
-                                to.duration_since(from).as_millis() as u64
-                            })
-                        };
-                        d.record.t_queue = between(attempt_started, slot_at);
-                        d.record.t_connect = between(slot_at, connected);
-                        d.record.t_response = connected.map(|c| c.elapsed().as_millis() as u64);
-                        if d.needs.bytes {
-                            d.response_head = Some(response.htx_size());
-                        }
-                        if d.needs.backend_load {
-                            // The slot is released by the body's end, unless
-                            // the body is already complete.
-                            d.served_by = response.ends_pending().then(|| server.clone());
-                        }
-                    }
-                    if attempt_served_by {
-                        let id = crate::stats::ids::server_ids(&route.backend)
-                            .get(server.index)
-                            .copied()
-                            .unwrap_or_default();
-                        response.insert_extension(crate::proxy::rules_router::ServedBy {
-                            name: server.name.clone(),
-                            id,
-                        });
-                    }
-                    if let (Some(p), Some(value)) = (persistence, server.cookie.as_deref()) {
-                        let status = response.status();
-                        let flag = p.on_response(
-                            &mut response,
-                            value,
-                            requested.as_ref(),
-                            &method,
-                            status,
-                            now,
-                        );
-                        if let Some(d) = draft.as_mut() {
-                            d.record.persistence[1] = flag;
-                        }
-                    }
-                    return response;
+                Ok(response) => {
+                    return answered(
+                        response, route, &server, &attempt, times, &sticky, &method, conn, draft,
+                    );
                 }
                 Err(AttemptError::Stale(head)) if reuse => {
                     parts.get_or_insert(head);
@@ -485,13 +388,6 @@ impl HttpProxy {
         self.error_response(Some(route), last_error, error_request.as_deref(), conn)
             .into()
     }
-}
-
-/// Whether a response's `Connection` field has the `close` token.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn body_is_empty(body: &ProxyBody) -> bool {

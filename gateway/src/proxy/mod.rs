@@ -6,7 +6,9 @@
 //! The files, in the order a request meets them: `http_proxy.rs` (what the
 //! path is built from), `client_conn.rs` (the client connection's state),
 //! `request.rs` (one request's sequence), `forward.rs` (attempts and
-//! retries), `exchange.rs` (one attempt's exchange, by either engine),
+//! retries, with `sticky.rs` for cookie persistence and `attempt.rs` for
+//! what an attempt's answer is given), `exchange.rs` (one attempt's
+//! exchange, by either engine),
 //! `log_draft.rs` and `ends.rs` (the log line and what happens once the
 //! response has been passed on).
 
@@ -25,6 +27,7 @@ pub mod routing;
 pub mod rules_router;
 pub mod upgrade;
 
+mod attempt;
 mod client_conn;
 mod ends;
 mod exchange;
@@ -32,6 +35,7 @@ mod forward;
 mod http_proxy;
 mod log_draft;
 mod request;
+mod sticky;
 
 pub use client_conn::ClientConn;
 pub use http_proxy::{BackendRoute, HttpProxy};

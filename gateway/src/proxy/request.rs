@@ -18,8 +18,9 @@ use crate::proxy::client_side::ClientTimeouts;
 use crate::proxy::routing::Verdict;
 use switchyard::wire::h1::hop_by_hop;
 
+use super::attempt::Attempt;
 use super::ends::{LogEnd, RequestEnd, UploadEnd};
-use super::forward::{clone_parts, Attempt};
+use super::forward::clone_parts;
 use super::log_draft::{ended, target_of, LogDraft};
 use super::{extended_connect, header_names, request_checks, upgrade, ClientConn, HttpProxy};
 

@@ -10,7 +10,7 @@
 
 use crate::log::sink::LogSink;
 
-use super::check::CheckResult;
+use super::check::result::CheckResult;
 use super::health::Health;
 use super::server::{AdminState, Server, SessionCut};
 use super::Backend;

@@ -14,6 +14,7 @@
 
 pub mod agent;
 pub mod raw;
+pub mod result;
 pub mod schedule;
 pub mod sequence;
 
@@ -25,22 +26,12 @@ use switchyard_rules::RuleSet;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+pub use result::CheckResult;
+
 use super::events::Cause;
 use super::health::{Health, Transition};
 use super::server::Server;
 use super::Backend;
-
-/// How a check ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckResult {
-    pub ok: bool,
-    /// HAProxy's reason: "Layer4 check passed", "Layer4 connection problem",
-    /// "Layer7 check passed", "Layer7 wrong status", "Layer4 timeout"…
-    pub reason: String,
-    pub info: Option<String>,
-    pub code: Option<u16>,
-    pub duration: Duration,
-}
 
 /// A check sequence and the rules that render its log-formats.
 #[derive(Debug, Clone)]
