@@ -474,7 +474,7 @@ fn check_mode(proxy: &Proxy, diags: &mut Diagnostics) {
             .with_help("add 'mode http' to this section or its defaults"),
         );
     }
-    if let Some(setting) = proxy.options.get("httplog").filter(|o| o.enabled) {
+    if let Some(setting) = proxy.enabled_option(crate::ast::proxy::Switch::HttpLog) {
         if proxy.kind.is_frontend() {
             let what = if proxy.kind == ProxyKind::Listen {
                 "proxy"

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{errors, load_text, warnings};
-use switchyard_grammar::ast::proxy::{BalanceAlgorithm, CookieMode, Mode, ProxyKind};
+use switchyard_grammar::ast::proxy::{BalanceAlgorithm, CookieMode, Mode, ProxyKind, Switch};
 
 const DEFAULTS: &str = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n";
 
@@ -309,12 +309,12 @@ fn tcp_smart_accept_is_automatic_in_http_and_on_ssl_binds_unless_written() {
         .config
         .backend("b")
         .unwrap()
-        .option("tcp-smart-connect"));
+        .option(Switch::TcpSmartConnect));
     assert!(!loaded
         .config
         .backend("web")
         .unwrap()
-        .option("tcp-smart-connect"));
+        .option(Switch::TcpSmartConnect));
 }
 
 #[test]
@@ -348,9 +348,9 @@ fn http_connection_modes_replace_each_other_within_a_section() {
     let modes = |name: &str| {
         let p = loaded.config.proxy(name).unwrap();
         (
-            p.option("httpclose"),
-            p.option("http-server-close"),
-            p.option("http-keep-alive"),
+            p.option(Switch::HttpClose),
+            p.option(Switch::HttpServerClose),
+            p.option(Switch::HttpKeepAlive),
         )
     };
     assert_eq!(modes("inherits"), (true, false, false));
@@ -1043,7 +1043,7 @@ fn option_redispatch_takes_haproxys_interval() {
     assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
     let redispatch = |name: &str| {
         let p = loaded.config.proxy(name).unwrap();
-        (p.option("redispatch"), p.redispatch_after)
+        (p.option(Switch::Redispatch), p.redispatch_after)
     };
     assert_eq!(redispatch("inherits"), (true, Some(2)));
     assert_eq!(redispatch("last"), (true, None));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use switchyard_grammar::ast::global::Global;
 use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
-use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::ast::proxy::{Proxy, Switch};
 use switchyard_grammar::{Span, Word};
 
 use super::record::{render, LogRecord, HTTPLOG, HTTPLOG_CLF, TCPLOG};
@@ -87,14 +87,15 @@ impl RequestLogger {
             Some(custom) => custom.format.clone(),
             None => {
                 let tcp = proxy.mode() == switchyard_grammar::ast::proxy::Mode::Tcp;
-                let text = if tcp && (proxy.option("httplog") || proxy.option("tcplog")) {
+                let text = if tcp && (proxy.option(Switch::HttpLog) || proxy.option(Switch::TcpLog))
+                {
                     // HAProxy falls back to tcplog for httplog in TCP mode.
                     TCPLOG
-                } else if proxy.option("httplog-clf") {
+                } else if proxy.option(Switch::HttpLogClf) {
                     HTTPLOG_CLF
-                } else if proxy.option("httplog") {
+                } else if proxy.option(Switch::HttpLog) {
                     HTTPLOG
-                } else if proxy.option("tcplog") {
+                } else if proxy.option(Switch::TcpLog) {
                     TCPLOG
                 } else if tcp {
                     DEFAULT_FORMAT_TCP
@@ -109,8 +110,8 @@ impl RequestLogger {
             sinks,
             needs: Needs::of(&format),
             format,
-            separate_errors: proxy.option("log-separate-errors"),
-            early: proxy.option("logasap"),
+            separate_errors: proxy.option(Switch::LogSeparateErrors),
+            early: proxy.option(Switch::LogAsap),
         })))
     }
 

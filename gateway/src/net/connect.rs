@@ -15,7 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use switchyard_grammar::ast::proxy::{Proxy, TcpKeepaliveTuning};
+use switchyard_grammar::ast::proxy::{Proxy, Switch, TcpKeepaliveTuning};
 use tokio::net::TcpStream;
 
 /// What a backend asks of its server sockets.
@@ -33,7 +33,7 @@ impl ServerSocket {
     /// The settings of a backend section.
     pub fn of(backend: &Proxy) -> ServerSocket {
         ServerSocket {
-            smart_connect: backend.option("tcp-smart-connect"),
+            smart_connect: backend.option(Switch::TcpSmartConnect),
             keepalive: crate::net::keepalive::server_side(backend),
         }
     }

@@ -7,16 +7,16 @@
 use std::io;
 
 use socket2::{SockRef, TcpKeepalive};
-use switchyard_grammar::ast::proxy::{Proxy, TcpKeepaliveTuning};
+use switchyard_grammar::ast::proxy::{Proxy, Switch, TcpKeepaliveTuning};
 
 /// The client side's probes of frontend `proxy`, if on.
 pub fn client_side(proxy: &Proxy) -> Option<TcpKeepaliveTuning> {
-    (proxy.option("clitcpka") || proxy.option("tcpka")).then_some(proxy.client_tcpka)
+    (proxy.option(Switch::CliTcpKa) || proxy.option(Switch::TcpKa)).then_some(proxy.client_tcpka)
 }
 
 /// The server side's probes of backend `proxy`, if on.
 pub fn server_side(proxy: &Proxy) -> Option<TcpKeepaliveTuning> {
-    (proxy.option("srvtcpka") || proxy.option("tcpka")).then_some(proxy.server_tcpka)
+    (proxy.option(Switch::SrvTcpKa) || proxy.option(Switch::TcpKa)).then_some(proxy.server_tcpka)
 }
 
 /// An accepted client socket as the frontend wants it: `TCP_NODELAY`

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use switchyard_grammar::ast::bind::Bind;
-use switchyard_grammar::ast::proxy::{Mode, Proxy};
+use switchyard_grammar::ast::proxy::{Mode, Proxy, Switch};
 use switchyard_grammar::Config;
 use switchyard_rules::RuleSet;
 
@@ -196,7 +196,7 @@ fn build_fresh(
             server_timeout: timeout(&proxy.timeouts.server),
             queue_timeout: timeout(&proxy.timeouts.queue).or(timeout(&proxy.timeouts.connect)),
             retry: RetrySettings::of(proxy, true),
-            abort_on_close: proxy.option("abortonclose"),
+            abort_on_close: proxy.option(Switch::AbortOnClose),
             dynamic_errors: crate::proxy::http_error::has_dynamic(proxy),
             tunnel_timeout: timeout(&proxy.timeouts.tunnel),
             http_reuse: proxy
@@ -307,7 +307,7 @@ fn build_fresh(
                 request_timeout: errors.wire(408),
             },
             smart_accept: proxy.binds.iter().any(|b| proxy.tcp_smart_accept(b)),
-            ignore_probes: proxy.option("http-ignore-probes"),
+            ignore_probes: proxy.option(Switch::HttpIgnoreProbes),
             watch_close,
         });
         let frontend = Arc::new(HttpProxy {

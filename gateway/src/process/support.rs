@@ -6,7 +6,7 @@
 
 use switchyard_grammar::ast::address::{AddressFamily, Host};
 use switchyard_grammar::ast::log_format::LogFormatPart;
-use switchyard_grammar::ast::proxy::Mode;
+use switchyard_grammar::ast::proxy::{Mode, Switch};
 use switchyard_grammar::{Config, Diagnostic, Span};
 
 use crate::log::record::KNOWN_VARIABLES;
@@ -150,11 +150,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
                 }
             }
         }
-        if let Some(setting) = proxy
-            .options
-            .get("prefer-last-server")
-            .filter(|o| o.enabled)
-        {
+        if let Some(setting) = proxy.enabled_option(Switch::PreferLastServer) {
             refuse(
                 setting.span,
                 "'option prefer-last-server'",
@@ -163,7 +159,7 @@ pub fn not_yet_served(config: &Config) -> Vec<Diagnostic> {
         }
         // Built for HTTP backends (`proxy/abort.rs`); a TCP session is
         // not given up when its client closes while it waits.
-        if let Some(setting) = proxy.options.get("abortonclose").filter(|o| o.enabled) {
+        if let Some(setting) = proxy.enabled_option(Switch::AbortOnClose) {
             if proxy.mode() != Mode::Http && proxy.kind.is_backend() {
                 refuse(
                     setting.span,

@@ -8,7 +8,7 @@
 //! frontend's `httpclose` (its response says `Connection: close`). The
 //! three replace each other within a section (`grammar`'s options).
 
-use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::ast::proxy::{Proxy, Switch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConnectionMode {
@@ -24,9 +24,9 @@ pub enum ConnectionMode {
 impl ConnectionMode {
     /// The mode a proxy section sets.
     pub fn of(proxy: &Proxy) -> ConnectionMode {
-        if proxy.option("httpclose") {
+        if proxy.option(Switch::HttpClose) {
             ConnectionMode::Close
-        } else if proxy.option("http-server-close") {
+        } else if proxy.option(Switch::HttpServerClose) {
             ConnectionMode::ServerClose
         } else {
             ConnectionMode::KeepAlive

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use switchyard_grammar::ast::proxy::{BalanceAlgorithm, Proxy};
+use switchyard_grammar::ast::proxy::{BalanceAlgorithm, Proxy, Switch};
 
 use crate::upstream::{Backend, Server};
 
@@ -65,11 +65,12 @@ impl RetrySettings {
     /// The settings of backend `proxy`; `http`: whether `retry-on` applies
     /// (HAProxy ignores it in TCP mode).
     pub fn of(proxy: &Proxy, http: bool) -> RetrySettings {
-        let redispatch = match proxy.options.get("redispatch") {
-            Some(o) if o.enabled => Redispatch::On {
+        let redispatch = if proxy.option(Switch::Redispatch) {
+            Redispatch::On {
                 after: proxy.redispatch_after.unwrap_or(-1),
-            },
-            _ => Redispatch::Off,
+            }
+        } else {
+            Redispatch::Off
         };
         let connect = proxy
             .timeouts

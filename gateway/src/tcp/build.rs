@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchyard_grammar::ast::proxy::{BalanceAlgorithm, Mode, Proxy, Spanned};
+use switchyard_grammar::ast::proxy::{BalanceAlgorithm, Mode, Proxy, Spanned, Switch};
 use switchyard_grammar::Config;
 use switchyard_rules::RuleSet;
 
@@ -114,7 +114,7 @@ pub fn build(
             inspect_delay: timeout(&proxy.tcp_inspect_delay).unwrap_or_default(),
             proxy_header_timeout: client.unwrap_or(PROXY_HEADER_DEFAULT),
             logger: crate::log::request_log::RequestLogger::for_frontend(proxy, &config.global)?,
-            dont_log_null: proxy.option("dontlognull"),
+            dont_log_null: proxy.option(Switch::DontLogNull),
             counters: counters.get(&proxy.name).cloned().unwrap_or_default(),
             client_keepalive: crate::net::keepalive::client_side(proxy),
         });

@@ -24,7 +24,7 @@ pub mod track;
 use std::sync::Arc;
 
 use switchyard_grammar::ast::global::Global;
-use switchyard_grammar::ast::proxy::Proxy;
+use switchyard_grammar::ast::proxy::{Proxy, Switch};
 use tokio::task::JoinHandle;
 
 pub use balance::PickContext;
@@ -71,8 +71,8 @@ impl Backend {
             servers,
             balancer: balance::build(proxy.balance.as_ref().map(|b| &b.value), hash_type),
             persistence: proxy.cookie.clone().map(Persistence::new),
-            allbackups: proxy.option("allbackups"),
-            persist_to_down: proxy.option("persist"),
+            allbackups: proxy.option(Switch::AllBackups),
+            persist_to_down: proxy.option(Switch::Persist),
             events: events::EventLog::default(),
             queue_positions: queue::WaitQueue::default(),
             config: proxy.clone(),
@@ -87,7 +87,7 @@ impl Backend {
         global: &Global,
     ) -> Result<Backend, crate::log::sink::SinkError> {
         let sinks = crate::log::sink::LogSink::open_for_proxy(proxy, global)?;
-        self.events = events::EventLog::new(sinks, proxy.option("log-health-checks"));
+        self.events = events::EventLog::new(sinks, proxy.option(Switch::LogHealthChecks));
         Ok(self)
     }
 

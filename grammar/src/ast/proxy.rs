@@ -439,6 +439,111 @@ pub struct OptionSetting {
     pub span: Span,
 }
 
+/// The on/off options (`option NAME` / `no option NAME`) a section can
+/// set, typed: the gateway reads each through [`Proxy::option`] with one
+/// of these, so that a misspelt name is a compile error rather than an
+/// option that silently reads as off. [`Switch::name`] is the keyword
+/// table's spelling (`keyword/options.rs` holds the two equal in a test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Switch {
+    /// `option dontlognull`.
+    DontLogNull,
+    /// `option httplog`.
+    HttpLog,
+    /// `option httplog-clf` (set by `option httplog clf`).
+    HttpLogClf,
+    /// `option tcplog`.
+    TcpLog,
+    /// `option redispatch`.
+    Redispatch,
+    /// `option persist`.
+    Persist,
+    /// `option allbackups`.
+    AllBackups,
+    /// `option log-health-checks`.
+    LogHealthChecks,
+    /// `option http-keep-alive`.
+    HttpKeepAlive,
+    /// `option http-server-close`.
+    HttpServerClose,
+    /// `option httpclose`.
+    HttpClose,
+    /// `option abortonclose`.
+    AbortOnClose,
+    /// `option tcpka`.
+    TcpKa,
+    /// `option clitcpka`.
+    CliTcpKa,
+    /// `option srvtcpka`.
+    SrvTcpKa,
+    /// `option http-ignore-probes`.
+    HttpIgnoreProbes,
+    /// `option log-separate-errors`.
+    LogSeparateErrors,
+    /// `option prefer-last-server`.
+    PreferLastServer,
+    /// `option tcp-smart-accept`.
+    TcpSmartAccept,
+    /// `option tcp-smart-connect`.
+    TcpSmartConnect,
+    /// `option logasap`.
+    LogAsap,
+}
+
+impl Switch {
+    /// Every switch.
+    pub const ALL: [Switch; 21] = [
+        Switch::DontLogNull,
+        Switch::HttpLog,
+        Switch::HttpLogClf,
+        Switch::TcpLog,
+        Switch::Redispatch,
+        Switch::Persist,
+        Switch::AllBackups,
+        Switch::LogHealthChecks,
+        Switch::HttpKeepAlive,
+        Switch::HttpServerClose,
+        Switch::HttpClose,
+        Switch::AbortOnClose,
+        Switch::TcpKa,
+        Switch::CliTcpKa,
+        Switch::SrvTcpKa,
+        Switch::HttpIgnoreProbes,
+        Switch::LogSeparateErrors,
+        Switch::PreferLastServer,
+        Switch::TcpSmartAccept,
+        Switch::TcpSmartConnect,
+        Switch::LogAsap,
+    ];
+
+    /// The option's name as written after `option`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Switch::DontLogNull => "dontlognull",
+            Switch::HttpLog => "httplog",
+            Switch::HttpLogClf => "httplog-clf",
+            Switch::TcpLog => "tcplog",
+            Switch::Redispatch => "redispatch",
+            Switch::Persist => "persist",
+            Switch::AllBackups => "allbackups",
+            Switch::LogHealthChecks => "log-health-checks",
+            Switch::HttpKeepAlive => "http-keep-alive",
+            Switch::HttpServerClose => "http-server-close",
+            Switch::HttpClose => "httpclose",
+            Switch::AbortOnClose => "abortonclose",
+            Switch::TcpKa => "tcpka",
+            Switch::CliTcpKa => "clitcpka",
+            Switch::SrvTcpKa => "srvtcpka",
+            Switch::HttpIgnoreProbes => "http-ignore-probes",
+            Switch::LogSeparateErrors => "log-separate-errors",
+            Switch::PreferLastServer => "prefer-last-server",
+            Switch::TcpSmartAccept => "tcp-smart-accept",
+            Switch::TcpSmartConnect => "tcp-smart-connect",
+            Switch::LogAsap => "logasap",
+        }
+    }
+}
+
 /// Everything a proxy section can say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proxy {
@@ -854,8 +959,13 @@ impl Proxy {
     }
 
     /// Whether an on/off option is enabled.
-    pub fn option(&self, name: &str) -> bool {
-        self.options.get(name).is_some_and(|o| o.enabled)
+    pub fn option(&self, switch: Switch) -> bool {
+        self.enabled_option(switch).is_some()
+    }
+
+    /// An on/off option's line, when it is enabled.
+    pub fn enabled_option(&self, switch: Switch) -> Option<&OptionSetting> {
+        self.options.get(switch.name()).filter(|o| o.enabled)
     }
 
     /// Whether connections accepted on `bind` leave the first data's ACK
@@ -863,7 +973,7 @@ impl Proxy {
     /// HAProxy's automatic choice, on in HTTP mode and on `ssl` binds, where
     /// the client speaks first and the answer follows at once.
     pub fn tcp_smart_accept(&self, bind: &Bind) -> bool {
-        match self.options.get("tcp-smart-accept") {
+        match self.options.get(Switch::TcpSmartAccept.name()) {
             Some(setting) => setting.enabled,
             None => self.mode() == Mode::Http || bind.options.ssl,
         }

@@ -459,3 +459,29 @@ fn parse_httpchk(
     }
     Ok(check)
 }
+
+#[cfg(test)]
+mod switch_names {
+    use super::SWITCHES;
+    use crate::ast::proxy::Switch;
+
+    #[test]
+    fn every_typed_switch_is_in_the_keyword_table_and_back() {
+        for switch in Switch::ALL {
+            if switch == Switch::HttpLogClf {
+                // Set by `option httplog clf`, not a keyword of its own.
+                continue;
+            }
+            assert!(
+                SWITCHES.iter().any(|(name, _)| *name == switch.name()),
+                "{switch:?} is not in SWITCHES"
+            );
+        }
+        for (name, _) in SWITCHES {
+            assert!(
+                Switch::ALL.iter().any(|s| s.name() == *name),
+                "option {name} has no Switch"
+            );
+        }
+    }
+}
