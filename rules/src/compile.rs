@@ -16,12 +16,13 @@ use switchyard_grammar::ast::var::{SetVarCond, VarName, VarSource};
 use switchyard_grammar::validate::PREDEFINED_ACLS;
 use switchyard_grammar::{Diagnostic, Diagnostics, FileAccess, Span, Word};
 
-use crate::converter::{Converter, MapFile, CONVERTER_NAMES};
+use crate::converter::{Converter, ConverterError, MapFile, CONVERTER_NAMES};
 use crate::fetch::Fetch;
 use crate::header_match::HeaderNameMatch;
 use crate::keyword::{default_method, resolve, FetchError, FETCH_NAMES};
 use crate::pattern::{MatchMethod, Matcher};
 use crate::request::UriPart;
+use crate::value::SampleType;
 
 /// A fetch and its converters.
 #[derive(Debug, Clone)]
@@ -535,8 +536,9 @@ impl<'a> ProxyCompiler<'a> {
         };
         self.uses_vars |= matches!(resolved.fetch, Fetch::Var { .. });
         let mut converters = Vec::new();
+        let mut prev_type = resolved.fetch.sample_type();
         for call in &sample.converters {
-            if let Some(method) = Converter::map_method(&call.name) {
+            let converter = if let Some(method) = Converter::map_method(&call.name) {
                 let Some(path) = call.args.first().filter(|p| !p.is_empty()) else {
                     self.error(
                         call.span,
@@ -564,23 +566,50 @@ impl<'a> ProxyCompiler<'a> {
                     },
                 };
                 match Converter::map(method, map, call.args.get(1).cloned()) {
-                    Ok(c) => converters.push(c),
+                    Ok(c) => c,
                     Err(e) => {
                         self.error(call.span, e, None);
                         return None;
                     }
                 }
             } else {
-                match call.name.as_str() {
-                    "lower" => converters.push(Converter::Lower),
-                    "upper" => converters.push(Converter::Upper),
-                    other => {
-                        let help = crate::suggest(other, CONVERTER_NAMES);
-                        self.error(call.span, format!("unknown converter '{other}'"), help);
+                match Converter::parse(&call.name, &call.args) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let help = matches!(e, ConverterError::Unknown(_))
+                            .then(|| crate::suggest(&call.name, CONVERTER_NAMES))
+                            .flatten();
+                        self.error(call.span, e.to_string(), help);
                         return None;
                     }
                 }
+            };
+            if let Some(var) = converter.variables().first() {
+                self.error(
+                    call.span,
+                    format!(
+                        "converter '{}': variable arguments ('{var}') are not supported by switchyard yet",
+                        call.name
+                    ),
+                    Some("write the value itself; set-var's variables are not built yet".into()),
+                );
+                return None;
             }
+            // HAProxy's check: the previous output must cast to this input.
+            if !prev_type.casts_to(converter.input_type()) {
+                self.error(
+                    call.span,
+                    format!("converter '{}' cannot be applied", call.name),
+                    Some(format!(
+                        "it takes {}, and what comes before it gives {}",
+                        converter.input_type().name(),
+                        prev_type.name()
+                    )),
+                );
+                return None;
+            }
+            prev_type = converter.output_type();
+            converters.push(converter);
         }
         let text = word
             .map(|w| w.text.clone())
@@ -598,21 +627,25 @@ impl<'a> ProxyCompiler<'a> {
     fn acl_line(&mut self, acl: &AclExpr) -> Option<AclLine> {
         let (expr, keyword_method) = self.expr(&acl.fetch, Some(&acl.fetch_word))?;
         let method = match &acl.flags.match_method {
-            Some(w) => {
-                match MatchMethod::parse(&w.text) {
-                    Some(m) => m,
-                    None => {
-                        self.error(w.span, format!("unknown match method '{}'", w.text), Some("use str, beg, end, sub, reg, dom, dir, len, found, int, ip or bool".into()));
-                        return None;
-                    }
+            Some(w) => match MatchMethod::parse(&w.text) {
+                Some(m) => m,
+                None => {
+                    self.error(w.span, format!("unknown match method '{}'", w.text), Some("use str, beg, end, sub, reg, dom, dir, len, found, int, ip, bool or bin".into()));
+                    return None;
                 }
-            }
+            },
             None => keyword_method.unwrap_or_else(|| {
-                // A converter turns any sample into a string.
-                if expr.converters.is_empty() {
-                    default_method(expr.fetch.kind())
-                } else {
-                    MatchMethod::Str
+                // As HAProxy: the method of the type the last converter
+                // returns.
+                match expr.converters.last() {
+                    None => default_method(expr.fetch.kind()),
+                    Some(c) => match c.output_type() {
+                        SampleType::Sint => MatchMethod::Int,
+                        SampleType::Bool => MatchMethod::Bool,
+                        SampleType::Addr | SampleType::Ipv4 | SampleType::Ipv6 => MatchMethod::Ip,
+                        SampleType::Bin => MatchMethod::Bin,
+                        _ => MatchMethod::Str,
+                    },
                 }
             }),
         };

@@ -4,8 +4,9 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::cookie::for_each_cookie;
+use crate::fetch_internal::InternalFetch;
 use crate::request::{path_of, query_of, RequestFacts, UriPart};
-use crate::value::Value;
+use crate::value::{SampleType, Value};
 
 /// What a fetch reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +136,9 @@ pub enum Fetch {
         /// What an unset variable reads as; `None`: no value.
         default: Option<String>,
     },
+    /// Constants and process state: `str()`, `int()`, `env()`, `now`,
+    /// `rand()`… ([`crate::fetch_internal`]).
+    Internal(InternalFetch),
 }
 
 /// The type a fetch returns, which decides its default match method.
@@ -148,6 +152,8 @@ pub enum Kind {
     Ip,
     /// A boolean (`ssl_fc`, `http_auth`).
     Bool,
+    /// Bytes (`req.payload`, `bin()`).
+    Bin,
 }
 
 impl Fetch {
@@ -175,8 +181,9 @@ impl Fetch {
             | Fetch::SslCNotAfter
             | Fetch::ReqSslSni
             | Fetch::SrvName
-            | Fetch::Var { .. }
-            | Fetch::ReqPayload { .. } => Kind::Str,
+            | Fetch::Var { .. } => Kind::Str,
+            Fetch::ReqPayload { .. } => Kind::Bin,
+            Fetch::Internal(f) => f.kind(),
             Fetch::HttpAuthGroup { .. } => Kind::Str,
             Fetch::HdrCnt { .. }
             | Fetch::HdrVal { .. }
@@ -191,6 +198,25 @@ impl Fetch {
             Fetch::SslFc | Fetch::SslCUsed | Fetch::HttpAuth { .. } | Fetch::Constant(_) => {
                 Kind::Bool
             }
+        }
+    }
+
+    /// The HAProxy type of the fetch's samples, which converters are
+    /// checked against.
+    pub fn sample_type(&self) -> SampleType {
+        match self {
+            Fetch::Method => SampleType::Meth,
+            Fetch::Src | Fetch::Dst => SampleType::Addr,
+            Fetch::Internal(f) => f.sample_type(),
+            // A variable holds whatever was stored in it.
+            Fetch::Var { .. } => SampleType::Any,
+            other => match other.kind() {
+                Kind::Str => SampleType::Str,
+                Kind::Int => SampleType::Sint,
+                Kind::Ip => SampleType::Addr,
+                Kind::Bool => SampleType::Bool,
+                Kind::Bin => SampleType::Bin,
+            },
         }
     }
 
@@ -229,7 +255,7 @@ impl Fetch {
                 };
                 match payload.get(*offset..end) {
                     Some(bytes) if *offset <= payload.len() => {
-                        out(Value::Str(String::from_utf8_lossy(bytes)));
+                        out(Value::Bin(Cow::Borrowed(bytes)));
                         return *length == 0 && may_grow;
                     }
                     _ => return may_grow,
@@ -406,6 +432,7 @@ impl Fetch {
                     }
                 }
             },
+            Fetch::Internal(f) => f.value(out),
             Fetch::ReqLen
             | Fetch::ReqPayload { .. }
             | Fetch::ReqSslSni
@@ -425,6 +452,7 @@ impl Fetch {
                 | Fetch::DstPort
                 | Fetch::Constant(_)
                 | Fetch::Var { .. }
+                | Fetch::Internal(_)
         )
     }
 

@@ -119,6 +119,18 @@ pub const FETCH_NAMES: &[&str] = &[
     "req.ssl_hello_type",
     "req_ssl_hello_type",
     "var",
+    "str",
+    "int",
+    "bool",
+    "ipv4",
+    "ipv6",
+    "bin",
+    "env",
+    "date",
+    "now",
+    "rand",
+    "uuid",
+    "hostname",
 ];
 
 /// Why a fetch could not be resolved.
@@ -267,6 +279,9 @@ pub fn resolve(
         }
         _ => {}
     }
+    if let Some(internal) = crate::fetch_internal::resolve(name, &call.args)? {
+        return plain(Fetch::Internal(internal));
+    }
     let (base, method) = SUFFIXES
         .iter()
         .find_map(|(suffix, m)| name.strip_suffix(suffix).map(|b| (b, Some(*m))))
@@ -308,5 +323,6 @@ pub fn default_method(kind: Kind) -> MatchMethod {
         Kind::Int => MatchMethod::Int,
         Kind::Ip => MatchMethod::Ip,
         Kind::Bool => MatchMethod::Bool,
+        Kind::Bin => MatchMethod::Bin,
     }
 }

@@ -15,6 +15,7 @@ pub mod cookie;
 pub mod decision;
 mod eval;
 pub mod fetch;
+pub mod fetch_internal;
 pub mod fixture;
 pub(crate) mod header_match;
 pub mod index;

@@ -42,6 +42,8 @@ pub enum MatchMethod {
     Ip,
     /// `bool`: the value is true (a non-zero integer); the line has no patterns.
     Bool,
+    /// `bin`: the value's bytes equal a pattern written in hexadecimal.
+    Bin,
 }
 
 impl MatchMethod {
@@ -61,6 +63,7 @@ impl MatchMethod {
             "int" => MatchMethod::Int,
             "ip" => MatchMethod::Ip,
             "bool" => MatchMethod::Bool,
+            "bin" => MatchMethod::Bin,
             _ => return None,
         })
     }
@@ -139,6 +142,8 @@ pub enum Matcher {
     Found,
     /// `-m bool`: a non-zero value matches.
     Bool,
+    /// `-m bin`: the byte strings the value must equal.
+    Bin(Vec<Vec<u8>>),
 }
 
 /// Why a pattern could not be compiled.
@@ -202,6 +207,12 @@ impl Matcher {
             ),
             MatchMethod::Found => Matcher::Found,
             MatchMethod::Bool => Matcher::Bool,
+            MatchMethod::Bin => Matcher::Bin(
+                patterns
+                    .iter()
+                    .map(|p| parse_hex(p))
+                    .collect::<Result<_, _>>()?,
+            ),
         })
     }
 
@@ -261,6 +272,16 @@ impl Matcher {
                 .is_some_and(|ip| nets.iter().any(|(net, len)| contains(*net, *len, ip))),
             Matcher::Found => true,
             Matcher::Bool => value.as_int().is_some_and(|n| n != 0),
+            Matcher::Bin(list) => {
+                let bytes = match value {
+                    Value::Bin(b) => Cow::Borrowed(b.as_ref()),
+                    other => match other.clone().cast(crate::value::SampleType::Bin) {
+                        Some(Value::Bin(b)) => Cow::Owned(b.into_owned()),
+                        _ => return false,
+                    },
+                };
+                list.iter().any(|p| p.as_slice() == bytes.as_ref())
+            }
         }
     }
 }
@@ -421,6 +442,23 @@ fn parse_ints(patterns: &[String]) -> Result<Vec<IntRange>, PatternError> {
     Ok(out)
 }
 
+/// A `-m bin` pattern: hexadecimal digits, two a byte (HAProxy's
+/// `parse_binary`).
+pub(crate) fn parse_hex(p: &str) -> Result<Vec<u8>, PatternError> {
+    if !p.len().is_multiple_of(2) {
+        return Err(format!("'{p}' : odd number of characters"));
+    }
+    let digit = |c: u8| {
+        (c as char)
+            .to_digit(16)
+            .ok_or_else(|| format!("'{}' : illegal character in '{p}'", c as char))
+    };
+    p.as_bytes()
+        .chunks(2)
+        .map(|pair| Ok((digit(pair[0])? << 4 | digit(pair[1])?) as u8))
+        .collect()
+}
+
 fn parse_ip(p: &str) -> Result<(IpAddr, u8), PatternError> {
     switchyard_grammar::ast::value::parse_network_text(p)
         .ok_or_else(|| format!("'{p}' is not an IP address or network"))
@@ -503,6 +541,16 @@ mod tests {
         assert!(ip.matches(&[Value::Ip("::ffff:127.0.0.1".parse().unwrap())]));
         assert!(!ip.matches(&[Value::Ip("10.0.0.1".parse().unwrap())]));
         assert!(Matcher::compile(MatchMethod::Int, &["x".into()], false).is_err());
+    }
+
+    #[test]
+    fn binary_patterns_match_bytes() {
+        let bin = m(MatchMethod::Bin, &["0B0080", "6869"], false);
+        assert!(bin.matches(&[Value::Bin(vec![0x0b, 0x00, 0x80].into())]));
+        assert!(bin.matches(&[Value::Str("hi".into())]));
+        assert!(!bin.matches(&[Value::Bin(vec![0x0b, 0x00].into())]));
+        assert!(Matcher::compile(MatchMethod::Bin, &["abc".into()], false).is_err());
+        assert!(Matcher::compile(MatchMethod::Bin, &["zz".into()], false).is_err());
     }
 
     #[test]

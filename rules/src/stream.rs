@@ -387,6 +387,32 @@ backend b
     }
 
     #[test]
+    fn binary_payloads_match_with_m_bin() {
+        // checks/mysql-check.vtc's login packet: NUL and high bytes.
+        let set = rules(
+            "frontend f
+    bind 127.0.0.1:1
+    tcp-request content accept if { req.len eq 20 } { req.payload(0,20) -m bin \"0B00000100800000017573657200000100000001\" }
+    tcp-request content reject
+    default_backend b
+backend b
+",
+        );
+        let login = b"\x0b\x00\x00\x01\x00\x80\x00\x00\x01user\x00\x00\x01\x00\x00\x00\x01";
+        assert_eq!(login.len(), 20);
+        assert_eq!(
+            set.tcp_content("f", &facts("127.0.0.1:5", login, false)),
+            TcpVerdict::Accept
+        );
+        let mut other = *login;
+        other[5] = 0x81;
+        assert!(matches!(
+            set.tcp_content("f", &facts("127.0.0.1:5", &other, false)),
+            TcpVerdict::Reject(_)
+        ));
+    }
+
+    #[test]
     fn backend_content_rules_run_on_their_own() {
         let set = rules(
             "frontend f

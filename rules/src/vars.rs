@@ -61,7 +61,8 @@ impl VarMap {
 /// Whether one `set-var` condition holds for the variable's `current`
 /// value and the `new` one.
 fn holds(cond: SetVarCond, current: Option<&Value<'static>>, new: &Value<'_>) -> bool {
-    let empty = matches!(new, Value::Str(s) if s.is_empty());
+    let empty = matches!(new, Value::Str(s) if s.is_empty())
+        || matches!(new, Value::Bin(b) if b.is_empty());
     match cond {
         // A variable exists once set; an unset one is gone here (HAProxy
         // keeps a `proc` one declared, which `ifset` then tells apart).
@@ -87,6 +88,7 @@ fn holds(cond: SetVarCond, current: Option<&Value<'static>>, new: &Value<'_>) ->
 fn owned(value: Value<'_>) -> Value<'static> {
     match value {
         Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+        Value::Bin(b) => Value::Bin(Cow::Owned(b.into_owned())),
         Value::Int(n) => Value::Int(n),
         Value::Ip(ip) => Value::Ip(ip),
         Value::Bool(b) => Value::Bool(b),

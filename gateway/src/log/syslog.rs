@@ -63,17 +63,10 @@ impl Frame<'_> {
     }
 }
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+/// Civil date from days since 1970-01-01.
 pub fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let (y, m, d) = switchyard_rules::converter::civil_from_days(days);
+    (y, m as u32, d as u32)
 }
 
 /// Broken-down UTC time: (year, month, day, hour, minute, second, millisecond).

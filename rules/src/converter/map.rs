@@ -1,15 +1,13 @@
-//! Converters applied after a fetch: `lower`, `upper`, and the map family
-//! (`map`, `map_str`, `map_beg`, `map_end`, `map_sub`, `map_dom`, `map_reg`,
-//! `map_int`, `map_ip`), whose files are read at compile time and may then
-//! be changed at run time (the runtime API's `add map`, `del map`…).
+//! The map files of the map converters (`map`, `map_str`, `map_beg`,
+//! `map_end`, `map_sub`, `map_dom`, `map_reg`, `map_int`, `map_ip`), read
+//! at compile time and changed at run time (the runtime API's `add map`,
+//! `del map`…).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::pattern::{MatchMethod, Matcher};
-use crate::value::Value;
-
 /// A map file: (key, value) lines, `#` comments, in file order.
 pub struct MapFile {
     /// The file's path as the configuration names it (and `show map` lists it).
@@ -51,7 +49,7 @@ impl MapEntries {
     }
 
     /// The keys compiled for `method`, built on first use.
-    fn matchers(&self, method: MatchMethod) -> Arc<Vec<Matcher>> {
+    pub(crate) fn matchers(&self, method: MatchMethod) -> Arc<Vec<Matcher>> {
         let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
         compiled
             .entry(method)
@@ -138,7 +136,7 @@ impl MapFile {
         *current = Arc::new(MapEntries::new(list));
     }
 
-    fn register_method(&self, method: MatchMethod) {
+    pub(crate) fn register_method(&self, method: MatchMethod) {
         let mut methods = self.methods.write().unwrap_or_else(|e| e.into_inner());
         if !methods.contains(&method) {
             methods.push(method);
@@ -229,104 +227,11 @@ impl EntryRef {
     }
 }
 
-/// A converter after a fetch (`hdr(host),lower,map(hosts.map)`).
-#[derive(Debug, Clone)]
-pub enum Converter {
-    /// `lower`: the value lower-cased.
-    Lower,
-    /// `upper`: the value upper-cased.
-    Upper,
-    /// `map*`: the value of the first entry whose key matches the input.
-    Map {
-        /// How keys are matched against the input (`map_beg`: by prefix…).
-        method: MatchMethod,
-        /// The map file, shared with the runtime API.
-        map: Arc<MapFile>,
-        /// What is returned when no key matches; `None`: the sample is dropped.
-        default: Option<String>,
-    },
-}
-
-/// Every converter name this build compiles; others are refused at load.
-pub const CONVERTER_NAMES: &[&str] = &[
-    "lower", "upper", "map", "map_str", "map_beg", "map_end", "map_sub", "map_dom", "map_dir",
-    "map_reg", "map_int", "map_ip",
-];
-
-impl Converter {
-    /// The method a `map_*` converter matches keys with.
-    pub fn map_method(name: &str) -> Option<MatchMethod> {
-        Some(match name {
-            "map" | "map_str" => MatchMethod::Str,
-            "map_beg" => MatchMethod::Beg,
-            "map_end" => MatchMethod::End,
-            "map_sub" => MatchMethod::Sub,
-            "map_dom" => MatchMethod::Dom,
-            "map_dir" => MatchMethod::Dir,
-            "map_reg" => MatchMethod::Reg,
-            "map_int" => MatchMethod::Int,
-            "map_ip" => MatchMethod::Ip,
-            _ => return None,
-        })
-    }
-
-    /// Builds a map converter; each key is compiled for the map's method.
-    pub fn map(
-        method: MatchMethod,
-        map: Arc<MapFile>,
-        default: Option<String>,
-    ) -> Result<Converter, String> {
-        for entry in &map.snapshot().list {
-            Matcher::compile(method, std::slice::from_ref(&entry.key), false)
-                .map_err(|e| format!("in map file '{}': {e}", map.path))?;
-        }
-        map.register_method(method);
-        Ok(Converter::Map {
-            method,
-            map,
-            default,
-        })
-    }
-
-    /// Applies the converter; `None` when the sample disappears (a map
-    /// miss without default).
-    pub fn apply<'r>(&self, value: Value<'r>) -> Option<Value<'r>> {
-        match self {
-            Converter::Lower => Some(Value::Str(value.text().to_lowercase().into())),
-            Converter::Upper => Some(Value::Str(value.text().to_uppercase().into())),
-            Converter::Map {
-                method,
-                map,
-                default,
-            } => {
-                let probe = [value];
-                let entries = map.snapshot();
-                // Exact string maps are the common case: compare directly.
-                let found = if *method == MatchMethod::Str {
-                    let text = probe[0].to_text();
-                    entries
-                        .list
-                        .iter()
-                        .find(|e| e.key == text)
-                        .map(|e| e.value.clone())
-                } else {
-                    entries
-                        .matchers(*method)
-                        .iter()
-                        .position(|m| m.matches(&probe))
-                        .map(|i| entries.list[i].value.clone())
-                };
-                found
-                    .or_else(|| default.clone())
-                    .map(|s| Value::Str(s.into()))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converter::Converter;
+    use crate::value::Value;
 
     #[test]
     fn maps_with_defaults() {
