@@ -7,6 +7,7 @@
 
 pub mod config_grammar;
 pub mod fixture_format;
+pub mod request_head;
 pub mod rules_decide;
 pub mod runtime_api_command;
 pub mod server_response;

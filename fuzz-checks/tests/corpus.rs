@@ -70,3 +70,8 @@ fn server_response_corpus() {
         switchyard_fuzz_checks::server_response::check,
     );
 }
+
+#[test]
+fn request_head_corpus() {
+    replay("request_head", switchyard_fuzz_checks::request_head::check);
+}
