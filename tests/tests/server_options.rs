@@ -545,3 +545,70 @@ async fn observed_errors_in_live_traffic_mark_the_server_down() {
         );
     }
 }
+
+/// `set server B/S addr A [port P]` moves a server's traffic at once, with
+/// HAProxy 2.6's messages and `show stat`/`show servers state` following;
+/// `set server … fqdn` answers as HAProxy does without `resolvers`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_server_addr_moves_the_traffic() {
+    let (a, b) = (Origin::start("a").await, Origin::start("b").await);
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let _gw = start(
+        dir.path(),
+        port,
+        &format!("backend be\n    server s {}\n", a.addr),
+    )
+    .await;
+    let socket = dir.path().join("admin.sock");
+    let client = client_without_keepalive();
+    let url = format!("http://127.0.0.1:{port}/");
+    assert_eq!(get(&client, &url, &[]).await.unwrap().status, 200);
+    assert_eq!(a.request_count(), 1);
+    let said = command(
+        &socket,
+        &format!("set server be/s addr 127.0.0.1 port {}", b.addr.port()),
+    );
+    assert_eq!(
+        said.trim_end(),
+        format!(
+            "no need to change the addr, port changed from '{}' to '{}' by 'stats socket command'",
+            a.addr.port(),
+            b.addr.port()
+        )
+    );
+    assert_eq!(get(&client, &url, &[]).await.unwrap().status, 200);
+    assert_eq!((a.request_count(), b.request_count()), (1, 1));
+    assert_eq!(stat_field(&socket, "be", "s", "addr"), b.addr.to_string());
+    let state = command(&socket, "show servers state be");
+    assert!(
+        state.contains(" s 127.0.0.1 ") && state.contains(&format!(" - {} - ", b.addr.port())),
+        "{state}"
+    );
+    for (line, answer) in [
+        (
+            "set server be/s addr 127.0.0.2",
+            "IP changed from '127.0.0.1' to '127.0.0.2' by 'stats socket command'",
+        ),
+        (
+            "set server be/s addr 127.0.0.1",
+            "IP changed from '127.0.0.2' to '127.0.0.1' by 'stats socket command'",
+        ),
+        (
+            "set server be/s addr foo",
+            "Invalid addr 'foo' by 'stats socket command'",
+        ),
+        (
+            "set server be/s addr",
+            "set server <b>/<s> addr requires an address and optionally a port.",
+        ),
+        (
+            "set server be/s fqdn foo.fqdn",
+            "set server <b>/<s> fqdn failed because no resolution is configured.",
+        ),
+    ] {
+        assert_eq!(command(&socket, line).trim_end(), answer, "{line}");
+    }
+    assert_eq!(get(&client, &url, &[]).await.unwrap().status, 200);
+    assert_eq!(b.request_count(), 2);
+}

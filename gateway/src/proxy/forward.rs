@@ -144,7 +144,7 @@ impl HttpProxy {
             };
             if let Some(d) = draft.as_mut() {
                 d.record.server = server.name.clone();
-                d.record.server_addr = Some(server.addr);
+                d.record.server_addr = Some(server.addr());
                 d.record.retries = attempts.retries() as u32;
                 d.record.redispatched |= matches!(next, Some(Next::Elsewhere { .. }));
             }
@@ -198,7 +198,7 @@ impl HttpProxy {
             });
             let checkout = || {
                 self.pool.checkout(
-                    (server.addr, server.unix.as_ref()),
+                    (server.addr(), server.unix.as_ref()),
                     reuse_policy(route.http_reuse, reuse && !closes, !attempt_first, conn),
                     (route.connect_timeout, route.server_socket),
                     tls,

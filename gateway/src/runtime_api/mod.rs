@@ -11,6 +11,7 @@ mod acls;
 mod command;
 mod info;
 mod maps;
+mod server_addr;
 mod servers;
 
 use std::sync::Arc;

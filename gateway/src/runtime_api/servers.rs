@@ -1,6 +1,7 @@
 //! Server commands: `show servers state`, `get weight`, `set weight`,
 //! `set server … weight|state|health`, `enable`/`disable server`,
-//! `enable`/`disable health`, `set maxconn server`. Messages are HAProxy
+//! `enable`/`disable health`, `set maxconn server`; `set server … addr|fqdn`
+//! in `server_addr.rs`. Messages are HAProxy
 //! 2.6's, so scripts that check them keep working.
 
 use std::fmt::Write;
@@ -51,7 +52,7 @@ pub fn set_weight(args: &[String], state: &ApiState, _: &mut String) -> Result<(
     apply_weight(backend, &server, args.get(1))
 }
 
-pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(), String> {
+pub fn set_server(args: &[String], state: &ApiState, out: &mut String) -> Result<(), String> {
     let (backend, server) = find(state, args.first())?;
     match args.get(1).map(String::as_str) {
         Some("weight") => apply_weight(backend, &server, args.get(2)),
@@ -75,9 +76,14 @@ pub fn set_server(args: &[String], state: &ApiState, _: &mut String) -> Result<(
             server.force_health_counter(wanted != "down");
             Ok(())
         }
+        Some("addr") => {
+            out.push_str(&super::server_addr::set_addr(&server, &args[2..])?);
+            Ok(())
+        }
+        Some("fqdn") => super::server_addr::set_fqdn(&args[2..]).map(|_| ()),
         Some(
-            other @ ("addr" | "agent" | "agent-addr" | "agent-port" | "agent-send" | "check-addr"
-            | "check-port" | "fqdn" | "ssl"),
+            other @ ("agent" | "agent-addr" | "agent-port" | "agent-send" | "check-addr"
+            | "check-port" | "ssl"),
         ) => Err(format!(
             "'set server <srv> {other}' is not supported by switchyard."
         )),
@@ -162,12 +168,12 @@ pub fn show_servers_state(
                 match server.unix {
                     _ if server.resolution_maint => "-".to_owned(),
                     Some(_) => "-".to_owned(),
-                    None => server.addr.ip().to_string(),
+                    None => server.addr().ip().to_string(),
                 },
                 StateFields::of(server),
                 u8::from(be_forced),
                 u8::from(server.options.id.is_some()),
-                server.addr.port(),
+                server.addr().port(),
                 u8::from(server.tls.is_some()),
                 server.options.check_port.unwrap_or(0),
                 server

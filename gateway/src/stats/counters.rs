@@ -164,7 +164,7 @@ pub fn rows(proxies: &[ProxyView]) -> Vec<Row> {
                 if !s.resolution_maint {
                     let addr = match &s.unix {
                         Some(_) => "unix".to_owned(),
-                        None => s.addr.to_string(),
+                        None => s.addr().to_string(),
                     };
                     r.insert("addr", addr);
                 }

@@ -338,7 +338,7 @@ async fn connect(
         previous = Some(server.clone());
         log.server = Some(server.clone());
         log.record.server = server.name.clone();
-        log.record.server_addr = Some(server.addr);
+        log.record.server_addr = Some(server.addr());
         log.record.retries = attempts.retries() as u32;
         log.record.redispatched |= matches!(next, Some(Next::Elsewhere { .. }));
         let queued = Instant::now();
@@ -357,7 +357,7 @@ async fn connect(
         let attempt_connect = async {
             match &server.unix {
                 Some(unix) => unix.connect().await.map(Either::Right),
-                None => crate::net::connect::connect(server.addr, socket)
+                None => crate::net::connect::connect(server.addr(), socket)
                     .await
                     .map(Either::Left),
             }

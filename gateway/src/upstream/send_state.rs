@@ -39,8 +39,8 @@ pub fn value(backend: &Backend, server: &Server, health: &Health, node: &str) ->
     let backend_sessions: u32 = backend.servers.iter().map(|s| s.in_flight()).sum();
     format!(
         "{state}; address={}; port={}; name={}/{}; node={node}; weight={weight}/{total_weight}; scur={}/{backend_sessions}; qcur=0",
-        server.addr.ip(),
-        server.addr.port(),
+        server.addr().ip(),
+        server.addr().port(),
         backend.name,
         server.name,
         server.in_flight(),

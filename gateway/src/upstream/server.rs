@@ -99,7 +99,9 @@ pub struct QueueTimeout;
 pub struct Server {
     pub name: String,
     pub index: usize,
-    pub addr: SocketAddr,
+    /// Where the server listens: as configured, until `set server … addr`
+    /// moves it ([`Server::addr`]).
+    addr: arc_swap::ArcSwap<SocketAddr>,
     /// A server on a unix socket (`addr` is then `0.0.0.0:0`).
     pub unix: Option<crate::net::unix_socket::UnixTarget>,
     /// `init-addr … none` started it without an address (`addr` is then
@@ -281,7 +283,9 @@ impl Server {
             name: line.name.text.clone(),
             index,
             resolution_maint: addr.is_none(),
-            addr: addr.unwrap_or(SocketAddr::from(([0, 0, 0, 0], port))),
+            addr: arc_swap::ArcSwap::from_pointee(
+                addr.unwrap_or(SocketAddr::from(([0, 0, 0, 0], port))),
+            ),
             unix,
             backup: options.backup.unwrap_or(false),
             cookie: options.cookie.clone(),
@@ -393,7 +397,7 @@ impl Server {
     /// operator settings and counters. Only for the same address and
     /// configured weight; anything else starts afresh.
     pub fn inherit(&self, old: &Server) {
-        if old.addr != self.addr || old.initial_weight != self.initial_weight {
+        if old.addr() != self.addr() || old.initial_weight != self.initial_weight {
             return;
         }
         self.up.store(old.is_up(), Ordering::Relaxed);
@@ -484,6 +488,16 @@ impl Server {
     /// For the runtime API's `set weight`; balancing reads it on the next pick.
     pub fn set_weight(&self, weight: u32) {
         self.weight.store(weight.min(256), Ordering::Relaxed);
+    }
+
+    /// Where the server listens now (`0.0.0.0:PORT` without an address).
+    pub fn addr(&self) -> SocketAddr {
+        **self.addr.load()
+    }
+
+    /// `set server … addr`: new connections and checks go to `addr`.
+    pub fn set_addr(&self, addr: SocketAddr) {
+        self.addr.store(Arc::new(addr));
     }
 
     pub fn is_up(&self) -> bool {

@@ -47,7 +47,7 @@ impl AgentPlan {
         let port = o.agent_port?;
         let inter = o.agent_inter.unwrap_or(Duration::from_secs(2));
         Some(AgentPlan {
-            addr: SocketAddr::new(server.agent_ip.unwrap_or(server.addr.ip()), port),
+            addr: SocketAddr::new(server.agent_ip.unwrap_or(server.addr().ip()), port),
             send: o.agent_send.clone(),
             inter,
             timeout: super::check_timeout(backend, inter),

@@ -332,8 +332,8 @@ async fn layer4(
     handshaken: &std::sync::atomic::AtomicBool,
 ) -> Outcome {
     let addr = std::net::SocketAddr::new(
-        server.check_ip.unwrap_or(server.addr.ip()),
-        plan.port.unwrap_or(server.addr.port()),
+        server.check_ip.unwrap_or(server.addr().ip()),
+        plan.port.unwrap_or(server.addr().port()),
     );
     let problem = |e: &std::io::Error| {
         (

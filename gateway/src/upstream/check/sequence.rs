@@ -137,7 +137,7 @@ pub async fn run(
     // connection's addresses and the server.
     let mut facts = StreamFacts {
         src: SocketAddr::from(([0, 0, 0, 0], 0)),
-        dst: server.addr,
+        dst: server.addr(),
         payload: &[],
         may_grow: false,
         server: Some((&server.name, server_id(server))),
@@ -379,12 +379,15 @@ async fn open(
     progress: &Mutex<Progress>,
     raw: bool,
 ) -> Result<(Box<dyn CheckStream>, SocketAddr, SocketAddr, bool), (&'static str, String)> {
-    let ip = connect.addr.or(server.check_ip).unwrap_or(server.addr.ip());
+    let ip = connect
+        .addr
+        .or(server.check_ip)
+        .unwrap_or(server.addr().ip());
     let port = connect
         .port
         .or(connect.addr_port)
         .or(plan.port)
-        .unwrap_or(server.addr.port());
+        .unwrap_or(server.addr().port());
     let addr = SocketAddr::new(ip, port);
     let stream = TcpStream::connect(addr)
         .await
