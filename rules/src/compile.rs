@@ -584,16 +584,15 @@ impl<'a> ProxyCompiler<'a> {
                     }
                 }
             };
-            if let Some(var) = converter.variables().first() {
-                self.error(
-                    call.span,
-                    format!(
-                        "converter '{}': variable arguments ('{var}') are not supported by switchyard yet",
-                        call.name
-                    ),
-                    Some("write the value itself; set-var's variables are not built yet".into()),
-                );
-                return None;
+            for var in converter.variables() {
+                if let Err(e) = switchyard_grammar::ast::var::VarName::parse(var) {
+                    self.error(
+                        call.span,
+                        format!("invalid args in converter '{}' : {e}", call.name),
+                        None,
+                    );
+                    return None;
+                }
             }
             // HAProxy's check: the previous output must cast to this input.
             if !prev_type.casts_to(converter.input_type()) {

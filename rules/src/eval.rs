@@ -388,8 +388,13 @@ impl RuleSet {
         if expr.converters.is_empty() {
             return expr.fetch.values_may_change(req, &auth, f);
         }
+        let vars = converter_vars(req);
         expr.fetch.values_may_change(req, &auth, &mut |value| {
-            if let Some(value) = expr.converters.iter().try_fold(value, |v, c| c.apply(v)) {
+            if let Some(value) = expr
+                .converters
+                .iter()
+                .try_fold(value, |v, c| c.apply_in(v, vars))
+            {
                 f(value)
             }
         })
@@ -399,9 +404,10 @@ impl RuleSet {
     fn sample(&self, expr: &Expr, req: &dyn RequestFacts) -> Option<String> {
         let auth = |list: usize, r: &dyn RequestFacts| self.authenticate(list, r);
         let value = last_value(&expr.fetch, req, &auth)?;
+        let vars = converter_vars(req);
         expr.converters
             .iter()
-            .try_fold(value, |v, c| c.apply(v))
+            .try_fold(value, |v, c| c.apply_in(v, vars))
             .map(|v| v.to_text())
     }
 
@@ -840,7 +846,12 @@ impl RuleSet {
                         let Some(sample) = last_value(&expr.fetch, req, &auth) else {
                             return;
                         };
-                        match expr.converters.iter().try_fold(sample, |v, c| c.apply(v)) {
+                        let vars = converter_vars(req);
+                        match expr
+                            .converters
+                            .iter()
+                            .try_fold(sample, |v, c| c.apply_in(v, vars))
+                        {
                             Some(v) => v,
                             None => return,
                         }
@@ -889,6 +900,15 @@ impl RuleSet {
                 _ => {}
             }
         }
+    }
+}
+
+/// The variables a converter's arguments may name: the transaction's, or
+/// none where no store exists.
+fn converter_vars(req: &dyn RequestFacts) -> &dyn crate::converter::VarLookup {
+    match req.vars() {
+        Some(vars) => vars.as_ref(),
+        None => &crate::converter::NoVars,
     }
 }
 

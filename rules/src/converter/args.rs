@@ -13,6 +13,13 @@ pub trait VarLookup {
     fn var(&self, name: &str) -> Option<Value<'static>>;
 }
 
+impl VarLookup for crate::vars::Vars {
+    fn var(&self, name: &str) -> Option<Value<'static>> {
+        let var = switchyard_grammar::ast::var::VarName::parse(name).ok()?;
+        self.get(&var)
+    }
+}
+
 /// No variables: what converters see where none can exist.
 pub struct NoVars;
 
