@@ -178,6 +178,13 @@ fn conditions(proxy: &Proxy) -> impl Iterator<Item = &Condition> {
         .chain(&proxy.force_persist)
         .chain(&proxy.ignore_persist)
         .chain(&proxy.stats.admin)
+        .chain(
+            proxy
+                .stats
+                .http_request
+                .iter()
+                .filter_map(|r| r.condition.as_ref()),
+        )
         .chain(&proxy.monitor_fail)
 }
 

@@ -12,6 +12,7 @@ use switchyard_grammar::ast::http_rule::{HttpAction, HttpRule, Redirect, ReturnB
 use switchyard_grammar::ast::log_format::{LogFormat, LogFormatPart};
 use switchyard_grammar::ast::proxy::{BackendTarget, Proxy};
 use switchyard_grammar::ast::sample::SampleExpr;
+use switchyard_grammar::ast::stats::StatsVerdict;
 use switchyard_grammar::ast::var::{SetVarCond, VarName, VarSource};
 use switchyard_grammar::validate::PREDEFINED_ACLS;
 use switchyard_grammar::{Diagnostic, Diagnostics, FileAccess, Span, Word};
@@ -204,6 +205,9 @@ pub struct ProxyRules {
     /// `stats admin if COND`: the page's admin forms for requests matching
     /// any of them.
     pub stats_admin: Vec<Cond>,
+    /// `stats http-request` rules, in order: the first that matches
+    /// decides who gets the statistics page.
+    pub stats_access: Vec<(StatsVerdict, Option<Cond>)>,
     /// `monitor fail if|unless COND`: the monitor answer fails (503) for
     /// requests matching any of them.
     pub monitor_fail: Vec<Cond>,
@@ -401,6 +405,15 @@ impl<'a> ProxyCompiler<'a> {
             .iter()
             .filter_map(|c| self.cond(c))
             .collect();
+        let stats_access = proxy
+            .stats
+            .http_request
+            .iter()
+            .filter_map(|r| match &r.condition {
+                None => Some((r.verdict.clone(), None)),
+                Some(c) => Some((r.verdict.clone(), Some(self.cond(c)?))),
+            })
+            .collect();
         let monitor_fail = proxy
             .monitor_fail
             .iter()
@@ -415,6 +428,7 @@ impl<'a> ProxyCompiler<'a> {
             error_messages,
             persist,
             stats_admin,
+            stats_access,
             monitor_fail,
             tcp_connection,
             tcp_content,

@@ -4,6 +4,7 @@
 
 use regex::{Captures, Regex};
 use smallvec::SmallVec;
+use switchyard_grammar::ast::stats::StatsVerdict;
 use switchyard_grammar::Span;
 
 use crate::compile::{
@@ -816,6 +817,18 @@ impl RuleSet {
         };
         let mut eval = Eval::new(self, rules, None);
         rules.stats_admin.iter().any(|c| eval.cond(c, req))
+    }
+
+    /// The verdict of the first `stats http-request` rule of `proxy` that
+    /// matches `req`; none when no rule does.
+    pub fn stats_access(&self, proxy: &str, req: &dyn RequestFacts) -> Option<StatsVerdict> {
+        let rules = self.frontend(proxy).or_else(|| self.proxy(proxy))?;
+        let mut eval = Eval::new(self, rules, None);
+        rules
+            .stats_access
+            .iter()
+            .find(|(_, cond)| cond.as_ref().is_none_or(|c| eval.cond(c, req)))
+            .map(|(verdict, _)| verdict.clone())
     }
 
     /// Whether a `monitor fail` condition of `frontend` holds for `req`:

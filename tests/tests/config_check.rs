@@ -256,3 +256,82 @@ fn check_spreading_and_unix_bind_are_checked() {
         "{err}"
     );
 }
+
+/// `zero-warning` refuses a configuration that only warns, with HAProxy
+/// 2.6's message after the warnings (`-q` or not); without it the same
+/// file is valid.
+#[test]
+fn zero_warning_makes_a_warning_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    // No timeouts: HAProxy and Switchyard warn about the backend.
+    let body = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:8080\n    default_backend be\nbackend be\n    server s 127.0.0.1:9000\n";
+    let plain = dir.path().join("plain.cfg");
+    std::fs::write(&plain, body).unwrap();
+    let out = run(&["-c", "-f", plain.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing timeouts"),
+        "{}",
+        stderr(&out)
+    );
+    let strict = dir.path().join("strict.cfg");
+    std::fs::write(&strict, format!("global\n    zero-warning\n{body}")).unwrap();
+    for args in [&["-c"][..], &["-c", "-q"]] {
+        let mut args = args.to_vec();
+        args.extend(["-f", strict.to_str().unwrap()]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("missing timeouts"), "{err}");
+        assert!(
+            err.ends_with("Some warnings were found and 'zero-warning' is set. Aborting.\n"),
+            "{err}"
+        );
+    }
+}
+
+/// HAProxy 2.6 has no global `debug` (it refuses the line as unknown); it
+/// is not read and ignored here either.
+#[test]
+fn global_debug_is_refused_as_haproxy_2_6_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("debug.cfg");
+    std::fs::write(&cfg, "global\n    debug\n").unwrap();
+    let out = run(&["-c", "-f", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: unknown keyword 'debug' in 'global' section"),
+        "{err}"
+    );
+    assert!(err.contains("-d"), "{err}");
+}
+
+/// `option http-no-delay` and `option splice-*` tune how HAProxy moves
+/// bytes; Switchyard never delays data nor splices, so they are accepted
+/// with a warning that says why (not refused, not silently ignored).
+#[test]
+fn no_delay_and_splice_options_are_accepted_with_a_warning_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("splice.cfg");
+    std::fs::write(
+        &cfg,
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n    option splice-auto\n\
+         frontend fe\n    bind 127.0.0.1:8080\n    option http-no-delay\n    option splice-request\n    default_backend be\n\
+         backend be\n    option splice-response\n    server s 127.0.0.1:9000\n",
+    )
+    .unwrap();
+    let out = run(&["-c", "-f", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: 'option http-no-delay' has no effect: switchyard never delays data"),
+        "{err}"
+    );
+    for splice in ["splice-auto", "splice-request", "splice-response"] {
+        assert!(
+            err.contains(&format!("warning: 'option {splice}' has no effect: switchyard copies data through its own buffers")),
+            "{err}"
+        );
+    }
+}

@@ -513,3 +513,190 @@ async fn db_and_d_stay_in_the_foreground_despite_daemon() {
         }
     }
 }
+
+/// Starts `switchyard -db -f CFG`, expects it to exit 1 within 10 s, and
+/// returns what it printed on stderr.
+fn start_fails(cfg: &std::path::Path) -> String {
+    let mut child = std::process::Command::new(switchyard_binary())
+        .args(["-db", "-f", cfg.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = switchyard_e2e::wait_exit(&mut child, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let err = switchyard_e2e::child_stderr(&mut child);
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{err}");
+    err
+}
+
+/// `strict-limits` is HAProxy's default: an open-file limit that `ulimit-n`
+/// asks for and the system cannot give (above `fs.nr_open`, even for root)
+/// stops the start; `no strict-limits` starts anyway with a warning.
+#[tokio::test]
+async fn strict_limits_refuses_to_start_without_the_open_file_limit() {
+    let a = Origin::start("a").await;
+    let port = free_port();
+    let body = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s1 {}\n",
+        a.addr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for global in [
+        "global\n    ulimit-n 2000000000\n",
+        "global\n    strict-limits\n    ulimit-n 2000000000\n",
+    ] {
+        let cfg = dir.path().join("strict.cfg");
+        std::fs::write(&cfg, format!("{global}{body}")).unwrap();
+        let err = start_fails(&cfg);
+        assert!(
+            err.contains("cannot raise the open-file limit to 2000000000"),
+            "{err}"
+        );
+    }
+    let config = format!("global\n    no strict-limits\n    ulimit-n 2000000000\n{body}");
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let r = get(&client_without_keepalive(), &url(port), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "a\n");
+}
+
+/// The soft core-size limit of a running process, from /proc.
+fn core_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    let mut fields = line["Max core file size".len()..].split_whitespace();
+    (
+        fields.next().unwrap().to_owned(),
+        fields.next().unwrap().to_owned(),
+    )
+}
+
+/// `set-dumpable` raises the core-size limit the process was started with
+/// (0 here, as `ulimit -c 0`) to as far as it may go; without it, the
+/// limit stays 0.
+#[tokio::test]
+async fn set_dumpable_re_enables_core_dumps() {
+    let a = Origin::start("a").await;
+    for dumpable in [true, false] {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("gw.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n{}{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server s1 {}\n",
+                if dumpable { "    set-dumpable\n" } else { "" },
+                a.addr
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -S -c 0 && exec \"$0\" -db -f \"$1\"")
+            .arg(switchyard_binary())
+            .arg(&cfg)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let served = {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match get(&client_without_keepalive(), &url(port), &[]).await {
+                    Ok(r) => break r,
+                    Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
+                    Err(e) => panic!("no answer: {e}"),
+                }
+            }
+        };
+        assert_eq!(served.body, "a\n");
+        let (soft, hard) = core_limit(child.id());
+        send_signal(child.id(), "TERM");
+        let _ = switchyard_e2e::wait_exit(&mut child, Duration::from_secs(10));
+        if hard == "0" {
+            return switchyard_e2e::cannot_run_here("the hard core-size limit is 0");
+        }
+        if dumpable {
+            assert_ne!(
+                soft, "0",
+                "set-dumpable raised the core limit (hard {hard})"
+            );
+        } else {
+            assert_eq!(soft, "0", "without set-dumpable the limit stays");
+        }
+    }
+}
+
+/// `bind … interface NAME` ties the listening socket to a network
+/// interface (SO_BINDTODEVICE): on `lo` a loopback client is served; tied
+/// to another interface, the same loopback address refuses it, since the
+/// connection arrives through `lo`; a name no interface has stops the start.
+#[tokio::test]
+async fn bind_interface_takes_only_connections_through_that_interface() {
+    let a = Origin::start("a").await;
+    let other = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|name| name != "lo");
+    let config = |port: u16, interface: &str| {
+        format!(
+            "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port} interface {interface}\n    default_backend be\nbackend be\n    server s1 {}\n",
+            a.addr
+        )
+    };
+    let port = free_port();
+    let _lo = Gateway::start(
+        &config(port, "lo"),
+        format!("127.0.0.1:{port}").parse().unwrap(),
+    );
+    let r = get(&client_without_keepalive(), &url(port), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.body, "a\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("gw.cfg");
+    std::fs::write(&cfg, config(free_port(), "nosuchif0")).unwrap();
+    let err = start_fails(&cfg);
+    assert!(err.contains("interface 'nosuchif0'"), "{err}");
+
+    let Some(other) = other else {
+        return switchyard_e2e::cannot_run_here("no network interface besides lo");
+    };
+    let port = free_port();
+    std::fs::write(&cfg, config(port, &other)).unwrap();
+    let mut child = std::process::Command::new(switchyard_binary())
+        .args(["-db", "-f", cfg.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Started once it says so; the port then refuses loopback clients.
+    let stderr = child.stderr.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("switchyard ready"))
+    });
+    let ready = tokio::time::timeout(Duration::from_secs(15), ready).await;
+    let refused = std::net::TcpStream::connect(("127.0.0.1", port));
+    send_signal(child.id(), "TERM");
+    let _ = switchyard_e2e::wait_exit(&mut child, Duration::from_secs(10));
+    assert!(
+        matches!(ready, Ok(Ok(true))),
+        "started with interface {other}"
+    );
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused),
+        "a loopback client is not taken by a socket tied to {other}"
+    );
+}

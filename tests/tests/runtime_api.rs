@@ -304,3 +304,58 @@ async fn acl_pattern_files_change_decisions_at_once() {
     assert_eq!(command(&sock, "clear acl #0"), "\n");
     assert_eq!(status("FOO").await, 200, "cleared");
 }
+
+/// `stats maxconn 1`: while one session is open (prompt mode), a second
+/// client is not served (it waits to be accepted, as with HAProxy's CLI
+/// frontend at its maxconn); it is once the first quits.
+#[tokio::test]
+async fn stats_maxconn_limits_concurrent_sessions() {
+    let a = Origin::start("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sock = dir.path().join("admin.sock");
+    let config = format!(
+        "global\n    stats socket {} level admin\n    stats maxconn 1\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\nbackend be\n    server a {}\n",
+        sock.display(),
+        a.addr
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    switchyard_e2e::wait_until("the runtime API answers", Duration::from_secs(10), || {
+        sock.exists() && command(&sock, "show backend") == "# name\nbe\n\n"
+    })
+    .await;
+    let first = UnixStream::connect(&sock).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = first.try_clone().unwrap();
+    let mut reader = BufReader::new(first);
+    writer.write_all(b"prompt\n").unwrap();
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "\n", "the first session is served");
+    let mut second = UnixStream::connect(&sock).unwrap();
+    second.write_all(b"show backend\n").unwrap();
+    // What is tested is that nothing comes: a fixed wait is the only way
+    // to see it (a loaded machine only weakens the check), and the answer
+    // that follows is awaited, not timed.
+    second
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let early = std::io::Read::read(&mut second, &mut buf);
+    assert!(
+        early.is_err(),
+        "no answer while the only slot is taken: {early:?}"
+    );
+    writer.write_all(b"quit\n").unwrap();
+    drop((writer, reader));
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut second, &mut answer).unwrap();
+    assert_eq!(answer, "# name\nbe\n\n");
+}

@@ -284,3 +284,60 @@ fn section<'a>(golden: &'a str, title: &'a str) -> impl Iterator<Item = &'a str>
         .skip(1)
         .take_while(|l| l.starts_with("#   "))
 }
+
+/// `stats http-request`: the first rule that matches decides; `allow`
+/// serves the page without `stats auth`'s credentials, `deny` answers 403,
+/// `auth [realm R]` asks for credentials (HAProxy's realm `HAProxy
+/// Statistics` when none is written); when none matches, `stats auth`
+/// applies as a last rule, as in HAProxy.
+#[tokio::test]
+async fn stats_http_request_rules_decide_who_gets_the_page() {
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}userlist admins\n    user ops insecure-password s3cret\n\
+         listen stats\n    bind 127.0.0.1:{port}\n    stats enable\n    stats uri /st\n    stats auth test:test\n\
+         \x20   acl open hdr(x-open) yes\n    acl ops http_auth(admins)\n\
+         \x20   stats http-request deny if {{ hdr(x-deny) yes }}\n\
+         \x20   stats http-request allow if open\n\
+         \x20   stats http-request auth realm Operators if {{ hdr(x-ops) yes }} !ops\n\
+         \x20   stats http-request allow if ops\n\
+         \x20   stats http-request auth if {{ hdr(x-plain) yes }}\n"
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let url = format!("http://127.0.0.1:{port}/st");
+    let c = client_without_keepalive();
+    let ops = ("Authorization", "Basic b3BzOnMzY3JldA=="); // ops:s3cret
+    let status = |headers: Vec<(&'static str, &'static str)>| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let r = get(&c, &url, &headers).await.unwrap();
+            (r.status, r.header("www-authenticate").map(str::to_owned))
+        }
+    };
+    // No rule matches: `stats auth` asks, and takes test:test.
+    assert_eq!(
+        status(vec![]).await,
+        (401, Some("Basic realm=\"HAProxy Statistics\"".into()))
+    );
+    assert_eq!(status(vec![AUTH]).await.0, 200);
+    // `allow` first: no credentials needed.
+    assert_eq!(status(vec![("x-open", "yes")]).await.0, 200);
+    // `deny` before it wins, even with the right credentials.
+    assert_eq!(
+        status(vec![("x-deny", "yes"), ("x-open", "yes"), AUTH])
+            .await
+            .0,
+        403
+    );
+    // `auth realm R` asks in that realm; the userlist's user passes.
+    assert_eq!(
+        status(vec![("x-ops", "yes"), AUTH]).await,
+        (401, Some("Basic realm=\"Operators\"".into()))
+    );
+    assert_eq!(status(vec![("x-ops", "yes"), ops]).await.0, 200);
+    // `auth` without a realm: HAProxy's stats realm.
+    assert_eq!(
+        status(vec![("x-plain", "yes"), AUTH]).await,
+        (401, Some("Basic realm=\"HAProxy Statistics\"".into()))
+    );
+}

@@ -186,6 +186,9 @@ pub fn serve(
         if !identity.is_empty() {
             identity.assume()?;
         }
+        if global.set_dumpable {
+            crate::process::limits::enable_core_dumps();
+        }
         let summary = |g: &Gateway| {
             format!(
                 "{} listener(s), {} backend(s)",
@@ -246,11 +249,21 @@ fn open_file_budget(global: &switchyard_grammar::ast::global::Global) -> anyhow:
         .unwrap_or_else(|| limits::needed_for(configured.unwrap_or(100_000)));
     let granted = limits::raise_open_files(wanted).context("cannot raise the open-file limit")?;
     let maxconn = configured.unwrap_or_else(|| limits::default_maxconn(granted));
-    if limits::needed_for(maxconn) > granted {
-        tracing::warn!(
-            "maxconn {maxconn} needs {} open files, the limit is {granted}",
-            limits::needed_for(maxconn)
-        );
+    // The limit the configuration asked for (`ulimit-n`, or what its
+    // `maxconn` needs); without either the limit decides `maxconn`.
+    let asked = global
+        .ulimit_n
+        .or(configured.map(limits::needed_for))
+        .filter(|&n| n > granted);
+    if let Some(asked) = asked {
+        let what = format!("cannot raise the open-file limit to {asked}, the limit is {granted}");
+        // HAProxy's `strict-limits`, on unless `no strict-limits`.
+        if !global.no_strict_limits {
+            anyhow::bail!(
+                "{what} (strict-limits: lower 'maxconn' or 'ulimit-n', raise the hard limit, or write 'no strict-limits' to start anyway)"
+            );
+        }
+        tracing::warn!("{what} ('no strict-limits': starting anyway)");
     }
     Ok(maxconn as usize)
 }
@@ -259,12 +272,17 @@ fn open_file_budget(global: &switchyard_grammar::ast::global::Global) -> anyhow:
 /// privileged, so that errors reach the terminal and port 80 works.
 fn prebind(checked: &Checked) -> anyhow::Result<Prebound> {
     let mut prebound = Prebound::default();
+    let interfaces = runtime::bind_interfaces(&checked.loaded.config)?;
     for proxy in checked.loaded.config.frontends().filter(|p| !p.disabled) {
         for addr in runtime::bind_addresses(proxy)? {
             if prebound.tcp.contains_key(&addr) {
                 continue;
             }
-            let listener = crate::front::listener::open_frontend(addr).map_err(|e| {
+            let listener = crate::front::listener::open_frontend(
+                addr,
+                interfaces.get(&addr).map(String::as_str),
+            )
+            .map_err(|e| {
                 let hint = match e.kind() {
                     std::io::ErrorKind::AddrInUse => " (to take it over from an old switchyard or haproxy, start with -x and its stats socket)",
                     _ => "",

@@ -29,9 +29,14 @@ use crate::proxy::{ClientConn, HttpProxy};
 
 /// A frontend's listening socket on `addr`: the inherited one bound
 /// there (`fd@N`, systemd, or handed over by the old process on `-x`), else
-/// a new one with the frontends' backlog.
-pub fn open_frontend(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    crate::net::inherit::listener_for(addr).unwrap_or_else(|| bind_std(addr, FRONTEND_BACKLOG))
+/// a new one with the frontends' backlog, tied to `interface` when a
+/// `bind … interface` names one.
+pub fn open_frontend(
+    addr: SocketAddr,
+    interface: Option<&str>,
+) -> std::io::Result<std::net::TcpListener> {
+    crate::net::inherit::listener_for(addr)
+        .unwrap_or_else(|| bind_on(addr, FRONTEND_BACKLOG, interface))
 }
 
 /// How an HTTP bind speaks: `ssl` (its TLS settings) and `proto h2`.
@@ -127,7 +132,22 @@ pub fn bind_tcp(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> 
 /// The same socket as a std listener (non-blocking), for binding before
 /// the async runtime exists.
 pub fn bind_std(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    bind_on(addr, backlog, None)
+}
+
+/// The same, the socket tied to a network interface when one is given
+/// (SO_BINDTODEVICE: connections arriving through another are refused).
+fn bind_on(
+    addr: SocketAddr,
+    backlog: i32,
+    interface: Option<&str>,
+) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(name) = interface {
+        socket
+            .bind_device(Some(name.as_bytes()))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("interface '{name}': {e}")))?;
+    }
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;

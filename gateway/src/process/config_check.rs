@@ -33,6 +33,25 @@ pub fn check(mut loaded: LoadedConfig, quiet: bool) -> (Option<Checked>, String)
         }
         text.push_str(&diag.render(&loaded.sources));
     }
+    // `zero-warning`: a warning refuses the configuration, as HAProxy does
+    // (its message, after the warnings, which are printed even when quiet).
+    let zero_warning = loaded.config.global.zero_warning
+        && !loaded.diagnostics.has_errors()
+        && loaded
+            .diagnostics
+            .sorted()
+            .iter()
+            .any(|d| d.severity == Severity::Warning);
+    if zero_warning {
+        if quiet {
+            text.clear();
+            for diag in loaded.diagnostics.sorted() {
+                text.push_str(&diag.render(&loaded.sources));
+            }
+        }
+        text.push_str("Some warnings were found and 'zero-warning' is set. Aborting.\n");
+        return (None, text);
+    }
     match rules {
         Some(rules) if !loaded.diagnostics.has_errors() => (Some(Checked { loaded, rules }), text),
         _ => {

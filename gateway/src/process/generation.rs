@@ -190,6 +190,7 @@ impl Gateway {
         threads: usize,
     ) -> anyhow::Result<Gateway> {
         let rules = Arc::new(checked.rules.clone());
+        let interfaces = crate::process::runtime::bind_interfaces(&checked.loaded.config)?;
         let current = Generation::build(&checked, rules.clone(), None)?;
         let started = Instant::now();
         let api = Arc::new(ArcSwap::from_pointee(ApiState {
@@ -227,7 +228,10 @@ impl Gateway {
         for (addr, service) in services {
             let std_listener = match prebound.tcp.remove(&addr) {
                 Some(std_listener) => std_listener,
-                None => crate::front::listener::open_frontend(addr)?,
+                None => crate::front::listener::open_frontend(
+                    addr,
+                    interfaces.get(&addr).map(String::as_str),
+                )?,
             };
             let listener = TcpListener::from_std(std_listener)?;
             gateway.open(addr, listener, service);
@@ -296,14 +300,19 @@ impl Gateway {
         let rules = Arc::new(checked.rules.clone());
         let next = Generation::build(&checked, rules.clone(), Some(&self.current.runtime))
             .map_err(|e| format!("{e:#}"))?;
+        let interfaces = crate::process::runtime::bind_interfaces(&checked.loaded.config)
+            .map_err(|e| format!("{e:#}"))?;
         // Bind the new addresses first: if one fails, nothing has changed.
         let mut fresh = Vec::new();
         for (addr, _) in &next.services {
             if !self.listeners.contains_key(addr) {
-                let listener = crate::front::listener::open_frontend(*addr)
-                    .and_then(TcpListener::from_std)
-                    .with_context(|| format!("cannot bind {addr}"))
-                    .map_err(|e| format!("{e:#}"))?;
+                let listener = crate::front::listener::open_frontend(
+                    *addr,
+                    interfaces.get(addr).map(String::as_str),
+                )
+                .and_then(TcpListener::from_std)
+                .with_context(|| format!("cannot bind {addr}"))
+                .map_err(|e| format!("{e:#}"))?;
                 fresh.push((*addr, listener));
             }
         }

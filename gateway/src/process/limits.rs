@@ -30,6 +30,31 @@ pub fn raise_open_files(wanted: u64) -> std::io::Result<u64> {
     Ok(hard.min(wanted))
 }
 
+/// `set-dumpable`: raises the core and file size limits as far as allowed
+/// (unlimited when the process may) and makes the process dumpable again,
+/// which a change of user turns off. What fails is a warning, as in HAProxy.
+pub fn enable_core_dumps() {
+    for (resource, name) in [
+        (Resource::RLIMIT_CORE, "core size"),
+        (Resource::RLIMIT_FSIZE, "file size"),
+    ] {
+        let infinity = nix::libc::RLIM_INFINITY;
+        if setrlimit(resource, infinity, infinity).is_ok() {
+            continue;
+        }
+        let raised = getrlimit(resource).and_then(|(_, hard)| setrlimit(resource, hard, hard));
+        match raised {
+            Ok(()) => {
+                tracing::warn!("set-dumpable: the {name} limit is the hard limit, not unlimited")
+            }
+            Err(e) => tracing::warn!("set-dumpable: cannot raise the {name} limit: {e}"),
+        }
+    }
+    if let Err(e) = nix::sys::prctl::set_dumpable(true) {
+        tracing::warn!("set-dumpable: prctl(PR_SET_DUMPABLE) failed: {e}");
+    }
+}
+
 /// The `maxconn` a process gets when the configuration sets none: what
 /// the open-file limit allows, as HAProxy 2.6 computes it (capped so that a
 /// huge limit does not mean a huge number).

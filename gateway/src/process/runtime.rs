@@ -95,6 +95,25 @@ pub fn bind_addresses(proxy: &Proxy) -> anyhow::Result<Vec<SocketAddr>> {
     Ok(out)
 }
 
+/// `bind … interface NAME`: the interface each address's listening socket
+/// is tied to (the first line that names one for the address decides: the
+/// frontends of one address share its socket).
+pub fn bind_interfaces(
+    config: &switchyard_grammar::Config,
+) -> anyhow::Result<HashMap<SocketAddr, String>> {
+    let mut out = HashMap::new();
+    for proxy in config.frontends().filter(|p| !p.disabled) {
+        for bind in &proxy.binds {
+            if let Some(name) = &bind.options.interface {
+                for addr in addresses_of(bind)? {
+                    out.entry(addr).or_insert_with(|| name.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The TLS settings of each address of the frontend's `bind … ssl` lines.
 fn bind_tls(proxy: &Proxy) -> anyhow::Result<Vec<(SocketAddr, Arc<BindTls>)>> {
     let mut out = Vec::new();

@@ -282,8 +282,9 @@ impl HttpProxy {
         conn: &ClientConn,
         body: ProxyBody,
     ) -> Response<ProxyBody> {
-        let admin = stats.admin_allowed(&crate::proxy::rules_router::PartsFacts::new(parts, conn));
-        stats.serve(parts, admin, body).await
+        let facts = crate::proxy::rules_router::PartsFacts::new(parts, conn);
+        let (admin, access) = (stats.admin_allowed(&facts), stats.access(&facts));
+        stats.serve(parts, admin, access, body).await
     }
 
     /// `http-request use-service NAME`.

@@ -45,13 +45,19 @@ pub type Shared = Arc<arc_swap::ArcSwap<ApiState>>;
 
 /// How a socket's sessions run: `level`, `stats timeout`, and whether
 /// `_getsocks` hands the listeners over (`expose-fd listeners`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SessionRules {
     pub level: Level,
     /// Idle limit while waiting for a command (HAProxy's default is 10 s).
     pub timeout: Duration,
     pub expose_fd: bool,
+    /// `stats maxconn`: the sessions that may run at once, shared by every
+    /// socket.
+    pub slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// HAProxy's `stats maxconn` when none is written.
+const DEFAULT_MAXCONN: u64 = 10;
 
 /// Opens every `stats socket` of `global` and serves it; `exported` is
 /// what `_getsocks` hands over on the sockets with `expose-fd listeners`.
@@ -61,6 +67,11 @@ pub fn listen(
     exported: Arc<Exported>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
+    // `stats maxconn`: one budget for all the sockets, as HAProxy's CLI
+    // frontend has; a client beyond it waits to be accepted.
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        global.stats_maxconn.unwrap_or(DEFAULT_MAXCONN) as usize,
+    ));
     for socket in &global.stats_sockets {
         let level = match &socket.options.level {
             None => Level::Operator,
@@ -75,9 +86,10 @@ pub fn listen(
             level,
             timeout: global.stats_timeout.unwrap_or(Duration::from_secs(10)),
             expose_fd: socket.options.expose_fd_listeners,
+            slots: slots.clone(),
         };
         for address in &socket.addresses {
-            let serve = |listener| serve(listener, state.clone(), exported.clone(), rules);
+            let serve = |listener| serve(listener, state.clone(), exported.clone(), rules.clone());
             match &address.host {
                 Host::Path(path) => {
                     let listener = bind_unix(path, &socket.options)?;
@@ -156,21 +168,29 @@ pub async fn serve(
     rules: SessionRules,
 ) {
     loop {
+        // A free slot first: beyond `stats maxconn` clients wait in the
+        // backlog, as HAProxy's do. The semaphore is never closed.
+        let Ok(slot) = rules.slots.clone().acquire_owned().await else {
+            return;
+        };
         let accepted = match &listener {
             ApiListener::Unix(l) => l.accept().await.map(|(stream, _)| {
-                let (state, exported) = (state.clone(), exported.clone());
+                let (state, exported, rules) = (state.clone(), exported.clone(), rules.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     // `_getsocks` needs the unix stream itself (SCM_RIGHTS).
+                    let expose_fd = rules.expose_fd;
                     if let Some(stream) = session(stream, state, rules).await {
-                        if rules.expose_fd {
+                        if expose_fd {
                             crate::net::inherit::handover::answer(stream, &exported).await;
                         }
                     }
                 });
             }),
             ApiListener::Tcp(l) => l.accept().await.map(|(stream, _)| {
-                let state = state.clone();
+                let (state, rules) = (state.clone(), rules.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     // No descriptors cross TCP: `_getsocks` just ends it.
                     session(stream, state, rules).await;
                 });

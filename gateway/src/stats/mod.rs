@@ -18,7 +18,7 @@ use std::time::Duration;
 use http::header::{HeaderValue, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
-use switchyard_grammar::ast::stats::StatsSettings;
+use switchyard_grammar::ast::stats::{StatsSettings, StatsVerdict};
 use switchyard_rules::{RequestFacts, RuleSet};
 
 use crate::message::body::ProxyBody;
@@ -144,6 +144,10 @@ impl PageOptions {
     }
 }
 
+/// The realm of a `stats http-request auth` without one (HAProxy's
+/// `STATS_DEFAULT_REALM`).
+const DEFAULT_REALM: &str = "HAProxy Statistics";
+
 /// The longest admin form accepted.
 const MAX_FORM: usize = 64 * 1024;
 
@@ -188,18 +192,47 @@ impl StatsPage {
         self.has_admin && self.rules.stats_admin(&self.proxy, facts)
     }
 
+    /// The verdict of the first `stats http-request` rule that matches the
+    /// request, if any.
+    pub fn access(&self, facts: &dyn RequestFacts) -> Option<StatsVerdict> {
+        self.rules.stats_access(&self.proxy, facts)
+    }
+
     /// Answers a request for the page: the page, its CSV or JSON, or an
-    /// admin action (a POST from the page's forms); `admin` is what
-    /// [`StatsPage::admin_allowed`] said of the request.
-    pub async fn serve(&self, parts: &Parts, admin: bool, body: ProxyBody) -> Response<ProxyBody> {
-        if !self.auths.is_empty()
-            && !self.authorized(parts.headers.get(http::header::AUTHORIZATION))
-        {
+    /// admin action (a POST from the page's forms); `admin` and `access`
+    /// are what [`StatsPage::admin_allowed`] and [`StatsPage::access`] said
+    /// of the request. As in HAProxy, `stats auth` is a last rule `auth
+    /// unless` the credentials are right, after the `stats http-request`
+    /// rules: an `allow` that matches first serves the page without them.
+    pub async fn serve(
+        &self,
+        parts: &Parts,
+        admin: bool,
+        access: Option<StatsVerdict>,
+        body: ProxyBody,
+    ) -> Response<ProxyBody> {
+        let challenge = |realm: &str| {
             let mut r = crate::message::error_page::CannedResponse::builtin(401).to_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", self.realm)) {
+            if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
                 r.headers_mut().insert(WWW_AUTHENTICATE, v);
             }
-            return r;
+            r
+        };
+        match access {
+            Some(StatsVerdict::Allow) => {}
+            Some(StatsVerdict::Deny) => {
+                return crate::message::error_page::CannedResponse::builtin(403).to_response()
+            }
+            Some(StatsVerdict::Auth(realm)) => {
+                return challenge(realm.as_deref().unwrap_or(DEFAULT_REALM))
+            }
+            None => {
+                if !self.auths.is_empty()
+                    && !self.authorized(parts.headers.get(http::header::AUTHORIZATION))
+                {
+                    return challenge(&self.realm);
+                }
+            }
         }
         let target = parts
             .uri

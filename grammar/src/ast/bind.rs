@@ -59,6 +59,9 @@ pub struct BindOptions {
     pub tfo: bool,
     /// `defer-accept`: the accept waits for the client's first data.
     pub defer_accept: bool,
+    /// `interface NAME`: the listening socket only takes connections that
+    /// arrive through this network interface (SO_BINDTODEVICE).
+    pub interface: Option<String>,
     /// `proto h2`: speak HTTP/2 only.
     pub proto: Option<String>,
     /// `expose-fd listeners` (stats sockets).
@@ -93,7 +96,6 @@ const UNSUPPORTED: &[&str] = &[
     "ca-sign-pass",
     "crt-ignore-err",
     "generate-certificates",
-    "interface",
     "namespace",
     "nice",
     "no-ca-names",
@@ -131,6 +133,7 @@ const SUPPORTED: &[&str] = &[
     "v6only",
     "tfo",
     "defer-accept",
+    "interface",
     "proto",
     "expose-fd",
     "mode",
@@ -287,6 +290,20 @@ pub fn parse_options(words: &[Word]) -> Result<BindOptions, Diagnostic> {
                     );
                 }
                 o.level = Some(v.clone());
+            }
+            "interface" => {
+                let v = value(i)?;
+                // IFNAMSIZ (16) with its final NUL.
+                if v.text.is_empty() || v.text.len() > 15 {
+                    return Err(Diagnostic::error(
+                        v.span,
+                        format!("invalid interface name '{}'", v.text),
+                    )
+                    .with_help(
+                        "a network interface name has 1 to 15 characters, e.g. 'eth0' or 'lo'",
+                    ));
+                }
+                o.interface = Some(v.text.clone());
             }
             "tcp-ut" => o.tcp_user_timeout = Some(parse_time(value(i)?)?),
             _ => {

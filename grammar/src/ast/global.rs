@@ -62,8 +62,8 @@ pub struct Global {
     pub stats_sockets: Vec<Bind>,
     /// `stats timeout`: how long the runtime API waits for a command.
     pub stats_timeout: Option<Duration>,
-    /// `stats maxconn`: connections the runtime API holds at once (read, not
-    /// yet applied by the gateway).
+    /// `stats maxconn`: connections the runtime API holds at once, over all
+    /// its sockets (HAProxy's default: 10); more wait to be accepted.
     pub stats_maxconn: Option<u64>,
     /// `ulimit-n N`: the file-descriptor limit the process sets for itself.
     pub ulimit_n: Option<u64>,
@@ -91,9 +91,17 @@ pub struct Global {
     /// `quiet`: no start-up messages, as `-q` (warnings and `-c`'s verdict
     /// are not printed; errors are).
     pub quiet: bool,
-    /// `debug`: HAProxy's debug mode (read, not yet applied by the gateway;
-    /// `-d` is).
-    pub debug: bool,
+    /// `zero-warning`: a configuration with a warning is refused, as with
+    /// an error (HAProxy's `-dW`).
+    pub zero_warning: bool,
+    /// `no strict-limits`: start even when the open-file limit that
+    /// `maxconn`/`ulimit-n` need cannot be set (HAProxy's default, and
+    /// `strict-limits`, refuse to start then).
+    pub no_strict_limits: bool,
+    /// `set-dumpable`: core dumps re-enabled after start-up (core and file
+    /// size limits raised, the process made dumpable again after it
+    /// changed user).
+    pub set_dumpable: bool,
     /// `tune.bufsize` and `tune.maxrewrite`.
     pub buffers: BufferLimits,
     /// `tune.idle-pool.shared on|off` as written (`off` is warned about:

@@ -45,6 +45,32 @@ pub struct StatsSettings {
     pub show_desc: Option<String>,
     /// `stats scope NAME` lines: the page lists these proxies only (empty: all).
     pub scope: Vec<String>,
+    /// `stats http-request allow|deny|auth [realm R] [if|unless COND]`, in
+    /// order: the first that matches decides who gets the page.
+    pub http_request: Vec<StatsRule>,
+}
+
+/// One `stats http-request` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsRule {
+    /// What the rule does when it matches.
+    pub verdict: StatsVerdict,
+    /// `if`/`unless` COND; none: the rule always matches.
+    pub condition: Option<Condition>,
+    /// Where the line is written.
+    pub span: Span,
+}
+
+/// What a matching `stats http-request` rule does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsVerdict {
+    /// The page is served, without asking for `stats auth` credentials.
+    Allow,
+    /// 403.
+    Deny,
+    /// 401 with a Basic challenge in this realm (none: `HAProxy
+    /// Statistics`, as HAProxy).
+    Auth(Option<String>),
 }
 
 impl StatsSettings {

@@ -234,7 +234,26 @@ fn apply(
             global.tls_tuning.maxrecord = (n != 0).then_some(n);
         }
         "quiet" => global.quiet = true,
-        "debug" => global.debug = true,
+        "zero-warning" => {
+            no_extra(directive, 0)?;
+            global.zero_warning = true
+        }
+        "strict-limits" => {
+            no_extra(directive, 0)?;
+            global.no_strict_limits = false
+        }
+        "set-dumpable" => {
+            no_extra(directive, 0)?;
+            global.set_dumpable = true
+        }
+        "no" => apply_no(directive, global)?,
+        "debug" => {
+            return Err(Diagnostic::error(
+                kw.span,
+                "unknown keyword 'debug' in 'global' section",
+            )
+            .with_help("HAProxy 2.6 has no global 'debug' either (it refuses the line); start with -d for the foreground and debug output"))
+        }
         // Already applied in reading order by the reader; nothing more here.
         "setenv" | "presetenv" | "unsetenv" | "resetenv" => {}
         "stats" => apply_stats(directive, global)?,
@@ -246,6 +265,24 @@ fn apply(
             .with_help("remove it, or run this configuration with HAProxy"));
         }
         _ => return Err(unknown_keyword(directive, "global", GLOBAL_KEYWORDS)),
+    }
+    Ok(())
+}
+
+/// `no strict-limits` and `no set-dumpable`: the keywords HAProxy lets
+/// `no` turn off (strict-limits is on by default).
+fn apply_no(directive: &RawDirective, global: &mut Global) -> Result<(), Diagnostic> {
+    let word = one(directive, "'strict-limits' or 'set-dumpable'")?;
+    match word.text.as_str() {
+        "strict-limits" => global.no_strict_limits = true,
+        "set-dumpable" => global.set_dumpable = false,
+        other => {
+            return Err(Diagnostic::error(
+                word.span,
+                format!("'no' cannot be put before global keyword '{other}'"),
+            )
+            .with_help("in 'global', 'no' only turns off 'strict-limits' and 'set-dumpable'"))
+        }
     }
     Ok(())
 }

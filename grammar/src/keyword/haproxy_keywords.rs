@@ -1777,7 +1777,6 @@ pub const GLOBAL_KEYWORDS: &[&str] = &[
     "wurfl-information-list",
     "wurfl-information-list-separator",
     "zero-warning",
-    "debug",
     "nbproc",
     "stats",
 ];

@@ -51,7 +51,6 @@ const UNSUPPORTED: &[&str] = &[
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
     "http-buffer-request",
-    "http-no-delay",
     "http-pretend-keepalive",
     "http-use-proxy-header",
     "http_proxy",
@@ -60,9 +59,6 @@ const UNSUPPORTED: &[&str] = &[
     "nolinger",
     "originalto",
     "socket-stats",
-    "splice-auto",
-    "splice-request",
-    "splice-response",
     "spop-check",
     "transparent",
     "log-tag",
@@ -208,6 +204,10 @@ pub fn apply(
                 },
             );
         }
+        "http-no-delay" | "splice-auto" | "splice-request" | "splice-response" => {
+            extra(0)?;
+            return Err(without_effect(name, negated));
+        }
         other => {
             if let Some((key, side)) = SWITCHES.iter().find(|(k, _)| *k == other) {
                 extra(0)?;
@@ -264,6 +264,22 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// The options that tune how HAProxy moves bytes, which Switchyard's way
+/// of moving them makes moot: accepted with a warning that says why.
+fn without_effect(name: &crate::word::Word, negated: bool) -> Diagnostic {
+    let why = if name.is("http-no-delay") {
+        "switchyard never delays data to merge it into fuller packets: both its client and server sockets have TCP_NODELAY and it sends without MSG_MORE, which is what this option asks of HAProxy"
+    } else {
+        "switchyard copies data through its own buffers and never uses the kernel's splice(); what is forwarded is the same, only HAProxy's copy mechanism is not there to choose"
+    };
+    let written = if negated { "no option" } else { "option" };
+    Diagnostic::warning(
+        name.span,
+        format!("'{written} {}' has no effect: {why}", name.text),
+    )
+    .with_help("remove the line; switchyard behaves the same without it")
 }
 
 /// `option tcp-check`, `redis-check`, `mysql-check [user U [post-41|pre-41]]`,

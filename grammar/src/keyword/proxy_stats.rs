@@ -2,7 +2,7 @@
 
 use crate::ast::condition::split_condition;
 use crate::ast::proxy::Proxy;
-use crate::ast::stats::StatsAuth;
+use crate::ast::stats::{StatsAuth, StatsRule, StatsVerdict};
 use crate::ast::value::parse_time;
 use crate::diagnostic::Diagnostic;
 use crate::keyword::{missing, no_extra};
@@ -66,6 +66,10 @@ pub fn apply(directive: &RawDirective, sub: &str, proxy: &mut Proxy) -> Result<(
         "show-desc" => {
             stats.show_desc = Some(args.iter().map(Word::as_str).collect::<Vec<_>>().join(" "))
         }
+        "http-request" => {
+            let rule = parse_http_request(directive, args)?;
+            stats.http_request.push(rule);
+        }
         "scope" => {
             stats.scope.push(one("a proxy name")?.text.clone());
             return Ok(());
@@ -86,4 +90,40 @@ pub fn apply(directive: &RawDirective, sub: &str, proxy: &mut Proxy) -> Result<(
         stats.enabled = Some(directive.span());
     }
     Ok(())
+}
+
+/// `stats http-request allow|deny|auth [realm R] [if|unless COND]`.
+fn parse_http_request(directive: &RawDirective, args: &[Word]) -> Result<StatsRule, Diagnostic> {
+    let (before, condition) = split_condition(args)?;
+    let Some((action, rest)) = before.split_first() else {
+        return Err(missing(directive, "allow, deny or auth"));
+    };
+    let verdict = match (action.text.as_str(), rest) {
+        ("allow", []) => StatsVerdict::Allow,
+        ("deny", []) => StatsVerdict::Deny,
+        ("auth", []) => StatsVerdict::Auth(None),
+        ("auth", [kw, realm]) if kw.is("realm") => StatsVerdict::Auth(Some(realm.text.clone())),
+        ("allow" | "deny" | "auth", [extra, ..]) => {
+            return Err(Diagnostic::error(
+                extra.span,
+                format!(
+                    "unexpected word '{}' after 'stats http-request {}'",
+                    extra.text, action.text
+                ),
+            )
+            .with_help("write 'stats http-request allow|deny|auth [realm R] [if|unless COND]'"))
+        }
+        (other, _) => {
+            return Err(Diagnostic::error(
+                action.span,
+                format!("unknown 'stats http-request' action '{other}'"),
+            )
+            .with_help("the actions are allow, deny and auth [realm R]"))
+        }
+    };
+    Ok(StatsRule {
+        verdict,
+        condition,
+        span: directive.span(),
+    })
 }
