@@ -57,6 +57,15 @@ pub fn validate(config: &mut Config, fs: &dyn FileAccess, diags: &mut Diagnostic
         check_userlists(config, proxy, diags);
         track::check_tracking(config, proxy, diags);
         observe::check_observe(proxy, diags);
+        if proxy.kind.is_frontend() {
+            let c = &proxy.captures;
+            let request = crate::ast::capture::check_ids(c, &proxy.http_request, false);
+            let response = crate::ast::capture::check_ids(c, &proxy.http_response, true);
+            request
+                .into_iter()
+                .chain(response)
+                .for_each(|d| diags.push(d));
+        }
     }
     load_files(config, fs, diags);
 }

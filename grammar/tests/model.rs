@@ -122,7 +122,7 @@ fn every_error_of_a_file_is_reported() {
 
 #[test]
 fn keywords_haproxy_has_but_switchyard_lacks_are_refused_by_name() {
-    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    capture request header Host len 20\n    tcp-request session accept\n    option independent-streams\n");
+    let text = format!("{DEFAULTS}frontend f\n    bind :80\n    stick-table type ip size 1k\n    tcp-request session accept\n    option independent-streams\n");
     let errs = errors(&load_text(&text));
     assert_eq!(errs.len(), 3, "{errs:?}");
     assert!(

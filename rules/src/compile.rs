@@ -142,6 +142,9 @@ pub enum Action {
     SetVar(VarName, Vec<SetVarCond>, VarValue),
     /// `unset-var`.
     UnsetVar(VarName),
+    /// `http-request capture SAMPLE id N` (a `len` one was given its
+    /// slot's number when read): the frontend's request slot N.
+    Capture(Expr, usize),
 }
 
 /// What a `set-var` stores.
@@ -1043,6 +1046,13 @@ impl<'a> ProxyCompiler<'a> {
             HttpAction::UnsetVar(var) => {
                 self.uses_vars = true;
                 Action::UnsetVar(var.clone())
+            }
+            HttpAction::Capture { sample, slot } => {
+                use switchyard_grammar::ast::capture::CaptureTarget;
+                let id = match slot {
+                    CaptureTarget::Id(id) | CaptureTarget::New(id) => *id,
+                };
+                Action::Capture(self.expr(sample, None)?.0, id)
             }
         };
         let cond = match &rule.condition {

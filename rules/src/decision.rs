@@ -72,6 +72,9 @@ pub struct Decision {
     pub rule: Option<Span>,
     /// The chosen backend's first matching `force-persist`/`ignore-persist`.
     pub persist: Option<PersistOverride>,
+    /// `http-request capture` results: the frontend's request slot and the
+    /// text (not yet cut to the slot's length), in the order captured.
+    pub captures: Vec<(usize, String)>,
 }
 
 impl Decision {

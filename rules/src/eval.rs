@@ -317,6 +317,11 @@ impl<'a> Eval<'a> {
                     // Later rules see the variable: forget ACL results.
                     self.forget();
                 }
+                Action::Capture(expr, slot) => {
+                    if let Some(text) = self.set.sample(expr, req.facts()) {
+                        req.captures.push((*slot, text));
+                    }
+                }
                 edit => {
                     let owned = req.own();
                     self.set.apply_edit(edit, owned);
@@ -334,6 +339,8 @@ impl<'a> Eval<'a> {
 pub(crate) struct Current<'r> {
     original: &'r dyn RequestFacts,
     owned: Option<OwnedRequest>,
+    /// What `http-request capture` rules stored, by request slot.
+    captures: Vec<(usize, String)>,
 }
 
 impl<'r> Current<'r> {
@@ -341,6 +348,7 @@ impl<'r> Current<'r> {
         Current {
             original,
             owned: None,
+            captures: Vec::new(),
         }
     }
 
@@ -657,6 +665,7 @@ impl RuleSet {
                 rewritten: None,
                 rule: rule.filter(|&span| span != Span::default()),
                 persist: None,
+                captures: Vec::new(),
             };
         }
         let mut current = Current::new(req);
@@ -671,6 +680,7 @@ impl RuleSet {
             rewritten: current.owned,
             rule,
             persist: None,
+            captures: current.captures,
         };
         let no_rules: &[crate::compile::Rule] = &[];
         let (http_request, redirects) = if http {

@@ -2,6 +2,7 @@
 //! on stdout/stderr, with HAProxy's formats (`option httplog`, `tcplog`,
 //! `log-format`).
 
+pub mod capture;
 pub mod debug_trace;
 pub mod htx_size;
 pub mod record;

@@ -64,8 +64,9 @@ pub struct LogRecord {
     /// The request target as received.
     pub uri: String,
     pub version: String,
-    pub captured_request_cookie: Option<String>,
-    pub captured_response_cookie: Option<String>,
+    /// The frontend's captures (`%hr`, `%hs`, `%CC`, `%CS`); `None` when
+    /// it has none.
+    pub captures: Option<Box<super::capture::Captured>>,
     pub pid: u32,
     /// The request head was refused before it could be read: the request
     /// variables (`%r`, `%HM`, `%HU`, `%HV`) are HAProxy's `<BADREQ>`.
@@ -128,8 +129,7 @@ impl LogRecord {
             method: method.to_owned(),
             uri: uri.to_owned(),
             version: version.to_owned(),
-            captured_request_cookie: None,
-            captured_response_cookie: None,
+            captures: None,
             pid: std::process::id(),
             bad_request: false,
         }
@@ -176,15 +176,20 @@ pub fn render(
                 push_value(&mut out, value.as_deref(), flags.as_deref());
             }
             LogFormatPart::Variable { name, flags, .. } => {
-                let value = variable(name, record);
-                if value.is_none() && matches!(name.as_str(), "hr" | "hs" | "hrl" | "hsl") {
-                    // No captured headers: HAProxy prints nothing, not even
-                    // the separator before the field.
-                    if out.ends_with(' ') {
+                if let ("hr" | "hs" | "hrl" | "hsl", captures) = (name.as_str(), &record.captures) {
+                    let quote = flags.as_deref().is_some_and(|f| f.contains("+Q"));
+                    let (response, list) = (name.starts_with("hs"), name.ends_with('l'));
+                    let printed = captures
+                        .as_ref()
+                        .is_some_and(|c| c.render(response, list, quote, &mut out));
+                    if !printed && out.ends_with(' ') {
+                        // No slot on that side: HAProxy prints nothing, not
+                        // even the separator before the field.
                         out.pop();
                     }
                     continue;
                 }
+                let value = variable(name, record);
                 push_value(&mut out, value.as_deref(), flags.as_deref());
             }
         }
@@ -267,8 +272,8 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
             .unwrap_or_else(|| "-1".into()),
         "B" => lower_bound(r, r.bytes_read),
         "U" => r.bytes_uploaded.to_string(),
-        "CC" => r.captured_request_cookie.clone()?,
-        "CS" => r.captured_response_cookie.clone()?,
+        "CC" => r.captures.as_ref()?.request_cookie.clone()?,
+        "CS" => r.captures.as_ref()?.response_cookie.clone()?,
         "ts" => r.termination.iter().collect(),
         "tsc" => [r.termination, r.persistence].concat().iter().collect(),
         "ac" => r.conns_process.to_string(),
@@ -284,7 +289,6 @@ fn variable(name: &str, r: &LogRecord) -> Option<String> {
         }
         "sq" => r.server_queue.to_string(),
         "bq" => r.backend_queue.to_string(),
-        "hr" | "hs" | "hrl" | "hsl" => return None,
         "r" | "HM" | "HU" | "HV" if r.bad_request => "<BADREQ>".into(),
         "r" => format!("{} {} {}", r.method, r.uri, r.version),
         "HM" => r.method.clone(),

@@ -29,6 +29,8 @@ pub struct RequestLogger {
     separate_errors: bool,
     /// `option logasap`: the line goes out with the response head.
     early: bool,
+    /// The frontend's captures, taken for the line.
+    pub captures: Option<Arc<super::capture::CaptureSpec>>,
 }
 
 /// The fields of a format that are worth knowing about before the line
@@ -112,6 +114,7 @@ impl RequestLogger {
             format,
             separate_errors: proxy.option(Switch::LogSeparateErrors),
             early: proxy.option(Switch::LogAsap),
+            captures: super::capture::CaptureSpec::of(&proxy.captures),
         })))
     }
 

@@ -80,6 +80,7 @@ pub(super) fn answered(
         d.record.t_queue = between(times.started, times.slot_at);
         d.record.t_connect = times.connect_ms();
         d.record.t_response = times.connected.map(|c| c.elapsed().as_millis() as u64);
+        super::capture::response_received(d, &response);
         if d.needs.bytes {
             d.response_head = Some(response.htx_size());
         }

@@ -13,6 +13,7 @@
 //! response has been passed on).
 
 pub mod abort;
+pub mod capture;
 pub mod client_side;
 pub mod connection_mode;
 pub mod extended_connect;

@@ -100,7 +100,8 @@ impl HttpProxy {
         };
         // Boxed: the draft is hundreds of bytes the request future would
         // otherwise carry (and copy) even when nothing is logged.
-        let draft = Box::new(LogDraft::new(&parts, conn, &self.name, logger.needs));
+        let mut draft = Box::new(LogDraft::new(&parts, conn, &self.name, logger.needs));
+        super::capture::request_received(&mut draft, logger.captures.as_ref(), &parts);
         // `%U` counts the request's body as it is read.
         let body = match &draft.uploaded {
             Some(uploaded) => body.with_end(Box::new(UploadEnd(uploaded.clone()))),
@@ -152,7 +153,13 @@ impl HttpProxy {
             ended(draft, termination::LOCAL);
             return self.stats_page(stats, &parts, conn, body).await.into();
         }
-        let (backend_name, persist_override) = match self.router.route(&mut parts, conn) {
+        let verdict = self.router.route(&mut parts, conn);
+        let cookies_read = matches!(
+            verdict,
+            Verdict::Backend(..) | Verdict::Respond { denied: true, .. }
+        );
+        super::capture::rules_done(draft, &mut parts, cookies_read);
+        let (backend_name, persist_override) = match verdict {
             Verdict::Respond { response, denied } => {
                 let how = if denied {
                     termination::PROXY_REFUSED

@@ -151,6 +151,10 @@ impl Router for RulesRouter {
                 };
             }
         }
+        if !decision.captures.is_empty() {
+            let captured = super::capture::RuleCaptures(decision.captures);
+            parts.extensions.insert(captured);
+        }
         match decision.outcome {
             Outcome::Backend(name) => Verdict::Backend(name, decision.persist),
             Outcome::NoBackend => Verdict::NoBackend,

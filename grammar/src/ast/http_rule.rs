@@ -180,6 +180,14 @@ pub enum HttpAction {
     SetVar(crate::ast::var::SetVar),
     /// `unset-var(NAME)`.
     UnsetVar(crate::ast::var::VarName),
+    /// `capture SAMPLE len N` (a new request slot of the frontend,
+    /// numbered once the line is read) or `capture SAMPLE id N`.
+    Capture {
+        /// What is captured, as text.
+        sample: crate::ast::sample::SampleExpr,
+        /// The slot it is stored in.
+        slot: crate::ast::capture::CaptureTarget,
+    },
 }
 
 /// Where a rule applies: to requests or to responses.
@@ -226,6 +234,7 @@ const REQUEST_ACTIONS: &[&str] = &[
     "set-method",
     "auth",
     "use-service",
+    "capture",
 ];
 const RESPONSE_ACTIONS: &[&str] = &[
     "set-var",
@@ -241,6 +250,7 @@ const RESPONSE_ACTIONS: &[&str] = &[
     "replace-header",
     "replace-value",
     "set-status",
+    "capture",
 ];
 
 /// HAProxy 2.6 actions that Switchyard does not implement yet.
@@ -249,7 +259,6 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "add-map",
     "cache-store",
     "cache-use",
-    "capture",
     "del-acl",
     "del-map",
     "disable-l7-retry",
@@ -309,7 +318,11 @@ impl HttpRule {
         if !allowed.contains(&family) {
             return Err(unknown_action(keyword, name, allowed));
         }
-        let action = parse_action(name, args)?;
+        let action = if name.is("capture") {
+            crate::ast::capture::parse_action(name, args, direction == Direction::Response)?
+        } else {
+            parse_action(name, args)?
+        };
         let end = words.last().map(|w| w.span).unwrap_or(name.span);
         Ok(HttpRule {
             action,

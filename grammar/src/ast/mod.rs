@@ -3,6 +3,7 @@
 pub mod acl;
 pub mod address;
 pub mod bind;
+pub mod capture;
 pub mod check_rule;
 pub mod condition;
 pub mod global;

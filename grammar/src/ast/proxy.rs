@@ -661,6 +661,9 @@ pub struct Proxy {
     pub disabled: bool,
     /// `id N`: the proxy's number (`iid` in stats); `None`: assigned.
     pub id: Option<u64>,
+    /// A frontend's capture slots and `capture cookie` (never inherited:
+    /// HAProxy refuses them in defaults sections).
+    pub captures: crate::ast::capture::Captures,
 }
 
 /// `BASE/PATH` for a relative `path` when there is a base (HAProxy's
@@ -818,6 +821,7 @@ impl Proxy {
             description: None,
             disabled: false,
             id: None,
+            captures: Default::default(),
         }
     }
 

@@ -265,9 +265,12 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
         "mode" => proxy.mode = Some(Spanned::new(parse_mode(directive)?, directive.span())),
         "bind" => proxy.binds.push(Bind::parse(kw, args, AddressUse::Bind)?),
         "acl" => proxy.acls.push(parse_acl(directive)?),
-        "http-request" => proxy
-            .http_request
-            .push(HttpRule::parse(kw, args, Direction::Request)?),
+        "http-request" => {
+            let mut rule = HttpRule::parse(kw, args, Direction::Request)?;
+            let frontend = proxy.kind.is_frontend();
+            crate::ast::capture::number_new_slot(&mut rule, &mut proxy.captures, frontend)?;
+            proxy.http_request.push(rule)
+        }
         "http-response" => {
             proxy
                 .http_response
@@ -462,6 +465,14 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
             }
         }
         "log" => parse_log(directive, proxy)?,
+        "capture request header"
+        | "capture response header"
+        | "capture cookie"
+        | "declare capture" => {
+            if let Some(warning) = proxy.captures.apply(name, words)? {
+                return Err(warning);
+            }
+        }
         "log-format" => {
             let f = args
                 .first()
