@@ -29,6 +29,7 @@ pub(crate) mod stream;
 pub mod userlist;
 pub(crate) mod value;
 pub mod vars;
+mod vars_cli;
 
 use std::collections::HashMap;
 

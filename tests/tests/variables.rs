@@ -7,6 +7,7 @@ use switchyard_e2e::client::{client, get};
 use switchyard_e2e::gateway::{free_port, Gateway};
 use switchyard_e2e::origin::Origin;
 use switchyard_e2e::raw_http::{head_lines, read_response};
+use switchyard_e2e::runtime_api::command;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -69,8 +70,10 @@ fn field<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
 async fn sess_variables_live_with_the_connection_and_proc_ones_with_the_process() {
     let origin = Origin::start("o").await;
     let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("api.sock");
     let config = format!(
-        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n\
+        "global\n    stats socket {} level admin\n{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n\
          \x20   http-request set-var(sess.first) path if !{{ var(sess.first) -m found }}\n\
          \x20   http-request set-var(txn.path) path\n\
          \x20   default_backend be\n\
@@ -78,6 +81,7 @@ async fn sess_variables_live_with_the_connection_and_proc_ones_with_the_process(
          \x20   http-response set-header x-prev %[var(proc.last,none)]\n\
          \x20   http-response set-var(proc.last) var(txn.path)\n\
          backend be\n    server s {}\n",
+        socket.display(),
         origin.addr
     );
     let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
@@ -92,6 +96,19 @@ async fn sess_variables_live_with_the_connection_and_proc_ones_with_the_process(
     let head = ask(&mut two, "/three").await;
     assert_eq!(field(&head, "x-first"), Some("/three"), "{head:?}");
     assert_eq!(field(&head, "x-prev"), Some("/two"));
+    // The runtime API reads and writes `proc.` variables.
+    let answer = command(&socket, "get var proc.last");
+    assert_eq!(answer.trim_end(), "proc.last: type=str value=</three>");
+    let answer = command(&socket, "get var txn.path");
+    assert!(answer.contains("'proc.' prefix"), "{answer}");
+    let answer = command(&socket, "set var proc.last fmt reset");
+    assert!(answer.contains("experimental mode"), "{answer}");
+    command(
+        &socket,
+        "experimental-mode on; set var proc.last fmt re%[var(proc.last)]",
+    );
+    let head = ask(&mut two, "/four").await;
+    assert_eq!(field(&head, "x-prev"), Some("re/three"), "{head:?}");
 }
 
 #[test]

@@ -8,13 +8,15 @@ use std::fmt::Write;
 
 pub use switchyard::wire::api_syntax::{split_line, Level};
 
-use super::{acls, info, maps, servers, ApiState};
+use super::{acls, info, maps, servers, vars, ApiState};
 
 /// A client's session state.
 pub struct Session {
     pub level: Level,
     pub prompt: bool,
     pub quit: bool,
+    /// `experimental-mode on`: `set var` is allowed.
+    pub experimental: bool,
 }
 
 type Handler = fn(&[String], &ApiState, &mut String) -> Result<(), String>;
@@ -108,6 +110,13 @@ const COMMANDS: &[Command] = &[
         run: maps::get_map,
     },
     Command {
+        words: &["get", "var"],
+        level: Level::Operator,
+        usage: "get var <name>",
+        help: "retrieve contents of a process-wide variable",
+        run: vars::get_var,
+    },
+    Command {
         words: &["get", "weight"],
         level: Level::User,
         usage: "get weight <bk>/<srv>",
@@ -120,6 +129,13 @@ const COMMANDS: &[Command] = &[
         usage: "set map <map> [<key>|#<ref>] <value>",
         help: "modify a map entry",
         run: maps::set_map,
+    },
+    Command {
+        words: &["set", "var"],
+        level: Level::Operator,
+        usage: "set var <name> [fmt|expr] {<fmt>|<expr>}",
+        help: "set a process-wide variable (experimental mode)",
+        run: vars::set_var,
     },
     Command {
         words: &["set", "maxconn", "server"],
@@ -211,6 +227,19 @@ pub fn run(words: &[String], state: &ApiState, session: &mut Session, out: &mut 
         Some("operator") => {
             session.level = session.level.min(Level::Operator);
             out.push('\n');
+            return;
+        }
+        Some("experimental-mode") => {
+            match words.get(1).map(String::as_str) {
+                Some("on") => session.experimental = true,
+                Some("off") => session.experimental = false,
+                _ => out.push_str("experimental-mode [on|off]\n"),
+            }
+            out.push('\n');
+            return;
+        }
+        Some("set") if words.get(1).is_some_and(|w| w == "var") && !session.experimental => {
+            out.push_str("This command is restricted to experimental mode only.\n\n");
             return;
         }
         _ => {}

@@ -13,6 +13,7 @@ mod info;
 mod maps;
 mod server_addr;
 mod servers;
+mod vars;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -219,6 +220,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         level: rules.level,
         prompt: false,
         quit: false,
+        experimental: false,
     };
     loop {
         let mut line = Vec::new();
