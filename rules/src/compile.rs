@@ -200,6 +200,9 @@ pub struct ProxyRules {
     pub http_request: Vec<Rule>,
     pub redirects: Vec<Rule>,
     pub http_response: Vec<Rule>,
+    /// `http-after-response` rules: on every response of a frontend, the
+    /// gateway's own included.
+    pub http_after_response: Vec<Rule>,
     pub switching: Vec<SwitchRule>,
     pub tcp_connection: Vec<TcpRule>,
     pub tcp_content: Vec<TcpRule>,
@@ -355,6 +358,20 @@ impl<'a> ProxyCompiler<'a> {
                 }
             }
         }
+        let http_after_response = proxy
+            .http_after_response
+            .iter()
+            .filter_map(|r| self.rule(r))
+            .collect();
+        if let (Some(first), false) = (proxy.http_after_response.first(), proxy.kind.is_frontend())
+        {
+            self.error(
+                first.span,
+                "'http-after-response' in a backend section is not supported by switchyard yet"
+                    .into(),
+                Some("write the rules in the frontend (or listen) section".into()),
+            );
+        }
         let mut switching = Vec::new();
         for u in &proxy.use_backends {
             let target = match &u.target {
@@ -440,6 +457,7 @@ impl<'a> ProxyCompiler<'a> {
             http_request,
             redirects,
             http_response,
+            http_after_response,
             switching,
             default_backend: proxy
                 .default_backend
@@ -485,13 +503,14 @@ impl<'a> ProxyCompiler<'a> {
                 | HttpAction::DelHeader { .. }
                 | HttpAction::SetVar(_)
                 | HttpAction::UnsetVar(_)
+                | HttpAction::SetStatus { .. }
         );
         if !supported {
             self.error(
                 rule.span,
                 "this 'http-response' action is not supported by switchyard yet".into(),
                 Some(
-                    "switchyard runs http-response allow, set-header, add-header, del-header, set-var, set-var-fmt and unset-var"
+                    "switchyard runs http-response allow, set-header, add-header, del-header, set-status, set-var, set-var-fmt and unset-var"
                         .into(),
                 ),
             );

@@ -899,8 +899,19 @@ impl RuleSet {
         req: &dyn RequestFacts,
         edits: &mut Vec<crate::ResponseEdit>,
     ) {
+        self.rules_to_edits(proxy, &proxy.http_response, req, edits);
+    }
+
+    /// Runs response-side `rules` of `proxy` into `edits`.
+    pub(crate) fn rules_to_edits(
+        &self,
+        proxy: &ProxyRules,
+        rules: &[Rule],
+        req: &dyn RequestFacts,
+        edits: &mut Vec<crate::ResponseEdit>,
+    ) {
         let mut eval = Eval::new(self, proxy, None);
-        for rule in &proxy.http_response {
+        for rule in rules {
             if !eval.check(rule.cond.as_ref(), req, rule.span, "http-response") {
                 continue;
             }
@@ -918,6 +929,9 @@ impl RuleSet {
                 Action::SetVar(..) | Action::UnsetVar(..) => {
                     self.var_action(&rule.action, req);
                     eval.forget();
+                }
+                Action::SetStatus(code, reason) => {
+                    edits.push(crate::ResponseEdit::Status(*code, reason.clone()))
                 }
                 // Refused at compile time.
                 _ => {}

@@ -270,6 +270,30 @@ impl RuleSet {
         edits
     }
 
+    /// Whether `frontend` has `http-after-response` rules (usually not:
+    /// asked once per request).
+    pub fn has_after_response(&self, frontend: &str) -> bool {
+        self.frontend(frontend)
+            .is_some_and(|p| !p.http_after_response.is_empty())
+    }
+
+    /// The edits of `frontend`'s `http-after-response` rules, for any
+    /// response (a server's or the gateway's own).
+    pub fn after_response_edits(
+        &self,
+        frontend: &str,
+        req: &dyn RequestFacts,
+    ) -> Vec<ResponseEdit> {
+        let mut edits = Vec::new();
+        if let Some(proxy) = self.frontend(frontend) {
+            if let Some(vars) = req.vars() {
+                vars.end_request();
+            }
+            self.rules_to_edits(proxy, &proxy.http_after_response, req, &mut edits);
+        }
+        edits
+    }
+
     /// A section's `http-error status STATUS` message, its log-format parts
     /// (`lf-string`, `lf-file`, `hdr … %[…]`) rendered for `req`: the
     /// answer the gateway gives for an error of its own (a server's
@@ -300,6 +324,9 @@ impl RuleSet {
 /// One `http-response` header action, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseEdit {
+    /// `set-status CODE [reason TEXT]`: the new status and reason phrase
+    /// (`None`: the code's usual one).
+    Status(u16, Option<String>),
     /// `http-response set-header`: replace every field of the name with this
     /// one.
     Set(String, String),

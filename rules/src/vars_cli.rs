@@ -29,6 +29,7 @@ impl RuleSet {
             .ok_or("Variable not found.")?;
         let kind = match &value {
             Value::Str(_) => "str",
+            Value::Bin(_) => "bin",
             Value::Int(_) => "sint",
             Value::Bool(_) => "bool",
             Value::Ip(std::net::IpAddr::V4(_)) => "ipv4",

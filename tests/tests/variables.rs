@@ -137,3 +137,59 @@ fn bad_variable_names_and_unknown_fetches_are_refused_by_check() {
         assert!(err.contains(message), "{rule}: {err}");
     }
 }
+
+#[tokio::test]
+async fn http_after_response_rules_apply_to_every_response_the_gateways_own_included() {
+    let origin = Origin::start("o").await;
+    let port = free_port();
+    let config = format!(
+        "{DEFAULTS}frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   http-request set-var(txn.p) path\n\
+         \x20   http-request return status 404 content-type text/plain string nope if {{ path /local }}\n\
+         \x20   http-request deny if {{ path /deny }}\n\
+         \x20   default_backend be\n\
+         \x20   http-after-response set-header x-after %[var(txn.p)]\n\
+         \x20   http-after-response allow if {{ var(txn.p) -m str /allowed }}\n\
+         \x20   http-after-response add-header x-added yes\n\
+         \x20   http-after-response del-header x-served-by\n\
+         \x20   http-after-response set-status 299 reason Fine if {{ var(txn.p) -m str /renamed }}\n\
+         backend be\n    server s {}\n",
+        origin.addr
+    );
+    let _gw = Gateway::start(&config, format!("127.0.0.1:{port}").parse().unwrap());
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = ask(&mut s, "/a").await;
+    assert_eq!(head[0], "HTTP/1.1 200 OK");
+    assert_eq!(field(&head, "x-after"), Some("/a"), "{head:?}");
+    assert_eq!(field(&head, "x-added"), Some("yes"));
+    assert_eq!(field(&head, "x-served-by"), None);
+    let head = ask(&mut s, "/allowed").await;
+    assert_eq!(field(&head, "x-after"), Some("/allowed"), "{head:?}");
+    assert_eq!(field(&head, "x-added"), None);
+    assert_eq!(field(&head, "x-served-by"), Some("o"));
+    let head = ask(&mut s, "/renamed").await;
+    assert_eq!(head[0], "HTTP/1.1 299 Fine", "{head:?}");
+    let head = ask(&mut s, "/local").await;
+    assert_eq!(head[0], "HTTP/1.1 404 Not Found", "{head:?}");
+    assert_eq!(field(&head, "x-after"), Some("/local"));
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = ask(&mut s, "/deny").await;
+    assert!(head[0].starts_with("HTTP/1.1 403"), "{head:?}");
+    assert_eq!(field(&head, "x-after"), Some("/deny"));
+    assert_eq!(field(&head, "x-added"), Some("yes"));
+}
+
+#[test]
+fn http_after_response_in_a_backend_section_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.cfg");
+    std::fs::write(
+        &path,
+        format!("{DEFAULTS}frontend fe\n    bind 127.0.0.1:1\n    default_backend be\nbackend be\n    http-after-response set-header a b\n    server s 127.0.0.1:2\n"),
+    )
+    .unwrap();
+    let out = switchyard_e2e::run(&["-c", "-f", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = switchyard_e2e::stderr(&out);
+    assert!(err.contains("not supported by switchyard yet"), "{err}");
+}

@@ -38,7 +38,7 @@ impl HttpProxy {
     /// its box per request, so 224 bytes by value cost kilobytes.
     pub async fn handle(
         &self,
-        parts: Box<Parts>,
+        mut parts: Box<Parts>,
         body: ProxyBody,
         conn: &Arc<ClientConn>,
     ) -> ProxyResponse {
@@ -46,7 +46,16 @@ impl HttpProxy {
         self.counters.request_started();
         let http1 = parts.version < http::Version::HTTP_2;
         let head_request = parts.method == http::Method::HEAD;
+        self.router.begin(&mut parts, conn);
+        let after = self
+            .router
+            .has_after_response()
+            .then(|| keep_request(&parts));
         let mut response = self.handle_logged(parts, body, conn).await;
+        if let Some(request) = after {
+            // Every response, the gateway's own included, as HAProxy.
+            self.router.after_response(&request, conn, &mut response);
+        }
         let closing = conn.closing.load(Ordering::Relaxed);
         if http1
             && (closing || self.connection_mode.closes_client())
@@ -250,14 +259,7 @@ impl HttpProxy {
         let kept = self
             .router
             .has_response_rules(&backend_name)
-            .then(|| Box::new(clone_parts(&parts)))
-            .map(|mut kept| {
-                // The response's rules see the request's variables.
-                if let Some(vars) = parts.extensions.get::<Arc<switchyard_rules::vars::Vars>>() {
-                    kept.extensions.insert(vars.clone());
-                }
-                kept
-            });
+            .then(|| keep_request(&parts));
         let response = self
             .forward(
                 &route,
@@ -311,6 +313,16 @@ impl HttpProxy {
             _ => self.errors.response(503),
         }
     }
+}
+
+/// A copy of the request head for the response's rules, with the
+/// request's variables.
+fn keep_request(parts: &Parts) -> Box<Parts> {
+    let mut kept = Box::new(clone_parts(parts));
+    if let Some(vars) = parts.extensions.get::<Arc<switchyard_rules::vars::Vars>>() {
+        kept.extensions.insert(vars.clone());
+    }
+    kept
 }
 
 /// `Host` for HTTP/2 clients, who send `:authority` instead.

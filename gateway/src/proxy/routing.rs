@@ -29,6 +29,20 @@ pub enum Verdict {
 
 /// A frontend's compiled rules.
 pub trait Router: Send + Sync {
+    /// Prepares a request before anything answers it: its variables,
+    /// when the rules use any.
+    fn begin(&self, _request: &mut Parts, _conn: &ClientConn) {}
+
+    /// Whether [`Router::after_response`] has anything to do (so the
+    /// request head is kept only when needed).
+    fn has_after_response(&self) -> bool {
+        false
+    }
+
+    /// Runs the frontend's `http-after-response` rules on any response,
+    /// the gateway's own included.
+    fn after_response(&self, _request: &Parts, _conn: &ClientConn, _response: &mut ProxyResponse) {}
+
     /// Runs `http-request` rules, the switching rules and the chosen
     /// backend's `http-request` rules; may edit the request.
     fn route(&self, request: &mut Parts, conn: &ClientConn) -> Verdict;

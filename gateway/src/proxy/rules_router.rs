@@ -122,14 +122,29 @@ pub struct RulesRouter {
     /// Sections with `http-response` rules (most configurations have
     /// none): asked per request, so not by a lookup.
     with_response_rules: Vec<String>,
+    /// Whether the frontend has `http-after-response` rules.
+    after_response: bool,
 }
 
 impl Router for RulesRouter {
-    fn route(&self, parts: &mut Parts, conn: &ClientConn) -> Verdict {
+    fn begin(&self, parts: &mut Parts, conn: &ClientConn) {
         if self.rules.uses_vars() {
             let vars = Vars::new(self.rules.proc_vars().clone(), conn.sess_vars().clone());
             parts.extensions.insert(Arc::new(vars));
         }
+    }
+
+    fn has_after_response(&self) -> bool {
+        self.after_response
+    }
+
+    fn after_response(&self, request: &Parts, conn: &ClientConn, response: &mut ProxyResponse) {
+        let facts = PartsFacts::new(request, conn);
+        let edits = self.rules.after_response_edits(&self.frontend, &facts);
+        apply_edits(edits, response);
+    }
+
+    fn route(&self, parts: &mut Parts, conn: &ClientConn) -> Verdict {
         let decision = {
             let facts = PartsFacts::new(parts, conn);
             match self.rules.decide(&self.frontend, &facts) {
@@ -187,34 +202,10 @@ impl Router for RulesRouter {
     ) {
         let served_by = response.extension::<ServedBy>().cloned();
         let facts = PartsFacts::new(request, conn).with_server(served_by.as_ref());
-        for edit in self.rules.response_edits(&self.frontend, backend, &facts) {
-            match edit {
-                ResponseEdit::Set(name, value) => {
-                    if let (Ok(n), Ok(v)) = (
-                        HeaderName::from_bytes(name.as_bytes()),
-                        HeaderValue::from_str(&value),
-                    ) {
-                        response.set_field(n, v);
-                    }
-                }
-                ResponseEdit::Add(name, value) => {
-                    if let (Ok(n), Ok(v)) = (
-                        HeaderName::from_bytes(name.as_bytes()),
-                        HeaderValue::from_str(&value),
-                    ) {
-                        response.append_field(n, v);
-                    }
-                }
-                ResponseEdit::Del(matcher) => match matcher.exact_name() {
-                    Some(name) => {
-                        if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
-                            response.remove_field(&n);
-                        }
-                    }
-                    None => response.remove_fields_where(|n| matcher.matches(n)),
-                },
-            }
-        }
+        apply_edits(
+            self.rules.response_edits(&self.frontend, backend, &facts),
+            response,
+        );
         // `tune.bufsize`: what the rules added must fit in the buffer
         // (HAProxy's strict mode: 500 when it does not).
         if !response.head_fits() {
@@ -244,11 +235,13 @@ impl Router for RulesRouter {
 impl RulesRouter {
     pub fn new(frontend: String, rules: Arc<RuleSet>, errors: ErrorPages) -> RulesRouter {
         let with_response_rules = rules.with_response_rules().map(str::to_owned).collect();
+        let after_response = rules.has_after_response(&frontend);
         RulesRouter {
             frontend,
             rules,
             errors,
             with_response_rules,
+            after_response,
         }
     }
 
@@ -286,6 +279,52 @@ impl RulesRouter {
             }
         }
         response
+    }
+}
+
+/// Applies response-side rules' edits, in order.
+fn apply_edits(edits: Vec<ResponseEdit>, response: &mut ProxyResponse) {
+    for edit in edits {
+        match edit {
+            ResponseEdit::Status(code, reason) => {
+                let parts = response.parts_mut();
+                if let Ok(status) = StatusCode::from_u16(code) {
+                    parts.status = status;
+                }
+                match reason.and_then(|r| hyper::ext::ReasonPhrase::try_from(r.into_bytes()).ok()) {
+                    Some(phrase) => {
+                        parts.extensions.insert(phrase);
+                    }
+                    None => {
+                        parts.extensions.remove::<hyper::ext::ReasonPhrase>();
+                    }
+                }
+            }
+            ResponseEdit::Set(name, value) => {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.set_field(n, v);
+                }
+            }
+            ResponseEdit::Add(name, value) => {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.append_field(n, v);
+                }
+            }
+            ResponseEdit::Del(matcher) => match matcher.exact_name() {
+                Some(name) => {
+                    if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
+                        response.remove_field(&n);
+                    }
+                }
+                None => response.remove_fields_where(|n| matcher.matches(n)),
+            },
+        }
     }
 }
 

@@ -197,6 +197,9 @@ pub enum Direction {
     Request,
     /// `http-response` rules.
     Response,
+    /// `http-after-response` rules: on every response, the gateway's own
+    /// included.
+    AfterResponse,
 }
 
 /// One `http-request`, `http-response` or `redirect` rule.
@@ -251,6 +254,17 @@ const RESPONSE_ACTIONS: &[&str] = &[
     "replace-value",
     "set-status",
     "capture",
+];
+
+const AFTER_RESPONSE_ACTIONS: &[&str] = &[
+    "allow",
+    "set-header",
+    "add-header",
+    "del-header",
+    "set-status",
+    "set-var",
+    "set-var-fmt",
+    "unset-var",
 ];
 
 /// HAProxy 2.6 actions that Switchyard does not implement yet.
@@ -313,6 +327,7 @@ impl HttpRule {
         let allowed = match direction {
             Direction::Request => REQUEST_ACTIONS,
             Direction::Response => RESPONSE_ACTIONS,
+            Direction::AfterResponse => AFTER_RESPONSE_ACTIONS,
         };
         let family = crate::ast::var::var_action_family(&name.text).unwrap_or(&name.text);
         if !allowed.contains(&family) {

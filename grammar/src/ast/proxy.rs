@@ -563,6 +563,8 @@ pub struct Proxy {
     pub http_request: Vec<HttpRule>,
     /// `http-response` rules, in order.
     pub http_response: Vec<HttpRule>,
+    /// `http-after-response` rules, in order.
+    pub http_after_response: Vec<HttpRule>,
     /// Legacy `redirect` rules, evaluated after `http-request` rules.
     pub redirects: Vec<HttpRule>,
     /// `tcp-request connection …`, in order.
@@ -776,6 +778,7 @@ impl Proxy {
             acls: Vec::new(),
             http_request: Vec::new(),
             http_response: Vec::new(),
+            http_after_response: Vec::new(),
             redirects: Vec::new(),
             tcp_request_connection: Vec::new(),
             tcp_request_content: Vec::new(),
@@ -844,6 +847,7 @@ impl Proxy {
             acls: Vec::new(),
             http_request: inherited(&defaults.http_request),
             http_response: inherited(&defaults.http_response),
+            http_after_response: inherited(&defaults.http_after_response),
             redirects: Vec::new(),
             tcp_request_connection: if rules {
                 defaults.tcp_request_connection.clone()

@@ -276,6 +276,11 @@ fn apply(directive: &RawDirective, proxy: &mut Proxy) -> Result<(), Diagnostic> 
                 .http_response
                 .push(HttpRule::parse(kw, args, Direction::Response)?)
         }
+        "http-after-response" => {
+            proxy
+                .http_after_response
+                .push(HttpRule::parse(kw, args, Direction::AfterResponse)?)
+        }
         "redirect" => proxy
             .redirects
             .push(HttpRule::parse_legacy_redirect(kw, args)?),
