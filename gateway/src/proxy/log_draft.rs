@@ -86,7 +86,7 @@ impl LogDraft {
         };
         // As received: an HTTP/1 absolute-form target whole, as HAProxy
         // logs it.
-        let absolute = crate::proxy::rules_router::absolute_target(req);
+        let absolute = crate::message::target::absolute_target(req);
         let uri = absolute.as_deref().unwrap_or_else(|| target_of(req));
         let client = SocketAddr::new(forwardfor::canonical(conn.peer.ip()), conn.peer.port());
         let mut record = crate::log::record::LogRecord::new(

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use http::request::Parts;
 use switchyard_rules::RuleSet;
 
-use crate::proxy::rules_router::{absolute_target, PartsFacts};
+use crate::message::target::absolute_target;
+use crate::proxy::rules_router::PartsFacts;
 use crate::proxy::ClientConn;
 
 /// One frontend's monitor URI and the rules its `monitor fail` lines

@@ -13,6 +13,7 @@ use switchyard_rules::{Answer, Outcome, RequestFacts, ResponseEdit, RuleSet, Tls
 use crate::message::body::ProxyBody;
 use crate::message::error_page::{CannedResponse, ErrorPages};
 use crate::message::response::{FieldsMut, ProxyResponse};
+use crate::message::target::absolute_target;
 use crate::proxy::routing::{Router, Verdict};
 use crate::proxy::ClientConn;
 
@@ -51,15 +52,6 @@ impl<'a> PartsFacts<'a> {
         self.server = server;
         self
     }
-}
-
-/// The target of an HTTP/1 request sent in absolute form
-/// (`GET http://host/p?q HTTP/1.1`), as HAProxy keeps it: the rules, the
-/// log and the server see it so. HTTP/2's `:scheme`/`:authority` are not
-/// one: such a request is seen in origin form, as HAProxy normalizes it.
-pub fn absolute_target(parts: &Parts) -> Option<String> {
-    (parts.version < http::Version::HTTP_2 && parts.uri.scheme().is_some())
-        .then(|| parts.uri.to_string())
 }
 
 /// The server a response came from: its name and id (HAProxy's numbering,
