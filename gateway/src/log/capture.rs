@@ -263,8 +263,8 @@ mod tests {
         headers.append("host", "last.example".parse().unwrap());
         let mut c = spec().start(&headers);
         c.store_rule_captures(vec![(1, "abcdef".into()), (7, "no such slot".into())]);
-        assert_eq!(rendered(&c, false, false, false), "{last.||abc|}");
-        assert_eq!(rendered(&c, false, false, true), "\"{last.||abc|}\"");
+        assert_eq!(rendered(&c, false, false, false), "{last.|abc|}");
+        assert_eq!(rendered(&c, false, false, true), "\"{last.|abc|}\"");
         assert_eq!(rendered(&c, false, true, false), "last. abc -");
         assert_eq!(rendered(&c, false, true, true), "\"last.\" \"abc\" \"\"");
         c.response(&|name, f| {
